@@ -1,0 +1,92 @@
+# Tutela — every target sets itself up on a fresh machine (venv, Debian and npm packages).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION ?= 3.12
+VENV  ?= .venv
+BIN   := $(VENV)/bin
+STAMP := .make
+OUT   ?= demo-out
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# The Lambda runtime's interpreter: found on PATH or under pyenv, never hard-coded.
+RUNTIME_PY = $(shell scripts/find-python.sh $(PYTHON_VERSION))
+RUNTIME_PATH = $(dir $(RUNTIME_PY)):$(PATH)
+
+DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm
+
+.PHONY: help
+help:
+	@echo "make demo   - run the pipeline on bundled samples on the embedded local stack"
+	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, ASL check, sam build"
+	@echo "make bench  - benchmarks against peer tools (not part of test)"
+	@echo "make clean  - remove build outputs"
+
+$(STAMP)/sysdeps:
+	@mkdir -p $(STAMP)
+	@missing=""; \
+	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@touch $@
+
+$(BIN)/.installed: pyproject.toml layers/core/requirements.txt layers/vision/requirements.txt
+	@test -n "$(RUNTIME_PY)" || { echo "python$(PYTHON_VERSION) not found"; exit 1; }
+	@test -x $(BIN)/python || $(RUNTIME_PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]' -r layers/core/requirements.txt -r layers/vision/requirements.txt
+	@touch $@
+
+node_modules/.installed: package.json $(STAMP)/sysdeps
+	npm install --no-audit --no-fund --silent
+	@touch $@
+
+.PHONY: setup
+setup: $(STAMP)/sysdeps $(BIN)/.installed node_modules/.installed
+
+.PHONY: lint
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+.PHONY: pytest
+pytest: setup
+	$(BIN)/python -m pytest -q
+
+.PHONY: cfn
+cfn: setup
+	$(BIN)/cfn-lint template.yaml
+	PATH="$(RUNTIME_PATH)" $(BIN)/sam validate --lint --template template.yaml
+
+.PHONY: asl
+asl: setup
+	npx --no-install asl-validator --json-path statemachine/moderation.asl.json
+	$(BIN)/python scripts/check_asl.py statemachine/moderation.asl.json template.yaml
+
+.PHONY: build
+build: setup
+	PATH="$(RUNTIME_PATH)" $(BIN)/sam build --template template.yaml --parallel --cached
+	$(BIN)/python scripts/lambda_size.py .aws-sam/build
+
+.PHONY: test
+test: lint pytest cfn asl build
+
+.PHONY: demo
+demo: setup
+	$(BIN)/tutela local samples --dir $(OUT)/samples
+	$(BIN)/tutela local run $(OUT)/samples/* --out $(OUT)
+
+.PHONY: bench
+bench: setup
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+.PHONY: clean
+clean:
+	rm -rf .aws-sam $(OUT) .pytest_cache .ruff_cache .mypy_cache

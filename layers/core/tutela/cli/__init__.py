@@ -1,0 +1,48 @@
+"""``tutela`` command line: one module per subcommand, imported only when used.
+
+Each module in ``COMMANDS`` defines ``add_parser(subparsers) -> None`` (which must call
+``set_defaults(run=...)``) and a ``run(args) -> int`` exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "local": ("tutela.cli.local", "run the real template and state machine on an in-process moto stack"),
+    "scrub": ("tutela.cli.scrub", "remove location and identifying metadata from media, losslessly"),
+    "scan": ("tutela.cli.scan", "scan an image or video for nudity/underwear and minors"),
+    "comments": ("tutela.cli.comments", "classify comments (JSON Lines) for innuendo and grooming"),
+}
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tutela", description="Tutela moderation pipeline tools.")
+    from tutela import __version__
+
+    parser.add_argument("--version", action="version", version=f"tutela {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module, help_text) in COMMANDS.items():
+        if name == wanted:
+            importlib.import_module(module).add_parser(sub)
+        else:
+            sub.add_parser(name, help=help_text)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    run = getattr(args, "run", None)
+    if run is None:
+        parser.print_help()
+        return 2
+    return int(run(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
