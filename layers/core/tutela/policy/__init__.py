@@ -1,0 +1,1 @@
+"""Versioned, reviewable policies (data files + pure code). No AWS here."""
