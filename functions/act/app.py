@@ -1,0 +1,98 @@
+"""Act: carry out a recorded decision. Only an `allow` ever reaches the published bucket, and only
+as the scrubbed copy; `block` moves the original to quarantine; every outcome is an event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tutela.aws.bus import DecisionBus
+from tutela.aws.s3 import S3
+from tutela.aws.step import logger, setting, step
+from tutela.aws.store import DecisionStore
+from tutela.decision import event_detail
+from tutela.errors import InvalidInputError
+from tutela.objects import ObjectRef
+
+_s3 = S3()
+MAX_BATCH = 64 * 1024**2
+
+
+def _media(ref: ObjectRef, decision: dict[str, Any]) -> dict[str, Any]:
+    verdict = decision["verdict"]
+    if verdict == "allow":
+        staged = decision.get("staged") or {}
+        if not staged.get("bucket") or not staged.get("key"):
+            raise InvalidInputError("allow without a staged scrubbed copy: refusing to publish")
+        dst = setting("PUBLISHED_BUCKET")
+        _s3.copy(
+            ObjectRef(staged["bucket"], staged["key"]),
+            dst,
+            ref.key,
+            metadata={"tutela-decision": decision["sk"], "tutela-source-version": ref.version_label},
+        )
+        return {"published": {"bucket": dst, "key": ref.key}}
+    if verdict == "block":
+        return _quarantine(ref)
+    return {"held": True}
+
+
+def _quarantine(ref: ObjectRef) -> dict[str, Any]:
+    dst, key = setting("QUARANTINE_BUCKET"), f"{ref.key}@{ref.version_label}"
+    _s3.copy(ref, dst, key)
+    _s3.delete_version(ref)
+    return {"quarantined": {"bucket": dst, "key": key}}
+
+
+def _comments(ref: ObjectRef, decision: dict[str, Any]) -> dict[str, Any]:
+    """Publish the allowed comments (original lines), quarantine the blocked ones, hold the rest."""
+    ptr = decision.get("results") or {}
+    raw_results = _s3.get_bytes(ptr["bucket"], ptr["key"], max_bytes=MAX_BATCH)
+    results = [json.loads(x) for x in raw_results.decode().splitlines() if x.strip()]
+    lines = [
+        ln
+        for ln in _s3.read_bytes(ref, max_bytes=MAX_BATCH).decode("utf-8", "replace").splitlines()
+        if ln.strip()
+    ]
+    if len(lines) != len(results):
+        raise InvalidInputError("comment results do not match the batch: refusing to publish")
+    by_verdict: dict[str, list[str]] = {"allow": [], "review": [], "block": []}
+    for line, result in zip(lines, results, strict=True):
+        by_verdict[result.get("verdict", "review")].append(line)
+    action: dict[str, Any] = {"held_comments": len(by_verdict["review"])}
+    if by_verdict["allow"]:
+        dst = setting("PUBLISHED_BUCKET")
+        _s3.put_bytes(
+            ("\n".join(by_verdict["allow"]) + "\n").encode(),
+            dst,
+            ref.key,
+            content_type="application/x-ndjson",
+        )
+        action["published"] = {"bucket": dst, "key": ref.key, "comments": len(by_verdict["allow"])}
+    if by_verdict["block"]:
+        dst, key = setting("QUARANTINE_BUCKET"), f"{ref.key}@{ref.version_label}"
+        _s3.put_bytes(("\n".join(by_verdict["block"]) + "\n").encode(), dst, key)
+        action["quarantined"] = {"bucket": dst, "key": key, "comments": len(by_verdict["block"])}
+    return action
+
+
+@step
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    ref = ObjectRef.from_detail(event.get("detail"))
+    decision = event.get("decision") or {}
+    if decision.get("verdict") not in ("allow", "review", "block") or not decision.get("sk"):
+        raise InvalidInputError("Act needs a recorded decision")
+    kind = decision.get("kind")
+    if kind == "media":
+        action = _media(ref, decision)
+    elif kind == "comments":
+        action = _comments(ref, decision)
+    else:  # unsupported files and analyzer errors are held where they are (private upload bucket)
+        action = {"held": True}
+    DecisionStore(setting("DECISIONS_TABLE")).set_action(decision["pk"], decision["sk"], action)
+    bus = DecisionBus(setting("EVENT_BUS_NAME"))
+    bus.publish("Moderation Decision", event_detail(decision, action))
+    if decision.get("escalate"):
+        bus.publish("Moderation Escalation", event_detail(decision, action))
+    logger.info("acted", extra={"verdict": decision["verdict"], "action": sorted(action)})
+    return action

@@ -1,0 +1,72 @@
+"""ClassifyComments: one verdict per comment of a batch, judged with the post's minor context.
+
+Per-comment results can outgrow a Step Functions payload (256 KB), so they go to the staging bucket as
+JSON Lines and the state carries only the batch summary and a pointer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from tutela.aws.s3 import S3
+from tutela.aws.step import int_setting, logger, metrics, setting, step
+from tutela.aws.store import DecisionStore
+from tutela.comments import LEXICON_VERSION, classify_lines
+from tutela.errors import LimitExceededError
+from tutela.objects import ObjectRef
+from tutela.verdict import worst
+
+_s3 = S3()
+
+
+def results_key(ref: ObjectRef) -> str:
+    return f"comment-results/{ref.version_label}/{ref.key}"
+
+
+def summarize(results: list[dict[str, Any]]) -> tuple[str, int, list[dict[str, Any]], dict[str, int]]:
+    """Batch verdict (the worst comment), severity, reasons with counts (codes only, no text)."""
+    verdicts = Counter(r["verdict"] for r in results)
+    categories = Counter(c for r in results for c in r.get("categories", []))
+    invalid = sum(1 for r in results if r.get("error"))
+    reasons: list[dict[str, Any]] = [
+        {"code": f"comment_{cat}", "message": f"{n} comment(s) matched {cat}", "count": n}
+        for cat, n in sorted(categories.items())
+    ]
+    if invalid:
+        msg = f"{invalid} line(s) could not be read"
+        reasons.append({"code": "invalid_comment", "message": msg, "count": invalid})
+    severity = max((int(r.get("severity") or 0) for r in results), default=0)
+    return worst(verdicts), severity, reasons, dict(verdicts)
+
+
+@step
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    ref = ObjectRef.from_detail(event.get("detail"))
+    staging_bucket = setting("STAGING_BUCKET")
+    data = _s3.read_bytes(ref, max_bytes=int_setting("MAX_COMMENT_BATCH_BYTES", 8 * 1024**2))
+    lines = [ln for ln in data.decode("utf-8", errors="replace").splitlines() if ln.strip()]
+    max_comments = int_setting("MAX_COMMENTS_PER_BATCH", 20_000)
+    if len(lines) > max_comments:
+        raise LimitExceededError(f"batch has {len(lines)} comments; the limit is {max_comments}")
+    minor = DecisionStore(setting("DECISIONS_TABLE")).post_minor_context(ref.post_id) if ref.post_id else None
+    results = list(classify_lines(lines, minor_context=minor))
+    verdict, severity, reasons, counts = summarize(results)
+    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results).encode()
+    key = results_key(ref)
+    _s3.put_bytes(body, staging_bucket, key, content_type="application/x-ndjson")
+    logger.info("classified", extra={"comments": len(results), "counts": counts, "minor_context": minor})
+    metrics.add_metric(name="CommentsClassified", unit=MetricUnit.Count, value=len(results))
+    return {
+        "kind": "comments",
+        "verdict": verdict,
+        "severity": severity,
+        "reasons": reasons,
+        "counts": counts,
+        "minor_context": minor,
+        "results": {"bucket": staging_bucket, "key": key, "count": len(results)},
+        "analyzers": {"comments": {"name": "tutela.comments", "lexicon_version": LEXICON_VERSION}},
+    }

@@ -1,0 +1,88 @@
+"""S3 access for the handlers: bounded reads, version-pinned downloads, managed copies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tutela.errors import LimitExceededError
+from tutela.objects import ObjectRef
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+class S3:
+    def __init__(self, client: S3Client | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> S3Client:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("s3")
+        return self._client
+
+    def size(self, ref: ObjectRef) -> int:
+        head = self.client.head_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]
+        return int(head["ContentLength"])
+
+    def download(self, ref: ObjectRef, dest: Path, *, max_bytes: int) -> int:
+        """Stream the exact object version to ``dest`` (never into memory). Refuses oversize objects."""
+        size = self.size(ref)
+        if size > max_bytes:
+            raise LimitExceededError(f"object is {size} bytes; the limit is {max_bytes}")
+        self.client.download_file(ref.bucket, ref.key, str(dest), ExtraArgs=ref.version_args() or None)
+        return size
+
+    def read_bytes(self, ref: ObjectRef, *, max_bytes: int) -> bytes:
+        size = self.size(ref)
+        if size > max_bytes:
+            raise LimitExceededError(f"object is {size} bytes; the limit is {max_bytes}")
+        resp = self.client.get_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]
+        return resp["Body"].read(max_bytes + 1)[:max_bytes]
+
+    def get_bytes(self, bucket: str, key: str, *, max_bytes: int) -> bytes:
+        return self.read_bytes(ObjectRef(bucket, key), max_bytes=max_bytes)
+
+    def upload_file(
+        self,
+        path: Path,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        extra: dict[str, Any] = {}
+        if content_type:
+            extra["ContentType"] = content_type
+        if metadata:
+            extra["Metadata"] = metadata
+        self.client.upload_file(str(path), bucket, key, ExtraArgs=extra or None)
+
+    def put_bytes(
+        self,
+        data: bytes,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        extra: dict[str, Any] = {}
+        if content_type:
+            extra["ContentType"] = content_type
+        if metadata:
+            extra["Metadata"] = metadata
+        self.client.put_object(Bucket=bucket, Key=key, Body=data, **extra)
+
+    def copy(self, src: ObjectRef, bucket: str, key: str, *, metadata: dict[str, str] | None = None) -> None:
+        """Server-side managed copy (multipart above 8 MB, so objects over 5 GB work too)."""
+        source: dict[str, str] = {"Bucket": src.bucket, "Key": src.key, **src.version_args()}
+        extra: dict[str, Any] = {"MetadataDirective": "REPLACE", "Metadata": metadata} if metadata else {}
+        self.client.copy(source, bucket, key, ExtraArgs=extra or None)  # type: ignore[arg-type]
+
+    def delete_version(self, ref: ObjectRef) -> None:
+        self.client.delete_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]

@@ -1,0 +1,90 @@
+"""The decisions table: conditional (exactly-once) writes, the post context query, action updates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from tutela.decision import from_dynamo, to_dynamo
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
+
+
+class DecisionStore:
+    def __init__(self, table_name: str, resource: DynamoDBServiceResource | None = None) -> None:
+        self.table_name = table_name
+        self._resource = resource
+        self._table: Any = None
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            if self._resource is None:
+                import boto3
+
+                self._resource = boto3.resource("dynamodb")
+            self._table = self._resource.Table(self.table_name)
+        return self._table
+
+    def put_once(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Write ``item`` unless its key exists. Returns None on success, the stored item if it existed."""
+        try:
+            self.table.put_item(
+                Item=to_dynamo(dict(item)),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return None
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            old = exc.response.get("Item")
+            if old is None:  # older SDKs/mocks do not return the item: read it
+                old = self.table.get_item(Key={"pk": item["pk"], "sk": item["sk"]}).get("Item", {})
+            return from_dynamo(_plain(old))
+
+    def put_many(self, items: Iterable[Mapping[str, Any]]) -> int:
+        """Idempotent batch write (same keys overwrite with the same content on a retry)."""
+        n = 0
+        with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for item in items:
+                batch.put_item(Item=to_dynamo(dict(item)))
+                n += 1
+        return n
+
+    def post_minor_context(self, post_id: str) -> bool | None:
+        """Does the post's media feature a minor? True/False from its media decisions, None if none yet."""
+        resp = self.table.query(
+            IndexName="PostIndex",
+            KeyConditionExpression="post_id = :p",
+            ExpressionAttributeValues={":p": post_id},
+        )
+        minors = [i.get("minor") for i in resp.get("Items", []) if i.get("kind") in ("media", "error")]
+        if not minors:
+            return None
+        # A held media decision (error) with no minor signal counts as "possible": fail closed.
+        return any(m in ("likely", "possible") or m is None for m in minors)
+
+    def set_action(self, pk: str, sk: str, action: Mapping[str, Any]) -> None:
+        self.table.update_item(
+            Key={"pk": pk, "sk": sk},
+            UpdateExpression="SET #a = :a",
+            ExpressionAttributeNames={"#a": "action"},
+            ExpressionAttributeValues={":a": to_dynamo(dict(action))},
+        )
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    """ReturnValuesOnConditionCheckFailure comes back in low-level (typed) form from the resource API."""
+    if item and all(isinstance(v, dict) and len(v) == 1 and next(iter(v)) in _TYPES for v in item.values()):
+        from boto3.dynamodb.types import TypeDeserializer
+
+        des = TypeDeserializer()
+        return {k: des.deserialize(v) for k, v in item.items()}
+    return dict(item)
+
+
+_TYPES = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}

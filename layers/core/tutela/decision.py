@@ -1,0 +1,212 @@
+"""Decision records: what is stored in DynamoDB and sent on the bus (pure; no boto3).
+
+Keys: ``pk = obj#{bucket}/{key}``, ``sk = v#{version}`` for the object's decision and
+``v#{version}#c#{comment}`` for each comment of a batch. The conditional put on the object item is
+what makes "exactly one decision per object version" hold under at-least-once delivery.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tutela.objects import ObjectRef
+from tutela.verdict import VERDICTS, Severity
+
+MAX_REASON_CHARS = 500
+EVENT_SOURCE = "tutela.moderation"
+
+
+def object_keys(ref: ObjectRef) -> dict[str, str]:
+    return {"pk": f"obj#{ref.bucket}/{ref.key}", "sk": f"v#{ref.version_label}"}
+
+
+def comment_keys(ref: ObjectRef, comment_id: str) -> dict[str, str]:
+    base = object_keys(ref)
+    return {"pk": base["pk"], "sk": f"{base['sk']}#c#{comment_id}"}
+
+
+def _clip(text: Any, limit: int = MAX_REASON_CHARS) -> str:
+    s = str(text)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def error_reason(error: str | None, cause: str | None) -> dict[str, str]:
+    """Turn a Step Functions Catch (``Error``/``Cause``) into a stored reason.
+
+    A Lambda's Cause is JSON with errorMessage/errorType/stackTrace: keep the message, drop the trace.
+    """
+    message = cause or ""
+    try:
+        parsed = json.loads(cause) if cause else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        message = parsed.get("errorMessage") or parsed.get("errorType") or ""
+    return {"code": "analyzer_error", "error": _clip(error or "Unknown"), "message": _clip(message)}
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A decision in one canonical shape whatever step produced it."""
+
+    kind: str
+    verdict: str
+    severity: int
+    reasons: list[dict[str, Any]]
+    extra: dict[str, Any]
+
+
+def normalize(decision: Mapping[str, Any]) -> Normalized:
+    """Validate a step's decision payload; anything malformed becomes a held (review) decision."""
+    kind = str(decision.get("kind") or "unknown")
+    if kind == "error":
+        return Normalized(
+            "error",
+            "review",
+            int(Severity.MEDIUM),
+            [error_reason(decision.get("error"), decision.get("cause"))],
+            {},
+        )
+    verdict = decision.get("verdict")
+    reasons = decision.get("reasons")
+    if verdict not in VERDICTS or not isinstance(reasons, list):
+        return Normalized(
+            "error",
+            "review",
+            int(Severity.MEDIUM),
+            [{"code": "malformed_decision", "message": "a step returned no valid verdict"}],
+            {},
+        )
+    severity = decision.get("severity", 0)
+    severity = int(severity) if isinstance(severity, int | float) and not isinstance(severity, bool) else 0
+    extra = {k: v for k, v in decision.items() if k not in ("kind", "verdict", "severity", "reasons")}
+    return Normalized(kind, str(verdict), max(0, min(severity, int(Severity.CRITICAL))), reasons, extra)
+
+
+def decided_at(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).isoformat(timespec="milliseconds")
+
+
+def expires_at(retention_days: int, now: datetime | None = None) -> int:
+    return int(((now or datetime.now(UTC)) + timedelta(days=retention_days)).timestamp())
+
+
+def object_item(
+    ref: ObjectRef,
+    decision: Normalized,
+    *,
+    execution_id: str | None,
+    started_at: str | None,
+    retention_days: int,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The DynamoDB item for an object's decision (plain Python types; floats allowed)."""
+    moment = now or datetime.now(UTC)
+    item: dict[str, Any] = {
+        **object_keys(ref),
+        "bucket": ref.bucket,
+        "key": ref.key,
+        "version_id": ref.version_label,
+        "kind": decision.kind,
+        "verdict": decision.verdict,
+        "severity": decision.severity,
+        "reasons": decision.reasons,
+        "decided_at": decided_at(moment),
+        "expires_at": expires_at(retention_days, moment),
+        "execution_id": execution_id,
+        "started_at": started_at,
+        **decision.extra,
+    }
+    if ref.post_id:
+        item["post_id"] = ref.post_id
+    if ref.size is not None:
+        item["size"] = ref.size
+    if decision.verdict == "review":
+        item["queue"] = "review"  # sparse ReviewQueueIndex
+    return {k: v for k, v in item.items() if v is not None}
+
+
+def comment_items(
+    ref: ObjectRef, results: Iterable[Mapping[str, Any]], *, decided: str, expires: int
+) -> Iterable[dict[str, Any]]:
+    """One item per comment result; a comment without an id is keyed by its line number."""
+    for r in results:
+        comment_id = str(r.get("id")) if r.get("id") not in (None, "") else f"line-{r.get('line')}"
+        item: dict[str, Any] = {
+            **comment_keys(ref, comment_id),
+            "kind": "comment",
+            "bucket": ref.bucket,
+            "key": ref.key,
+            "version_id": ref.version_label,
+            "comment_id": comment_id,
+            "line": r.get("line"),
+            "verdict": r.get("verdict", "review"),
+            "severity": r.get("severity", 0),
+            "categories": r.get("categories", []),
+            "score": r.get("score"),
+            "evidence": r.get("evidence", []),
+            "minor_context": r.get("minor_context"),
+            "lexicon_version": r.get("lexicon_version"),
+            "decided_at": decided,
+            "expires_at": expires,
+        }
+        if r.get("error"):
+            item["reasons"] = [{"code": "invalid_comment", "message": _clip(r["error"])}]
+        if ref.post_id:
+            item["post_id"] = ref.post_id
+        if item["verdict"] == "review":
+            item["queue"] = "review"
+        yield {k: v for k, v in item.items() if v is not None}
+
+
+def event_detail(item: Mapping[str, Any], action: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What goes on the decisions bus: identifiers, verdict and reason codes. Never text or coordinates."""
+    detail = {
+        "bucket": item.get("bucket"),
+        "key": item.get("key"),
+        "version_id": item.get("version_id"),
+        "post_id": item.get("post_id"),
+        "kind": item.get("kind"),
+        "verdict": item.get("verdict"),
+        "severity": item.get("severity"),
+        "escalate": bool(item.get("escalate")),
+        "reasons": sorted({str(r.get("code")) for r in item.get("reasons", []) if isinstance(r, Mapping)}),
+        "decision": {"pk": item.get("pk"), "sk": item.get("sk")},
+    }
+    if action:
+        detail["action"] = dict(action)
+    return detail
+
+
+def to_dynamo(value: Any) -> Any:
+    """Floats are not allowed in DynamoDB: round-trip through JSON with Decimal (NaN/inf dropped)."""
+    from decimal import Decimal
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float):
+            return None if not math.isfinite(v) else v
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+
+    return json.loads(json.dumps(clean(value)), parse_float=Decimal)
+
+
+def from_dynamo(value: Any) -> Any:
+    """Decimals back to int/float so items serialise as JSON."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(v) for v in value]
+    return value
