@@ -1,0 +1,70 @@
+"""``tutela scan FILE [--backend local|rekognition]``: scan one file and print the decision as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from tutela.errors import TutelaError
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "scan",
+        help="scan an image or video for nudity/underwear and minors",
+        description="Scan an image or video and print the policy decision, labels and faces as JSON.",
+    )
+    p.add_argument("file", help="image (JPEG, PNG, WebP, TIFF, HEIF, AVIF) or video (MP4, MOV)")
+    p.add_argument("--backend", choices=("local", "rekognition"), default="local")
+    p.add_argument("--location-found", action="store_true", help="treat the upload as geotagged")
+    p.add_argument("--frames", action="store_true", help="include per-frame results for videos")
+    p.add_argument("--compact", action="store_true", help="one-line JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tutela.policy.media import decide_media
+    from tutela.vision import scan_file
+
+    indent = None if args.compact else 2
+    try:
+        report = scan_file(args.file, backend=args.backend).to_dict()
+        decision = decide_media(report, {"location_found": bool(args.location_found)})
+    except TutelaError as exc:
+        err = {
+            "error": {"type": type(exc).__name__, "code": exc.code, "message": str(exc)},
+            "file": args.file,
+        }
+        print(json.dumps(err, indent=indent))
+        return 3
+    except Exception as exc:  # never a traceback on hostile input; still a clear, typed error
+        err = {"error": {"type": type(exc).__name__, "code": "internal_error", "message": str(exc)[:200]}}
+        print(json.dumps(err, indent=indent))
+        return 4
+    out: dict[str, Any] = {
+        "file": args.file,
+        "verdict": decision["verdict"],
+        "severity": decision["severity"],
+        "minor": decision["minor"],
+        "escalate": decision["escalate"],
+        "reasons": decision["reasons"],
+        "labels": report["ModerationLabels"],
+        "faces": report["Faces"],
+        "media_type": report["media_type"],
+        "kind": report["kind"],
+        "image": report["image"],
+        "backend": report["backend"],
+        "policy": decision["policy"]["version"],
+        "timings_ms": report["timings_ms"],
+    }
+    if report.get("notes"):
+        out["notes"] = report["notes"]
+    if args.frames and "frames" in report:
+        out["frames"] = report["frames"]
+    elif "frames" in report:
+        out["frames_scanned"] = [f["t"] for f in report["frames"]]
+    json.dump(out, sys.stdout, indent=indent)
+    sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,115 @@
+"""Lazy OpenCV/numpy import and image decoding shared by the backends and video sampling."""
+
+from __future__ import annotations
+
+import contextlib
+from types import ModuleType
+from typing import Any
+
+from tutela.errors import CorruptMediaError, TutelaError, UnsupportedMediaError
+from tutela.sniff import MediaType
+
+_CV2: ModuleType | None = None
+
+
+class VisionUnavailableError(TutelaError):
+    """OpenCV is not installed (the Lambda lacks the vision layer)."""
+
+    code = "vision_unavailable"
+
+
+def cv2() -> ModuleType:
+    global _CV2
+    if _CV2 is None:
+        try:
+            import cv2 as mod
+        except ImportError as exc:
+            raise VisionUnavailableError(
+                "OpenCV is not installed: the local vision backend and video scanning need "
+                "opencv-python-headless 4.x (the vision layer)"
+            ) from exc
+        if not hasattr(mod, "CascadeClassifier"):
+            raise VisionUnavailableError(f"OpenCV {mod.__version__} has no CascadeClassifier; use 4.x")
+        with contextlib.suppress(AttributeError):  # libjpeg/ffmpeg warnings on hostile input
+            mod.utils.logging.setLogLevel(mod.utils.logging.LOG_LEVEL_ERROR)
+        _CV2 = mod
+    return _CV2
+
+
+def reduction_for(width: int, height: int, target: int) -> int:
+    """The largest JPEG DCT scaling (1, 2, 4, 8) keeping the long side >= target."""
+    long_side = max(width, height)
+    for factor in (8, 4, 2):
+        if long_side // factor >= target:
+            return factor
+    return 1
+
+
+def decode_image(data: bytes, media: MediaType, width: int, height: int, target: int) -> Any:
+    """Decode to a BGR uint8 array whose long side is about ``target`` (never upscaled).
+
+    JPEG is decoded at 1/2, 1/4 or 1/8 scale directly in the DCT domain (libjpeg-turbo), which is
+    several times cheaper than a full decode. Other formats are decoded fully, then resized.
+    """
+    cv = cv2()
+    import numpy as np
+
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if media.name == "heif":
+        img = _decode_heif(data)
+    else:
+        flag = cv.IMREAD_COLOR
+        if media.name == "jpeg":
+            flag = {
+                1: cv.IMREAD_COLOR,
+                2: cv.IMREAD_REDUCED_COLOR_2,
+                4: cv.IMREAD_REDUCED_COLOR_4,
+                8: cv.IMREAD_REDUCED_COLOR_8,
+            }[reduction_for(width, height, target)]
+        try:
+            img = cv.imdecode(buf, flag)
+        except cv.error as exc:
+            raise CorruptMediaError(f"{media.name} image could not be decoded") from exc
+    if img is None or img.size == 0:
+        raise CorruptMediaError(f"{media.name} image could not be decoded (truncated or malformed)")
+    if img.ndim == 2:
+        img = cv.cvtColor(img, cv.COLOR_GRAY2BGR)
+    return fit(img, target)
+
+
+def fit(img: Any, target: int) -> Any:
+    """Downscale so the long side is at most ``target`` (INTER_AREA)."""
+    cv = cv2()
+    h, w = img.shape[:2]
+    if max(h, w) <= target:
+        return img
+    s = target / max(h, w)
+    return cv.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv.INTER_AREA)
+
+
+def _decode_heif(data: bytes) -> Any:
+    try:
+        import numpy as np
+        import pillow_heif
+    except ImportError as exc:
+        raise UnsupportedMediaError(
+            "HEIF/HEIC scanning needs pillow-heif, which this environment does not have"
+        ) from exc
+    try:
+        heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
+        arr = np.asarray(heif.to_pillow().convert("RGB"))
+    except Exception as exc:  # pillow-heif raises plain ValueError/RuntimeError on bad input
+        raise CorruptMediaError("heif image could not be decoded") from exc
+    return cv2().cvtColor(arr, cv2().COLOR_RGB2BGR)
+
+
+def encode_jpeg(img: Any, max_bytes: int, max_side: int = 4096) -> bytes:
+    """Re-encode as JPEG under ``max_bytes`` (downscaling/lowering quality as needed)."""
+    cv = cv2()
+    img = fit(img, max_side)
+    for quality in (90, 80, 70, 60):
+        ok, enc = cv.imencode(".jpg", img, [cv.IMWRITE_JPEG_QUALITY, quality])
+        if ok and len(enc) <= max_bytes:
+            return bytes(enc.tobytes())
+    h, w = img.shape[:2]
+    return encode_jpeg(fit(img, max(w, h) // 2), max_bytes, max_side)

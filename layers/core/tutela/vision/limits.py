@@ -1,0 +1,151 @@
+"""Safety limits for scanning, and header-only image dimensions (decompression-bomb guard).
+
+``image_size(data, media)`` reads width and height from the container header without decoding
+pixels, so a 100 000 x 100 000 PNG of a few kilobytes is refused before any allocation.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass
+
+from tutela.errors import CorruptMediaError, LimitExceededError
+from tutela.sniff import MediaType
+
+
+@dataclass(frozen=True, slots=True)
+class ScanLimits:
+    max_image_bytes: int = 50 * 1024 * 1024
+    max_video_bytes: int = 500 * 1024 * 1024
+    max_pixels: int = 120_000_000  # per still image (108 MP phone sensors exist)
+    max_dimension: int = 30_000
+    max_video_pixels: int = 8192 * 4320  # per frame (8K)
+    max_video_seconds: float = 15 * 60.0
+    max_frames: int = 48  # frames scanned per video (fixed-rate + scene changes)
+    max_decoded_frames: int = 20_000  # frames read while sampling
+    sample_every_s: float = 2.0
+    scene_check_every_s: float = 0.25
+    scene_threshold: float = 0.45  # Bhattacharyya distance of small HSV histograms
+    max_seconds: float = 60.0  # wall clock per file
+
+    def deadline(self) -> Deadline:
+        return Deadline(self.max_seconds)
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.start = time.monotonic()
+
+    def check(self, what: str) -> None:
+        if time.monotonic() - self.start > self.seconds:
+            raise LimitExceededError(f"scan time limit of {self.seconds:g}s exceeded while {what}")
+
+
+def check_pixels(width: int, height: int, limits: ScanLimits, *, per_frame: bool = False) -> None:
+    if width <= 0 or height <= 0:
+        raise CorruptMediaError(f"image header declares an empty size {width}x{height}")
+    cap = limits.max_video_pixels if per_frame else limits.max_pixels
+    if width > limits.max_dimension or height > limits.max_dimension or width * height > cap:
+        raise LimitExceededError(
+            f"{width}x{height} pixels exceeds the limit ({cap} pixels, {limits.max_dimension} per side)"
+        )
+
+
+def image_size(data: bytes, media: MediaType) -> tuple[int, int]:
+    """(width, height) from the header; CorruptMediaError if the header cannot be read."""
+    try:
+        size = _PARSERS[media.name](data)
+    except (struct.error, IndexError, KeyError, ValueError) as exc:
+        raise CorruptMediaError(f"{media.name} header is truncated or malformed") from exc
+    if size is None:
+        raise CorruptMediaError(f"{media.name} header has no image dimensions")
+    return size
+
+
+def _jpeg(data: bytes) -> tuple[int, int] | None:
+    i = 2
+    n = len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            raise ValueError("bad marker")
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        (seglen,) = struct.unpack(">H", data[i + 2 : i + 4])
+        if seglen < 2:
+            raise ValueError("bad segment length")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h, w = struct.unpack(">HH", data[i + 5 : i + 9])
+            return w, h
+        if marker in (0xD9, 0xDA):
+            return None
+        i += 2 + seglen
+    return None
+
+
+def _png(data: bytes) -> tuple[int, int] | None:
+    if data[12:16] != b"IHDR":
+        return None
+    w, h = struct.unpack(">II", data[16:24])
+    return w, h
+
+
+def _webp(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        w = int.from_bytes(data[24:27], "little") + 1
+        h = int.from_bytes(data[27:30], "little") + 1
+        return w, h
+    if chunk == b"VP8 ":
+        w, h = struct.unpack("<HH", data[26:30])
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8L":
+        b = data[21:25]
+        bits = int.from_bytes(b, "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    return None
+
+
+def _tiff(data: bytes) -> tuple[int, int] | None:
+    endian = "<" if data[:2] == b"II" else ">"
+    (offset,) = struct.unpack(endian + "I", data[4:8])
+    (count,) = struct.unpack(endian + "H", data[offset : offset + 2])
+    w = h = None
+    for k in range(min(count, 512)):
+        e = offset + 2 + 12 * k
+        tag, typ = struct.unpack(endian + "HH", data[e : e + 4])
+        if tag in (256, 257):
+            value = (
+                struct.unpack(endian + "H", data[e + 8 : e + 10])[0]
+                if typ == 3
+                else struct.unpack(endian + "I", data[e + 8 : e + 12])[0]
+            )
+            if tag == 256:
+                w = value
+            else:
+                h = value
+    return (w, h) if w and h else None
+
+
+def _isobmff(data: bytes) -> tuple[int, int] | None:
+    """HEIF/AVIF: the largest ``ispe`` (image spatial extents) property in the meta box."""
+    best: tuple[int, int] | None = None
+    start = 0
+    head = data[: 1 << 20]
+    while True:
+        i = head.find(b"ispe", start)
+        if i < 0:
+            return best
+        w, h = struct.unpack(">II", head[i + 8 : i + 16])
+        if best is None or w * h > best[0] * best[1]:
+            best = (w, h)
+        start = i + 4
+
+
+_PARSERS = {"jpeg": _jpeg, "png": _png, "webp": _webp, "tiff": _tiff, "heif": _isobmff, "avif": _isobmff}
