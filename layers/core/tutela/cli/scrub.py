@@ -1,0 +1,77 @@
+"""``tutela scrub IN OUT`` / ``tutela scrub IN... --out-dir DIR``: lossless location scrubbing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tutela.errors import TutelaError
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "scrub",
+        help="remove location and identifying metadata from media, losslessly",
+        description="Remove every location trace (EXIF GPS, XMP, IPTC, QuickTime/MP4 location, GPS tracks) "
+        "and identifying extras from photos and videos without re-encoding. Prints a JSON report.",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="IN",
+        help="input file(s); with one input and no --out-dir, the last positional argument is OUT",
+    )
+    p.add_argument("--out-dir", type=Path, help="write each scrubbed file to DIR/<input name>")
+    p.add_argument("--max-bytes", type=int, default=None, help="refuse inputs larger than this")
+    p.set_defaults(run=run)
+
+
+def _one(src: Path, dst: Path, limits: Any) -> tuple[dict[str, Any] | None, str | None]:
+    from tutela.scrub import scrub_file
+
+    try:
+        report = scrub_file(src, dst, limits=limits)
+    except TutelaError as exc:
+        return None, f"{exc.code}: {exc}"
+    except OSError as exc:
+        return None, f"io_error: {exc.strerror or exc.__class__.__name__}"
+    return report.to_dict(), None
+
+
+def run(args: argparse.Namespace) -> int:
+    from tutela.scrub import ScrubLimits
+
+    limits = ScrubLimits(max_file_bytes=args.max_bytes) if args.max_bytes else ScrubLimits()
+    if args.out_dir is None:
+        if len(args.inputs) != 2:
+            print("tutela scrub: expected IN OUT, or IN... --out-dir DIR", file=sys.stderr)
+            return 2
+        src, dst = Path(args.inputs[0]), Path(args.inputs[1])
+        report, err = _one(src, dst, limits)
+        if err:
+            print(f"tutela scrub: {src.name}: {err}", file=sys.stderr)
+            return 1
+        print(json.dumps({"input": str(src), "output": str(dst), **(report or {})}))
+        return 0
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    seen: set[str] = set()
+    for name in args.inputs:
+        src = Path(name)
+        if src.name in seen:
+            print(f"tutela scrub: {src.name}: duplicate output name, skipped", file=sys.stderr)
+            failures += 1
+            continue
+        seen.add(src.name)
+        dst = args.out_dir / src.name
+        report, err = _one(src, dst, limits)
+        if err:
+            failures += 1
+            print(f"tutela scrub: {src.name}: {err}", file=sys.stderr)
+            print(json.dumps({"input": str(src), "output": None, "error": err}))
+        else:
+            print(json.dumps({"input": str(src), "output": str(dst), **(report or {})}))
+    return 1 if failures else 0

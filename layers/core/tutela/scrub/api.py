@@ -1,0 +1,224 @@
+"""Public entry points: ``scrub_file``, ``scrub_bytes``, ``find_location``, ``plan_file``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import struct
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+from tutela.errors import (
+    CorruptMediaError,
+    LimitExceededError,
+    TutelaError,
+    UnsupportedMediaError,
+    VerificationError,
+)
+from tutela.scrub import isobmff, jpeg, png, tiff, webp
+from tutela.scrub.core import (
+    LOCATION_CODES,
+    BytesReader,
+    Copy,
+    Ctx,
+    Data,
+    FileReader,
+    Plan,
+    Reader,
+    ScrubLimits,
+    ScrubReport,
+    Zero,
+)
+from tutela.scrub.verify import find_location_reader
+from tutela.sniff import SNIFF_BYTES, sniff
+
+_SCRUBBERS: dict[str, Callable[[Ctx], Plan]] = {
+    "jpeg": jpeg.scrub,
+    "png": png.scrub,
+    "webp": webp.scrub,
+    "tiff": tiff.scrub,
+}
+_COPY_CHUNK = 8 * 1024 * 1024
+
+
+def _media_type(reader: Reader) -> str:
+    if reader.size == 0:
+        raise CorruptMediaError("empty file")
+    mt = sniff(reader.read_upto(0, SNIFF_BYTES))
+    if mt is None:
+        raise UnsupportedMediaError("unsupported media type (not JPEG/PNG/WebP/TIFF/HEIF/AVIF/MP4/MOV/3GP)")
+    return mt.name
+
+
+def _plan(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport]:
+    if reader.size > limits.max_file_bytes:
+        raise LimitExceededError("file is larger than the scrub limit")
+    media_type = _media_type(reader)
+    ctx = Ctx(reader, limits, media_type)
+    fn = _SCRUBBERS.get(media_type, isobmff.scrub)
+    try:
+        plan = fn(ctx)
+    except TutelaError:
+        raise
+    except (struct.error, IndexError, ValueError, zlib.error, OverflowError) as exc:
+        raise CorruptMediaError(f"malformed {media_type} structure") from exc
+    except RecursionError as exc:
+        raise LimitExceededError(f"{media_type} structure nested too deeply") from exc
+    report = ScrubReport(media_type=media_type, removed=list(ctx.removed), kept=list(ctx.kept))
+    report.location_found = any(c in LOCATION_CODES for c in ctx.removed)
+    report.bytes_in = reader.size
+    report.bytes_out = plan.size
+    return plan, report
+
+
+def _verify(reader: Reader, report: ScrubReport, limits: ScrubLimits) -> None:
+    if reader.size != report.bytes_out:
+        raise VerificationError("scrubbed output has an unexpected size")
+    mt = sniff(reader.read_upto(0, SNIFF_BYTES))
+    if mt is None or mt.name != report.media_type:
+        raise VerificationError("scrubbed output no longer parses as the input's media type")
+    found = find_location_reader(reader, report.media_type, limits)
+    if found:
+        raise VerificationError(f"location still present after scrubbing: {', '.join(found)}")
+    report.verified = True
+
+
+def plan_file(src: str | os.PathLike[str], *, limits: ScrubLimits | None = None) -> tuple[Plan, ScrubReport]:
+    """The scrub as a list of pieces over ``src`` (for server-side splicing); not verified."""
+    limits = limits or ScrubLimits()
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        reader = FileReader(fd, os.fstat(fd).st_size)
+        try:
+            return _plan(reader, limits)
+        finally:
+            reader.close()
+    finally:
+        os.close(fd)
+
+
+def _write(plan: Plan, src_fd: int, out_fd: int) -> None:
+    for piece in plan.pieces:
+        if isinstance(piece, Copy):
+            off, left = piece.offset, piece.length
+            while left:
+                try:
+                    n = os.copy_file_range(src_fd, out_fd, min(left, 1 << 30), off)
+                except OSError:
+                    n = 0
+                if n <= 0:  # fallback (cross-device on old kernels, unsupported fs)
+                    buf = os.pread(src_fd, min(left, _COPY_CHUNK), off)
+                    if not buf:
+                        raise CorruptMediaError("source changed while scrubbing")
+                    n = os.write(out_fd, buf)
+                off += n
+                left -= n
+        elif isinstance(piece, Data):
+            view = memoryview(piece.data)
+            while view:
+                view = view[os.write(out_fd, view) :]
+        elif isinstance(piece, Zero):
+            left = piece.length
+            block = bytes(min(left, _COPY_CHUNK))
+            while left:
+                left -= os.write(out_fd, block[: min(left, len(block))])
+
+
+def scrub_file(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], *, limits: ScrubLimits | None = None
+) -> ScrubReport:
+    """Scrub ``src`` into ``dst`` (streaming, bounded memory), verify ``dst`` by re-parsing it.
+
+    On any error ``dst`` does not exist afterwards.
+    """
+    limits = limits or ScrubLimits()
+    dst_path = Path(dst)
+    tmp = dst_path.with_name(f".{dst_path.name}.tutela-{secrets.token_hex(6)}.tmp")
+    t0 = time.perf_counter()
+    try:
+        src_fd = os.open(src, os.O_RDONLY)
+    except OSError as exc:
+        _unlink(dst_path)
+        raise UnsupportedMediaError(f"cannot open input: {exc.strerror}") from exc
+    try:
+        reader = FileReader(src_fd, os.fstat(src_fd).st_size)
+        try:
+            plan, report = _plan(reader, limits)
+            out_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                _write(plan, src_fd, out_fd)
+            finally:
+                os.close(out_fd)
+        finally:
+            reader.close()
+        t1 = time.perf_counter()
+        vfd = os.open(tmp, os.O_RDONLY)
+        try:
+            vreader = FileReader(vfd, os.fstat(vfd).st_size)
+            try:
+                _verify(vreader, report, limits)
+            finally:
+                vreader.close()
+        finally:
+            os.close(vfd)
+        t2 = time.perf_counter()
+        os.replace(tmp, dst_path)
+    except BaseException:
+        _unlink(tmp)
+        _unlink(dst_path)
+        raise
+    finally:
+        os.close(src_fd)
+    report.timings_ms = {"scrub": round((t1 - t0) * 1000, 3), "verify": round((t2 - t1) * 1000, 3)}
+    return report
+
+
+def _unlink(p: Path) -> None:
+    try:
+        p.unlink()
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        pass
+
+
+def render(plan: Plan, reader: Reader) -> bytes:
+    parts: list[bytes] = []
+    for piece in plan.pieces:
+        if isinstance(piece, Copy):
+            parts.append(reader.read_at(piece.offset, piece.length))
+        elif isinstance(piece, Data):
+            parts.append(piece.data)
+        else:
+            parts.append(bytes(piece.length))
+    return b"".join(parts)
+
+
+def scrub_bytes(data: bytes, *, limits: ScrubLimits | None = None) -> tuple[bytes, ScrubReport]:
+    """In-memory variant for small objects. Same report, same verification."""
+    limits = limits or ScrubLimits()
+    t0 = time.perf_counter()
+    reader = BytesReader(bytes(data))
+    plan, report = _plan(reader, limits)
+    out = render(plan, reader)
+    t1 = time.perf_counter()
+    _verify(BytesReader(out), report, limits)
+    t2 = time.perf_counter()
+    report.timings_ms = {"scrub": round((t1 - t0) * 1000, 3), "verify": round((t2 - t1) * 1000, 3)}
+    return out, report
+
+
+def find_location(path: str | os.PathLike[str], *, limits: ScrubLimits | None = None) -> list[str]:
+    """Independent re-parse: codes of the location traces found in ``path`` (empty means clean)."""
+    limits = limits or ScrubLimits()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        reader = FileReader(fd, os.fstat(fd).st_size)
+        try:
+            return find_location_reader(reader, _media_type(reader), limits)
+        finally:
+            reader.close()
+    finally:
+        os.close(fd)

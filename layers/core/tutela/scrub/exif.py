@@ -1,0 +1,352 @@
+"""EXIF / TIFF IFD surgery, in place.
+
+Every change is a same-size overwrite (IFD entry arrays compacted, dropped values zeroed), so the
+same code serves an EXIF block inside JPEG/PNG/WebP/HEIC and a whole TIFF file whose strip offsets
+must not move. Tags are kept by allowlist (fail closed): anything not known to be harmless goes.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from tutela.errors import CorruptMediaError, LimitExceededError
+from tutela.scrub import iptc, xmp
+from tutela.scrub.core import Budget, Reader
+
+TYPE_SIZE = {
+    1: 1,
+    2: 1,
+    3: 2,
+    4: 4,
+    5: 8,
+    6: 1,
+    7: 1,
+    8: 2,
+    9: 4,
+    10: 8,
+    11: 4,
+    12: 8,
+    13: 4,
+    16: 8,
+    17: 8,
+    18: 8,
+}
+
+TAG_EXIF_IFD = 34665
+TAG_GPS_IFD = 34853
+TAG_INTEROP_IFD = 40965
+TAG_ORIENTATION = 274
+TAG_ICC = 34675
+TAG_XMP = 700
+TAG_IPTC = 33723
+TAG_PHOTOSHOP = 34377
+TAG_SUBIFDS = 330
+
+# Structural / display tags of an image IFD (TIFF baseline + extensions) and harmless descriptors.
+IMAGE_KEEP = frozenset(
+    {254, 255, 256, 257, 258, 259, 262, 263, 264, 265, 266, 271, 272, 273, 274, 277, 278, 279, 280, 281}
+    | {282, 283, 284, 286, 287, 290, 291, 292, 293, 296, 297, 301, 305, 306, 317, 318, 319, 320, 321}
+    | {322, 323, 324, 325, 332, 334, 336, 338, 339, 340, 341, 342, 347, 512, 513, 514, 515, 517, 518}
+    | {519, 520, 521, 529, 530, 531, 532, 33432, 34675, 40961, 40962, 40963}
+    | {TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_XMP, TAG_SUBIFDS}
+)
+EXIF_KEEP = frozenset(
+    {33434, 33437, 34850, 34852, 34855, 34856, 34864, 34865, 34866, 34867, 34868, 34869, 36864}
+    | {36867, 36868, 36880, 36881, 36882, 37121, 37122, 37377, 37378, 37379, 37380, 37381, 37382}
+    | {37383, 37384, 37385, 37386, 37396, 37520, 37521, 37522, 40960, 40961, 40962, 40963}
+    | {41483, 41484, 41486, 41487, 41488, 41492, 41493, 41495, 41728, 41729, 41730, 41985, 41986}
+    | {41987, 41988, 41989, 41990, 41991, 41992, 41993, 41994, 41995, 41996, 42034, 42035, 42036}
+    | {42240, 34867, TAG_INTEROP_IFD}
+)
+GEOTIFF = frozenset({33550, 33922, 34264, 34735, 34736, 34737})
+NAMED = {
+    TAG_GPS_IFD: "exif.gps",
+    315: "exif.artist",
+    316: "exif.host",
+    42032: "exif.owner",
+    42033: "exif.serial",
+    42037: "exif.serial",
+    50735: "exif.serial",
+    42016: "exif.unique_id",
+    37500: "exif.makernote",
+    37510: "exif.user_comment",
+    270: "exif.description",
+    33723: "iptc",
+    34377: "photoshop.irb",
+    40091: "exif.xp",
+    40092: "exif.xp",
+    40093: "exif.xp",
+    40094: "exif.xp",
+    40095: "exif.xp",
+}
+
+
+@dataclass(slots=True)
+class Entry:
+    pos: int  # absolute offset of the 12-byte entry
+    tag: int
+    typ: int
+    count: int
+    raw: bytes  # 12 bytes
+    data_off: int  # absolute offset of the value (inline or out of line)
+    data_len: int  # -1 when the type is unknown
+    inline: bool
+
+
+@dataclass(slots=True)
+class ExifResult:
+    patches: list[tuple[int, bytes | int]] = field(default_factory=list)
+    removed: set[str] = field(default_factory=set)
+    kept: set[str] = field(default_factory=set)
+
+
+class _Tiff:
+    def __init__(self, reader: Reader, base: int, end: int, budget: Budget) -> None:
+        self.r = reader
+        self.base = base
+        self.end = end
+        self.budget = budget
+        head = reader.read_at(base, 8, "TIFF header")
+        if head[:4] == b"II*\x00":
+            self.e = "<"
+        elif head[:4] == b"MM\x00*":
+            self.e = ">"
+        else:
+            raise CorruptMediaError("bad TIFF/EXIF header")
+        self.ifd0 = struct.unpack(self.e + "I", head[4:8])[0]
+        self.visited: set[int] = set()
+
+    def u16(self, b: bytes) -> int:
+        return int(struct.unpack(self.e + "H", b)[0])
+
+    def u32(self, b: bytes) -> int:
+        return int(struct.unpack(self.e + "I", b)[0])
+
+    def abs(self, rel: int, n: int, what: str) -> int:
+        if rel < 0 or self.base + rel + n > self.end:
+            raise CorruptMediaError(f"{what} points outside the EXIF/TIFF data")
+        return self.base + rel
+
+    def read_ifd(self, rel: int) -> tuple[int, list[Entry], int]:
+        """Return (absolute ifd offset, entries, next ifd rel offset)."""
+        if rel in self.visited:
+            raise CorruptMediaError("IFD loop")
+        self.visited.add(rel)
+        if len(self.visited) > self.budget.limits.max_ifds:
+            raise LimitExceededError("too many IFDs")
+        pos = self.abs(rel, 2, "IFD")
+        n = self.u16(self.r.read_at(pos, 2, "IFD"))
+        self.budget.tick(n + 1)
+        body = self.r.read_at(self.abs(rel, 2 + 12 * n + 4, "IFD"), 2 + 12 * n + 4, "IFD")
+        entries = []
+        for i in range(n):
+            raw = body[2 + 12 * i : 14 + 12 * i]
+            tag, typ = struct.unpack(self.e + "HH", raw[:4])
+            count = self.u32(raw[4:8])
+            size = TYPE_SIZE.get(typ)
+            epos = pos + 2 + 12 * i
+            if size is None:
+                entries.append(Entry(epos, tag, typ, count, raw, epos + 8, -1, True))
+                continue
+            length = size * count
+            if length <= 4:
+                entries.append(Entry(epos, tag, typ, count, raw, epos + 8, length, True))
+            else:
+                rel_off = self.u32(raw[8:12])
+                a = self.abs(rel_off, length, "IFD value")
+                entries.append(Entry(epos, tag, typ, count, raw, a, length, False))
+        nxt = self.u32(body[2 + 12 * n :])
+        return pos, entries, nxt
+
+    def values(self, e: Entry) -> list[int]:
+        if e.typ not in (3, 4, 13) or e.data_len < 0:
+            raise CorruptMediaError("unexpected offset-tag type")
+        if e.count > 1_000_000:
+            raise LimitExceededError("too many strips/tiles")
+        self.budget.check_meta(e.data_len, "offset table")
+        data = e.raw[8 : 8 + e.data_len] if e.inline else self.r.read_at(e.data_off, e.data_len)
+        fmt = "H" if e.typ == 3 else "I"
+        return list(struct.unpack(f"{self.e}{e.count}{fmt}", data))
+
+
+def _subtract(ranges: list[tuple[int, int]], protect: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = []
+    prot = sorted(protect)
+    for a, b in sorted(ranges):
+        cur = a
+        for pa, pb in prot:
+            if pb <= cur or pa >= b:
+                continue
+            if pa > cur:
+                out.append((cur, pa))
+            cur = max(cur, pb)
+            if cur >= b:
+                break
+        if cur < b:
+            out.append((cur, b))
+    return out
+
+
+def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff: bool) -> ExifResult:
+    """Sanitise the TIFF structure at [base, end). ``whole_tiff``: IFD1.. are pages (kept) instead of a
+    thumbnail (dropped)."""
+    t = _Tiff(reader, base, end, budget)
+    res = ExifResult()
+    zero: list[tuple[int, int]] = []
+    protect: list[tuple[int, int]] = [(base, base + 8)]
+
+    def drop_subifd(rel: int) -> None:
+        """Zero a whole IFD tree (GPS, thumbnail) and everything it points to."""
+        try:
+            pos, entries, _ = t.read_ifd(rel)
+        except CorruptMediaError:
+            return  # the pointer is removed anyway; nothing reachable remains
+        zero.append((pos, pos + 2 + 12 * len(entries) + 4))
+        for e in entries:
+            if not e.inline and e.data_len > 0:
+                zero.append((e.data_off, e.data_off + e.data_len))
+            if e.tag in (513, 273) and e.typ in (3, 4):
+                offs = t.values(e)
+                lens_tag = 514 if e.tag == 513 else 279
+                le = next((x for x in entries if x.tag == lens_tag), None)
+                if le is not None and le.typ in (3, 4):
+                    lens = t.values(le)
+                    for o, n in zip(offs, lens, strict=False):
+                        if o + n <= t.end - t.base:
+                            zero.append((t.base + o, t.base + o + n))
+
+    def process(rel: int, keep_set: frozenset[int], kind: str) -> int:
+        pos, entries, nxt = t.read_ifd(rel)
+        kept: list[Entry] = []
+        for e in entries:
+            tag = e.tag
+            keep = tag in keep_set and e.data_len >= 0
+            if keep and tag == TAG_XMP and not e.inline:
+                blob = reader.read_at(e.data_off, e.data_len)
+                budget.check_meta(len(blob), "XMP")
+                new, r = xmp.sanitize_same_size(blob)
+                res.removed |= r
+                if new is not None:
+                    res.patches.append((e.data_off, new))
+            if keep and tag in (TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS):
+                if e.typ not in (4, 13):
+                    keep = False
+                elif tag == TAG_EXIF_IFD:
+                    process(t.values(e)[0], EXIF_KEEP, "exif")
+                elif tag == TAG_SUBIFDS:
+                    for sub in t.values(e)[:64]:
+                        process(sub, IMAGE_KEEP, "image")
+                # Interop IFD: only InteropIndex/version; kept untouched.
+            if keep:
+                kept.append(e)
+                if not e.inline and e.data_len > 0:
+                    protect.append((e.data_off, e.data_off + e.data_len))
+                if tag == TAG_ORIENTATION:
+                    res.kept.add("exif.orientation")
+                elif tag == TAG_ICC:
+                    res.kept.add("icc_profile")
+                if tag in (273, 324, 513) and e.typ in (3, 4):
+                    lens_tag = {273: 279, 324: 325, 513: 514}[tag]
+                    le = next((x for x in entries if x.tag == lens_tag), None)
+                    if le is not None and le.typ in (3, 4):
+                        for o, n in zip(t.values(e), t.values(le), strict=False):
+                            protect.append((t.base + o, t.base + o + n))
+                continue
+            code = NAMED.get(tag)
+            if tag in GEOTIFF:
+                code = "tiff.geotiff"
+            if code is None:
+                code = f"{kind}.other"
+            if tag == TAG_GPS_IFD:
+                if e.typ in (4, 13) and e.count >= 1 and e.data_len >= 0:
+                    drop_subifd(t.values(e)[0])
+            elif tag == TAG_IPTC and e.data_len > 0:
+                blob = reader.read_at(e.data_off, e.data_len) if not e.inline else b""
+                if blob and iptc.iim_has_location(blob):
+                    res.removed.add("iptc.location")
+            elif tag == TAG_PHOTOSHOP and e.data_len > 0 and not e.inline:
+                if iptc.irb_has_location(reader.read_at(e.data_off, e.data_len)):
+                    res.removed.add("iptc.location")
+            elif tag == TAG_XMP and e.data_len > 0 and not e.inline:  # noqa: SIM102
+                if xmp.has_location(reader.read_at(e.data_off, e.data_len)):
+                    res.removed.add("xmp.location")
+            res.removed.add(code)
+            if not e.inline and e.data_len > 0:
+                zero.append((e.data_off, e.data_off + e.data_len))
+        if len(kept) != len(entries):
+            n_old = len(entries)
+            new = struct.pack(t.e + "H", len(kept)) + b"".join(e.raw for e in kept)
+            # next-IFD pointer moves up with the shorter array; zero the tail of the old array.
+            new += reader.read_at(pos + 2 + 12 * n_old, 4)
+            new += b"\x00" * (12 * (n_old - len(kept)))
+            res.patches.append((pos, new))
+        protect.append((pos, pos + 2 + 12 * len(kept) + 4))
+        return nxt
+
+    nxt = process(t.ifd0, IMAGE_KEEP, "exif")
+    if whole_tiff:
+        while nxt:
+            nxt = process(nxt, IMAGE_KEEP, "image")
+    elif nxt:
+        res.removed.add("exif.thumbnail")
+        drop_subifd(nxt)
+        # Clear IFD0's next pointer (it sits right after the possibly compacted entry array).
+        ifd0_abs = t.base + t.ifd0
+        count_patch = next((p for p in res.patches if p[0] == ifd0_abs), None)
+        if count_patch is not None and isinstance(count_patch[1], bytes):
+            blob = bytearray(count_patch[1])
+            n_kept = t.u16(bytes(blob[:2]))
+            blob[2 + 12 * n_kept : 6 + 12 * n_kept] = b"\x00\x00\x00\x00"
+            res.patches[res.patches.index(count_patch)] = (ifd0_abs, bytes(blob))
+        else:
+            n0 = t.u16(reader.read_at(ifd0_abs, 2))
+            res.patches.append((ifd0_abs + 2 + 12 * n0, b"\x00\x00\x00\x00"))
+    for a, b in _subtract(zero, protect):
+        res.patches.append((a, b - a))
+    return res
+
+
+def apply(buf: bytearray, patches: list[tuple[int, bytes | int]], base: int = 0) -> None:
+    """Apply patches (absolute offsets relative to ``base``) to an in-memory block."""
+    for off, p in patches:
+        o = off - base
+        if isinstance(p, int):
+            buf[o : o + p] = bytes(p)
+        else:
+            buf[o : o + len(p)] = p
+
+
+def sanitize_block(block: bytes, budget: Budget) -> tuple[bytes, set[str], set[str]]:
+    """Sanitise an in-memory EXIF TIFF block (starting at the byte-order mark); same size out."""
+    from tutela.scrub.core import BytesReader
+
+    res = sanitize(BytesReader(block), 0, len(block), budget, whole_tiff=False)
+    buf = bytearray(block)
+    apply(buf, sorted(res.patches, key=lambda p: p[0]))
+    return bytes(buf), res.removed, res.kept
+
+
+def has_gps(reader: Reader, base: int = 0, end: int | None = None) -> bool:
+    """Verifier: is there a GPS IFD pointer (or GeoTIFF tag) in any IFD reachable from the header?"""
+    from tutela.scrub.core import ScrubLimits
+
+    budget = Budget(ScrubLimits())
+    try:
+        t = _Tiff(reader, base, reader.size if end is None else end, budget)
+        stack = [t.ifd0]
+        while stack:
+            rel = stack.pop()
+            if rel == 0 or rel in t.visited:
+                continue
+            _, entries, nxt = t.read_ifd(rel)
+            for e in entries:
+                if e.tag == TAG_GPS_IFD or e.tag in GEOTIFF:
+                    return True
+                if e.tag in (TAG_EXIF_IFD, TAG_SUBIFDS) and e.typ in (4, 13):
+                    stack.extend(t.values(e)[:64])
+            if nxt:
+                stack.append(nxt)
+    except (CorruptMediaError, LimitExceededError, struct.error):
+        return True  # unparseable EXIF cannot be proven clean
+    return False

@@ -1,0 +1,532 @@
+"""ISO base media / QuickTime (MP4, MOV, M4V, 3GP, HEIC/HEIF, AVIF): same-size box surgery.
+
+Design: nothing ever moves. A removed box becomes a ``free`` box of exactly the same size (type rewritten,
+body zeroed); a filtered ``meta`` (keys/ilst) is rebuilt compactly and padded with a trailing ``free``;
+XMP is rewritten with XMP padding to its original length; HEIC Exif/XMP items are sanitised where
+``iloc`` points. So every ``stco``/``co64`` chunk offset and every ``iloc`` extent stays valid, ``mdat``
+is copied through untouched (range copy / server-side copy), and only ``moov``/``meta``/``uuid`` bytes
+are rewritten. Timed-metadata tracks (``camm``, ``gpmd``, any non audio/video/timecode track such as
+DJI GPS subtitles) are removed: the ``trak`` becomes ``free`` and its samples in ``mdat`` are zeroed.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterator
+
+from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
+from tutela.scrub import exif, xmp
+from tutela.scrub.core import Ctx, Plan
+
+KEEP_HANDLERS = frozenset({b"vide", b"soun", b"tmcd", b"pict", b"auxv"})
+GPS_FORMATS = frozenset({b"camm", b"gpmd"})
+UDTA_KEEP = frozenset(
+    {b"\xa9nam", b"\xa9day", b"\xa9mak", b"\xa9mod", b"\xa9swr", b"\xa9too", b"\xa9fmt", b"\xa9inf"}
+    | {b"hinf", b"hnti", b"ptv ", b"free", b"skip", b"name", b"tnam"}
+)
+LOCATION_KEY = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude|\xa9xyz")
+IDENTITY_KEY = re.compile(rb"(?i)author|artist|owner|serial|\xa9ART|aART|\xa9aut|ownr|camera\.identifier")
+ILST_LOCATION = frozenset({b"\xa9xyz", b"loci"})
+ILST_IDENTITY = frozenset({b"\xa9ART", b"aART", b"\xa9aut", b"ownr", b"\xa9wrt", b"\xa9con"})
+
+
+def iter_boxes(
+    buf: bytes | bytearray, start: int, end: int, ctx: Ctx
+) -> Iterator[tuple[bytes, int, int, int]]:
+    """(type, box offset, header length, box end) for each child in buf[start:end]."""
+    pos = start
+    while pos < end:
+        if end - pos < 8:
+            if buf[pos:end].strip(b"\x00") == b"":  # QuickTime udta terminator / padding
+                return
+            raise CorruptMediaError("truncated box header")
+        ctx.budget.tick()
+        size, btype = struct.unpack(">I4s", buf[pos : pos + 8])
+        hdr = 8
+        if size == 1:
+            if end - pos < 16:
+                raise CorruptMediaError("truncated box header")
+            size = struct.unpack(">Q", buf[pos + 8 : pos + 16])[0]
+            hdr = 16
+        elif size == 0:
+            if btype == b"\x00\x00\x00\x00" and buf[pos:end].strip(b"\x00") == b"":
+                return
+            size = end - pos
+        if size < hdr or pos + size > end:
+            raise CorruptMediaError("box size is inconsistent with its parent")
+        yield btype, pos, hdr, pos + size
+        pos += size
+
+
+def _free(buf: bytearray, off: int, hdr: int, end: int) -> None:
+    buf[off + hdr - 4 : off + hdr] = b"free"
+    buf[off + hdr : end] = bytes(end - off - hdr)
+
+
+def _free_box(n: int) -> bytes:
+    return struct.pack(">I4s", n, b"free") + bytes(n - 8)
+
+
+def _child(
+    buf: bytes | bytearray, start: int, end: int, want: bytes, ctx: Ctx
+) -> tuple[int, int, int] | None:
+    for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        if btype == want:
+            return off, hdr, bend
+    return None
+
+
+def _meta_children_start(buf: bytes | bytearray, off: int, hdr: int, end: int) -> int:
+    """ISO 'meta' is a FullBox; QuickTime's is a plain container. Tell them apart by where hdlr sits."""
+    if end - off >= hdr + 8 and buf[off + hdr + 4 : off + hdr + 8] in (b"hdlr", b"keys", b"ilst"):
+        return off + hdr
+    return off + hdr + 4
+
+
+class _Mp4:
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.patches: list[tuple[int, bytes | int]] = []
+
+    # -- containers ----------------------------------------------------------------------------------
+    def container(self, buf: bytearray, start: int, end: int, depth: int, base: int) -> None:
+        if depth > self.ctx.limits.max_depth:
+            raise LimitExceededError("boxes nested too deeply")
+        for btype, off, hdr, bend in list(iter_boxes(buf, start, end, self.ctx)):
+            if btype == b"trak":
+                self.trak(buf, off, hdr, bend, depth, base)
+            elif btype in (b"udta",):
+                self.udta(buf, off, hdr, bend, depth)
+            elif btype == b"meta":
+                self.meta(buf, off, hdr, bend, depth)
+            elif btype == b"uuid":
+                self.uuid(buf, off, hdr, bend)
+            elif btype in (b"mdia", b"minf", b"edts", b"moof", b"traf", b"mvex"):
+                self.container(buf, off + hdr, bend, depth + 1, base)
+
+    def uuid(self, buf: bytearray, off: int, hdr: int, end: int) -> None:
+        if end - off - hdr < 16:
+            raise CorruptMediaError("truncated uuid box")
+        if bytes(buf[off + hdr : off + hdr + 16]) == xmp.XMP_UUID:
+            body = bytes(buf[off + hdr + 16 : end])
+            nb, removed = xmp.sanitize_same_size(body)
+            for c in removed:
+                self.ctx.remove(c)
+            if nb is not None:
+                buf[off + hdr + 16 : end] = nb
+        else:
+            self.ctx.remove("uuid.other")
+            _free(buf, off, hdr, end)
+
+    def udta(self, buf: bytearray, off: int, hdr: int, end: int, depth: int) -> None:
+        for btype, coff, chdr, cend in list(iter_boxes(buf, off + hdr, end, self.ctx)):
+            if btype in UDTA_KEEP:
+                continue
+            if btype == b"meta":
+                self.meta(buf, coff, chdr, cend, depth + 1)
+                continue
+            if btype == b"uuid":
+                self.uuid(buf, coff, chdr, cend)
+                continue
+            if btype == b"\xa9xyz":
+                self.ctx.remove("qt.location")
+            elif btype == b"loci":
+                self.ctx.remove("udta.loci")
+            elif btype == b"XMP_":
+                blob = bytes(buf[coff + chdr : cend])
+                self.ctx.remove("xmp.location" if xmp.has_location(blob) else "xmp")
+            elif btype in ILST_IDENTITY:
+                self.ctx.remove("qt.artist")
+            elif btype == b"GPMF":
+                self.ctx.remove("gopro.gpmf")
+            else:
+                self.ctx.remove("udta.other")
+            _free(buf, coff, chdr, cend)
+
+    def meta(self, buf: bytearray, off: int, hdr: int, end: int, depth: int) -> None:
+        if depth > self.ctx.limits.max_depth:
+            raise LimitExceededError("boxes nested too deeply")
+        cstart = _meta_children_start(buf, off, hdr, end)
+        children = list(iter_boxes(buf, cstart, end, self.ctx))
+        keys_names: list[bytes] = []
+        keys_box = next((c for c in children if c[0] == b"keys"), None)
+        if keys_box is not None:
+            _, koff, khdr, kend = keys_box
+            p = koff + khdr + 8  # version/flags + entry_count
+            while p + 8 <= kend:
+                self.ctx.budget.tick()
+                ksize = struct.unpack(">I", buf[p : p + 4])[0]
+                if ksize < 8 or p + ksize > kend:
+                    raise CorruptMediaError("malformed keys box")
+                keys_names.append(bytes(buf[p + 8 : p + ksize]))
+                p += ksize
+        drop_keys: set[int] = set()
+        for i, name in enumerate(keys_names, 1):
+            if LOCATION_KEY.search(name):
+                drop_keys.add(i)
+                self.ctx.remove("keys.location")
+            elif IDENTITY_KEY.search(name):
+                drop_keys.add(i)
+                self.ctx.remove("keys.identity")
+        renumber = {}
+        n = 0
+        for i in range(1, len(keys_names) + 1):
+            if i not in drop_keys:
+                n += 1
+                renumber[i] = n
+        changed = bool(drop_keys)
+        out: list[bytes] = []
+        for btype, coff, chdr, cend in children:
+            if btype == b"keys" and drop_keys:
+                entries = b""
+                p = coff + chdr + 8
+                for i in range(1, len(keys_names) + 1):
+                    ksize = struct.unpack(">I", buf[p : p + 4])[0]
+                    if i not in drop_keys:
+                        entries += bytes(buf[p : p + ksize])
+                    p += ksize
+                head = bytes(buf[coff + 8 : coff + 12]) + struct.pack(">I", len(renumber))
+                out.append(struct.pack(">I", 8 + len(head) + len(entries)) + b"keys" + head + entries)
+            elif btype == b"ilst":
+                items = []
+                for itype, ioff, _ihdr, iend in iter_boxes(buf, coff + chdr, cend, self.ctx):
+                    item = bytes(buf[ioff:iend])
+                    if keys_names:
+                        idx = struct.unpack(">I", itype)[0]
+                        if idx in drop_keys:
+                            continue
+                        if idx in renumber and renumber[idx] != idx:
+                            item = item[:4] + struct.pack(">I", renumber[idx]) + item[8:]
+                    elif itype in ILST_LOCATION:
+                        self.ctx.remove("qt.location")
+                        changed = True
+                        continue
+                    elif itype in ILST_IDENTITY:
+                        self.ctx.remove("qt.artist")
+                        changed = True
+                        continue
+                    items.append(item)
+                body = b"".join(items)
+                out.append(struct.pack(">I", 8 + len(body)) + b"ilst" + body)
+            elif btype == b"uuid":
+                sub = bytearray(buf[coff:cend])
+                self.uuid(sub, 0, chdr, len(sub))
+                changed = changed or sub != buf[coff:cend]
+                out.append(bytes(sub))
+            elif btype in (
+                b"hdlr",
+                b"free",
+                b"skip",
+                b"pitm",
+                b"iinf",
+                b"iloc",
+                b"iref",
+                b"iprp",
+                b"idat",
+            ) or btype in (b"dinf", b"grpl", b"ipro", b"fiin", b"ipmc", b"bxml", b"xml "):
+                out.append(bytes(buf[coff:cend]))
+            else:
+                self.ctx.remove("meta.other")
+                changed = True
+        if not changed:
+            return
+        body = b"".join(out)
+        gap = end - cstart - len(body)
+        if gap < 0 or 0 < gap < 8:
+            raise CorruptMediaError("cannot rewrite meta box in place")
+        buf[cstart:end] = body + (_free_box(gap) if gap else b"")
+
+    # -- tracks --------------------------------------------------------------------------------------
+    def trak(self, buf: bytearray, off: int, hdr: int, end: int, depth: int, base: int) -> None:
+        handler = b""
+        fmt = b""
+        mdia = _child(buf, off + hdr, end, b"mdia", self.ctx)
+        stbl = None
+        if mdia:
+            hd = _child(buf, mdia[0] + mdia[1], mdia[2], b"hdlr", self.ctx)
+            if hd and hd[2] - hd[0] - hd[1] >= 12:
+                handler = bytes(buf[hd[0] + hd[1] + 8 : hd[0] + hd[1] + 12])
+            minf = _child(buf, mdia[0] + mdia[1], mdia[2], b"minf", self.ctx)
+            if minf:
+                stbl = _child(buf, minf[0] + minf[1], minf[2], b"stbl", self.ctx)
+            if stbl:
+                stsd = _child(buf, stbl[0] + stbl[1], stbl[2], b"stsd", self.ctx)
+                if stsd and stsd[2] - stsd[0] - stsd[1] >= 16:
+                    fmt = bytes(buf[stsd[0] + stsd[1] + 12 : stsd[0] + stsd[1] + 16])
+        if handler in KEEP_HANDLERS and fmt not in GPS_FORMATS:
+            self.container(buf, off + hdr, end, depth + 1, base)
+            return
+        if fmt in GPS_FORMATS or handler == b"camm":
+            self.ctx.remove("track.gps")
+        else:
+            self.ctx.remove(f"track.{(handler or b'unknown').decode('latin-1').strip() or 'unknown'}")
+        if stbl:
+            self.zero_samples(buf, stbl[0] + stbl[1], stbl[2])
+        _free(buf, off, hdr, end)
+
+    def zero_samples(self, buf: bytearray, start: int, end: int) -> None:
+        boxes = {t: (o + h, e) for t, o, h, e in iter_boxes(buf, start, end, self.ctx)}
+        lim = self.ctx.limits.max_samples
+        if b"stsz" not in boxes or b"stsc" not in boxes or not (b"stco" in boxes or b"co64" in boxes):
+            if b"stz2" in boxes:
+                raise UnsupportedMediaError("timed-metadata track with compact sample sizes is not supported")
+            return  # no samples referenced
+        s, e = boxes[b"stsz"]
+        fixed, count = struct.unpack(">II", buf[s + 4 : s + 12])
+        if count > lim:
+            raise LimitExceededError("too many samples in a metadata track")
+        if fixed:
+            sizes = [fixed] * count
+        else:
+            if s + 12 + 4 * count > e:
+                raise CorruptMediaError("truncated stsz")
+            sizes = list(struct.unpack(f">{count}I", buf[s + 12 : s + 12 + 4 * count]))
+        s, e = boxes[b"stsc"]
+        (nent,) = struct.unpack(">I", buf[s + 4 : s + 8])
+        if s + 8 + 12 * nent > e or nent > lim:
+            raise CorruptMediaError("truncated stsc")
+        runs = [struct.unpack(">III", buf[s + 8 + 12 * i : s + 20 + 12 * i]) for i in range(nent)]
+        if b"co64" in boxes:
+            s, e = boxes[b"co64"]
+            (nch,) = struct.unpack(">I", buf[s + 4 : s + 8])
+            if s + 8 + 8 * nch > e or nch > lim:
+                raise CorruptMediaError("truncated co64")
+            offs = list(struct.unpack(f">{nch}Q", buf[s + 8 : s + 8 + 8 * nch]))
+        else:
+            s, e = boxes[b"stco"]
+            (nch,) = struct.unpack(">I", buf[s + 4 : s + 8])
+            if s + 8 + 4 * nch > e or nch > lim:
+                raise CorruptMediaError("truncated stco")
+            offs = list(struct.unpack(f">{nch}I", buf[s + 8 : s + 8 + 4 * nch]))
+        si = 0
+        fsize = self.ctx.reader.size
+        for ci, coff in enumerate(offs, 1):
+            per = 0
+            for first, spc, _ in runs:
+                if first <= ci:
+                    per = spc
+                else:
+                    break
+            if per > lim:
+                raise LimitExceededError("too many samples per chunk")
+            n = sum(sizes[si : si + per])
+            si += per
+            self.ctx.budget.tick()
+            if n and coff + n <= fsize:
+                self.patches.append((coff, n))
+            elif n:
+                raise CorruptMediaError("metadata sample points past the end of the file")
+
+
+# -- HEIF items ------------------------------------------------------------------------------------------
+def _uint(b: bytes, n: int) -> int:
+    return int.from_bytes(b[:n], "big") if n else 0
+
+
+def heif_items(
+    ctx: Ctx, meta: bytes, meta_off: int, hdr: int
+) -> tuple[dict[int, tuple[bytes, bytes]], dict[int, list[tuple[int, int]]]]:
+    """item_id -> (item_type, content_type); item_id -> [(absolute offset, length)] for file/idat items."""
+    types: dict[int, tuple[bytes, bytes]] = {}
+    locs: dict[int, list[tuple[int, int]]] = {}
+    start = hdr + 4
+    idat = _child(meta, start, len(meta), b"idat", ctx)
+    for btype, off, bhdr, end in iter_boxes(meta, start, len(meta), ctx):
+        body = meta[off + bhdr : end]
+        if btype == b"iinf":
+            ver = body[0] if body else 0
+            first = off + bhdr + (6 if ver == 0 else 8)
+            for itype, ioff, ihdr, iend in iter_boxes(meta, first, end, ctx):
+                if itype != b"infe":
+                    continue
+                ib = meta[ioff + ihdr : iend]
+                if len(ib) < 8 or ib[0] < 2:
+                    continue
+                p = 4
+                iid_len = 2 if ib[0] == 2 else 4
+                iid = _uint(ib[p:], iid_len)
+                p += iid_len + 2
+                it = ib[p : p + 4]
+                p += 4
+                _, _, rest = ib[p:].partition(b"\x00")
+                ctype = rest.partition(b"\x00")[0] if it == b"mime" else b""
+                types[iid] = (it, ctype)
+        elif btype == b"iloc":
+            if len(body) < 8:
+                raise CorruptMediaError("truncated iloc")
+            ver = body[0]
+            osz, lsz = body[4] >> 4, body[4] & 15
+            bsz, isz = body[5] >> 4, (body[5] & 15 if ver in (1, 2) else 0)
+            p = 6
+            if ver < 2:
+                count = _uint(body[p:], 2)
+                p += 2
+            else:
+                count = _uint(body[p:], 4)
+                p += 4
+            for _ in range(count):
+                ctx.budget.tick()
+                if ver < 2:
+                    iid = _uint(body[p:], 2)
+                    p += 2
+                else:
+                    iid = _uint(body[p:], 4)
+                    p += 4
+                method = 0
+                if ver in (1, 2):
+                    method = _uint(body[p:], 2) & 15
+                    p += 2
+                p += 2  # data_reference_index
+                base = _uint(body[p:], bsz)
+                p += bsz
+                ext_n = _uint(body[p:], 2)
+                p += 2
+                exts = []
+                for _ in range(ext_n):
+                    ctx.budget.tick()
+                    p += isz
+                    eo = _uint(body[p:], osz)
+                    p += osz
+                    el = _uint(body[p:], lsz)
+                    p += lsz
+                    if p > len(body):
+                        raise CorruptMediaError("truncated iloc")
+                    if method == 0:
+                        a = base + eo
+                        if el == 0:
+                            el = ctx.reader.size - a
+                        exts.append((a, el))
+                    elif method == 1 and idat is not None:
+                        exts.append((meta_off + idat[0] + idat[1] + base + eo, el))
+                    else:
+                        exts.append((-1, el))
+                locs[iid] = exts
+    return types, locs
+
+
+def _heif_meta(
+    ctx: Ctx, meta: bytes, meta_off: int, hdr: int, patches: list[tuple[int, bytes | int]]
+) -> None:
+    types, locs = heif_items(ctx, meta, meta_off, hdr)
+    for iid, (itype, ctype) in types.items():
+        is_exif = itype == b"Exif"
+        is_xmp = itype == b"mime" and b"rdf+xml" in ctype
+        if not (is_exif or is_xmp):
+            continue
+        exts = locs.get(iid, [])
+        if any(a < 0 for a, _ in exts):
+            raise UnsupportedMediaError("HEIF metadata item stored by reference is not supported")
+        total = sum(n for _, n in exts)
+        ctx.budget.check_meta(total, "HEIF metadata item")
+        data = b"".join(ctx.reader.read_at(a, n, "HEIF item") for a, n in exts)
+        if is_exif:
+            if len(data) < 4:
+                raise CorruptMediaError("truncated Exif item")
+            skip = 4 + struct.unpack(">I", data[:4])[0]
+            if skip > len(data):
+                raise CorruptMediaError("bad Exif item header offset")
+            block, removed, kept = exif.sanitize_block(data[skip:], ctx.budget)
+            new: bytes | None = data[:skip] + block if removed else None
+            for c in kept:
+                ctx.keep(c)
+        else:
+            new, removed = xmp.sanitize_same_size(data)
+        for c in removed:
+            ctx.remove(c)
+        if new is not None:
+            p = 0
+            for a, n in exts:
+                patches.append((a, new[p : p + n]))
+                p += n
+    if _find_colr_prof(ctx, meta, hdr):
+        ctx.keep("icc_profile")
+
+
+def _find_colr_prof(ctx: Ctx, meta: bytes, hdr: int) -> bool:
+    iprp = _child(meta, hdr + 4, len(meta), b"iprp", ctx)
+    if not iprp:
+        return False
+    ipco = _child(meta, iprp[0] + iprp[1], iprp[2], b"ipco", ctx)
+    if not ipco:
+        return False
+    for btype, off, bhdr, _ in iter_boxes(meta, ipco[0] + ipco[1], ipco[2], ctx):
+        if btype == b"colr" and meta[off + bhdr : off + bhdr + 4] in (b"prof", b"rICC"):
+            return True
+    return False
+
+
+def top_level(ctx: Ctx) -> Iterator[tuple[bytes, int, int, int]]:
+    r = ctx.reader
+    pos = 0
+    if r.size < 8:
+        raise CorruptMediaError("file too small")
+    while pos < r.size:
+        ctx.budget.tick()
+        if r.size - pos < 8:
+            if r.read_at(pos, r.size - pos).strip(b"\x00") == b"":
+                return
+            raise CorruptMediaError("truncated box header")
+        size, btype = struct.unpack(">I4s", r.read_at(pos, 8))
+        hdr = 8
+        if size == 1:
+            size = struct.unpack(">Q", r.read_at(pos + 8, 8, "box header"))[0]
+            hdr = 16
+        elif size == 0:
+            size = r.size - pos
+        if size < hdr or pos + size > r.size:
+            raise CorruptMediaError("box runs past the end of the file (truncated or lying size)")
+        yield btype, pos, hdr, pos + size
+        pos += size
+
+
+def scrub(ctx: Ctx) -> Plan:
+    r = ctx.reader
+    m = _Mp4(ctx)
+    saw_moov = saw_meta = False
+    for btype, off, hdr, end in list(top_level(ctx)):
+        if btype == b"moov":
+            saw_moov = True
+            ctx.budget.check_meta(end - off, "moov box")
+            buf = bytearray(r.read_at(off, end - off, "moov"))
+            orig = bytes(buf)
+            m.container(buf, hdr, len(buf), 1, off)
+            if buf != orig:
+                m.patches.append((off, bytes(buf)))
+        elif btype == b"meta":
+            saw_meta = True
+            ctx.budget.check_meta(end - off, "meta box")
+            meta = r.read_at(off, end - off, "meta")
+            if ctx.media_type in ("heif", "avif"):
+                _heif_meta(ctx, meta, off, hdr, m.patches)
+            else:
+                buf = bytearray(meta)
+                m.meta(buf, 0, hdr, len(buf), 1)
+                if buf != meta:
+                    m.patches.append((off, bytes(buf)))
+        elif btype == b"uuid":
+            if end - off - hdr < 16:
+                raise CorruptMediaError("truncated uuid box")
+            if r.read_at(off + hdr, 16) == xmp.XMP_UUID:
+                ctx.budget.check_meta(end - off, "XMP uuid box")
+                body = r.read_at(off + hdr + 16, end - off - hdr - 16)
+                nb, removed = xmp.sanitize_same_size(body)
+                for c in removed:
+                    ctx.remove(c)
+                if nb is not None:
+                    m.patches.append((off + hdr + 16, nb))
+            else:
+                ctx.remove("uuid.other")
+                m.patches.append((off + hdr - 4, b"free"))
+                m.patches.append((off + hdr, end - off - hdr))
+        elif btype == b"udta":
+            ctx.budget.check_meta(end - off, "udta box")
+            buf = bytearray(r.read_at(off, end - off))
+            m.udta(buf, 0, hdr, len(buf), 1)
+            m.patches.append((off, bytes(buf)))
+    if ctx.media_type in ("heif", "avif"):
+        if not saw_meta:
+            raise CorruptMediaError("HEIF/AVIF without a meta box")
+    elif not saw_moov:
+        raise CorruptMediaError("movie without a moov box")
+    return Plan.from_patches(r.size, m.patches)

@@ -1,0 +1,115 @@
+"""PNG: chunk filter. Image chunks are copied by range; eXIf is sanitised in place; the XMP iTXt
+chunk is filtered; every other text chunk (tEXt/zTXt/iTXt, including ImageMagick's hex "Raw profile"
+EXIF/IPTC copies) and unknown ancillary chunks are dropped (fail closed)."""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+
+from tutela.errors import CorruptMediaError
+from tutela.scrub import exif, xmp
+from tutela.scrub.core import Ctx, Plan
+
+SIG = b"\x89PNG\r\n\x1a\n"
+XMP_KEY = b"XML:com.adobe.xmp"
+SAFE = frozenset(
+    {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"cHRM", b"gAMA", b"iCCP", b"sBIT", b"sRGB", b"cICP"}
+    | {b"mDCV", b"cLLI", b"bKGD", b"hIST", b"pHYs", b"sPLT", b"acTL", b"fcTL", b"fdAT", b"CgBI"}
+)
+TEXT = frozenset({b"tEXt", b"zTXt", b"iTXt"})
+_LOC_HINT = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|province")
+
+
+def chunks(ctx: Ctx) -> list[tuple[bytes, int, int]]:
+    """(type, chunk offset, data length) for every chunk up to IEND."""
+    r = ctx.reader
+    if r.read_at(0, 8, "PNG signature") != SIG:
+        raise CorruptMediaError("bad PNG signature")
+    pos = 8
+    out = []
+    while True:
+        ctx.budget.tick()
+        head = r.read_at(pos, 8, "PNG chunk header")
+        length, ctype = struct.unpack(">I4s", head)
+        if length > 0x7FFFFFFF or pos + 12 + length > r.size:
+            raise CorruptMediaError("truncated PNG chunk")
+        if not ctype.isalpha():
+            raise CorruptMediaError("invalid PNG chunk type")
+        out.append((ctype, pos, length))
+        pos += 12 + length
+        if ctype == b"IEND":
+            return out
+
+
+def _chunk(ctype: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + ctype + data + struct.pack(">I", zlib.crc32(ctype + data))
+
+
+def text_payload(ctype: bytes, data: bytes, limit: int) -> tuple[bytes, bytes]:
+    """(keyword, decoded text) of a text chunk; undecodable text is returned raw."""
+    key, _, rest = data.partition(b"\x00")
+    try:
+        if ctype == b"zTXt":
+            d = zlib.decompressobj()
+            return key, d.decompress(rest[1:], limit)
+        if ctype == b"iTXt":
+            flag, _method = rest[0], rest[1]
+            rest = rest[2:]
+            _lang, _, rest = rest.partition(b"\x00")
+            _tkey, _, text = rest.partition(b"\x00")
+            if flag:
+                d = zlib.decompressobj()
+                return key, d.decompress(text, limit)
+            return key, text
+    except (zlib.error, IndexError):
+        return key, rest
+    return key, rest
+
+
+def scrub(ctx: Ctx) -> Plan:
+    r = ctx.reader
+    plan = Plan()
+    plan.copy(0, 8)
+    for ctype, off, length in chunks(ctx):
+        total = 12 + length
+        if ctype in SAFE:
+            if ctype == b"iCCP":
+                ctx.keep("icc_profile")
+            plan.copy(off, total)
+            continue
+        ctx.budget.check_meta(length, "PNG metadata chunk")
+        data = r.read_at(off + 8, length)
+        if ctype == b"eXIf":
+            block, removed, kept = exif.sanitize_block(data, ctx.budget)
+            for c in removed:
+                ctx.remove(c)
+            for c in kept:
+                ctx.keep(c)
+            if removed:
+                plan.data(_chunk(ctype, block))
+            else:
+                plan.copy(off, total)
+            continue
+        if ctype in TEXT:
+            key, text = text_payload(ctype, data, ctx.limits.max_metadata_bytes)
+            if ctype == b"iTXt" and key == XMP_KEY and data[len(key) + 1] == 0:
+                # Uncompressed XMP iTXt: filter it.
+                nb, removed = xmp.sanitize(text)
+                for c in removed:
+                    ctx.remove(c)
+                if nb is None:
+                    plan.copy(off, total)
+                else:
+                    head = data[: len(data) - len(text)]
+                    plan.data(_chunk(ctype, head + nb))
+                continue
+            if key == XMP_KEY:
+                ctx.remove("xmp.location" if xmp.has_location(text) else "xmp.compressed")
+            elif _LOC_HINT.search(key + b" " + text[:65536]) or b"exif" in key.lower():
+                ctx.remove("png.text.location")
+            ctx.remove("png.text")
+            continue
+        ctx.remove(f"png.chunk.{ctype.decode('ascii', 'replace')}")
+    return plan

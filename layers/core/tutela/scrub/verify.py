@@ -1,0 +1,233 @@
+"""Independent re-parse of a (scrubbed) file: which location traces can still be found?
+
+This walks the containers again with its own, simpler rules (it never calls a scrubber) and looks for
+*presence*: a GPS IFD or GeoTIFF tag anywhere reachable, a location property anywhere in any XMP text,
+IPTC location datasets, PNG text mentioning a location, QuickTime ``©xyz``/``loci``/location keys, and
+GPS timed-metadata tracks. Anything it cannot parse counts as "not clean".
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+
+from tutela.errors import TutelaError
+from tutela.scrub import exif, iptc, xmp
+from tutela.scrub.core import Ctx, Reader, ScrubLimits
+
+_PNG_LOC = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|province")
+_KEY_LOC = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude")
+
+
+def _jpeg(ctx: Ctx, found: set[str]) -> None:
+    from tutela.scrub.jpeg import EXIF_SIG, segments
+
+    r = ctx.reader
+    segs, sos = segments(ctx)
+    for marker, off, total in segs:
+        if marker not in (0xE1, 0xED) or total < 4:
+            continue
+        payload = r.read_at(off + 4, total - 4)
+        if payload.startswith(EXIF_SIG):
+            from tutela.scrub.core import BytesReader
+
+            if exif.has_gps(BytesReader(payload[6:])):
+                found.add("exif.gps")
+        elif b"ns.adobe.com/xap/1.0/" in payload[:64] or b"ns.adobe.com/xmp/extension" in payload[:64]:
+            if xmp.has_location(payload):
+                found.add("xmp.location")
+        elif marker == 0xED and payload.startswith(iptc.PS_SIG):  # noqa: SIM102
+            if iptc.irb_has_location(payload[len(iptc.PS_SIG) :]):
+                found.add("iptc.location")
+    # Secondary images (MPF) after the primary scan data.
+    pos = sos
+    while True:
+        i = r.find(b"\xff\xe1", pos)
+        if i < 0:
+            break
+        pos = i + 2
+        ctx.budget.tick()
+        head = r.read_upto(i + 4, 32)
+        if head.startswith(EXIF_SIG) or head.startswith(b"http://ns.adobe.com/x"):
+            total = 2 + struct.unpack(">H", r.read_at(i + 2, 2))[0]
+            payload = r.read_upto(i + 4, total - 4)
+            from tutela.scrub.core import BytesReader
+
+            if head.startswith(EXIF_SIG):
+                if exif.has_gps(BytesReader(payload[6:])):
+                    found.add("exif.gps")
+            elif xmp.has_location(payload):
+                found.add("xmp.location")
+
+
+def _png(ctx: Ctx, found: set[str]) -> None:
+    from tutela.scrub.core import BytesReader
+    from tutela.scrub.png import chunks, text_payload
+
+    r = ctx.reader
+    for ctype, off, length in chunks(ctx):
+        if ctype in (b"eXIf", b"tEXt", b"zTXt", b"iTXt"):
+            data = r.read_at(off + 8, length)
+            if ctype == b"eXIf":
+                if exif.has_gps(BytesReader(data)):
+                    found.add("exif.gps")
+                continue
+            key, text = text_payload(ctype, data, ctx.limits.max_metadata_bytes)
+            if key == b"XML:com.adobe.xmp":
+                if xmp.has_location(text):
+                    found.add("xmp.location")
+            elif _PNG_LOC.search(key + b" " + text):
+                found.add("png.text.location")
+        elif ctype == b"zxIf":
+            found.add("exif.unknown")
+
+
+def _webp(ctx: Ctx, found: set[str]) -> None:
+    from tutela.scrub.core import BytesReader
+    from tutela.scrub.webp import chunks
+
+    r = ctx.reader
+    for ctype, off, length in chunks(ctx):
+        if ctype == b"EXIF":
+            data = r.read_at(off + 8, length)
+            if data.startswith(b"Exif\x00\x00"):
+                data = data[6:]
+            if exif.has_gps(BytesReader(data)):
+                found.add("exif.gps")
+        elif ctype == b"XMP ":  # noqa: SIM102
+            if xmp.has_location(r.read_at(off + 8, length)):
+                found.add("xmp.location")
+
+
+def _tiff(ctx: Ctx, found: set[str]) -> None:
+    r = ctx.reader
+    if exif.has_gps(r):
+        found.add("exif.gps")
+    # Embedded XMP / IPTC / Photoshop blocks in any IFD of the main chain and the EXIF IFD.
+    e = "<" if r.read_at(0, 2) == b"II" else ">"
+    stack = [struct.unpack(e + "I", r.read_at(4, 4))[0]]
+    seen: set[int] = set()
+    while stack:
+        rel = stack.pop()
+        if rel == 0 or rel in seen or len(seen) > ctx.limits.max_ifds:
+            continue
+        seen.add(rel)
+        n = struct.unpack(e + "H", r.read_at(rel, 2))[0]
+        ents = r.read_at(rel + 2, 12 * n + 4)
+        for i in range(n):
+            tag, typ, count, val = struct.unpack(e + "HHII", ents[12 * i : 12 * i + 12])
+            size = exif.TYPE_SIZE.get(typ, 0) * count
+            if tag == exif.TAG_EXIF_IFD:
+                stack.append(val)
+            if tag in (exif.TAG_XMP, exif.TAG_IPTC, exif.TAG_PHOTOSHOP) and size > 4:
+                ctx.budget.check_meta(size, "TIFF metadata tag")
+                blob = r.read_at(val, size)
+                if tag == exif.TAG_XMP and xmp.has_location(blob):
+                    found.add("xmp.location")
+                elif (tag == exif.TAG_IPTC and iptc.iim_has_location(blob)) or (
+                    tag == exif.TAG_PHOTOSHOP and iptc.irb_has_location(blob)
+                ):
+                    found.add("iptc.location")
+        stack.append(struct.unpack(e + "I", ents[12 * n : 12 * n + 4])[0])
+
+
+_CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"udta", b"edts", b"moof", b"traf", b"mvex"})
+
+
+def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: int) -> None:
+    from tutela.scrub.isobmff import _meta_children_start, iter_boxes
+
+    if depth > ctx.limits.max_depth:
+        found.add("too_deep")
+        return
+    for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        if btype in (b"\xa9xyz",):
+            found.add("qt.location")
+        elif btype == b"loci":
+            found.add("udta.loci")
+        elif btype == b"XMP_":
+            if xmp.has_location(buf[off + hdr : bend]):
+                found.add("xmp.location")
+        elif btype == b"uuid" and buf[off + hdr : off + hdr + 16] == xmp.XMP_UUID:
+            if xmp.has_location(buf[off + hdr + 16 : bend]):
+                found.add("xmp.location")
+        elif btype == b"stsd":
+            if bend - off - hdr >= 16 and buf[off + hdr + 12 : off + hdr + 16] in (b"camm", b"gpmd"):
+                found.add("track.gps")
+        elif btype in (b"camm", b"gpmd"):
+            found.add("track.gps")
+        elif btype == b"meta":
+            cstart = _meta_children_start(buf, off, hdr, bend)
+            names: list[bytes] = []
+            for ctype, coff, chdr, cend in iter_boxes(buf, cstart, bend, ctx):
+                if ctype == b"keys":
+                    p = coff + chdr + 8
+                    while p + 8 <= cend:
+                        ks = struct.unpack(">I", buf[p : p + 4])[0]
+                        if ks < 8:
+                            found.add("keys.unparseable")
+                            break
+                        names.append(buf[p + 8 : p + ks])
+                        p += ks
+                elif ctype == b"ilst":
+                    for itype, _ioff, _ihdr, _iend in iter_boxes(buf, coff + chdr, cend, ctx):
+                        if itype in (b"\xa9xyz", b"loci"):
+                            found.add("qt.location")
+                        idx = struct.unpack(">I", itype)[0]
+                        if names and 1 <= idx <= len(names) and _KEY_LOC.search(names[idx - 1]):
+                            found.add("keys.location")
+                elif ctype in (b"udta", b"uuid", b"\xa9xyz", b"loci"):
+                    _boxes(ctx, buf, coff, cend, found, depth + 1)
+        elif btype in _CONTAINERS or btype == b"stbl":
+            _boxes(ctx, buf, off + hdr, bend, found, depth + 1)
+
+
+def _isobmff(ctx: Ctx, found: set[str]) -> None:
+    from tutela.scrub.core import BytesReader
+    from tutela.scrub.isobmff import heif_items, top_level
+
+    r = ctx.reader
+    for btype, off, hdr, end in list(top_level(ctx)):
+        if btype in (b"moov", b"udta", b"uuid", b"meta"):
+            ctx.budget.check_meta(end - off, "metadata box")
+            buf = r.read_at(off, end - off)
+            if btype == b"meta" and ctx.media_type in ("heif", "avif"):
+                types, locs = heif_items(ctx, buf, off, hdr)
+                for iid, (itype, ctype) in types.items():
+                    if itype != b"Exif" and not (itype == b"mime" and b"xml" in ctype):
+                        continue
+                    exts = locs.get(iid, [])
+                    if any(a < 0 for a, _ in exts):
+                        found.add("heif.item_unreadable")
+                        continue
+                    data = b"".join(r.read_at(a, n) for a, n in exts)
+                    if itype == b"Exif":
+                        skip = 4 + struct.unpack(">I", data[:4])[0] if len(data) >= 4 else 0
+                        if exif.has_gps(BytesReader(data[skip:])):
+                            found.add("exif.gps")
+                    elif xmp.has_location(data):
+                        found.add("xmp.location")
+            else:
+                _boxes(ctx, buf, 0, len(buf), found, 0)
+
+
+def find_location_reader(reader: Reader, media_type: str, limits: ScrubLimits | None = None) -> list[str]:
+    ctx = Ctx(reader, limits or ScrubLimits(), media_type)
+    found: set[str] = set()
+    try:
+        if media_type == "jpeg":
+            _jpeg(ctx, found)
+        elif media_type == "png":
+            _png(ctx, found)
+        elif media_type == "webp":
+            _webp(ctx, found)
+        elif media_type == "tiff":
+            _tiff(ctx, found)
+        else:
+            _isobmff(ctx, found)
+    except TutelaError:
+        found.add("unparseable")
+    except (struct.error, ValueError, IndexError, zlib.error):
+        found.add("unparseable")
+    return sorted(found)

@@ -1,0 +1,226 @@
+"""XMP: remove location and identifying properties from an XMP packet, never anything else.
+
+The packet is parsed with the standard library (expat; DTDs/entities are refused outright) and
+re-serialised with the document's own prefixes. ``sanitize_same_size`` pads with spaces (XMP's own
+padding convention) so the packet can be overwritten in place where offsets must not move (TIFF, HEIC
+items, MP4 ``uuid`` boxes). If anything is odd the whole packet is blanked: fail closed.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from io import BytesIO
+
+XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
+JPEG_XMP_SIG = b"http://ns.adobe.com/xap/1.0/\x00"
+JPEG_XMP_EXT_SIG = b"http://ns.adobe.com/xmp/extension/\x00"
+
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_X = "adobe:ns:meta/"
+_XML = "http://www.w3.org/XML/1998/namespace"
+
+LOCATION_NAME = re.compile(
+    r"(?i)^(gps|geo)|latitude|longitude|location|^city$|^state$|^country|^province|sublocation|"
+    r"worldregion|contactinfo|^address|iso6709|altitude|^ciadr"
+)
+IDENTITY_NAME = re.compile(
+    r"(?i)serialnumber|ownername|^owner$|imageuniqueid|^creator$|^artist$|^author$|documentid|instanceid"
+    r"|^by-?line|^credit$|^history$|^derivedfrom$|^ingredients$"
+)
+# Used by the verifier on raw text (attribute or element form, any prefix).
+LOCATION_TEXT = re.compile(
+    rb"(?i)[:<\s](gps[a-z]*|geo[a-z]*|[a-z]*latitude|[a-z]*longitude|location[a-z]*|city|state|country[a-z]*|"
+    rb"province[a-z]*|sublocation|worldregion)\s*[=>]"
+)
+
+EMPTY_PACKET = (
+    b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
+)
+_END_PI = b'<?xpacket end="w"?>'
+_MAX_DEPTH = 64
+
+
+def _local(tag: str) -> tuple[str, str]:
+    if tag.startswith("{"):
+        uri, _, name = tag[1:].partition("}")
+        return uri, name
+    return "", tag
+
+
+def _classify(tag: str) -> str | None:
+    uri, name = _local(tag)
+    if uri in (_RDF, _X, _XML):
+        return None
+    if LOCATION_NAME.search(name):
+        return "xmp.location"
+    if IDENTITY_NAME.search(name):
+        return "xmp.identity"
+    return None
+
+
+class _Bad(Exception):
+    pass
+
+
+def _parse(xml: bytes) -> tuple[ET.Element, list[tuple[str, str]]]:
+    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+        raise _Bad
+    ns: list[tuple[str, str]] = []
+    root: ET.Element | None = None
+    try:
+        for event, item in ET.iterparse(BytesIO(xml), events=("start-ns", "end")):
+            if event == "start-ns":
+                assert isinstance(item, tuple)
+                ns.append((item[0], item[1]))
+            else:
+                root = item
+    except (ET.ParseError, ValueError, UnicodeError) as exc:
+        raise _Bad from exc
+    if root is None:
+        raise _Bad
+    return root, ns
+
+
+def _prune(el: ET.Element, removed: set[str], depth: int = 0) -> None:
+    if depth > _MAX_DEPTH:
+        raise _Bad
+    for key in list(el.attrib):
+        code = _classify(key)
+        if code:
+            del el.attrib[key]
+            removed.add(code)
+    for child in list(el):
+        code = _classify(child.tag) if isinstance(child.tag, str) else None
+        if code:
+            el.remove(child)
+            removed.add(code)
+        else:
+            _prune(child, removed, depth + 1)
+
+
+def _esc(s: str, attr: bool = False) -> str:
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if attr:
+        s = s.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    return s
+
+
+def _serialize(root: ET.Element, ns: list[tuple[str, str]]) -> str:
+    prefix_of: dict[str, str] = {}
+    for prefix, uri in ns:
+        prefix_of.setdefault(uri, prefix)
+    prefix_of[_XML] = "xml"
+    extra: dict[str, str] = {}
+
+    def qname(tag: str) -> str:
+        uri, name = _local(tag)
+        if not uri:
+            return name
+        if uri not in prefix_of:
+            p = f"ns{len(prefix_of) + len(extra)}"
+            extra[uri] = p
+            prefix_of[uri] = p
+        p = prefix_of[uri]
+        return f"{p}:{name}" if p else name
+
+    out: list[str] = []
+
+    def emit(el: ET.Element, is_root: bool) -> None:
+        if not isinstance(el.tag, str):  # comments / PIs are dropped
+            if el.tail:
+                out.append(_esc(el.tail))
+            return
+        attrs = "".join(f' {qname(k)}="{_esc(v, True)}"' for k, v in el.attrib.items())
+        tag = qname(el.tag)
+        decl_at = len(out)
+        out.append("")  # placeholder for the start tag (namespaces known after children)
+        if el.text:
+            out.append(_esc(el.text))
+        for child in el:
+            emit(child, False)
+        start = f"<{tag}{attrs}"
+        if is_root:
+            decls = []
+            seen: set[str] = set()
+            for prefix, uri in [*ns, *((p, u) for u, p in extra.items())]:
+                if prefix in seen:
+                    continue
+                seen.add(prefix)
+                decls.append(
+                    f' xmlns:{prefix}="{_esc(uri, True)}"' if prefix else f' xmlns="{_esc(uri, True)}"'
+                )
+            start += "".join(decls)
+        if len(out) == decl_at + 1:
+            out[decl_at] = start + "/>"
+        else:
+            out[decl_at] = start + ">"
+            out.append(f"</{tag}>")
+        if el.tail and not is_root:
+            out.append(_esc(el.tail))
+
+    emit(root, True)
+    return "".join(out)
+
+
+def _find_body(data: bytes) -> tuple[int, int] | None:
+    """Byte span of the root element (x:xmpmeta / x:xapmeta / rdf:RDF), excluding xpacket PIs."""
+    m = re.search(rb"<([A-Za-z_][\w.-]*:)?(xmpmeta|xapmeta|RDF)[\s>/]", data)
+    if not m:
+        return None
+    name = data[m.start() + 1 : m.end() - 1]
+    close = b"</" + name + b">"
+    end = data.rfind(close)
+    if end < 0:
+        # self-closing root
+        end2 = data.find(b"/>", m.start())
+        if end2 < 0:
+            return None
+        return m.start(), end2 + 2
+    return m.start(), end + len(close)
+
+
+def sanitize(data: bytes) -> tuple[bytes | None, set[str]]:
+    """Return (new packet or None if nothing changed, removed codes). May return a shorter or longer packet.
+
+    A packet that cannot be parsed safely is replaced by an empty packet (code ``xmp.unparseable``).
+    """
+    span = _find_body(data)
+    if span is None:
+        return EMPTY_PACKET, {"xmp.unparseable"}
+    a, b = span
+    try:
+        root, ns = _parse(data[a:b])
+        removed: set[str] = set()
+        _prune(root, removed)
+    except (_Bad, RecursionError):
+        return EMPTY_PACKET, {"xmp.unparseable"}
+    if not removed:
+        return None, set()
+    body = _serialize(root, ns).encode("utf-8")
+    return data[:a] + body + data[b:], removed
+
+
+def sanitize_same_size(data: bytes) -> tuple[bytes | None, set[str]]:
+    """Like ``sanitize`` but the result has exactly ``len(data)`` bytes (space padded)."""
+    new, removed = sanitize(data)
+    if new is None:
+        return None, removed
+    n = len(data)
+    if len(new) <= n:
+        # Pad inside the packet (before the trailing xpacket PI if present), XMP's padding convention.
+        idx = new.rfind(b"<?xpacket end")
+        pad = b" " * (n - len(new))
+        if idx >= 0:
+            return new[:idx] + pad + new[idx:], removed
+        return new + pad, removed
+    # Longer after re-serialisation: blank the packet instead.
+    blank = EMPTY_PACKET + _END_PI
+    if len(blank) <= n:
+        return EMPTY_PACKET + b" " * (n - len(blank)) + _END_PI, removed | {"xmp.blanked"}
+    return b" " * n, removed | {"xmp.blanked"}
+
+
+def has_location(data: bytes) -> bool:
+    """Verifier: a location-looking property anywhere in the packet text."""
+    return bool(LOCATION_TEXT.search(data))
