@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 import pytest
+
 from tutela.policy.media import POLICY_VERSION, classify_minor, decide_media
 from tutela.verdict import Severity
 

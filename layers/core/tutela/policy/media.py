@@ -120,10 +120,10 @@ def decide_media(scan: dict[str, Any], scrub: dict[str, Any] | None = None) -> d
         cell = _POLICY["other"]["scan_error"]
         err = scan.get("error") if isinstance(scan, dict) else None
         code = err.get("code") if isinstance(err, dict) else None
-        reason = {"code": cell["code"], "message": "media could not be scanned; held for review"}
+        held: dict[str, Any] = {"code": cell["code"], "message": "media could not be scanned; held"}
         if code:
-            reason["error_code"] = code
-        return _decision(cell["verdict"], Severity[cell["severity"]], [reason], "possible", False)
+            held["error_code"] = code
+        return _decision(cell["verdict"], Severity[cell["severity"]], [held], "possible", False)
 
     minor, basis, youngest = classify_minor(list(scan.get("Faces") or []))
     present = _present(scan)
