@@ -11,7 +11,12 @@ from tutela.policy.media import decide_media
 
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    scan, scrub = event.get("scan"), event.get("scrub")
+    # The Parallel state's branches each return one labelled part: [{"scan": ...}, {"scrub": ...}].
+    parts: dict[str, Any] = {}
+    for part in event.get("analysis") or []:
+        if isinstance(part, dict):
+            parts.update(part)
+    scan, scrub = parts.get("scan"), parts.get("scrub")
     if not isinstance(scan, dict) or not isinstance(scrub, dict):
         raise InvalidInputError("Decide needs the scan and scrub results")
     decision = decide_media(scan, scrub)

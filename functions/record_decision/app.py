@@ -25,7 +25,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         ref,
         decision,
         execution_id=event.get("execution_id"),
-        started_at=event.get("started_at"),
+        event_time=event.get("event_time"),
         retention_days=int_setting("DECISION_RETENTION_DAYS", 400),
     )
     keys = object_keys(ref)

@@ -47,7 +47,24 @@ def error_reason(error: str | None, cause: str | None) -> dict[str, str]:
         parsed = None
     if isinstance(parsed, dict):
         message = parsed.get("errorMessage") or parsed.get("errorType") or ""
-    return {"code": "analyzer_error", "error": _clip(error or "Unknown"), "message": _clip(message)}
+    return {
+        "code": _ERROR_CODES.get(error or "", "analyzer_error"),
+        "error": _clip(error or "Unknown"),
+        "message": _clip(message),
+    }
+
+
+def _error_codes() -> dict[str, str]:
+    """Our error classes (matched by name in the ASL) carry stable reason codes."""
+    from tutela import errors
+
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.TutelaError)]
+    codes = {c.__name__: c.code for c in classes if c is not errors.TutelaError}
+    codes["States.Timeout"] = "analyzer_timeout"
+    return codes
+
+
+_ERROR_CODES = _error_codes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +118,7 @@ def object_item(
     decision: Normalized,
     *,
     execution_id: str | None,
-    started_at: str | None,
+    event_time: str | None,
     retention_days: int,
     now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -119,7 +136,7 @@ def object_item(
         "decided_at": decided_at(moment),
         "expires_at": expires_at(retention_days, moment),
         "execution_id": execution_id,
-        "started_at": started_at,
+        "event_time": event_time,
         **decision.extra,
     }
     if ref.post_id:

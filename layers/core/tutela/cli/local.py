@@ -1,0 +1,115 @@
+"""``tutela local run FILE... --out DIR`` and ``tutela local samples --dir DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+_VERDICT_STYLE = {"allow": "green", "review": "yellow", "block": "bold red", None: "red"}
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("local", help="run the real template and state machine on an in-process moto stack")
+    lsub = p.add_subparsers(dest="local_command", metavar="ACTION", required=True)
+    run = lsub.add_parser("run", help="moderate local files end to end (no AWS account needed)")
+    run.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    run.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="decisions.jsonl and published/ go here"
+    )
+    run.add_argument(
+        "--root", type=Path, default=None, help="project root holding template.yaml (default: found)"
+    )
+    run.add_argument(
+        "--backend", choices=["local", "rekognition"], default="local", help="VisionBackend parameter"
+    )
+    run.set_defaults(run=run_local)
+    samples = lsub.add_parser("samples", help="write the license-clean demo samples")
+    samples.add_argument("--dir", type=Path, required=True)
+    samples.set_defaults(run=run_samples)
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The directory with template.yaml: from the working directory upward, else this source tree."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "template.yaml").is_file() and (d / "functions").is_dir():
+            return d
+    source = Path(__file__).resolve().parents[4]
+    if (source / "template.yaml").is_file():
+        return source
+    raise FileNotFoundError("no template.yaml found: run from the Tutela checkout or pass --root")
+
+
+def run_samples(args: argparse.Namespace) -> int:
+    from tutela.local.samples import write_samples
+
+    for path in write_samples(args.dir):
+        print(path)
+    return 0
+
+
+def run_local(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tutela.local.runner import run_files
+
+    err = Console(stderr=True)
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        err.print(f"[red]error:[/red] not a file: {', '.join(missing)}")
+        return 2
+    warnings.filterwarnings("ignore", module="moto")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    root = args.root or find_root()
+    started = time.monotonic()
+    total = len(args.files)
+    done = 0
+
+    def progress(stage: str, upload: Any) -> None:
+        nonlocal done
+        if stage == "delivered":
+            done += 1
+            status = ",".join(e["status"] for e in upload.executions[-1:]) or "no execution"
+            err.print(f"[{done}/{total}] {upload.key} (delivery {upload.deliveries}): {status}")
+
+    err.print(f"deploying {root / 'template.yaml'} to the in-process moto stack ...")
+    result = run_files(args.files, args.out, root=root, on_progress=progress,
+                       parameters={"VisionBackend": args.backend})  # fmt: skip
+    table = Table(title=f"Tutela decisions ({time.monotonic() - started:.1f}s)")
+    for col in ("key", "comment", "verdict", "severity", "reasons"):
+        table.add_column(col)
+    for line in result.lines:
+        verdict = line.get("verdict")
+        table.add_row(
+            line["key"],
+            str(line.get("comment_id") or ""),
+            f"[{_VERDICT_STYLE.get(verdict, 'red')}]{verdict}[/]",
+            str(line.get("severity", "")),
+            ", ".join(str(r) for r in line.get("reasons") or []),
+        )
+    Console().print(table)
+    print(f"decisions: {args.out / 'decisions.jsonl'}  ({len(result.lines)} lines)")
+    print(f"published: {len(result.published)} object(s) in {args.out / 'published'}")
+    for key in result.published:
+        print(f"  {key}")
+    if result.dead_letters:
+        err.print(
+            f"[red]{result.dead_letters} execution(s) could not record a decision (dead-letter queue)[/red]"
+        )
+        return 1
+    undecided = [line["key"] for line in result.lines if line.get("verdict") is None]
+    if undecided:
+        err.print(f"[red]no decision stored for: {', '.join(undecided)}[/red]")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(1)

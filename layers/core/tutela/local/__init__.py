@@ -1,0 +1,1 @@
+"""The embedded local stack: the real template and state machine on in-process moto (no AWS account)."""

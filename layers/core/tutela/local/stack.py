@@ -1,0 +1,462 @@
+"""Deploy the real ``template.yaml`` into in-process moto and run our handlers for its Lambdas.
+
+SAM transform (aws-sam-translator) -> moto CloudFormation -> buckets, table, bus, queue, roles, functions.
+Two things moto does not do, so this module does them from the stack's own resources:
+
+- moto's CloudFormation ignores ``DefinitionSubstitutions`` and creates a state machine that does not
+  execute; we resolve the substitutions (Ref -> physical id, GetAtt Arn -> the function's ARN) and create
+  the executable state machine through the Step Functions API with the template's own role.
+- moto runs Lambda code in Docker; ``LambdaFunction._invoke_lambda`` is replaced by an in-process call of
+  the handler at the function's ``CodeUri``/``Handler`` with the function's template environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tutela.local.cfn_yaml import load_template
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+CODE_BUCKET = "tutela-local-code"
+STACK_NAME = "tutela-local"
+LOCAL_PARAMETERS = {"Stage": "dev", "VisionBackend": "local", "StateMachineType": "STANDARD"}
+_SUB = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+class LocalStackError(RuntimeError):
+    """The local stack could not be deployed or did not behave; the message says what and where."""
+
+
+@dataclass
+class _Function:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    timeout: int
+    memory: int
+
+
+@dataclass
+class _Registry:
+    """Physical function name -> where its code is. One stack at a time per process."""
+
+    functions: dict[str, _Function] = field(default_factory=dict)
+    modules: dict[str, ModuleType] = field(default_factory=dict)
+    log: io.TextIOBase | None = None
+    invocations: int = 0
+
+
+_REGISTRY = _Registry()
+_INVOKE_LOCK = threading.RLock()  # handlers share os.environ: one invocation at a time
+
+
+class FakeContext:
+    """The attributes of a Lambda context object that Powertools and our handlers read."""
+
+    def __init__(self, name: str, timeout_s: int = 60, memory_mb: int = 512) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def load_handler(code_dir: Path, handler: str) -> Callable[[Any, Any], Any]:
+    """Import ``module.func`` from a function's code directory under a unique module name."""
+    module_name, _, func = handler.rpartition(".")
+    unique = f"tutela_fn_{code_dir.name}_{module_name}".replace("-", "_")
+    module = _REGISTRY.modules.get(unique)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(
+            unique, code_dir / f"{module_name.replace('.', '/')}.py"
+        )
+        if spec is None or spec.loader is None:
+            raise LocalStackError(f"cannot load handler {handler} from {code_dir}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[unique] = module
+        spec.loader.exec_module(module)
+        _REGISTRY.modules[unique] = module
+    return getattr(module, func)  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update({k: str(v) for k, v in values.items()})
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
+    """Replacement for moto's ``LambdaFunction._invoke_lambda``: (payload, errored, logs)."""
+    target = _REGISTRY.functions.get(fn.function_name)
+    if target is None:
+        return json.dumps({"errorType": "ResourceNotFound", "errorMessage": fn.function_name}), True, ""
+    if isinstance(event, str | bytes):
+        event = json.loads(event or "{}")
+    env = {
+        **{k: str(v) for k, v in (fn.environment_vars or {}).items()},
+        "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(target.memory),
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    with _INVOKE_LOCK, _environment(env):
+        _REGISTRY.invocations += 1
+        sink = _REGISTRY.log or io.StringIO()
+        try:
+            handler = load_handler(target.code_dir, target.handler)
+            _route_logs(sink)
+            with contextlib.redirect_stdout(sink):  # type: ignore[type-var]
+                result = handler(event, FakeContext(fn.function_name, target.timeout, target.memory))
+            return json.dumps(result, default=str), False, ""
+        except Exception as exc:  # the Lambda runtime's error contract: errorType is the class name
+            trace = traceback.format_exception(exc)
+            sink.write(
+                json.dumps({"function": target.logical_id, "error": type(exc).__name__, "trace": trace})
+                + "\n"
+            )
+            payload = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": []}
+            return json.dumps(payload), True, ""
+
+
+def _route_logs(sink: Any) -> None:
+    """Powertools' logger binds sys.stdout at import; point its handlers at the run's log file."""
+    for handler in logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "tutela")).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sink)
+
+
+def _tiny_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("README.txt", "tutela local stack: handlers run in-process from the source tree\n")
+    return buf.getvalue()
+
+
+def _null_policy_loader() -> Any:
+    class _Loader:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    return _Loader()
+
+
+class LocalStack:
+    """``with LocalStack(root) as stack:`` deploys the template; ``stack.outputs`` names the resources."""
+
+    def __init__(self, root: Path, *, parameters: dict[str, str] | None = None, log: Any = None) -> None:
+        self.root = root.resolve()
+        self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        self.log = log
+        self.outputs: dict[str, str] = {}
+        self.resources: dict[str, str] = {}
+        self.state_machine_arn = ""
+        self._mock: Any = None
+        self._patch: Any = None
+        self._saved_env: dict[str, str] = {}
+
+    # -------------------------------------------------------------- lifecycle
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        from unittest import mock
+
+        from moto import mock_aws
+        from moto.awslambda.models import LambdaFunction
+
+        self._saved_env = dict(os.environ)
+        # moto logs every caught state failure with its whole parse tree; failures are in decisions.
+        for name in ("moto", "moto.stepfunctions"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        # Never let a developer's real credentials or endpoint near the in-process stack.
+        for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+            os.environ.pop(var, None)
+        os.environ.update(
+            {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+        )
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+        self._patch = mock.patch.object(LambdaFunction, "_invoke_lambda", invoke_in_process)
+        self._patch.start()
+        _REGISTRY.log = self.log
+        try:
+            self._deploy()
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self._patch is not None:
+            self._patch.stop()
+            self._patch = None
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        _REGISTRY.functions.clear()
+        _REGISTRY.log = None
+        os.environ.clear()
+        os.environ.update(self._saved_env)
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=REGION)
+
+    # -------------------------------------------------------------- deployment
+    def _deploy(self) -> None:
+        template_path = self.root / "template.yaml"
+        if not template_path.is_file():
+            raise LocalStackError(f"no template.yaml in {self.root}")
+        template = load_template(template_path)
+        functions = self._rewrite_local_paths(template)
+        cfn_template = self._transform(template)
+        cfn = self.client("cloudformation")
+        cfn.create_stack(
+            StackName=STACK_NAME,
+            TemplateBody=json.dumps(cfn_template),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        stack = cfn.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        if stack["StackStatus"] != "CREATE_COMPLETE":
+            raise LocalStackError(
+                f"stack creation ended in {stack['StackStatus']}: {stack.get('StackStatusReason')}"
+            )
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        summaries = cfn.list_stack_resources(StackName=STACK_NAME)["StackResourceSummaries"]
+        self.resources = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in summaries}
+        for logical, fn in functions.items():
+            _REGISTRY.functions[self.resources[logical]] = fn
+        self._apply_bucket_versioning(template)
+        self._create_state_machine(cfn_template)
+
+    def _apply_bucket_versioning(self, template: dict[str, Any]) -> None:
+        """moto's CloudFormation drops VersioningConfiguration; version ids are what decisions key on."""
+        s3 = self.client("s3")
+        for logical, res in template["Resources"].items():
+            status = res.get("Properties", {}).get("VersioningConfiguration", {}).get("Status")
+            if res["Type"] == "AWS::S3::Bucket" and status:
+                s3.put_bucket_versioning(
+                    Bucket=self.resources[logical], VersioningConfiguration={"Status": status}
+                )
+
+    def _rewrite_local_paths(self, template: dict[str, Any]) -> dict[str, _Function]:
+        """Point CodeUri/ContentUri at a stub zip in moto S3; inline the ASL file as ``Definition``."""
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=CODE_BUCKET)
+        stub = _tiny_zip()
+        globals_fn = template.get("Globals", {}).get("Function", {})
+        functions: dict[str, _Function] = {}
+        for logical, res in template["Resources"].items():
+            props = res.get("Properties", {})
+            if res["Type"] == "AWS::Serverless::Function":
+                code_dir = self.root / props["CodeUri"]
+                functions[logical] = _Function(
+                    logical,
+                    code_dir,
+                    props["Handler"],
+                    int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+                    int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
+                )
+                props["CodeUri"] = {"Bucket": CODE_BUCKET, "Key": f"{logical}.zip"}
+                s3.put_object(Bucket=CODE_BUCKET, Key=f"{logical}.zip", Body=stub)
+            elif res["Type"] == "AWS::Serverless::LayerVersion":
+                props["ContentUri"] = {"Bucket": CODE_BUCKET, "Key": f"{logical}.zip"}
+                s3.put_object(Bucket=CODE_BUCKET, Key=f"{logical}.zip", Body=stub)
+            elif res["Type"] == "AWS::Serverless::StateMachine" and "DefinitionUri" in props:
+                props["Definition"] = json.loads((self.root / props.pop("DefinitionUri")).read_text())
+        return functions
+
+    def _transform(self, template: dict[str, Any]) -> dict[str, Any]:
+        from samtranslator.translator.transform import transform
+
+        params = {
+            **self.parameters,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+        }
+        out = transform(template, params, _null_policy_loader())
+        # moto's IAM chokes on Fn::If/AWS::NoValue inside policy lists: evaluate conditions first.
+        values = {
+            **{k: str(v.get("Default", "")) for k, v in out.get("Parameters", {}).items()},
+            **self.parameters,
+        }
+        conditions = _Conditions(out.get("Conditions", {}), values)
+        out["Resources"] = conditions.apply(out["Resources"])
+        return out
+
+    def _param(self, value: Any) -> str:
+        if isinstance(value, dict) and "Ref" in value:
+            return self.parameters[value["Ref"]]
+        return str(value)
+
+    def _resolve(self, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and "Ref" in value:
+            return self.resources[value["Ref"]]
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            logical, attr = value["Fn::GetAtt"]
+            physical = self.resources[logical]
+            if attr == "Arn" and physical:
+                fn = self.client("lambda").get_function(FunctionName=physical)
+                return str(fn["Configuration"]["FunctionArn"])
+        raise LocalStackError(f"cannot resolve substitution {value!r}")
+
+    def _create_state_machine(self, cfn_template: dict[str, Any]) -> None:
+        machines = {
+            k: r
+            for k, r in cfn_template["Resources"].items()
+            if r["Type"] == "AWS::StepFunctions::StateMachine"
+        }
+        if len(machines) != 1:
+            raise LocalStackError(f"expected one state machine in the template, found {len(machines)}")
+        ((logical, res),) = machines.items()
+        props = res["Properties"]
+        definition = props.get("Definition")
+        if definition is None:  # SAM renders Definition as DefinitionString (Fn::Join of JSON pieces)
+            definition = _join(props["DefinitionString"])
+        text = definition if isinstance(definition, str) else json.dumps(definition)
+        subs = {k: self._resolve(v) for k, v in props.get("DefinitionSubstitutions", {}).items()}
+        missing = sorted(set(_SUB.findall(text)) - set(subs))
+        if missing:
+            raise LocalStackError(f"state machine definition uses unknown substitutions: {missing}")
+        text = _SUB.sub(lambda m: subs[m.group(1)], text)
+        role_name = self.resources[props["RoleArn"]["Fn::GetAtt"][0]]
+        role_arn = self.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
+        sfn = self.client("stepfunctions")
+        created = sfn.create_state_machine(
+            name=f"{STACK_NAME}-{logical}",
+            definition=text,
+            roleArn=role_arn,
+            type=self._param(props.get("StateMachineType", "STANDARD")),
+        )
+        self.state_machine_arn = created["stateMachineArn"]
+        self.cfn_state_machine_arn = self.resources[logical]
+
+    # -------------------------------------------------------------- running
+    def deliver(self, event: dict[str, Any]) -> list[str]:
+        """Play the template's EventBridge rules: start the state machine for each rule the event matches."""
+        from moto.events.models import EventPattern  # moto's own matcher: TestEventPattern is not mocked
+
+        events = self.client("events")
+        started = []
+        for rule in events.list_rules()["Rules"]:
+            pattern = rule.get("EventPattern")
+            if not pattern or not EventPattern.load(pattern).matches_event(event):
+                continue
+            for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
+                if target["Arn"] == self.cfn_state_machine_arn or ":stateMachine:" in target["Arn"]:
+                    run = self.client("stepfunctions").start_execution(
+                        stateMachineArn=self.state_machine_arn,
+                        name=str(uuid.uuid4()),
+                        input=json.dumps(event),
+                    )
+                    started.append(run["executionArn"])
+        return started
+
+    def wait(self, execution_arn: str, *, timeout_s: float = 600) -> dict[str, Any]:
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout_s
+        delay = 0.01
+        while True:
+            desc = sfn.describe_execution(executionArn=execution_arn)
+            if desc["status"] != "RUNNING":
+                return dict(desc)
+            if time.monotonic() > deadline:
+                raise LocalStackError(f"execution still running after {timeout_s:.0f}s: {execution_arn}")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
+_NO_VALUE = object()
+
+
+class _Conditions:
+    """Evaluate template Conditions (Equals/Not/And/Or/Condition) on known parameter values."""
+
+    def __init__(self, conditions: dict[str, Any], parameters: dict[str, str]) -> None:
+        self.conditions = conditions
+        self.parameters = parameters
+        self.cache: dict[str, bool] = {}
+
+    def truth(self, name: str) -> bool:
+        if name not in self.cache:
+            self.cache[name] = self._eval(self.conditions[name])
+        return self.cache[name]
+
+    def _value(self, v: Any) -> Any:
+        if isinstance(v, dict) and "Ref" in v and v["Ref"] in self.parameters:
+            return self.parameters[v["Ref"]]
+        return v
+
+    def _eval(self, node: Any) -> bool:
+        ((fn, args),) = node.items()
+        if fn == "Fn::Equals":
+            return bool(str(self._value(args[0])) == str(self._value(args[1])))
+        if fn == "Fn::Not":
+            return not self._eval(args[0])
+        if fn == "Fn::And":
+            return all(self._eval(a) for a in args)
+        if fn == "Fn::Or":
+            return any(self._eval(a) for a in args)
+        if fn == "Condition":
+            return self.truth(args)
+        raise LocalStackError(f"unsupported condition function {fn}")
+
+    def apply(self, node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Fn::If"}:
+                name, yes, no = node["Fn::If"]
+                return self.apply(yes if self.truth(name) else no)
+            if node == {"Ref": "AWS::NoValue"}:
+                return _NO_VALUE
+            out = {k: self.apply(v) for k, v in node.items()}
+            return {k: v for k, v in out.items() if v is not _NO_VALUE}
+        if isinstance(node, list):
+            return [x for x in (self.apply(v) for v in node) if x is not _NO_VALUE]
+        return node
+
+
+def _join(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return str(sep).join(_join(p) for p in parts)
+    raise LocalStackError(f"unsupported DefinitionString form: {type(value).__name__}")
