@@ -229,6 +229,21 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
                 res.removed |= r
                 if new is not None:
                     res.patches.append((e.data_off, new))
+            if tag == TAG_IPTC and e.data_len > 0 and not e.inline and e.typ in (1, 4, 7):
+                # IPTC-IIM in TIFF: filtered in place, zero padded (IIM readers skip trailing padding).
+                blob = reader.read_at(e.data_off, e.data_len)
+                budget.check_meta(len(blob), "IPTC")
+                try:
+                    new_iim, r = iptc.sanitize_iim(blob)
+                except CorruptMediaError:
+                    new_iim, r = b"", {"iptc.unparseable"}
+                if r:
+                    res.removed.update(r | {"iptc"})
+                    if new_iim:
+                        res.patches.append((e.data_off, new_iim + bytes(len(blob) - len(new_iim))))
+                        keep = True
+                else:
+                    keep = True
             if keep and tag in (TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS):
                 if e.typ not in (4, 13):
                     keep = False

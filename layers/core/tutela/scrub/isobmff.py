@@ -216,6 +216,7 @@ class _Mp4:
                 out.append(bytes(sub))
             elif btype in (
                 b"hdlr",
+                b"keys",
                 b"free",
                 b"skip",
                 b"pitm",
