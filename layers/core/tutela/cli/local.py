@@ -80,8 +80,9 @@ def run_local(args: argparse.Namespace) -> int:
             err.print(f"[{done}/{total}] {upload.key} (delivery {upload.deliveries}): {status}")
 
     err.print(f"deploying {root / 'template.yaml'} to the in-process moto stack ...")
-    result = run_files(args.files, args.out, root=root, on_progress=progress,
-                       parameters={"VisionBackend": args.backend})  # fmt: skip
+    result = run_files(
+        args.files, args.out, root=root, on_progress=progress, parameters={"VisionBackend": args.backend}
+    )
     table = Table(title=f"Tutela decisions ({time.monotonic() - started:.1f}s)")
     for col in ("key", "comment", "verdict", "severity", "reasons"):
         table.add_column(col)

@@ -29,8 +29,10 @@ def photo(path: Path, size: tuple[int, int] = (1280, 960)) -> Path:
         t = y / h
         draw.line([(0, y), (w, y)], fill=(int(90 + 100 * t), int(160 + 40 * t), int(235 - 80 * t)))
     draw.ellipse([w * 0.7, h * 0.1, w * 0.85, h * 0.3], fill=(255, 220, 120))
-    draw.polygon([(0, h * 0.75), (w * 0.3, h * 0.5), (w * 0.6, h * 0.78), (w, h * 0.6), (w, h), (0, h)],
-                 fill=(60, 120, 70))  # fmt: skip
+    draw.polygon(
+        [(0, h * 0.75), (w * 0.3, h * 0.5), (w * 0.6, h * 0.78), (w, h * 0.6), (w, h), (0, h)],
+        fill=(60, 120, 70),
+    )
     exif = Image.Exif()
     exif[0x010F] = "TutelaCam"  # Make
     exif[0x0110] = "Demo 1"  # Model

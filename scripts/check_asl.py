@@ -1,0 +1,60 @@
+"""Cross-check the state machine against the template (what asl-validator cannot see).
+
+- every ${Name} in the ASL is a DefinitionSubstitutions key, and every key is used;
+- every Lambda-backed Task retries transient errors and either catches everything or sits in a branch
+  whose Parallel catches everything (fail closed: no path ends without a decision or the DLQ);
+- retry intervals stay short enough for moto, which really sleeps.
+Usage: check_asl.py statemachine/moderation.asl.json template.yaml
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core"))
+from tutela.local.cfn_yaml import load_template
+
+
+def tasks(states: dict[str, Any], caught: bool, path: str = "") -> list[tuple[str, dict[str, Any], bool]]:
+    out = []
+    for name, st in states.items():
+        here = f"{path}{name}"
+        if st["Type"] == "Task":
+            out.append((here, st, caught or bool(st.get("Catch"))))
+        if st["Type"] == "Parallel":
+            all_caught = any("States.ALL" in c["ErrorEquals"] for c in st.get("Catch", []))
+            for i, br in enumerate(st["Branches"]):
+                out += tasks(br["States"], caught or all_caught, f"{here}[{i}].")
+    return out
+
+
+def main(asl_path: str, template_path: str) -> int:
+    text = Path(asl_path).read_text()
+    asl = json.loads(text)
+    template = load_template(Path(template_path))
+    machines = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::StateMachine"]
+    subs = set(machines[0]["Properties"].get("DefinitionSubstitutions", {}))
+    used = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text))
+    errors = [f"substitution ${{{n}}} is not in DefinitionSubstitutions" for n in sorted(used - subs)]
+    errors += [f"DefinitionSubstitutions {n} is never used" for n in sorted(subs - used)]
+    for name, st, caught in tasks(asl["States"], False):
+        retry = st.get("Retry", [])
+        if not caught and name != "DeadLetter":
+            errors.append(f"{name}: no Catch leads to a decision or the dead-letter queue")
+        if "${" in st["Resource"] and not any("TransientError" in r["ErrorEquals"] for r in retry):
+            errors.append(f"{name}: does not retry TransientError")
+        slow = [r["IntervalSeconds"] for r in retry if r.get("IntervalSeconds", 1) > 2]
+        errors += [f"{name}: retry interval {s}s" for s in slow]
+    for e in errors:
+        print(f"check_asl: {e}", file=sys.stderr)
+    n_tasks = len(tasks(asl["States"], False))
+    print(f"check_asl: {len(used)} substitutions, {n_tasks} tasks checked, {len(errors)} problems")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))

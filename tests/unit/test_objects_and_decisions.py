@@ -1,0 +1,156 @@
+"""Pure domain: object refs, decision normalisation, items and events (no AWS)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from tutela.decision import (
+    comment_items,
+    error_reason,
+    event_detail,
+    from_dynamo,
+    normalize,
+    object_item,
+    object_keys,
+    to_dynamo,
+)
+from tutela.errors import InvalidInputError
+from tutela.objects import ObjectRef
+from tutela.sniff import sniff
+from tutela.verdict import worst
+
+DETAIL = {"bucket": {"name": "up"}, "object": {"key": "media/p1/a.jpg", "version-id": "v1", "size": 10}}
+
+
+def test_object_ref_parses_the_s3_event_detail() -> None:
+    ref = ObjectRef.from_detail(DETAIL)
+    assert (ref.bucket, ref.key, ref.version_id, ref.size) == ("up", "media/p1/a.jpg", "v1", 10)
+    assert (ref.route, ref.post_id, ref.filename) == ("media", "p1", "a.jpg")
+    assert ref.version_args() == {"VersionId": "v1"}
+
+
+@pytest.mark.parametrize(
+    ("key", "route", "post"),
+    [("comments/p9/b.jsonl", "comments", "p9"), ("notes.exe", "other", None), ("media/x.jpg", "media", None)],
+)
+def test_routes_and_post_ids(key: str, route: str, post: str | None) -> None:
+    ref = ObjectRef("b", key)
+    assert (ref.route, ref.post_id, ref.version_label) == (route, post, "null")
+
+
+@pytest.mark.parametrize(
+    "detail", [None, {}, {"bucket": {"name": "b"}}, {"bucket": {"name": ""}, "object": {"key": "k"}}]
+)
+def test_bad_details_are_clear_errors(detail: object) -> None:
+    with pytest.raises(InvalidInputError):
+        ObjectRef.from_detail(detail)
+
+
+def test_error_reason_keeps_the_message_and_drops_the_trace() -> None:
+    cause = json.dumps(
+        {"errorType": "UnsupportedMediaError", "errorMessage": "not media", "stackTrace": ["x" * 9000]}
+    )
+    reason = error_reason("UnsupportedMediaError", cause)
+    assert reason == {"code": "unsupported_media", "error": "UnsupportedMediaError", "message": "not media"}
+    assert error_reason("States.Timeout", "")["code"] == "analyzer_timeout"
+    assert error_reason("KeyError", "boom")["code"] == "analyzer_error"
+    assert len(error_reason("X", "y" * 5000)["message"]) == 500
+
+
+def test_malformed_step_output_is_held_not_allowed() -> None:
+    assert normalize({"verdict": "publish!", "reasons": []}).verdict == "review"
+    assert normalize({"verdict": "allow"}).verdict == "review"  # no reasons list
+    held = normalize({"kind": "error", "error": "Boom", "cause": "x"})
+    assert (held.kind, held.verdict) == ("error", "review")
+
+
+def test_object_item_queues_reviews_and_expires() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    ref = ObjectRef.from_detail(DETAIL)
+    d = normalize(
+        {"kind": "media", "verdict": "review", "severity": 9, "reasons": [{"code": "c"}], "minor": "likely"}
+    )
+    item = object_item(ref, d, execution_id="e", event_time=None, retention_days=10, now=now)
+    assert item["pk"] == "obj#up/media/p1/a.jpg" and item["sk"] == "v#v1"
+    assert item["queue"] == "review" and item["post_id"] == "p1" and item["minor"] == "likely"
+    assert item["severity"] == 4  # clamped to CRITICAL
+    assert item["expires_at"] == int(datetime(2026, 1, 11, tzinfo=UTC).timestamp())
+    assert "event_time" not in item
+    allowed = object_item(
+        ref,
+        normalize({"verdict": "allow", "reasons": []}),
+        execution_id=None,
+        event_time=None,
+        retention_days=1,
+    )
+    assert "queue" not in allowed
+
+
+def test_comment_items_one_per_comment_keyed_under_the_object() -> None:
+    ref = ObjectRef.from_detail(DETAIL)
+    results = [
+        {"id": "c1", "line": 1, "verdict": "allow"},
+        {"line": 2, "verdict": "review", "error": "bad json"},
+    ]
+    items = list(comment_items(ref, results, decided="t", expires=1))
+    assert [i["sk"] for i in items] == ["v#v1#c#c1", "v#v1#c#line-2"]
+    assert items[1]["queue"] == "review" and items[1]["reasons"][0]["code"] == "invalid_comment"
+    assert all(i["pk"] == object_keys(ref)["pk"] for i in items)
+
+
+def test_event_detail_carries_codes_not_content() -> None:
+    item = {
+        "bucket": "b",
+        "key": "k",
+        "verdict": "block",
+        "escalate": True,
+        "pk": "p",
+        "sk": "s",
+        "reasons": [{"code": "minor_explicit", "message": "long text"}],
+        "signals": {"labels": []},
+    }
+    detail = event_detail(item, {"quarantined": {"key": "k"}})
+    assert detail["reasons"] == ["minor_explicit"] and detail["escalate"] is True
+    assert "signals" not in detail and "long text" not in json.dumps(detail)
+
+
+def test_dynamo_round_trip_of_floats() -> None:
+    value = {"score": 0.25, "n": 3, "bad": float("nan"), "xs": [1.5]}
+    stored = to_dynamo(value)
+    assert stored["score"] == Decimal("0.25") and stored["bad"] is None
+    assert from_dynamo(stored) == {"score": 0.25, "n": 3, "bad": None, "xs": [1.5]}
+
+
+def test_worst_verdict() -> None:
+    assert worst([]) == "allow"
+    assert worst(["allow", "block", "review"]) == "block"
+
+
+@pytest.mark.parametrize(
+    ("head", "name"),
+    [
+        (b"\xff\xd8\xff\xe0" + b"\0" * 20, "jpeg"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 8, "png"),
+        (b"RIFF\0\0\0\0WEBPVP8 ", "webp"),
+        (b"II*\x00" + b"\0" * 10, "tiff"),
+        (b"\0\0\0\x18ftypheic\0\0\0\0mif1heic", "heif"),
+        (b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf", "avif"),
+        (b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2", "mp4"),
+        (b"\0\0\0\x14ftypqt  \0\0\0\0qt  ", "mov"),
+        (b"\0\0\0\x08wide\0\0\0\0mdat", "mov"),
+    ],
+)
+def test_sniff_from_bytes(head: bytes, name: str) -> None:
+    media = sniff(head)
+    assert media is not None and media.name == name
+
+
+@pytest.mark.parametrize(
+    "head", [b"", b"MZ\x90\x00" + b"\0" * 60, b"GIF89a" + b"\0" * 10, b"%PDF-1.7\n" + b"\0" * 8]
+)
+def test_sniff_rejects_other_bytes(head: bytes) -> None:
+    assert sniff(head) is None
