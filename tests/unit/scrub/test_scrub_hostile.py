@@ -1,0 +1,181 @@
+"""Hostile and broken inputs fail with a tutela error, in bounded time, and never leave an output file."""
+
+from __future__ import annotations
+
+import random
+import struct
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+import scrub_fixtures as gen
+
+from tutela.errors import CorruptMediaError, LimitExceededError, TutelaError, UnsupportedMediaError
+from tutela.scrub import ScrubLimits, find_location, scrub_bytes, scrub_file
+
+box, full = gen.box, gen.full
+
+
+def _tiff_le(entries: list[tuple[int, int, int, bytes]], next_ifd: int = 0, ifd_at: int = 8) -> bytes:
+    body = struct.pack("<H", len(entries))
+    for tag, typ, count, val in entries:
+        body += struct.pack("<HHI", tag, typ, count) + val.ljust(4, b"\x00")
+    return b"II*\x00" + struct.pack("<I", ifd_at) + body + struct.pack("<I", next_ifd)
+
+
+def _jpeg_with_app1(payload: bytes) -> bytes:
+    seg = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    return b"\xff\xd8" + seg + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + b"\x12\x34" * 8 + b"\xff\xd9"
+
+
+def _mp4(*top: bytes) -> bytes:
+    return box(b"ftyp", b"isom\x00\x00\x02\x00isommp41") + b"".join(top)
+
+
+HOSTILE: dict[str, tuple[bytes, type[TutelaError]]] = {
+    "empty": (b"", CorruptMediaError),
+    "text": (b"hello world, this is not an image at all", UnsupportedMediaError),
+    "jpeg_truncated_app0": (b"\xff\xd8\xff\xe0\x00\x40JFIF\x00\x01", CorruptMediaError),
+    "jpeg_short_head": (b"\xff\xd8\xff\xe0", UnsupportedMediaError),  # sniff needs 12 bytes
+    "jpeg_lying_length": (b"\xff\xd8\xff\xe1\xff\xf0Exif\x00\x00II*\x00" + b"\x00" * 40, CorruptMediaError),
+    "jpeg_len_lt_2": (b"\xff\xd8\xff\xe1\x00\x01" + b"\x00" * 40, CorruptMediaError),
+    "jpeg_no_sos": (b"\xff\xd8\xff\xe0\x00\x04ab\xff\xd9" + b"\x00" * 8, CorruptMediaError),
+    "png_lying_chunk": (
+        b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 1 << 30) + b"IHDR" + b"\x00" * 20,
+        CorruptMediaError,
+    ),
+    "png_no_iend": (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 0) + b"IHDR" + b"\x00" * 4, CorruptMediaError),
+    "webp_lying_riff": (b"RIFF\xff\xff\xff\x7fWEBPVP8 " + b"\x00" * 20, CorruptMediaError),
+    "webp_lying_chunk": (b"RIFF\x1c\x00\x00\x00WEBPVP8 \xff\x00\x00\x00" + b"\x00" * 12, CorruptMediaError),
+    "tiff_ifd_loop": (_tiff_le([(256, 3, 1, b"\x01\x00")], next_ifd=8), CorruptMediaError),
+    "tiff_ifd_out_of_file": (b"II*\x00\xff\xff\xff\x00" + b"\x00" * 16, CorruptMediaError),
+    "tiff_huge_count": (b"II*\x00\x08\x00\x00\x00\xff\xff" + b"\x00" * 30, CorruptMediaError),
+    "mp4_box_smaller_than_header": (_mp4(struct.pack(">I4s", 4, b"moov")), CorruptMediaError),
+    "mp4_box_past_eof": (_mp4(struct.pack(">I4s", 1000, b"mdat") + b"\x00" * 10), CorruptMediaError),
+    "mp4_largesize_past_eof": (_mp4(struct.pack(">I4sQ", 1, b"mdat", 1 << 62)), CorruptMediaError),
+    "mp4_no_moov": (_mp4(box(b"mdat", b"\x00" * 32)), CorruptMediaError),
+    "mp4_child_overflows_parent": (_mp4(box(b"moov", struct.pack(">I4s", 500, b"trak"))), CorruptMediaError),
+    "heic_no_meta": (
+        box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic") + box(b"mdat", b"x" * 8),
+        CorruptMediaError,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_bytes(name: str, tmp_path: Path) -> None:
+    data, exc = HOSTILE[name]
+    with pytest.raises(exc) as info:
+        scrub_bytes(data)
+    msg = str(info.value)
+    assert "\n" not in msg and "struct" not in msg.lower() and len(msg) < 200
+    src, dst = tmp_path / "in.bin", tmp_path / "out.bin"
+    src.write_bytes(data)
+    dst.write_bytes(b"stale output from an earlier run")
+    with pytest.raises(exc):
+        scrub_file(src, dst)
+    assert not dst.exists()
+    assert not list(tmp_path.glob(".out.bin*"))
+
+
+def test_deep_nesting_is_limited() -> None:
+    inner = box(b"mvhd", b"\x00" * 100)
+    for _ in range(200):
+        inner = box(b"edts", inner)
+    with pytest.raises(LimitExceededError):
+        scrub_bytes(_mp4(box(b"moov", inner)))
+
+
+def test_many_tiny_boxes_hit_box_limit() -> None:
+    moov = box(b"moov", box(b"udta", box(b"free", b"") * 50_000))
+    with pytest.raises(LimitExceededError):
+        scrub_bytes(_mp4(moov, box(b"mdat", b"")), limits=ScrubLimits(max_boxes=10_000))
+
+
+def test_metadata_size_limit() -> None:
+    moov = box(b"moov", box(b"free", b"\x00" * 200_000))
+    with pytest.raises(LimitExceededError):
+        scrub_bytes(_mp4(moov), limits=ScrubLimits(max_metadata_bytes=100_000))
+
+
+def test_file_size_limit(corpus: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(LimitExceededError):
+        scrub_file(corpus["baseline.jpg"], tmp_path / "o.jpg", limits=ScrubLimits(max_file_bytes=1000))
+    assert not (tmp_path / "o.jpg").exists()
+
+
+def test_lying_sample_table_in_gps_track() -> None:
+    trak = gen.meta_trak(2, b"camm", [10**9], [36])
+    moov = box(b"moov", box(b"mvhd", b"\x00" * 100) + trak)
+    with pytest.raises(CorruptMediaError):
+        scrub_bytes(_mp4(moov, box(b"mdat", b"\x00" * 64)))
+
+
+def test_xmp_entity_bomb_is_blanked_not_expanded() -> None:
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><x:xmpmeta xmlns:x="adobe:ns:meta/">&c;</x:xmpmeta>'
+    )
+    data = _jpeg_with_app1(b"http://ns.adobe.com/xap/1.0/\x00" + bomb)
+    out, report = scrub_bytes(data)
+    assert b"ENTITY" not in out
+    assert "xmp.unparseable" in report.removed
+
+
+def test_exif_gps_pointer_loop_and_thumbnail(tmp_path: Path) -> None:
+    # IFD0 -> GPS IFD pointing at IFD0 itself; must not loop, GPS pointer must go.
+    tiff = _tiff_le([(274, 3, 1, b"\x06\x00"), (34853, 4, 1, struct.pack("<I", 8))])
+    out, report = scrub_bytes(_jpeg_with_app1(b"Exif\x00\x00" + tiff))
+    assert "exif.gps" in report.removed and "exif.orientation" in report.kept
+    p = tmp_path / "x.jpg"
+    p.write_bytes(out)
+    assert find_location(p) == []
+
+
+def _mutations(data: bytes, n: int, seed: int, span: int) -> list[bytes]:
+    rng = random.Random(seed)
+    out = []
+    span = min(span, len(data))
+    for _ in range(n):
+        b = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(span)
+            b[i] = rng.choice((0, 0xFF, 0x7F, rng.randrange(256)))
+        out.append(bytes(b))
+    for cut in sorted({rng.randrange(len(data)) for _ in range(n // 4)} | {1, 12, 64}):
+        out.append(data[:cut])
+    return out
+
+
+@pytest.mark.parametrize(
+    "name", ["baseline.jpg", "image.png", "lossy.webp", "image.tif", "image.heic", "video.mov", "gpmd.mp4"]
+)
+def test_fuzz_only_tutela_errors(name: str, corpus: dict[str, Path]) -> None:
+    data = corpus[name].read_bytes()
+    meta_span = 4096 if not name.endswith((".mp4", ".mov")) else len(data)
+    t0 = time.perf_counter()
+    outcomes = {"ok": 0, "err": 0}
+    for i, m in enumerate(_mutations(data, 120, seed=zlib.crc32(name.encode()), span=meta_span)):
+        try:
+            _out, report = scrub_bytes(m)
+        except TutelaError as exc:
+            assert "\n" not in str(exc)
+            outcomes["err"] += 1
+        except Exception as exc:  # pragma: no cover - the assertion message is the point
+            raise AssertionError(f"mutation {i} of {name} raised {type(exc).__name__}: {exc}") from exc
+        else:
+            assert report.verified
+            outcomes["ok"] += 1
+    assert time.perf_counter() - t0 < 20
+    assert outcomes["err"] > 0
+
+
+def test_crc_of_rewritten_png_chunks(scrubbed: dict) -> None:
+    data = scrubbed["image.png"][0].read_bytes()
+    pos = 8
+    while pos < len(data):
+        n, t = struct.unpack(">I4s", data[pos : pos + 8])
+        crc = struct.unpack(">I", data[pos + 8 + n : pos + 12 + n])[0]
+        assert crc == zlib.crc32(data[pos + 4 : pos + 8 + n]), t
+        pos += 12 + n
