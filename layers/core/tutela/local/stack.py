@@ -369,6 +369,11 @@ class LocalStack:
         self.state_machine_arn = created["stateMachineArn"]
         self.cfn_state_machine_arn = self.resources[logical]
 
+    def handler_module(self, logical_id: str) -> ModuleType:
+        """The imported module of a function's handler (tests patch its collaborators here)."""
+        fn = next(f for f in _REGISTRY.functions.values() if f.logical_id == logical_id)
+        return sys.modules[load_handler(fn.code_dir, fn.handler).__module__]
+
     # -------------------------------------------------------------- running
     def deliver(self, event: dict[str, Any]) -> list[str]:
         """Play the template's EventBridge rules: start the state machine for each rule the event matches."""
