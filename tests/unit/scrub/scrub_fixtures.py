@@ -51,6 +51,7 @@ VIDEO_TAGS = [
     "-Keys:Author=Alice Example",
     "-UserData:Artist=Alice Example",
     "-Keys:Make=TestCam",
+    "-Rotation=90",
 ]
 
 LOCATION_TAG = re.compile(r"(?i)gps|^city$|country|location|province|^state$|coordinates|latitude|longitude")

@@ -4,8 +4,8 @@ APP1 EXIF is sanitised in place (same size, thumbnail IFD1 dropped), APP1 XMP is
 and unknown APPn/COM segments are dropped, APP13 IPTC loses its location/creator datasets. APP0 (JFIF),
 APP2 ICC_PROFILE/MPF, APP14 Adobe and all frame/table segments are kept byte for byte. When an MPF
 index is present (its offsets are relative to its own position), later edits keep segment sizes.
-Secondary images after EOI (MPF/Ultra HDR) get their EXIF/XMP sanitised in place; an appended video
-(motion photo) is refused, fail closed.
+Secondary images after EOI (MPF/Ultra HDR) get their EXIF/XMP sanitised in place; an appended video in
+an MPF file is refused, fail closed. Without MPF, any trailer after the primary EOI is dropped.
 """
 
 from __future__ import annotations
@@ -129,12 +129,23 @@ def scrub(ctx: Ctx) -> Plan:
             if same_size and len(new) != total:
                 raise CorruptMediaError("cannot keep JPEG segment size")
             plan.data(new)
-    _scrub_tail(ctx, sos, plan)
+    if "jpeg.mpf" in ctx.kept:
+        _scrub_tail(ctx, sos, plan)
+    else:
+        # No MPF index: anything after the primary image's EOI is a vendor trailer (Samsung SEFT, appended
+        # motion-photo video, depth maps...) that no decoder needs and that may carry location. Dropped.
+        eoi = r.find(b"\xff\xd9", sos)
+        end = r.size if eoi < 0 else eoi + 2
+        if r.size - end > 0 and r.read_upto(end, r.size - end).strip(b"\x00") != b"":
+            ctx.remove("jpeg.trailer")
+        elif eoi >= 0:
+            end = r.size  # keep harmless zero padding byte for byte
+        plan.copy(sos, end - sos)
     return plan
 
 
 def _scrub_tail(ctx: Ctx, sos: int, plan: Plan) -> None:
-    """Image data is copied; EXIF/XMP of MPF secondary images is sanitised in place."""
+    """MPF: image data is copied; EXIF/XMP of the secondary images is sanitised in place."""
     r = ctx.reader
     patches: list[tuple[int, bytes | int]] = []
     for sig in (b"Exif\x00\x00", xmp.JPEG_XMP_SIG):
