@@ -1,0 +1,139 @@
+"""Each thin handler, invoked with its events/ sample on moto (what `sam local invoke -e` sends)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import ROOT, create_decisions_table, load_event
+from tutela.local import samples
+from tutela.local.stack import load_handler
+from tutela.scrub import find_location
+
+UPLOADS, STAGING, PUBLISHED, QUARANTINE = (
+    "tutela-dev-uploads-example",
+    "tutela-dev-staging-example",
+    "tutela-dev-published",
+    "tutela-dev-quarantine",
+)
+
+
+def handler(name: str) -> Any:
+    return load_handler(ROOT / "functions" / name, "app.lambda_handler")
+
+
+@pytest.fixture
+def env(aws: None, template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    s3 = boto3.client("s3")
+    for bucket in (UPLOADS, STAGING, PUBLISHED, QUARANTINE):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=UPLOADS, VersioningConfiguration={"Status": "Enabled"})
+    table = create_decisions_table(boto3.client("dynamodb"), template)
+    bus = boto3.client("events").create_event_bus(Name="decisions")["EventBusArn"]
+    for k, v in {
+        "STAGING_BUCKET": STAGING,
+        "PUBLISHED_BUCKET": PUBLISHED,
+        "QUARANTINE_BUCKET": QUARANTINE,
+        "DECISIONS_TABLE": table,
+        "EVENT_BUS_NAME": "decisions",
+        "VISION_BACKEND": "local",
+    }.items():
+        monkeypatch.setenv(k, v)
+    return {"s3": s3, "table": boto3.resource("dynamodb").Table(table), "bus": bus}
+
+
+def put(env: dict[str, Any], event: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """Upload the object the sample event names and pin the event to the version S3 gave it."""
+    obj = event["detail"]["object"]
+    obj["version-id"] = env["s3"].put_object(Bucket=UPLOADS, Key=obj["key"], Body=body)["VersionId"]
+    obj["size"] = len(body)
+    return event
+
+
+def test_scan_media(env: dict[str, Any], tmp_path: Path, lambda_context: Any) -> None:
+    event = put(env, load_event("scan_media"), samples.photo(tmp_path / "p.jpg", (320, 240)).read_bytes())
+    out = handler("scan_media")(event, lambda_context)
+    assert out["media_type"] == "jpeg" and out["backend"]["name"] == "local"
+    assert isinstance(out["ModerationLabels"], list) and isinstance(out["Faces"], list)
+
+
+def test_scrub_geotags_stages_a_verified_copy(
+    env: dict[str, Any], tmp_path: Path, lambda_context: Any
+) -> None:
+    event = put(env, load_event("scrub_geotags"), samples.photo(tmp_path / "p.jpg", (320, 240)).read_bytes())
+    out = handler("scrub_geotags")(event, lambda_context)
+    assert out["verified"] is True and out["location_found"] is True and "exif.gps" in out["removed"]
+    staged = tmp_path / "staged.jpg"
+    staged.write_bytes(env["s3"].get_object(Bucket=STAGING, Key=out["staging"]["key"])["Body"].read())
+    assert find_location(staged) == []
+
+
+def test_scrub_rejects_non_media(env: dict[str, Any], lambda_context: Any) -> None:
+    from tutela.errors import UnsupportedMediaError
+
+    event = put(env, load_event("scrub_geotags"), b"MZ" + b"\0" * 200)
+    with pytest.raises(UnsupportedMediaError):
+        handler("scrub_geotags")(event, lambda_context)
+    assert env["s3"].list_objects_v2(Bucket=STAGING).get("KeyCount", 0) == 0
+
+
+def test_decide(lambda_context: Any) -> None:
+    out = handler("decide")(load_event("decide"), lambda_context)
+    assert out["kind"] == "media" and out["verdict"] == "allow" and out["minor"] == "none"
+    assert out["staged"]["key"].startswith("scrubbed/") and out["policy"]["version"]
+
+
+def test_decide_never_allows_an_unverified_scrub(lambda_context: Any) -> None:
+    event = load_event("decide")
+    event["analysis"][1]["scrub"]["verified"] = False
+    out = handler("decide")(event, lambda_context)
+    assert out["verdict"] == "review" and "scrub_unverified" in [r["code"] for r in out["reasons"]]
+
+
+def test_classify_comments(env: dict[str, Any], tmp_path: Path, lambda_context: Any) -> None:
+    event = put(env, load_event("classify_comments"), samples.thread(tmp_path / "t.jsonl").read_bytes())
+    out = handler("classify_comments")(event, lambda_context)
+    assert out["kind"] == "comments" and out["results"]["count"] == len(samples.THREAD)
+    assert out["verdict"] in ("review", "block") and out["minor_context"] is None
+    results = (
+        env["s3"].get_object(Bucket=STAGING, Key=out["results"]["key"])["Body"].read().decode().splitlines()
+    )
+    assert len(results) == len(samples.THREAD)
+    assert "don't tell your parents" not in json.dumps(out)  # the state carries counts, not text
+
+
+def test_record_decision_is_idempotent(env: dict[str, Any], lambda_context: Any) -> None:
+    event = load_event("record_decision")
+    first = handler("record_decision")(event, lambda_context)
+    second = handler("record_decision")(event, lambda_context)
+    assert first["duplicate"] is False and second["duplicate"] is True
+    items = env["table"].scan()["Items"]
+    assert len(items) == 1 and items[0]["verdict"] == "allow" and items[0]["post_id"] == "post-123"
+
+
+def test_act_publishes_the_staged_copy(env: dict[str, Any], lambda_context: Any) -> None:
+    event = load_event("act")
+    decision = event["decision"]
+    env["s3"].create_bucket(Bucket=decision["staged"]["bucket"])
+    env["s3"].put_object(Bucket=decision["staged"]["bucket"], Key=decision["staged"]["key"], Body=b"scrubbed")
+    env["table"].put_item(Item={"pk": decision["pk"], "sk": decision["sk"], "verdict": "allow"})
+    out = handler("act")(event, lambda_context)
+    assert out == {"published": {"bucket": PUBLISHED, "key": "media/post-123/beach.jpg"}}
+    assert (
+        env["s3"].get_object(Bucket=PUBLISHED, Key="media/post-123/beach.jpg")["Body"].read() == b"scrubbed"
+    )
+    assert env["table"].get_item(Key={"pk": decision["pk"], "sk": decision["sk"]})["Item"]["action"] == out
+
+
+def test_act_refuses_allow_without_staged_copy(env: dict[str, Any], lambda_context: Any) -> None:
+    from tutela.errors import InvalidInputError
+
+    event = load_event("act")
+    event["decision"].pop("staged")
+    with pytest.raises(InvalidInputError):
+        handler("act")(event, lambda_context)
+    assert env["s3"].list_objects_v2(Bucket=PUBLISHED).get("KeyCount", 0) == 0
