@@ -1,0 +1,195 @@
+"""Classify comments: the contract the ClassifyComments Lambda and the CLI call.
+
+``classify_text`` judges one comment; ``classify_lines`` judges raw JSON Lines and never
+raises for a bad line (it yields a ``review`` result with a one-line ``error`` instead).
+Nothing here logs or echoes comment text; error messages name the problem, not the content.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from functools import cache
+from typing import Any
+
+from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
+from tutela.comments.lexicon import Lexicon, default_lexicon
+from tutela.comments.match import Hit, Matcher
+from tutela.comments.normalize import normalize, normalize_with_offsets
+from tutela.comments.rules import Contribution, assess, decisive
+from tutela.verdict import Severity, worst
+
+MAX_LINE_CHARS = 64 * 1024  # a raw JSON line longer than this is rejected before parsing
+_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+
+
+@cache
+def _matcher_for(lexicon: Lexicon) -> Matcher:
+    return Matcher(lexicon)
+
+
+def default_matcher() -> Matcher:
+    """The packaged lexicon's automaton, built on first use and cached for the process."""
+    return _matcher_for(default_lexicon())
+
+
+def context_key(minor_context: bool | None) -> str:
+    """``None`` (unknown) is treated as a possible minor: fail closed."""
+    return "adult" if minor_context is False else "minor"
+
+
+def _evidence(text: str, norm: str, contributions: list[Contribution]) -> list[dict[str, Any]]:
+    spans: list[tuple[int, int]] | None = None
+    seen: set[tuple[int, int, str, str]] = set()
+    out: list[dict[str, Any]] = []
+    for c in contributions:
+        for h in c.hits:
+            if h.kind == "emoji" or h.kind == "whole":
+                a, b = h.start, h.end
+            else:
+                if spans is None:
+                    norm2, spans = normalize_with_offsets(text)
+                    if norm2 != norm:  # pragma: no cover - the two paths are tested to agree
+                        raise AssertionError("normalisation paths disagree")
+                a, b = spans[h.start][0], spans[h.end - 1][1]
+            key = (a, b, c.category, c.rule)
+            if key in seen or b <= a:
+                continue
+            seen.add(key)
+            out.append({"start": a, "end": b, "text": text[a:b], "category": c.category, "rule": c.rule})
+    # One entry per span and category (direct terms come first, so they name the rule), and
+    # no span nested inside another of the same category ("snap" inside "add me on snap").
+    by_span: dict[tuple[int, int, str], dict[str, Any]] = {}
+    for e in out:
+        by_span.setdefault((e["start"], e["end"], e["category"]), e)
+    kept = [
+        e
+        for (a, b, cat), e in by_span.items()
+        if not any(c == cat and a2 <= a and b <= b2 and (a2, b2) != (a, b) for (a2, b2, c) in by_span)
+    ]
+    kept.sort(key=lambda e: (e["start"], e["end"], e["category"], e["rule"]))
+    return kept
+
+
+def classify_text(
+    text: str,
+    *,
+    minor_context: bool | None,
+    comprehend: ComprehendToxicity | None = None,
+    lexicon: Lexicon | None = None,
+) -> dict[str, Any]:
+    """Judge one comment. Raises ``TypeError`` for non-string text (``classify_lines`` never does)."""
+    if not isinstance(text, str):
+        raise TypeError("text must be a string")
+    lex = lexicon or default_lexicon()
+    matcher = _matcher_for(lex)
+    result: dict[str, Any] = {
+        "verdict": "allow",
+        "categories": [],
+        "score": 0.0,
+        "severity": 0,
+        "evidence": [],
+        "minor_context": minor_context,
+        "lexicon_version": lex.version,
+    }
+    if len(text) > lex.max_chars:
+        result.update(verdict="review", severity=int(Severity.LOW), error=f"text longer than {lex.max_chars}")
+        return result
+    norm = normalize(text)
+    hits: list[Hit] = matcher.find(norm, text)
+    extra: list[Contribution] = []
+    degraded: str | None = None
+    if comprehend is not None and _LATIN_RE.search(text) and not _CJK_RE.search(text):
+        try:
+            labels = comprehend.labels([text])[0]
+            whole = Hit("whole", -1, 0, len(text))
+            extra = [Contribution(cat, w, rule, [whole]) for cat, w, rule in comprehend.contributions(labels)]
+        except ComprehendUnavailable as exc:
+            degraded = exc.code
+    if not extra and (not hits or not decisive(lex, hits)):
+        if degraded:
+            result.update(verdict="review", severity=int(Severity.LOW), degraded=degraded)
+        return result
+    a = assess(lex, hits, context_key(minor_context), extra)
+    result["verdict"] = a.verdict
+    result["severity"] = a.severity
+    result["score"] = round(a.score, 4)
+    result["categories"] = sorted(a.scores, key=lambda k: (-a.scores[k], k))
+    result["evidence"] = _evidence(text, norm, a.contributions)
+    if degraded:
+        result["verdict"] = worst([a.verdict, "review"])
+        result["severity"] = max(a.severity, int(Severity.LOW))
+        result["degraded"] = degraded
+    return result
+
+
+def _error(
+    ident: str | None, n: int, reason: str, minor_context: bool | None, version: str
+) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "line": n,
+        "verdict": "review",
+        "error": reason,
+        "categories": [],
+        "score": 0.0,
+        "severity": int(Severity.LOW),
+        "evidence": [],
+        "minor_context": minor_context,
+        "lexicon_version": version,
+    }
+
+
+def classify_lines(
+    lines: Iterable[str | bytes],
+    *,
+    minor_context: bool | None = None,
+    comprehend: ComprehendToxicity | None = None,
+    lexicon: Lexicon | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Judge raw JSON Lines ``{"id", "text", "minor_context"?}``; blank lines are skipped.
+
+    A line's own boolean or null ``minor_context`` overrides the batch default.
+    """
+    lex = lexicon or default_lexicon()
+    for n, raw in enumerate(lines, 1):
+        ctx = minor_context
+        try:
+            line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            yield _error(None, n, "line is not valid UTF-8", ctx, lex.version)
+            continue
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            yield _error(None, n, f"line longer than {MAX_LINE_CHARS} characters", ctx, lex.version)
+            continue
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):
+            yield _error(None, n, "invalid JSON", ctx, lex.version)
+            continue
+        if not isinstance(obj, dict):
+            yield _error(None, n, "line is not a JSON object", ctx, lex.version)
+            continue
+        ident = obj.get("id")
+        if isinstance(ident, int) and not isinstance(ident, bool):
+            ident = str(ident)
+        if ident is not None and not isinstance(ident, str):
+            yield _error(None, n, "id must be a string", ctx, lex.version)
+            continue
+        if "minor_context" in obj:
+            own = obj["minor_context"]
+            ctx = own if isinstance(own, bool) else None
+        text = obj.get("text")
+        if not isinstance(text, str):
+            reason = "missing text" if text is None else "text must be a string"
+            yield _error(ident, n, reason, ctx, lex.version)
+            continue
+        if len(text) > lex.max_chars:
+            yield _error(ident, n, f"text longer than {lex.max_chars} characters", ctx, lex.version)
+            continue
+        result = classify_text(text, minor_context=ctx, comprehend=comprehend, lexicon=lex)
+        yield {"id": ident, "line": n, **result}

@@ -1,0 +1,82 @@
+"""Optional production signal: Amazon Comprehend ``DetectToxicContent`` for English comments.
+
+Off by default. The adapter takes an optional boto3 ``comprehend`` client and creates one
+lazily on first use (no client creation or environment reads at import time). Its labels are
+mapped to our categories and fused into the lexicon score as extra contributions; a failing
+call raises :class:`ComprehendUnavailable` and the caller fails closed (``review``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tutela.errors import TransientError
+
+# Comprehend label -> our category. Only SEXUAL maps cleanly; the others are not this issue's
+# categories (profanity, insults...) and are reported for provenance only.
+LABEL_CATEGORIES: dict[str, str] = {"SEXUAL": "sexual_innuendo"}
+MAX_SEGMENT_BYTES = 1000  # DetectToxicContent: each text segment is at most 1 KB (UTF-8)
+MAX_SEGMENTS = 10
+
+
+class ComprehendUnavailable(TransientError):
+    """Comprehend could not be called (throttling, network, permissions)."""
+
+    code = "comprehend_unavailable"
+
+
+@dataclass
+class ComprehendToxicity:
+    """Score English text with DetectToxicContent; ``threshold`` is the minimum label score used."""
+
+    client: Any = None
+    region_name: str | None = None
+    threshold: float = 0.5
+    language_code: str = "en"
+    _client: Any = field(default=None, init=False, repr=False)
+
+    def _get_client(self) -> Any:
+        if self.client is not None:
+            return self.client
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("comprehend", region_name=self.region_name)
+        return self._client
+
+    def labels(self, texts: list[str]) -> list[dict[str, float]]:
+        """Label scores per text (one DetectToxicContent call per 10 texts)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        out: list[dict[str, float]] = []
+        for i in range(0, len(texts), MAX_SEGMENTS):
+            chunk = texts[i : i + MAX_SEGMENTS]
+            segments = [
+                {"Text": t.encode("utf-8")[:MAX_SEGMENT_BYTES].decode("utf-8", "ignore") or " "}
+                for t in chunk
+            ]
+            try:
+                resp = self._get_client().detect_toxic_content(
+                    TextSegments=segments, LanguageCode=self.language_code
+                )
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "ClientError")
+                raise ComprehendUnavailable(f"DetectToxicContent failed: {code}") from None
+            except BotoCoreError as exc:
+                raise ComprehendUnavailable(f"DetectToxicContent failed: {type(exc).__name__}") from None
+            results = resp.get("ResultList", [])
+            if len(results) != len(chunk):
+                raise ComprehendUnavailable("DetectToxicContent returned a result list of the wrong length")
+            for r in results:
+                scores = {str(lab["Name"]): float(lab["Score"]) for lab in r.get("Labels", [])}
+                out.append(scores)
+        return out
+
+    def contributions(self, labels: dict[str, float]) -> list[tuple[str, float, str]]:
+        """``(category, weight, rule)`` for labels at or above the threshold."""
+        return [
+            (cat, round(labels[name], 4), f"comprehend.{name}")
+            for name, cat in LABEL_CATEGORIES.items()
+            if labels.get(name, 0.0) >= self.threshold
+        ]

@@ -1,0 +1,310 @@
+"""Loads the versioned lexicon and rule files in ``data/`` (TOML, reviewable by ops).
+
+Files (all in one directory, every ``*.toml`` is read, sorted by name):
+
+- ``policy.toml``: ``version``, the categories with per-context thresholds and severities,
+  and ``benign_words`` (normalised forms that a pattern's collapsed spelling may not take);
+- ``lexicon.*.toml``: ``[[term]]`` tables: ``id``, ``patterns``, ``lang``, ``signal`` (a
+  name or a list of names), optional ``category`` + ``weight`` (a direct contribution),
+  ``match`` (``word`` | ``prefix`` | ``substring``), ``unless`` (signals that cancel it
+  anywhere in the comment), ``except`` (signals whose hits cancel it where they overlap),
+  ``pinyin`` (also match the toneless pinyin of its Chinese patterns), ``collapse`` and
+  ``note``; and ``[[emoji]]`` tables: ``id``, ``chars``, ``signal``, ``category``,
+  ``weight``, ``unless``, ``note`` (emoji are matched on the original text);
+- ``rules.*.toml``: ``[[rule]]`` combinations of signals (``all``, ``any``, ``unless``,
+  ``contexts``, ``min_score``) -> ``category`` + ``weight``; ``[[regex]]`` patterns over the
+  normalised text (numbers, ages, addresses) -> ``signal`` (+ optional ``category``/``weight``),
+  with an optional ``gate`` (a cheap regex that must match first; a speed hint only).
+
+``LEXICON_VERSION`` is ``{policy version}+{sha256 of all data files, 10 hex digits}`` so a
+decision records exactly the data it was made with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tutela.errors import TutelaError
+
+DATA_DIR = Path(__file__).parent / "data"
+CATEGORIES = ("sexual_innuendo", "sexualising_minor", "grooming", "solicitation", "locating_minor")
+CONTEXTS = ("minor", "adult")
+MATCH_MODES = ("word", "prefix", "substring")
+
+
+class LexiconError(TutelaError):
+    """A data file is malformed (raised at load time, never per comment)."""
+
+    code = "lexicon_invalid"
+
+
+@dataclass(frozen=True)
+class Term:
+    id: str
+    patterns: tuple[str, ...]
+    signals: tuple[str, ...]
+    lang: str = "any"
+    category: str | None = None
+    weight: float = 0.0
+    match: str = "word"
+    unless: tuple[str, ...] = ()
+    except_: tuple[str, ...] = ()
+    pinyin: bool = False
+    collapse: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Emoji:
+    id: str
+    chars: tuple[str, ...]
+    signals: tuple[str, ...]
+    category: str | None = None
+    weight: float = 0.0
+    unless: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    weight: float
+    all: tuple[str, ...] = ()
+    any: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    contexts: tuple[str, ...] = CONTEXTS
+    min_score: tuple[tuple[str, float], ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RegexRule:
+    id: str
+    pattern: str
+    signals: tuple[str, ...]
+    gate: str = ""
+    category: str | None = None
+    weight: float = 0.0
+    unless: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Threshold:
+    review: float | None
+    block: float | None
+
+
+@dataclass(frozen=True)
+class CategoryPolicy:
+    name: str
+    severity_review: int
+    severity_block: int
+    thresholds: dict[str, Threshold]
+    description: str = ""
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: one compiled Matcher per Lexicon object
+class Lexicon:
+    version: str
+    terms: tuple[Term, ...]
+    emoji: tuple[Emoji, ...]
+    rules: tuple[Rule, ...]
+    regexes: tuple[RegexRule, ...]
+    policy: dict[str, CategoryPolicy]
+    benign_words: frozenset[str] = field(default_factory=frozenset)
+    max_chars: int = 5000
+
+
+def _strs(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise LexiconError(f"{where}: expected a string or a list of strings")
+
+
+def _weight(t: dict[str, Any], where: str) -> tuple[str | None, float]:
+    category = t.get("category")
+    weight = float(t.get("weight", 0.0))
+    if category is not None and category not in CATEGORIES:
+        raise LexiconError(f"{where}: unknown category {category!r}")
+    if not 0.0 <= weight <= 1.0:
+        raise LexiconError(f"{where}: weight must be in [0, 1]")
+    if category is not None and weight <= 0:
+        raise LexiconError(f"{where}: a category needs a positive weight")
+    return category, weight
+
+
+def _policy(doc: dict[str, Any]) -> dict[str, CategoryPolicy]:
+    out: dict[str, CategoryPolicy] = {}
+    for name, c in doc.get("categories", {}).items():
+        if name not in CATEGORIES:
+            raise LexiconError(f"policy: unknown category {name!r}")
+        th: dict[str, Threshold] = {}
+        for ctx in CONTEXTS:
+            t = c.get(ctx)
+            if not isinstance(t, dict):
+                raise LexiconError(f"policy.{name}: missing thresholds for context {ctx!r}")
+            th[ctx] = Threshold(review=t.get("review"), block=t.get("block"))
+        out[name] = CategoryPolicy(
+            name=name,
+            severity_review=int(c.get("severity_review", 2)),
+            severity_block=int(c.get("severity_block", 3)),
+            thresholds=th,
+            description=str(c.get("description", "")),
+        )
+    missing = set(CATEGORIES) - set(out)
+    if missing:
+        raise LexiconError(f"policy: categories without thresholds: {sorted(missing)}")
+    return out
+
+
+def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
+    """Read and validate every ``*.toml`` in ``data_dir`` (default: the packaged ``data/``)."""
+    root = Path(data_dir) if data_dir is not None else DATA_DIR
+    files = sorted(root.glob("*.toml"))
+    if not any(f.name == "policy.toml" for f in files):
+        raise LexiconError(f"no policy.toml in {root}")
+    digest = hashlib.sha256()
+    terms: list[Term] = []
+    emoji: list[Emoji] = []
+    rules: list[Rule] = []
+    regexes: list[RegexRule] = []
+    policy: dict[str, CategoryPolicy] = {}
+    version = ""
+    benign: frozenset[str] = frozenset()
+    max_chars = 5000
+    seen: set[str] = set()
+
+    def unique(ident: str, where: str) -> str:
+        if not ident or ident in seen:
+            raise LexiconError(f"{where}: missing or duplicate id {ident!r}")
+        seen.add(ident)
+        return ident
+
+    for f in files:
+        raw = f.read_bytes()
+        digest.update(f.name.encode() + b"\0" + raw + b"\0")
+        try:
+            doc = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise LexiconError(f"{f.name}: {exc}") from None
+        if f.name == "policy.toml":
+            version = str(doc.get("version", ""))
+            policy = _policy(doc)
+            benign = frozenset(_strs(doc.get("benign_words"), "policy.benign_words"))
+            max_chars = int(doc.get("max_chars", max_chars))
+        for i, t in enumerate(doc.get("term", [])):
+            where = f"{f.name} term {i}"
+            category, weight = _weight(t, where)
+            match = t.get("match", "word")
+            if match not in MATCH_MODES:
+                raise LexiconError(f"{where}: match must be one of {MATCH_MODES}")
+            patterns = _strs(t.get("patterns"), where)
+            if not patterns:
+                raise LexiconError(f"{where}: no patterns")
+            terms.append(
+                Term(
+                    id=unique(str(t.get("id", "")), where),
+                    patterns=patterns,
+                    signals=_strs(t.get("signal"), where),
+                    lang=str(t.get("lang", "any")),
+                    category=category,
+                    weight=weight,
+                    match=match,
+                    unless=_strs(t.get("unless"), where),
+                    except_=_strs(t.get("except"), where),
+                    pinyin=bool(t.get("pinyin", False)),
+                    collapse=bool(t.get("collapse", True)),
+                    note=str(t.get("note", "")),
+                )
+            )
+        for i, e in enumerate(doc.get("emoji", [])):
+            where = f"{f.name} emoji {i}"
+            category, weight = _weight(e, where)
+            emoji.append(
+                Emoji(
+                    id=unique(str(e.get("id", "")), where),
+                    chars=_strs(e.get("chars"), where),
+                    signals=_strs(e.get("signal"), where),
+                    category=category,
+                    weight=weight,
+                    unless=_strs(e.get("unless"), where),
+                    note=str(e.get("note", "")),
+                )
+            )
+        for i, r in enumerate(doc.get("rule", [])):
+            where = f"{f.name} rule {i}"
+            category, weight = _weight(r, where)
+            if category is None:
+                raise LexiconError(f"{where}: a rule needs a category")
+            contexts = _strs(r.get("contexts"), where) or CONTEXTS
+            if set(contexts) - set(CONTEXTS):
+                raise LexiconError(f"{where}: contexts must be among {CONTEXTS}")
+            min_score = tuple((str(k), float(v)) for k, v in r.get("min_score", {}).items())
+            if not (r.get("all") or r.get("any") or min_score):
+                raise LexiconError(f"{where}: a rule needs all, any or min_score")
+            rules.append(
+                Rule(
+                    id=unique(str(r.get("id", "")), where),
+                    category=category,
+                    weight=weight,
+                    all=_strs(r.get("all"), where),
+                    any=_strs(r.get("any"), where),
+                    unless=_strs(r.get("unless"), where),
+                    contexts=contexts,
+                    min_score=min_score,
+                    note=str(r.get("note", "")),
+                )
+            )
+        for i, x in enumerate(doc.get("regex", [])):
+            where = f"{f.name} regex {i}"
+            category, weight = _weight(x, where)
+            regexes.append(
+                RegexRule(
+                    id=unique(str(x.get("id", "")), where),
+                    pattern=str(x.get("pattern", "")),
+                    signals=_strs(x.get("signal"), where),
+                    gate=str(x.get("gate", "")),
+                    category=category,
+                    weight=weight,
+                    unless=_strs(x.get("unless"), where),
+                    note=str(x.get("note", "")),
+                )
+            )
+    for x in regexes:
+        for pat in (x.pattern, x.gate):
+            try:
+                compiled = re.compile(pat)
+            except re.error as exc:
+                raise LexiconError(f"regex {x.id}: {exc}") from None
+            if compiled.groupindex:
+                raise LexiconError(f"regex {x.id}: named groups are not allowed")
+    if not version:
+        raise LexiconError("policy.toml: missing version")
+    return Lexicon(
+        version=f"{version}+{digest.hexdigest()[:10]}",
+        terms=tuple(terms),
+        emoji=tuple(emoji),
+        rules=tuple(rules),
+        regexes=tuple(regexes),
+        policy=policy,
+        benign_words=benign,
+        max_chars=max_chars,
+    )
+
+
+@cache
+def default_lexicon() -> Lexicon:
+    """The packaged lexicon, loaded once per process."""
+    return load_lexicon()

@@ -1,0 +1,337 @@
+"""Evasion-resistant normalisation with an offset map back to the original text.
+
+The normalised form is what the lexicon is matched against. It is built in two layers:
+
+1. a per-code-point table (``str.translate``) that applies NFKC (full-width, circled and
+   "fancy" letters), accent stripping for Latin, case folding, Cyrillic/Greek homoglyphs,
+   traditional -> simplified Chinese (OpenCC's character dictionary, 1:1 entries) and
+   deletes zero-width characters, variation selectors and skin-tone modifiers; every other
+   punctuation mark, symbol or emoji becomes a space (a separator);
+2. a fixed sequence of regex stages: spelled-out Chinese digits, leetspeak and symbol swaps
+   inside words, letters spelled out one by one ("s.e.x", "s e x"), runs of a repeated
+   character, separators between Chinese characters, spaced-out digits, a space between
+   Chinese and Latin runs, and collapsed whitespace. The result is padded with one space on
+   each side so that whole-word patterns can be written as `` word ``.
+
+There are two implementations of the same stages: :func:`normalize` (C-speed string ops, no
+offsets; used for every comment) and :func:`normalize_with_offsets` (a slower pass that also
+returns, for every normalised character, the ``(start, end)`` span of original text it came
+from; used only for comments that matched something, to report evidence). Both use the
+*same* table and the *same* replacement functions, so their strings are identical.
+
+Lexicon patterns go through :func:`normalize` too, so a pattern and the text it should match
+always agree, whatever the stages do.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+Span = tuple[int, int]
+
+# --- per-character table -------------------------------------------------------------------
+
+_ZERO_WIDTH = frozenset(
+    [
+        *(0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0),
+        *range(0x200B, 0x2010),  # ZWSP, ZWNJ, ZWJ, LRM, RLM
+        *range(0x202A, 0x202F),  # bidi embeddings
+        *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
+        *range(0xFE00, 0xFE10),  # variation selectors
+        *range(0x1F3FB, 0x1F400),  # emoji skin-tone modifiers
+        *range(0xE0000, 0xE0080),  # tag characters
+        *range(0xE0100, 0xE01F0),  # variation selectors supplement
+    ]
+)
+# Apostrophes are deleted rather than made separators: "don't" -> "dont", "i'm" -> "im".
+_DELETE = frozenset("'’‘`´ʼ")
+
+# Look-alikes that NFKC leaves alone (after case folding).
+HOMOGLYPHS: dict[str, str] = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",
+    "ɡ": "g", "һ": "h", "ԛ": "q", "ԝ": "w", "ү": "y", "ӏ": "l", "ы": "bi", "п": "n", "г": "r",
+    "ь": "b",
+    # Chinese variant characters OpenCC keeps
+    "妳": "你", "祢": "你",
+    # Greek
+    "α": "a", "β": "b", "γ": "y", "δ": "d", "ε": "e", "ζ": "z", "η": "n", "θ": "o", "ι": "i",
+    "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "σ": "o", "ς": "s", "τ": "t", "υ": "u", "φ": "o",
+    "χ": "x", "ω": "w", "μ": "u",
+    # Latin/IPA oddities
+    "ı": "i", "ȷ": "j", "ɑ": "a", "ɩ": "i", "ℓ": "l", "ƽ": "s", "ʀ": "r", "ᴀ": "a",
+    "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k",
+    "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v",
+    "ᴡ": "w", "ʏ": "y", "ᴢ": "z", "×": "x",
+}  # fmt: skip
+
+# Symbols kept by the table because the leet stage may read them as letters.
+_LEET_SYMBOLS = "@$!|"
+LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
+                      "@": "a", "$": "s", "!": "i", "|": "l"})  # fmt: skip
+
+# Common textspeak, rewritten to the full word (patterns are written with full words).
+TEXTSPEAK: dict[str, str] = {
+    "u": "you",
+    "ya": "you",
+    "yu": "you",
+    "ur": "your",
+    "yr": "your",
+    "r": "are",
+    "urself": "yourself",
+    "pls": "please",
+    "plz": "please",
+    "pic": "pics",
+    "pix": "pics",
+    "pictures": "pics",
+    "photos": "pics",
+    "wanna": "want to",
+    "gonna": "going to",
+    "im": "i am",
+    "cant": "can not",
+    "cannot": "can not",
+    "dont": "do not",
+    "youre": "you are",
+    "whats": "what is",
+    "wheres": "where is",
+    "thats": "that is",
+    "its": "it is",
+    "shes": "she is",
+}
+
+_CN_DIGITS = str.maketrans(
+    {"零": "0", "〇": "0", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
+     "六": "6", "七": "7", "八": "8", "九": "9", "壹": "1", "贰": "2", "叁": "3", "肆": "4",
+     "伍": "5", "陆": "6", "柒": "7", "捌": "8", "玖": "9"}
+)  # fmt: skip
+
+
+@cache
+def _ts_chars() -> dict[str, str]:
+    """Traditional -> simplified, one character to one character (OpenCC TSCharacters)."""
+    import opencc  # only for its data directory; its converter is pure Python and slow
+
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    table: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        trad, _, simps = line.partition("\t")
+        simp = simps.split(" ")[0] if simps else ""
+        if len(trad) == 1 and len(simp) == 1 and trad != simp:
+            table[trad] = simp
+    return table
+
+
+def _map_char(ch: str) -> str:
+    cp = ord(ch)
+    if cp in _ZERO_WIDTH or ch in _DELETE:
+        return ""
+    cat = unicodedata.category(ch)
+    if cat in ("Mn", "Me", "Cf"):
+        return ""
+    s = unicodedata.normalize("NFKC", ch)
+    stripped = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    if stripped.isascii():
+        s = stripped
+    s = s.casefold()
+    ts = _ts_chars()
+    out: list[str] = []
+    for c in s:
+        c = HOMOGLYPHS.get(c, c)
+        for c2 in c:
+            c2 = ts.get(c2, c2)
+            if c2.isdigit() and not c2.isascii():
+                d = unicodedata.digit(c2, None)
+                c2 = str(d) if d is not None else " "
+            if c2.isalnum() or c2 in _LEET_SYMBOLS:
+                out.append(c2)
+            elif c2 in _DELETE:
+                continue
+            else:
+                out.append(" ")
+    return "".join(out)
+
+
+class _CharTable(dict[int, str]):
+    """``str.translate`` table computed lazily per code point and cached for the process."""
+
+    def __missing__(self, cp: int) -> str:
+        r = _map_char(chr(cp))
+        self[cp] = r
+        return r
+
+
+TABLE = _CharTable()
+
+# --- regex stages ----------------------------------------------------------------------------
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_AGE_TOKEN = re.compile(r"\d{1,2}(?:yo|y|yrs?|f|m)")
+_DIGIT_RUN = re.compile(r"\d{3,}")
+_SYM_EDGE = re.compile(r"^[@$!|]+|[@$!|]+$")
+
+
+def _cn_digits(m: re.Match[str]) -> str:
+    return m.group().translate(_CN_DIGITS)
+
+
+def _leet(m: re.Match[str]) -> str:
+    tok = m.group()
+    if _AGE_TOKEN.fullmatch(tok):
+        return tok
+    # Symbols at the edges of a word are punctuation ("hi!"), not letters.
+    tok = _SYM_EDGE.sub(lambda e: " " * len(e.group()), tok)
+    # Long digit runs are numbers (phone, QQ id), kept and split off the letters.
+    parts: list[str] = []
+    pos = 0
+    for d in _DIGIT_RUN.finditer(tok):
+        parts.append(tok[pos : d.start()].translate(LEET))
+        parts.append(" " + d.group() + " ")
+        pos = d.end()
+    parts.append(tok[pos:].translate(LEET))
+    return "".join(parts)
+
+
+def _letters_only(m: re.Match[str]) -> str:
+    return "".join(c for c in m.group() if c != " ")
+
+
+def _first(m: re.Match[str]) -> str:
+    return m.group(1)
+
+
+def _double(m: re.Match[str]) -> str:
+    return m.group(1) * 2
+
+
+def _word(m: re.Match[str]) -> str:
+    return TEXTSPEAK[m.group()]
+
+
+# A stage: (pattern, replacement, gate). A stage only runs if its gate holds, which is always a
+# necessary condition for the pattern to match, so gates change the speed, never the result:
+# "cjk" = the text is not pure ASCII; "digsym" = a digit or leet symbol is present; a str = that
+# substring is present.
+Stage = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str], str | None]
+_DIGSYM = re.compile(r"[0-9@$!|]")
+
+STAGES: tuple[Stage, ...] = (
+    # 一三八零零一三八零零零 -> 13800138000 (only long runs: 一起/三五 stay words)
+    (re.compile(r"[零〇一二两三四五六七八九壹贰叁肆伍陆柒捌玖]{6,}"), _cn_digits, "cjk"),
+    # s3x, p0rn, b@by, h!t -> sex, porn, baby, hit ; words that mix letters and digits/symbols only
+    (
+        re.compile(r"(?<![a-z0-9@$!|])[a-z0-9@$!|]*(?:[a-z][0-9@$!|]|[0-9@$!|][a-z])[a-z0-9@$!|]*"),
+        _leet,
+        "digsym",
+    ),
+    # any remaining symbol is a separator
+    (re.compile(r"[@$!|]"), " ", "digsym"),
+    # s e x, s.e.x, s_e_x, s🍆e🍆x -> sex (three or more single letters in a row)
+    (re.compile(r"(?<![a-z0-9])[a-z](?: +[a-z](?![a-z0-9])){2,}"), _letters_only, None),
+    # sexxxy -> sexy (three or more of the same Latin letter -> one); digits are never collapsed
+    (re.compile(r"([a-z])\1{2,}"), _first, None),
+    # 啪啪啪啪 -> 啪啪 (three or more of the same Chinese character -> two)
+    (re.compile(rf"([{_CJK}])\1{{2,}}"), _double, "cjk"),
+    # 加 微 信 -> 加微信
+    (re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])"), "", "cjk"),
+    # 1 3 8 0 0 1 3 8 0 0 0 -> 13800138000 (seven or more digits)
+    (re.compile(r"(?<![0-9])[0-9](?: *[0-9]){6,}(?![0-9])"), _letters_only, "digsym"),
+    # 加vx -> 加 vx (so Latin words have word boundaries next to Chinese)
+    (re.compile(rf"(?<=[{_CJK}])(?=[a-z0-9])|(?<=[a-z0-9])(?=[{_CJK}])"), " ", "cjk"),
+    (re.compile(r" {2,}"), " ", "  "),
+    # textspeak: u -> you, ur -> your, r -> are (whole words only)
+    (re.compile(r"(?<= )(?:" + "|".join(sorted(TEXTSPEAK, key=len, reverse=True)) + r")(?= )"), _word, None),
+)
+
+
+def _gate(gate: str | None, s: str, cjk: bool, digsym: bool) -> bool:
+    if gate is None:
+        return True
+    if gate == "cjk":
+        return cjk
+    if gate == "digsym":
+        return digsym
+    return gate in s
+
+
+_LEET_STAGE, _SYM_STAGE, _JOIN_STAGE, _REPEAT_STAGE = STAGES[1], STAGES[2], STAGES[3], STAGES[4]
+_DIGITS_STAGE, _TEXTSPEAK_STAGE = STAGES[7], STAGES[10]
+
+
+def _sub(stage: Stage, s: str) -> str:
+    return stage[0].sub(stage[1], s)
+
+
+def normalize(text: str) -> str:
+    """The normalised form of ``text``, padded with a space on each side."""
+    s = " " + text.translate(TABLE) + " "
+    if s.isascii():
+        # Fast path, same result as the generic loop: the CJK stages cannot match ASCII text and
+        # " ".join(split()) equals the " {2,}" stage on a space-padded non-blank string.
+        if _DIGSYM.search(s) is not None:
+            s = _sub(_LEET_STAGE, s)
+            s = _sub(_SYM_STAGE, s)
+            s = _sub(_JOIN_STAGE, s)
+            s = _sub(_REPEAT_STAGE, s)
+            s = _sub(_DIGITS_STAGE, s)
+        else:
+            s = _sub(_JOIN_STAGE, s)
+            s = _sub(_REPEAT_STAGE, s)
+        if "  " in s:
+            s = " " + " ".join(s.split()) + " " if s.strip() else " "
+        return _sub(_TEXTSPEAK_STAGE, s)
+    cjk = True
+    digsym = True  # CJK text may gain digits in stage 0
+    for rx, fn, gate in STAGES:
+        if _gate(gate, s, cjk, digsym):
+            s = rx.sub(fn, s)
+    return s
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[Span]]:
+    """Like :func:`normalize`, plus the original ``(start, end)`` span of every output character."""
+    chars: list[str] = [" "]
+    spans: list[Span] = [(0, 0)]
+    for i, ch in enumerate(text):
+        r = TABLE[ord(ch)]
+        for c in r:
+            chars.append(c)
+            spans.append((i, i + 1))
+    n = len(text)
+    chars.append(" ")
+    spans.append((n, n))
+    s = "".join(chars)
+    cjk = not s.isascii()
+    digsym = cjk or _DIGSYM.search(s) is not None
+    for rx, fn, gate in STAGES:
+        if not _gate(gate, s, cjk, digsym):
+            continue
+        out: list[str] = []
+        new_spans: list[Span] = []
+        pos = 0
+        for m in rx.finditer(s):
+            a, b = m.span()
+            out.append(s[pos:a])
+            new_spans.extend(spans[pos:a])
+            r = fn if isinstance(fn, str) else fn(m)
+            out.append(r)
+            if len(r) == b - a:
+                new_spans.extend(spans[a:b])
+            elif r:
+                whole = (spans[a][0], spans[b - 1][1]) if b > a else (spans[a][0], spans[a][0])
+                new_spans.extend([whole] * len(r))
+            pos = b
+        out.append(s[pos:])
+        new_spans.extend(spans[pos:])
+        s = "".join(out)
+        spans = new_spans
+    return s, spans
+
+
+def original_span(spans: list[Span], start: int, end: int) -> Span:
+    """Map a ``[start, end)`` range of normalised text to a range of the original text."""
+    return spans[start][0], spans[end - 1][1]
