@@ -131,3 +131,22 @@ def test_errors_are_mapped(client: Any, ordinary: dict[str, Path], code: str, er
 def test_client_is_created_lazily() -> None:
     backend = RekognitionBackend()
     assert backend._client is None
+
+
+def test_tiny_png_is_upscaled_to_80px(client: Any, tmp_path: Path) -> None:
+    path = tmp_path / "tiny.png"
+    cv2.imwrite(str(path), np.full((20, 40, 3), 128, np.uint8))
+    shapes: list[tuple[int, ...]] = []
+
+    class Capture:
+        def __eq__(self, other: object) -> bool:
+            assert isinstance(other, bytes)
+            decoded = cv2.imdecode(np.frombuffer(other, np.uint8), cv2.IMREAD_COLOR)
+            assert decoded is not None
+            shapes.append(decoded.shape)
+            return True
+
+    with Stubber(client) as stubber:
+        _stub(stubber, Capture())
+        scan_file(path, backend=RekognitionBackend(client))
+    assert shapes and min(shapes[0][:2]) >= 80

@@ -56,7 +56,7 @@ class RekognitionBackend:
             from tutela.vision import _cv
 
             img = _cv.decode_image(data, media, width, height, 4096)
-            payload = _cv.encode_jpeg(img, MAX_BYTES)
+            payload = _cv.encode_jpeg(_at_least_min_side(img), MAX_BYTES)
         scan = self._call(payload, t0)
         scan.width, scan.height = width, height
         return scan
@@ -66,7 +66,7 @@ class RekognitionBackend:
 
         t0 = time.perf_counter()
         h, w = frame.shape[:2]
-        scan = self._call(_cv.encode_jpeg(frame, MAX_BYTES), t0)
+        scan = self._call(_cv.encode_jpeg(_at_least_min_side(frame), MAX_BYTES), t0)
         scan.width, scan.height = w, h
         return scan
 
@@ -125,3 +125,17 @@ class RekognitionBackend:
             ) from exc
         except BotoCoreError as exc:
             raise TransientError(f"rekognition {op}: {type(exc).__name__}") from exc
+
+
+def _at_least_min_side(img: Any) -> Any:
+    """Rekognition rejects images under 80 px a side: upscale tiny ones (faces there are unusable anyway)."""
+    from tutela.vision import _cv
+
+    h, w = img.shape[:2]
+    if min(h, w) >= MIN_SIDE:
+        return img
+    k = MIN_SIDE / min(h, w)
+    cv = _cv.cv2()
+    return cv.resize(
+        img, (max(MIN_SIDE, round(w * k)), max(MIN_SIDE, round(h * k))), interpolation=cv.INTER_LINEAR
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,9 @@ class SampledFrame:
 
 def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterator[SampledFrame]:
     cv = _cv.cv2()
+    # FFmpeg's own log (e.g. "moov atom not found" on hostile files) would go to stderr: the error we
+    # raise says it once. An explicit setting by the operator wins.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     cap = cv.VideoCapture(str(path), cv.CAP_FFMPEG)
     try:
         if not cap.isOpened():
