@@ -134,12 +134,14 @@ def scrub(ctx: Ctx) -> Plan:
     else:
         # No MPF index: anything after the primary image's EOI is a vendor trailer (Samsung SEFT, appended
         # motion-photo video, depth maps...) that no decoder needs and that may carry location. Dropped.
-        eoi = r.find(b"\xff\xd9", sos)
-        end = r.size if eoi < 0 else eoi + 2
-        if r.size - end > 0 and r.read_upto(end, r.size - end).strip(b"\x00") != b"":
-            ctx.remove("jpeg.trailer")
-        elif eoi >= 0:
-            end = r.size  # keep harmless zero padding byte for byte
+        # Fast path: the file ends with EOI (optionally zero padded), so there is no trailer to find.
+        tail = r.read_upto(max(sos, r.size - 4096), 4096).rstrip(b"\x00")
+        end = r.size
+        if not tail.endswith(b"\xff\xd9"):
+            eoi = r.find(b"\xff\xd9", sos)
+            if eoi >= 0:
+                end = eoi + 2
+                ctx.remove("jpeg.trailer")
         plan.copy(sos, end - sos)
     return plan
 

@@ -40,7 +40,11 @@ def _jpeg(ctx: Ctx, found: set[str]) -> None:
         elif marker == 0xED and payload.startswith(iptc.PS_SIG):  # noqa: SIM102
             if iptc.irb_has_location(payload[len(iptc.PS_SIG) :]):
                 found.add("iptc.location")
-    # Secondary images (MPF) after the primary scan data.
+    # Secondary images (MPF) or a trailer after the primary scan data. Entropy-coded data cannot contain
+    # FF E1, so without MPF and with the file ending at EOI there is nothing more to look at.
+    has_mpf = any(marker == 0xE2 and r.read_upto(off + 4, 4) == b"MPF\x00" for marker, off, _total in segs)
+    if not has_mpf and r.read_upto(max(sos, r.size - 4096), 4096).rstrip(b"\x00").endswith(b"\xff\xd9"):
+        return
     pos = sos
     while True:
         i = r.find(b"\xff\xe1", pos)

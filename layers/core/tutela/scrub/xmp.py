@@ -221,6 +221,13 @@ def sanitize_same_size(data: bytes) -> tuple[bytes | None, set[str]]:
     return b" " * n, removed | {"xmp.blanked"}
 
 
+_KEYWORDS = (b"gps", b"geo", b"latitude", b"longitude", b"location", b"city", b"state", b"country")
+_KEYWORDS2 = (b"province", b"worldregion")
+
+
 def has_location(data: bytes) -> bool:
     """Verifier: a location-looking property anywhere in the packet text."""
+    low = data.lower()
+    if not any(k in low for k in _KEYWORDS) and not any(k in low for k in _KEYWORDS2):
+        return False  # fast path: the regex would scan every padding byte
     return bool(LOCATION_TEXT.search(data))

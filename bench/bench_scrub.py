@@ -1,0 +1,174 @@
+"""Benchmark: tutela scrub vs exiftool batch (-all=), Pillow re-encode and plain copy (the floor).
+
+    .venv/bin/python bench/bench_scrub.py [--jpegs 8] [--mp4-mb 300] [--rounds 3] [--keep DIR]
+
+Generates ~12 MP JPEGs carrying GPS/XMP/IPTC (Pillow + exiftool) and a large MP4 (OpenCV video whose
+mdat is padded to --mp4-mb), all in a temporary directory that is removed afterwards. Every method runs
+over the same files in the same run; exiftool runs once over all JPEGs (batch mode, per-file time =
+total / N). Prints per-file medians and ratios. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "unit" / "scrub"))
+sys.path.insert(0, str(ROOT / "layers" / "core"))
+
+import numpy as np  # noqa: E402
+import scrub_fixtures as gen  # noqa: E402
+
+from tutela.scrub import find_location, scrub_file  # noqa: E402
+
+
+def make_jpegs(d: Path, n: int) -> list[Path]:
+    from PIL import Image
+
+    h, w = 3000, 4000  # 12 MP
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([(xx * 255 // w), (yy * 255 // h), ((xx + yy) * 255 // (w + h))], axis=-1).astype(
+        np.uint8
+    )
+    rng = np.random.default_rng(0)
+    icc = gen.icc_profile()
+    files = []
+    for i in range(n):
+        noise = rng.integers(0, 24, (h, w, 1), dtype=np.uint8)
+        im = Image.fromarray(base + noise)
+        ex = Image.Exif()
+        ex[274] = 6
+        p = d / f"photo{i:02d}.jpg"
+        im.save(p, quality=92, icc_profile=icc, exif=ex.tobytes())
+        files.append(p)
+    gen.exiftool_write(files, gen.IMAGE_TAGS)
+    return files
+
+
+def make_mp4(d: Path, mb: int) -> Path:
+    p = d / "big.mp4"
+    gen.make_video(p, frames=30)
+    gen.exiftool_write([p], gen.VIDEO_TAGS)  # exiftool puts moov first; we append a padding mdat
+    block = os.urandom(1 << 20)
+    with p.open("ab") as f:
+        f.write(struct.pack(">I4s", 8 + mb * (1 << 20), b"mdat"))
+        for _ in range(mb):
+            f.write(block)
+    return p
+
+
+def fresh(out: Path) -> None:
+    """Same starting state for every method: no previous outputs to unlink, no pending writeback."""
+    for p in out.iterdir():
+        p.unlink()
+    os.sync()
+
+
+def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1000
+
+
+def run_ours(files: list[Path], out: Path) -> list[float]:
+    fresh(out)
+    times = []
+    for f in files:
+        dst = out / f.name
+        times.append(timed(lambda f=f, dst=dst: scrub_file(f, dst)))
+        assert find_location(dst) == []
+    return times
+
+
+def run_copy(files: list[Path], out: Path) -> list[float]:
+    fresh(out)
+    return [timed(lambda f=f: shutil.copyfile(f, out / f.name)) for f in files]
+
+
+def run_exiftool_batch(files: list[Path], out: Path) -> float:
+    fresh(out)
+    t = time.perf_counter()
+    subprocess.run(
+        ["exiftool", "-q", "-q", "-m", "-all=", "-o", f"{out}/", *map(str, files)],
+        check=True,
+        capture_output=True,
+    )
+    return (time.perf_counter() - t) * 1000 / len(files)
+
+
+def run_pillow(files: list[Path], out: Path) -> list[float]:
+    from PIL import Image
+
+    def one(f: Path) -> None:
+        with Image.open(f) as im:
+            im.save(out / f.name, quality=92, icc_profile=im.info.get("icc_profile"))
+
+    fresh(out)
+    return [timed(lambda f=f: one(f)) for f in files]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jpegs", type=int, default=8)
+    ap.add_argument("--mp4-mb", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--keep", type=Path, help="use this directory instead of a temporary one and keep it")
+    args = ap.parse_args()
+    if not shutil.which("exiftool"):
+        print("exiftool is required", file=sys.stderr)
+        return 2
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench-scrub-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        src, out = tmp / "src", tmp / "out"
+        src.mkdir(exist_ok=True)
+        out.mkdir(exist_ok=True)
+        t = time.perf_counter()
+        jpegs = make_jpegs(src, args.jpegs)
+        mp4 = make_mp4(src, args.mp4_mb)
+        sizes = [f.stat().st_size for f in jpegs]
+        print(
+            f"generated {len(jpegs)} JPEGs 4000x3000 (median {statistics.median(sizes) / 1e6:.1f} MB) and "
+            f"a {mp4.stat().st_size / 1e6:.0f} MB MP4 in {time.perf_counter() - t:.1f}s"
+        )
+        res: dict[str, list[float]] = {k: [] for k in ("ours", "exiftool", "pillow", "copy")}
+        vres: dict[str, list[float]] = {k: [] for k in ("ours", "exiftool", "copy")}
+        for _ in range(args.rounds):
+            res["copy"] += run_copy(jpegs, out)
+            res["ours"] += run_ours(jpegs, out)
+            res["exiftool"].append(run_exiftool_batch(jpegs, out))
+            res["pillow"] += run_pillow(jpegs, out)
+            vres["copy"] += run_copy([mp4], out)
+            vres["ours"] += run_ours([mp4], out)
+            vres["exiftool"].append(run_exiftool_batch([mp4], out))
+            fresh(out)
+        print(f"\nrounds={args.rounds}; median ms per file (lower is better); ratio = method / tutela scrub")
+        for title, table in (("12 MP JPEG", res), (f"{args.mp4_mb} MB MP4", vres)):
+            ours = statistics.median(table["ours"])
+            print(f"\n{title}")
+            for k, v in table.items():
+                m = statistics.median(v)
+                print(f"  {k:<10} {m:10.2f} ms   x{m / ours:6.2f}")
+            ex = statistics.median(table["exiftool"])
+            cp = statistics.median(table["copy"])
+            print(
+                f"  -> tutela is {ex / ours:.1f}x faster than exiftool batch (target >= 5x); "
+                f"{ours / cp:.2f}x plain copy (target <= 2x)"
+            )
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
