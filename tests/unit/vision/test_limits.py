@@ -15,7 +15,7 @@ import pytest
 from tutela.errors import CorruptMediaError, InvalidInputError, LimitExceededError, UnsupportedMediaError
 from tutela.sniff import BY_NAME
 from tutela.vision import ScanLimits, scan_file
-from tutela.vision.limits import image_size
+from tutela.vision.limits import display_size, image_size, jpeg_orientation
 
 
 def _png_header(w: int, h: int) -> bytes:
@@ -103,3 +103,38 @@ def test_pixel_limit_is_configurable(write: Any, astronaut: Any) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError):
         scan_file(tmp_path / "nope.jpg")
+
+
+def test_exif_orientation_swaps_reported_size(tmp_path: Path, astronaut: Any) -> None:
+    image = pytest.importorskip("PIL.Image")
+    rgb = cv2.cvtColor(cv2.resize(astronaut, (600, 400)), cv2.COLOR_BGR2RGB)
+    exif = image.Exif()
+    exif[0x0112] = 6  # rotate 90° CW on display
+    path = tmp_path / "rot.jpg"
+    image.fromarray(rgb).save(path, exif=exif.tobytes())
+    data = path.read_bytes()
+    assert jpeg_orientation(data) == 6
+    assert image_size(data, BY_NAME["jpeg"]) == (600, 400)
+    assert display_size(data, BY_NAME["jpeg"]) == (400, 600)
+    assert scan_file(path).to_dict()["image"] == {"width": 400, "height": 600}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00*\x00\x00\xff\xff",  # IFD offset beyond the segment
+        b"\xff\xd8\xff\xe1\xff\xffExif\x00\x00II",  # length beyond the file
+        b"\xff\xd8\xff\xe0\x00\x02",
+    ],
+)
+def test_hostile_exif_orientation_defaults_to_1(data: bytes) -> None:
+    assert jpeg_orientation(data) == 1
+
+
+def test_avif_is_scanned(tmp_path: Path, astronaut: Any) -> None:
+    path = tmp_path / "a.avif"
+    if not cv2.imwrite(str(path), astronaut):
+        pytest.skip("this OpenCV build cannot write AVIF")
+    report = scan_file(path).to_dict()
+    assert report["media_type"] == "avif" and report["image"] == {"width": 512, "height": 512}
+    assert len(report["Faces"]) == 1

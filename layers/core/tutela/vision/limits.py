@@ -64,6 +64,42 @@ def image_size(data: bytes, media: MediaType) -> tuple[int, int]:
     return size
 
 
+def display_size(data: bytes, media: MediaType) -> tuple[int, int]:
+    """Like ``image_size`` but as displayed: JPEG EXIF orientations 5-8 swap width and height (decoders
+    and Rekognition apply the orientation, so bounding boxes are relative to the displayed image)."""
+    w, h = image_size(data, media)
+    if media.name == "jpeg" and jpeg_orientation(data) in (5, 6, 7, 8):
+        return h, w
+    return w, h
+
+
+def jpeg_orientation(data: bytes) -> int:
+    """EXIF orientation (1..8) from a JPEG's APP1 segment; 1 when absent or unreadable."""
+    try:
+        i = 2
+        while i + 4 <= min(len(data), 1 << 20) and data[i] == 0xFF:
+            marker = data[i + 1]
+            (seglen,) = struct.unpack(">H", data[i + 2 : i + 4])
+            if marker == 0xE1 and data[i + 4 : i + 10] == b"Exif\x00\x00":
+                tiff = data[i + 10 : i + 2 + seglen]
+                endian = "<" if tiff[:2] == b"II" else ">"
+                (ifd,) = struct.unpack(endian + "I", tiff[4:8])
+                (count,) = struct.unpack(endian + "H", tiff[ifd : ifd + 2])
+                for k in range(min(count, 256)):
+                    e = ifd + 2 + 12 * k
+                    tag, typ = struct.unpack(endian + "HH", tiff[e : e + 4])
+                    if tag == 0x0112 and typ == 3:
+                        value = int(struct.unpack(endian + "H", tiff[e + 8 : e + 10])[0])
+                        return value if 1 <= value <= 8 else 1
+                return 1
+            if marker in (0xDA, 0xD9):
+                return 1
+            i += 2 + seglen
+    except (struct.error, IndexError):
+        return 1
+    return 1
+
+
 def _jpeg(data: bytes) -> tuple[int, int] | None:
     i = 2
     n = len(data)

@@ -129,11 +129,11 @@ class LocalBackend:
 
     # -- protocol ------------------------------------------------------------------------------
     def scan_image_bytes(self, data: bytes, media: MediaType, limits: ScanLimits) -> ImageScan:
-        from tutela.vision.limits import image_size
+        from tutela.vision.limits import display_size
 
         self._load()
         t0 = time.perf_counter()
-        width, height = image_size(data, media)
+        width, height = display_size(data, media)
         img = _cv.decode_image(data, media, width, height, ANALYSIS_SIDE)
         t1 = time.perf_counter()
         scan = self._analyze(img)

@@ -13,7 +13,7 @@ from typing import Any
 from tutela.errors import CorruptMediaError, LimitExceededError, TransientError, TutelaError
 from tutela.sniff import MediaType
 from tutela.vision.backend import Face, ImageScan, ModerationLabel
-from tutela.vision.limits import ScanLimits, image_size
+from tutela.vision.limits import ScanLimits, display_size
 
 MAX_BYTES = 5 * 1024 * 1024
 MIN_SIDE = 80  # Rekognition rejects images smaller than 80 px
@@ -48,7 +48,7 @@ class RekognitionBackend:
         return f"rekognition moderation model {self._model_version}; botocore {botocore.__version__}"
 
     def scan_image_bytes(self, data: bytes, media: MediaType, limits: ScanLimits) -> ImageScan:
-        width, height = image_size(data, media)
+        width, height = display_size(data, media)
         t0 = time.perf_counter()
         if media.name in ("jpeg", "png") and len(data) <= MAX_BYTES and min(width, height) >= MIN_SIDE:
             payload = data
