@@ -138,3 +138,14 @@ def test_avif_is_scanned(tmp_path: Path, astronaut: Any) -> None:
     report = scan_file(path).to_dict()
     assert report["media_type"] == "avif" and report["image"] == {"width": 512, "height": 512}
     assert len(report["Faces"]) == 1
+
+
+def test_jpeg_with_thousands_of_scans_is_refused(write: Any) -> None:
+    _ok, enc = cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8))
+    data = enc.tobytes()
+    sos = data.index(b"\xff\xda")
+    bomb = data[:sos] + (b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + b"\x00" * 4) * 5000 + b"\xff\xd9"
+    t = time.perf_counter()
+    with pytest.raises(LimitExceededError, match="scans"):
+        scan_file(write("scans.jpg", bomb))
+    assert time.perf_counter() - t < 1.0

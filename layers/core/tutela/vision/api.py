@@ -10,7 +10,7 @@ from typing import Any
 from tutela.errors import InvalidInputError, LimitExceededError, UnsupportedMediaError
 from tutela.sniff import SNIFF_BYTES, sniff
 from tutela.vision.backend import Face, ModerationLabel, VisionBackend
-from tutela.vision.limits import ScanLimits, check_pixels, image_size
+from tutela.vision.limits import ScanLimits, check_jpeg_scans, check_pixels, image_size
 
 _BACKENDS: dict[str, VisionBackend] = {}
 
@@ -94,6 +94,8 @@ def scan_file(
         data = p.read_bytes()
         width, height = image_size(data, media)
         check_pixels(width, height, limits)
+        if media.name == "jpeg":
+            check_jpeg_scans(data, limits)
         t1 = time.perf_counter()
         result = be.scan_image_bytes(data, media, limits)
         deadline.check("scanning the image")

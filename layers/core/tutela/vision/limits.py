@@ -28,6 +28,7 @@ class ScanLimits:
     scene_check_every_s: float = 0.25
     scene_threshold: float = 0.45  # Bhattacharyya distance of small HSV histograms
     max_seconds: float = 60.0  # wall clock per file
+    max_jpeg_scans: int = 64  # progressive JPEGs use ~10; thousands of scans are a CPU bomb
 
     def deadline(self) -> Deadline:
         return Deadline(self.max_seconds)
@@ -51,6 +52,13 @@ def check_pixels(width: int, height: int, limits: ScanLimits, *, per_frame: bool
         raise LimitExceededError(
             f"{width}x{height} pixels exceeds the limit ({cap} pixels, {limits.max_dimension} per side)"
         )
+
+
+def check_jpeg_scans(data: bytes, limits: ScanLimits) -> None:
+    """Byte stuffing guarantees FF DA only appears as a start-of-scan marker: count them cheaply."""
+    scans = data.count(b"\xff\xda")
+    if scans > limits.max_jpeg_scans:
+        raise LimitExceededError(f"jpeg has {scans} scans, over the limit of {limits.max_jpeg_scans}")
 
 
 def image_size(data: bytes, media: MediaType) -> tuple[int, int]:
