@@ -55,6 +55,7 @@ setup: $(STAMP)/sysdeps $(BIN)/.installed node_modules/.installed
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 .PHONY: pytest
 pytest: setup
@@ -70,10 +71,18 @@ asl: setup
 	npx --no-install asl-validator --json-path statemachine/moderation.asl.json
 	$(BIN)/python scripts/check_asl.py statemachine/moderation.asl.json template.yaml
 
+# A bare interpreter with only boto3, like the Lambda runtime: the built layers must suffice.
+$(STAMP)/lambda-python/.installed:
+	@mkdir -p $(STAMP)
+	$(RUNTIME_PY) -m venv $(STAMP)/lambda-python
+	$(STAMP)/lambda-python/bin/pip install -q boto3
+	@touch $@
+
 .PHONY: build
-build: setup
+build: setup $(STAMP)/lambda-python/.installed
 	PATH="$(RUNTIME_PATH)" $(BIN)/sam build --template template.yaml --parallel --cached
 	$(BIN)/python scripts/lambda_size.py .aws-sam/build
+	$(STAMP)/lambda-python/bin/python scripts/smoke_layers.py .aws-sam/build .
 
 .PHONY: test
 test: lint pytest cfn asl build

@@ -44,7 +44,7 @@ class DecisionStore:
             old = exc.response.get("Item")
             if old is None:  # older SDKs/mocks do not return the item: read it
                 old = self.table.get_item(Key={"pk": item["pk"], "sk": item["sk"]}).get("Item", {})
-            return from_dynamo(_plain(old))
+            return from_dynamo(_plain(old))  # type: ignore[arg-type]
 
     def put_many(self, items: Iterable[Mapping[str, Any]]) -> int:
         """Idempotent batch write (same keys overwrite with the same content on a retry)."""

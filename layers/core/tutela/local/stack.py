@@ -100,7 +100,7 @@ def load_handler(code_dir: Path, handler: str) -> Callable[[Any, Any], Any]:
         sys.modules[unique] = module
         spec.loader.exec_module(module)
         _REGISTRY.modules[unique] = module
-    return getattr(module, func)  # type: ignore[no-any-return]
+    return getattr(module, func)
 
 
 @contextlib.contextmanager
@@ -135,7 +135,7 @@ def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
         try:
             handler = load_handler(target.code_dir, target.handler)
             _route_logs(sink)
-            with contextlib.redirect_stdout(sink):  # type: ignore[type-var]
+            with contextlib.redirect_stdout(sink):
                 result = handler(event, FakeContext(fn.function_name, target.timeout, target.memory))
             return json.dumps(result, default=str), False, ""
         except Exception as exc:  # the Lambda runtime's error contract: errorType is the class name
@@ -234,7 +234,7 @@ class LocalStack:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, region_name=REGION)
+        return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
 
     # -------------------------------------------------------------- deployment
     def _deploy(self) -> None:
@@ -383,7 +383,7 @@ class LocalStack:
         started = []
         for rule in events.list_rules()["Rules"]:
             pattern = rule.get("EventPattern")
-            if not pattern or not EventPattern.load(pattern).matches_event(event):
+            if not pattern or not EventPattern.load(pattern).matches_event(event):  # type: ignore[arg-type]
                 continue
             for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
                 if target["Arn"] == self.cfn_state_machine_arn or ":stateMachine:" in target["Arn"]:

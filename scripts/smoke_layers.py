@@ -1,0 +1,58 @@
+"""Run inside a bare Python (boto3 only, like the Lambda runtime) with the built layers on sys.path:
+every handler must import, and the pure Decide step must run on its sample event."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+build, root = Path(sys.argv[1]), Path(sys.argv[2])
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+for layer in ("CoreLayer", "VisionLayer"):
+    sys.path.insert(0, str(build / layer / "python"))
+
+
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "smoke", 256, "smoke"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:smoke"
+
+
+handlers = {}
+for fn in sorted(p for p in (build).iterdir() if p.name.endswith("Function")):
+    started = time.perf_counter()
+    spec = importlib.util.spec_from_file_location(f"smoke_{fn.name}", fn / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handlers[fn.name] = module.lambda_handler
+    print(f"{fn.name:28s} imports in {1000 * (time.perf_counter() - started):7.1f} ms")
+for name in ("cv2", "numpy", "tutela", "ahocorasick", "opencc", "pypinyin", "aws_lambda_powertools"):
+    mod = importlib.import_module(name)
+    assert str(build) in str(mod.__file__), f"{name} was not loaded from the built layers: {mod.__file__}"
+out = handlers["DecideFunction"](json.loads((root / "events/decide.json").read_text()), Context())
+assert out["verdict"] == "allow", out
+print("DecideFunction on events/decide.json:", out["verdict"])
+
+# The local vision backend with the layer's OpenCV and CC0 age model, on a synthetic image.
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tutela.comments import classify_text  # noqa: E402
+from tutela.vision import scan_file  # noqa: E402
+
+image = build / "smoke.jpg"
+cv2.imwrite(str(image), np.full((480, 640, 3), 180, np.uint8))
+started = time.perf_counter()
+report = scan_file(image, backend="local").to_dict()
+print(
+    f"local scan in the layer: {1000 * (time.perf_counter() - started):.0f} ms, backend {report['backend']}"
+)
+image.unlink()
+verdict = classify_text("add me on snap, don't tell your parents", minor_context=True)["verdict"]
+assert verdict in ("review", "block"), verdict
+print("comments classifier in the layer:", verdict)
