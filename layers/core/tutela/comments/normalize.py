@@ -68,6 +68,10 @@ HOMOGLYPHS: dict[str, str] = {
     "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k",
     "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v",
     "ᴡ": "w", "ʏ": "y", "ᴢ": "z", "×": "x",
+    # Armenian
+    "ս": "u", "օ": "o", "ո": "n", "հ": "h", "ց": "g", "ք": "f", "ա": "w", "ե": "t",
+    # currency and other symbols used as letters
+    "€": "e", "£": "l", "¢": "c", "¥": "y", "ß": "b",
 }  # fmt: skip
 
 # Symbols kept by the table because the leet stage may read them as letters.
@@ -172,7 +176,7 @@ TABLE = _CharTable()
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _AGE_TOKEN = re.compile(r"\d{1,2}(?:yo|y|yrs?|f|m)")
 _DIGIT_RUN = re.compile(r"\d{3,}")
-_SYM_EDGE = re.compile(r"^[@$!|]+|[@$!|]+$")
+_SYM_EDGE = re.compile(r"^[!|]+|[@$!|]+$")  # a leading $ or @ is a letter ($ex, @ss)
 
 
 def _cn_digits(m: re.Match[str]) -> str:

@@ -1,0 +1,111 @@
+"""``tutela comments FILE|-``: classify comments in JSON Lines, one JSON result line per comment.
+
+Input lines are ``{"id", "text", "minor_context"?}``. Output lines carry ``id``, ``line``,
+``verdict``, ``categories``, ``score``, ``severity``, ``evidence`` (spans of the original text),
+``minor_context`` and ``lexicon_version``; an invalid line gives a ``review`` line with ``error``.
+Exit code: 0 when every line was classified, 1 when some lines were invalid, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "comments",
+        help="classify comments (JSON Lines) for innuendo and grooming",
+        description="Classify comments (JSON Lines: {id, text, minor_context?}) for sexual innuendo, "
+        "sexualising minors, grooming, solicitation and locating minors (Chinese and English).",
+    )
+    p.add_argument("file", metavar="FILE", help="JSON Lines file, or - for standard input")
+    ctx = p.add_mutually_exclusive_group()
+    ctx.add_argument(
+        "--minor-context",
+        dest="minor_context",
+        action="store_const",
+        const=True,
+        default=None,
+        help="the post features a minor (default: unknown, judged as a possible minor)",
+    )
+    ctx.add_argument(
+        "--adult-context",
+        dest="minor_context",
+        action="store_const",
+        const=False,
+        help="the post features no minor",
+    )
+    p.add_argument("-o", "--output", default="-", help="output file (default: standard output)")
+    p.add_argument("--lexicon-dir", default=None, help="use the data files in this directory instead")
+    p.add_argument(
+        "--comprehend",
+        action="store_true",
+        help="also ask Amazon Comprehend DetectToxicContent about English comments (needs AWS credentials)",
+    )
+    p.add_argument("--summary", action="store_true", help="print verdict counts to standard error")
+    p.set_defaults(run=run)
+
+
+def _lines(stream: TextIO) -> Iterator[str]:
+    yield from stream
+
+
+def run(args: argparse.Namespace) -> int:
+    from tutela.comments import ComprehendToxicity, LexiconError, classify_lines, load_lexicon
+
+    try:
+        lexicon = load_lexicon(args.lexicon_dir) if args.lexicon_dir else None
+    except LexiconError as exc:
+        print(f"tutela comments: {exc}", file=sys.stderr)
+        return 2
+    comprehend = ComprehendToxicity() if args.comprehend else None
+    try:
+        src: TextIO = (
+            io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+            if args.file == "-"
+            else open(args.file, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
+        )
+    except OSError as exc:
+        print(f"tutela comments: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    out: TextIO = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+    counts: dict[str, int] = {}
+    errors = 0
+    try:
+        write = out.write
+        dumps = json.dumps
+        for result in classify_lines(
+            (_clean(line) for line in _lines(src)),
+            minor_context=args.minor_context,
+            comprehend=comprehend,
+            lexicon=lexicon,
+        ):
+            if "error" in result:
+                errors += 1
+            counts[result["verdict"]] = counts.get(result["verdict"], 0) + 1
+            write(dumps(result, ensure_ascii=False) + "\n")
+    finally:
+        if src is not sys.stdin:
+            src.close()
+        if out is not sys.stdout:
+            out.close()
+        else:
+            out.flush()
+    if args.summary:
+        print(json.dumps({"verdicts": counts, "invalid_lines": errors}), file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _clean(line: str) -> str:
+    # Undecodable bytes were kept as lone surrogates; make the line invalid JSON text instead of
+    # letting an encoder fail later (classify_lines reports it as an invalid line).
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return "\x00invalid utf-8"
+    return line
