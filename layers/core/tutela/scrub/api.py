@@ -85,6 +85,16 @@ def _verify(reader: Reader, report: ScrubReport, limits: ScrubLimits) -> None:
     report.verified = True
 
 
+def plan_reader(reader: Reader, *, limits: ScrubLimits | None = None) -> tuple[Plan, ScrubReport]:
+    """The scrub of any ``Reader`` (file, bytes, ranged S3 reads) as a plan; not verified."""
+    return _plan(reader, limits or ScrubLimits())
+
+
+def verify_reader(reader: Reader, report: ScrubReport, *, limits: ScrubLimits | None = None) -> None:
+    """Verify a written result against its report; raises ``VerificationError``; sets ``report.verified``."""
+    _verify(reader, report, limits or ScrubLimits())
+
+
 def plan_file(src: str | os.PathLike[str], *, limits: ScrubLimits | None = None) -> tuple[Plan, ScrubReport]:
     """The scrub as a list of pieces over ``src`` (for server-side splicing); not verified."""
     limits = limits or ScrubLimits()

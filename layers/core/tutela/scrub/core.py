@@ -108,8 +108,21 @@ class Reader:
             raise CorruptMediaError(f"truncated {what}")
         return data
 
-    def find(self, pattern: bytes, start: int) -> int:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def find(self, pattern: bytes, start: int) -> int:
+        """Forward search in 4 MiB windows (bounded memory for any reader)."""
+        chunk = 4 * 1024 * 1024
+        keep = len(pattern) - 1
+        pos = max(0, start)
+        while pos < self.size:
+            n = min(chunk, self.size - pos)
+            buf = self._read(pos, n)
+            i = buf.find(pattern)
+            if i >= 0:
+                return pos + i
+            if pos + n >= self.size:
+                break
+            pos += n - keep
+        return -1
 
     def read_upto(self, offset: int, n: int) -> bytes:
         n = max(0, min(n, self.size - offset))
@@ -134,22 +147,6 @@ class FileReader(Reader):
         super().__init__(size)
         self._fd = fd
         self._head: bytes | None = None
-
-    def find(self, pattern: bytes, start: int) -> int:
-        """Forward search with large preads (faster than faulting an mmap in page by page)."""
-        chunk = 4 * 1024 * 1024
-        keep = len(pattern) - 1
-        pos = max(0, start)
-        while pos < self.size:
-            n = min(chunk, self.size - pos)
-            buf = self._read(pos, n)
-            i = buf.find(pattern)
-            if i >= 0:
-                return pos + i
-            if pos + n >= self.size:
-                break
-            pos += n - keep
-        return -1
 
     def close(self) -> None:
         pass
