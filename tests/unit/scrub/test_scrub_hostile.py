@@ -179,3 +179,51 @@ def test_crc_of_rewritten_png_chunks(scrubbed: dict) -> None:
         crc = struct.unpack(">I", data[pos + 8 + n : pos + 12 + n])[0]
         assert crc == zlib.crc32(data[pos + 4 : pos + 8 + n]), t
         pos += 12 + n
+
+
+def _tiff_be_with_gps() -> bytes:
+    """Big-endian EXIF: IFD0 {Orientation=3, Artist, GPS pointer} -> GPS IFD {lat ref, lat}."""
+    artist = b"Alice Example\x00"
+    ifd0_at, n0 = 8, 3
+    artist_at = ifd0_at + 2 + 12 * n0 + 4
+    gps_at = artist_at + len(artist)
+    lat_at = gps_at + 2 + 12 * 2 + 4
+    ifd0 = struct.pack(">H", n0)
+    ifd0 += struct.pack(">HHIHH", 274, 3, 1, 3, 0)
+    ifd0 += struct.pack(">HHII", 315, 2, len(artist), artist_at)
+    ifd0 += struct.pack(">HHII", 34853, 4, 1, gps_at) + struct.pack(">I", 0)
+    gps = struct.pack(">H", 2) + struct.pack(">HHI4s", 1, 2, 2, b"N\x00\x00\x00")
+    gps += struct.pack(">HHII", 2, 5, 3, lat_at) + struct.pack(">I", 0)
+    lat = struct.pack(">6I", 51, 1, 30, 1, 0, 1)
+    return b"MM\x00*" + struct.pack(">I", ifd0_at) + ifd0 + artist + gps + lat
+
+
+def test_big_endian_exif(tmp_path: Path) -> None:
+    block = _tiff_be_with_gps()
+    out, report = scrub_bytes(_jpeg_with_app1(b"Exif\x00\x00" + block))
+    assert {"exif.gps", "exif.artist"} <= set(report.removed)
+    assert "exif.orientation" in report.kept
+    assert b"Alice" not in out and struct.pack(">6I", 51, 1, 30, 1, 0, 1) not in out
+    p = tmp_path / "be.jpg"
+    p.write_bytes(out)
+    tags = gen.exiftool_json([p])["be.jpg"]
+    assert tags.get("IFD0:Orientation") == "Rotate 180"
+    assert gen.tag_hits(tags, gen.LOCATION_TAG) == []
+
+
+def test_heif_exif_item_in_idat() -> None:
+    """iloc version 1, construction method 1 (data inside the meta box's idat)."""
+    exif_item = struct.pack(">I", 6) + b"Exif\x00\x00" + _tiff_be_with_gps()
+    hdlr = full(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 12 + b"\x00")
+    infe = full(b"infe", struct.pack(">HH", 1, 0) + b"Exif" + b"\x00", version=2)
+    iinf = full(b"iinf", struct.pack(">H", 1) + infe)
+    iloc = full(
+        b"iloc",
+        bytes([0x44, 0x00]) + struct.pack(">HHHHHII", 1, 1, 1, 0, 1, 0, len(exif_item)),
+        version=1,
+    )
+    meta = full(b"meta", hdlr + iinf + iloc + box(b"idat", exif_item))
+    data = box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic") + meta + box(b"mdat", b"\x00" * 16)
+    out, report = scrub_bytes(data)
+    assert report.media_type == "heif" and "exif.gps" in report.removed
+    assert len(out) == len(data) and b"Alice" not in out

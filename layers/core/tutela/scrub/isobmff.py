@@ -256,6 +256,8 @@ class _Mp4:
                 if stsd and stsd[2] - stsd[0] - stsd[1] >= 16:
                     fmt = bytes(buf[stsd[0] + stsd[1] + 12 : stsd[0] + stsd[1] + 16])
         if handler in KEEP_HANDLERS and fmt not in GPS_FORMATS:
+            if handler == b"vide":
+                self.ctx.keep("video.rotation_matrix")  # tkhd matrix: never touched
             self.container(buf, off + hdr, end, depth + 1, base)
             return
         if fmt in GPS_FORMATS or handler == b"camm":
