@@ -49,7 +49,8 @@ def evaluate(path: Path, show_errors: bool) -> dict[str, Any]:
         pred = set(res["categories"]) if flagged else set()
         kind = "bad" if labels else "good"
         ctx = {True: "minor", False: "adult", None: "unknown"}[r["minor_context"]]
-        for bucket in (tot, groups["lang"][r["lang"]], groups["evasion"][r["evasion"]], groups["context"][ctx]):
+        buckets = (tot, groups["lang"][r["lang"]], groups["evasion"][r["evasion"]], groups["context"][ctx])
+        for bucket in buckets:
             bucket[kind] += 1
             bucket[kind + "_flagged"] += flagged
         for c in CATEGORIES:

@@ -1,0 +1,216 @@
+"""classify_text / classify_lines: categories, context, hard negatives, evidence, invalid lines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tutela.comments import LEXICON_VERSION, classify_lines, classify_text
+
+KEYS = {"verdict", "categories", "score", "severity", "evidence", "minor_context", "lexicon_version"}
+
+
+def flagged(text: str, ctx: bool | None = True) -> dict[str, Any]:
+    return classify_text(text, minor_context=ctx)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("how old are you? add me on snap", "grooming"),
+        ("dm me, don't tell your parents", "grooming"),
+        ("i'll buy you robux if you send me a pic", "grooming"),
+        ("are you home alone?", "grooming"),
+        ("wanna meet? i can pick you up", "grooming"),
+        ("text me 415 555 0134", "grooming"),
+        ("你几岁了？加我微信", "grooming"),
+        ("别告诉你爸妈，我给你发红包", "grooming"),
+        ("发照片给我，给你买皮肤", "grooming"),
+        ("jailbait", "sexualising_minor"),
+        ("sexy little girl", "sexualising_minor"),
+        ("发育得真好", "sexualising_minor"),
+        ("send nudes", "sexual_innuendo"),
+        ("selling nudes, dm me", "solicitation"),
+        ("约炮", "solicitation"),
+        ("which school do you go to?", "locating_minor"),
+        ("你家住哪", "locating_minor"),
+        ("她在实验小学三年级二班", "locating_minor"),
+    ],
+)
+def test_bad_comments_are_flagged_under_a_child_post(text: str, category: str) -> None:
+    r = flagged(text)
+    assert r["verdict"] in ("review", "block")
+    assert category in r["categories"]
+    assert r["severity"] >= 2
+    assert set(r) == KEYS
+
+
+@pytest.mark.parametrize(
+    ("text", "evasion"),
+    [
+        ("ｓｅｘｙ", "fullwidth"),
+        ("SEND NUDES", "case"),
+        ("ѕеху", "homoglyph"),
+        ("s3xy", "leet"),
+        ("$exy", "symbol swap"),
+        ("s.e.x.y", "separators"),
+        ("s\u200be\u200bx\u200by", "zero-width"),
+        ("s🍑e🍑x🍑y", "emoji padding"),
+        ("sexxxxy", "repeats"),
+        ("妳好性感", "traditional"),
+        ("jia wei xin", "pinyin"),
+        ("yp吗", "initials"),
+        ("加薇信", "homophone"),
+        ("扣扣号多少", "homophone"),
+        ("vx: abc12345", "homophone"),
+    ],
+)
+def test_each_evasion_is_caught(text: str, evasion: str) -> None:
+    assert flagged(text)["verdict"] != "allow", evasion
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We visited Scunthorpe last summer",
+        "cocktail party tonight",
+        "assassin's creed is my favourite game",
+        "Sussex is beautiful in spring",
+        "grilled eggplant 🍆 recipe",
+        "peaches 🍑 from the farmers market",
+        "我已经预约了",
+        "预约吗？",
+        "三加五约等于八",
+        "约了朋友吃饭",
+        "黄色的裙子真好看",
+        "炸鸡好吃",
+        "今晚吃鸡腿",
+        "how old can a child start swimming?",
+        "which school district is this?",
+        "孩子几岁可以学游泳？",
+        "sex education should start early",
+        "性教育要从小开始",
+        "breastfeeding tips for new moms",
+        "母乳喂养好辛苦",
+        "So cute! Happy birthday",
+        "宝宝好可爱，生日快乐",
+        "Dick Van Dyke movie night",
+        "How old is she now? Time flies!",
+        "Call me later sis",
+    ],
+)
+@pytest.mark.parametrize("ctx", [True, False, None])
+def test_hard_negatives_and_kind_words_stay_allowed(text: str, ctx: bool | None) -> None:
+    r = flagged(text, ctx)
+    assert r["verdict"] == "allow", r
+
+
+def test_context_changes_the_verdict_for_innuendo() -> None:
+    adult = flagged("you look so sexy", False)
+    child = flagged("you look so sexy", True)
+    unknown = flagged("you look so sexy", None)
+    assert adult["verdict"] == "allow" and adult["categories"] == ["sexual_innuendo"]
+    assert child["verdict"] == "review" and "sexualising_minor" in child["categories"]
+    assert unknown["verdict"] == child["verdict"]  # unknown is treated as a possible minor
+    assert unknown["minor_context"] is None
+
+
+def test_explicit_under_a_child_post_is_blocked_at_high_severity() -> None:
+    r = flagged("send nudes", True)
+    assert r["verdict"] == "block"
+    assert r["severity"] == 4
+
+
+def test_grooming_is_worse_under_a_child_post() -> None:
+    assert flagged("how old are you?", True)["verdict"] == "review"
+    assert flagged("how old are you?", False)["verdict"] == "allow"
+
+
+def test_evidence_points_into_the_original_text() -> None:
+    text = "hey ｃｕｔｉｅ, s.e.x.y pics? 加 薇 信 吧"
+    r = flagged(text)
+    assert r["evidence"]
+    for e in r["evidence"]:
+        assert text[e["start"] : e["end"]] == e["text"]
+        assert e["category"] in r["categories"]
+        assert e["rule"]
+    texts = {e["text"] for e in r["evidence"]}
+    assert "s.e.x.y" in texts
+    assert any("薇" in t for t in texts)
+
+
+def test_emoji_evidence_offsets() -> None:
+    text = "wow 🍆💦"
+    r = flagged(text)
+    spans = {text[e["start"] : e["end"]] for e in r["evidence"]}
+    assert {"🍆", "💦"} <= spans
+
+
+def test_lexicon_version_is_recorded() -> None:
+    assert flagged("hi")["lexicon_version"] == LEXICON_VERSION
+    assert "+" in LEXICON_VERSION
+
+
+def test_classify_text_rejects_non_strings() -> None:
+    with pytest.raises(TypeError):
+        classify_text(None, minor_context=True)  # type: ignore[arg-type]
+
+
+def test_overlong_text_is_held_for_review_without_echoing() -> None:
+    r = classify_text("a" * 6000, minor_context=False)
+    assert r["verdict"] == "review" and "longer" in r["error"]
+
+
+def _lines(*objs: Any) -> list[str]:
+    return [o if isinstance(o, str) else json.dumps(o, ensure_ascii=False) for o in objs]
+
+
+def test_classify_lines_contract() -> None:
+    lines = _lines(
+        {"id": "a", "text": "so cute"},
+        {"id": "b", "text": "how old r u? add me on snap"},
+        {"id": "c", "text": "you look so sexy", "minor_context": False},
+        {"id": "d", "text": "you look so sexy", "minor_context": None},
+        "",
+        {"id": 7, "text": "约吗", "extra": [1, 2]},
+    )
+    out = list(classify_lines(lines, minor_context=True))
+    assert [r["id"] for r in out] == ["a", "b", "c", "d", "7"]
+    assert [r["line"] for r in out] == [1, 2, 3, 4, 6]
+    assert [r["verdict"] for r in out] == ["allow", "block", "allow", "review", "block"]
+    assert [r["minor_context"] for r in out] == [True, True, False, None, True]
+    for r in out:
+        assert KEYS | {"id", "line"} == set(r)
+
+
+SECRET = "s3cr3t-comment-text"
+
+
+@pytest.mark.parametrize(
+    ("line", "reason", "ident"),
+    [
+        ("{not json " + SECRET, "invalid JSON", None),
+        (json.dumps([SECRET]), "line is not a JSON object", None),
+        (json.dumps({"id": "x"}), "missing text", "x"),
+        (json.dumps({"id": "x", "text": 5}), "text must be a string", "x"),
+        (json.dumps({"id": {"a": 1}, "text": SECRET}), "id must be a string", None),
+        (json.dumps({"id": "x", "text": SECRET * 400}), "text longer than 5000 characters", "x"),
+        ("[" * 100_000, "line longer than 65536 characters", None),
+        (b"\xff\xfe" + SECRET.encode(), "line is not valid UTF-8", None),
+    ],
+)
+def test_invalid_lines_yield_review_with_a_reason(line: str | bytes, reason: str, ident: str | None) -> None:
+    (r,) = list(classify_lines([line], minor_context=False))
+    assert r["verdict"] == "review"
+    assert r["error"] == reason
+    assert r["id"] == ident
+    assert r["line"] == 1
+    assert r["categories"] == [] and r["evidence"] == []
+    assert SECRET not in json.dumps(r)
+
+
+def test_deeply_nested_json_does_not_crash() -> None:
+    (r,) = list(classify_lines(["[" * 5000 + "]" * 5000]))
+    assert r["verdict"] == "review" and "error" in r

@@ -1,0 +1,103 @@
+"""Normalisation: every evasion kind, hard negatives, offsets back to the original text."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from tutela.comments.normalize import normalize, normalize_with_offsets
+
+EVAL = Path(__file__).resolve().parents[3] / "eval" / "comments"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ｓｅｘｙ ＧＩＲＬ", " sexy girl "),  # full-width + case
+        ("𝓼𝓮𝔁𝔂 ⓢⓔⓧⓨ", " sexy sexy "),  # mathematical and circled letters (NFKC)
+        ("SeXy", " sexy "),  # case
+        ("ѕеху", " sexy "),  # Cyrillic homoglyphs
+        ("ηυδεѕ", " nudes "),  # Greek/Cyrillic mix
+        ("nսdes", " nudes "),  # Armenian
+        ("s3xy p0rn h0rny $exy", " sexy porn horny sexy "),  # leetspeak and symbol swaps
+        ("s€xy", " sexy "),  # currency symbol as a letter
+        ("s.e.x.y", " sexy "),  # separators between letters
+        ("s e x y", " sexy "),
+        ("s_e_x_y", " sexy "),
+        ("s\u200be\u200bx\u200by", " sexy "),  # zero-width characters
+        ("n\u2060u\u200dd\ufeffe\u00ads", " nudes "),
+        ("s🍑e🍑x🍑y", " sexy "),  # emoji padding
+        ("sexxxxy", " sexy "),  # repeated characters
+        ("seeeexy", " sexy "),
+        ("啪啪啪啪啪", " 啪啪 "),  # Chinese repeats keep two
+        ("妳幾歲了", " 你几岁了 "),  # traditional -> simplified
+        ("別告訴你爸媽", " 别告诉你爸妈 "),
+        ("加 微 信", " 加微信 "),  # separators between Chinese characters
+        ("加vx", " 加 vx "),  # word boundary between Chinese and Latin
+        ("一三八零零一三八零零零", " 13800138000 "),  # spelled-out Chinese digits
+        ("1 3 8 0 0 1 3 8 0 0 0", " 13800138000 "),  # spaced digits
+        ("ＶＸ：ａｂｃ１２３４５", " vx abc 12345 "),  # long digit runs are kept, split off
+        ("how old r u", " how old are you "),  # textspeak
+        ("don't tell ur mom", " do not tell your mom "),  # apostrophes dropped, textspeak
+        ("I'm 12yo", " i am 12yo "),  # age tokens are not leetspeak
+        ("hi!!! omg", " hi omg "),  # trailing ! is punctuation, not i
+    ],
+)
+def test_evasions_normalise(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize("text", ["Scunthorpe", "cocktail", "assassin", "Sussex", "预约", "黄色的", "炸鸡"])
+def test_hard_negatives_keep_their_words(text: str) -> None:
+    # The innocent word stays whole; whole-word matching is what keeps it clean.
+    n = normalize(text)
+    assert n.strip() and " " not in n.strip()
+
+
+def test_empty_and_blank() -> None:
+    assert normalize("") == " "
+    assert normalize("   \u200b  ") == " "
+    assert normalize_with_offsets("") == (" ", [(0, 0)])
+
+
+def _corpus() -> list[str]:
+    texts = []
+    for name in ("dev.jsonl", "heldout.jsonl"):
+        for line in (EVAL / name).read_text(encoding="utf-8").splitlines():
+            texts.append(json.loads(line)["text"])
+    rng = random.Random(5)
+    alphabet = "aeiosx013 .-_!$@|\u200b🍑加微信約炮ｓＸ啪"
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(400)]
+    return texts
+
+
+def test_fast_and_offset_paths_agree() -> None:
+    for text in _corpus():
+        norm, spans = normalize_with_offsets(text)
+        assert norm == normalize(text), text
+        assert len(spans) == len(norm)
+        for a, b in spans:
+            assert 0 <= a <= b <= len(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle", "original"),
+    [
+        ("hey s.e.x.y girl", "sexy", "s.e.x.y"),
+        ("ｈｅｙ ｓｅｘｙ", "sexy", "ｓｅｘｙ"),
+        ("ok s\u200be\u200bx\u200by!", "sexy", "s\u200be\u200bx\u200by"),
+        ("lol sexxxxy", "sexy", "sexxxxy"),
+        ("你好，加 薇 信", "加薇信", "加 薇 信"),
+        ("妳幾歲", "你几岁", "妳幾歲"),
+        ("call 1 3 8 0 0 1 3 8 0 0 0 now", "13800138000", "1 3 8 0 0 1 3 8 0 0 0"),
+        ("how old r u", "are you", "r u"),
+    ],
+)
+def test_offsets_map_back_to_the_original(text: str, needle: str, original: str) -> None:
+    norm, spans = normalize_with_offsets(text)
+    i = norm.index(needle)
+    a, b = spans[i][0], spans[i + len(needle) - 1][1]
+    assert text[a:b] == original
