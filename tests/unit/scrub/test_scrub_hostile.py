@@ -227,3 +227,17 @@ def test_heif_exif_item_in_idat() -> None:
     out, report = scrub_bytes(data)
     assert report.media_type == "heif" and "exif.gps" in report.removed
     assert len(out) == len(data) and b"Alice" not in out
+
+
+def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:
+    data = corpus["camm.mp4"].read_bytes() + box(b"moof", box(b"mfhd", b"\x00" * 8))
+    with pytest.raises(UnsupportedMediaError):
+        scrub_bytes(data)
+
+
+def test_udta_location_inside_moof_is_removed() -> None:
+    moov = box(b"moov", box(b"mvhd", b"\x00" * 100))
+    xyz = box(b"\xa9xyz", struct.pack(">HH", 18, 0x15C7) + b"+51.5007-000.1246/")
+    moof = box(b"moof", box(b"mfhd", b"\x00" * 8) + box(b"traf", box(b"udta", xyz)))
+    out, report = scrub_bytes(_mp4(moov, moof, box(b"mdat", b"\x00" * 8)))
+    assert "qt.location" in report.removed and b"+51.5007" not in out

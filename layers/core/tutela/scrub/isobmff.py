@@ -88,6 +88,7 @@ class _Mp4:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
         self.patches: list[tuple[int, bytes | int]] = []
+        self.removed_tracks = 0
 
     # -- containers ----------------------------------------------------------------------------------
     def container(self, buf: bytearray, start: int, end: int, depth: int, base: int) -> None:
@@ -266,6 +267,7 @@ class _Mp4:
             self.ctx.remove(f"track.{(handler or b'unknown').decode('latin-1').strip() or 'unknown'}")
         if stbl:
             self.zero_samples(buf, stbl[0] + stbl[1], stbl[2])
+        self.removed_tracks += 1
         _free(buf, off, hdr, end)
 
     def zero_samples(self, buf: bytearray, start: int, end: int) -> None:
@@ -486,7 +488,7 @@ def top_level(ctx: Ctx) -> Iterator[tuple[bytes, int, int, int]]:
 def scrub(ctx: Ctx) -> Plan:
     r = ctx.reader
     m = _Mp4(ctx)
-    saw_moov = saw_meta = False
+    saw_moov = saw_meta = saw_moof = False
     for btype, off, hdr, end in list(top_level(ctx)):
         if btype == b"moov":
             saw_moov = True
@@ -527,6 +529,17 @@ def scrub(ctx: Ctx) -> Plan:
             buf = bytearray(r.read_at(off, end - off))
             m.udta(buf, 0, hdr, len(buf), 1)
             m.patches.append((off, bytes(buf)))
+        elif btype == b"moof":
+            saw_moof = True
+            ctx.budget.check_meta(end - off, "moof box")
+            buf = bytearray(r.read_at(off, end - off, "moof"))
+            orig = bytes(buf)
+            m.container(buf, hdr, len(buf), 1, off)
+            if buf != orig:
+                m.patches.append((off, bytes(buf)))
+    if saw_moof and m.removed_tracks:
+        # Fragment samples (trun) of a removed track would stay in mdat: fail closed.
+        raise UnsupportedMediaError("fragmented movie with a timed-metadata track is not supported")
     if ctx.media_type in ("heif", "avif"):
         if not saw_meta:
             raise CorruptMediaError("HEIF/AVIF without a meta box")

@@ -193,7 +193,7 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
 
     r = ctx.reader
     for btype, off, hdr, end in list(top_level(ctx)):
-        if btype in (b"moov", b"udta", b"uuid", b"meta"):
+        if btype in (b"moov", b"udta", b"uuid", b"meta", b"moof"):
             ctx.budget.check_meta(end - off, "metadata box")
             buf = r.read_at(off, end - off)
             if btype == b"meta" and ctx.media_type in ("heif", "avif"):
