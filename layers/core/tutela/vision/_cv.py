@@ -6,16 +6,10 @@ import contextlib
 from types import ModuleType
 from typing import Any
 
-from tutela.errors import CorruptMediaError, TutelaError, UnsupportedMediaError
+from tutela.errors import CorruptMediaError, UnsupportedMediaError, VisionUnavailableError
 from tutela.sniff import MediaType
 
 _CV2: ModuleType | None = None
-
-
-class VisionUnavailableError(TutelaError):
-    """OpenCV is not installed (the Lambda lacks the vision layer)."""
-
-    code = "vision_unavailable"
 
 
 def cv2() -> ModuleType:
