@@ -45,6 +45,19 @@ def find_root(start: Path | None = None) -> Path:
     raise FileNotFoundError("no template.yaml found: run from the Tutela checkout or pass --root")
 
 
+def describe_action(line: dict[str, Any]) -> str:
+    action = line.get("action")
+    if isinstance(action, str):
+        return action
+    action = action or {}
+    if "published" in action:
+        removed = line.get("removed") or []
+        return "published" + (f" (removed {', '.join(removed)})" if removed else "")
+    if "quarantined" in action:
+        return "quarantined"
+    return "held" if action else "-"
+
+
 def run_samples(args: argparse.Namespace) -> int:
     from tutela.local.samples import write_samples
 
@@ -84,7 +97,7 @@ def run_local(args: argparse.Namespace) -> int:
         args.files, args.out, root=root, on_progress=progress, parameters={"VisionBackend": args.backend}
     )
     table = Table(title=f"Tutela decisions ({time.monotonic() - started:.1f}s)")
-    for col in ("key", "comment", "verdict", "severity", "reasons"):
+    for col in ("key", "comment", "verdict", "severity", "reasons", "action"):
         table.add_column(col)
     for line in result.lines:
         verdict = line.get("verdict")
@@ -94,6 +107,7 @@ def run_local(args: argparse.Namespace) -> int:
             f"[{_VERDICT_STYLE.get(verdict, 'red')}]{verdict}[/]",
             str(line.get("severity", "")),
             ", ".join(str(r) for r in line.get("reasons") or []),
+            describe_action(line),
         )
     Console().print(table)
     print(f"decisions: {args.out / 'decisions.jsonl'}  ({len(result.lines)} lines)")

@@ -133,6 +133,9 @@ class Runner:
                     "reasons": c.get("categories") or [r.get("code") for r in c.get("reasons", [])],
                     "score": c.get("score"),
                     "minor_context": c.get("minor_context"),
+                    "action": {"allow": "published", "block": "quarantined"}.get(
+                        str(c.get("verdict")), "held"
+                    ),
                 }
                 for c in comments
             ]
@@ -147,6 +150,7 @@ class Runner:
                 "reasons": [r.get("code") for r in item.get("reasons", [])],
                 "details": item.get("reasons", []),
                 "minor": item.get("minor"),
+                "removed": (item.get("analyzers") or {}).get("scrub", {}).get("removed"),
                 "action": item.get("action"),
             }
         ]
