@@ -142,3 +142,30 @@ def test_clean_file_is_idempotent(scrubbed: dict, tmp_path: Path) -> None:
         r = scrub_file(src, tmp_path / name)
         assert r.location_found is False
         assert (tmp_path / name).read_bytes() == src.read_bytes() or name == "baseline.jpg"
+
+
+def test_exiftool_validate_reports_no_new_problems(corpus: dict, scrubbed: dict) -> None:
+    import subprocess
+
+    files = [*corpus.values(), *(p for p, _ in scrubbed.values())]
+    res = subprocess.run(
+        [gen.EXIFTOOL, "-validate", "-warning", "-error", "-a", "-s", "-s", *map(str, files)],
+        capture_output=True,
+        check=False,
+        text=True,
+    )
+    found: dict[str, dict[str, set[str]]] = {}
+    current: Path | None = None
+    for line in res.stdout.splitlines():
+        if line.startswith("======== "):
+            current = Path(line[9:])
+            side = "in" if current in corpus.values() else "out"
+            found.setdefault(current.name, {}).setdefault(side, set())
+        elif current is not None and line.startswith(("Warning", "Error")):
+            msg = line.split(":", 1)[1].strip()
+            if "GPS" not in msg:
+                found[current.name][side].add(msg)
+    assert len(found) == len(corpus)
+    assert any(sides["in"] for sides in found.values())  # the check can see warnings at all
+    for name, sides in found.items():
+        assert sides["out"] <= sides["in"], name
