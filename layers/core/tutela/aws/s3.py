@@ -55,12 +55,7 @@ class S3:
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
     ) -> None:
-        extra: dict[str, Any] = {}
-        if content_type:
-            extra["ContentType"] = content_type
-        if metadata:
-            extra["Metadata"] = metadata
-        self.client.upload_file(str(path), bucket, key, ExtraArgs=extra or None)
+        self.client.upload_file(str(path), bucket, key, ExtraArgs=_put_args(content_type, metadata) or None)
 
     def put_bytes(
         self,
@@ -71,12 +66,7 @@ class S3:
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
     ) -> None:
-        extra: dict[str, Any] = {}
-        if content_type:
-            extra["ContentType"] = content_type
-        if metadata:
-            extra["Metadata"] = metadata
-        self.client.put_object(Bucket=bucket, Key=key, Body=data, **extra)
+        self.client.put_object(Bucket=bucket, Key=key, Body=data, **_put_args(content_type, metadata))
 
     def copy(self, src: ObjectRef, bucket: str, key: str, *, metadata: dict[str, str] | None = None) -> None:
         """Server-side managed copy (multipart above 8 MB, so objects over 5 GB work too)."""
@@ -86,3 +76,12 @@ class S3:
 
     def delete_version(self, ref: ObjectRef) -> None:
         self.client.delete_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]
+
+
+def _put_args(content_type: str | None, metadata: dict[str, str] | None) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    if content_type:
+        args["ContentType"] = content_type
+    if metadata:
+        args["Metadata"] = metadata
+    return args
