@@ -241,3 +241,17 @@ def test_udta_location_inside_moof_is_removed() -> None:
     moof = box(b"moof", box(b"mfhd", b"\x00" * 8) + box(b"traf", box(b"udta", xyz)))
     out, report = scrub_bytes(_mp4(moov, moof, box(b"mdat", b"\x00" * 8)))
     assert "qt.location" in report.removed and b"+51.5007" not in out
+
+
+def test_png_raw_profile_iptc_location_is_detected(tmp_path: Path) -> None:
+    from PIL import Image, PngImagePlugin
+
+    iim = b"\x1c\x02\x5a" + struct.pack(">H", 6) + b"London"  # 2:90 City
+    hexed = iim.hex().encode()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Raw profile type iptc", (b"\niptc\n" + b"%8d\n" % len(iim) + hexed + b"\n").decode())
+    p = tmp_path / "raw.png"
+    Image.fromarray(gen.pixels()).save(p, pnginfo=info)
+    assert "iptc.location" in find_location(p)
+    out, report = scrub_bytes(p.read_bytes())
+    assert report.location_found and "iptc.location" in report.removed and b"London" not in out

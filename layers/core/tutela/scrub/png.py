@@ -9,8 +9,8 @@ import struct
 import zlib
 
 from tutela.errors import CorruptMediaError
-from tutela.scrub import exif, xmp
-from tutela.scrub.core import Ctx, Plan
+from tutela.scrub import exif, iptc, xmp
+from tutela.scrub.core import Budget, BytesReader, Ctx, Plan
 
 SIG = b"\x89PNG\r\n\x1a\n"
 XMP_KEY = b"XML:com.adobe.xmp"
@@ -68,6 +68,37 @@ def text_payload(ctype: bytes, data: bytes, limit: int) -> tuple[bytes, bytes]:
     return key, rest
 
 
+def raw_profile(text: bytes) -> bytes | None:
+    """Decode ImageMagick's "Raw profile type X" text: "\\nname\\n   length\\nhex..."."""
+    parts = text.split(b"\n", 3)
+    if len(parts) < 4:
+        return None
+    try:
+        n = int(parts[2].strip())
+        data = bytes.fromhex(parts[3].replace(b"\n", b"").strip().decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data[:n]
+
+
+def raw_profile_location(kind: bytes, text: bytes, budget: Budget) -> str | None:
+    """Location code for a raw EXIF/IPTC/XMP profile, if it carries one (undecodable counts as location)."""
+    data = raw_profile(text)
+    if data is None:
+        return "png.text.location"
+    if kind in (b"exif", b"app1"):
+        if data.startswith(b"Exif\x00\x00"):
+            data = data[6:]
+        return "exif.gps" if exif.has_gps(BytesReader(data)) else None
+    if kind in (b"iptc", b"8bim"):
+        if iptc.irb_has_location(data) if data.startswith(b"8BIM") else iptc.iim_has_location(data):
+            return "iptc.location"
+        return None
+    if kind == b"xmp":
+        return "xmp.location" if xmp.has_location(data) else None
+    return "png.text.location" if _LOC_HINT.search(data[:65536]) else None
+
+
 def scrub(ctx: Ctx) -> Plan:
     r = ctx.reader
     plan = Plan()
@@ -107,7 +138,11 @@ def scrub(ctx: Ctx) -> Plan:
                 continue
             if key == XMP_KEY:
                 ctx.remove("xmp.location" if xmp.has_location(text) else "xmp.compressed")
-            elif _LOC_HINT.search(key + b" " + text[:65536]) or b"exif" in key.lower():
+            elif key.lower().startswith(b"raw profile type "):
+                code = raw_profile_location(key[17:].lower(), text, ctx.budget)
+                if code:
+                    ctx.remove(code)
+            elif _LOC_HINT.search(key + b" " + text[:65536]):
                 ctx.remove("png.text.location")
             ctx.remove("png.text")
             continue

@@ -67,7 +67,7 @@ def _jpeg(ctx: Ctx, found: set[str]) -> None:
 
 def _png(ctx: Ctx, found: set[str]) -> None:
     from tutela.scrub.core import BytesReader
-    from tutela.scrub.png import chunks, text_payload
+    from tutela.scrub.png import chunks, raw_profile_location, text_payload
 
     r = ctx.reader
     for ctype, off, length in chunks(ctx):
@@ -81,6 +81,10 @@ def _png(ctx: Ctx, found: set[str]) -> None:
             if key == b"XML:com.adobe.xmp":
                 if xmp.has_location(text):
                     found.add("xmp.location")
+            elif key.lower().startswith(b"raw profile type "):
+                code = raw_profile_location(key[17:].lower(), text, ctx.budget)
+                if code:
+                    found.add(code)
             elif _PNG_LOC.search(key + b" " + text):
                 found.add("png.text.location")
         elif ctype == b"zxIf":
