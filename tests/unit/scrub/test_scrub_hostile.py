@@ -255,3 +255,17 @@ def test_png_raw_profile_iptc_location_is_detected(tmp_path: Path) -> None:
     assert "iptc.location" in find_location(p)
     out, report = scrub_bytes(p.read_bytes())
     assert report.location_found and "iptc.location" in report.removed and b"London" not in out
+
+
+def test_in_place_is_refused_and_input_survives(tmp_path: Path) -> None:
+    from tutela.errors import InvalidInputError
+
+    p = tmp_path / "bad.jpg"
+    p.write_bytes(b"\xff\xd8\xff\xe1\xff\xf0Exif\x00\x00" + b"\x00" * 30)
+    with pytest.raises(InvalidInputError):
+        scrub_file(p, p)
+    link = tmp_path / "link.jpg"
+    link.symlink_to(p)
+    with pytest.raises(InvalidInputError):
+        scrub_file(p, link)
+    assert p.exists()

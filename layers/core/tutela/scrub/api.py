@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tutela.errors import (
     CorruptMediaError,
+    InvalidInputError,
     LimitExceededError,
     TutelaError,
     UnsupportedMediaError,
@@ -145,6 +146,11 @@ def scrub_file(
     """
     limits = limits or ScrubLimits()
     dst_path = Path(dst)
+    if os.path.abspath(src) == os.path.abspath(dst_path) or (
+        dst_path.exists() and Path(src).exists() and os.path.samefile(src, dst_path)
+    ):
+        # Checked before anything else: the error path removes dst, which must never be the input.
+        raise InvalidInputError("output path must differ from the input path")
     tmp = dst_path.with_name(f".{dst_path.name}.tutela-{secrets.token_hex(6)}.tmp")
     t0 = time.perf_counter()
     try:
