@@ -110,3 +110,19 @@ def test_scrub_object_small_image_and_failure_leaves_nothing(corpus: dict[str, P
             s3_splice.scrub_object("up-bucket", "bad.jpg", "pub-bucket", "bad.jpg", client=c)
         keys = [o["Key"] for o in c.list_objects_v2(Bucket="pub-bucket").get("Contents", [])]
         assert keys == ["a.heic"]
+
+
+def test_missing_object_is_not_transient() -> None:
+    import boto3
+
+    from tutela.errors import InvalidInputError, TransientError
+
+    with moto.mock_aws():
+        c = boto3.client("s3", region_name="us-east-1")
+        c.create_bucket(Bucket="up-bucket")
+        c.put_object(Bucket="up-bucket", Key="k", Body=b"x" * 100)
+        r = s3_splice.S3Reader(c, "up-bucket", "k")
+        c.delete_object(Bucket="up-bucket", Key="k")
+        with pytest.raises(InvalidInputError) as info:
+            r.read_at(0, 10)
+        assert not isinstance(info.value, TransientError)

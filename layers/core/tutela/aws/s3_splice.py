@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tutela.errors import TransientError, VerificationError
+from tutela.errors import InvalidInputError, TransientError, VerificationError
 from tutela.scrub import Copy, Data, Plan, Reader, ScrubLimits, ScrubReport, Zero, plan_reader, verify_reader
 
 if TYPE_CHECKING:
@@ -121,9 +121,12 @@ class S3Reader(Reader):
         self.gets += 1
         try:
             r = self._c.get_object(Range=f"bytes={start}-{end - 1}", **self._args)
-        except Exception as exc:  # botocore errors: retryable at the state-machine level
-            raise TransientError("ranged read from S3 failed") from exc
-        return bytes(r["Body"].read())
+            return bytes(r["Body"].read())
+        except Exception as exc:
+            code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "NoSuchVersion", "InvalidRange", "AccessDenied", "404", "403"):
+                raise InvalidInputError(f"object cannot be read ({code})") from exc
+            raise TransientError("ranged read from S3 failed") from exc  # throttling, 5xx, network
 
     def _block(self, i: int) -> bytes:
         b = self._cache.get(i)
