@@ -118,3 +118,26 @@ def test_brands(brand: bytes, expect: str, corpus: dict[str, Path], tmp_path: Pa
     gen.set_major_brand(p, brand)
     report = scrub_file(p, tmp_path / "o.bin")
     assert report.media_type == expect and report.verified
+
+
+def test_mpf_with_xmp_and_iptc_keeps_every_offset(tmp_path: Path) -> None:
+    from PIL import Image
+
+    im = Image.fromarray(gen.pixels())
+    src = tmp_path / "m.jpg"
+    im.save(src, format="MPO", save_all=True, append_images=[im.rotate(90)])
+    gen.exiftool_write(
+        [src], ["-XMP-photoshop:City=London", "-IPTC:City=London", "-Artist=Alice", "-Comment=hi"]
+    )
+    tin = gen.exiftool_json([src])["m.jpg"]
+    assert tin.get("XMP-photoshop:City") == "London"
+    out = tmp_path / "o.jpg"
+    report = scrub_file(src, out)
+    assert report.bytes_in == report.bytes_out
+    tout = gen.exiftool_json([out])["o.jpg"]
+    assert gen.tag_hits(tout, gen.LOCATION_TAG) == [] and gen.tag_hits(tout, gen.IDENTITY_TAG) == []
+    for k in ("MPImage1:MPImageLength", "MPImage2:MPImageStart", "MPImage2:MPImageLength"):
+        assert tout[k] == tin[k]
+    with Image.open(out) as a:
+        a.seek(1)
+        a.load()

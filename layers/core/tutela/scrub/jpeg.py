@@ -3,7 +3,7 @@
 APP1 EXIF is sanitised in place (same size, thumbnail IFD1 dropped), APP1 XMP is filtered, extended XMP
 and unknown APPn/COM segments are dropped, APP13 IPTC loses its location/creator datasets. APP0 (JFIF),
 APP2 ICC_PROFILE/MPF, APP14 Adobe and all frame/table segments are kept byte for byte. When an MPF
-index is present (its offsets are relative to its own position), later edits keep segment sizes.
+index is present, every edit keeps segment sizes (MPF offsets and the primary image length stay valid).
 Secondary images after EOI (MPF/Ultra HDR) get their EXIF/XMP sanitised in place; an appended video in
 an MPF file is refused, fail closed. Without MPF, any trailer after the primary EOI is dropped.
 """
@@ -70,7 +70,9 @@ def scrub(ctx: Ctx) -> Plan:
     segs, sos = segments(ctx)
     plan = Plan()
     plan.copy(0, 2)
-    same_size = False
+    # With an MPF index every segment keeps its size: MPF offsets are relative to the index and the
+    # primary image's MPImageLength covers the whole first JPEG.
+    same_size = any(m == 0xE2 and r.read_upto(o + 4, 4) == MPF_SIG for m, o, _ in segs)
     for marker, off, total in segs:
         if marker in _STANDALONE:
             plan.copy(off, total)
@@ -113,7 +115,6 @@ def scrub(ctx: Ctx) -> Plan:
         elif marker == 0xE2 and payload.startswith(ICC_SIG):
             ctx.keep("icc_profile")
         elif marker == 0xE2 and payload.startswith(MPF_SIG):
-            same_size = True
             ctx.keep("jpeg.mpf")
         elif marker == 0xE0 or marker == 0xEE:  # JFIF/JFXX, Adobe
             pass
