@@ -91,7 +91,10 @@ class _Mp4:
         self.removed_tracks = 0
 
     # -- containers ----------------------------------------------------------------------------------
-    def container(self, buf: bytearray, start: int, end: int, depth: int, base: int) -> None:
+    def container(
+        self, buf: bytearray, start: int, end: int, depth: int, base: int, *, fragment: bool = False
+    ) -> None:
+        """``fragment``: inside moof, where uuid boxes are PIFF sample encryption/timing, not metadata."""
         if depth > self.ctx.limits.max_depth:
             raise LimitExceededError("boxes nested too deeply")
         for btype, off, hdr, bend in list(iter_boxes(buf, start, end, self.ctx)):
@@ -102,11 +105,11 @@ class _Mp4:
             elif btype == b"meta":
                 self.meta(buf, off, hdr, bend, depth)
             elif btype == b"uuid":
-                self.uuid(buf, off, hdr, bend)
+                self.uuid(buf, off, hdr, bend, keep_unknown=fragment)
             elif btype in (b"mdia", b"minf", b"edts", b"moof", b"traf", b"mvex"):
-                self.container(buf, off + hdr, bend, depth + 1, base)
+                self.container(buf, off + hdr, bend, depth + 1, base, fragment=fragment)
 
-    def uuid(self, buf: bytearray, off: int, hdr: int, end: int) -> None:
+    def uuid(self, buf: bytearray, off: int, hdr: int, end: int, *, keep_unknown: bool = False) -> None:
         if end - off - hdr < 16:
             raise CorruptMediaError("truncated uuid box")
         if bytes(buf[off + hdr : off + hdr + 16]) == xmp.XMP_UUID:
@@ -116,7 +119,7 @@ class _Mp4:
                 self.ctx.remove(c)
             if nb is not None:
                 buf[off + hdr + 16 : end] = nb
-        else:
+        elif not keep_unknown:
             self.ctx.remove("uuid.other")
             _free(buf, off, hdr, end)
 
@@ -534,7 +537,7 @@ def scrub(ctx: Ctx) -> Plan:
             ctx.budget.check_meta(end - off, "moof box")
             buf = bytearray(r.read_at(off, end - off, "moof"))
             orig = bytes(buf)
-            m.container(buf, hdr, len(buf), 1, off)
+            m.container(buf, hdr, len(buf), 1, off, fragment=True)
             if buf != orig:
                 m.patches.append((off, bytes(buf)))
     if saw_moof and m.removed_tracks:
