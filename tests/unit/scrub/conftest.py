@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -37,10 +36,3 @@ def oracle(corpus: dict[str, Path], scrubbed: dict[str, tuple[Path, dict]]) -> d
     ins = gen.exiftool_json(list(corpus.values()))
     outs = gen.exiftool_json([p for p, _ in scrubbed.values()])
     return {"in": ins, "out": outs}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if shutil.which("exiftool") is None:
-        for item in items:
-            if "corpus" in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.skip(reason="exiftool not installed"))
