@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "layers" / "core"))
 import numpy as np  # noqa: E402
 import scrub_fixtures as gen  # noqa: E402
 
-from tutela.scrub import find_location, scrub_file  # noqa: E402
+from tutela.scrub import Copy, find_location, plan_file, scrub_file  # noqa: E402
 
 
 def make_jpegs(d: Path, n: int) -> list[Path]:
@@ -151,6 +151,17 @@ def main() -> int:
             vres["ours"] += run_ours([mp4], out)
             vres["exiftool"].append(run_exiftool_batch([mp4], out))
             fresh(out)
+        for f in (jpegs[0], mp4):
+            plan, _ = plan_file(f)
+            new = sum(
+                p.length if not hasattr(p, "data") else len(p.data)
+                for p in plan.pieces
+                if not isinstance(p, Copy)
+            )
+            print(
+                f"{f.name}: {len(plan.pieces)} plan pieces, "
+                f"{new / 1024:.1f} KiB new bytes of {plan.size / 1e6:.1f} MB"
+            )
         print(f"\nrounds={args.rounds}; median ms per file (lower is better); ratio = method / tutela scrub")
         for title, table in (("12 MP JPEG", res), (f"{args.mp4_mb} MB MP4", vres)):
             ours = statistics.median(table["ours"])
