@@ -141,3 +141,48 @@ def test_mpf_with_xmp_and_iptc_keeps_every_offset(tmp_path: Path) -> None:
     with Image.open(out) as a:
         a.seek(1)
         a.load()
+
+
+def test_handmade_apple_style_moov(tmp_path: Path) -> None:
+    """trak/udta ©xyz, trak/meta keys with location, moov/meta keys renumbered, 3GPP auth."""
+    box, full = gen.box, gen.full
+
+    def keys(*names: bytes) -> bytes:
+        return full(b"keys", struct.pack(">I", len(names)) + b"".join(box(b"mdta", n) for n in names))
+
+    def item(idx: int, text: bytes) -> bytes:
+        return (
+            struct.pack(">I", 8 + 8 + 8 + len(text))
+            + struct.pack(">I", idx)
+            + box(b"data", struct.pack(">II", 1, 0) + text)
+        )
+
+    hdlr_mdta = full(b"hdlr", b"\x00" * 4 + b"mdta" + b"\x00" * 12 + b"\x00")
+    loc = b"com.apple.quicktime.location.ISO6709"
+    meta = box(
+        b"meta",
+        hdlr_mdta
+        + keys(loc, b"com.apple.quicktime.make", b"com.apple.quicktime.location.name")
+        + box(b"ilst", item(1, b"+51.5007-000.1246+012.000/") + item(2, b"Apple") + item(3, b"Home")),
+    )
+    xyz = box(b"\xa9xyz", struct.pack(">HH", 18, 0x15C7) + b"+51.5007-000.1246/")
+    auth = full(b"auth", b"\x15\xc7Alice Example\x00")
+    vide = full(b"hdlr", b"\x00" * 4 + b"vide" + b"\x00" * 12 + b"\x00")
+    trak = box(b"trak", box(b"mdia", vide) + box(b"udta", xyz + auth) + meta)
+    moov = box(b"moov", box(b"mvhd", b"\x00" * 100) + trak + meta)
+    data = box(b"ftyp", b"qt  \x00\x00\x02\x00qt  ") + moov + box(b"mdat", b"\x00" * 64)
+    src = tmp_path / "apple.mov"
+    src.write_bytes(data)
+    assert set(find_location(src)) >= {"qt.location", "keys.location"}
+    out, report = scrub_bytes(data)
+    assert {"qt.location", "keys.location", "udta.other"} <= set(report.removed)
+    assert len(out) == len(data) and b"+51.5007" not in out and b"Alice" not in out and b"Home" not in out
+    assert b"Apple" in out and b"com.apple.quicktime.make" in out
+    # The surviving key is renumbered to 1 and its item points at it.
+    i = out.index(b"ilst")
+    assert struct.unpack(">I", out[i + 8 : i + 12])[0] == 1
+    p = tmp_path / "o.mov"
+    p.write_bytes(out)
+    tags = gen.exiftool_json([p])["o.mov"]
+    assert gen.tag_hits(tags, gen.LOCATION_TAG) == []
+    assert tags.get("Keys:Make") == "Apple"
