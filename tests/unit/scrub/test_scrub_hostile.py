@@ -269,3 +269,20 @@ def test_in_place_is_refused_and_input_survives(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError):
         scrub_file(p, link)
     assert p.exists()
+
+
+def test_png_ztxt_bombs_are_cheap() -> None:
+    bomb = zlib.compress(b"\x00" * (50 * 1024 * 1024), 9)  # 50 MiB of zeros in ~50 KiB
+    png = bytearray(b"\x89PNG\r\n\x1a\n")
+
+    def chunk(t: bytes, d: bytes) -> bytes:
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+
+    png += chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    for _ in range(20):
+        png += chunk(b"zTXt", b"Comment\x00\x00" + bomb)
+    png += chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b"")
+    t0 = time.perf_counter()
+    out, report = scrub_bytes(bytes(png))
+    assert time.perf_counter() - t0 < 5
+    assert "png.text" in report.removed and len(out) < 200

@@ -81,7 +81,7 @@ class Budget:
         self.count += n
         if self.count > self.limits.max_boxes:
             raise LimitExceededError("too many metadata structures (box/segment/entry limit)")
-        if self.count & 0x3FF == 0 and time.monotonic() > self._deadline:
+        if self.count & 0x3F == 0 and time.monotonic() > self._deadline:
             raise LimitExceededError("time limit exceeded while parsing metadata")
 
     def check_meta(self, n: int, what: str) -> None:

@@ -19,6 +19,9 @@ SAFE = frozenset(
     | {b"mDCV", b"cLLI", b"bKGD", b"hIST", b"pHYs", b"sPLT", b"acTL", b"fcTL", b"fdAT", b"CgBI"}
 )
 TEXT = frozenset({b"tEXt", b"zTXt", b"iTXt"})
+# Text chunks are dropped anyway; they are inflated only to report/verify location, so a small cap keeps a
+# file full of zTXt bombs cheap (each chunk also ticks the time budget).
+TEXT_INFLATE_LIMIT = 4 * 1024 * 1024
 _LOC_HINT = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|province")
 
 
@@ -124,7 +127,7 @@ def scrub(ctx: Ctx) -> Plan:
                 plan.copy(off, total)
             continue
         if ctype in TEXT:
-            key, text = text_payload(ctype, data, ctx.limits.max_metadata_bytes)
+            key, text = text_payload(ctype, data, TEXT_INFLATE_LIMIT)
             if ctype == b"iTXt" and key == XMP_KEY and data[len(key) + 1] == 0:
                 # Uncompressed XMP iTXt: filter it.
                 nb, removed = xmp.sanitize(text)

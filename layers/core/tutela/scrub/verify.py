@@ -67,7 +67,7 @@ def _jpeg(ctx: Ctx, found: set[str]) -> None:
 
 def _png(ctx: Ctx, found: set[str]) -> None:
     from tutela.scrub.core import BytesReader
-    from tutela.scrub.png import chunks, raw_profile_location, text_payload
+    from tutela.scrub.png import TEXT_INFLATE_LIMIT, chunks, raw_profile_location, text_payload
 
     r = ctx.reader
     for ctype, off, length in chunks(ctx):
@@ -77,7 +77,7 @@ def _png(ctx: Ctx, found: set[str]) -> None:
                 if exif.has_gps(BytesReader(data)):
                     found.add("exif.gps")
                 continue
-            key, text = text_payload(ctype, data, ctx.limits.max_metadata_bytes)
+            key, text = text_payload(ctype, data, TEXT_INFLATE_LIMIT)
             if key == b"XML:com.adobe.xmp":
                 if xmp.has_location(text):
                     found.add("xmp.location")
