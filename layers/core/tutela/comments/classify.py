@@ -17,7 +17,7 @@ from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
 from tutela.comments.lexicon import Lexicon, default_lexicon
 from tutela.comments.match import Hit, Matcher
 from tutela.comments.normalize import normalize, normalize_with_offsets
-from tutela.comments.rules import Contribution, assess, decisive
+from tutela.comments.rules import Contribution, assess
 from tutela.verdict import Severity, worst
 
 MAX_LINE_CHARS = 64 * 1024  # a raw JSON line longer than this is rejected before parsing
@@ -41,9 +41,11 @@ def context_key(minor_context: bool | None) -> str:
 
 
 def _evidence(text: str, norm: str, contributions: list[Contribution]) -> list[dict[str, Any]]:
+    """Spans of the original text, one per (span, category); a span nested in another span of the
+    same category is dropped ("snap" inside "add me on snap"). Direct terms come first among the
+    contributions, so they are the ``rule`` named for a span that a combination rule also used."""
     spans: list[tuple[int, int]] | None = None
-    seen: set[tuple[int, int, str, str]] = set()
-    out: list[dict[str, Any]] = []
+    first: dict[tuple[int, int, str], str] = {}
     for c in contributions:
         for h in c.hits:
             if h.kind == "emoji" or h.kind == "whole":
@@ -54,23 +56,18 @@ def _evidence(text: str, norm: str, contributions: list[Contribution]) -> list[d
                     if norm2 != norm:  # pragma: no cover - the two paths are tested to agree
                         raise AssertionError("normalisation paths disagree")
                 a, b = spans[h.start][0], spans[h.end - 1][1]
-            key = (a, b, c.category, c.rule)
-            if key in seen or b <= a:
-                continue
-            seen.add(key)
-            out.append({"start": a, "end": b, "text": text[a:b], "category": c.category, "rule": c.rule})
-    # One entry per span and category (direct terms come first, so they name the rule), and
-    # no span nested inside another of the same category ("snap" inside "add me on snap").
-    by_span: dict[tuple[int, int, str], dict[str, Any]] = {}
-    for e in out:
-        by_span.setdefault((e["start"], e["end"], e["category"]), e)
-    kept = [
-        e
-        for (a, b, cat), e in by_span.items()
-        if not any(c == cat and a2 <= a and b <= b2 and (a2, b2) != (a, b) for (a2, b2, c) in by_span)
-    ]
-    kept.sort(key=lambda e: (e["start"], e["end"], e["category"], e["rule"]))
-    return kept
+            if b > a:
+                first.setdefault((a, b, c.category), c.rule)
+    out: list[dict[str, Any]] = []
+    max_end: dict[str, int] = {}
+    # sorted by start, longest first: a span is nested iff an earlier one of its category ends after it
+    for (a, b, cat), rule in sorted(first.items(), key=lambda kv: (kv[0][0], -kv[0][1], kv[0][2])):
+        if b <= max_end.get(cat, -1):
+            continue
+        max_end[cat] = b
+        out.append({"start": a, "end": b, "text": text[a:b], "category": cat, "rule": rule})
+    out.sort(key=lambda e: (e["start"], e["end"], e["category"]))
+    return out
 
 
 def classify_text(
@@ -84,7 +81,6 @@ def classify_text(
     if not isinstance(text, str):
         raise TypeError("text must be a string")
     lex = lexicon or default_lexicon()
-    matcher = _matcher_for(lex)
     result: dict[str, Any] = {
         "verdict": "allow",
         "categories": [],
@@ -94,11 +90,25 @@ def classify_text(
         "minor_context": minor_context,
         "lexicon_version": lex.version,
     }
+    return _judge(text, minor_context, comprehend, lex, _matcher_for(lex), result)
+
+
+def _judge(
+    text: str,
+    minor_context: bool | None,
+    comprehend: ComprehendToxicity | None,
+    lex: Lexicon,
+    matcher: Matcher,
+    result: dict[str, Any],
+) -> dict[str, Any]:
+    """Fill ``result`` (pre-set to allow) for one comment."""
     if len(text) > lex.max_chars:
-        result.update(verdict="review", severity=int(Severity.LOW), error=f"text longer than {lex.max_chars}")
+        result.update(
+            verdict="review", severity=int(Severity.LOW), error=f"text longer than {lex.max_chars} characters"
+        )
         return result
     norm = normalize(text)
-    hits: list[Hit] = matcher.find(norm, text)
+    hits, relevant = matcher.find(norm, text)
     extra: list[Contribution] = []
     degraded: str | None = None
     if comprehend is not None and _LATIN_RE.search(text) and not _CJK_RE.search(text):
@@ -108,7 +118,7 @@ def classify_text(
             extra = [Contribution(cat, w, rule, [whole]) for cat, w, rule in comprehend.contributions(labels)]
         except ComprehendUnavailable as exc:
             degraded = exc.code
-    if not extra and (not hits or not decisive(lex, hits)):
+    if not extra and not relevant:
         if degraded:
             result.update(verdict="review", severity=int(Severity.LOW), degraded=degraded)
         return result
@@ -154,6 +164,9 @@ def classify_lines(
     A line's own boolean or null ``minor_context`` overrides the batch default.
     """
     lex = lexicon or default_lexicon()
+    matcher = _matcher_for(lex)
+    version = lex.version
+    loads = json.loads
     for n, raw in enumerate(lines, 1):
         ctx = minor_context
         try:
@@ -167,7 +180,7 @@ def classify_lines(
             yield _error(None, n, f"line longer than {MAX_LINE_CHARS} characters", ctx, lex.version)
             continue
         try:
-            obj = json.loads(line)
+            obj = loads(line)
         except (ValueError, RecursionError):
             yield _error(None, n, "invalid JSON", ctx, lex.version)
             continue
@@ -188,8 +201,21 @@ def classify_lines(
             reason = "missing text" if text is None else "text must be a string"
             yield _error(ident, n, reason, ctx, lex.version)
             continue
-        if len(text) > lex.max_chars:
-            yield _error(ident, n, f"text longer than {lex.max_chars} characters", ctx, lex.version)
-            continue
-        result = classify_text(text, minor_context=ctx, comprehend=comprehend, lexicon=lex)
-        yield {"id": ident, "line": n, **result}
+        yield _judge(
+            text,
+            ctx,
+            comprehend,
+            lex,
+            matcher,
+            {
+                "id": ident,
+                "line": n,
+                "verdict": "allow",
+                "categories": [],
+                "score": 0.0,
+                "severity": 0,
+                "evidence": [],
+                "minor_context": ctx,
+                "lexicon_version": version,
+            },
+        )

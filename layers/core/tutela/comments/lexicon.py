@@ -14,7 +14,9 @@ Files (all in one directory, every ``*.toml`` is read, sorted by name):
 - ``rules.*.toml``: ``[[rule]]`` combinations of signals (``all``, ``any``, ``unless``,
   ``contexts``, ``min_score``) -> ``category`` + ``weight``; ``[[regex]]`` patterns over the
   normalised text (numbers, ages, addresses) -> ``signal`` (+ optional ``category``/``weight``),
-  with an optional ``gate`` (a cheap regex that must match first; a speed hint only).
+  with an optional ``gate``: substrings of the normalised text of which one must occur for the
+  regex to be tried (found by the same automaton as the terms; a speed hint that must be implied
+  by the pattern).
 
 ``LEXICON_VERSION`` is ``{policy version}+{sha256 of all data files, 10 hex digits}`` so a
 decision records exactly the data it was made with.
@@ -89,7 +91,7 @@ class RegexRule:
     id: str
     pattern: str
     signals: tuple[str, ...]
-    gate: str = ""
+    gate: tuple[str, ...] = ()
     category: str | None = None
     weight: float = 0.0
     unless: tuple[str, ...] = ()
@@ -275,7 +277,7 @@ def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
                     id=unique(str(x.get("id", "")), where),
                     pattern=str(x.get("pattern", "")),
                     signals=_strs(x.get("signal"), where),
-                    gate=str(x.get("gate", "")),
+                    gate=_strs(x.get("gate"), where),
                     category=category,
                     weight=weight,
                     unless=_strs(x.get("unless"), where),
@@ -283,7 +285,7 @@ def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
                 )
             )
     for x in regexes:
-        for pat in (x.pattern, x.gate):
+        for pat in (x.pattern,):
             try:
                 compiled = re.compile(pat)
             except re.error as exc:

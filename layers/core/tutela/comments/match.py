@@ -10,21 +10,20 @@ are matched as substrings, and false friends are handled by ``except``/``unless`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import ahocorasick
 
 from tutela.comments.lexicon import Lexicon, Term
-from tutela.comments.normalize import normalize
+from tutela.comments.normalize import TEXTSPEAK, normalize
 
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _DOUBLE = re.compile(r"([a-z])\1")
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """``source`` indexes ``Lexicon.terms`` / ``.regexes`` / ``.emoji``; ``start``/``end`` are
-    offsets in the normalised text (terms, regexes) or the original text (emoji)."""
+    offsets in the normalised text (terms, regexes) or the original text (emoji, whole)."""
 
     kind: str  # "term" | "regex" | "emoji"
     source: int
@@ -34,6 +33,23 @@ class Hit:
 
 def _is_word_char(c: str) -> bool:
     return c.isascii() and c.isalnum()
+
+
+_MAX_VARIANTS = 256
+
+
+def textspeak_variants(pattern: str) -> set[str]:
+    """Every spelling of a normalised pattern under the TEXTSPEAK equivalences ("are you" -> "r u")."""
+    out = {pattern}
+    for group in TEXTSPEAK:
+        for v in list(out):
+            padded = f" {v} "
+            for member in group:
+                if f" {member} " in padded:
+                    for other in group:
+                        if other != member and len(out) < _MAX_VARIANTS:
+                            out.add(padded.replace(f" {member} ", f" {other} ").strip(" "))
+    return out
 
 
 def pattern_keys(term: Term, benign: frozenset[str]) -> set[str]:
@@ -52,11 +68,12 @@ def pattern_keys(term: Term, benign: frozenset[str]) -> set[str]:
         n = normalize(v).strip(" ")
         if not n:
             continue
-        forms = {n}
+        forms = textspeak_variants(n)
         if term.collapse:
-            c = _DOUBLE.sub(r"\1", n)
-            if c != n and c not in benign:
-                forms.add(c)
+            for f in list(forms):
+                c = _DOUBLE.sub(r"\1", f)
+                if c != f and c not in benign:
+                    forms.add(c)
         for f in forms:
             lead = " " if term.match in ("word", "prefix") and _is_word_char(f[0]) else ""
             trail = " " if term.match == "word" and _is_word_char(f[-1]) else ""
@@ -73,32 +90,53 @@ class Matcher:
         for idx, term in enumerate(lexicon.terms):
             for key in pattern_keys(term, lexicon.benign_words):
                 by_key.setdefault(key, []).append(idx)
-        self._automaton = ahocorasick.Automaton()
-        for key, idxs in by_key.items():
-            self._automaton.add_word(key, (len(key), key[0] == " ", key[-1] == " ", tuple(idxs)))
-        self._automaton.make_automaton()
-        self.n_keys = len(by_key)
-        # Regexes grouped by gate; a group runs only when its gate matches (most comments: none).
-        groups: dict[str, list[int]] = {}
+        # Regexes are grouped by gate; gate substrings are keys of the same automaton, so a group
+        # runs only when one of its gates was seen (most comments: none); ungated groups always run.
+        groups: dict[tuple[str, ...], list[int]] = {}
         for i, r in enumerate(lexicon.regexes):
             groups.setdefault(r.gate, []).append(i)
-        self._regex_groups: list[tuple[re.Pattern[str] | None, re.Pattern[str]]] = [
-            (
-                re.compile(gate) if gate else None,
-                re.compile("|".join(f"(?P<r{i}>{lexicon.regexes[i].pattern})" for i in idxs)),
+        self._regex_groups: list[re.Pattern[str]] = []
+        self._ungated: list[int] = []
+        gate_of: dict[str, list[int]] = {}
+        for gate, idxs in groups.items():
+            g = len(self._regex_groups)
+            self._regex_groups.append(
+                re.compile("|".join(f"(?P<r{i}>{lexicon.regexes[i].pattern})" for i in idxs))
             )
-            for gate, idxs in groups.items()
-        ]
-        gates = [g for g in groups if g]
-        # One search decides whether any regex can run; most comments stop here.
-        self._any_gate: re.Pattern[str] | None = (
-            None if "" in groups or not gates else re.compile("|".join(f"(?:{g})" for g in gates))
+            if not gate:
+                self._ungated.append(g)
+            for lit in gate:
+                key = normalize(lit).strip(" ")
+                if key:
+                    gate_of.setdefault(key, []).append(g)
+        # A hit is relevant when it can change a verdict on its own: its source has a category or
+        # carries a signal that a rule is indexed by. Comments without one are allowed straight away.
+        triggers = {s for r in lexicon.rules for s in (r.all[:1] or r.any)}
+        self.term_relevant = tuple(
+            t.category is not None or not triggers.isdisjoint(t.signals) for t in lexicon.terms
         )
+        self.regex_relevant = tuple(
+            r.category is not None or not triggers.isdisjoint(r.signals) for r in lexicon.regexes
+        )
+        self.emoji_relevant = tuple(
+            e.category is not None or not triggers.isdisjoint(e.signals) for e in lexicon.emoji
+        )
+        self._automaton = ahocorasick.Automaton()
+        for key in by_key.keys() | gate_of.keys():
+            idxs = by_key.get(key, [])
+            rel = any(self.term_relevant[i] for i in idxs)
+            self._automaton.add_word(
+                key, (len(key), key[0] == " ", key[-1] == " ", tuple(idxs), tuple(gate_of.get(key, ())), rel)
+            )
+        self._automaton.make_automaton()
+        self.n_keys = len(by_key)
         self._emoji_index: dict[str, list[int]] = {}
         for idx, e in enumerate(lexicon.emoji):
             for ch in e.chars:
                 self._emoji_index.setdefault(ch, []).append(idx)
         chars = sorted(self._emoji_index, key=len, reverse=True)
+        # No comment whose highest code point is below every lexicon emoji can contain one.
+        self._emoji_min = min((min(c) for c in chars), default="\U0010ffff")
         if chars and all(len(c) == 1 for c in chars):
             self._emoji_re: re.Pattern[str] | None = re.compile(
                 "[" + "".join(re.escape(c) for c in chars) + "]"
@@ -106,27 +144,41 @@ class Matcher:
         else:
             self._emoji_re = re.compile("|".join(re.escape(c) for c in chars)) if chars else None
 
-    def find(self, norm: str, original: str) -> list[Hit]:
-        hits: list[Hit] = []
-        for end, (length, lead, trail, idxs) in self._automaton.iter(norm):
-            start = end - length + 1 + lead
-            stop = end + 1 - trail
-            for idx in idxs:
-                hits.append(Hit("term", idx, start, stop))
-        if self._any_gate is not None and self._any_gate.search(norm) is None:
-            return self._emoji(original, hits)
-        for gate, rx in self._regex_groups:
-            if gate is not None and gate.search(norm) is None:
-                continue
-            for m in rx.finditer(norm):
+    def find(self, norm: str, original: str) -> tuple[list[Hit], bool]:
+        """All hits, and whether any is relevant; without a relevant hit the list is empty."""
+        found = list(self._automaton.iter(norm))
+        relevant = False
+        gated: set[int] | None = None
+        for _, v in found:
+            if v[5]:
+                relevant = True
+            if v[4]:
+                if gated is None:
+                    gated = set(v[4])
+                else:
+                    gated.update(v[4])
+        extra: list[Hit] = []
+        run = self._ungated if gated is None else sorted(gated.union(self._ungated))
+        for g in run:
+            for m in self._regex_groups[g].finditer(norm):
                 name = m.lastgroup
                 if name is not None:
-                    hits.append(Hit("regex", int(name[1:]), m.start(), m.end()))
-        return self._emoji(original, hits)
-
-    def _emoji(self, original: str, hits: list[Hit]) -> list[Hit]:
-        if self._emoji_re is not None and not original.isascii():
+                    idx = int(name[1:])
+                    relevant = relevant or self.regex_relevant[idx]
+                    extra.append(Hit("regex", idx, m.start(), m.end()))
+        if self._emoji_re is not None and not original.isascii() and max(original) >= self._emoji_min:
             for m in self._emoji_re.finditer(original):
                 for idx in self._emoji_index[m.group()]:
-                    hits.append(Hit("emoji", idx, m.start(), m.end()))
-        return hits
+                    relevant = relevant or self.emoji_relevant[idx]
+                    extra.append(Hit("emoji", idx, m.start(), m.end()))
+        if not relevant:
+            return [], False
+        hits: list[Hit] = []
+        for end, (length, lead, trail, idxs, _, _) in found:
+            if idxs:
+                start = end - length + 1 + lead
+                stop = end + 1 - trail
+                for idx in idxs:
+                    hits.append(Hit("term", idx, start, stop))
+        hits.extend(extra)
+        return hits, True

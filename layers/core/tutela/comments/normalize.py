@@ -79,34 +79,27 @@ _LEET_SYMBOLS = "@$!|"
 LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
                       "@": "a", "$": "s", "!": "i", "|": "l"})  # fmt: skip
 
-# Common textspeak, rewritten to the full word (patterns are written with full words).
-TEXTSPEAK: dict[str, str] = {
-    "u": "you",
-    "ya": "you",
-    "yu": "you",
-    "ur": "your",
-    "yr": "your",
-    "r": "are",
-    "urself": "yourself",
-    "pls": "please",
-    "plz": "please",
-    "pic": "pics",
-    "pix": "pics",
-    "pictures": "pics",
-    "photos": "pics",
-    "wanna": "want to",
-    "gonna": "going to",
-    "im": "i am",
-    "cant": "can not",
-    "cannot": "can not",
-    "dont": "do not",
-    "youre": "you are",
-    "whats": "what is",
-    "wheres": "where is",
-    "thats": "that is",
-    "its": "it is",
-    "shes": "she is",
-}
+# Textspeak equivalences. Comments are not rewritten (that would cost a pass over every comment);
+# instead every lexicon pattern is expanded to all spellings of its words (see match.py).
+TEXTSPEAK: tuple[tuple[str, ...], ...] = (
+    ("you", "u", "ya", "yu"),
+    ("your", "ur", "yr"),
+    ("are", "r"),
+    ("you are", "youre", "you r", "u are", "u r"),
+    ("yourself", "urself"),
+    ("please", "pls", "plz"),
+    ("pics", "pic", "pix", "pictures", "photos"),
+    ("want to", "wanna"),
+    ("going to", "gonna"),
+    ("i am", "im"),
+    ("can not", "cant", "cannot"),
+    ("do not", "dont"),
+    ("what is", "whats"),
+    ("where is", "wheres"),
+    ("that is", "thats"),
+    ("she is", "shes"),
+    ("it is", "its"),
+)
 
 _CN_DIGITS = str.maketrans(
     {"零": "0", "〇": "0", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
@@ -204,6 +197,10 @@ def _letters_only(m: re.Match[str]) -> str:
     return "".join(c for c in m.group() if c != " ")
 
 
+def _space_letters(m: re.Match[str]) -> str:
+    return " " + "".join(c for c in m.group() if c != " ")
+
+
 def _first(m: re.Match[str]) -> str:
     return m.group(1)
 
@@ -212,108 +209,150 @@ def _double(m: re.Match[str]) -> str:
     return m.group(1) * 2
 
 
-def _word(m: re.Match[str]) -> str:
-    return TEXTSPEAK[m.group()]
-
-
-# A stage: (pattern, replacement, gate). A stage only runs if its gate holds, which is always a
-# necessary condition for the pattern to match, so gates change the speed, never the result:
-# "cjk" = the text is not pure ASCII; "digsym" = a digit or leet symbol is present; a str = that
-# substring is present.
+# A stage: (pattern, replacement, gate). A stage only runs when its gate holds, and every gate is
+# a necessary condition for its pattern to match, so gates change the speed, never the result.
+# Gates: "cjk" = some non-ASCII character; "latin" = an ASCII letter; "digsym" = a digit or leet
+# symbol; "mixed" = CJK and (latin or digsym); a str = that substring is present.
 Stage = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str], str | None]
 _DIGSYM = re.compile(r"[0-9@$!|]")
+_LATIN = re.compile(r"[a-z]")
 
 STAGES: tuple[Stage, ...] = (
-    # 一三八零零一三八零零零 -> 13800138000 (only long runs: 一起/三五 stay words)
+    # 0. 一三八零零一三八零零零 -> 13800138000 (only long runs: 一起/三五 stay words)
     (re.compile(r"[零〇一二两三四五六七八九壹贰叁肆伍陆柒捌玖]{6,}"), _cn_digits, "cjk"),
-    # s3x, p0rn, b@by, h!t -> sex, porn, baby, hit ; words that mix letters and digits/symbols only
+    # 1. 加vx -> 加 vx (Latin words get a space before and after, also next to Chinese)
+    (re.compile(rf"(?<=[{_CJK}])(?=[a-z0-9])|(?<=[a-z0-9])(?=[{_CJK}])"), " ", "mixed"),
+    # 2. s3x, p0rn, b@by, $exy -> sex, porn, baby, sexy: words that mix letters and digits/symbols
     (
         re.compile(r"(?<![a-z0-9@$!|])[a-z0-9@$!|]*(?:[a-z][0-9@$!|]|[0-9@$!|][a-z])[a-z0-9@$!|]*"),
         _leet,
         "digsym",
     ),
-    # any remaining symbol is a separator
+    # 3. any remaining symbol is a separator
     (re.compile(r"[@$!|]"), " ", "digsym"),
-    # s e x, s.e.x, s_e_x, s🍆e🍆x -> sex (three or more single letters in a row)
-    (re.compile(r"(?<![a-z0-9])[a-z](?: +[a-z](?![a-z0-9])){2,}"), _letters_only, None),
-    # sexxxy -> sexy (three or more of the same Latin letter -> one); digits are never collapsed
-    (re.compile(r"([a-z])\1{2,}"), _first, None),
-    # 啪啪啪啪 -> 啪啪 (three or more of the same Chinese character -> two)
+    # 4. s e x, s.e.x, s_e_x, s🍆e🍆x -> sex (three or more single letters in a row; every Latin
+    #    word is preceded by a space at this point, which lets the regex engine skip ahead)
+    (re.compile(r" [a-z](?: +[a-z](?![a-z0-9])){2,}"), _space_letters, "latin"),
+    # 5. sexxxy -> sexy (three or more of the same Latin letter -> one); digits are never collapsed
+    (re.compile(r"([a-z])\1\1+"), _first, "latin"),
+    # 6. 啪啪啪啪 -> 啪啪 (three or more of the same Chinese character -> two)
     (re.compile(rf"([{_CJK}])\1{{2,}}"), _double, "cjk"),
-    # 加 微 信 -> 加微信
+    # 7. 加 微 信 -> 加微信
     (re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])"), "", "cjk"),
-    # 1 3 8 0 0 1 3 8 0 0 0 -> 13800138000 (seven or more digits)
+    # 8. 1 3 8 0 0 1 3 8 0 0 0 -> 13800138000 (seven or more digits)
     (re.compile(r"(?<![0-9])[0-9](?: *[0-9]){6,}(?![0-9])"), _letters_only, "digsym"),
-    # 加vx -> 加 vx (so Latin words have word boundaries next to Chinese)
-    (re.compile(rf"(?<=[{_CJK}])(?=[a-z0-9])|(?<=[a-z0-9])(?=[{_CJK}])"), " ", "cjk"),
+    # 9. collapse spaces
     (re.compile(r" {2,}"), " ", "  "),
-    # textspeak: u -> you, ur -> your, r -> are (whole words only)
-    (re.compile(r"(?<= )(?:" + "|".join(sorted(TEXTSPEAK, key=len, reverse=True)) + r")(?= )"), _word, None),
 )
 
 
-def _gate(gate: str | None, s: str, cjk: bool, digsym: bool) -> bool:
-    if gate is None:
-        return True
-    if gate == "cjk":
-        return cjk
-    if gate == "digsym":
-        return digsym
-    return gate in s
+def _run(s: str, apply: Callable[[Stage, str], str]) -> str:
+    """Apply the stages whose gate holds; shared by both paths so they cannot diverge."""
+    cjk = not s.isascii()
+    if cjk:
+        s = apply(STAGES[0], s)
+    digsym = _DIGSYM.search(s) is not None
+    latin = _LATIN.search(s) is not None
+    if cjk and (latin or digsym):
+        s = apply(STAGES[1], s)
+    if digsym:
+        s = apply(STAGES[2], s)
+        s = apply(STAGES[3], s)
+    if latin:
+        s = apply(STAGES[4], s)
+        s = apply(STAGES[5], s)
+    if cjk:
+        s = apply(STAGES[6], s)
+        s = apply(STAGES[7], s)
+    if digsym:
+        s = apply(STAGES[8], s)
+    if "  " in s:
+        s = apply(STAGES[9], s)
+    return s
 
 
-_LEET_STAGE, _SYM_STAGE, _JOIN_STAGE, _REPEAT_STAGE = STAGES[1], STAGES[2], STAGES[3], STAGES[4]
-_DIGITS_STAGE, _TEXTSPEAK_STAGE = STAGES[7], STAGES[10]
-
-
-def _sub(stage: Stage, s: str) -> str:
+def _apply_fast(stage: Stage, s: str) -> str:
     return stage[0].sub(stage[1], s)
+
+
+def _ascii_tables() -> tuple[bytes, bytes]:
+    table = bytearray(range(256))
+    delete = bytearray()
+    for cp in range(128):
+        r = TABLE[cp]
+        if r == "":
+            delete.append(cp)
+        else:
+            assert len(r) == 1 and r.isascii()
+            table[cp] = ord(r)
+    return bytes(table), bytes(delete)
+
+
+_ASCII_TABLE, _ASCII_DELETE = _ascii_tables()
+
+
+def translate(text: str) -> str:
+    """The per-character table; ASCII text takes a bytes fast path with the same result."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_TABLE, _ASCII_DELETE).decode("ascii")
+    return text.translate(TABLE)
 
 
 def normalize(text: str) -> str:
     """The normalised form of ``text``, padded with a space on each side."""
-    s = " " + text.translate(TABLE) + " "
-    if s.isascii():
-        # Fast path, same result as the generic loop: the CJK stages cannot match ASCII text and
-        # " ".join(split()) equals the " {2,}" stage on a space-padded non-blank string.
-        if _DIGSYM.search(s) is not None:
-            s = _sub(_LEET_STAGE, s)
-            s = _sub(_SYM_STAGE, s)
-            s = _sub(_JOIN_STAGE, s)
-            s = _sub(_REPEAT_STAGE, s)
-            s = _sub(_DIGITS_STAGE, s)
-        else:
-            s = _sub(_JOIN_STAGE, s)
-            s = _sub(_REPEAT_STAGE, s)
-        if "  " in s:
-            s = " " + " ".join(s.split()) + " " if s.strip() else " "
-        return _sub(_TEXTSPEAK_STAGE, s)
-    cjk = True
-    digsym = True  # CJK text may gain digits in stage 0
-    for rx, fn, gate in STAGES:
-        if _gate(gate, s, cjk, digsym):
-            s = rx.sub(fn, s)
-    return s
+    return _run(" " + translate(text) + " ", _apply_fast)
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[Span]]:
     """Like :func:`normalize`, plus the original ``(start, end)`` span of every output character."""
+    n = len(text)
+    t = translate(text)
+    if len(t) == n and text.isascii():  # ASCII maps one to one unless something was deleted
+        applier = _OffsetApplier([(0, 0), *((i, i + 1) for i in range(n)), (n, n)])
+        return _run(" " + t + " ", applier), applier.spans
     chars: list[str] = [" "]
     spans: list[Span] = [(0, 0)]
     for i, ch in enumerate(text):
         r = TABLE[ord(ch)]
-        for c in r:
-            chars.append(c)
+        if len(r) == 1:
+            chars.append(r)
             spans.append((i, i + 1))
-    n = len(text)
+        else:
+            for c in r:
+                chars.append(c)
+                spans.append((i, i + 1))
     chars.append(" ")
     spans.append((n, n))
-    s = "".join(chars)
-    cjk = not s.isascii()
-    digsym = cjk or _DIGSYM.search(s) is not None
-    for rx, fn, gate in STAGES:
-        if not _gate(gate, s, cjk, digsym):
-            continue
+    applier = _OffsetApplier(spans)
+    return _run("".join(chars), applier), applier.spans
+
+
+def _align(s: str, a: int, b: int, r: str, spans: list[Span]) -> list[Span]:
+    """Spans for a replacement ``r`` of ``s[a:b]``: when ``r`` keeps characters of the match in
+    order (letters joined, repeats collapsed) each keeps its own span; otherwise (digits spelled
+    out, spaces inserted) every character gets the span of the whole match."""
+    out: list[Span] = []
+    j = a
+    for c in r:
+        while j < b and s[j] != c:
+            j += 1
+        if j == b:
+            whole = (spans[a][0], spans[b - 1][1]) if b > a else (spans[a][0], spans[a][0])
+            return [whole] * len(r)
+        out.append(spans[j])
+        j += 1
+    return out
+
+
+class _OffsetApplier:
+    """Applies a stage with ``finditer`` and carries the span list along."""
+
+    def __init__(self, spans: list[Span]) -> None:
+        self.spans = spans
+
+    def __call__(self, stage: Stage, s: str) -> str:
+        spans = self.spans
+        rx, fn, _ = stage
         out: list[str] = []
         new_spans: list[Span] = []
         pos = 0
@@ -326,14 +365,14 @@ def normalize_with_offsets(text: str) -> tuple[str, list[Span]]:
             if len(r) == b - a:
                 new_spans.extend(spans[a:b])
             elif r:
-                whole = (spans[a][0], spans[b - 1][1]) if b > a else (spans[a][0], spans[a][0])
-                new_spans.extend([whole] * len(r))
+                new_spans.extend(_align(s, a, b, r, spans))
             pos = b
+        if pos == 0:
+            return s
         out.append(s[pos:])
         new_spans.extend(spans[pos:])
-        s = "".join(out)
-        spans = new_spans
-    return s, spans
+        self.spans = new_spans
+        return "".join(out)
 
 
 def original_span(spans: list[Span], start: int, end: int) -> Span:

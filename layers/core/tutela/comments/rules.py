@@ -55,7 +55,6 @@ class _Compiled:
     sources: dict[str, tuple[_Src, ...]]
     by_signal: dict[str, tuple[_CompiledRule, ...]]  # keyed by a signal the rule cannot fire without
     score_only: tuple[_CompiledRule, ...]  # rules with only min_score conditions
-    relevant: dict[str, tuple[bool, ...]]  # per source: can it change a verdict at all?
 
 
 @cache
@@ -76,18 +75,7 @@ def _compile(lex: Lexicon) -> _Compiled:
                 by_signal.setdefault(sig, []).append(cr)
         else:
             score_only.append(cr)
-    keys = set(by_signal)
-    relevant = {
-        kind: tuple(src[2] is not None or not keys.isdisjoint(src[1]) for src in items)
-        for kind, items in sources.items()
-    }
-    return _Compiled(sources, {k: tuple(v) for k, v in by_signal.items()}, tuple(score_only), relevant)
-
-
-def decisive(lex: Lexicon, hits: list[Hit]) -> bool:
-    """False when no hit has a category or can trigger a rule: the comment is allowed as is."""
-    rel = _compile(lex).relevant
-    return any(rel[h.kind][h.source] for h in hits)
+    return _Compiled(sources, {k: tuple(v) for k, v in by_signal.items()}, tuple(score_only))
 
 
 def _noisy_or(weights: list[float]) -> float:
@@ -97,28 +85,42 @@ def _noisy_or(weights: list[float]) -> float:
     return 1.0 - p
 
 
+def _overlapped(h: Hit, exc: tuple[str, ...], hits: list[Hit], srcs: dict[str, tuple[_Src, ...]]) -> bool:
+    """Does a hit carrying one of the ``exc`` signals overlap ``h`` (same, normalised, coordinates)?"""
+    for o in hits:
+        if (
+            o.kind != "emoji"
+            and o.start < h.end
+            and h.start < o.end
+            and o is not h
+            and not set(exc).isdisjoint(srcs[o.kind][o.source][1])
+        ):
+            return True
+    return False
+
+
 def assess(
     lex: Lexicon, hits: list[Hit], context: str, extra: list[Contribution] | None = None
 ) -> Assessment:
     comp = _compile(lex)
     srcs = comp.sources
-    raw: dict[str, list[Hit]] = {}
+    raw: set[str] = set()
     for h in hits:
-        for s in srcs[h.kind][h.source][1]:
-            raw.setdefault(s, []).append(h)
+        raw.update(srcs[h.kind][h.source][1])
 
     signals: dict[str, list[Hit]] = {}
     direct: dict[str, Contribution] = {}
     for h in hits:
         ident, sigs, category, weight, unless, exc = srcs[h.kind][h.source]
-        if unless and any(u in raw for u in unless):
+        if unless and not raw.isdisjoint(unless):
             continue
-        if exc and any(
-            o.kind != "emoji" and o.start < h.end and h.start < o.end for x in exc for o in raw.get(x, ())
-        ):
+        if exc and not raw.isdisjoint(exc) and _overlapped(h, exc, hits, srcs):
             continue
         for s in sigs:
-            signals.setdefault(s, []).append(h)
+            if s in signals:
+                signals[s].append(h)
+            else:
+                signals[s] = [h]
         if category is not None:
             c = direct.get(ident)
             if c is None:
