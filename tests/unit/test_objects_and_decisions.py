@@ -154,3 +154,11 @@ def test_sniff_from_bytes(head: bytes, name: str) -> None:
 )
 def test_sniff_rejects_other_bytes(head: bytes) -> None:
     assert sniff(head) is None
+
+
+def test_sniff_edge_cases() -> None:
+    avif_mif1 = sniff(b"\0\0\0\x1cftypmif1\0\0\0\0mif1avifmiaf")
+    assert avif_mif1 is not None and avif_mif1.name == "avif"
+    assert sniff(b"\0\0\0\x18ftypcrx \0\0\0\x01crx isom") is None  # Canon CR3 raw
+    truncated = sniff(b"\xff\xd8\xff\xe0\x00")
+    assert truncated is not None and truncated.name == "jpeg"

@@ -37,6 +37,7 @@ BY_NAME = {m.name: m for m in ALL}
 
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"mif2"}
 _AVIF_BRANDS = {b"avif", b"avis"}
+_RAW_BRANDS = {b"crx "}
 _QT_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
 
 
@@ -45,8 +46,10 @@ def _ftyp(head: bytes) -> MediaType | None:
     major = head[8:12]
     end = min(len(head), size if size >= 16 else 16)
     brands = {major} | {head[i : i + 4] for i in range(16, end - 3, 4)}
+    if major in _RAW_BRANDS or brands & _RAW_BRANDS:
+        return None  # camera raw (e.g. Canon CR3) is ISOBMFF too, but not a format we publish
     # Still images first: an HEIC also lists "mif1"; some carry "iso8" too.
-    if major in _AVIF_BRANDS:
+    if major in _AVIF_BRANDS or (major in (b"mif1", b"msf1") and brands & _AVIF_BRANDS):
         return AVIF
     if major in _HEIF_BRANDS:
         return HEIF
@@ -69,12 +72,13 @@ def _ftyp(head: bytes) -> MediaType | None:
 
 def sniff(head: bytes) -> MediaType | None:
     """Return the media type of a file from its first bytes, or ``None`` if unsupported."""
-    if len(head) < 12:
-        return None
+    # Complete signatures win even in a tiny file: a truncated JPEG is corrupt, not "unsupported".
     if head[:3] == b"\xff\xd8\xff":
         return JPEG
     if head[:8] == b"\x89PNG\r\n\x1a\n":
         return PNG
+    if len(head) < 12:
+        return None
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return WEBP
     if head[:4] in (b"II*\x00", b"MM\x00*"):

@@ -37,7 +37,7 @@ HOSTILE: dict[str, tuple[bytes, type[TutelaError]]] = {
     "empty": (b"", CorruptMediaError),
     "text": (b"hello world, this is not an image at all", UnsupportedMediaError),
     "jpeg_truncated_app0": (b"\xff\xd8\xff\xe0\x00\x40JFIF\x00\x01", CorruptMediaError),
-    "jpeg_short_head": (b"\xff\xd8\xff\xe0", UnsupportedMediaError),  # sniff needs 12 bytes
+    "jpeg_short_head": (b"\xff\xd8\xff\xe0", CorruptMediaError),  # a JPEG signature, cut short
     "jpeg_lying_length": (b"\xff\xd8\xff\xe1\xff\xf0Exif\x00\x00II*\x00" + b"\x00" * 40, CorruptMediaError),
     "jpeg_len_lt_2": (b"\xff\xd8\xff\xe1\x00\x01" + b"\x00" * 40, CorruptMediaError),
     "jpeg_no_sos": (b"\xff\xd8\xff\xe0\x00\x04ab\xff\xd9" + b"\x00" * 8, CorruptMediaError),
