@@ -127,7 +127,8 @@ def _judge(
     result["severity"] = a.severity
     result["score"] = round(a.score, 4)
     result["categories"] = sorted(a.scores, key=lambda k: (-a.scores[k], k))
-    result["evidence"] = _evidence(text, norm, a.contributions)
+    if a.verdict != "allow":  # spans are only worked out for what someone will look at
+        result["evidence"] = _evidence(text, norm, a.contributions)
     if degraded:
         result["verdict"] = worst([a.verdict, "review"])
         result["severity"] = max(a.severity, int(Severity.LOW))

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from tutela.comments.lexicon import Lexicon, Rule
 from tutela.comments.match import Hit
@@ -99,6 +99,19 @@ def _overlapped(h: Hit, exc: tuple[str, ...], hits: list[Hit], srcs: dict[str, t
     return False
 
 
+_Key = tuple[str, int]  # (hit kind, source index)
+_Recipe = tuple[tuple[str, float, str, frozenset[_Key]], ...]  # (category, weight, rule, sources used)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    verdict: Verdict
+    severity: int
+    score: float
+    scores: dict[str, float]
+    recipe: _Recipe
+
+
 def assess(
     lex: Lexicon, hits: list[Hit], context: str, extra: list[Contribution] | None = None
 ) -> Assessment:
@@ -107,32 +120,54 @@ def assess(
     raw: set[str] = set()
     for h in hits:
         raw.update(srcs[h.kind][h.source][1])
-
-    signals: dict[str, list[Hit]] = {}
-    direct: dict[str, Contribution] = {}
+    # Position-dependent part: which hits survive their unless/except signals.
+    by_key: dict[_Key, list[Hit]] = {}
     for h in hits:
-        ident, sigs, category, weight, unless, exc = srcs[h.kind][h.source]
+        _, _, _, _, unless, exc = srcs[h.kind][h.source]
         if unless and not raw.isdisjoint(unless):
             continue
         if exc and not raw.isdisjoint(exc) and _overlapped(h, exc, hits, srcs):
             continue
-        for s in sigs:
-            if s in signals:
-                signals[s].append(h)
-            else:
-                signals[s] = [h]
-        if category is not None:
-            c = direct.get(ident)
-            if c is None:
-                direct[ident] = Contribution(category, weight, ident, [h])
-            else:
-                c.hits.append(h)
+        k = (h.kind, h.source)
+        if k in by_key:
+            by_key[k].append(h)
+        else:
+            by_key[k] = [h]
+    # Position-independent part, memoised: the same sources in the same context score the same.
+    extras = tuple((c.category, c.weight, c.rule) for c in extra or ())
+    plan = _plan(lex, context, frozenset(by_key), extras)
+    contributions: list[Contribution] = []
+    if plan.verdict != "allow":
+        whole = {c.rule: c.hits for c in extra or ()}
+        for category, weight, rule, used in plan.recipe:
+            hs = [h for k in used for h in by_key[k]] if used else list(whole.get(rule, ()))
+            contributions.append(Contribution(category, weight, rule, hs))
+    return Assessment(plan.verdict, plan.severity, plan.score, plan.scores, contributions)
 
-    contributions = list(direct.values()) + list(extra or ())
+
+@lru_cache(maxsize=8192)
+def _plan(
+    lex: Lexicon, context: str, keys: frozenset[_Key], extras: tuple[tuple[str, float, str], ...]
+) -> _Plan:
+    comp = _compile(lex)
+    srcs = comp.sources
+    ordered = sorted(keys)
+    signals: dict[str, list[_Key]] = {}
+    recipe: list[tuple[str, float, str, frozenset[_Key]]] = []
     by_cat: dict[str, list[float]] = {}
-    for c in contributions:
-        by_cat.setdefault(c.category, []).append(c.weight)
-    direct_scores = {k: _noisy_or(v) for k, v in by_cat.items()}
+    direct_keys: dict[str, list[_Key]] = {}
+    for k in ordered:
+        ident, sigs, category, weight, _, _ = srcs[k[0]][k[1]]
+        for sg in sigs:
+            signals.setdefault(sg, []).append(k)
+        if category is not None:
+            recipe.append((category, weight, ident, frozenset((k,))))
+            by_cat.setdefault(category, []).append(weight)
+            direct_keys.setdefault(category, []).append(k)
+    for category, weight, rule_id in extras:
+        recipe.append((category, weight, rule_id, frozenset()))
+        by_cat.setdefault(category, []).append(weight)
+    direct_scores = {cat: _noisy_or(ws) for cat, ws in by_cat.items()}
 
     present = signals.keys()
     candidates: list[_CompiledRule] = []
@@ -141,31 +176,28 @@ def assess(
     if direct_scores:
         candidates.extend(comp.score_only)
     fired: set[str] = set()
-    if candidates:
-        for cr in candidates:
-            rule = cr.rule
-            if rule.id in fired or context not in rule.contexts:
-                continue
-            if not cr.all <= present:
-                continue
-            if cr.any and cr.any.isdisjoint(present):
-                continue
-            if not cr.unless.isdisjoint(present):
-                continue
-            if any(direct_scores.get(k, 0.0) < v for k, v in rule.min_score):
-                continue
-            fired.add(rule.id)
-            used: list[Hit] = []
-            for s in (*rule.all, *rule.any):
-                used.extend(signals.get(s, ()))
-            for k, _ in rule.min_score:
-                for c in direct.values():
-                    if c.category == k:
-                        used.extend(c.hits)
-            contributions.append(Contribution(rule.category, rule.weight, rule.id, used))
-            by_cat.setdefault(rule.category, []).append(rule.weight)
+    for cr in candidates:
+        rule = cr.rule
+        if rule.id in fired or context not in rule.contexts:
+            continue
+        if not cr.all <= present:
+            continue
+        if cr.any and cr.any.isdisjoint(present):
+            continue
+        if not cr.unless.isdisjoint(present):
+            continue
+        if any(direct_scores.get(cat, 0.0) < v for cat, v in rule.min_score):
+            continue
+        fired.add(rule.id)
+        used: set[_Key] = set()
+        for sg in (*rule.all, *rule.any):
+            used.update(signals.get(sg, ()))
+        for cat, _ in rule.min_score:
+            used.update(direct_keys.get(cat, ()))
+        recipe.append((rule.category, rule.weight, rule.id, frozenset(used)))
+        by_cat.setdefault(rule.category, []).append(rule.weight)
 
-    scores = {k: round(_noisy_or(v), 4) for k, v in by_cat.items()}
+    scores = {cat: round(_noisy_or(ws), 4) for cat, ws in by_cat.items()}
     verdicts: list[Verdict] = ["allow"]
     severity = int(Severity.NONE)
     for cat, sc in scores.items():
@@ -180,10 +212,4 @@ def assess(
     verdict = worst(verdicts)
     if verdict == "allow" and any(v > 0 for v in scores.values()):
         severity = int(Severity.LOW)
-    return Assessment(
-        verdict=verdict,
-        severity=severity,
-        score=max(scores.values(), default=0.0),
-        scores=scores,
-        contributions=contributions,
-    )
+    return _Plan(verdict, severity, max(scores.values(), default=0.0), scores, tuple(recipe))
