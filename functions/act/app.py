@@ -29,6 +29,7 @@ def _media(ref: ObjectRef, decision: dict[str, Any]) -> dict[str, Any]:
             ObjectRef(staged["bucket"], staged["key"]),
             dst,
             ref.key,
+            content_type=staged.get("content_type"),
             metadata={"tutela-decision": decision["sk"], "tutela-source-version": ref.version_label},
         )
         return {"published": {"bucket": dst, "key": ref.key}}

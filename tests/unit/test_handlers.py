@@ -23,7 +23,7 @@ UPLOADS, STAGING, PUBLISHED, QUARANTINE = (
 
 
 def handler(name: str) -> Any:
-    return load_handler(ROOT / "functions" / name, "app.lambda_handler")
+    return load_handler(ROOT / "functions" / name, "app.lambda_handler", cold=True)
 
 
 @pytest.fixture
@@ -137,3 +137,29 @@ def test_act_refuses_allow_without_staged_copy(env: dict[str, Any], lambda_conte
     with pytest.raises(InvalidInputError):
         handler("act")(event, lambda_context)
     assert env["s3"].list_objects_v2(Bucket=PUBLISHED).get("KeyCount", 0) == 0
+
+
+def test_scrub_geotags_splices_big_objects_in_s3(
+    env: dict[str, Any], tmp_path: Path, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tutela.scrub import scrub_bytes
+
+    monkeypatch.setenv("SPLICE_MIN_BYTES", "1")  # every object takes the server-side path
+    body = samples.photo(tmp_path / "p.jpg", (320, 240)).read_bytes()
+    event = put(env, load_event("scrub_geotags"), body)
+    out = handler("scrub_geotags")(event, lambda_context)
+    staged = env["s3"].get_object(Bucket=STAGING, Key=out["staging"]["key"])
+    assert staged["Body"].read() == scrub_bytes(body)[0]  # same bytes as the local path
+    assert staged["ContentType"] == "image/jpeg" and out["verified"] is True
+
+
+def test_act_publishes_with_the_media_content_type(env: dict[str, Any], lambda_context: Any) -> None:
+    event = load_event("act")
+    staged = event["decision"]["staged"]
+    env["s3"].create_bucket(Bucket=staged["bucket"])
+    env["s3"].put_object(Bucket=staged["bucket"], Key=staged["key"], Body=b"x", ContentType="image/jpeg")
+    env["table"].put_item(Item={"pk": event["decision"]["pk"], "sk": event["decision"]["sk"]})
+    handler("act")(event, lambda_context)
+    head = env["s3"].head_object(Bucket=PUBLISHED, Key="media/post-123/beach.jpg")
+    assert head["ContentType"] == "image/jpeg"
+    assert head["Metadata"]["tutela-decision"] == event["decision"]["sk"]

@@ -68,11 +68,32 @@ class S3:
     ) -> None:
         self.client.put_object(Bucket=bucket, Key=key, Body=data, **_put_args(content_type, metadata))
 
-    def copy(self, src: ObjectRef, bucket: str, key: str, *, metadata: dict[str, str] | None = None) -> None:
-        """Server-side managed copy (multipart above 8 MB, so objects over 5 GB work too)."""
+    def copy(
+        self,
+        src: ObjectRef,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        """Server-side managed copy (multipart above 8 MB, so objects over 5 GB work too). Replacing the
+        metadata drops the source's Content-Type, so it is set again with it."""
         source: dict[str, str] = {"Bucket": src.bucket, "Key": src.key, **src.version_args()}
-        extra: dict[str, Any] = {"MetadataDirective": "REPLACE", "Metadata": metadata} if metadata else {}
+        extra: dict[str, Any] = {}
+        if metadata or content_type:
+            extra = {"MetadataDirective": "REPLACE", **_put_args(content_type, metadata)}
         self.client.copy(source, bucket, key, ExtraArgs=extra or None)  # type: ignore[arg-type]
+
+    def head_bytes(self, ref: ObjectRef, n: int) -> bytes:
+        """The first ``n`` bytes of the exact version (a ranged GET)."""
+        args: dict[str, Any] = {
+            "Bucket": ref.bucket,
+            "Key": ref.key,
+            "Range": f"bytes=0-{n - 1}",
+            **ref.version_args(),
+        }
+        return self.client.get_object(**args)["Body"].read(n)
 
     def delete_version(self, ref: ObjectRef) -> None:
         self.client.delete_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]

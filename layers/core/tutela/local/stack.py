@@ -85,11 +85,14 @@ class FakeContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def load_handler(code_dir: Path, handler: str) -> Callable[[Any, Any], Any]:
-    """Import ``module.func`` from a function's code directory under a unique module name."""
+def load_handler(code_dir: Path, handler: str, *, cold: bool = False) -> Callable[[Any, Any], Any]:
+    """Import ``module.func`` from a function's code directory under a unique module name.
+
+    Modules are cached like a warm Lambda container (module-level clients persist); ``cold=True`` starts a
+    new one, as every deployment does."""
     module_name, _, func = handler.rpartition(".")
     unique = f"tutela_fn_{code_dir.name}_{module_name}".replace("-", "_")
-    module = _REGISTRY.modules.get(unique)
+    module = None if cold else _REGISTRY.modules.get(unique)
     if module is None:
         spec = importlib.util.spec_from_file_location(
             unique, code_dir / f"{module_name.replace('.', '/')}.py"
@@ -152,7 +155,7 @@ def _route_logs(sink: Any) -> None:
     """Powertools' logger binds sys.stdout at import; point its handlers at the run's log file."""
     for handler in logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "tutela")).handlers:
         if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sink)
+            handler.stream = sink  # not setStream(): it flushes the old stream, which a past run closed
 
 
 def _tiny_zip() -> bytes:
@@ -213,6 +216,7 @@ class LocalStack:
         self._patch = mock.patch.object(LambdaFunction, "_invoke_lambda", invoke_in_process)
         self._patch.start()
         _REGISTRY.log = self.log
+        _REGISTRY.modules.clear()  # a new deployment: every function starts cold
         try:
             self._deploy()
         except Exception:
@@ -228,6 +232,7 @@ class LocalStack:
             self._mock = None
         _REGISTRY.functions.clear()
         _REGISTRY.log = None
+        _route_logs(sys.stdout)
         os.environ.clear()
         os.environ.update(self._saved_env)
 
