@@ -262,3 +262,33 @@ def test_nothing_published_that_was_not_allowed(runner: Runner):
             verdicts = {i["comment_id"]: i["verdict"] for i in items if "#c#" in i["sk"]}
             ids = [json.loads(x)["id"] for x in body.decode().splitlines()]
             assert ids and all(verdicts[c] == "allow" for c in ids), key
+
+
+AGES = {"likely": {"Low": 8, "High": 13}, "possible": {"Low": 15, "High": 24}}
+EXPOSURE = {
+    "explicit": {"Name": "Explicit Nudity", "ParentName": "Explicit", "TaxonomyLevel": 2},
+    "non_explicit": {
+        "Name": "Non-Explicit Nudity",
+        "ParentName": "Non-Explicit Nudity of Intimate parts and Kissing",
+        "TaxonomyLevel": 2,
+    },
+    "swimwear": {"Name": "Swimwear or Underwear", "ParentName": "", "TaxonomyLevel": 1},
+}
+
+
+@pytest.mark.parametrize("minor", sorted(AGES))
+@pytest.mark.parametrize("exposure", sorted(EXPOSURE))
+def test_every_minor_plus_exposure_case_is_held(
+    stack: LocalStack, runner: Runner, photo: Path, monkeypatch: pytest.MonkeyPatch, minor: str, exposure: str
+):
+    labels = [{**EXPOSURE[exposure], "Confidence": 90.0}]
+    faces = [{"BoundingBox": CHILD[0]["BoundingBox"], "AgeRange": AGES[minor], "Confidence": 99.0}]
+    monkeypatch.setattr(
+        stack.handler_module("ScanMediaFunction"), "scan_file", lambda *a, **k: _FakeScan(labels, faces)
+    )
+    key = f"media/matrix-{minor}-{exposure}/beach.jpg"
+    up = runner.upload(photo, key)
+    runner.deliver(up)
+    [line] = runner.decisions(up)
+    assert line["verdict"] in ("review", "block") and line["minor"] == minor
+    assert key not in published_keys(runner)
