@@ -10,6 +10,7 @@ are matched as substrings, and false friends are handled by ``except``/``unless`
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import NamedTuple
 
 import ahocorasick
@@ -38,6 +39,26 @@ def _is_word_char(c: str) -> bool:
 _MAX_VARIANTS = 256
 
 
+def toneless_pinyin(word: str) -> list[str]:
+    """Most common reading of each character, without tones or umlaut (绿 -> lu).
+
+    Reads pypinyin's single-character table only (~11 MB) instead of its phrase dictionaries
+    (~50 MB more): lexicon patterns are short and their characters' first readings are the ones
+    evaders type (约 yue, 炮 pao, 几 ji).
+    """
+    from pypinyin.pinyin_dict import pinyin_dict  # build time only
+
+    out: list[str] = []
+    for ch in word:
+        reading = pinyin_dict.get(ord(ch))
+        if reading is None:
+            out.append(ch)
+            continue
+        first = reading.split(",")[0]
+        out.append("".join(c for c in unicodedata.normalize("NFKD", first) if not unicodedata.combining(c)))
+    return out
+
+
 def textspeak_variants(pattern: str) -> set[str]:
     """Every spelling of a normalised pattern under the TEXTSPEAK equivalences ("are you" -> "r u")."""
     out = {pattern}
@@ -56,11 +77,9 @@ def pattern_keys(term: Term, benign: frozenset[str]) -> set[str]:
     """The automaton keys for one term: normalised, with pinyin/collapsed variants and boundaries."""
     variants: list[str] = list(term.patterns)
     if term.pinyin:
-        from pypinyin import lazy_pinyin  # build time only
-
         for p in term.patterns:
             if _CJK_RE.search(p):
-                syllables = lazy_pinyin(p)
+                syllables = toneless_pinyin(p)
                 variants.append(" ".join(syllables))
                 variants.append("".join(syllables))
     keys: set[str] = set()
