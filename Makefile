@@ -84,6 +84,8 @@ $(STAMP)/lambda-python/.installed:
 build: setup $(STAMP)/lambda-python/.installed
 	PATH="$(RUNTIME_PATH)" $(BIN)/sam build --template template.yaml --parallel --cached
 	$(BIN)/python scripts/lambda_size.py .aws-sam/build
+	$(BIN)/python -c "import pillow_heif; from PIL import Image; \
+	  pillow_heif.from_pillow(Image.new('RGB', (320, 240), (90, 140, 200))).save('.aws-sam/build/smoke.heic')"
 	$(STAMP)/lambda-python/bin/python scripts/smoke_layers.py .aws-sam/build .
 
 .PHONY: test

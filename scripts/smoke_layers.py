@@ -31,7 +31,17 @@ for fn in sorted(p for p in (build).iterdir() if p.name.endswith("Function")):
     spec.loader.exec_module(module)
     handlers[fn.name] = module.lambda_handler
     print(f"{fn.name:28s} imports in {1000 * (time.perf_counter() - started):7.1f} ms")
-for name in ("cv2", "numpy", "tutela", "ahocorasick", "opencc", "pypinyin", "aws_lambda_powertools"):
+for name in (
+    "cv2",
+    "numpy",
+    "pi_heif",
+    "PIL",
+    "tutela",
+    "ahocorasick",
+    "opencc",
+    "pypinyin",
+    "aws_lambda_powertools",
+):
     mod = importlib.import_module(name)
     assert str(build) in str(mod.__file__), f"{name} was not loaded from the built layers: {mod.__file__}"
 out = handlers["DecideFunction"](json.loads((root / "events/decide.json").read_text()), Context())
@@ -53,6 +63,11 @@ print(
     f"local scan in the layer: {1000 * (time.perf_counter() - started):.0f} ms, backend {report['backend']}"
 )
 image.unlink()
+heic = build / "smoke.heic"  # written by the dev venv (make build): pi-heif only decodes
+if heic.exists():
+    report = scan_file(heic, backend="local").to_dict()
+    assert report["media_type"] == "heif", report
+    print(f"HEIC decoded and scanned in the layer: {report['image']}")
 verdict = classify_text("add me on snap, don't tell your parents", minor_context=True)["verdict"]
 assert verdict in ("review", "block"), verdict
 print("comments classifier in the layer:", verdict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from types import ModuleType
 from typing import Any
 
@@ -81,18 +82,26 @@ def fit(img: Any, target: int) -> Any:
     return cv.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv.INTER_AREA)
 
 
+def _heif_module() -> Any:
+    """pi-heif (decode-only, 4 MB: what the vision layer ships) or pillow-heif (same API, with encoders)."""
+    for name in ("pi_heif", "pillow_heif"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise UnsupportedMediaError(
+        "HEIF/HEIC scanning needs pi-heif or pillow-heif, which this environment lacks"
+    )
+
+
 def _decode_heif(data: bytes) -> Any:
+    import numpy as np
+
+    heif_lib = _heif_module()
     try:
-        import numpy as np
-        import pillow_heif
-    except ImportError as exc:
-        raise UnsupportedMediaError(
-            "HEIF/HEIC scanning needs pillow-heif, which this environment does not have"
-        ) from exc
-    try:
-        heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
+        heif = heif_lib.open_heif(data, convert_hdr_to_8bit=True)
         arr = np.asarray(heif.to_pillow().convert("RGB"))
-    except Exception as exc:  # pillow-heif raises plain ValueError/RuntimeError on bad input
+    except Exception as exc:  # the HEIF libraries raise plain ValueError/RuntimeError on bad input
         raise CorruptMediaError("heif image could not be decoded") from exc
     return cv2().cvtColor(arr, cv2().COLOR_RGB2BGR)
 
