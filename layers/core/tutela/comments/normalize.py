@@ -75,9 +75,8 @@ HOMOGLYPHS: dict[str, str] = {
 }  # fmt: skip
 
 # Symbols kept by the table because the leet stage may read them as letters.
-_LEET_SYMBOLS = "@$!|"
-LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
-                      "@": "a", "$": "s", "!": "i", "|": "l"})  # fmt: skip
+_LEET_SYMBOLS = "@$"  # "!" and "|" are far more often punctuation than letters
+LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 
 # Textspeak equivalences. Comments are not rewritten (that would cost a pass over every comment);
 # instead every lexicon pattern is expanded to all spellings of its words (see match.py).
@@ -169,7 +168,7 @@ TABLE = _CharTable()
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _AGE_TOKEN = re.compile(r"\d{1,2}(?:yo|y|yrs?|f|m)")
 _DIGIT_RUN = re.compile(r"\d{3,}")
-_SYM_EDGE = re.compile(r"^[!|]+|[@$!|]+$")  # a leading $ or @ is a letter ($ex, @ss)
+_SYM_EDGE = re.compile(r"[@$]+$")  # a leading $ or @ is a letter ($ex, @ss), a trailing one is not
 
 
 def _cn_digits(m: re.Match[str]) -> str:
@@ -197,12 +196,14 @@ def _letters_only(m: re.Match[str]) -> str:
     return "".join(c for c in m.group() if c != " ")
 
 
-def _space_letters(m: re.Match[str]) -> str:
-    return " " + "".join(c for c in m.group() if c != " ")
+_REPEAT = re.compile(r"([a-z])\1\1+")
 
 
-def _first(m: re.Match[str]) -> str:
-    return m.group(1)
+def _join_or_collapse(m: re.Match[str]) -> str:
+    joined = m.group("join")
+    if joined is None:
+        return m.group(2)
+    return " " + _REPEAT.sub(r"\1", joined.replace(" ", ""))
 
 
 def _double(m: re.Match[str]) -> str:
@@ -214,7 +215,7 @@ def _double(m: re.Match[str]) -> str:
 # Gates: "cjk" = some non-ASCII character; "latin" = an ASCII letter; "digsym" = a digit or leet
 # symbol; "mixed" = CJK and (latin or digsym); a str = that substring is present.
 Stage = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str], str | None]
-_DIGSYM = re.compile(r"[0-9@$!|]")
+_DIGSYM = re.compile(r"[0-9@$]")
 _LATIN = re.compile(r"[a-z]")
 
 STAGES: tuple[Stage, ...] = (
@@ -224,24 +225,23 @@ STAGES: tuple[Stage, ...] = (
     (re.compile(rf"(?<=[{_CJK}])(?=[a-z0-9])|(?<=[a-z0-9])(?=[{_CJK}])"), " ", "mixed"),
     # 2. s3x, p0rn, b@by, $exy -> sex, porn, baby, sexy: words that mix letters and digits/symbols
     (
-        re.compile(r"(?<![a-z0-9@$!|])[a-z0-9@$!|]*(?:[a-z][0-9@$!|]|[0-9@$!|][a-z])[a-z0-9@$!|]*"),
+        re.compile(r"(?<![a-z0-9@$])[a-z0-9@$]*(?:[a-z][0-9@$]|[0-9@$][a-z])[a-z0-9@$]*"),
         _leet,
         "digsym",
     ),
     # 3. any remaining symbol is a separator
-    (re.compile(r"[@$!|]"), " ", "digsym"),
-    # 4. s e x, s.e.x, s_e_x, s🍆e🍆x -> sex (three or more single letters in a row; every Latin
-    #    word is preceded by a space at this point, which lets the regex engine skip ahead)
-    (re.compile(r" [a-z](?: +[a-z](?![a-z0-9])){2,}"), _space_letters, "latin"),
-    # 5. sexxxy -> sexy (three or more of the same Latin letter -> one); digits are never collapsed
-    (re.compile(r"([a-z])\1\1+"), _first, "latin"),
-    # 6. 啪啪啪啪 -> 啪啪 (three or more of the same Chinese character -> two)
+    (re.compile(r"[@$]"), " ", "digsym"),
+    # 4. one pass for two things (every Latin word is preceded by a space at this point):
+    #    s e x, s.e.x, s_e_x, s🍆e🍆x -> sex (three or more single letters in a row), and
+    #    sexxxy -> sexy (three or more of the same Latin letter -> one; digits never collapse)
+    (re.compile(r"(?P<join> [a-z](?: +[a-z](?![a-z0-9])){2,})|([a-z])\2\2+"), _join_or_collapse, "latin"),
+    # 5. 啪啪啪啪 -> 啪啪 (three or more of the same Chinese character -> two)
     (re.compile(rf"([{_CJK}])\1{{2,}}"), _double, "cjk"),
-    # 7. 加 微 信 -> 加微信
+    # 6. 加 微 信 -> 加微信
     (re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])"), "", "cjk"),
-    # 8. 1 3 8 0 0 1 3 8 0 0 0 -> 13800138000 (seven or more digits)
+    # 7. 1 3 8 0 0 1 3 8 0 0 0 -> 13800138000 (seven or more digits)
     (re.compile(r"(?<![0-9])[0-9](?: *[0-9]){6,}(?![0-9])"), _letters_only, "digsym"),
-    # 9. collapse spaces
+    # 8. collapse spaces
     (re.compile(r" {2,}"), " ", "  "),
 )
 
@@ -252,7 +252,7 @@ def _run(s: str, apply: Callable[[Stage, str], str]) -> str:
     if cjk:
         s = apply(STAGES[0], s)
     digsym = _DIGSYM.search(s) is not None
-    latin = _LATIN.search(s) is not None
+    latin = not cjk or _LATIN.search(s) is not None  # ASCII text: assume letters, skip the search
     if cjk and (latin or digsym):
         s = apply(STAGES[1], s)
     if digsym:
@@ -260,14 +260,13 @@ def _run(s: str, apply: Callable[[Stage, str], str]) -> str:
         s = apply(STAGES[3], s)
     if latin:
         s = apply(STAGES[4], s)
-        s = apply(STAGES[5], s)
     if cjk:
+        s = apply(STAGES[5], s)
         s = apply(STAGES[6], s)
-        s = apply(STAGES[7], s)
     if digsym:
-        s = apply(STAGES[8], s)
+        s = apply(STAGES[7], s)
     if "  " in s:
-        s = apply(STAGES[9], s)
+        s = apply(STAGES[8], s)
     return s
 
 
