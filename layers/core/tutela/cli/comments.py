@@ -88,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
             if "error" in result:
                 errors += 1
             counts[result["verdict"]] = counts.get(result["verdict"], 0) + 1
-            write(dumps(result, ensure_ascii=False) + "\n")
+            try:
+                write(dumps(result, ensure_ascii=False) + "\n")
+            except UnicodeEncodeError:  # e.g. a lone surrogate in an id: escape instead
+                write(dumps(result) + "\n")
     finally:
         if src is not sys.stdin:
             src.close()

@@ -65,7 +65,9 @@ def _evidence(text: str, norm: str, contributions: list[Contribution]) -> list[d
         if b <= max_end.get(cat, -1):
             continue
         max_end[cat] = b
-        out.append({"start": a, "end": b, "text": text[a:b], "category": cat, "rule": rule})
+        # JSON may carry lone surrogates; evidence must stay encodable (as UTF-8, for DynamoDB)
+        snippet = text[a:b].encode("utf-8", "replace").decode("utf-8")
+        out.append({"start": a, "end": b, "text": snippet, "category": cat, "rule": rule})
     out.sort(key=lambda e: (e["start"], e["end"], e["category"]))
     return out
 

@@ -55,3 +55,19 @@ def test_stdin_and_output_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["comments", str(tmp_path / "nope.jsonl")]) == 2
+
+
+def test_lone_surrogates_do_not_break_the_output(tmp_path: Path) -> None:
+    p = _write(tmp_path, '{"id": "s", "text": "s3xy \\ud800 girl"}')
+    out = tmp_path / "out.jsonl"
+    assert main(["comments", str(p), "--minor-context", "-o", str(out)]) == 0
+    (row,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert row["verdict"] != "allow"
+    assert all("\ud800" not in e["text"] for e in row["evidence"])
+
+
+def test_lone_surrogate_in_an_id(tmp_path: Path) -> None:
+    p = _write(tmp_path, '{"id": "\\udcff", "text": "hi"}')
+    out = tmp_path / "out.jsonl"
+    assert main(["comments", str(p), "-o", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["id"] == "\udcff"

@@ -214,3 +214,28 @@ def test_invalid_lines_yield_review_with_a_reason(line: str | bytes, reason: str
 def test_deeply_nested_json_does_not_crash() -> None:
     (r,) = list(classify_lines(["[" * 5000 + "]" * 5000]))
     assert r["verdict"] == "review" and "error" in r
+
+
+def test_random_input_never_raises_and_evidence_is_valid() -> None:
+    import random
+
+    rng = random.Random(55)
+    alphabet = 'sexyknudm0134 .-_!$@\u200b\u200d🍑🍆💦加微信約炮妳幾歲私聊ｓＸ\ud800{}"\\'
+    lines: list[str | bytes] = []
+    for _ in range(600):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        kind = rng.random()
+        if kind < 0.6:
+            ctx = rng.choice([True, False, None])
+            lines.append(json.dumps({"id": "r", "text": text, "minor_context": ctx}))
+        elif kind < 0.8:
+            lines.append(text)  # mostly invalid JSON
+        else:
+            lines.append(text.encode("utf-8", "surrogatepass"))
+    out = list(classify_lines(lines))
+    assert len(out) <= len(lines)
+    for r in out:
+        assert r["verdict"] in ("allow", "review", "block")
+        for e in r["evidence"]:
+            assert 0 <= e["start"] < e["end"]
+            assert e["text"]
