@@ -7,16 +7,16 @@ The normalised form is what the lexicon is matched against. It is built in two l
    traditional -> simplified Chinese (OpenCC's character dictionary, 1:1 entries) and
    deletes zero-width characters, variation selectors and skin-tone modifiers; every other
    punctuation mark, symbol or emoji becomes a space (a separator);
-2. a fixed sequence of regex stages: spelled-out Chinese digits, leetspeak and symbol swaps
-   inside words, letters spelled out one by one ("s.e.x", "s e x"), runs of a repeated
-   character, separators between Chinese characters, spaced-out digits, a space between
-   Chinese and Latin runs, and collapsed whitespace. The result is padded with one space on
-   each side so that whole-word patterns can be written as `` word ``.
+2. a fixed sequence of regex stages: spelled-out Chinese digits, a space between Chinese and
+   Latin runs, leetspeak and symbol swaps inside words, letters spelled out one by one
+   ("s.e.x", "s e x") and runs of a repeated letter, repeated Chinese characters, separators
+   between Chinese characters, spaced-out digits, and collapsed whitespace. The result is padded
+   with one space on each side so that whole-word patterns can be written as `` word ``.
 
 There are two implementations of the same stages: :func:`normalize` (C-speed string ops, no
 offsets; used for every comment) and :func:`normalize_with_offsets` (a slower pass that also
 returns, for every normalised character, the ``(start, end)`` span of original text it came
-from; used only for comments that matched something, to report evidence). Both use the
+from; used only for comments that are reviewed or blocked, for evidence). Both use the
 *same* table and the *same* replacement functions, so their strings are identical.
 
 Lexicon patterns go through :func:`normalize` too, so a pattern and the text it should match
