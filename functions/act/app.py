@@ -46,33 +46,28 @@ def _quarantine(ref: ObjectRef) -> dict[str, Any]:
 
 
 def _comments(ref: ObjectRef, decision: dict[str, Any]) -> dict[str, Any]:
-    """Publish the allowed comments (original lines), quarantine the blocked ones, hold the rest."""
+    """Publish the allowed comments (their original bytes), quarantine the blocked ones, hold the rest."""
     ptr = decision.get("results") or {}
     raw_results = _s3.get_bytes(ptr["bucket"], ptr["key"], max_bytes=MAX_BATCH)
-    results = [json.loads(x) for x in raw_results.decode().splitlines() if x.strip()]
-    lines = [
-        ln
-        for ln in _s3.read_bytes(ref, max_bytes=MAX_BATCH).decode("utf-8", "replace").splitlines()
-        if ln.strip()
-    ]
-    if len(lines) != len(results):
-        raise InvalidInputError("comment results do not match the batch: refusing to publish")
-    by_verdict: dict[str, list[str]] = {"allow": [], "review": [], "block": []}
-    for line, result in zip(lines, results, strict=True):
-        by_verdict[result.get("verdict", "review")].append(line)
+    results = [json.loads(x) for x in raw_results.splitlines() if x.strip()]
+    lines = _s3.read_bytes(ref, max_bytes=MAX_BATCH).splitlines()  # the same split ClassifyComments used
+    by_verdict: dict[str, list[bytes]] = {"allow": [], "review": [], "block": []}
+    for result in results:
+        number = result.get("line")
+        if not isinstance(number, int) or not 1 <= number <= len(lines):
+            raise InvalidInputError("comment results do not match the batch: refusing to publish")
+        verdict = result.get("verdict")
+        by_verdict[verdict if verdict in by_verdict else "review"].append(lines[number - 1])
     action: dict[str, Any] = {"held_comments": len(by_verdict["review"])}
     if by_verdict["allow"]:
         dst = setting("PUBLISHED_BUCKET")
         _s3.put_bytes(
-            ("\n".join(by_verdict["allow"]) + "\n").encode(),
-            dst,
-            ref.key,
-            content_type="application/x-ndjson",
+            b"\n".join(by_verdict["allow"]) + b"\n", dst, ref.key, content_type="application/x-ndjson"
         )
         action["published"] = {"bucket": dst, "key": ref.key, "comments": len(by_verdict["allow"])}
     if by_verdict["block"]:
         dst, key = setting("QUARANTINE_BUCKET"), f"{ref.key}@{ref.version_label}"
-        _s3.put_bytes(("\n".join(by_verdict["block"]) + "\n").encode(), dst, key)
+        _s3.put_bytes(b"\n".join(by_verdict["block"]) + b"\n", dst, key, content_type="application/x-ndjson")
         action["quarantined"] = {"bucket": dst, "key": key, "comments": len(by_verdict["block"])}
     return action
 

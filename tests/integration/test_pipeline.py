@@ -292,3 +292,22 @@ def test_every_minor_plus_exposure_case_is_held(
     [line] = runner.decisions(up)
     assert line["verdict"] in ("review", "block") and line["minor"] == minor
     assert key not in published_keys(runner)
+
+
+def test_messy_comment_batch_each_line_decided_and_original_bytes_published(runner: Runner, tmp_path: Path):
+    good1 = json.dumps({"id": "g1", "text": "Lovely colours\u2028and light"}, ensure_ascii=False).encode()
+    good2 = b'{"id": "g2", "text": "Happy birthday!"}'
+    batch = b"\r\n".join([good1, b"", b"{not json", b'{"id": "u1", "text": "\xff\xfe"}', good2]) + b"\r\n"
+    path = tmp_path / "messy.jsonl"
+    path.write_bytes(batch)
+    up = runner.upload(path, "comments/post-10/messy.jsonl")
+    runner.deliver(up)
+    lines = runner.decisions(up)
+    verdicts = {line["comment_id"]: line["verdict"] for line in lines}
+    assert verdicts["g1"] == verdicts["g2"] == "allow"
+    assert verdicts["u1"] == "review"  # invalid UTF-8: held with a reason, not dropped
+    assert (
+        list(verdicts.values()).count("review") == 2 and len(lines) == 4
+    )  # bad JSON held too; blank skipped
+    body = published_keys(runner)["comments/post-10/messy.jsonl"]
+    assert body == good1 + b"\n" + good2 + b"\n"  # the allowed lines' original bytes, U+2028 intact
