@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tutela.comments.normalize import normalize, normalize_with_offsets
+from tutela.comments.normalize import (
+    STAGES,
+    _apply_fast,
+    _run,
+    normalize,
+    normalize_mapped,
+    normalize_with_offsets,
+    translate,
+)
 
 EVAL = Path(__file__).resolve().parents[3] / "eval" / "comments"
 
@@ -81,6 +89,28 @@ def test_fast_and_offset_paths_agree() -> None:
         assert len(spans) == len(norm)
         for a, b in spans:
             assert 0 <= a <= b <= len(text)
+
+
+def _staged(text: str) -> str:
+    return _run(" " + translate(text) + " ", _apply_fast)
+
+
+def test_inlined_fast_path_matches_the_staged_reference() -> None:
+    # normalize() inlines the stages with extra gates and a split/join collapse; _run is the reference
+    extra = ["a  b   c", "s e x y", "sexxxy", "a b", "  ", "\t\n x", "中 文", "中  文 a", "啪啪啪啪", "１ ２"]
+    for text in [*_corpus(), *extra]:
+        assert normalize(text) == _staged(text), text
+    assert len(STAGES) == 9
+
+
+def test_lazy_offset_map_gives_the_eager_spans() -> None:
+    for text in _corpus():
+        norm, spans = normalize_with_offsets(text)
+        norm2, omap = normalize_mapped(text)
+        assert norm2 == norm, text
+        assert [omap.span(p) for p in range(len(norm))] == spans, text
+        for i in range(len(norm)):
+            assert omap.original(i, len(norm)) == (spans[i][0], spans[-1][1])
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import Any
 from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
 from tutela.comments.lexicon import Lexicon, default_lexicon
 from tutela.comments.match import Hit, Matcher
-from tutela.comments.normalize import normalize, normalize_with_offsets
+from tutela.comments.normalize import OffsetMap, normalize, normalize_mapped
 from tutela.comments.rules import Contribution, assess
 from tutela.verdict import Severity, worst
 
@@ -44,20 +44,26 @@ def _evidence(text: str, norm: str, contributions: list[Contribution]) -> list[d
     """Spans of the original text, one per (span, category); a span nested in another span of the
     same category is dropped ("snap" inside "add me on snap"). Direct terms come first among the
     contributions, so they are the ``rule`` named for a span that a combination rule also used."""
-    spans: list[tuple[int, int]] | None = None
+    omap: OffsetMap | None = None
+    mapped: dict[tuple[int, int], tuple[int, int]] = {}  # a hit used by several rules is mapped once
     first: dict[tuple[int, int, str], str] = {}
     for c in contributions:
-        for h in c.hits:
-            if h.kind == "emoji" or h.kind == "whole":
-                a, b = h.start, h.end
+        category = c.category
+        # one contribution often holds several hits with the same span (terms, textspeak variants)
+        for kind, start, end in {(k, s, e) for k, _, s, e in c.hits}:
+            if kind == "emoji" or kind == "whole":
+                a, b = start, end
             else:
-                if spans is None:
-                    norm2, spans = normalize_with_offsets(text)
-                    if norm2 != norm:  # pragma: no cover - the two paths are tested to agree
-                        raise AssertionError("normalisation paths disagree")
-                a, b = spans[h.start][0], spans[h.end - 1][1]
-            if b > a:
-                first.setdefault((a, b, c.category), c.rule)
+                ab = mapped.get((start, end))
+                if ab is None:
+                    if omap is None:
+                        norm2, omap = normalize_mapped(text)
+                        if norm2 != norm:  # pragma: no cover - the two paths are tested to agree
+                            raise AssertionError("normalisation paths disagree")
+                    ab = mapped[start, end] = omap.original(start, end)
+                a, b = ab
+            if b > a and (a, b, category) not in first:
+                first[a, b, category] = c.rule
     out: list[dict[str, Any]] = []
     max_end: dict[str, int] = {}
     # sorted by start, longest first: a span is nested iff an earlier one of its category ends after it
@@ -124,6 +130,20 @@ def _judge(
         if degraded:
             result.update(verdict="review", severity=int(Severity.LOW), degraded=degraded)
         return result
+    return _score(text, norm, hits, extra, degraded, minor_context, lex, result)
+
+
+def _score(
+    text: str,
+    norm: str,
+    hits: list[Hit],
+    extra: list[Contribution],
+    degraded: str | None,
+    minor_context: bool | None,
+    lex: Lexicon,
+    result: dict[str, Any],
+) -> dict[str, Any]:
+    """Fill ``result`` for a comment with a relevant hit (or a Comprehend contribution)."""
     a = assess(lex, hits, context_key(minor_context), extra)
     result["verdict"] = a.verdict
     result["severity"] = a.severity
@@ -168,7 +188,10 @@ def classify_lines(
     """
     lex = lexicon or default_lexicon()
     matcher = _matcher_for(lex)
+    find = matcher.find
     version = lex.version
+    max_chars = lex.max_chars
+    fast = comprehend is None  # without Comprehend, a comment without a relevant hit is allowed here
     loads = json.loads
     for n, raw in enumerate(lines, 1):
         ctx = minor_context
@@ -177,7 +200,7 @@ def classify_lines(
         except UnicodeDecodeError:
             yield _error(None, n, "line is not valid UTF-8", ctx, lex.version)
             continue
-        if not line.strip():
+        if not line or line.isspace():
             continue
         if len(line) > MAX_LINE_CHARS:
             yield _error(None, n, f"line longer than {MAX_LINE_CHARS} characters", ctx, lex.version)
@@ -204,21 +227,20 @@ def classify_lines(
             reason = "missing text" if text is None else "text must be a string"
             yield _error(ident, n, reason, ctx, lex.version)
             continue
-        yield _judge(
-            text,
-            ctx,
-            comprehend,
-            lex,
-            matcher,
-            {
-                "id": ident,
-                "line": n,
-                "verdict": "allow",
-                "categories": [],
-                "score": 0.0,
-                "severity": 0,
-                "evidence": [],
-                "minor_context": ctx,
-                "lexicon_version": version,
-            },
-        )
+        result: dict[str, Any] = {
+            "id": ident,
+            "line": n,
+            "verdict": "allow",
+            "categories": [],
+            "score": 0.0,
+            "severity": 0,
+            "evidence": [],
+            "minor_context": ctx,
+            "lexicon_version": version,
+        }
+        if fast and len(text) <= max_chars:  # _judge, inlined for the common case
+            norm = normalize(text)
+            hits, relevant = find(norm, text)
+            yield _score(text, norm, hits, [], None, ctx, lex, result) if relevant else result
+        else:
+            yield _judge(text, ctx, comprehend, lex, matcher, result)

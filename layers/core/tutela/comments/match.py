@@ -141,21 +141,27 @@ class Matcher:
             e.category is not None or not triggers.isdisjoint(e.signals) for e in lexicon.emoji
         )
         self._automaton = ahocorasick.Automaton()
+        # Most comments have no relevant hit: a second, smaller automaton of only the keys that can
+        # make a hit relevant or open a regex gate decides that without building the other hits.
+        self._triggers = ahocorasick.Automaton()
         for key in by_key.keys() | gate_of.keys():
             idxs = by_key.get(key, [])
             rel = any(self.term_relevant[i] for i in idxs)
-            self._automaton.add_word(
-                key, (len(key), key[0] == " ", key[-1] == " ", tuple(idxs), tuple(gate_of.get(key, ())), rel)
-            )
-        self._automaton.make_automaton()
+            gates = tuple(gate_of.get(key, ()))
+            if idxs:
+                self._automaton.add_word(key, (len(key), key[0] == " ", key[-1] == " ", tuple(idxs)))
+            if rel or gates:
+                self._triggers.add_word(key, (rel, gates))
+        for a, empty in ((self._automaton, (0, False, False, ())), (self._triggers, (False, ()))):
+            if len(a) == 0:  # an automaton needs a key to be made; no normalised text has a NUL
+                a.add_word("\x00", empty)
+            a.make_automaton()
         self.n_keys = len(by_key)
         self._emoji_index: dict[str, list[int]] = {}
         for idx, e in enumerate(lexicon.emoji):
             for ch in e.chars:
                 self._emoji_index.setdefault(ch, []).append(idx)
         chars = sorted(self._emoji_index, key=len, reverse=True)
-        # No comment whose highest code point is below every lexicon emoji can contain one.
-        self._emoji_min = min((min(c) for c in chars), default="\U0010ffff")
         if chars and all(len(c) == 1 for c in chars):
             self._emoji_re: re.Pattern[str] | None = re.compile(
                 "[" + "".join(re.escape(c) for c in chars) + "]"
@@ -165,17 +171,16 @@ class Matcher:
 
     def find(self, norm: str, original: str) -> tuple[list[Hit], bool]:
         """All hits, and whether any is relevant; without a relevant hit the list is empty."""
-        found = list(self._automaton.iter(norm))
         relevant = False
         gated: set[int] | None = None
-        for _, v in found:
-            if v[5]:
+        for _, (rel, gates) in self._triggers.iter(norm):
+            if rel:
                 relevant = True
-            if v[4]:
+            if gates:
                 if gated is None:
-                    gated = set(v[4])
+                    gated = set(gates)
                 else:
-                    gated.update(v[4])
+                    gated.update(gates)
         extra: list[Hit] = []
         run = self._ungated if gated is None else sorted(gated.union(self._ungated))
         for g in run:
@@ -185,7 +190,7 @@ class Matcher:
                     idx = int(name[1:])
                     relevant = relevant or self.regex_relevant[idx]
                     extra.append(Hit("regex", idx, m.start(), m.end()))
-        if self._emoji_re is not None and not original.isascii() and max(original) >= self._emoji_min:
+        if self._emoji_re is not None and not original.isascii():
             for m in self._emoji_re.finditer(original):
                 for idx in self._emoji_index[m.group()]:
                     relevant = relevant or self.emoji_relevant[idx]
@@ -193,11 +198,10 @@ class Matcher:
         if not relevant:
             return [], False
         hits: list[Hit] = []
-        for end, (length, lead, trail, idxs, _, _) in found:
-            if idxs:
-                start = end - length + 1 + lead
-                stop = end + 1 - trail
-                for idx in idxs:
-                    hits.append(Hit("term", idx, start, stop))
+        for end, (length, lead, trail, idxs) in self._automaton.iter(norm):
+            start = end - length + 1 + lead
+            stop = end + 1 - trail
+            for idx in idxs:
+                hits.append(Hit("term", idx, start, stop))
         hits.extend(extra)
         return hits, True

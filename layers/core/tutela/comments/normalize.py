@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Callable
 from functools import cache
+from itertools import accumulate
 from pathlib import Path
 
 Span = tuple[int, int]
@@ -246,6 +248,9 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
+_S0, _S1 = STAGES[0], STAGES[1]
+
+
 def _run(s: str, apply: Callable[[Stage, str], str]) -> str:
     """Apply the stages whose gate holds; shared by both paths so they cannot diverge."""
     cjk = not s.isascii()
@@ -297,9 +302,173 @@ def translate(text: str) -> str:
     return text.translate(TABLE)
 
 
+_S2, _S3, _S4, _S5, _S6, _S7 = STAGES[2:8]
+# Stage 4 runs only when one of its two alternatives can match: two cheap searches (the first has a
+# literal prefix) are faster than the combined pattern, which has none.
+_JOIN_GATE = re.compile(r" [a-z](?: +[a-z](?![a-z0-9])){2,}")
+_TRIPLE_GATE = re.compile(r"([a-z])\1\1")
+
+
 def normalize(text: str) -> str:
-    """The normalised form of ``text``, padded with a space on each side."""
-    return _run(" " + translate(text) + " ", _apply_fast)
+    """The normalised form of ``text``, padded with a space on each side.
+
+    The same stages and gates as :func:`_run` (which the offset path uses), inlined: this runs for
+    every comment. Stage 8 (collapse spaces) is ``split``/``join``: every whitespace character of
+    the translated text is a plain space, so the two agree.
+    """
+    if text.isascii():
+        s = " " + text.encode("ascii").translate(_ASCII_TABLE, _ASCII_DELETE).decode("ascii") + " "
+        cjk = False
+        latin = True
+    else:
+        s = " " + text.translate(TABLE) + " "
+        cjk = not s.isascii()
+        if cjk:
+            s = _S0[0].sub(_S0[1], s)
+            latin = _LATIN.search(s) is not None
+        else:
+            latin = True
+    digsym = _DIGSYM.search(s) is not None
+    if cjk and (latin or digsym):
+        s = _S1[0].sub(_S1[1], s)
+    if digsym:
+        s = _S2[0].sub(_S2[1], s)
+        s = _S3[0].sub(_S3[1], s)
+    if latin and (_JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None):
+        s = _S4[0].sub(_S4[1], s)
+    if cjk:
+        s = _S5[0].sub(_S5[1], s)
+        if s.find(" ", 1, -1) >= 0:  # stage 6 needs a space between characters, not just the padding
+            s = _S6[0].sub(_S6[1], s)
+    if digsym:
+        s = _S7[0].sub(_S7[1], s)
+    if "  " in s:
+        parts = s.split()
+        return " " + " ".join(parts) + " " if parts else " "
+    return s
+
+
+class OffsetMap:
+    """The original ``(start, end)`` span of any character of a normalised text, on demand.
+
+    Built by :func:`normalize_mapped`: it keeps, for every stage that changed the text, the
+    stage's input and its replacements, and walks a position back through them only when asked
+    (evidence needs two positions per hit, not a span for every character). Gives exactly the
+    spans of :func:`normalize_with_offsets`.
+    """
+
+    __slots__ = ("_cum", "_last", "_layers", "_n")
+
+    def __init__(self, text: str, translated: str, layers: list[_Layer]) -> None:
+        self._n = len(text)
+        self._last = len(translated) + 1  # position of the closing pad before any stage
+        # identity: the translated text maps one to one onto the original
+        self._cum: list[int] | None = (
+            None
+            if len(translated) == len(text) and text.isascii()
+            else list(accumulate(map(len, map(TABLE.__getitem__, map(ord, text)))))
+        )
+        self._layers = layers
+
+    def _base(self, p: int) -> Span:
+        if p == 0:
+            return (0, 0)
+        if p == self._last:
+            return (self._n, self._n)
+        j = p - 1
+        if self._cum is not None:
+            j = bisect_right(self._cum, j)
+        return (j, j + 1)
+
+    def _resolve(self, k: int, p: int) -> Span:
+        layers = self._layers
+        while k > 0:
+            s, starts, edits = layers[k - 1]
+            i = bisect_right(starts, p) - 1
+            if i >= 0:
+                o = starts[i]
+                a, b, r = edits[i]
+                if p < o + len(r):
+                    off = p - o
+                    if len(r) == b - a:
+                        p = a + off
+                    else:
+                        idx = _align_index(s, a, b, r)
+                        if idx is not None:
+                            p = idx[off]
+                        elif b > a:
+                            return (self._resolve(k - 1, a)[0], self._resolve(k - 1, b - 1)[1])
+                        else:
+                            st = self._resolve(k - 1, a)[0]
+                            return (st, st)
+                else:
+                    p = b + (p - o - len(r))
+            k -= 1
+        return self._base(p)
+
+    def span(self, p: int) -> Span:
+        """The original span of normalised character ``p``."""
+        return self._resolve(len(self._layers), p)
+
+    def original(self, start: int, end: int) -> Span:
+        """Map a ``[start, end)`` range of normalised text to a range of the original text."""
+        return self.span(start)[0], self.span(end - 1)[1]
+
+
+_Layer = tuple[str, list[int], list[tuple[int, int, str]]]
+
+
+def _align_index(s: str, a: int, b: int, r: str) -> list[int] | None:
+    """:func:`_align` on indices: the input index kept by each character of ``r``, or ``None`` when
+    ``r`` does not keep characters of the match in order (then every character gets the whole)."""
+    out: list[int] = []
+    j = a
+    for c in r:
+        while j < b and s[j] != c:
+            j += 1
+        if j == b:
+            return None
+        out.append(j)
+        j += 1
+    return out
+
+
+class _Recorder:
+    """Applies a stage with ``finditer`` and keeps its replacements (only if it changed something)."""
+
+    def __init__(self) -> None:
+        self.layers: list[_Layer] = []
+
+    def __call__(self, stage: Stage, s: str) -> str:
+        rx, fn, _ = stage
+        out: list[str] = []
+        starts: list[int] = []
+        edits: list[tuple[int, int, str]] = []
+        pos = 0
+        opos = 0
+        for m in rx.finditer(s):
+            a, b = m.span()
+            out.append(s[pos:a])
+            opos += a - pos
+            r = fn if isinstance(fn, str) else fn(m)
+            out.append(r)
+            starts.append(opos)
+            edits.append((a, b, r))
+            opos += len(r)
+            pos = b
+        if pos == 0:
+            return s
+        out.append(s[pos:])
+        self.layers.append((s, starts, edits))
+        return "".join(out)
+
+
+def normalize_mapped(text: str) -> tuple[str, OffsetMap]:
+    """Like :func:`normalize`, plus an :class:`OffsetMap` back to the original text."""
+    t = translate(text)
+    rec = _Recorder()
+    norm = _run(" " + t + " ", rec)
+    return norm, OffsetMap(text, t, rec.layers)
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[Span]]:
