@@ -64,18 +64,26 @@ def _evidence(text: str, norm: str, contributions: list[Contribution]) -> list[d
                 a, b = ab
             if b > a and (a, b, category) not in first:
                 first[a, b, category] = c.rule
-    out: list[dict[str, Any]] = []
+    kept: list[tuple[int, int, str, str]] = []
     max_end: dict[str, int] = {}
     # sorted by start, longest first: a span is nested iff an earlier one of its category ends after it
-    for (a, b, cat), rule in sorted(first.items(), key=lambda kv: (kv[0][0], -kv[0][1], kv[0][2])):
-        if b <= max_end.get(cat, -1):
+    for a, nb, cat, rule in sorted([(a, -b, cat, rule) for (a, b, cat), rule in first.items()]):
+        if -nb <= max_end.get(cat, -1):
             continue
-        max_end[cat] = b
-        # JSON may carry lone surrogates; evidence must stay encodable (as UTF-8, for DynamoDB)
-        snippet = text[a:b].encode("utf-8", "replace").decode("utf-8")
-        out.append({"start": a, "end": b, "text": snippet, "category": cat, "rule": rule})
-    out.sort(key=lambda e: (e["start"], e["end"], e["category"]))
-    return out
+        max_end[cat] = -nb
+        kept.append((a, -nb, cat, rule))
+    kept.sort()  # (start, end, category); the (span, category) keys are unique
+    # JSON may carry lone surrogates; evidence must stay encodable (as UTF-8, for DynamoDB)
+    return [
+        {
+            "start": a,
+            "end": b,
+            "text": text[a:b].encode("utf-8", "replace").decode("utf-8"),
+            "category": cat,
+            "rule": rule,
+        }
+        for a, b, cat, rule in kept
+    ]
 
 
 def classify_text(

@@ -160,7 +160,12 @@ class _CharTable(dict[int, str]):
     def __missing__(self, cp: int) -> str:
         r = _map_char(chr(cp))
         self[cp] = r
+        if len(r) != 1:
+            _NOT_ONE_TO_ONE.add(cp)
         return r
+
+
+_NOT_ONE_TO_ONE: set[int] = set()  # code points the table deletes or expands (filled as it grows)
 
 
 TABLE = _CharTable()
@@ -238,7 +243,7 @@ STAGES: tuple[Stage, ...] = (
     #    sexxxy -> sexy (three or more of the same Latin letter -> one; digits never collapse)
     (re.compile(r"(?P<join> [a-z](?: +[a-z](?![a-z0-9])){2,})|([a-z])\2\2+"), _join_or_collapse, "latin"),
     # 5. 啪啪啪啪 -> 啪啪 (three or more of the same Chinese character -> two)
-    (re.compile(rf"([{_CJK}])\1{{2,}}"), _double, "cjk"),
+    (re.compile(rf"([{_CJK}])\1\1+"), _double, "cjk"),
     # 6. 加 微 信 -> 加微信
     (re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])"), "", "cjk"),
     # 7. 1 3 8 0 0 1 3 8 0 0 0 -> 13800138000 (seven or more digits)
@@ -307,6 +312,7 @@ _S2, _S3, _S4, _S5, _S6, _S7 = STAGES[2:8]
 # literal prefix) are faster than the combined pattern, which has none.
 _JOIN_GATE = re.compile(r" [a-z](?: +[a-z](?![a-z0-9])){2,}")
 _TRIPLE_GATE = re.compile(r"([a-z])\1\1")
+_LATIN_OR_DIGSYM = re.compile(r"[a-z0-9@$]")
 
 
 def normalize(text: str) -> str:
@@ -320,15 +326,20 @@ def normalize(text: str) -> str:
         s = " " + text.encode("ascii").translate(_ASCII_TABLE, _ASCII_DELETE).decode("ascii") + " "
         cjk = False
         latin = True
+        digsym = _DIGSYM.search(s) is not None
     else:
         s = " " + text.translate(TABLE) + " "
         cjk = not s.isascii()
         if cjk:
             s = _S0[0].sub(_S0[1], s)
-            latin = _LATIN.search(s) is not None
+            if _LATIN_OR_DIGSYM.search(s) is None:  # most Chinese comments: one search, not two
+                latin = digsym = False
+            else:
+                latin = _LATIN.search(s) is not None
+                digsym = _DIGSYM.search(s) is not None
         else:
             latin = True
-    digsym = _DIGSYM.search(s) is not None
+            digsym = _DIGSYM.search(s) is not None
     if cjk and (latin or digsym):
         s = _S1[0].sub(_S1[1], s)
     if digsym:
@@ -337,7 +348,8 @@ def normalize(text: str) -> str:
     if latin and (_JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None):
         s = _S4[0].sub(_S4[1], s)
     if cjk:
-        s = _S5[0].sub(_S5[1], s)
+        if _S5[0].search(s) is not None:  # a search is cheaper than a sub that finds nothing
+            s = _S5[0].sub(_S5[1], s)
         if s.find(" ", 1, -1) >= 0:  # stage 6 needs a space between characters, not just the padding
             s = _S6[0].sub(_S6[1], s)
     if digsym:
@@ -363,56 +375,56 @@ class OffsetMap:
         self._n = len(text)
         self._last = len(translated) + 1  # position of the closing pad before any stage
         # identity: the translated text maps one to one onto the original
+        one_to_one = len(translated) == len(text) and (
+            text.isascii() or _NOT_ONE_TO_ONE.isdisjoint(map(ord, text))
+        )
         self._cum: list[int] | None = (
-            None
-            if len(translated) == len(text) and text.isascii()
-            else list(accumulate(map(len, map(TABLE.__getitem__, map(ord, text)))))
+            None if one_to_one else list(accumulate(map(len, map(TABLE.__getitem__, map(ord, text)))))
         )
         self._layers = layers
 
-    def _base(self, p: int) -> Span:
+    def _coord(self, p: int, which: int) -> int:
+        """``span(p)[which]``, walked back through the layers without building spans."""
+        layers = self._layers
+        k = len(layers)
+        while k:
+            k -= 1
+            s, starts, edits = layers[k]
+            i = bisect_right(starts, p) - 1
+            if i < 0:
+                continue
+            o = starts[i]
+            a, b, r = edits[i]
+            lr = len(r)
+            if p >= o + lr:  # after the replacement: shifted
+                p = b + (p - o - lr)
+            elif lr == b - a:  # same length: character for character
+                p = a + (p - o)
+            else:
+                idx = _align_index(s, a, b, r)
+                if idx is not None:  # characters kept in order keep their own spans
+                    p = idx[p - o]
+                elif b > a:  # otherwise the whole match: (start of its first, end of its last)
+                    p = a if which == 0 else b - 1
+                else:  # an insertion: the empty span at the start of what follows
+                    p = a
+                    which = 0
         if p == 0:
-            return (0, 0)
+            return 0
         if p == self._last:
-            return (self._n, self._n)
+            return self._n
         j = p - 1
         if self._cum is not None:
             j = bisect_right(self._cum, j)
-        return (j, j + 1)
-
-    def _resolve(self, k: int, p: int) -> Span:
-        layers = self._layers
-        while k > 0:
-            s, starts, edits = layers[k - 1]
-            i = bisect_right(starts, p) - 1
-            if i >= 0:
-                o = starts[i]
-                a, b, r = edits[i]
-                if p < o + len(r):
-                    off = p - o
-                    if len(r) == b - a:
-                        p = a + off
-                    else:
-                        idx = _align_index(s, a, b, r)
-                        if idx is not None:
-                            p = idx[off]
-                        elif b > a:
-                            return (self._resolve(k - 1, a)[0], self._resolve(k - 1, b - 1)[1])
-                        else:
-                            st = self._resolve(k - 1, a)[0]
-                            return (st, st)
-                else:
-                    p = b + (p - o - len(r))
-            k -= 1
-        return self._base(p)
+        return j + which
 
     def span(self, p: int) -> Span:
         """The original span of normalised character ``p``."""
-        return self._resolve(len(self._layers), p)
+        return self._coord(p, 0), self._coord(p, 1)
 
     def original(self, start: int, end: int) -> Span:
         """Map a ``[start, end)`` range of normalised text to a range of the original text."""
-        return self.span(start)[0], self.span(end - 1)[1]
+        return self._coord(start, 0), self._coord(end - 1, 1)
 
 
 _Layer = tuple[str, list[int], list[tuple[int, int, str]]]
