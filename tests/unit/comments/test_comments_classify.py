@@ -211,6 +211,36 @@ def test_invalid_lines_yield_review_with_a_reason(line: str | bytes, reason: str
     assert SECRET not in json.dumps(r)
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"id": "a", "text": "dm me"}',
+        ' \t{"id": "a", "text": "dm me"}\r\n',
+        '{"id": "a", "text": "dm me"}   \n',
+        '\ufeff{"id": "a", "text": "dm me"}',
+        '{"id": "a", "text": "dm me"} extra',
+        '{"id": "a", "text": "dm me"}{}',
+        '{"id": "a", "text": "dm me"}\x00',
+        '{"id": "a", "id": "b", "text": "dm me"}',
+        '{"a": NaN, "id": "a", "text": "dm me"}',
+        '"just a string"',
+        "NaN",
+        "{",
+    ],
+)
+def test_lines_are_parsed_exactly_as_json_loads_parses_them(line: str) -> None:
+    """classify_lines calls json's scanner directly; it must accept and reject what json.loads does."""
+    try:
+        obj = json.loads(line)
+        expected = None if isinstance(obj, dict) else "line is not a JSON object"
+    except ValueError:
+        obj, expected = None, "invalid JSON"
+    (r,) = list(classify_lines([line], minor_context=True))
+    assert r.get("error") == expected
+    if isinstance(obj, dict):
+        assert r["id"] == obj["id"] and r["verdict"] != "allow"
+
+
 def test_deeply_nested_json_does_not_crash() -> None:
     (r,) = list(classify_lines(["[" * 5000 + "]" * 5000]))
     assert r["verdict"] == "review" and "error" in r

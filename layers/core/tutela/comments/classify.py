@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -17,12 +17,15 @@ from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
 from tutela.comments.lexicon import Lexicon, default_lexicon
 from tutela.comments.match import Hit, Matcher
 from tutela.comments.normalize import OffsetMap, normalize, normalize_mapped
-from tutela.comments.rules import Contribution, assess
+from tutela.comments.rules import Contribution, assess, plan_hits
 from tutela.verdict import Severity, worst
 
 MAX_LINE_CHARS = 64 * 1024  # a raw JSON line longer than this is rejected before parsing
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
+# json.loads(line) is _default_decoder.decode(line): skip the wrappers, keep the scanner and checks
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_WS: Callable[[str, int], re.Match[str]] = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
 
 
 @cache
@@ -44,13 +47,16 @@ def _evidence(text: str, norm: str, contributions: list[Contribution]) -> list[d
     """Spans of the original text, one per (span, category); a span nested in another span of the
     same category is dropped ("snap" inside "add me on snap"). Direct terms come first among the
     contributions, so they are the ``rule`` named for a span that a combination rule also used."""
+    return _spans(text, norm, [(c.category, c.rule, c.hits) for c in contributions])
+
+
+def _spans(text: str, norm: str, groups: Iterable[tuple[str, str, Iterable[Hit]]]) -> list[dict[str, Any]]:
+    """:func:`_evidence` on ``(category, rule, hits)`` groups, in contribution order."""
     omap: OffsetMap | None = None
     mapped: dict[tuple[int, int], tuple[int, int]] = {}  # a hit used by several rules is mapped once
     first: dict[tuple[int, int, str], str] = {}
-    for c in contributions:
-        category = c.category
-        # one contribution often holds several hits with the same span (terms, textspeak variants)
-        for kind, start, end in {(k, s, e) for k, _, s, e in c.hits}:
+    for category, rule, hits in groups:
+        for kind, _, start, end in hits:
             if kind == "emoji" or kind == "whole":
                 a, b = start, end
             else:
@@ -63,16 +69,25 @@ def _evidence(text: str, norm: str, contributions: list[Contribution]) -> list[d
                     ab = mapped[start, end] = omap.original(start, end)
                 a, b = ab
             if b > a and (a, b, category) not in first:
-                first[a, b, category] = c.rule
-    kept: list[tuple[int, int, str, str]] = []
-    max_end: dict[str, int] = {}
-    # sorted by start, longest first: a span is nested iff an earlier one of its category ends after it
-    for a, nb, cat, rule in sorted([(a, -b, cat, rule) for (a, b, cat), rule in first.items()]):
-        if -nb <= max_end.get(cat, -1):
-            continue
-        max_end[cat] = -nb
-        kept.append((a, -nb, cat, rule))
-    kept.sort()  # (start, end, category); the (span, category) keys are unique
+                first[a, b, category] = rule
+    if len(first) == 1:
+        (((a, b, cat), rule),) = first.items()
+        kept = [(a, b, cat, rule)]
+    else:
+        kept = []
+        max_end: dict[str, int] = {}
+        # sorted by start, longest first: a span is nested iff an earlier one of its category ends after it
+        for a, nb, cat, rule in sorted([(a, -b, cat, rule) for (a, b, cat), rule in first.items()]):
+            if -nb <= max_end.get(cat, -1):
+                continue
+            max_end[cat] = -nb
+            kept.append((a, -nb, cat, rule))
+        kept.sort()  # (start, end, category); the (span, category) keys are unique
+    if text.isascii():
+        return [
+            {"start": a, "end": b, "text": text[a:b], "category": cat, "rule": rule}
+            for a, b, cat, rule in kept
+        ]
     # JSON may carry lone surrogates; evidence must stay encodable (as UTF-8, for DynamoDB)
     return [
         {
@@ -200,38 +215,45 @@ def classify_lines(
     version = lex.version
     max_chars = lex.max_chars
     fast = comprehend is None  # without Comprehend, a comment without a relevant hit is allowed here
-    loads = json.loads
+    scan = _SCAN
+    ws = _WS
     for n, raw in enumerate(lines, 1):
         ctx = minor_context
-        try:
-            line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        except UnicodeDecodeError:
-            yield _error(None, n, "line is not valid UTF-8", ctx, lex.version)
-            continue
+        if type(raw) is str:
+            line = raw
+        else:
+            try:
+                line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            except UnicodeDecodeError:
+                yield _error(None, n, "line is not valid UTF-8", ctx, lex.version)
+                continue
         if not line or line.isspace():
             continue
         if len(line) > MAX_LINE_CHARS:
             yield _error(None, n, f"line longer than {MAX_LINE_CHARS} characters", ctx, lex.version)
             continue
-        try:
-            obj = loads(line)
-        except (ValueError, RecursionError):
+        try:  # json.loads(line), without its wrapper layers: same result, same errors
+            obj, end = scan(line, ws(line, 0).end())
+            if ws(line, end).end() != len(line):
+                raise ValueError("extra data")
+        except (ValueError, RecursionError, StopIteration):
             yield _error(None, n, "invalid JSON", ctx, lex.version)
             continue
-        if not isinstance(obj, dict):
+        if type(obj) is not dict:
             yield _error(None, n, "line is not a JSON object", ctx, lex.version)
             continue
         ident = obj.get("id")
-        if isinstance(ident, int) and not isinstance(ident, bool):
-            ident = str(ident)
-        if ident is not None and not isinstance(ident, str):
-            yield _error(None, n, "id must be a string", ctx, lex.version)
-            continue
+        if type(ident) is not str and ident is not None:
+            if isinstance(ident, int) and not isinstance(ident, bool):
+                ident = str(ident)
+            else:
+                yield _error(None, n, "id must be a string", ctx, lex.version)
+                continue
         if "minor_context" in obj:
             own = obj["minor_context"]
             ctx = own if isinstance(own, bool) else None
         text = obj.get("text")
-        if not isinstance(text, str):
+        if type(text) is not str:
             reason = "missing text" if text is None else "text must be a string"
             yield _error(ident, n, reason, ctx, lex.version)
             continue
@@ -249,6 +271,16 @@ def classify_lines(
         if fast and len(text) <= max_chars:  # _judge, inlined for the common case
             norm = normalize(text)
             hits, relevant = find(norm, text)
-            yield _score(text, norm, hits, [], None, ctx, lex, result) if relevant else result
+            if relevant:  # _score without Comprehend: the memoised plan gives the result fields
+                plan, by_key = plan_hits(lex, hits, "adult" if ctx is False else "minor")
+                verdict = result["verdict"] = plan.verdict
+                result["categories"] = list(plan.categories)
+                result["score"] = plan.rounded_score
+                result["severity"] = plan.severity
+                if verdict != "allow":
+                    result["evidence"] = _spans(
+                        text, norm, [(cat, rule, by_key[k]) for k, cat, rule in plan.evidence]
+                    )
+            yield result
         else:
             yield _judge(text, ctx, comprehend, lex, matcher, result)

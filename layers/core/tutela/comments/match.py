@@ -32,6 +32,9 @@ class Hit(NamedTuple):
     end: int
 
 
+_new_hit = tuple.__new__
+
+
 def _is_word_char(c: str) -> bool:
     return c.isascii() and c.isalnum()
 
@@ -183,25 +186,30 @@ class Matcher:
                     gated.update(gates)
         extra: list[Hit] = []
         run = self._ungated if gated is None else sorted(gated.union(self._ungated))
-        for g in run:
-            for m in self._regex_groups[g].finditer(norm):
-                name = m.lastgroup
-                if name is not None:
-                    idx = int(name[1:])
-                    relevant = relevant or self.regex_relevant[idx]
-                    extra.append(Hit("regex", idx, m.start(), m.end()))
-        if self._emoji_re is not None and not original.isascii():
-            for m in self._emoji_re.finditer(original):
+        if run:  # usually empty
+            groups = self._regex_groups
+            for g in run:
+                for m in groups[g].finditer(norm):
+                    name = m.lastgroup
+                    if name is not None:
+                        idx = int(name[1:])
+                        relevant = relevant or self.regex_relevant[idx]
+                        extra.append(Hit("regex", idx, m.start(), m.end()))
+        emoji_re = self._emoji_re
+        if emoji_re is not None and not original.isascii() and emoji_re.search(original) is not None:
+            for m in emoji_re.finditer(original):
                 for idx in self._emoji_index[m.group()]:
                     relevant = relevant or self.emoji_relevant[idx]
                     extra.append(Hit("emoji", idx, m.start(), m.end()))
         if not relevant:
             return [], False
         hits: list[Hit] = []
+        append = hits.append
+        new = _new_hit  # tuple.__new__: the same Hit as Hit(...), without its Python-level __new__
         for end, (length, lead, trail, idxs) in self._automaton.iter(norm):
             start = end - length + 1 + lead
             stop = end + 1 - trail
             for idx in idxs:
-                hits.append(Hit("term", idx, start, stop))
+                append(new(Hit, ("term", idx, start, stop)))
         hits.extend(extra)
         return hits, True

@@ -445,42 +445,70 @@ def _align_index(s: str, a: int, b: int, r: str) -> list[int] | None:
     return out
 
 
-class _Recorder:
-    """Applies a stage with ``finditer`` and keeps its replacements (only if it changed something)."""
-
-    def __init__(self) -> None:
-        self.layers: list[_Layer] = []
-
-    def __call__(self, stage: Stage, s: str) -> str:
-        rx, fn, _ = stage
-        out: list[str] = []
-        starts: list[int] = []
-        edits: list[tuple[int, int, str]] = []
-        pos = 0
-        opos = 0
-        for m in rx.finditer(s):
-            a, b = m.span()
-            out.append(s[pos:a])
-            opos += a - pos
-            r = fn if isinstance(fn, str) else fn(m)
-            out.append(r)
-            starts.append(opos)
-            edits.append((a, b, r))
-            opos += len(r)
-            pos = b
-        if pos == 0:
-            return s
-        out.append(s[pos:])
-        self.layers.append((s, starts, edits))
-        return "".join(out)
+def _record(stage: Stage, s: str, layers: list[_Layer]) -> str:
+    """Apply a stage with ``finditer`` and keep its replacements (only if it changed something)."""
+    rx, fn, _ = stage
+    if rx.search(s) is None:  # most gated stages still find nothing: skip the recording set-up
+        return s
+    out: list[str] = []
+    starts: list[int] = []
+    edits: list[tuple[int, int, str]] = []
+    pos = 0
+    opos = 0
+    fixed = fn if isinstance(fn, str) else None
+    for m in rx.finditer(s):
+        a, b = m.span()
+        out.append(s[pos:a])
+        opos += a - pos
+        r = fixed if fixed is not None else fn(m)  # type: ignore[operator]
+        out.append(r)
+        starts.append(opos)
+        edits.append((a, b, r))
+        opos += len(r)
+        pos = b
+    if pos == 0:
+        return s
+    out.append(s[pos:])
+    layers.append((s, starts, edits))
+    return "".join(out)
 
 
 def normalize_mapped(text: str) -> tuple[str, OffsetMap]:
-    """Like :func:`normalize`, plus an :class:`OffsetMap` back to the original text."""
+    """Like :func:`normalize`, plus an :class:`OffsetMap` back to the original text.
+
+    The stages of :func:`_run` behind the same extra gates as :func:`normalize` (each a necessary
+    condition for its stage to match, so a skipped stage is one that would record nothing).
+    """
     t = translate(text)
-    rec = _Recorder()
-    norm = _run(" " + t + " ", rec)
-    return norm, OffsetMap(text, t, rec.layers)
+    layers: list[_Layer] = []
+    s = " " + t + " "
+    cjk = not s.isascii()
+    if cjk:
+        s = _record(_S0, s, layers)
+        if _LATIN_OR_DIGSYM.search(s) is None:
+            latin = digsym = False
+        else:
+            latin = _LATIN.search(s) is not None
+            digsym = _DIGSYM.search(s) is not None
+    else:
+        latin = True
+        digsym = _DIGSYM.search(s) is not None
+    if cjk and (latin or digsym):
+        s = _record(_S1, s, layers)
+    if digsym:
+        s = _record(_S2, s, layers)
+        s = _record(_S3, s, layers)
+    if latin and (_JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None):
+        s = _record(_S4, s, layers)
+    if cjk:
+        s = _record(_S5, s, layers)
+        if s.find(" ", 1, -1) >= 0:
+            s = _record(_S6, s, layers)
+    if digsym:
+        s = _record(_S7, s, layers)
+    if "  " in s:
+        s = _record(STAGES[8], s, layers)
+    return s, OffsetMap(text, t, layers)
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[Span]]:

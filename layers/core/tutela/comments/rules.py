@@ -55,6 +55,7 @@ class _Compiled:
     sources: dict[str, tuple[_Src, ...]]
     by_signal: dict[str, tuple[_CompiledRule, ...]]  # keyed by a signal the rule cannot fire without
     score_only: tuple[_CompiledRule, ...]  # rules with only min_score conditions
+    conditional: dict[str, tuple[bool, ...]]  # per source: has unless/except signals
 
 
 @cache
@@ -75,7 +76,8 @@ def _compile(lex: Lexicon) -> _Compiled:
                 by_signal.setdefault(sig, []).append(cr)
         else:
             score_only.append(cr)
-    return _Compiled(sources, {k: tuple(v) for k, v in by_signal.items()}, tuple(score_only))
+    conditional = {kind: tuple(bool(src[4] or src[5]) for src in ss) for kind, ss in sources.items()}
+    return _Compiled(sources, {k: tuple(v) for k, v in by_signal.items()}, tuple(score_only), conditional)
 
 
 def _noisy_or(weights: list[float]) -> float:
@@ -110,32 +112,17 @@ class _Plan:
     score: float
     scores: dict[str, float]
     recipe: _Recipe
+    rounded_score: float  # round(score, 4), as reported
+    categories: tuple[str, ...]  # non-zero categories, highest score first, then by name
+    # (source, category, rule) in recipe order, first per (source, category): what evidence walks
+    evidence: tuple[tuple[_Key, str, str], ...]
 
 
 def assess(
     lex: Lexicon, hits: list[Hit], context: str, extra: list[Contribution] | None = None
 ) -> Assessment:
-    comp = _compile(lex)
-    srcs = comp.sources
-    raw: set[str] = set()
-    for h in hits:
-        raw.update(srcs[h.kind][h.source][1])
-    # Position-dependent part: which hits survive their unless/except signals.
-    by_key: dict[_Key, list[Hit]] = {}
-    for h in hits:
-        _, _, _, _, unless, exc = srcs[h.kind][h.source]
-        if unless and not raw.isdisjoint(unless):
-            continue
-        if exc and not raw.isdisjoint(exc) and _overlapped(h, exc, hits, srcs):
-            continue
-        k = (h.kind, h.source)
-        if k in by_key:
-            by_key[k].append(h)
-        else:
-            by_key[k] = [h]
-    # Position-independent part, memoised: the same sources in the same context score the same.
     extras = tuple((c.category, c.weight, c.rule) for c in extra or ())
-    plan = _plan(lex, context, frozenset(by_key), extras)
+    plan, by_key = plan_hits(lex, hits, context, extras)
     contributions: list[Contribution] = []
     if plan.verdict != "allow":
         whole = {c.rule: c.hits for c in extra or ()}
@@ -143,6 +130,40 @@ def assess(
             hs = [h for k in used for h in by_key[k]] if used else list(whole.get(rule, ()))
             contributions.append(Contribution(category, weight, rule, hs))
     return Assessment(plan.verdict, plan.severity, plan.score, plan.scores, contributions)
+
+
+def plan_hits(
+    lex: Lexicon, hits: list[Hit], context: str, extras: tuple[tuple[str, float, str], ...] = ()
+) -> tuple[_Plan, dict[_Key, list[Hit]]]:
+    """The scoring plan for ``hits`` in ``context`` and the surviving hits grouped by source.
+
+    Only which hits survive their unless/except signals depends on positions; the rest is memoised
+    per (context, surviving sources, extras) in :func:`_plan`.
+    """
+    comp = _compile(lex)
+    srcs = comp.sources
+    conditional = comp.conditional
+    by_key: dict[_Key, list[Hit]] = {}
+    raw: set[str] | None = None
+    for h in hits:
+        kind = h[0]
+        src = h[1]
+        if conditional[kind][src]:
+            if raw is None:
+                raw = set()
+                for o in hits:
+                    raw.update(srcs[o[0]][o[1]][1])
+            _, _, _, _, unless, exc = srcs[kind][src]
+            if unless and not raw.isdisjoint(unless):
+                continue
+            if exc and not raw.isdisjoint(exc) and _overlapped(h, exc, hits, srcs):
+                continue
+        k = (kind, src)
+        if k in by_key:
+            by_key[k].append(h)
+        else:
+            by_key[k] = [h]
+    return _plan(lex, context, frozenset(by_key), extras), by_key
 
 
 @lru_cache(maxsize=8192)
@@ -212,4 +233,18 @@ def _plan(
     verdict = worst(verdicts)
     if verdict == "allow" and any(v > 0 for v in scores.values()):
         severity = int(Severity.LOW)
-    return _Plan(verdict, severity, max(scores.values(), default=0.0), scores, tuple(recipe))
+    score = max(scores.values(), default=0.0)
+    evidence: dict[tuple[_Key, str], str] = {}
+    for category, _, rule_id, keys_used in recipe:
+        for k in sorted(keys_used):
+            evidence.setdefault((k, category), rule_id)
+    return _Plan(
+        verdict,
+        severity,
+        score,
+        scores,
+        tuple(recipe),
+        round(score, 4),
+        tuple(sorted(scores, key=lambda k: (-scores[k], k))),
+        tuple((k, cat, rule_id) for (k, cat), rule_id in evidence.items()),
+    )
