@@ -315,6 +315,15 @@ _TRIPLE_GATE = re.compile(r"([a-z])\1\1")
 _LATIN_OR_DIGSYM = re.compile(r"[a-z0-9@$]")
 
 
+def _script_gates(s: str, cjk: bool) -> tuple[bool, bool]:
+    """(latin, digit-or-symbol) present: which later stages can match at all, shared by both normalisers."""
+    if not cjk:
+        return True, _DIGSYM.search(s) is not None
+    if _LATIN_OR_DIGSYM.search(s) is None:  # most Chinese comments: one search, not two
+        return False, False
+    return _LATIN.search(s) is not None, _DIGSYM.search(s) is not None
+
+
 def normalize(text: str) -> str:
     """The normalised form of ``text``, padded with a space on each side.
 
@@ -332,14 +341,7 @@ def normalize(text: str) -> str:
         cjk = not s.isascii()
         if cjk:
             s = _S0[0].sub(_S0[1], s)
-            if _LATIN_OR_DIGSYM.search(s) is None:  # most Chinese comments: one search, not two
-                latin = digsym = False
-            else:
-                latin = _LATIN.search(s) is not None
-                digsym = _DIGSYM.search(s) is not None
-        else:
-            latin = True
-            digsym = _DIGSYM.search(s) is not None
+        latin, digsym = _script_gates(s, cjk)
     if cjk and (latin or digsym):
         s = _S1[0].sub(_S1[1], s)
     if digsym:
@@ -485,14 +487,7 @@ def normalize_mapped(text: str) -> tuple[str, OffsetMap]:
     cjk = not s.isascii()
     if cjk:
         s = _record(_S0, s, layers)
-        if _LATIN_OR_DIGSYM.search(s) is None:
-            latin = digsym = False
-        else:
-            latin = _LATIN.search(s) is not None
-            digsym = _DIGSYM.search(s) is not None
-    else:
-        latin = True
-        digsym = _DIGSYM.search(s) is not None
+    latin, digsym = _script_gates(s, cjk)
     if cjk and (latin or digsym):
         s = _record(_S1, s, layers)
     if digsym:
