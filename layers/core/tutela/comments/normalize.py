@@ -534,17 +534,11 @@ def _align(s: str, a: int, b: int, r: str, spans: list[Span]) -> list[Span]:
     """Spans for a replacement ``r`` of ``s[a:b]``: when ``r`` keeps characters of the match in
     order (letters joined, repeats collapsed) each keeps its own span; otherwise (digits spelled
     out, spaces inserted) every character gets the span of the whole match."""
-    out: list[Span] = []
-    j = a
-    for c in r:
-        while j < b and s[j] != c:
-            j += 1
-        if j == b:
-            whole = (spans[a][0], spans[b - 1][1]) if b > a else (spans[a][0], spans[a][0])
-            return [whole] * len(r)
-        out.append(spans[j])
-        j += 1
-    return out
+    kept = _align_index(s, a, b, r)
+    if kept is None:
+        whole = (spans[a][0], spans[b - 1][1]) if b > a else (spans[a][0], spans[a][0])
+        return [whole] * len(r)
+    return [spans[j] for j in kept]
 
 
 class _OffsetApplier:
