@@ -3,7 +3,6 @@ as the scrubbed copy; `block` moves the original to quarantine; every outcome is
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tutela.aws.bus import DecisionBus
@@ -48,8 +47,7 @@ def _quarantine(ref: ObjectRef) -> dict[str, Any]:
 def _comments(ref: ObjectRef, decision: dict[str, Any]) -> dict[str, Any]:
     """Publish the allowed comments (their original bytes), quarantine the blocked ones, hold the rest."""
     ptr = decision.get("results") or {}
-    raw_results = _s3.get_bytes(ptr["bucket"], ptr["key"], max_bytes=MAX_BATCH)
-    results = [json.loads(x) for x in raw_results.splitlines() if x.strip()]
+    results = _s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=MAX_BATCH)
     lines = _s3.read_bytes(ref, max_bytes=MAX_BATCH).splitlines()  # the same split ClassifyComments used
     by_verdict: dict[str, list[bytes]] = {"allow": [], "review": [], "block": []}
     for result in results:

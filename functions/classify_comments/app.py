@@ -6,7 +6,6 @@ JSON Lines and the state carries only the batch summary and a pointer.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -59,9 +58,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     comprehend = ComprehendToxicity() if setting("COMMENTS_COMPREHEND", "false") == "true" else None
     results = list(classify_lines(lines, minor_context=minor, comprehend=comprehend))
     verdict, severity, reasons, counts = summarize(results)
-    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results).encode()
     key = results_key(ref)
-    _s3.put_bytes(body, staging_bucket, key, content_type="application/x-ndjson")
+    _s3.put_jsonl(results, staging_bucket, key)
     logger.info("classified", extra={"comments": len(results), "counts": counts, "minor_context": minor})
     metrics.add_metric(name="CommentsClassified", unit=MetricUnit.Count, value=len(results))
     return {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -10,10 +9,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from tutela.aws.s3 import S3
 from tutela.aws.step import int_setting, logger, metrics, setting, step
 from tutela.aws.store import DecisionStore
-from tutela.decision import comment_items, normalize, object_item, object_keys
+from tutela.decision import comment_items, normalize, object_item
 from tutela.objects import ObjectRef
 
 _s3 = S3()
+RESULTS_MAX_BYTES = 64 * 1024**2
 
 
 @step
@@ -28,17 +28,20 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         event_time=event.get("event_time"),
         retention_days=int_setting("DECISION_RETENTION_DAYS", 400),
     )
-    keys = object_keys(ref)
-    existing = store.table.get_item(Key=keys, ConsistentRead=True).get("Item")
-    if existing is None and decision.kind == "comments":
+    existing = None
+    if decision.kind == "comments":
         # Comments first: if we die between the two writes, the retry finds no object decision and
-        # rewrites the same comment keys; the object item, written last, closes the batch.
-        ptr = decision.extra.get("results") or {}
-        raw = _s3.get_bytes(ptr["bucket"], ptr["key"], max_bytes=64 * 1024**2)
-        results = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
-        store.put_many(comment_items(ref, results, decided=item["decided_at"], expires=item["expires_at"]))
+        # rewrites the same comment keys; the object item, written last, closes the batch. A duplicate
+        # delivery finds that item and rewrites nothing.
+        existing = store.get(item["pk"], item["sk"])
+        if existing is None:
+            ptr = decision.extra.get("results") or {}
+            results = _s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=RESULTS_MAX_BYTES)
+            store.put_many(
+                comment_items(ref, results, decided=item["decided_at"], expires=item["expires_at"])
+            )
     if existing is None:
-        existing = store.put_once(item)
+        existing = store.put_once(item)  # the conditional write: exactly one decision per object version
     if existing is not None:
         logger.info("duplicate delivery: decision already stored", extra={"verdict": existing.get("verdict")})
         metrics.add_metric(name="DuplicateDelivery", unit=MetricUnit.Count, value=1)

@@ -53,7 +53,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             report = scrub_file(src, dst).to_dict()
             media = BY_NAME.get(str(report.get("media_type")))
             _s3.upload_file(dst, staging_bucket, key, content_type=media.mime if media else None)
-    media = BY_NAME.get(str(report.get("media_type")))
     # Codes only ("exif.gps"), never the coordinates themselves.
     logger.info("scrubbed", extra={"media_type": report.get("media_type"), "removed": report.get("removed")})
     metrics.add_metric(name="MediaScrubbed", unit=MetricUnit.Count, value=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,14 +39,23 @@ class S3:
         return size
 
     def read_bytes(self, ref: ObjectRef, *, max_bytes: int) -> bytes:
-        size = self.size(ref)
+        """The exact version's bytes in one GET; an oversize object is refused from its ContentLength."""
+        args: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key, **ref.version_args()}
+        resp = self.client.get_object(**args)
+        size = int(resp["ContentLength"])
         if size > max_bytes:
+            resp["Body"].close()
             raise LimitExceededError(f"object is {size} bytes; the limit is {max_bytes}")
-        resp = self.client.get_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]
-        return resp["Body"].read(max_bytes + 1)[:max_bytes]
+        return bytes(resp["Body"].read())
 
-    def get_bytes(self, bucket: str, key: str, *, max_bytes: int) -> bytes:
-        return self.read_bytes(ObjectRef(bucket, key), max_bytes=max_bytes)
+    def get_jsonl(self, bucket: str, key: str, *, max_bytes: int) -> list[Any]:
+        """JSON Lines this pipeline wrote itself (the staged per-comment results)."""
+        raw = self.read_bytes(ObjectRef(bucket, key), max_bytes=max_bytes)
+        return [json.loads(line) for line in raw.splitlines() if line.strip()]
+
+    def put_jsonl(self, records: Iterable[Any], bucket: str, key: str) -> None:
+        body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+        self.put_bytes(body, bucket, key, content_type="application/x-ndjson")
 
     def upload_file(
         self,

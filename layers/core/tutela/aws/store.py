@@ -29,6 +29,10 @@ class DecisionStore:
             self._table = self._resource.Table(self.table_name)
         return self._table
 
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+        return None if item is None else dict(from_dynamo(item))
+
     def put_once(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
         """Write ``item`` unless its key exists. Returns None on success, the stored item if it existed."""
         try:
@@ -43,8 +47,8 @@ class DecisionStore:
                 raise
             old = exc.response.get("Item")
             if old is None:  # older SDKs/mocks do not return the item: read it
-                old = self.table.get_item(Key={"pk": item["pk"], "sk": item["sk"]}).get("Item", {})
-            return from_dynamo(_plain(old))  # type: ignore[arg-type]
+                return self.get(item["pk"], item["sk"]) or {}
+            return dict(from_dynamo(_plain(old)))  # type: ignore[arg-type]
 
     def put_many(self, items: Iterable[Mapping[str, Any]]) -> int:
         """Idempotent batch write (same keys overwrite with the same content on a retry)."""
