@@ -34,10 +34,6 @@ class Upload:
     deliveries: int = 0
     executions: list[dict[str, Any]] = field(default_factory=list)
 
-    @property
-    def ref(self) -> ObjectRef:
-        return ObjectRef("", self.key, self.version_id, self.size)
-
 
 def key_for(path: Path) -> str:
     prefix = "comments" if path.suffix.lower() == ".jsonl" else "media"
@@ -85,6 +81,9 @@ class Runner:
 
         return boto3.resource("dynamodb", region_name=REGION).Table(self.stack.outputs["DecisionsTableName"])
 
+    def ref(self, upload: Upload) -> ObjectRef:
+        return ObjectRef(self.bucket, upload.key, upload.version_id, upload.size)
+
     def upload(self, path: Path, key: str | None = None) -> Upload:
         key = key or key_for(path)
         with path.open("rb") as fh:
@@ -92,7 +91,7 @@ class Runner:
         return Upload(path, key, put.get("VersionId"), path.stat().st_size)
 
     def deliver(self, upload: Upload) -> list[dict[str, Any]]:
-        head = self.s3.head_object(Bucket=self.bucket, Key=upload.key, **upload.ref.version_args())
+        head = self.s3.head_object(Bucket=self.bucket, Key=upload.key, **self.ref(upload).version_args())
         event = object_created_event(
             self.bucket, upload.key, upload.version_id, upload.size, head["ETag"].strip('"')
         )
@@ -103,8 +102,7 @@ class Runner:
 
     def decisions(self, upload: Upload) -> list[dict[str, Any]]:
         """decisions.jsonl lines: the object's decision, or one line per comment for a comment batch."""
-        ref = ObjectRef(self.bucket, upload.key, upload.version_id, upload.size)
-        keys = object_keys(ref)
+        keys = object_keys(self.ref(upload))
         item = self.table.get_item(Key=keys, ConsistentRead=True).get("Item")
         if item is None:
             statuses = [e["status"] for e in upload.executions]

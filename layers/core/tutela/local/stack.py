@@ -61,7 +61,6 @@ class _Registry:
     functions: dict[str, _Function] = field(default_factory=dict)
     modules: dict[str, ModuleType] = field(default_factory=dict)
     log: io.TextIOBase | None = None
-    invocations: int = 0
 
 
 _REGISTRY = _Registry()
@@ -133,7 +132,6 @@ def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     with _INVOKE_LOCK, _environment(env):
-        _REGISTRY.invocations += 1
         sink = _REGISTRY.log or io.StringIO()
         try:
             handler = load_handler(target.code_dir, target.handler)
@@ -182,7 +180,8 @@ class LocalStack:
         self.log = log
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
-        self.state_machine_arn = ""
+        self.state_machine_arn = ""  # the executable copy we create
+        self.cfn_state_machine_arn = ""  # the template's, which the rule targets
         self._mock: Any = None
         self._patch: Any = None
         self._saved_env: dict[str, str] = {}
@@ -391,7 +390,7 @@ class LocalStack:
             if not pattern or not EventPattern.load(pattern).matches_event(event):  # type: ignore[arg-type]
                 continue
             for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
-                if target["Arn"] == self.cfn_state_machine_arn or ":stateMachine:" in target["Arn"]:
+                if target["Arn"] == self.cfn_state_machine_arn:
                     run = self.client("stepfunctions").start_execution(
                         stateMachineArn=self.state_machine_arn,
                         name=str(uuid.uuid4()),
