@@ -54,8 +54,12 @@ def create_decisions_table(dynamodb: Any, template: dict[str, Any], name: str = 
 def aws() -> Iterator[None]:
     from moto import mock_aws
 
+    from tutela.aws import clients
+
+    clients.reset()  # adapters share process-wide clients: none may outlive its mock
     with mock_aws():
         yield
+    clients.reset()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from tutela.aws import clients
 from tutela.aws.s3 import S3
 from tutela.aws.step import int_setting, logger, metrics, setting, step
 from tutela.aws.store import DecisionStore
@@ -55,7 +56,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if len(lines) > max_comments:
         raise LimitExceededError(f"batch has {len(lines)} lines; the limit is {max_comments}")
     minor = DecisionStore(setting("DECISIONS_TABLE")).post_minor_context(ref.post_id) if ref.post_id else None
-    comprehend = ComprehendToxicity() if setting("COMMENTS_COMPREHEND", "false") == "true" else None
+    enabled = setting("COMMENTS_COMPREHEND", "false") == "true"
+    comprehend = ComprehendToxicity(client=clients.client("comprehend")) if enabled else None
     results = list(classify_lines(lines, minor_context=minor, comprehend=comprehend))
     verdict, severity, reasons, counts = summarize(results)
     key = results_key(ref)

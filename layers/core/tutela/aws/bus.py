@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from tutela.aws import clients
 from tutela.decision import EVENT_SOURCE
 from tutela.errors import TransientError
 
@@ -21,9 +22,7 @@ class DecisionBus:
     @property
     def client(self) -> EventBridgeClient:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("events")
+            self._client = clients.client("events")
         return self._client
 
     def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutela.aws import clients
 from tutela.errors import LimitExceededError
 from tutela.objects import ObjectRef
 
@@ -21,9 +22,7 @@ class S3:
     @property
     def client(self) -> S3Client:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")
+            self._client = clients.client("s3")
         return self._client
 
     def size(self, ref: ObjectRef) -> int:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from tutela.aws import clients
 from tutela.decision import from_dynamo, to_dynamo
 
 if TYPE_CHECKING:
@@ -23,9 +24,7 @@ class DecisionStore:
     def table(self) -> Any:
         if self._table is None:
             if self._resource is None:
-                import boto3
-
-                self._resource = boto3.resource("dynamodb")
+                self._resource = clients.resource("dynamodb")
             self._table = self._resource.Table(self.table_name)
         return self._table
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from tutela.aws import clients
 from tutela.local.cfn_yaml import load_template
 
 REGION = "us-east-1"
@@ -215,7 +216,8 @@ class LocalStack:
         self._patch = mock.patch.object(LambdaFunction, "_invoke_lambda", invoke_in_process)
         self._patch.start()
         _REGISTRY.log = self.log
-        _REGISTRY.modules.clear()  # a new deployment: every function starts cold
+        _REGISTRY.modules.clear()  # a new deployment: every function starts cold, with new clients
+        clients.reset()
         try:
             self._deploy()
         except Exception:
@@ -234,6 +236,7 @@ class LocalStack:
         _route_logs(sys.stdout)
         os.environ.clear()
         os.environ.update(self._saved_env)
+        clients.reset()  # they point at this (now stopped) moto
 
     def client(self, service: str) -> Any:
         import boto3
