@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from tutela.objects import ObjectRef
@@ -202,8 +203,6 @@ def event_detail(item: Mapping[str, Any], action: Mapping[str, Any] | None = Non
 
 def to_dynamo(value: Any) -> Any:
     """Floats are not allowed in DynamoDB: round-trip through JSON with Decimal (NaN/inf dropped)."""
-    from decimal import Decimal
-
     def clean(v: Any) -> Any:
         if isinstance(v, float):
             return None if not math.isfinite(v) else v
@@ -218,8 +217,6 @@ def to_dynamo(value: Any) -> Any:
 
 def from_dynamo(value: Any) -> Any:
     """Decimals back to int/float so items serialise as JSON."""
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
