@@ -203,6 +203,7 @@ def event_detail(item: Mapping[str, Any], action: Mapping[str, Any] | None = Non
 
 def to_dynamo(value: Any) -> Any:
     """Floats are not allowed in DynamoDB: round-trip through JSON with Decimal (NaN/inf dropped)."""
+
     def clean(v: Any) -> Any:
         if isinstance(v, float):
             return None if not math.isfinite(v) else v
