@@ -83,7 +83,7 @@ def test_worst_case_aggregation_with_timestamps(tmp_path: Path) -> None:
         "Swimwear or Underwear",
     }
     assert report["Faces"][0]["AgeRange"] == {"Low": 8, "High": 14}
-    assert next(f["t"] for f in report["frames"]) == 0.0
+    assert next(f["t"] for f in report["samples"]) == 0.0
     decision = decide_media(report, None)
     assert decision["verdict"] == "review" and decision["minor"] == "likely"
     (reason,) = decision["reasons"]
@@ -94,7 +94,7 @@ def test_worst_case_aggregation_with_timestamps(tmp_path: Path) -> None:
 def test_frame_cap(tmp_path: Path) -> None:
     path = _video(tmp_path / "v.mp4", 6.0)
     report = scan_file(path, backend=RedIsSwimwear(), limits=ScanLimits(sample_every_s=0.2, max_frames=5))
-    assert len(report.frames or []) == 5
+    assert len(report.samples or []) == 5 and report.frames == 5
     assert any("frame cap" in n for n in report.notes)
 
 

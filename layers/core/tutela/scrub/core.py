@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from tutela.errors import CorruptMediaError, LimitExceededError
 
@@ -36,6 +37,7 @@ class ScrubReport:
     verified: bool = False
     bytes_in: int = 0
     bytes_out: int = 0
+    frames: int | None = None  # frames/pages kept (still images); None for video
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -47,6 +49,7 @@ class ScrubReport:
             "verified": self.verified,
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
+            **({"frames": self.frames} if self.frames is not None else {}),
             "timings_ms": dict(self.timings_ms),
         }
 
@@ -259,6 +262,7 @@ class Ctx:
         self.media_type = media_type
         self.removed: list[str] = []
         self.kept: list[str] = []
+        self.layout: Any = None  # the image's structural layout, once a format module computed it
 
     def remove(self, code: str) -> None:
         if code not in self.removed:

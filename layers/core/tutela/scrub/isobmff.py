@@ -532,6 +532,9 @@ def scrub(ctx: Ctx) -> Plan:
             buf = bytearray(r.read_at(off, end - off))
             m.udta(buf, 0, hdr, len(buf), 1)
             m.patches.append((off, bytes(buf)))
+        elif btype in (b"free", b"skip", b"wide") and end - off > hdr:
+            # Padding by definition: zeroed, so nothing (an embedded JPEG with GPS) hides in it.
+            m.patches.append((off + hdr, end - off - hdr))
         elif btype == b"moof":
             saw_moof = True
             ctx.budget.check_meta(end - off, "moof box")

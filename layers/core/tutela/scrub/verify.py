@@ -239,3 +239,43 @@ def find_location_reader(reader: Reader, media_type: str, limits: ScrubLimits | 
     except (struct.error, ValueError, IndexError, zlib.error):
         found.add("unparseable")
     return sorted(found)
+
+
+_RDF_NS = b"22-rdf-syntax-ns#"  # every XMP packet declares the RDF namespace, whatever its prefixes
+_RDF_CLOSE = re.compile(rb"</[\w.-]*:?RDF\s*>")
+_CARVE_WINDOW = 4 * 1024 * 1024
+
+
+def carve_location(reader: Reader, limits: ScrubLimits | None = None) -> list[str]:
+    """Forensic carve of the WHOLE file, blind to its format: every EXIF block (``Exif\\0\\0`` + TIFF
+    header), every XMP packet and every Photoshop/IPTC APP13 segment found anywhere — an appended or
+    embedded JPEG, a polyglot, a gap no structure references — is checked for location. The format
+    walkers above only see what the container points to; this sees what a carving tool would extract."""
+    from tutela.scrub.core import Budget
+
+    budget = Budget(limits or ScrubLimits())
+    found: set[str] = set()
+    pos = 0
+    while (i := reader.find(b"Exif\x00\x00", pos)) >= 0:
+        budget.tick()
+        pos = i + 6
+        if reader.read_upto(i + 6, 4) in (b"II*\x00", b"MM\x00*") and exif.has_gps(reader, i + 6):
+            found.add("carved.exif.gps")
+    pos = 0
+    while (i := reader.find(_RDF_NS, pos)) >= 0:
+        budget.tick()
+        pos = i + len(_RDF_NS)
+        window = reader.read_upto(i, _CARVE_WINDOW)
+        m = _RDF_CLOSE.search(window)
+        if xmp.has_location(window[: m.end()] if m else window):
+            found.add("carved.xmp.location")
+    pos = 0
+    while (i := reader.find(iptc.PS_SIG, pos)) >= 0:
+        budget.tick()
+        pos = i + len(iptc.PS_SIG)
+        if i >= 4 and reader.read_upto(i - 4, 2) == b"\xff\xed":
+            length = struct.unpack(">H", reader.read_upto(i - 2, 2))[0]
+            body = reader.read_upto(pos, max(0, length - 2 - len(iptc.PS_SIG)))
+            if iptc.irb_has_location(body):
+                found.add("carved.iptc.location")
+    return sorted(found)
