@@ -212,7 +212,7 @@ def zip_polyglot_tail() -> bytes:
     """A ZIP (holding a GPS JPEG) whose archive comment ends in FF D9, as appended to a JPEG."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("where.jpg", jpeg(7))
+        z.writestr(zipfile.ZipInfo("where.jpg", date_time=(2020, 1, 1, 0, 0, 0)), jpeg(7))
         z.comment = b"see you there \xff\xd9"
     return buf.getvalue()
 
