@@ -112,8 +112,9 @@ def bench_video(seconds: int, repeat: int) -> None:
         f, s = statistics.median(floor), statistics.median(scan)
         whys = [x["why"] for x in report.samples or []]
         print(f"decode every frame ({frames} frames, floor)  {f:7.2f} s")
-        print(f"tutela video scan ({report.frames} frames: {whys.count('rate')} rate, "
-              f"{whys.count('scene')} scene)  {s:7.2f} s  = {s / f:.2f}x the floor (target <= 0.35x)")  # fmt: skip
+        rate, scene = whys.count("rate"), whys.count("scene")
+        label = f"tutela video scan ({report.frames} frames: {rate} rate, {scene} scene)"
+        print(f"{label}  {s:7.2f} s  = {s / f:.2f}x the floor (target <= 0.35x)")
 
 
 def main() -> None:
