@@ -32,6 +32,7 @@ from tutela.scrub.core import (
     ScrubReport,
     Zero,
 )
+from tutela.scrub.isobmff import metadata_ranges as isobmff_metadata_ranges
 from tutela.scrub.layout import image_layout
 from tutela.scrub.verify import carve_location, find_location_reader
 from tutela.sniff import SNIFF_BYTES, sniff
@@ -87,6 +88,7 @@ def _verify(reader: Reader, report: ScrubReport, limits: ScrubLimits) -> None:
     mt = sniff(reader.read_upto(0, SNIFF_BYTES))
     if mt is None or mt.name != report.media_type:
         raise VerificationError("scrubbed output no longer parses as the input's media type")
+    carve: list[tuple[int, int]] | None = None  # whole file
     if report.frames is not None:
         # The whole output is the image: nothing after its end, and exactly the frames that were planned.
         try:
@@ -97,7 +99,10 @@ def _verify(reader: Reader, report: ScrubReport, limits: ScrubLimits) -> None:
             raise VerificationError("scrubbed output has bytes after the end of the image")
         if lay.frames != report.frames:
             raise VerificationError("scrubbed output has a different number of frames than planned")
-    found = find_location_reader(reader, report.media_type, limits) + carve_location(reader, limits)
+        carve = lay.metadata_ranges()
+    elif report.media_type not in IMAGE_LAYOUTS:
+        carve = isobmff_metadata_ranges(reader)
+    found = find_location_reader(reader, report.media_type, limits) + carve_location(reader, limits, carve)
     if found:
         raise VerificationError(f"location still present after scrubbing: {', '.join(found)}")
     report.verified = True

@@ -52,8 +52,21 @@ class Layout:
     jpeg_segments: list[tuple[int, int, int]] = field(default_factory=list)  # primary header, to SOS
     jpeg_sos: int = 0
     jpeg_padding: list[tuple[int, int]] = field(default_factory=list)  # after an MPF image's EOI
+    jpeg_ecs: list[tuple[int, int]] = field(default_factory=list)  # entropy-coded (pixel) data ranges
+
     animated: bool = False
     png_default_hidden: bool = False  # APNG whose IDAT image is not the first frame
+
+    def metadata_ranges(self) -> list[tuple[int, int]]:
+        """[0, end) minus pixel payload (JPEG scan data): where metadata can be, for the carve."""
+        out, pos = [], 0
+        for a, b in sorted(self.jpeg_ecs):
+            if a > pos:
+                out.append((pos, a))
+            pos = max(pos, b)
+        if pos < self.end:
+            out.append((pos, self.end))
+        return out
 
     @property
     def total_pixels(self) -> int:
@@ -142,9 +155,12 @@ def _next_marker(r: Reader, pos: int) -> int:
     return -1
 
 
-def jpeg_scans_end(c: Ctx, sos: int, inner: list[tuple[int, int, int]]) -> int:
+def jpeg_scans_end(
+    c: Ctx, sos: int, inner: list[tuple[int, int, int]], ecs: list[tuple[int, int]] | None = None
+) -> int:
     """Walk every scan from the first SOS to EOI; returns the offset just after EOI. APPn/COM segments
-    found between scans are appended to ``inner`` (they are metadata a scrubber must handle)."""
+    found between scans are appended to ``inner`` (they are metadata a scrubber must handle), and the
+    entropy-coded (pixel) ranges to ``ecs``."""
     r = c.reader
     pos = sos
     while True:
@@ -168,6 +184,8 @@ def jpeg_scans_end(c: Ctx, sos: int, inner: list[tuple[int, int, int]]) -> int:
             nxt = _next_marker(r, seg_end)
             if nxt < 0:
                 raise CorruptMediaError("JPEG has no end-of-image marker (truncated)")
+            if ecs is not None:
+                ecs.append((seg_end, nxt))
             pos = nxt
         elif marker in _TABLES_BETWEEN_SCANS:
             pos = seg_end
@@ -217,8 +235,12 @@ def _jpeg(c: Ctx) -> Layout:
     r = c.reader
     segs, sos, (w, h) = jpeg_header(c, 0)
     inner: list[tuple[int, int, int]] = []
-    primary_end = jpeg_scans_end(c, sos, inner)
-    lay = Layout("jpeg", primary_end, 1, w, h, [(w, h)], [(0, primary_end)], inner, segs, sos)
+    ecs: list[tuple[int, int]] = []
+    primary_end = jpeg_scans_end(c, sos, inner, ecs)
+    lay = Layout(
+        "jpeg", primary_end, 1, w, h, [(w, h)], [(0, primary_end)],
+        jpeg_inner_segments=inner, jpeg_segments=segs, jpeg_sos=sos, jpeg_ecs=ecs,
+    )  # fmt: skip
     images = _mpf_images(c, segs)
     if not images:
         return lay
@@ -227,7 +249,7 @@ def _jpeg(c: Ctx) -> Layout:
         if start < prev or start + size > r.size:
             raise CorruptMediaError("MPF index lists an image outside the file or overlapping another")
         _, sub_sos, sub_size = jpeg_header(c, start)
-        end = jpeg_scans_end(c, sub_sos, lay.jpeg_inner_segments)
+        end = jpeg_scans_end(c, sub_sos, lay.jpeg_inner_segments, lay.jpeg_ecs)
         if end > start + size:
             raise CorruptMediaError("MPF image is longer than its index entry")
         lay.jpeg_images.append((start, size))  # as indexed; bytes after its EOI are padding (zeroed)

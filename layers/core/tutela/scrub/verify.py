@@ -246,15 +246,34 @@ _RDF_CLOSE = re.compile(rb"</[\w.-]*:?RDF\s*>")
 _CARVE_WINDOW = 4 * 1024 * 1024
 
 
-def carve_location(reader: Reader, limits: ScrubLimits | None = None) -> list[str]:
-    """Forensic carve of the WHOLE file, blind to its format: every EXIF block (``Exif\\0\\0`` + TIFF
-    header), every XMP packet and every Photoshop/IPTC APP13 segment found anywhere — an appended or
-    embedded JPEG, a polyglot, a gap no structure references — is checked for location. The format
-    walkers above only see what the container points to; this sees what a carving tool would extract."""
+def carve_location(
+    reader: Reader, limits: ScrubLimits | None = None, ranges: list[tuple[int, int]] | None = None
+) -> list[str]:
+    """Forensic carve, blind to the format: every EXIF block (``Exif\\0\\0`` + TIFF header), every XMP
+    packet and every Photoshop/IPTC APP13 segment found — an appended or embedded JPEG, a polyglot, a gap no
+    structure references — is checked for location. The format walkers above only see what the container
+    points to; this sees what a carving tool would extract. ``ranges``: where to look (default: the whole
+    file; the JPEG verifier passes everything but the entropy-coded scan data, which is pixels)."""
+    found: set[str] = set()
+    for a, b in ranges if ranges is not None else [(0, reader.size)]:
+        if b > a:
+            _carve(reader if (a, b) == (0, reader.size) else _Slice(reader, a, b), limits, found)
+    return sorted(found)
+
+
+class _Slice(Reader):
+    def __init__(self, reader: Reader, start: int, end: int) -> None:
+        super().__init__(end - start)
+        self._r, self._start = reader, start
+
+    def _read(self, offset: int, n: int) -> bytes:
+        return self._r.read_upto(self._start + offset, n)
+
+
+def _carve(reader: Reader, limits: ScrubLimits | None, found: set[str]) -> None:
     from tutela.scrub.core import Budget
 
     budget = Budget(limits or ScrubLimits())
-    found: set[str] = set()
     pos = 0
     while (i := reader.find(b"Exif\x00\x00", pos)) >= 0:
         budget.tick()
@@ -278,4 +297,3 @@ def carve_location(reader: Reader, limits: ScrubLimits | None = None) -> list[st
             body = reader.read_upto(pos, max(0, length - 2 - len(iptc.PS_SIG)))
             if iptc.irb_has_location(body):
                 found.add("carved.iptc.location")
-    return sorted(found)
