@@ -5,10 +5,11 @@ video scan vs decoding every frame of the same clip (``--video``).
     .venv/bin/python bench/bench_scan.py --video [--video-seconds 30]
 
 Video: a generated 1920x1080 30 fps MPEG-4 clip (OpenCV's writer, a keyframe every 12 frames) of three
-colour-distinct scenes with motion; the floor is ``VideoCapture.read()`` of every frame (what the old
-sampler paid: it decoded every frame to look for scene changes), the scan is ``scan_file`` with the
-local backend (seeks to the 2 s samples, locates each scene change at 0.25 s resolution, analyses only
-sampled frames). Same file, same process, interleaved, median of ``--repeat``.
+colour-distinct scenes with motion (cuts at 9.3 s and 19.65 s, between two samples); the floor is
+``VideoCapture.read()`` of every frame (what the old sampler paid: it decoded every frame to look for
+scene changes), the scan is ``scan_file`` with the local backend (seeks to the 2 s samples, locates each
+scene change at 0.25 s resolution, decodes the next sample while analysing the current one). Same file,
+same process, interleaved, median of ``--repeat``.
 
 Images are generated: scikit-image sample photos (portrait, animals, objects) upscaled to 4000x3000 with
 mild sensor-like noise, JPEG quality 90, plus a synthetic scene when scikit-image is missing. Each file
@@ -76,7 +77,8 @@ def make_clip(path: Path, seconds: int, w: int = 1920, h: int = 1080, fps: int =
     scenes = [(base * np.array(t, dtype=np.float32)).astype(np.uint8) for t in tints]
     vw = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     for i in range(seconds * fps):
-        vw.write(np.roll(scenes[min(2, i * 3 // (seconds * fps))], i * 4, axis=1))
+        t = i / fps / seconds  # scene cuts at 31% and 65.5% of the clip: between two 2 s samples
+        vw.write(np.roll(scenes[0 if t < 0.31 else 1 if t < 0.655 else 2], i * 4, axis=1))
     vw.release()
     return path
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,13 +156,65 @@ class VideoScan:
     capped: bool
 
 
+_DONE = object()
+
+
+def prefetch[T](items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run ``items`` in a worker thread, at most ``depth`` ahead: the next sample is decoded while the
+    current one is analysed (FFmpeg and OpenCV release the GIL), so a scan costs about max(decode,
+    analysis) instead of their sum. Errors are re-raised here; closing the iterator stops the worker."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.05)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            q.put(_Failure(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # releases the VideoCapture in the worker that used it
+
+    worker = threading.Thread(target=run, name="video-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                q.get_nowait()
+            worker.join(timeout=0.05)
+
+
+@dataclass
+class _Failure:
+    exc: BaseException
+
+
 def scan_video(path: Path, backend: VisionBackend, limits: ScanLimits, deadline: Deadline) -> VideoScan:
     frames: list[dict[str, Any]] = []
     all_labels: list[ModerationLabel] = []
     all_faces: list[Face] = []
     width = height = 0
     scan_ms = 0.0
-    for sample in sample_frames(path, limits, deadline):
+    for sample in prefetch(sample_frames(path, limits, deadline)):
         result: ImageScan = backend.scan_frame(sample.image)
         deadline.check("scanning video frames")
         width, height = result.width, result.height
