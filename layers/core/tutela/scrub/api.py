@@ -132,7 +132,22 @@ def plan_file(src: str | os.PathLike[str], *, limits: ScrubLimits | None = None)
         os.close(fd)
 
 
-def _write(plan: Plan, src_fd: int, out_fd: int) -> None:
+def _write(plan: Plan, src_fd: int, out_fd: int, reader: FileReader | None = None) -> None:
+    head = reader.cached_head() if reader is not None else None
+    if head is not None and all(
+        not isinstance(p, Copy) or p.offset + p.length <= len(head) for p in plan.pieces
+    ):
+        # The whole source is already in memory (small image): one write instead of a syscall per piece.
+        mv = memoryview(head)
+        out = b"".join(
+            mv[p.offset : p.offset + p.length] if isinstance(p, Copy) else p.data if isinstance(p, Data)
+            else bytes(p.length)
+            for p in plan.pieces
+        )  # fmt: skip
+        view = memoryview(out)
+        while view:
+            view = view[os.write(out_fd, view) :]
+        return
     for piece in plan.pieces:
         if isinstance(piece, Copy):
             off, left = piece.offset, piece.length
@@ -185,7 +200,7 @@ def scrub_file(
             plan, report = _plan(reader, limits)
             out_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                _write(plan, src_fd, out_fd)
+                _write(plan, src_fd, out_fd, reader)
                 t1 = time.perf_counter()
                 # Verification re-reads what was written (through the same descriptor).
                 _verify(FileReader(out_fd, os.fstat(out_fd).st_size), report, limits)

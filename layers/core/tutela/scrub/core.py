@@ -156,6 +156,10 @@ class FileReader(Reader):
 
     HEAD = 256 * 1024  # metadata of images sits at the start: serve it from one read
 
+    def cached_head(self) -> bytes | None:
+        """The whole file when it fits the head cache and was read (small images), else None."""
+        return self._head if self._head is not None and len(self._head) == self.size else None
+
     def _read(self, offset: int, n: int) -> bytes:
         if offset + n <= self.HEAD:
             if self._head is None:
