@@ -23,7 +23,7 @@ MAX_FACES = 50  # faces kept in the aggregate (youngest first)
 class SampledFrame:
     t: float
     index: int
-    why: str  # "rate" | "scene"
+    why: str  # "rate" | "scene" | "end" (the last frame)
     image: Any
 
 
@@ -95,17 +95,24 @@ def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterato
                 f"video lasts {count / fps:.0f}s, over the {limits.max_video_seconds:.0f}s limit"
             )
         rate = max(1, round(fps * limits.sample_every_s))
+        if count:  # spread the fixed-rate samples over the whole video (3/4 of the cap; the rest: scenes)
+            rate = max(rate, -(-count // max(1, limits.max_frames * 3 // 4)))
         step = max(1, round(fps * limits.scene_check_every_s))
         reader = _Reader(cap, limits, seek_after=max(step, rate // 2))
         emitted = 0
         prev: tuple[int, Any] | None = None
         index = 0
+        tail_done = False
         while True:
             deadline.check("sampling video frames")
             if index / fps > limits.max_video_seconds:
                 raise LimitExceededError("video is longer than the scan limit allows")
             frame = reader.at(index)
             if frame is None:
+                if not tail_done and prev is not None and prev[0] < count - 1:
+                    tail_done = True  # the last frame too: the end of a video is never left unsampled
+                    index = count - 1
+                    continue
                 break
             hist = _hist(cv, frame)
             if (
@@ -118,7 +125,7 @@ def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterato
                     emitted += 1
                     if emitted >= limits.max_frames:
                         return
-            yield SampledFrame(round(index / fps, 3), index, "rate", frame)
+            yield SampledFrame(round(index / fps, 3), index, "end" if tail_done else "rate", frame)
             emitted += 1
             if emitted >= limits.max_frames:
                 return
