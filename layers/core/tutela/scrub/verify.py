@@ -266,8 +266,16 @@ def _find(reader: Reader, pattern: bytes, pos: int, end: int) -> int:
 
     if isinstance(reader, BytesReader):
         return reader._data.find(pattern, pos, end)
-    i = reader.find(pattern, pos)
-    return i if i >= 0 and i + len(pattern) <= end else -1
+    window = 4 * 1024 * 1024  # bounded by ``end``: never reads past the range (an S3 object's mdat)
+    while pos < end:
+        buf = reader.read_upto(pos, min(window, end - pos))
+        i = buf.find(pattern)
+        if i >= 0:
+            return pos + i
+        if pos + len(buf) >= end or not buf:
+            return -1
+        pos += len(buf) - len(pattern) + 1
+    return -1
 
 
 def _carve(reader: Reader, a: int, b: int, limits: ScrubLimits | None, found: set[str]) -> None:
