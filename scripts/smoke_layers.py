@@ -68,6 +68,17 @@ if heic.exists():
     report = scan_file(heic, backend="local").to_dict()
     assert report["media_type"] == "heif", report
     print(f"HEIC decoded and scanned in the layer: {report['image']}")
+import pdqhash  # noqa: E402
+
+from tutela.bank.pdq import hash_frame  # noqa: E402
+
+assert str(build) in str(pdqhash.__file__), (
+    f"pdqhash was not loaded from the built layers: {pdqhash.__file__}"
+)
+gradient = np.tile(np.arange(256, dtype=np.uint8), (256, 1))
+pdq = hash_frame(cv2.merge([gradient, gradient.T, gradient]))
+assert len(pdq.hex) == 64 and pdq.quality >= 50, pdq
+print(f"PDQ in the layer: quality {pdq.quality}")
 verdict = classify_text("add me on snap, don't tell your parents", minor_context=True)["verdict"]
 assert verdict in ("review", "block"), verdict
 print("comments classifier in the layer:", verdict)
