@@ -72,9 +72,7 @@ import pdqhash  # noqa: E402
 
 from tutela.bank.pdq import hash_frame  # noqa: E402
 
-assert str(build) in str(pdqhash.__file__), (
-    f"pdqhash was not loaded from the built layers: {pdqhash.__file__}"
-)
+assert str(build) in str(pdqhash.__file__), f"pdqhash not from the built layers: {pdqhash.__file__}"
 gradient = np.tile(np.arange(256, dtype=np.uint8), (256, 1))
 pdq = hash_frame(cv2.merge([gradient, gradient.T, gradient]))
 assert len(pdq.hex) == 64 and pdq.quality >= 50, pdq
