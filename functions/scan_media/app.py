@@ -18,7 +18,7 @@ _s3 = S3()
 
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ref = ObjectRef.from_detail(event.get("detail"))
+    ref = ObjectRef.from_detail(event.get("detail")).require_safe_key()
     backend = setting("VISION_BACKEND", "local")
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         src = Path(tmp) / "object"

@@ -25,7 +25,7 @@ def staging_key(ref: ObjectRef) -> str:
 
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ref = ObjectRef.from_detail(event.get("detail"))
+    ref = ObjectRef.from_detail(event.get("detail")).require_safe_key()
     staging_bucket = setting("STAGING_BUCKET")
     key = staging_key(ref)
     size = ref.size if ref.size is not None else _s3.size(ref)

@@ -107,10 +107,14 @@ def test_classify_comments(env: dict[str, Any], tmp_path: Path, lambda_context: 
 
 
 def test_record_decision_is_idempotent(env: dict[str, Any], lambda_context: Any) -> None:
+    """Promise: exactly one decision per object version; a retry of the same execution continues with the
+    stored decision, a redelivery (another execution) stops (issue 8, item 5: today the retry stopped)."""
     event = load_event("record_decision")
     first = handler("record_decision")(event, lambda_context)
-    second = handler("record_decision")(event, lambda_context)
-    assert first["duplicate"] is False and second["duplicate"] is True
+    retry = handler("record_decision")(event, lambda_context)
+    other = handler("record_decision")({**event, "execution_id": "arn:other"}, lambda_context)
+    assert first["duplicate"] is False and retry["duplicate"] is False and other["duplicate"] is True
+    assert retry["decision"] == first["decision"]  # the stored decision, not a second one
     items = env["table"].scan()["Items"]
     assert len(items) == 1 and items[0]["verdict"] == "allow" and items[0]["post_id"] == "post-123"
 
@@ -126,7 +130,10 @@ def test_act_publishes_the_staged_copy(env: dict[str, Any], lambda_context: Any)
     assert (
         env["s3"].get_object(Bucket=PUBLISHED, Key="media/post-123/beach.jpg")["Body"].read() == b"scrubbed"
     )
-    assert env["table"].get_item(Key={"pk": decision["pk"], "sk": decision["sk"]})["Item"]["action"] == out
+    # Act's outcome is a new item next to the decision; the decision item itself is never updated.
+    logged = env["table"].get_item(Key={"pk": decision["pk"], "sk": decision["sk"] + "#action"})["Item"]
+    assert logged["action"] == out and logged["kind"] == "action"
+    assert "action" not in env["table"].get_item(Key={"pk": decision["pk"], "sk": decision["sk"]})["Item"]
 
 
 def test_act_refuses_allow_without_staged_copy(env: dict[str, Any], lambda_context: Any) -> None:

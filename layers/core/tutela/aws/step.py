@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from tutela.aws.errors import transient_errors
-from tutela.errors import InvalidInputError
+from tutela.errors import ConfigurationError
 
 logger = Logger()
 tracer = Tracer()
@@ -25,7 +25,7 @@ def setting(name: str, default: str | None = None) -> str:
     """A configuration value from the function's environment (read per call, never at import)."""
     value = os.environ.get(name, default)
     if value is None or value == "":
-        raise InvalidInputError(f"configuration {name} is not set")
+        raise ConfigurationError(f"configuration {name} is not set")
     return value
 
 
@@ -34,7 +34,7 @@ def int_setting(name: str, default: int) -> int:
     try:
         return int(raw) if raw else default
     except ValueError as exc:
-        raise InvalidInputError(f"configuration {name} must be an integer") from exc
+        raise ConfigurationError(f"configuration {name} must be an integer") from exc
 
 
 def step[F: Callable[..., Any]](fn: F) -> F:

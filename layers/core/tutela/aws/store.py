@@ -1,4 +1,4 @@
-"""The decisions table: conditional (exactly-once) writes, the post context query, action updates."""
+"""The decisions table: conditional (exactly-once, append-only) writes and the post context query."""
 
 from __future__ import annotations
 
@@ -71,13 +71,11 @@ class DecisionStore:
         # A held media decision (error) with no minor signal counts as "possible": fail closed.
         return any(m in ("likely", "possible") or m is None for m in minors)
 
-    def set_action(self, pk: str, sk: str, action: Mapping[str, Any]) -> None:
-        self.table.update_item(
-            Key={"pk": pk, "sk": sk},
-            UpdateExpression="SET #a = :a",
-            ExpressionAttributeNames={"#a": "action"},
-            ExpressionAttributeValues={":a": to_dynamo(dict(action))},
-        )
+    def append(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """Add ``item`` to the append-only history; if its key is taken, the stored item wins and is
+        returned (a retry finds what it wrote before). Nothing is ever overwritten."""
+        existing = self.put_once(item)
+        return dict(item) if existing is None else existing
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,25 +7,21 @@ Nothing here logs or echoes comment text; error messages name the problem, not t
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
 from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
 from tutela.comments.lexicon import Lexicon, default_lexicon
+from tutela.comments.lines import parse_batch
 from tutela.comments.match import Hit, Matcher
 from tutela.comments.normalize import OffsetMap, normalize, normalize_mapped
 from tutela.comments.rules import Contribution, assess, plan_hits
 from tutela.verdict import Severity, worst
 
-MAX_LINE_CHARS = 64 * 1024  # a raw JSON line longer than this is rejected before parsing
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
-# json.loads(line) is _default_decoder.decode(line): skip the wrappers, keep the scanner and checks
-_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-_WS: Callable[[str, int], re.Match[str]] = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
 
 
 @cache
@@ -182,9 +178,15 @@ def _score(
 
 
 def _error(
-    ident: str | None, n: int, reason: str, minor_context: bool | None, version: str
+    ident: str | None,
+    n: int,
+    reason: str,
+    minor_context: bool | None,
+    version: str,
+    code: str | None = None,
 ) -> dict[str, Any]:
     return {
+        "code": code or "invalid_comment",
         "id": ident,
         "line": n,
         "verdict": "review",
@@ -207,7 +209,8 @@ def classify_lines(
 ) -> Iterator[dict[str, Any]]:
     """Judge raw JSON Lines ``{"id", "text", "minor_context"?}``; blank lines are skipped.
 
-    A line's own boolean or null ``minor_context`` overrides the batch default.
+    Lines are parsed by :mod:`tutela.comments.lines` (the one parser Act and the CLI share): only the text
+    it returns is judged, and a line's own ``"minor_context": true`` can only make its context stricter.
     """
     lex = lexicon or default_lexicon()
     matcher = _matcher_for(lex)
@@ -215,47 +218,10 @@ def classify_lines(
     version = lex.version
     max_chars = lex.max_chars
     fast = comprehend is None  # without Comprehend, a comment without a relevant hit is allowed here
-    scan = _SCAN
-    ws = _WS
-    for n, raw in enumerate(lines, 1):
-        ctx = minor_context
-        if type(raw) is str:
-            line = raw
-        else:
-            try:
-                line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            except UnicodeDecodeError:
-                yield _error(None, n, "line is not valid UTF-8", ctx, lex.version)
-                continue
-        if not line or line.isspace():
-            continue
-        if len(line) > MAX_LINE_CHARS:
-            yield _error(None, n, f"line longer than {MAX_LINE_CHARS} characters", ctx, lex.version)
-            continue
-        try:  # json.loads(line), without its wrapper layers: same result, same errors
-            obj, end = scan(line, ws(line, 0).end())
-            if ws(line, end).end() != len(line):
-                raise ValueError("extra data")
-        except (ValueError, RecursionError, StopIteration):
-            yield _error(None, n, "invalid JSON", ctx, lex.version)
-            continue
-        if type(obj) is not dict:
-            yield _error(None, n, "line is not a JSON object", ctx, lex.version)
-            continue
-        ident = obj.get("id")
-        if type(ident) is not str and ident is not None:
-            if isinstance(ident, int) and not isinstance(ident, bool):
-                ident = str(ident)
-            else:
-                yield _error(None, n, "id must be a string", ctx, lex.version)
-                continue
-        if "minor_context" in obj:
-            own = obj["minor_context"]
-            ctx = own if isinstance(own, bool) else None
-        text = obj.get("text")
-        if type(text) is not str:
-            reason = "missing text" if text is None else "text must be a string"
-            yield _error(ident, n, reason, ctx, lex.version)
+    for c in parse_batch(lines, minor_context):
+        n, ident, text, ctx = c.line, c.id, c.text, c.minor_context
+        if text is None:  # held by the line parser (tutela.comments.lines): judged as review, with why
+            yield _error(ident, n, c.error or "invalid line", ctx, version, c.code)
             continue
         result: dict[str, Any] = {
             "id": ident,

@@ -18,9 +18,9 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from tutela.decision import from_dynamo, object_keys
+from tutela.decision import action_keys, from_dynamo, object_keys
 from tutela.local.stack import ACCOUNT, REGION, LocalStack
-from tutela.objects import ObjectRef
+from tutela.objects import ObjectRef, key_problem
 
 POST_ID = "local"
 
@@ -65,6 +65,15 @@ def object_created_event(
             "reason": "PutObject",
         },
     }
+
+
+def published_path(base: Path, key: str) -> Path | None:
+    """Where a published key is written under ``base``, or None if the key could escape it (``..``, an
+    absolute path, backslashes, control characters)."""
+    if key_problem(key):
+        return None
+    dest = (base / key).resolve()
+    return dest if dest.is_relative_to(base) and dest != base else None
 
 
 class Runner:
@@ -116,12 +125,12 @@ class Runner:
                 }
             ]
         item = from_dynamo(item)
+        acted = self.table.get_item(Key=action_keys(self.ref(upload)), ConsistentRead=True).get("Item")
         if item.get("kind") == "comments":
-            resp = self.table.query(
-                KeyConditionExpression=Key("pk").eq(keys["pk"]) & Key("sk").begins_with(keys["sk"] + "#c#"),
-                ConsistentRead=True,
+            comments = sorted(
+                (from_dynamo(c) for c in self._query(keys["pk"], keys["sk"] + "#c#")),
+                key=lambda c: c.get("line") or 0,
             )
-            comments = sorted((from_dynamo(c) for c in resp["Items"]), key=lambda c: c.get("line") or 0)
             return [
                 {
                     "key": upload.key,
@@ -149,9 +158,22 @@ class Runner:
                 "details": item.get("reasons", []),
                 "minor": item.get("minor"),
                 "removed": (item.get("analyzers") or {}).get("scrub", {}).get("removed"),
-                "action": item.get("action"),
+                "action": (acted or {}).get("action"),
             }
         ]
+
+    def _query(self, pk: str, prefix: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        args: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix),
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self.table.query(**args)
+            items.extend(resp["Items"])
+            if "LastEvaluatedKey" not in resp:
+                return items
+            args["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def published(self) -> Iterable[tuple[str, bytes]]:
         bucket = self.stack.outputs["PublishedBucketName"]
@@ -204,8 +226,11 @@ def run_files(
             for line in lines:
                 fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
         published = []
+        base = (out_dir / "published").resolve()
         for key, body in runner.published():
-            dest = out_dir / "published" / key
+            dest = published_path(base, key)
+            if dest is None:  # the pipeline holds such keys; never let one write outside DIR/published
+                continue
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(body)
             published.append(key)
