@@ -175,8 +175,18 @@ def _null_policy_loader() -> Any:
 class LocalStack:
     """``with LocalStack(root) as stack:`` deploys the template; ``stack.outputs`` names the resources."""
 
-    def __init__(self, root: Path, *, parameters: dict[str, str] | None = None, log: Any = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        parameters: dict[str, str] | None = None,
+        log: Any = None,
+        retry_scale: float = 1.0,
+    ) -> None:
+        """``retry_scale`` shortens the ASL's Retry intervals (moto really sleeps them); tests use ~0.01."""
         self.root = root.resolve()
+        self.retry_scale = retry_scale
+        self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.log = log
         self.outputs: dict[str, str] = {}
@@ -215,6 +225,11 @@ class LocalStack:
         self._mock.start()
         self._patch = mock.patch.object(LambdaFunction, "_invoke_lambda", invoke_in_process)
         self._patch.start()
+        if self.retry_scale != 1.0:
+            from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+            self._sleep_patch = mock.patch.object(retrier_decl, "time", _ScaledTime(self.retry_scale))
+            self._sleep_patch.start()
         _REGISTRY.log = self.log
         _REGISTRY.modules.clear()  # a new deployment: every function starts cold, with new clients
         clients.reset()
@@ -225,6 +240,9 @@ class LocalStack:
             raise
 
     def stop(self) -> None:
+        if self._sleep_patch is not None:
+            self._sleep_patch.stop()
+            self._sleep_patch = None
         if self._patch is not None:
             self._patch.stop()
             self._patch = None
@@ -414,6 +432,19 @@ class LocalStack:
                 raise LocalStackError(f"execution still running after {timeout_s:.0f}s: {execution_arn}")
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
+
+
+class _ScaledTime:
+    """Stands in for the ``time`` module inside moto's ASL retrier: same clock, shorter waits."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds * self.scale))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 _NO_VALUE = object()
