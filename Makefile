@@ -22,6 +22,8 @@ help:
 	@echo "make demo   - run the pipeline on bundled samples on the embedded local stack"
 	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, checkov, ASL check, sam build"
 	@echo "make bench  - benchmarks against peer tools (not part of test)"
+	@echo "make local-image - Docker engine + the Lambda base image for sam local invoke (root, offline)"
+	@echo "make local-image-stop - stop the dockerd that local-image started"
 	@echo "make clean  - remove build outputs"
 
 $(STAMP)/sysdeps:
@@ -101,6 +103,16 @@ build: setup $(STAMP)/lambda-python/.installed
 
 .PHONY: test
 test: lint pytest cfn asl build
+
+# `sam local invoke` / `start-lambda`: the engine (Debian docker.io, firewall-neutral flags) and a stand-in
+# for public.ecr.aws/lambda/python:3.12-x86_64 (it cannot be pulled here); rebuilt only when its inputs change.
+.PHONY: local-image
+local-image: $(STAMP)/sysdeps
+	RUNTIME_PY="$(RUNTIME_PY)" scripts/local-image.sh build
+
+.PHONY: local-image-stop
+local-image-stop:
+	scripts/local-image.sh stop
 
 .PHONY: demo
 demo: setup
