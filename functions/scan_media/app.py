@@ -9,20 +9,23 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws.s3 import S3
-from tutela.aws.step import int_setting, logger, metrics, setting, step
-from tutela.objects import ObjectRef
+from tutela.aws.settings import ScanSettings, at_init
+from tutela.aws.step import logger, metrics, step
+from tutela.contracts import StepInput
 from tutela.vision import scan_file
 
 _s3 = S3()
+_settings = at_init(ScanSettings.from_env)
 
 
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ref = ObjectRef.from_detail(event.get("detail")).require_safe_key()
-    backend = setting("VISION_BACKEND", "local")
+    cfg = _settings()
+    ref = StepInput.from_event(event).ref.require_safe_key()
+    backend = cfg.vision_backend
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         src = Path(tmp) / "object"
-        _s3.download(ref, src, max_bytes=int_setting("MAX_MEDIA_BYTES", 2 * 1024**3))
+        _s3.download(ref, src, max_bytes=cfg.max_media_bytes)
         report = scan_file(src, backend=backend).to_dict()
     logger.info(
         "scanned",
