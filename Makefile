@@ -20,7 +20,8 @@ DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm
 .PHONY: help
 help:
 	@echo "make demo   - run the pipeline on bundled samples on the embedded local stack"
-	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, checkov, ASL check, sam build"
+	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, checkov, ASL check, sam build,"
+	@echo "             sam local invoke of every function (Docker, started by local-image)"
 	@echo "make bench  - benchmarks against peer tools (not part of test)"
 	@echo "make local-image - Docker engine + the Lambda base image for sam local invoke (root, offline)"
 	@echo "make local-image-stop - stop the dockerd that local-image started"
@@ -101,8 +102,14 @@ build: setup $(STAMP)/lambda-python/.installed
 	  pillow_heif.from_pillow(Image.new('RGB', (320, 240), (90, 140, 200))).save('.aws-sam/build/smoke.heic')"
 	$(STAMP)/lambda-python/bin/python scripts/smoke_layers.py .aws-sam/build .
 
+# Every function through `sam local invoke` (real Lambda containers) against a moto server: needs the engine
+# and the stand-in image (local-image builds or starts what is missing, and fails loudly if it cannot).
+.PHONY: sam-local
+sam-local: build local-image
+	$(BIN)/python -m pytest tests/sam_local -q
+
 .PHONY: test
-test: lint pytest cfn asl build
+test: lint pytest cfn asl build sam-local
 
 # `sam local invoke` / `start-lambda`: the engine (Debian docker.io, firewall-neutral flags) and a stand-in
 # for public.ecr.aws/lambda/python:3.12-x86_64 (it cannot be pulled here); rebuilt only when its inputs change.
