@@ -22,6 +22,7 @@ help:
 	@echo "make demo   - run the pipeline on bundled samples on the embedded local stack"
 	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, ASL check, sam build"
 	@echo "make bench  - benchmarks against peer tools (not part of test)"
+	@echo "make train-comments - retrain the learned comment stage (TRAIN_ARGS=...)"
 	@echo "make clean  - remove build outputs"
 
 $(STAMP)/sysdeps:
@@ -99,6 +100,13 @@ demo: setup
 .PHONY: bench
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+# The learned comment stage: numpy logistic regression on eval/comments/train (+ dev sets), written to
+# layers/core/tutela/comments/data/model.comments.json.gz. TRAIN_ARGS e.g. "--sync /work/data/train"
+# or "--extra labels.jsonl" (tutela comments export-labels output).
+.PHONY: train-comments
+train-comments: setup
+	$(BIN)/python eval/comments/train.py $(TRAIN_ARGS)
 
 .PHONY: clean
 clean:
