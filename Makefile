@@ -141,3 +141,8 @@ train-comments: setup
 .PHONY: clean
 clean:
 	rm -rf .aws-sam $(OUT) .pytest_cache .ruff_cache .mypy_cache
+
+# One metered local run (1 photo + one 20-comment batch) priced with cost/prices.toml.
+.PHONY: cost
+cost: setup
+	PYTHONPATH=layers/core $(BIN)/python -W ignore -m tutela.local.cost --work .make/cost-run
