@@ -7,12 +7,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from tutela.aws import clients
 from tutela.errors import LimitExceededError
-from tutela.objects import ObjectRef
+from tutela.objects import ObjectRef, version_args
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+
+# The upload bucket's lifecycle expires original versions with this tag (template.yaml OriginalRetentionDays).
+DECIDED_TAG = ("tutela-decided", "true")
+MAX_OBJECT_TAGS = 10  # S3's limit per object version
 
 
 class S3:
@@ -105,8 +112,35 @@ class S3:
         }
         return self.client.get_object(**args)["Body"].read(n)
 
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
+        """The object's metadata, or None if that key (or version) does not exist."""
+        args: dict[str, Any] = {"Bucket": bucket, "Key": key, **version_args(version_id)}
+        try:
+            return dict(self.client.head_object(**args))
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NoSuchVersion", "NotFound", "405", "MethodNotAllowed"):
+                return None  # 405: the version is a delete marker
+            raise
+
     def delete_version(self, ref: ObjectRef) -> None:
         self.client.delete_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]
+
+    def mark_decided(self, ref: ObjectRef) -> bool:
+        """Tag the exact original version as finally decided, so the upload bucket's lifecycle rule
+        (template.yaml ``expire-decided-originals``) deletes it after OriginalRetentionDays. The uploader's
+        own tags are kept; a retry finds the tag and writes nothing. False when the version already carries
+        S3's maximum of 10 other tags (it is then kept, never stripped of them)."""
+        args: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key, **ref.version_args()}
+        tags = self.client.get_object_tagging(**args)["TagSet"]
+        key, value = DECIDED_TAG
+        if any(t["Key"] == key and t["Value"] == value for t in tags):
+            return True
+        others = [t for t in tags if t["Key"] != key]
+        if len(others) >= MAX_OBJECT_TAGS:
+            return False
+        self.client.put_object_tagging(**args, Tagging={"TagSet": [*others, {"Key": key, "Value": value}]})
+        return True
 
 
 def _put_args(content_type: str | None, metadata: dict[str, str] | None) -> dict[str, Any]:
