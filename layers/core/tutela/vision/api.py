@@ -193,10 +193,10 @@ def still_frames(data: bytes, media: MediaType, limits: ScanLimits) -> list[byte
     for w, h in lay.frame_sizes:
         check_decode_bytes(data, media, w, h, limits)
     if media.name == "jpeg":
-        check_jpeg_scans(data[: lay.end], limits)
-        if lay.frames == 1:
-            return [data[: lay.end]]
-        return [data[a : a + n] for a, n in lay.jpeg_images]
+        images = [data[a : a + n] for a, n in lay.jpeg_images]
+        for image in images:
+            check_jpeg_scans(image, limits)
+        return list(images)
     if lay.frames == 1:
         return [data[: lay.end]]
     return [Decoded(data[: lay.end], lay.frames)]
