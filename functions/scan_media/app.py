@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,25 @@ from tutela.aws.s3 import S3
 from tutela.aws.settings import ScanSettings, at_init
 from tutela.aws.step import logger, metrics, step
 from tutela.contracts import StepInput
-from tutela.vision import scan_file
+from tutela.errors import TutelaError
+from tutela.vision import get_backend, scan_file
 
 _s3 = S3()
 _settings = at_init(ScanSettings.from_env)
+
+
+def _warm() -> None:
+    """Load the vision backend's models at INIT (Lambda gives INIT a full CPU burst and it is not billed
+    against the first request). Idempotent and lock-guarded: if it fails here (no OpenCV in this
+    environment), the first request raises the same clear error through the handler."""
+    with contextlib.suppress(TutelaError):  # a ConfigurationError too: the handler reports it per request
+        name = _settings().vision_backend
+        if name != "local":
+            return  # Rekognition has no model to load; its client is created on first use
+        get_backend(name).version()
+
+
+_warm()
 
 
 @step

@@ -91,7 +91,7 @@ def _present(scan: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
     for label in scan.get("ModerationLabels") or []:
         add(label, None)
-    for frame in scan.get("frames") or []:
+    for frame in scan.get("samples") or []:  # per sampled video frame
         for label in frame.get("ModerationLabels") or []:
             add(label, float(frame.get("t", 0.0)))
     return out
@@ -181,6 +181,17 @@ def decide_media(scan: dict[str, Any], scrub: dict[str, Any] | None = None) -> d
         verdicts.append(cell["verdict"])
         severity = max(severity, Severity[cell["severity"]])
         reasons.append({"code": cell["code"], "message": "scrubbed copy was not verified"})
+    if (
+        scrub is not None
+        and scan.get("kind") == "image"
+        and scrub.get("frames") is not None
+        and scan.get("frames") != scrub.get("frames")
+    ):
+        # Published = scanned: the scrubbed copy must hold exactly the frames/pages the scan covered.
+        cell = _POLICY["other"]["frames_mismatch"]
+        verdicts.append(cell["verdict"])
+        severity = max(severity, Severity[cell["severity"]])
+        reasons.append({"code": cell["code"], "message": "scrubbed copy and scan cover different frames"})
 
     return _decision(worst(verdicts), severity, reasons, minor, escalate)
 
@@ -193,6 +204,7 @@ def media_decision(scan: dict[str, Any], scrub: dict[str, Any]) -> dict[str, Any
         "kind": "media",
         **decision,
         "media_type": scan.get("media_type"),
+        "frames": scan.get("frames"),
         "analyzers": {
             "scan": scan.get("backend"),
             "scrub": {"name": "tutela.scrub", "removed": scrub.get("removed", [])},
