@@ -25,6 +25,7 @@ help:
 	@echo "make bench  - benchmarks against peer tools (not part of test)"
 	@echo "make local-image - Docker engine + the Lambda base image for sam local invoke (root, offline)"
 	@echo "make local-image-stop - stop the dockerd that local-image started"
+	@echo "make train-comments - retrain the learned comment stage (TRAIN_ARGS=...)"
 	@echo "make clean  - remove build outputs"
 
 $(STAMP)/sysdeps:
@@ -130,6 +131,18 @@ demo: setup
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
+# The learned comment stage: numpy logistic regression on eval/comments/train (+ dev sets), written to
+# layers/core/tutela/comments/data/model.comments.json.gz. TRAIN_ARGS e.g. "--sync /work/data/train"
+# or "--extra labels.jsonl" (tutela comments export-labels output).
+.PHONY: train-comments
+train-comments: setup
+	$(BIN)/python eval/comments/train.py $(TRAIN_ARGS)
+
 .PHONY: clean
 clean:
 	rm -rf .aws-sam $(OUT) .pytest_cache .ruff_cache .mypy_cache
+
+# One metered local run (1 photo + one 20-comment batch) priced with cost/prices.toml.
+.PHONY: cost
+cost: setup
+	PYTHONPATH=layers/core $(BIN)/python -W ignore -m tutela.local.cost --work .make/cost-run

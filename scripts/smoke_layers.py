@@ -68,6 +68,15 @@ if heic.exists():
     report = scan_file(heic, backend="local").to_dict()
     assert report["media_type"] == "heif", report
     print(f"HEIC decoded and scanned in the layer: {report['image']}")
+import pdqhash  # noqa: E402
+
+from tutela.bank.pdq import hash_frame  # noqa: E402
+
+assert str(build) in str(pdqhash.__file__), f"pdqhash not from the built layers: {pdqhash.__file__}"
+texture = cv2.resize(np.random.default_rng(5).integers(0, 256, (16, 16, 3), dtype=np.uint8), (256, 256))
+pdq = hash_frame(texture)
+assert len(pdq.hex) == 64 and pdq.quality >= 50, pdq
+print(f"PDQ in the layer: quality {pdq.quality}")
 verdict = classify_text("add me on snap, don't tell your parents", minor_context=True)["verdict"]
 assert verdict in ("review", "block"), verdict
 print("comments classifier in the layer:", verdict)

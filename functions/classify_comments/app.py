@@ -6,21 +6,24 @@ JSON Lines and the state carries only the batch summary and a pointer.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws import clients
 from tutela.aws.s3 import S3
-from tutela.aws.step import int_setting, logger, metrics, setting, step
+from tutela.aws.settings import ClassifySettings, at_init
+from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
 from tutela.comments import LEXICON_VERSION, ComprehendToxicity, classify_lines, default_matcher
+from tutela.comments.lines import split_batch
+from tutela.contracts import StepInput
 from tutela.errors import LimitExceededError
 from tutela.objects import ObjectRef
-from tutela.verdict import worst
+from tutela.policy.comments import summarize
 
 _s3 = S3()
+_settings = at_init(ClassifySettings.from_env)
 default_matcher()  # build the Aho-Corasick automaton during INIT (0.3-0.6 s), not in the first invocation
 
 
@@ -28,48 +31,30 @@ def results_key(ref: ObjectRef) -> str:
     return f"comment-results/{ref.version_label}/{ref.key}"
 
 
-def summarize(results: list[dict[str, Any]]) -> tuple[str, int, list[dict[str, Any]], dict[str, int]]:
-    """Batch verdict (the worst comment), severity, reasons with counts (codes only, no text)."""
-    verdicts = Counter(r["verdict"] for r in results)
-    categories = Counter(c for r in results for c in r.get("categories", []))
-    invalid = sum(1 for r in results if r.get("error"))
-    reasons: list[dict[str, Any]] = [
-        {"code": f"comment_{cat}", "message": f"{n} comment(s) matched {cat}", "count": n}
-        for cat, n in sorted(categories.items())
-    ]
-    if invalid:
-        msg = f"{invalid} line(s) could not be read"
-        reasons.append({"code": "invalid_comment", "message": msg, "count": invalid})
-    severity = max((int(r.get("severity") or 0) for r in results), default=0)
-    return worst(verdicts), severity, reasons, dict(verdicts)
-
-
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ref = ObjectRef.from_detail(event.get("detail"))
-    staging_bucket = setting("STAGING_BUCKET")
-    data = _s3.read_bytes(ref, max_bytes=int_setting("MAX_COMMENT_BATCH_BYTES", 8 * 1024**2))
-    # Bytes lines: an invalid UTF-8 line becomes that comment's error, and a raw U+2028 inside a JSON
-    # string is not mistaken for a line break (str.splitlines would split there).
-    lines = data.splitlines()
-    max_comments = int_setting("MAX_COMMENTS_PER_BATCH", 20_000)
-    if len(lines) > max_comments:
-        raise LimitExceededError(f"batch has {len(lines)} lines; the limit is {max_comments}")
-    minor = DecisionStore(setting("DECISIONS_TABLE")).post_minor_context(ref.post_id) if ref.post_id else None
-    enabled = setting("COMMENTS_COMPREHEND", "false") == "true"
-    comprehend = ComprehendToxicity(client=clients.client("comprehend")) if enabled else None
+    cfg = _settings()
+    ref = StepInput.from_event(event).ref.require_safe_key()
+    staging_bucket = cfg.staging_bucket
+    lines = split_batch(_s3.read_bytes(ref, max_bytes=cfg.max_batch_bytes))
+    if len(lines) > cfg.max_comments:
+        raise LimitExceededError(f"batch has {len(lines)} lines; the limit is {cfg.max_comments}")
+    minor = DecisionStore(cfg.decisions_table).post_minor_context(ref.post_id) if ref.post_id else None
+    comprehend = ComprehendToxicity(client=clients.client("comprehend")) if cfg.comprehend else None
     results = list(classify_lines(lines, minor_context=minor, comprehend=comprehend))
-    verdict, severity, reasons, counts = summarize(results)
+    batch = summarize(results)
     key = results_key(ref)
     _s3.put_jsonl(results, staging_bucket, key)
-    logger.info("classified", extra={"comments": len(results), "counts": counts, "minor_context": minor})
+    logger.info(
+        "classified", extra={"comments": len(results), "counts": batch.counts, "minor_context": minor}
+    )
     metrics.add_metric(name="CommentsClassified", unit=MetricUnit.Count, value=len(results))
     return {
         "kind": "comments",
-        "verdict": verdict,
-        "severity": severity,
-        "reasons": reasons,
-        "counts": counts,
+        "verdict": batch.verdict,
+        "severity": batch.severity,
+        "reasons": batch.reasons,
+        "counts": batch.counts,
         "minor_context": minor,
         "results": {"bucket": staging_bucket, "key": key, "count": len(results)},
         "analyzers": {"comments": {"name": "tutela.comments", "lexicon_version": LEXICON_VERSION}},

@@ -1,4 +1,4 @@
-"""RecordDecision: store exactly one decision per object version (and one per comment of a batch)."""
+"""RecordDecision: store exactly one decision per object version (and one record per comment line)."""
 
 from __future__ import annotations
 
@@ -7,45 +7,59 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws.s3 import S3
-from tutela.aws.step import int_setting, logger, metrics, setting, step
+from tutela.aws.settings import RecordSettings, at_init
+from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
-from tutela.decision import comment_items, normalize, object_item
-from tutela.objects import ObjectRef
+from tutela.contracts import RecordInput, RecordOutput
+from tutela.decision import comment_items, normalize, object_item, same_execution
+from tutela.limits import MAX_COMMENT_RESULTS_BYTES
 
 _s3 = S3()
-RESULTS_MAX_BYTES = 64 * 1024**2
+_settings = at_init(RecordSettings.from_env)
 
 
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ref = ObjectRef.from_detail(event.get("detail"))
-    store = DecisionStore(setting("DECISIONS_TABLE"))
-    decision = normalize(event.get("decision") or {})
+    cfg = _settings()
+    inp = RecordInput.from_event(event)
+    ref, execution_id = inp.step.ref, inp.step.execution_id
+    store = DecisionStore(cfg.decisions_table)
+    decision = normalize(inp.decision)
     item = object_item(
         ref,
         decision,
-        execution_id=event.get("execution_id"),
-        event_time=event.get("event_time"),
-        retention_days=int_setting("DECISION_RETENTION_DAYS", 400),
+        execution_id=execution_id,
+        event_time=inp.step.event_time,
+        retention_days=cfg.retention_days,
     )
-    existing = None
-    if decision.kind == "comments":
-        # Comments first: if we die between the two writes, the retry finds no object decision and
-        # rewrites the same comment keys; the object item, written last, closes the batch. A duplicate
-        # delivery finds that item and rewrites nothing.
-        existing = store.get(item["pk"], item["sk"])
-        if existing is None:
-            ptr = decision.extra.get("results") or {}
-            results = _s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=RESULTS_MAX_BYTES)
-            store.put_many(
-                comment_items(ref, results, decided=item["decided_at"], expires=item["expires_at"])
-            )
-    if existing is None:
-        existing = store.put_once(item)  # the conditional write: exactly one decision per object version
-    if existing is not None:
+    # The conditional put claims the object version. If the item exists, the execution id in it says who
+    # wrote it: this execution (a retry after the put committed: carry on with what was stored) or another
+    # (a redelivery: stop).
+    existing = store.put_once(item)
+    if existing is not None and not same_execution(existing, execution_id):
         logger.info("duplicate delivery: decision already stored", extra={"verdict": existing.get("verdict")})
         metrics.add_metric(name="DuplicateDelivery", unit=MetricUnit.Count, value=1)
-        return {"duplicate": True, "decision": {k: existing.get(k) for k in ("pk", "sk", "verdict")}}
-    logger.info("recorded", extra={"kind": decision.kind, "verdict": decision.verdict})
-    metrics.add_metric(name=f"Verdict_{decision.verdict}", unit=MetricUnit.Count, value=1)
-    return {"duplicate": False, "decision": item}
+        stored = {k: existing.get(k) for k in ("pk", "sk", "verdict")}
+        return RecordOutput(duplicate=True, decision=stored).to_event()
+    if existing is not None:
+        item = existing
+    if decision.kind == "comments":
+        # Only the execution that claimed the version writes its comment records (the same content again on
+        # a retry: every field, decided_at included, comes from the stored object item).
+        ptr = decision.extra.get("results") or {}
+        results = _s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=MAX_COMMENT_RESULTS_BYTES)
+        store.put_many(
+            comment_items(
+                ref,
+                results,
+                decided=item["decided_at"],
+                expires=item["expires_at"],
+                execution_id=execution_id,
+            )
+        )
+    logger.info(
+        "recorded",
+        extra={"kind": decision.kind, "verdict": item.get("verdict"), "retry": existing is not None},
+    )
+    metrics.add_metric(name=f"Verdict_{item.get('verdict')}", unit=MetricUnit.Count, value=1)
+    return RecordOutput(duplicate=False, decision=item).to_event()

@@ -97,9 +97,28 @@ def test_comment_items_one_per_comment_keyed_under_the_object() -> None:
         {"line": 2, "verdict": "review", "error": "bad json"},
     ]
     items = list(comment_items(ref, results, decided="t", expires=1))
-    assert [i["sk"] for i in items] == ["v#v1#c#c1", "v#v1#c#line-2"]
+    assert [i["sk"] for i in items] == ["v#v1#c#000001", "v#v1#c#000002"]
+    assert [i["comment_id"] for i in items] == ["c1", "line-2"]
     assert items[1]["queue"] == "review" and items[1]["reasons"][0]["code"] == "invalid_comment"
     assert all(i["pk"] == object_keys(ref)["pk"] for i in items)
+
+
+def test_every_comment_gets_its_own_record_whatever_its_id() -> None:
+    """Promise: one record per comment (issue 8, item 8: a duplicate id or an id equal to the line-N
+    fallback shared one record, and a block was overwritten by an allow; a 2 KB id broke the batch)."""
+    ref = ObjectRef.from_detail(DETAIL)
+    results = [
+        {"id": "dup", "line": 1, "verdict": "block"},
+        {"id": "dup", "line": 2, "verdict": "allow"},
+        {"id": "line-4", "line": 3, "verdict": "block"},
+        {"line": 4, "verdict": "review", "error": "bad json"},
+        {"id": "x" * 2048, "line": 5, "verdict": "review", "error": "id too long", "code": "unsafe_id"},
+    ]
+    items = list(comment_items(ref, results, decided="t", expires=1))
+    assert len({i["sk"] for i in items}) == 5
+    assert [i["verdict"] for i in items] == ["block", "allow", "block", "review", "review"]
+    assert all(len(i["sk"].encode()) < 1024 and len(i["comment_id"]) <= 256 for i in items)
+    assert items[4]["comment_id"].startswith("sha256:") and items[4]["reasons"][0]["code"] == "unsafe_id"
 
 
 def test_event_detail_carries_codes_not_content() -> None:

@@ -1,12 +1,16 @@
 """Decision records: what is stored in DynamoDB and sent on the bus (pure; no boto3).
 
-Keys: ``pk = obj#{bucket}/{key}``, ``sk = v#{version}`` for the object's decision and
-``v#{version}#c#{comment}`` for each comment of a batch. The conditional put on the object item is
-what makes "exactly one decision per object version" hold under at-least-once delivery.
+Keys: ``pk = obj#{bucket}/{key}``, ``sk = v#{version}`` for the object's decision,
+``v#{version}#c#{line:06d}`` for each comment of a batch (keyed by line number: ids are the uploader's and
+may repeat, be huge, or look like another line's fallback) and ``v#{version}#action`` for what Act did
+(a new item: the decision item is never updated). The conditional put on the object item is what makes
+"exactly one decision per object version" hold under at-least-once delivery; the execution id stored in it
+tells a retry of the same execution (continue) from a redelivery (stop).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -15,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from tutela.comments.lines import record_id
 from tutela.objects import ObjectRef
 from tutela.verdict import VERDICTS, Severity
 
@@ -26,9 +31,19 @@ def object_keys(ref: ObjectRef) -> dict[str, str]:
     return {"pk": f"obj#{ref.bucket}/{ref.key}", "sk": f"v#{ref.version_label}"}
 
 
-def comment_keys(ref: ObjectRef, comment_id: str) -> dict[str, str]:
+def comment_keys(ref: ObjectRef, line: int) -> dict[str, str]:
     base = object_keys(ref)
-    return {"pk": base["pk"], "sk": f"{base['sk']}#c#{comment_id}"}
+    return {"pk": base["pk"], "sk": f"{base['sk']}#c#{line:06d}"}
+
+
+def action_keys(ref: ObjectRef) -> dict[str, str]:
+    base = object_keys(ref)
+    return {"pk": base["pk"], "sk": f"{base['sk']}#action"}
+
+
+def same_execution(stored: Mapping[str, Any], execution_id: str | None) -> bool:
+    """Was ``stored`` written by this execution (so a retry continues) rather than by a redelivery?"""
+    return bool(execution_id) and stored.get("execution_id") == execution_id
 
 
 def _clip(text: Any, limit: int = MAX_REASON_CHARS) -> str:
@@ -150,13 +165,21 @@ def object_item(
 
 
 def comment_items(
-    ref: ObjectRef, results: Iterable[Mapping[str, Any]], *, decided: str, expires: int
+    ref: ObjectRef,
+    results: Iterable[Mapping[str, Any]],
+    *,
+    decided: str,
+    expires: int,
+    execution_id: str | None = None,
 ) -> Iterable[dict[str, Any]]:
-    """One item per comment result; a comment without an id is keyed by its line number."""
+    """One item per comment result, keyed by its line number (unique in a batch whatever the ids)."""
     for r in results:
-        comment_id = str(r.get("id")) if r.get("id") not in (None, "") else f"line-{r.get('line')}"
+        line = r.get("line")
+        if not isinstance(line, int) or isinstance(line, bool) or line < 1:
+            raise ValueError("comment result without a line number")
+        comment_id = record_id(r.get("id"), line)
         item: dict[str, Any] = {
-            **comment_keys(ref, comment_id),
+            **comment_keys(ref, line),
             "kind": "comment",
             "bucket": ref.bucket,
             "key": ref.key,
@@ -172,14 +195,45 @@ def comment_items(
             "lexicon_version": r.get("lexicon_version"),
             "decided_at": decided,
             "expires_at": expires,
+            "execution_id": execution_id,
         }
         if r.get("error"):
-            item["reasons"] = [{"code": "invalid_comment", "message": _clip(r["error"])}]
+            item["reasons"] = [
+                {"code": str(r.get("code") or "invalid_comment"), "message": _clip(r["error"])}
+            ]
         if ref.post_id:
             item["post_id"] = ref.post_id
         if item["verdict"] == "review":
             item["queue"] = "review"
         yield {k: v for k, v in item.items() if v is not None}
+
+
+def action_item(
+    decision: Mapping[str, Any],
+    action: Mapping[str, Any],
+    *,
+    execution_id: str | None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Act's outcome as its own item next to the decision (append-only history; never an update)."""
+    item = {
+        "pk": decision["pk"],
+        "sk": f"{decision['sk']}#action",
+        "kind": "action",
+        "decision_sk": decision["sk"],
+        "verdict": decision.get("verdict"),
+        "action": dict(action),
+        "acted_at": decided_at(now),
+        "execution_id": execution_id,
+        "expires_at": decision.get("expires_at"),
+    }
+    return {k: v for k, v in item.items() if v is not None}
+
+
+def event_id(decision: Mapping[str, Any], detail_type: str) -> str:
+    """A stable id per (decision, event type): consumers can drop a redelivered event by it."""
+    raw = f"{decision.get('pk')}|{decision.get('sk')}|{detail_type}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(raw).hexdigest()[:32]
 
 
 def event_detail(item: Mapping[str, Any], action: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -54,6 +54,18 @@ class InvalidInputError(TutelaError):
     code = "invalid_input"
 
 
+class UnsafeKeyError(TutelaError):
+    """The object key has path tricks (``..``, empty segments, control characters): held, never published."""
+
+    code = "unsafe_key"
+
+
+class ConfigurationError(TutelaError):
+    """A function's setting is missing or invalid: a deployment fault, not the upload's."""
+
+    code = "configuration_error"
+
+
 class TransientError(TutelaError):
     """A retryable dependency failure (throttling, 5xx). The ASL retries it with backoff."""
 

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tutela.errors import InvalidInputError
+from tutela.errors import InvalidInputError, UnsafeKeyError
 
 Route = Literal["media", "comments", "other"]
+_CONTROL = re.compile("[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def key_problem(key: str) -> str | None:
+    """See :meth:`ObjectRef.key_problem`."""
+    if _CONTROL.search(key):
+        return "key has control characters"
+    if "\\" in key:
+        return "key has backslashes"
+    if key.startswith("/") or any(part in ("", ".", "..") for part in key.split("/")):
+        return "key has empty, '.' or '..' segments"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +66,25 @@ class ObjectRef:
         # Unversioned buckets report no version id; S3 itself calls that version "null".
         return self.version_id or "null"
 
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+    def key_problem(self) -> str | None:
+        """Why this key must not be published as is, or None. S3 keys are opaque strings, but a key with
+        ``..``/``.``/empty segments, a leading slash, backslashes or control characters escapes or
+        confuses every consumer that maps keys to paths or URLs (the local runner writes files)."""
+        return key_problem(self.key)
+
+    def require_safe_key(self) -> ObjectRef:
+        """Analyzers call this first: an unsafe key is held with its own reason (``unsafe_key``)."""
+        problem = self.key_problem()
+        if problem:
+            raise UnsafeKeyError(problem)
+        return self
 
     def version_args(self) -> dict[str, str]:
         """Extra boto3 arguments that pin the exact version the event was about."""
-        return {"VersionId": self.version_id} if self.version_id else {}
+        return version_args(self.version_id)
+
+
+def version_args(version_id: str | None) -> dict[str, str]:
+    """``{"VersionId": ...}`` for a real version id; nothing for none or S3's ``"null"`` (the one place
+    that knows an unversioned object's version is called "null")."""
+    return {"VersionId": version_id} if version_id and version_id != "null" else {}

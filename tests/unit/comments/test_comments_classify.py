@@ -179,8 +179,11 @@ def test_classify_lines_contract() -> None:
     out = list(classify_lines(lines, minor_context=True))
     assert [r["id"] for r in out] == ["a", "b", "c", "d", "7"]
     assert [r["line"] for r in out] == [1, 2, 3, 4, 6]
-    assert [r["verdict"] for r in out] == ["allow", "block", "allow", "review", "block"]
-    assert [r["minor_context"] for r in out] == [True, True, False, None, True]
+    # A line's minor_context false/null cannot lower the post's context (issue 8, item 3d).
+    assert [r["verdict"] for r in out] == ["allow", "block", "review", "review", "block"]
+    assert [r["minor_context"] for r in out] == [True, True, True, True, True]
+    adult = list(classify_lines(lines, minor_context=False))
+    assert [r["minor_context"] for r in adult] == [False, False, False, False, False]
     for r in out:
         assert KEYS | {"id", "line"} == set(r)
 
@@ -211,6 +214,12 @@ def test_invalid_lines_yield_review_with_a_reason(line: str | bytes, reason: str
     assert SECRET not in json.dumps(r)
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise KeyError("duplicate")
+    return dict(pairs)
+
+
 @pytest.mark.parametrize(
     "line",
     [
@@ -229,10 +238,13 @@ def test_invalid_lines_yield_review_with_a_reason(line: str | bytes, reason: str
     ],
 )
 def test_lines_are_parsed_exactly_as_json_loads_parses_them(line: str) -> None:
-    """classify_lines calls json's scanner directly; it must accept and reject what json.loads does."""
+    """classify_lines calls json's scanner directly; it must accept and reject what json.loads does,
+    except that a key given twice holds the line (issue 8, item 3b: a reader could take either value)."""
     try:
-        obj = json.loads(line)
+        obj = json.loads(line, object_pairs_hook=_no_duplicates)
         expected = None if isinstance(obj, dict) else "line is not a JSON object"
+    except KeyError:
+        obj, expected = None, "a key appears twice in the line"
     except ValueError:
         obj, expected = None, "invalid JSON"
     (r,) = list(classify_lines([line], minor_context=True))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tutela.aws import clients
@@ -26,15 +26,27 @@ class DecisionBus:
         return self._client
 
     def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:
-        resp = self.client.put_events(
-            Entries=[
-                {
-                    "Source": EVENT_SOURCE,
-                    "DetailType": detail_type,
-                    "Detail": json.dumps(detail, default=str),
-                    "EventBusName": self.bus_name,
-                }
-            ]
-        )
-        if resp.get("FailedEntryCount"):
+        self.publish_all([(detail_type, detail)])
+
+    def publish_all(self, entries: Sequence[tuple[str, Mapping[str, Any]]], *, attempts: int = 3) -> None:
+        """One PutEvents call; entries EventBridge rejects are re-sent on their own (the accepted ones are
+        never sent twice), then a TransientError lets the state machine retry the step."""
+        pending = [
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail, default=str),
+                "EventBusName": self.bus_name,
+            }
+            for detail_type, detail in entries
+        ]
+        for _ in range(attempts):
+            if not pending:
+                return
+            resp = self.client.put_events(Entries=pending)
+            if not resp.get("FailedEntryCount"):
+                return
+            results = resp.get("Entries") or []
+            pending = [e for e, r in zip(pending, results, strict=False) if r.get("ErrorCode")]
+        if pending:
             raise TransientError("EventBridge rejected the decision event")

@@ -7,9 +7,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from tutela.aws import clients
 from tutela.errors import LimitExceededError
-from tutela.objects import ObjectRef
+from tutela.objects import ObjectRef, version_args
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -109,6 +111,17 @@ class S3:
             **ref.version_args(),
         }
         return self.client.get_object(**args)["Body"].read(n)
+
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
+        """The object's metadata, or None if that key (or version) does not exist."""
+        args: dict[str, Any] = {"Bucket": bucket, "Key": key, **version_args(version_id)}
+        try:
+            return dict(self.client.head_object(**args))
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NoSuchVersion", "NotFound", "405", "MethodNotAllowed"):
+                return None  # 405: the version is a delete marker
+            raise
 
     def delete_version(self, ref: ObjectRef) -> None:
         self.client.delete_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]

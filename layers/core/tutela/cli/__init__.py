@@ -15,6 +15,7 @@ COMMANDS = {
     "scrub": ("tutela.cli.scrub", "remove location and identifying metadata from media, losslessly"),
     "scan": ("tutela.cli.scan", "scan an image or video for nudity/underwear and minors"),
     "comments": ("tutela.cli.comments", "classify comments (JSON Lines) for innuendo and grooming"),
+    "bank": ("tutela.cli.bank", "PDQ hash banks of known content: import, add, match"),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,9 +19,10 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from tutela.decision import from_dynamo, object_keys
+from tutela.decision import EVENT_SOURCE, action_keys, from_dynamo, object_keys
+from tutela.local.chaos import Chaos
 from tutela.local.stack import ACCOUNT, REGION, LocalStack
-from tutela.objects import ObjectRef
+from tutela.objects import ObjectRef, key_problem
 
 POST_ID = "local"
 
@@ -67,6 +69,15 @@ def object_created_event(
     }
 
 
+def published_path(base: Path, key: str) -> Path | None:
+    """Where a published key is written under ``base``, or None if the key could escape it (``..``, an
+    absolute path, backslashes, control characters)."""
+    if key_problem(key):
+        return None
+    dest = (base / key).resolve()
+    return dest if dest.is_relative_to(base) and dest != base else None
+
+
 class Runner:
     """Deploys once, then uploads/delivers files and collects decisions and published objects."""
 
@@ -77,9 +88,7 @@ class Runner:
         self.table = self._table()
 
     def _table(self) -> Any:
-        import boto3
-
-        return boto3.resource("dynamodb", region_name=REGION).Table(self.stack.outputs["DecisionsTableName"])
+        return self.stack.resource("dynamodb").Table(self.stack.outputs["DecisionsTableName"])
 
     def ref(self, upload: Upload) -> ObjectRef:
         return ObjectRef(self.bucket, upload.key, upload.version_id, upload.size)
@@ -116,12 +125,12 @@ class Runner:
                 }
             ]
         item = from_dynamo(item)
+        acted = self.table.get_item(Key=action_keys(self.ref(upload)), ConsistentRead=True).get("Item")
         if item.get("kind") == "comments":
-            resp = self.table.query(
-                KeyConditionExpression=Key("pk").eq(keys["pk"]) & Key("sk").begins_with(keys["sk"] + "#c#"),
-                ConsistentRead=True,
+            comments = sorted(
+                (from_dynamo(c) for c in self._query(keys["pk"], keys["sk"] + "#c#")),
+                key=lambda c: c.get("line") or 0,
             )
-            comments = sorted((from_dynamo(c) for c in resp["Items"]), key=lambda c: c.get("line") or 0)
             return [
                 {
                     "key": upload.key,
@@ -149,15 +158,84 @@ class Runner:
                 "details": item.get("reasons", []),
                 "minor": item.get("minor"),
                 "removed": (item.get("analyzers") or {}).get("scrub", {}).get("removed"),
-                "action": item.get("action"),
+                "action": (acted or {}).get("action"),
             }
         ]
+
+    def _query(self, pk: str, prefix: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        args: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix),
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self.table.query(**args)
+            items.extend(resp["Items"])
+            if "LastEvaluatedKey" not in resp:
+                return items
+            args["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def published(self) -> Iterable[tuple[str, bytes]]:
         bucket = self.stack.outputs["PublishedBucketName"]
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for obj in page.get("Contents", []):
                 yield obj["Key"], self.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+
+    def observe_events(self) -> None:
+        """Subscribe a queue to the decisions bus: what the platform would receive (events.jsonl)."""
+        sqs, events = self.stack.client("sqs"), self.stack.client("events")
+        self._events_url = sqs.create_queue(QueueName="tutela-local-observed-events")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self._events_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        bus = self.stack.outputs["DecisionsBusName"]
+        pattern = json.dumps({"source": [EVENT_SOURCE]})
+        events.put_rule(Name="tutela-local-observe", EventBusName=bus, EventPattern=pattern)
+        events.put_targets(Rule="tutela-local-observe", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+
+    def received_events(self) -> list[dict[str, Any]]:
+        sqs, out = self.stack.client("sqs"), []
+        while msgs := sqs.receive_message(QueueUrl=self._events_url, MaxNumberOfMessages=10).get("Messages"):
+            for m in msgs:
+                out.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=self._events_url, ReceiptHandle=m["ReceiptHandle"])
+        return out
+
+    def object_versions(self, output: str) -> Counter[str]:
+        """Number of versions per key in one of the stack's buckets."""
+        bucket, counts = self.stack.outputs[output], Counter[str]()
+        for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for v in page.get("Versions", []):
+                counts[v["Key"]] += 1
+        return counts
+
+    def audit(self, uploads: Iterable[Upload], events: list[dict[str, Any]]) -> Audit:
+        """Compare what was delivered with what one clean run must deliver: one decision per upload, one
+        Moderation Decision event per decision (plus an Escalation when it escalates), one object
+        version per published/quarantined key per upload."""
+        expected: set[tuple[str, str, str]] = set()
+        missing_decisions = 0
+        for up in uploads:
+            item = self.table.get_item(Key=object_keys(self.ref(up)), ConsistentRead=True).get("Item")
+            if item is None:
+                missing_decisions += 1
+                continue
+            version = str(item.get("version_id"))
+            expected.add((up.key, version, "Moderation Decision"))
+            if item.get("escalate"):
+                expected.add((up.key, version, "Moderation Escalation"))
+        received = Counter(
+            (str(e["detail"].get("key")), str(e["detail"].get("version_id")), str(e["detail-type"]))
+            for e in events
+        )
+        lost_events = sum(1 for k in expected if not received[k])
+        doubled_events = sum(n - 1 for n in received.values()) + sum(1 for k in received if k not in expected)
+        extra_versions = sum(
+            n - 1
+            for output in ("PublishedBucketName", "QuarantineBucketName")
+            for n in self.object_versions(output).values()
+        )
+        return Audit(missing_decisions + lost_events + self.dead_letters(), doubled_events + extra_versions)
 
     def dead_letters(self) -> int:
         sqs = self.stack.client("sqs")
@@ -167,12 +245,21 @@ class Runner:
         return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
 
 
+@dataclass(frozen=True)
+class Audit:
+    lost: int  # decisions, events or executions missing (dead letters count as lost)
+    doubled: int  # events received more than once or unexpected, extra object versions
+
+
 @dataclass
 class RunResult:
     uploads: list[Upload]
     lines: list[dict[str, Any]]
     published: list[str]
     dead_letters: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+    audit: Audit | None = None
+    faults: int = 0
 
 
 def run_files(
@@ -182,14 +269,21 @@ def run_files(
     root: Path,
     on_progress: Callable[[str, Upload], None] | None = None,
     parameters: dict[str, str] | None = None,
+    chaos_seed: int | None = None,
+    retry_scale: float | None = None,
 ) -> RunResult:
+    """Run ``files`` through the stack; with ``chaos_seed``, inject faults (``tutela.local.chaos``) and
+    deliver some uploads twice. ``DIR/events.jsonl`` gets what the decisions bus received."""
     out_dir.mkdir(parents=True, exist_ok=True)
     notify = on_progress or (lambda _stage, _u: None)
+    chaos = Chaos(chaos_seed) if chaos_seed is not None else None
+    scale = retry_scale if retry_scale is not None else (0.02 if chaos else 1.0)
     with (
         (out_dir / "lambda.log").open("w", encoding="utf-8") as log,
-        LocalStack(root, parameters=parameters, log=log) as stack,
+        LocalStack(root, parameters=parameters, log=log, retry_scale=scale, chaos=chaos) as stack,
     ):
         runner = Runner(stack)
+        runner.observe_events()
         uploads: dict[Path, Upload] = {}
         for path in files:
             resolved = path.resolve()
@@ -197,16 +291,32 @@ def run_files(
             if upload is None:
                 upload = uploads[resolved] = runner.upload(path)
                 notify("uploaded", upload)
-            runner.deliver(upload)
-            notify("delivered", upload)
+            for _ in range(chaos.deliveries(upload.key) if chaos else 1):
+                runner.deliver(upload)
+                notify("delivered", upload)
         lines = [line for u in uploads.values() for line in runner.decisions(u)]
         with (out_dir / "decisions.jsonl").open("w", encoding="utf-8") as fh:
             for line in lines:
                 fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        events = runner.received_events()
+        with (out_dir / "events.jsonl").open("w", encoding="utf-8") as fh:
+            for event in events:
+                fh.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
         published = []
+        base = (out_dir / "published").resolve()
         for key, body in runner.published():
-            dest = out_dir / "published" / key
+            dest = published_path(base, key)
+            if dest is None:  # the pipeline holds such keys; never let one write outside DIR/published
+                continue
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(body)
             published.append(key)
-        return RunResult(list(uploads.values()), lines, published, runner.dead_letters())
+        return RunResult(
+            list(uploads.values()),
+            lines,
+            published,
+            runner.dead_letters(),
+            events,
+            runner.audit(uploads.values(), events),
+            chaos.total if chaos else 0,
+        )

@@ -33,6 +33,8 @@ from typing import Any
 
 from tutela.aws import clients
 from tutela.local.cfn_yaml import load_template
+from tutela.local.chaos import Chaos, ChaosFault
+from tutela.local.meter import Meter
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -62,6 +64,8 @@ class _Registry:
     functions: dict[str, _Function] = field(default_factory=dict)
     modules: dict[str, ModuleType] = field(default_factory=dict)
     log: io.TextIOBase | None = None
+    chaos: Chaos | None = None
+    meter: Meter | None = None
 
 
 _REGISTRY = _Registry()
@@ -132,22 +136,37 @@ def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
         "AWS_DEFAULT_REGION": REGION,
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
+    chaos, meter = _REGISTRY.chaos, _REGISTRY.meter
     with _INVOKE_LOCK, _environment(env):
         sink = _REGISTRY.log or io.StringIO()
         try:
+            started = time.perf_counter()
             handler = load_handler(target.code_dir, target.handler)
+            init_ms = 1000 * (time.perf_counter() - started)
             _route_logs(sink)
-            with contextlib.redirect_stdout(sink):
+            invocation = chaos.start(target.logical_id, event) if chaos else None
+            metered = (
+                meter.invocation(target.logical_id, target.memory, init_ms=init_ms, sink=sink)
+                if meter
+                else contextlib.nullcontext()
+            )
+            with contextlib.redirect_stdout(sink), metered:
+                if chaos and invocation:
+                    chaos.before(invocation)
                 result = handler(event, FakeContext(fn.function_name, target.timeout, target.memory))
+                if chaos and invocation:
+                    chaos.after(invocation)
             return json.dumps(result, default=str), False, ""
         except Exception as exc:  # the Lambda runtime's error contract: errorType is the class name
+            # An injected fault stands for a timeout or a lost response: what the ASL retries.
+            name = "TransientError" if isinstance(exc, ChaosFault) else type(exc).__name__
             trace = traceback.format_exception(exc)
-            sink.write(
-                json.dumps({"function": target.logical_id, "error": type(exc).__name__, "trace": trace})
-                + "\n"
-            )
-            payload = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": []}
+            sink.write(json.dumps({"function": target.logical_id, "error": name, "trace": trace}) + "\n")
+            payload = {"errorType": name, "errorMessage": str(exc), "stackTrace": []}
             return json.dumps(payload), True, ""
+        finally:
+            if chaos:
+                chaos.end()
 
 
 def _route_logs(sink: Any) -> None:
@@ -175,8 +194,27 @@ def _null_policy_loader() -> Any:
 class LocalStack:
     """``with LocalStack(root) as stack:`` deploys the template; ``stack.outputs`` names the resources."""
 
-    def __init__(self, root: Path, *, parameters: dict[str, str] | None = None, log: Any = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        parameters: dict[str, str] | None = None,
+        log: Any = None,
+        retry_scale: float = 1.0,
+        chaos: Chaos | None = None,
+        meter: Meter | None = None,
+    ) -> None:
+        """``retry_scale`` shortens the ASL's Retry intervals (moto really sleeps them); tests use ~0.01.
+        ``chaos`` injects faults into every handler invocation (see ``tutela.local.chaos``); ``meter``
+        counts what the handlers do (see ``tutela.local.meter``)."""
         self.root = root.resolve()
+        self.retry_scale = retry_scale
+        self.chaos = chaos
+        self.meter = meter
+        self._uninstall_chaos: Any = None
+        self._uninstall_meter: Any = None
+        self._session: Any = None
+        self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.log = log
         self.outputs: dict[str, str] = {}
@@ -215,9 +253,20 @@ class LocalStack:
         self._mock.start()
         self._patch = mock.patch.object(LambdaFunction, "_invoke_lambda", invoke_in_process)
         self._patch.start()
+        if self.retry_scale != 1.0:
+            from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+            self._sleep_patch = mock.patch.object(retrier_decl, "time", _ScaledTime(self.retry_scale))
+            self._sleep_patch.start()
         _REGISTRY.log = self.log
         _REGISTRY.modules.clear()  # a new deployment: every function starts cold, with new clients
         clients.reset()
+        if self.chaos is not None:
+            self._uninstall_chaos = self.chaos.install()
+            _REGISTRY.chaos = self.chaos
+        if self.meter is not None:
+            self._uninstall_meter = self.meter.install()
+            _REGISTRY.meter = self.meter
         try:
             self._deploy()
         except Exception:
@@ -225,6 +274,9 @@ class LocalStack:
             raise
 
     def stop(self) -> None:
+        if self._sleep_patch is not None:
+            self._sleep_patch.stop()
+            self._sleep_patch = None
         if self._patch is not None:
             self._patch.stop()
             self._patch = None
@@ -233,15 +285,35 @@ class LocalStack:
             self._mock = None
         _REGISTRY.functions.clear()
         _REGISTRY.log = None
+        _REGISTRY.chaos = None
+        if self._uninstall_chaos is not None:
+            self._uninstall_chaos()
+            self._uninstall_chaos = None
+        _REGISTRY.meter = None
+        if self._uninstall_meter is not None:
+            self._uninstall_meter()
+            self._uninstall_meter = None
+        self._session = None
         _route_logs(sys.stdout)
         os.environ.clear()
         os.environ.update(self._saved_env)
         clients.reset()  # they point at this (now stopped) moto
 
-    def client(self, service: str) -> Any:
-        import boto3
+    @property
+    def session(self) -> Any:
+        """The runner's and the tests' own boto3 session: their calls never pass through the hooks that
+        chaos and the meter put on the default session, which is the handlers'."""
+        if self._session is None:
+            import boto3
 
-        return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+            self._session = boto3.session.Session(region_name=REGION)
+        return self._session
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service)
+
+    def resource(self, service: str) -> Any:
+        return self.session.resource(service)
 
     # -------------------------------------------------------------- deployment
     def _deploy(self) -> None:
@@ -249,6 +321,8 @@ class LocalStack:
         if not template_path.is_file():
             raise LocalStackError(f"no template.yaml in {self.root}")
         template = load_template(template_path)
+        if self.meter is not None:
+            self.meter.configure(template)
         functions = self._rewrite_local_paths(template)
         cfn_template = self._transform(template)
         cfn = self.client("cloudformation")
@@ -414,6 +488,19 @@ class LocalStack:
                 raise LocalStackError(f"execution still running after {timeout_s:.0f}s: {execution_arn}")
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
+
+
+class _ScaledTime:
+    """Stands in for the ``time`` module inside moto's ASL retrier: same clock, shorter waits."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds * self.scale))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 _NO_VALUE = object()

@@ -32,7 +32,9 @@ from tutela.scrub.core import (
     ScrubReport,
     Zero,
 )
-from tutela.scrub.verify import find_location_reader
+from tutela.scrub.isobmff import metadata_ranges as isobmff_metadata_ranges
+from tutela.scrub.layout import image_layout
+from tutela.scrub.verify import carve_location, find_location_reader
 from tutela.sniff import SNIFF_BYTES, sniff
 
 _SCRUBBERS: dict[str, Callable[[Ctx], Plan]] = {
@@ -42,6 +44,7 @@ _SCRUBBERS: dict[str, Callable[[Ctx], Plan]] = {
     "tiff": tiff.scrub,
 }
 _COPY_CHUNK = 8 * 1024 * 1024
+IMAGE_LAYOUTS = frozenset({"jpeg", "png", "webp", "tiff"})
 
 
 def _media_type(reader: Reader) -> str:
@@ -61,13 +64,18 @@ def _plan(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport]:
     fn = _SCRUBBERS.get(media_type, isobmff.scrub)
     try:
         plan = fn(ctx)
+        if media_type in IMAGE_LAYOUTS:
+            lay = ctx.layout or image_layout(reader, media_type, ctx=ctx)
+            frames: int | None = lay.frames
+        else:
+            frames = None
     except TutelaError:
         raise
     except (struct.error, IndexError, ValueError, zlib.error, OverflowError) as exc:
         raise CorruptMediaError(f"malformed {media_type} structure") from exc
     except RecursionError as exc:
         raise LimitExceededError(f"{media_type} structure nested too deeply") from exc
-    report = ScrubReport(media_type=media_type, removed=list(ctx.removed), kept=list(ctx.kept))
+    report = ScrubReport(media_type=media_type, removed=list(ctx.removed), kept=list(ctx.kept), frames=frames)
     report.location_found = any(c in LOCATION_CODES for c in ctx.removed)
     report.bytes_in = reader.size
     report.bytes_out = plan.size
@@ -80,7 +88,21 @@ def _verify(reader: Reader, report: ScrubReport, limits: ScrubLimits) -> None:
     mt = sniff(reader.read_upto(0, SNIFF_BYTES))
     if mt is None or mt.name != report.media_type:
         raise VerificationError("scrubbed output no longer parses as the input's media type")
-    found = find_location_reader(reader, report.media_type, limits)
+    carve: list[tuple[int, int]] | None = None  # whole file
+    if report.frames is not None:
+        # The whole output is the image: nothing after its end, and exactly the frames that were planned.
+        try:
+            lay = image_layout(reader, report.media_type, limits)
+        except TutelaError as exc:
+            raise VerificationError(f"scrubbed output does not parse: {exc}") from exc
+        if lay.end != reader.size:
+            raise VerificationError("scrubbed output has bytes after the end of the image")
+        if lay.frames != report.frames:
+            raise VerificationError("scrubbed output has a different number of frames than planned")
+        carve = lay.metadata_ranges()
+    elif report.media_type not in IMAGE_LAYOUTS:
+        carve = isobmff_metadata_ranges(reader)
+    found = find_location_reader(reader, report.media_type, limits) + carve_location(reader, limits, carve)
     if found:
         raise VerificationError(f"location still present after scrubbing: {', '.join(found)}")
     report.verified = True
@@ -142,49 +164,95 @@ def scrub_file(
 ) -> ScrubReport:
     """Scrub ``src`` into ``dst`` (streaming, bounded memory), verify ``dst`` by re-parsing it.
 
-    On any error ``dst`` does not exist afterwards.
+    The result is written to a temporary file next to ``dst`` and renamed over it only once verified: on
+    any error a pre-existing ``dst`` is left exactly as it was (never deleted, never half-written).
     """
     limits = limits or ScrubLimits()
     dst_path = Path(dst)
     if os.path.abspath(src) == os.path.abspath(dst_path) or (
         dst_path.exists() and Path(src).exists() and os.path.samefile(src, dst_path)
     ):
-        # Checked before anything else: the error path removes dst, which must never be the input.
         raise InvalidInputError("output path must differ from the input path")
     tmp = dst_path.with_name(f".{dst_path.name}.tutela-{secrets.token_hex(6)}.tmp")
     t0 = time.perf_counter()
     try:
         src_fd = os.open(src, os.O_RDONLY)
     except OSError as exc:
-        _unlink(dst_path)
         raise UnsupportedMediaError(f"cannot open input: {exc.strerror}") from exc
     try:
-        reader = FileReader(src_fd, os.fstat(src_fd).st_size)
-        try:
-            plan, report = _plan(reader, limits)
-            out_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        size = os.fstat(src_fd).st_size
+        if size <= IN_MEMORY_MAX:
+            # Photos: one read, parse and render in memory, verify the exact bytes that are then written
+            # (cheaper than range copies plus a second read of the output; bounded by IN_MEMORY_MAX).
+            data = _read_all(src_fd, size)
+            plan, report = _plan(BytesReader(data), limits)
+            out = _render(plan, data)
+            t1 = time.perf_counter()
+            _verify(BytesReader(out), report, limits)
+            t2 = time.perf_counter()
+            out_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                _write(plan, src_fd, out_fd)
-                t1 = time.perf_counter()
-                # Verification re-reads what was written (through the same descriptor).
-                _verify(FileReader(out_fd, os.fstat(out_fd).st_size), report, limits)
-                t2 = time.perf_counter()
+                view = memoryview(out)
+                while view:
+                    view = view[os.write(out_fd, view) :]
             finally:
                 os.close(out_fd)
-        finally:
-            reader.close()
-        # unlink + rename rather than rename-over: ext4's replace-via-rename heuristic would force the new
-        # file's blocks to disk synchronously, which costs more than the whole scrub.
-        _unlink(dst_path)
-        os.rename(tmp, dst_path)
+        else:
+            t1, t2, report = _scrub_stream(src_fd, size, tmp, limits)
+        # Atomic: dst is either its old self or the verified result, never missing or partial.
+        os.replace(tmp, dst_path)
     except BaseException:
         _unlink(tmp)
-        _unlink(dst_path)
         raise
     finally:
         os.close(src_fd)
     report.timings_ms = {"scrub": round((t1 - t0) * 1000, 3), "verify": round((t2 - t1) * 1000, 3)}
     return report
+
+
+IN_MEMORY_MAX = 64 * 1024 * 1024
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    data = os.pread(fd, size, 0)
+    while len(data) < size:
+        more = os.pread(fd, size - len(data), len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _render(plan: Plan, data: bytes) -> bytes:
+    mv = memoryview(data)
+    return b"".join(
+        mv[p.offset : p.offset + p.length] if isinstance(p, Copy) else p.data if isinstance(p, Data)
+        else bytes(p.length)
+        for p in plan.pieces
+    )  # fmt: skip
+
+
+def _scrub_stream(src_fd: int, size: int, tmp: Path, limits: ScrubLimits) -> tuple[float, float, ScrubReport]:
+    """Big files (videos): metadata read on demand, unchanged ranges copied in the kernel, the written
+    output re-read for verification through the same descriptor. Memory stays bounded."""
+    reader = FileReader(src_fd, size)
+    try:
+        plan, report = _plan(reader, limits)
+        out_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            _write(plan, src_fd, out_fd)
+            t1 = time.perf_counter()
+            out_reader = FileReader(out_fd, os.fstat(out_fd).st_size)
+            try:
+                _verify(out_reader, report, limits)
+            finally:
+                out_reader.close()
+            t2 = time.perf_counter()
+        finally:
+            os.close(out_fd)
+    finally:
+        reader.close()
+    return t1, t2, report
 
 
 def _unlink(p: Path) -> None:

@@ -7,9 +7,11 @@ file (copying unchanged ranges with ``copy_file_range``), to bytes, or hands it 
 
 from __future__ import annotations
 
+import mmap
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from tutela.errors import CorruptMediaError, LimitExceededError
 
@@ -36,6 +38,7 @@ class ScrubReport:
     verified: bool = False
     bytes_in: int = 0
     bytes_out: int = 0
+    frames: int | None = None  # frames/pages kept (still images); None for video
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -47,6 +50,7 @@ class ScrubReport:
             "verified": self.verified,
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
+            **({"frames": self.frames} if self.frames is not None else {}),
             "timings_ms": dict(self.timings_ms),
         }
 
@@ -148,8 +152,20 @@ class FileReader(Reader):
         self._fd = fd
         self._head: bytes | None = None
 
+    _map: mmap.mmap | None = None
+
     def close(self) -> None:
-        pass
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+
+    def buffer(self) -> bytes | mmap.mmap:
+        """The whole file as a buffer a regex can search without copying it (page cache, read-only)."""
+        if self._head is not None and len(self._head) == self.size:
+            return self._head
+        if self._map is None:
+            self._map = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
+        return self._map
 
     HEAD = 256 * 1024  # metadata of images sits at the start: serve it from one read
 
@@ -259,6 +275,7 @@ class Ctx:
         self.media_type = media_type
         self.removed: list[str] = []
         self.kept: list[str] = []
+        self.layout: Any = None  # the image's structural layout, once a format module computed it
 
     def remove(self, code: str) -> None:
         if code not in self.removed:

@@ -1,0 +1,233 @@
+"""Carry out a recorded decision so that a retry at any point converges on one clean run's end state.
+
+Only an ``allow`` reaches the published bucket, and only as the scrubbed copy (media) or the judged fields
+of the allowed lines (comments); ``block`` moves the original to quarantine; every outcome is an event.
+
+Order, and why each step is safe to repeat:
+1. effects that are checked before they are made: a publish or quarantine write is skipped when the target
+   already holds this decision's bytes (metadata ``tutela-decision`` / ``tutela-sha256`` /
+   ``tutela-source-version``), so a retry adds no object version;
+2. the quarantined copy is verified against the original before anything can delete the original;
+3. events, then the action item (``v#{version}#action``, a conditional put: the history is append-only).
+   A retry that finds the action item sends nothing again; one that does not, sends the events (each has a
+   stable ``event_id`` for consumers, since only the window between PutEvents and the put can repeat one);
+4. last, the original of a block is deleted; a retry after the delete finds the verified copy and the
+   action item and finishes without error.
+
+The adapters are passed in (``tutela.aws``); this module itself never touches boto3.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tutela.comments.lines import CommentLine, parse_batch, split_batch
+from tutela.decision import action_item, action_keys, event_detail, event_id
+from tutela.errors import InvalidInputError, TransientError
+from tutela.limits import MAX_COMMENT_BATCH_CEILING, MAX_COMMENT_RESULTS_BYTES
+from tutela.objects import ObjectRef
+
+DECISION_EVENT = "Moderation Decision"
+ESCALATION_EVENT = "Moderation Escalation"
+
+
+class Storage(Protocol):
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None: ...
+    def copy(
+        self,
+        src: ObjectRef,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None: ...
+    def put_bytes(
+        self,
+        data: bytes,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None: ...
+    def read_bytes(self, ref: ObjectRef, *, max_bytes: int) -> bytes: ...
+    def get_jsonl(self, bucket: str, key: str, *, max_bytes: int) -> list[Any]: ...
+    def delete_version(self, ref: ObjectRef) -> None: ...
+
+
+class History(Protocol):
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None: ...
+    def append(self, item: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+class Bus(Protocol):
+    def publish_all(self, entries: Sequence[tuple[str, Mapping[str, Any]]]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    published_bucket: str
+    quarantine_bucket: str
+
+
+def quarantine_key(ref: ObjectRef) -> str:
+    return f"{ref.key}@{ref.version_label}"
+
+
+def _meta(head: Mapping[str, Any] | None) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in ((head or {}).get("Metadata") or {}).items()}
+
+
+def _holds(head: Mapping[str, Any] | None, expected: Mapping[str, str]) -> bool:
+    meta = _meta(head)
+    return head is not None and all(meta.get(k) == v for k, v in expected.items())
+
+
+@dataclass(frozen=True, slots=True)
+class CommentPlan:
+    """Which lines of a batch go where. Published lines are re-serialised from the judged fields only;
+    quarantined lines keep the uploaded bytes (evidence for a report)."""
+
+    published: list[bytes]
+    quarantined: list[bytes]
+    held: int
+
+
+def plan_comments(results: Sequence[Mapping[str, Any]], data: bytes) -> CommentPlan:
+    """Match the staged verdicts to the batch's lines (parsed again, the same way) and partition them."""
+    raw = split_batch(data)
+    parsed: dict[int, CommentLine] = {c.line: c for c in parse_batch(raw, None)}
+    published: list[bytes] = []
+    quarantined: list[bytes] = []
+    held = 0
+    for result in results:
+        number = result.get("line")
+        line = parsed.get(number) if isinstance(number, int) else None
+        if line is None or (line.error is None and result.get("id") != line.id):
+            raise InvalidInputError("comment results do not match the batch: refusing to publish")
+        verdict = result.get("verdict")
+        if verdict == "allow" and line.error is None and not result.get("error"):
+            published.append(line.published())
+        elif verdict == "block":
+            quarantined.append(raw[line.line - 1])
+        else:
+            held += 1
+    return CommentPlan(published, quarantined, held)
+
+
+class Actor:
+    def __init__(
+        self, storage: Storage, history: History, bus: Bus, targets: Targets, execution_id: str | None
+    ) -> None:
+        self.s3 = storage
+        self.history = history
+        self.bus = bus
+        self.targets = targets
+        self.execution_id = execution_id
+
+    def act(self, ref: ObjectRef, decision: Mapping[str, Any]) -> dict[str, Any]:
+        if decision.get("verdict") not in ("allow", "review", "block") or not decision.get("sk"):
+            raise InvalidInputError("Act needs a recorded decision")
+        keys = action_keys(ref)
+        if decision.get("pk") != keys["pk"] or not keys["sk"].startswith(f"{decision['sk']}#"):
+            raise InvalidInputError("the decision is not this object version's")
+        logged = self.history.get(keys["pk"], keys["sk"])
+        kind, verdict = decision.get("kind"), decision["verdict"]
+        original: dict[str, Any] | None = None
+        if kind == "media" and verdict == "allow":
+            action = self._publish_media(ref, decision)
+        elif kind == "media" and verdict == "block":
+            action, original = self._quarantine_original(ref, decision)
+        elif kind == "comments":
+            action = self._comments(ref, decision)
+        else:  # review, unsupported files and analyzer errors stay where they are (private upload bucket)
+            action = {"held": True}
+        if logged is None:
+            self._events(decision, action)
+            logged = self.history.append(action_item(decision, action, execution_id=self.execution_id))
+        if original is not None:
+            self.s3.delete_version(ref)  # last: the verified copy, the events and the record exist
+        return dict(logged.get("action") or action)
+
+    # ------------------------------------------------------------------ media
+    def _publish_media(self, ref: ObjectRef, decision: Mapping[str, Any]) -> dict[str, Any]:
+        staged = decision.get("staged") or {}
+        if not staged.get("bucket") or not staged.get("key"):
+            raise InvalidInputError("allow without a staged scrubbed copy: refusing to publish")
+        if ref.key_problem():
+            raise InvalidInputError("refusing to publish under an unsafe key")
+        dst = self.targets.published_bucket
+        meta = {"tutela-decision": str(decision["sk"]), "tutela-source-version": ref.version_label}
+        if not _holds(self.s3.head(dst, ref.key), meta):
+            self.s3.copy(
+                ObjectRef(staged["bucket"], staged["key"]),
+                dst,
+                ref.key,
+                content_type=staged.get("content_type"),
+                metadata=meta,
+            )
+        return {"published": {"bucket": dst, "key": ref.key}}
+
+    def _quarantine_original(
+        self, ref: ObjectRef, decision: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Copy the original version to quarantine and verify the copy. Returns the original's head
+        (None when a previous attempt already deleted it: then the verified copy must be there)."""
+        dst, key = self.targets.quarantine_bucket, quarantine_key(ref)
+        meta = {"tutela-decision": str(decision["sk"]), "tutela-source-version": ref.version_label}
+        original = self.s3.head(ref.bucket, ref.key, ref.version_id)
+        copy = self.s3.head(dst, key)
+        if original is None:
+            if not _holds(copy, meta):
+                raise InvalidInputError("the original is gone and no quarantined copy of it exists")
+            return {"quarantined": {"bucket": dst, "key": key}}, None
+        if not _verified(copy, original, meta):
+            self.s3.copy(ref, dst, key, content_type=original.get("ContentType"), metadata=meta)
+            copy = self.s3.head(dst, key)
+            if not _verified(copy, original, meta):
+                raise TransientError("the quarantined copy does not match the original yet")
+        return {"quarantined": {"bucket": dst, "key": key}}, original
+
+    # ------------------------------------------------------------------ comments
+    def _comments(self, ref: ObjectRef, decision: Mapping[str, Any]) -> dict[str, Any]:
+        ptr = decision.get("results") or {}
+        if not ptr.get("bucket") or not ptr.get("key"):
+            raise InvalidInputError("comment decision without staged results")
+        results = self.s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=MAX_COMMENT_RESULTS_BYTES)
+        plan = plan_comments(results, self.s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING))
+        action: dict[str, Any] = {"held_comments": plan.held}
+        if plan.published:
+            if ref.key_problem():
+                raise InvalidInputError("refusing to publish under an unsafe key")
+            dst = self.targets.published_bucket
+            self._put_once(b"\n".join(plan.published) + b"\n", dst, ref.key, decision)
+            action["published"] = {"bucket": dst, "key": ref.key, "comments": len(plan.published)}
+        if plan.quarantined:
+            dst, key = self.targets.quarantine_bucket, quarantine_key(ref)
+            self._put_once(b"\n".join(plan.quarantined) + b"\n", dst, key, decision)
+            action["quarantined"] = {"bucket": dst, "key": key, "comments": len(plan.quarantined)}
+        return action
+
+    def _put_once(self, body: bytes, bucket: str, key: str, decision: Mapping[str, Any]) -> None:
+        meta = {"tutela-decision": str(decision["sk"]), "tutela-sha256": hashlib.sha256(body).hexdigest()}
+        if not _holds(self.s3.head(bucket, key), meta):
+            self.s3.put_bytes(body, bucket, key, content_type="application/x-ndjson", metadata=meta)
+
+    # ------------------------------------------------------------------ events
+    def _events(self, decision: Mapping[str, Any], action: Mapping[str, Any]) -> None:
+        types = [DECISION_EVENT] + ([ESCALATION_EVENT] if decision.get("escalate") else [])
+        detail = event_detail(decision, action)
+        self.bus.publish_all([(t, {**detail, "event_id": event_id(decision, t)}) for t in types])
+
+
+def _verified(copy: Mapping[str, Any] | None, original: Mapping[str, Any], meta: Mapping[str, str]) -> bool:
+    """The copy is this decision's copy of this version: same size, and the same ETag when both are
+    single-part (a multipart copy has a different ETag for the same bytes)."""
+    if copy is None or not _holds(copy, meta) or copy.get("ContentLength") != original.get("ContentLength"):
+        return False
+    a, b = str(copy.get("ETag", "")), str(original.get("ETag", ""))
+    return "-" in a or "-" in b or a == b

@@ -1,0 +1,157 @@
+"""One comment batch, split and parsed one way for ClassifyComments, Act and the CLI.
+
+A batch is JSON Lines: ``{"id", "text", ...}``. What goes out is only what was judged, so every line is
+reduced here to a :class:`CommentLine` - its number, id and the exact text the classifier will judge - and a
+published line is re-serialised from those fields (``{"id", "text"}``), never copied from the upload.
+
+Rules (each a trust promise, see DESIGN.md "Only judged content is published"):
+- extra fields (``title``, ``author``...) are neither judged nor published;
+- a duplicate key anywhere in the line holds it (``duplicate_key``): a reader could take either value;
+- bidirectional controls (U+202A-U+202E, U+2066-U+2069) hold the line (``bidi_control``): the order a reader
+  sees is not the order the classifier reads;
+- invisible format characters (zero-width spaces, word joiners, soft hyphens, BOMs, tag characters...) are
+  removed before judging; the published text is that cleaned text (ZWJ is kept: emoji sequences need it);
+- a line's own ``"minor_context": true`` makes its context stricter; anything else cannot lower the post's;
+- ids: strings (or integers) up to :data:`MAX_ID_CHARS` without control/format characters; any other id
+  holds that line only. Records are keyed by line number, so duplicate ids never share a record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+MAX_LINE_CHARS = 64 * 1024  # a raw JSON line longer than this is refused before parsing
+MAX_ID_CHARS = 256  # longer ids are stored as a hash and the line is held
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Format (Cf) characters that render as nothing, plus the Hangul fillers and the Braille blank that render
+# as blanks; ZWJ (U+200D) stays, emoji sequences need it.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200c\u200e\u200f\u2060-\u2064"
+    "\u206a-\u206f\u2800\u3164\ufeff\uffa0\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e007f]"
+)
+_UNSAFE_ID = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKey
+    return obj
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs)
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_WS: Callable[[str, int], re.Match[str]] = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class CommentLine:
+    """One non-blank line of a batch. ``text`` is what is judged and published; ``error`` holds the line."""
+
+    line: int
+    id: str | None
+    text: str | None = None
+    minor_context: bool | None = None
+    error: str | None = None
+    code: str | None = None  # reason code when held: invalid_comment, duplicate_key, bidi_control, unsafe_id
+
+    @property
+    def record_id(self) -> str:
+        return record_id(self.id, self.line)
+
+    def published(self) -> bytes:
+        """The line as published: only the judged fields, re-serialised (never the uploaded bytes)."""
+        if self.error is not None or self.text is None:
+            raise ValueError("a held comment line is never published")
+        fields = {"id": self.id, "text": self.text}
+        try:
+            return json.dumps(fields, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON "\\ud800"): keep it escaped, still valid JSON
+            return json.dumps(fields).encode("ascii")
+
+
+def record_id(ident: Any, line: Any) -> str:
+    """The id shown in records: the id, a hash of an over-long id, or ``line-N`` when there is none.
+    Records are keyed by line number, so this is a label, never a key."""
+    if ident is None or ident == "":
+        return f"line-{line}"
+    ident = str(ident)
+    if len(ident) > MAX_ID_CHARS:
+        return "sha256:" + hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
+    return ident
+
+
+def split_batch(data: bytes) -> list[bytes]:
+    """The batch's lines as bytes: an invalid UTF-8 line stays that comment's error, and a raw U+2028 inside
+    a JSON string is not a line break (``str.splitlines`` would split there). Line numbers are 1-based
+    positions in this list; blank lines keep their number."""
+    return data.splitlines()
+
+
+def _hidden(s: str) -> bool:
+    return bool(_BIDI.search(s) or _INVISIBLE.search(s))
+
+
+def _held(n: int, ident: str | None, ctx: bool | None, error: str, code: str) -> CommentLine:
+    return CommentLine(n, ident, None, ctx, error, code)
+
+
+def parse_line(n: int, raw: str | bytes, minor_context: bool | None) -> CommentLine | None:
+    """Parse line ``n``; ``None`` for a blank line. Never raises for hostile content."""
+    ctx = minor_context
+    if type(raw) is str:
+        line = raw
+    else:
+        try:
+            line = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        except UnicodeDecodeError:
+            return _held(n, None, ctx, "line is not valid UTF-8", "invalid_comment")
+    if not line or line.isspace():
+        return None
+    if len(line) > MAX_LINE_CHARS:
+        return _held(n, None, ctx, f"line longer than {MAX_LINE_CHARS} characters", "invalid_comment")
+    try:
+        obj, end = _SCAN(line, _WS(line, 0).end())
+        if _WS(line, end).end() != len(line):
+            raise ValueError("extra data")
+    except _DuplicateKey:
+        return _held(n, None, ctx, "a key appears twice in the line", "duplicate_key")
+    except (ValueError, RecursionError, StopIteration):
+        return _held(n, None, ctx, "invalid JSON", "invalid_comment")
+    if type(obj) is not dict:
+        return _held(n, None, ctx, "line is not a JSON object", "invalid_comment")
+    if obj.get("minor_context") is True:  # stricter only: false/null cannot lower the post's context
+        ctx = True
+    ident = obj.get("id")
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        ident = str(ident)
+    if ident is not None and type(ident) is not str:
+        return _held(n, None, ctx, "id must be a string", "invalid_comment")
+    if ident is not None and (len(ident) > MAX_ID_CHARS or _UNSAFE_ID.search(ident) or _hidden(ident)):
+        return _held(n, ident, ctx, "id is too long or has control characters", "unsafe_id")
+    text = obj.get("text")
+    if type(text) is not str:
+        reason = "missing text" if text is None else "text must be a string"
+        return _held(n, ident, ctx, reason, "invalid_comment")
+    if _BIDI.search(text):
+        return _held(n, ident, ctx, "text has bidirectional control characters", "bidi_control")
+    if _INVISIBLE.search(text):
+        text = _INVISIBLE.sub("", text)
+    return CommentLine(n, ident, text, ctx)
+
+
+def parse_batch(lines: Iterable[str | bytes], minor_context: bool | None) -> Iterator[CommentLine]:
+    """Every non-blank line of a batch, parsed (see :func:`parse_line`)."""
+    for n, raw in enumerate(lines, 1):
+        parsed = parse_line(n, raw, minor_context)
+        if parsed is not None:
+            yield parsed

@@ -1,0 +1,11 @@
+"""Pipeline-wide size limits (one home; the media analyzers' own limits live in ``vision/limits.py`` and
+``scrub``). Functions may lower the comment batch limits through their settings, never raise them above
+these ceilings."""
+
+from __future__ import annotations
+
+MAX_COMMENT_BATCH_BYTES = 8 * 1024**2  # default for one comments/{post}/{batch}.jsonl upload
+MAX_COMMENT_BATCH_CEILING = 64 * 1024**2  # what Act will ever read back of a batch
+MAX_COMMENTS_PER_BATCH = 20_000
+MAX_COMMENT_RESULTS_BYTES = 64 * 1024**2  # the staged per-comment results of one batch
+MAX_KEY_BYTES = 1024  # S3's own limit on a key

@@ -1,0 +1,36 @@
+"""Batch verdict policy for a comment batch: the worst comment decides, reasons carry counts (codes only)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tutela.verdict import worst
+
+
+@dataclass(frozen=True, slots=True)
+class BatchVerdict:
+    verdict: str
+    severity: int
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def summarize(results: Iterable[Mapping[str, Any]]) -> BatchVerdict:
+    """The worst comment's verdict, the highest severity, and one reason per category / held-line code
+    with its count. Never comment text."""
+    results = list(results)
+    verdicts = Counter(r["verdict"] for r in results)
+    categories = Counter(c for r in results for c in r.get("categories", []))
+    held = Counter(str(r.get("code") or "invalid_comment") for r in results if r.get("error"))
+    reasons: list[dict[str, Any]] = [
+        {"code": f"comment_{cat}", "message": f"{n} comment(s) matched {cat}", "count": n}
+        for cat, n in sorted(categories.items())
+    ]
+    for code, n in sorted(held.items()):
+        msg = f"{n} line(s) could not be read" if code == "invalid_comment" else f"{n} line(s) held: {code}"
+        reasons.append({"code": code, "message": msg, "count": n})
+    severity = max((int(r.get("severity") or 0) for r in results), default=0)
+    return BatchVerdict(worst(verdicts), severity, reasons, dict(verdicts))
