@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from tutela.aws import clients
+from tutela.aws.errors import is_retryable
 from tutela.decision import from_dynamo, to_dynamo
 
 if TYPE_CHECKING:
@@ -71,11 +73,21 @@ class DecisionStore:
         # A held media decision (error) with no minor signal counts as "possible": fail closed.
         return any(m in ("likely", "possible") or m is None for m in minors)
 
-    def append(self, item: Mapping[str, Any]) -> dict[str, Any]:
+    def append(self, item: Mapping[str, Any], *, attempts: int = 4) -> dict[str, Any]:
         """Add ``item`` to the append-only history; if its key is taken, the stored item wins and is
-        returned (a retry finds what it wrote before). Nothing is ever overwritten."""
-        existing = self.put_once(item)
-        return dict(item) if existing is None else existing
+        returned (a retry finds what it wrote before). Nothing is ever overwritten.
+
+        Act writes its outcome right after sending the events, and a step retry after that would send them
+        again; so a throttle or 5xx here is retried in place (bounded, short backoff) before giving up."""
+        for attempt in range(1, attempts + 1):
+            try:
+                existing = self.put_once(item)
+                return dict(item) if existing is None else existing
+            except ClientError as exc:
+                if attempt == attempts or not is_retryable(exc):
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
