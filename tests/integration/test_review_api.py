@@ -70,11 +70,12 @@ def call(
 
 def held(stack: LocalStack, runner: Runner, rules: ReviewRules, photo: Path, key: str, monkeypatch, *,
          uploader: str = "user-1", labels: list[dict[str, Any]] | None = None) -> Upload:  # fmt: skip
-    """Upload ``photo`` (with the platform's uploader-id) and let the pipeline hold it for review."""
-    monkeypatch.setattr(
-        stack.handler_module("ScanMediaFunction"), "scan_file",
-        lambda *a, **k: _FakeScan(SWIMWEAR if labels is None else labels, CHILD),
-    )  # fmt: skip
+    """Upload ``photo`` (with the platform's uploader-id) and let the pipeline hold it for review
+    (``labels=[]``: the real local scan, which allows the sample photo)."""
+    if labels is None:  # held: swimwear with a child (the backend's output is what the policy sees)
+        monkeypatch.setattr(
+            stack.handler_module("ScanMediaFunction"), "scan_file", lambda *a, **k: _FakeScan(SWIMWEAR, CHILD)
+        )
     put = runner.s3.put_object(
         Bucket=runner.bucket, Key=key, Body=photo.read_bytes(), Metadata={"uploader-id": uploader}
     )
