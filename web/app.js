@@ -236,13 +236,24 @@ async function start() {
   await loadQueue("media");
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  // A token handed over in the fragment (never sent to a server) is moved to sessionStorage at once.
+// A token handed over in the fragment (never sent to a server) is moved to sessionStorage at once.
+function takeTokenFromHash() {
   const m = location.hash.match(/token=([^&]+)/);
-  if (m) {
-    sessionStorage.setItem("tutela-token", decodeURIComponent(m[1]));
-    history.replaceState(null, "", location.pathname);
+  if (!m) return false;
+  sessionStorage.setItem("tutela-token", decodeURIComponent(m[1]));
+  history.replaceState(null, "", location.pathname);
+  return true;
+}
+
+window.addEventListener("hashchange", () => {
+  if (takeTokenFromHash()) {
+    state.token = sessionStorage.getItem("tutela-token");
+    start().catch((err) => { toast(err.message); signOut(); });
   }
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  takeTokenFromHash();
   state.token = sessionStorage.getItem("tutela-token");
   document.querySelectorAll(".tab[data-kind]").forEach((b) => b.addEventListener("click", () => loadQueue(b.dataset.kind)));
   $(".tab[data-view=forms]").addEventListener("click", () => showPanel("forms"));
