@@ -27,6 +27,17 @@ if not (CHROMIUM and DRIVER):  # `make test` installs both; CI must never skip t
         raise RuntimeError("chromium and chromedriver are required (make setup installs them)")
     pytest.skip("chromium/chromedriver not installed (make setup installs them)", allow_module_level=True)
 
+# Largest difference between colour channels of the shown preview (0 for greyscale), and its size.
+SAMPLE_PIXELS = """
+const i = document.querySelector('#preview'); const c = document.createElement('canvas');
+c.width = i.naturalWidth; c.height = i.naturalHeight;
+const x = c.getContext('2d'); x.drawImage(i, 0, 0);
+const d = x.getImageData(0, 0, c.width, c.height).data; let colour = 0;
+for (let p = 0; p < d.length; p += 4) {
+  colour = Math.max(colour, Math.abs(d[p] - d[p + 1]), Math.abs(d[p + 1] - d[p + 2]));
+}
+return {w: c.width, h: c.height, colour};
+"""
 CHILD = [{"BoundingBox": {"Width": 0.3, "Height": 0.4, "Left": 0.3, "Top": 0.2},
           "AgeRange": {"Low": 6, "High": 10}, "Confidence": 99.0}]  # fmt: skip
 SWIMWEAR = [{"Name": "Swimwear or Underwear", "ParentName": "", "Confidence": 88.0, "TaxonomyLevel": 1}]
@@ -146,7 +157,7 @@ def test_without_a_token_the_console_asks_for_one(served, browser):
 
 
 def test_queue_keyboard_blurred_preview_and_allow(served, browser):
-    srv, runner, uploads = served
+    srv, runner, _uploads = served
     sign_in(browser, srv)
     wait(
         browser,
@@ -163,13 +174,7 @@ def test_queue_keyboard_blurred_preview_and_allow(served, browser):
     img = css(browser, "#preview")[0]
     assert img.get_attribute("src").startswith("blob:") and img.get_attribute("data-clear") == "0"
     # The blurred preview is greyscale and smooth: sample it in the page.
-    stats = browser.execute_script(
-        """const i = document.querySelector('#preview'); const c = document.createElement('canvas');
-        c.width = i.naturalWidth; c.height = i.naturalHeight; const x = c.getContext('2d'); x.drawImage(i, 0, 0);
-        const d = x.getImageData(0, 0, c.width, c.height).data; let colour = 0;
-        for (let p = 0; p < d.length; p += 4) colour = Math.max(colour, Math.abs(d[p] - d[p+1]), Math.abs(d[p+1] - d[p+2]));
-        return {w: c.width, h: c.height, colour};"""
-    )
+    stats = browser.execute_script(SAMPLE_PIXELS)
     assert max(stats["w"], stats["h"]) <= 320 and stats["colour"] <= 8
     # 'a' without a reason is refused in the page; with one it allows and the item leaves the queue.
     press(browser, "a")
@@ -246,7 +251,7 @@ def test_appealed_comment_shows_highlighted_evidence_and_appeal_rules(served, br
 
 
 def test_account_page_and_report_form(served, browser):
-    srv, runner, uploads = served
+    srv, _runner, _uploads = served
     sign_in(browser, srv)
     css(browser, ".tab[data-view=forms]")[0].click()
     css(browser, "#report-key")[0].send_keys("media/ui-1/beach.jpg")

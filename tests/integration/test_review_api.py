@@ -258,3 +258,15 @@ def test_queue_puts_minor_related_and_severe_first(stack, runner, rules, api, ph
     assert call(api, "GET", "/api/queue", query="kind=bogus").status == 400
     assert call(api, "GET", "/api/items/not-an-id").status == 404
     assert call(api, "POST", "/api/items/x/decision", body={"verdict": "maybe"}).status in (400, 404)
+
+
+def test_every_event_on_the_bus_matches_its_schema(rules: ReviewRules):
+    """Runs last in this module: every event the pipeline and the review API sent above."""
+    from tests.event_schemas import validate_event
+
+    rules.drain()
+    kinds = {e["detail-type"] for e in rules.seen}
+    assert {"Moderation Decision", "Account Escalation"} <= kinds
+    assert any(e["detail"].get("decided_by") == "human" for e in rules.seen)
+    for event in rules.seen:
+        validate_event(event["detail-type"], event["detail"])
