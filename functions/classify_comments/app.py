@@ -12,16 +12,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws import clients
 from tutela.aws.s3 import S3
-from tutela.aws.step import int_setting, logger, metrics, setting, step
+from tutela.aws.settings import ClassifySettings, at_init
+from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
 from tutela.comments import LEXICON_VERSION, ComprehendToxicity, classify_lines, default_matcher
 from tutela.comments.lines import split_batch
+from tutela.contracts import StepInput
 from tutela.errors import LimitExceededError
-from tutela.limits import MAX_COMMENT_BATCH_BYTES, MAX_COMMENTS_PER_BATCH
 from tutela.objects import ObjectRef
 from tutela.policy.comments import summarize
 
 _s3 = S3()
+_settings = at_init(ClassifySettings.from_env)
 default_matcher()  # build the Aho-Corasick automaton during INIT (0.3-0.6 s), not in the first invocation
 
 
@@ -31,16 +33,14 @@ def results_key(ref: ObjectRef) -> str:
 
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ref = ObjectRef.from_detail(event.get("detail")).require_safe_key()
-    staging_bucket = setting("STAGING_BUCKET")
-    data = _s3.read_bytes(ref, max_bytes=int_setting("MAX_COMMENT_BATCH_BYTES", MAX_COMMENT_BATCH_BYTES))
-    lines = split_batch(data)
-    max_comments = int_setting("MAX_COMMENTS_PER_BATCH", MAX_COMMENTS_PER_BATCH)
-    if len(lines) > max_comments:
-        raise LimitExceededError(f"batch has {len(lines)} lines; the limit is {max_comments}")
-    minor = DecisionStore(setting("DECISIONS_TABLE")).post_minor_context(ref.post_id) if ref.post_id else None
-    enabled = setting("COMMENTS_COMPREHEND", "false") == "true"
-    comprehend = ComprehendToxicity(client=clients.client("comprehend")) if enabled else None
+    cfg = _settings()
+    ref = StepInput.from_event(event).ref.require_safe_key()
+    staging_bucket = cfg.staging_bucket
+    lines = split_batch(_s3.read_bytes(ref, max_bytes=cfg.max_batch_bytes))
+    if len(lines) > cfg.max_comments:
+        raise LimitExceededError(f"batch has {len(lines)} lines; the limit is {cfg.max_comments}")
+    minor = DecisionStore(cfg.decisions_table).post_minor_context(ref.post_id) if ref.post_id else None
+    comprehend = ComprehendToxicity(client=clients.client("comprehend")) if cfg.comprehend else None
     results = list(classify_lines(lines, minor_context=minor, comprehend=comprehend))
     batch = summarize(results)
     key = results_key(ref)
