@@ -42,6 +42,14 @@ def add_parser(sub: Any) -> None:
         help="preload a PDQ hash list (signal_type,signal[,label]) into bank NAME (default: the file's stem)",
     )
     run.set_defaults(run=run_local)
+    serve = lsub.add_parser(
+        "serve", help="moderate files, then serve the review API and console on 127.0.0.1"
+    )
+    serve.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    serve.add_argument("--out", type=Path, required=True, metavar="DIR", help="serve.json, decisions.jsonl")
+    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
+    serve.add_argument("--root", type=Path, default=None, help="project root holding template.yaml")
+    serve.set_defaults(run=run_serve)
     samples = lsub.add_parser("samples", help="write the license-clean demo samples")
     samples.add_argument("--dir", type=Path, required=True)
     samples.set_defaults(run=run_samples)
@@ -164,6 +172,29 @@ def run_local(args: argparse.Namespace) -> int:
     if undecided:
         err.print(f"[red]no decision stored for: {', '.join(undecided)}[/red]")
         return 1
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from tutela.local.serve import serve_files
+
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        print(f"error: not a file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    warnings.filterwarnings("ignore", module="moto")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    root = args.root or find_root()
+    print(f"deploying {root / 'template.yaml'} to the in-process moto stack ...", file=sys.stderr)
+
+    def ready(served: Any) -> None:
+        print(
+            f"review console: {served.url}/  (tokens in {args.out / 'serve.json'}; Ctrl-C stops)",
+            file=sys.stderr,
+        )
+
+    serve_files(args.files, args.out, root=root, port=args.port, on_ready=ready)
     return 0
 
 

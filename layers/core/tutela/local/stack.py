@@ -80,6 +80,7 @@ class LocalStack:
         self.resources: dict[str, str] = {}
         self.state_machine_arn = ""  # the executable copy we create
         self.cfn_state_machine_arn = ""  # the template's, which the rule targets
+        self.bus_lambda_rules: list[tuple[str, list[str]]] = []  # (pattern, Lambda ARNs) to play
         self._mock: Any = None
         self._patch: Any = None
         self._saved_env: dict[str, str] = {}
@@ -203,6 +204,23 @@ class LocalStack:
             _REGISTRY.functions[self.resources[logical]] = fn
         self._apply_bucket_versioning(template)
         self._create_state_machine(cfn_template)
+        self._detach_bus_lambda_targets()
+
+    def _detach_bus_lambda_targets(self) -> None:
+        """moto's PutEvents raises on a Lambda target of a custom bus's rule; keep those rules' patterns and
+        targets in ``bus_lambda_rules`` for a caller to play (``tutela.local.review_api.ReviewRules``)."""
+        events = self.client("events")
+        for bus in events.list_event_buses()["EventBuses"]:
+            if bus["Name"] == "default":
+                continue
+            for rule in events.list_rules(EventBusName=bus["Name"])["Rules"]:
+                targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus["Name"])["Targets"]
+                lambdas = [t for t in targets if ":lambda:" in t["Arn"]]
+                if lambdas and rule.get("EventPattern"):
+                    self.bus_lambda_rules.append((rule["EventPattern"], [t["Arn"] for t in lambdas]))
+                    events.remove_targets(
+                        Rule=rule["Name"], EventBusName=bus["Name"], Ids=[t["Id"] for t in lambdas]
+                    )
 
     def _apply_bucket_versioning(self, template: dict[str, Any]) -> None:
         """moto's CloudFormation drops VersioningConfiguration; version ids are what decisions key on."""
