@@ -515,3 +515,24 @@ def test_prod_turns_the_key_on_and_keeps_decisions_longer() -> None:
     prod = dict(kv.split("=", 1) for kv in overrides.split())
     assert prod["KmsEncryption"] == "true"
     assert int(prod["LogRetentionDays"]) >= 365
+
+
+def test_redrive_operators_get_exactly_what_tutela_redrive_calls(raw: dict[str, Any]) -> None:
+    res = Resolved(raw, KmsEncryption="true")
+    statements = res.props("RedriveOperatorPolicy")["PolicyDocument"]["Statement"]
+    granted = {
+        (a, str(r)) for s in statements for a in _as_list(s["Action"]) for r in _as_list(s["Resource"])
+    }
+    queue, machine = arn("DeadLetterQueue"), "ref:ModerationStateMachine"
+    assert granted == {
+        ("sqs:ReceiveMessage", queue),
+        ("sqs:DeleteMessage", queue),
+        ("sqs:ChangeMessageVisibility", queue),
+        ("sqs:GetQueueAttributes", queue),
+        ("states:StartExecution", machine),
+        ("lambda:InvokeFunction", arn("RecordDecisionFunction")),
+        ("lambda:InvokeFunction", arn("ActFunction")),
+        ("cloudformation:DescribeStacks", "ref:AWS::StackId"),
+        ("cloudformation:DescribeStackResource", "ref:AWS::StackId"),
+        ("kms:Decrypt", arn("EncryptionKey")),
+    }
