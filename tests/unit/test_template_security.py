@@ -272,11 +272,12 @@ def test_quarantined_content_is_readable_only_by_reviewers(res: Resolved) -> Non
             assert denied(policy, principal, action, obj), (principal, action)
 
 
-def test_act_is_the_only_other_principal_that_can_head_quarantine(res: Resolved) -> None:
+def test_only_reviewers_act_and_the_review_api_can_read_quarantine(res: Resolved) -> None:
+    """Act verifies its copies; the review API renders blurred previews for authenticated reviewers."""
     policy = bucket_policy(res, "QuarantineBucket")
     stmt = next(s for s in policy["Statement"] if s.get("Sid") == "OnlyReviewersRead")
     exempt = set(_as_list(stmt["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]))
-    assert exempt == {arn("ReviewerRole"), arn("ActFunctionRole")}
+    assert exempt == {arn("ReviewerRole"), arn("ActFunctionRole"), arn("ReviewApiFunctionRole")}
 
 
 def test_only_act_writes_or_deletes_quarantine(res: Resolved) -> None:
