@@ -402,9 +402,10 @@ def test_decision_history_is_append_only(res: Resolved, cfn: dict[str, Any]) -> 
 # ---------------------------------------------------------------- dead letters and alarms
 def test_upload_rule_dead_letters_into_the_alarmed_queue(cfn: dict[str, Any], res: Resolved) -> None:
     rules = {k: r for k, r in cfn["Resources"].items() if r["Type"] == "AWS::Events::Rule"}
-    assert list(rules) == ["ModerationStateMachineUploadCreated"]
-    (target,) = rules["ModerationStateMachineUploadCreated"]["Properties"]["Targets"]
-    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    assert sorted(rules) == ["ModerationStateMachineUploadCreated", "ReviewApiFunctionHeldForReview"]
+    for rule in rules.values():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
     queues = [k for k, r in cfn["Resources"].items() if r["Type"] == "AWS::SQS::Queue"]
     assert queues == ["DeadLetterQueue"], "SAM must not create a second, unalarmed queue"
     alarm = res.props("DeadLetterAlarm")
@@ -412,7 +413,10 @@ def test_upload_rule_dead_letters_into_the_alarmed_queue(cfn: dict[str, Any], re
     # EventBridge may send to the queue only for this rule.
     statements = res.props("DeadLetterQueuePolicy")["PolicyDocument"]["Statement"]
     stmt = next(s for s in statements if s["Effect"] == "Allow")
-    assert stmt["Condition"]["ArnEquals"]["aws:SourceArn"] == arn("ModerationStateMachineUploadCreated")
+    assert _as_list(stmt["Condition"]["ArnEquals"]["aws:SourceArn"]) == [
+        arn("ModerationStateMachineUploadCreated"),
+        arn("ReviewApiFunctionHeldForReview"),
+    ]
 
 
 def test_every_alarm_notifies_the_topic(res: Resolved, raw: dict[str, Any]) -> None:
