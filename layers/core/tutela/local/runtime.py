@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from tutela.local.chaos import Chaos, ChaosFault
+from tutela.local.meter import Meter
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -47,6 +48,7 @@ class _Registry:
     modules: dict[str, ModuleType] = field(default_factory=dict)
     log: io.TextIOBase | None = None
     chaos: Chaos | None = None
+    meter: Meter | None = None
 
 
 _REGISTRY = _Registry()
@@ -117,14 +119,21 @@ def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
         "AWS_DEFAULT_REGION": REGION,
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
-    chaos = _REGISTRY.chaos
+    chaos, meter = _REGISTRY.chaos, _REGISTRY.meter
     with _INVOKE_LOCK, _environment(env):
         sink = _REGISTRY.log or io.StringIO()
         try:
+            started = time.perf_counter()
             handler = load_handler(target.code_dir, target.handler)
+            init_ms = 1000 * (time.perf_counter() - started)
             _route_logs(sink)
             invocation = chaos.start(target.logical_id, event) if chaos else None
-            with contextlib.redirect_stdout(sink):
+            metered = (
+                meter.invocation(target.logical_id, target.memory, init_ms=init_ms, sink=sink)
+                if meter
+                else contextlib.nullcontext()
+            )
+            with contextlib.redirect_stdout(sink), metered:
                 if chaos and invocation:
                     chaos.before(invocation)
                 result = handler(event, FakeContext(fn.function_name, target.timeout, target.memory))

@@ -27,6 +27,7 @@ from tutela.aws import clients
 from tutela.local.cfn import Conditions, join, null_policy_loader, tiny_zip
 from tutela.local.cfn_yaml import load_template
 from tutela.local.chaos import Chaos
+from tutela.local.meter import Meter
 from tutela.local.runtime import (
     _REGISTRY,
     ACCOUNT,
@@ -60,13 +61,18 @@ class LocalStack:
         log: Any = None,
         retry_scale: float = 1.0,
         chaos: Chaos | None = None,
+        meter: Meter | None = None,
     ) -> None:
         """``retry_scale`` shortens the ASL's Retry intervals (moto really sleeps them); tests use ~0.01.
-        ``chaos`` injects faults into every handler invocation (see ``tutela.local.chaos``)."""
+        ``chaos`` injects faults into every handler invocation (see ``tutela.local.chaos``); ``meter``
+        counts what the handlers do (see ``tutela.local.meter``)."""
         self.root = root.resolve()
         self.retry_scale = retry_scale
         self.chaos = chaos
+        self.meter = meter
         self._uninstall_chaos: Any = None
+        self._uninstall_meter: Any = None
+        self._session: Any = None
         self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.log = log
@@ -74,6 +80,7 @@ class LocalStack:
         self.resources: dict[str, str] = {}
         self.state_machine_arn = ""  # the executable copy we create
         self.cfn_state_machine_arn = ""  # the template's, which the rule targets
+        self.bus_lambda_rules: list[tuple[str, list[str]]] = []  # (pattern, Lambda ARNs) to play
         self._mock: Any = None
         self._patch: Any = None
         self._saved_env: dict[str, str] = {}
@@ -117,6 +124,9 @@ class LocalStack:
         if self.chaos is not None:
             self._uninstall_chaos = self.chaos.install()
             _REGISTRY.chaos = self.chaos
+        if self.meter is not None:
+            self._uninstall_meter = self.meter.install()
+            _REGISTRY.meter = self.meter
         try:
             self._deploy()
         except Exception:
@@ -139,15 +149,31 @@ class LocalStack:
         if self._uninstall_chaos is not None:
             self._uninstall_chaos()
             self._uninstall_chaos = None
+        _REGISTRY.meter = None
+        if self._uninstall_meter is not None:
+            self._uninstall_meter()
+            self._uninstall_meter = None
+        self._session = None
         _route_logs(sys.stdout)
         os.environ.clear()
         os.environ.update(self._saved_env)
         clients.reset()  # they point at this (now stopped) moto
 
-    def client(self, service: str) -> Any:
-        import boto3
+    @property
+    def session(self) -> Any:
+        """The runner's and the tests' own boto3 session: their calls never pass through the hooks that
+        chaos and the meter put on the default session, which is the handlers'."""
+        if self._session is None:
+            import boto3
 
-        return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+            self._session = boto3.session.Session(region_name=REGION)
+        return self._session
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service)
+
+    def resource(self, service: str) -> Any:
+        return self.session.resource(service)
 
     # -------------------------------------------------------------- deployment
     def _deploy(self) -> None:
@@ -155,6 +181,8 @@ class LocalStack:
         if not template_path.is_file():
             raise LocalStackError(f"no template.yaml in {self.root}")
         template = load_template(template_path)
+        if self.meter is not None:
+            self.meter.configure(template)
         functions = self._rewrite_local_paths(template)
         cfn_template = self._transform(template)
         cfn = self.client("cloudformation")
@@ -176,6 +204,23 @@ class LocalStack:
             _REGISTRY.functions[self.resources[logical]] = fn
         self._apply_bucket_versioning(template)
         self._create_state_machine(cfn_template)
+        self._detach_bus_lambda_targets()
+
+    def _detach_bus_lambda_targets(self) -> None:
+        """moto's PutEvents raises on a Lambda target of a custom bus's rule; keep those rules' patterns and
+        targets in ``bus_lambda_rules`` for a caller to play (``tutela.local.review_api.ReviewRules``)."""
+        events = self.client("events")
+        for bus in events.list_event_buses()["EventBuses"]:
+            if bus["Name"] == "default":
+                continue
+            for rule in events.list_rules(EventBusName=bus["Name"])["Rules"]:
+                targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus["Name"])["Targets"]
+                lambdas = [t for t in targets if ":lambda:" in t["Arn"]]
+                if lambdas and rule.get("EventPattern"):
+                    self.bus_lambda_rules.append((rule["EventPattern"], [t["Arn"] for t in lambdas]))
+                    events.remove_targets(
+                        Rule=rule["Name"], EventBusName=bus["Name"], Ids=[t["Id"] for t in lambdas]
+                    )
 
     def _apply_bucket_versioning(self, template: dict[str, Any]) -> None:
         """moto's CloudFormation drops VersioningConfiguration; version ids are what decisions key on."""

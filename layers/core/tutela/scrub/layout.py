@@ -26,7 +26,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
-from tutela.scrub.core import BytesReader, Ctx, Reader, ScrubLimits
+from tutela.scrub.core import BytesReader, Ctx, FileReader, Reader, ScrubLimits
 
 # A real marker inside entropy-coded data: FF followed by anything but 00 (stuffing), D0-D7 (restart)
 # or FF (fill). Byte stuffing guarantees nothing else in a scan looks like this.
@@ -111,7 +111,7 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
     size = (0, 0)
     while True:
         c.budget.tick()
-        b = r.read_at(pos, 2, "JPEG segment")
+        b = r.read_at(pos, 4, "JPEG segment") if pos + 4 <= r.size else r.read_at(pos, 2, "JPEG segment")
         if b[0] != 0xFF:
             raise CorruptMediaError("JPEG segment marker expected")
         marker = b[1]
@@ -124,7 +124,9 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
             continue
         if marker == 0xD9:
             raise CorruptMediaError("JPEG ends before any image data")
-        length = struct.unpack(">H", r.read_at(pos + 2, 2, "JPEG segment length"))[0]
+        if len(b) < 4:
+            raise CorruptMediaError("truncated or out-of-bounds JPEG segment length")
+        length = (b[2] << 8) | b[3]
         if length < 2:
             raise CorruptMediaError("JPEG segment with impossible length")
         if pos + 2 + length > r.size:
@@ -140,8 +142,8 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
 
 def _next_marker(r: Reader, pos: int) -> int:
     """Offset of the next real marker in entropy-coded data starting at ``pos`` (-1: none)."""
-    if isinstance(r, BytesReader):
-        m = _ECS_MARKER.search(r._data, pos)
+    if isinstance(r, BytesReader | FileReader) and r.size:
+        m = _ECS_MARKER.search(r._data if isinstance(r, BytesReader) else r.buffer(), pos)
         return m.start() if m else -1
     window = 4 * 1024 * 1024
     while pos < r.size:
