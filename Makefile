@@ -15,7 +15,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 RUNTIME_PY = $(shell scripts/find-python.sh $(PYTHON_VERSION))
 RUNTIME_PATH = $(dir $(RUNTIME_PY)):$(PATH)
 
-DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm
+DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm chromium chromium-driver
 
 .PHONY: help
 help:
@@ -34,6 +34,8 @@ $(STAMP)/sysdeps:
 	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \

@@ -131,12 +131,12 @@ class S3:
         (template.yaml ``expire-decided-originals``) deletes it after OriginalRetentionDays. The uploader's
         own tags are kept; a retry finds the tag and writes nothing. False when the version already carries
         S3's maximum of 10 other tags (it is then kept, never stripped of them), or when the version is
-        already gone (deleted by the platform: nothing left to expire)."""
+        already gone (nothing left to expire)."""
         args: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key, **ref.version_args()}
         try:
             tags = self.client.get_object_tagging(**args)["TagSet"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion", "404"):
+            if str(exc.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "NoSuchVersion", "404"):
                 return False
             raise
         key, value = DECIDED_TAG

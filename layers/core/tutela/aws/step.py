@@ -7,6 +7,7 @@ beyond creating the (lazy) Powertools objects; settings are parsed by ``tutela.a
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,8 @@ def step[F: Callable[..., Any]](fn: F) -> F:
 
     @functools.wraps(fn)
     def mapped(event: Any, context: Any) -> Any:
+        if metrics.namespace is None:  # imported before the environment was set (tests, tools): resolve now
+            metrics.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Tutela"
         with transient_errors():
             return fn(event, context)
 

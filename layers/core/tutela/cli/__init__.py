@@ -17,6 +17,7 @@ COMMANDS = {
     "comments": ("tutela.cli.comments", "classify comments (JSON Lines) for innuendo and grooming"),
     "bank": ("tutela.cli.bank", "PDQ hash banks of known content: import, add, match"),
     "redrive": ("tutela.cli.redrive", "replay dead-lettered uploads and decisions into the pipeline"),
+    "review": ("tutela.cli.review", "human review over the review API: list, show, decide, appeal, report"),
 }
 
 
