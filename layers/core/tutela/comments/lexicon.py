@@ -223,8 +223,9 @@ def _model_policy(doc: dict[str, Any]) -> ModelPolicy | None:
     return ModelPolicy(thresholds=th, category_min=float(m.get("category_min", 0.5)))
 
 
-def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
-    """Read and validate every ``*.toml`` in ``data_dir`` (default: the packaged ``data/``)."""
+def load_lexicon(data_dir: Path | str | None = None, *, with_model: bool = True) -> Lexicon:
+    """Read and validate every ``*.toml`` in ``data_dir`` (default: the packaged ``data/``) and the
+    learned stage's ``model.*.json.gz`` if there is one (``with_model=False``: the rules stage alone)."""
     root = Path(data_dir) if data_dir is not None else DATA_DIR
     files = sorted(root.glob("*.toml"))
     if not any(f.name == "policy.toml" for f in files):
@@ -355,7 +356,7 @@ def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
     if not version:
         raise LexiconError("policy.toml: missing version")
     model: LinearModel | None = None
-    model_files = sorted(root.glob("model.*.json.gz"))
+    model_files = sorted(root.glob("model.*.json.gz")) if with_model else []
     if len(model_files) > 1:
         raise LexiconError(f"more than one model file in {root}")
     if model_files:
