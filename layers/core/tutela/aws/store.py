@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -70,6 +70,21 @@ class DecisionStore:
             return None
         # A held media decision (error) with no minor signal counts as "possible": fail closed.
         return any(m in ("likely", "possible") or m is None for m in minors)
+
+    def scan_comment_records(self) -> Iterator[dict[str, Any]]:
+        """Every comment decision and review outcome (``kind`` comment / comment_review), paginated."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "#k IN (:c, :r)",
+            "ExpressionAttributeNames": {"#k": "kind"},
+            "ExpressionAttributeValues": {":c": "comment", ":r": "comment_review"},
+        }
+        while True:
+            resp = self.table.scan(**kwargs)
+            for item in resp.get("Items", []):
+                yield dict(from_dynamo(item))
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def set_action(self, pk: str, sk: str, action: Mapping[str, Any]) -> None:
         self.table.update_item(

@@ -15,6 +15,7 @@ COMMANDS = {
     "scrub": ("tutela.cli.scrub", "remove location and identifying metadata from media, losslessly"),
     "scan": ("tutela.cli.scan", "scan an image or video for nudity/underwear and minors"),
     "comments": ("tutela.cli.comments", "classify comments (JSON Lines) for innuendo and grooming"),
+    "comments-export-labels": ("tutela.cli.comments_labels", "review outcomes -> comment training rows"),
 }
 
 
@@ -35,6 +36,8 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["comments", "export-labels"]:  # a sub-command of comments, whose FILE is positional
+        argv = ["comments-export-labels", *argv[2:]]
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     run = getattr(args, "run", None)
