@@ -196,8 +196,9 @@ def test_emoji_evidence_offsets() -> None:
 
 
 def test_lexicon_version_is_recorded() -> None:
-    assert flagged("hi")["lexicon_version"] == LEXICON_VERSION
-    assert "+" in LEXICON_VERSION
+    assert classify_text("hi", minor_context=True)["lexicon_version"] == LEXICON_VERSION
+    assert flagged("hi")["lexicon_version"] == RULES.version
+    assert "+" in LEXICON_VERSION and RULES.version != LEXICON_VERSION  # the model's weights are in it
 
 
 def test_classify_text_rejects_non_strings() -> None:
@@ -223,7 +224,7 @@ def test_classify_lines_contract() -> None:
         "",
         {"id": 7, "text": "约吗", "extra": [1, 2]},
     )
-    out = list(classify_lines(lines, minor_context=True))
+    out = list(classify_lines(lines, minor_context=True, lexicon=RULES))
     assert [r["id"] for r in out] == ["a", "b", "c", "d", "7"]
     assert [r["line"] for r in out] == [1, 2, 3, 4, 6]
     assert [r["verdict"] for r in out] == ["allow", "block", "allow", "review", "block"]

@@ -201,7 +201,10 @@ def _score(
     rules_verdict: Verdict = a.verdict
     if lex.model is not None:
         m = lex.model.scores(norm, text, minor_context, a.features)
-        rules_verdict = _combine(result, a.scores, lex, lex.model, m, text, norm, minor_context)
+        # Comprehend's signal is not something the model was trained on: it may add, never be vetoed
+        rules_verdict = _combine(
+            result, a.scores, lex, lex.model, m, text, norm, minor_context, vetoable=not extra
+        )
     if rules_verdict != "allow":  # spans are only worked out for what someone will look at
         result["evidence"] = _evidence(text, norm, a.contributions) + result["evidence"]
     if degraded:
@@ -220,6 +223,8 @@ def _combine(
     text: str,
     norm: str,
     minor_context: bool | None,
+    *,
+    vetoable: bool = True,
 ) -> Verdict:
     """Merge the learned stage into ``result`` (holding the rules stage's fields).
 
@@ -235,8 +240,9 @@ def _combine(
     th = mp.thresholds[ckey]
     p = m["any"]
     rv: Verdict = result["verdict"]
-    vetoed = (rv == "block" and th.veto_block is not None and p < th.veto_block) or (
-        rv == "review" and p < th.veto
+    vetoed = vetoable and (
+        (rv == "block" and th.veto_block is not None and p < th.veto_block)
+        or (rv == "review" and p < th.veto)
     )
     if vetoed:
         rv = "allow"
