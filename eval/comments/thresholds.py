@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def main() -> int:
@@ -24,8 +29,16 @@ def main() -> int:
     ap.add_argument("dumps", nargs="+", type=Path)
     ap.add_argument("--fpr", type=float, default=0.025)
     ap.add_argument("--block-precision", type=float, default=0.95)
+    ap.add_argument("--script", choices=["zh", "en"], help="only comments with (zh) or without (en) Chinese")
+    ap.add_argument(
+        "--report", action="store_true", help="apply the packaged policy.toml thresholds; print tables"
+    )
     args = ap.parse_args()
     rows = [json.loads(line) for p in args.dumps for line in p.read_text(encoding="utf-8").splitlines()]
+    if args.script:
+        rows = [r for r in rows if bool(_CJK.search(r["text"])) == (args.script == "zh")]
+    if args.report:
+        return report(rows)
     grid = np.round(np.arange(0.0, 1.0001, 0.01), 2)
     for ctx, sel in (
         ("minor", lambda r: r["minor_context"] is not False),
@@ -61,6 +74,52 @@ def main() -> int:
         for w in sorted({r["writer"] for r in rs}):
             m = np.array([r["writer"] == w for r in rs])
             print(f"   {w:12s} recall {flag[m & bad].mean():.3f} FPR {flag[m & ~bad].mean():.3f}")
+    return 0
+
+
+def report(rows: list[dict[str, Any]]) -> int:
+    """The evaluate.py tables for the held-out writers under the packaged thresholds.
+
+    The verdict is simulated from the dump exactly as ``_combine`` decides it: a rules flag stands
+    when p >= veto (veto_block for a rules block), the model flags from review and blocks from block.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import evaluate
+
+    from tutela.comments.lexicon import load_lexicon
+
+    pol = load_lexicon().model_policy
+    assert pol is not None
+    results = []
+    for r in rows:
+        ckey = "adult" if r["minor_context"] is False else "minor"
+        th = (pol.thresholds.get("zh." + ckey) if _CJK.search(r["text"]) else None) or pol.thresholds[ckey]
+        p = r["p"]["any"]
+        rv = r["rules"]
+        if (
+            (rv == "block"
+            and th.veto_block is not None
+            and p < th.veto_block)
+            or (rv == "review"
+            and p < th.veto)
+        ):
+            rv = "allow"
+        mv = (
+            "block"
+            if th.block is not None and p >= th.block
+            else "review"
+            if th.review is not None and p >= th.review
+            else "allow"
+        )
+        order = ("allow", "review", "block")
+        results.append({"verdict": max(rv, mv, key=order.index)})
+    evaluate.report(
+        f"held-out writers, packaged thresholds ({len(rows)} comments)", evaluate.score(rows, results), 10, 15
+    )
+    for w in sorted({r["writer"] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["writer"] == w]
+        s = evaluate.score([rows[i] for i in idx], [results[i] for i in idx])
+        print(evaluate._line(f"writer {w}", s["total"]))
     return 0
 
 

@@ -152,3 +152,19 @@ def test_the_packaged_model_loads_and_judges() -> None:
         classify_text("happy birthday, have a lovely day", minor_context=True, lexicon=lex)["verdict"]
         == "allow"
     )
+
+
+def test_chinese_comments_have_their_own_thresholds(tmp_path: Path) -> None:
+    from tutela.comments.classify import _combine
+
+    lex = load_lexicon(_data_dir(tmp_path, _doc(ZEBRA)))
+    assert lex.model is not None and lex.model_policy is not None
+    zh, en = lex.model_policy.thresholds["zh.minor"], lex.model_policy.thresholds["minor"]
+    assert zh.review is not None and en.review is not None and zh.review > en.review
+    p = (zh.review + en.review) / 2  # flags English, not Chinese
+    m = {"any": p, **dict.fromkeys(CATEGORIES, 0.9)}
+    base = {"verdict": "allow", "categories": [], "score": 0.0, "severity": 0, "evidence": []}
+    en_r, zh_r = dict(base), dict(base)
+    _combine(en_r, {}, lex, lex.model, m, "hello there", " hello there ", True)
+    _combine(zh_r, {}, lex, lex.model, m, "你好呀", " 你好呀 ", True)
+    assert en_r["verdict"] != "allow" and zh_r["verdict"] == "allow"

@@ -237,7 +237,9 @@ def _combine(
     mp = lex.model_policy
     assert mp is not None  # load_lexicon ships a model only with its policy
     ckey = "adult" if minor_context is False else "minor"
-    th = mp.thresholds[ckey]
+    th = mp.thresholds.get("zh." + ckey) if _CJK_RE.search(text) else None
+    if th is None:
+        th = mp.thresholds[ckey]
     p = m["any"]
     rv: Verdict = result["verdict"]
     vetoed = vetoable and (

@@ -133,7 +133,7 @@ class ModelThreshold:
 
 @dataclass(frozen=True)
 class ModelPolicy:
-    thresholds: dict[str, ModelThreshold]
+    thresholds: dict[str, ModelThreshold]  # "minor", "adult", and optionally "zh.minor", "zh.adult"
     category_min: float  # a model category is reported when its probability reaches this
 
 
@@ -199,27 +199,37 @@ def _policy(doc: dict[str, Any]) -> dict[str, CategoryPolicy]:
     return out
 
 
-def _model_policy(doc: dict[str, Any]) -> ModelPolicy | None:
-    m = doc.get("model")
-    if m is None:
-        return None
-    if not isinstance(m, dict):
-        raise LexiconError("policy.model: expected a table")
+def _model_thresholds(m: dict[str, Any], where: str) -> dict[str, ModelThreshold]:
     th: dict[str, ModelThreshold] = {}
     for ctx in CONTEXTS:
         t = m.get(ctx)
         if not isinstance(t, dict):
-            raise LexiconError(f"policy.model: missing thresholds for context {ctx!r}")
+            raise LexiconError(f"{where}: missing thresholds for context {ctx!r}")
         vals = {k: t.get(k) for k in ("review", "block", "veto", "veto_block")}
         for k, v in vals.items():
             if v is not None and not (isinstance(v, int | float) and 0.0 <= v <= 1.0):
-                raise LexiconError(f"policy.model.{ctx}.{k}: must be in [0, 1]")
+                raise LexiconError(f"{where}.{ctx}.{k}: must be in [0, 1]")
         th[ctx] = ModelThreshold(
             review=vals["review"],
             block=vals["block"],
             veto=float(vals["veto"] or 0.0),
             veto_block=vals["veto_block"],
         )
+    return th
+
+
+def _model_policy(doc: dict[str, Any]) -> ModelPolicy | None:
+    m = doc.get("model")
+    if m is None:
+        return None
+    if not isinstance(m, dict):
+        raise LexiconError("policy.model: expected a table")
+    th = _model_thresholds(m, "policy.model")
+    zh = m.get("zh")
+    if zh is not None:  # comments containing Chinese characters: their own thresholds
+        if not isinstance(zh, dict):
+            raise LexiconError("policy.model.zh: expected a table")
+        th.update({f"zh.{k}": v for k, v in _model_thresholds(zh, "policy.model.zh").items()})
     return ModelPolicy(thresholds=th, category_min=float(m.get("category_min", 0.5)))
 
 
