@@ -203,7 +203,16 @@ def _score(
         m = lex.model.scores(norm, text, minor_context, a.features)
         # Comprehend's signal is not something the model was trained on: it may add, never be vetoed
         rules_verdict = _combine(
-            result, a.scores, lex, lex.model, m, text, norm, minor_context, vetoable=not extra
+            result,
+            a.scores,
+            lex,
+            lex.model,
+            m,
+            text,
+            norm,
+            minor_context,
+            vetoable=not extra,
+            rule_features=a.features,
         )
     if rules_verdict != "allow":  # spans are only worked out for what someone will look at
         result["evidence"] = _evidence(text, norm, a.contributions) + result["evidence"]
@@ -225,6 +234,7 @@ def _combine(
     minor_context: bool | None,
     *,
     vetoable: bool = True,
+    rule_features: tuple[str, ...] = (),
 ) -> Verdict:
     """Merge the learned stage into ``result`` (holding the rules stage's fields).
 
@@ -261,7 +271,7 @@ def _combine(
     scores = dict(rule_scores)
     if mv != "allow":
         if len(m) == 1:  # below the gate: the category outputs were not computed
-            m = model.scores(norm, text, minor_context, force=True)  # pragma: no cover - gate <= review
+            m = model.scores(norm, text, minor_context, rule_features, force=True)  # pragma: no cover
         cats = {c: m[c] for c in CATEGORIES if m[c] >= mp.category_min}
         if not cats:
             top = max(CATEGORIES, key=m.__getitem__)
@@ -328,6 +338,8 @@ def classify_lines(
     max_chars = lex.max_chars
     fast = comprehend is None  # without Comprehend, a comment without a relevant hit is allowed here
     model = lex.model
+    # category outputs are computed only where the model can flag (same verdicts, fewer look-ups)
+    gate = lex.model_policy.flag_gate if lex.model_policy is not None else None
     scan = _SCAN
     ws = _WS
     for n, raw in enumerate(lines, 1):
@@ -392,15 +404,17 @@ def classify_lines(
                 result["score"] = plan.rounded_score
                 result["severity"] = plan.severity
                 if model is not None:
-                    m = model.scores(norm, text, ctx, plan.features)
-                    verdict = _combine(result, plan.scores, lex, model, m, text, norm, ctx)
+                    m = model.scores(norm, text, ctx, plan.features, gate=gate)
+                    verdict = _combine(
+                        result, plan.scores, lex, model, m, text, norm, ctx, rule_features=plan.features
+                    )
                 if verdict != "allow":
                     result["evidence"] = (
                         _spans(text, norm, [(cat, rule, by_key[k]) for k, cat, rule in plan.evidence])
                         + result["evidence"]
                     )
             elif model is not None:
-                m = model.scores(norm, text, ctx)
+                m = model.scores(norm, text, ctx, gate=gate)
                 if len(m) > 1:  # the gate (at most every review threshold, checked at load) was reached
                     _combine(result, {}, lex, model, m, text, norm, ctx)
             yield result

@@ -136,6 +136,11 @@ class ModelPolicy:
     thresholds: dict[str, ModelThreshold]  # "minor", "adult", and optionally "zh.minor", "zh.adult"
     category_min: float  # a model category is reported when its probability reaches this
 
+    @property
+    def flag_gate(self) -> float:
+        """The lowest probability at which the model can flag: below it its categories are never used."""
+        return min((t.review for t in self.thresholds.values() if t.review is not None), default=1.0)
+
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one compiled Matcher per Lexicon object
 class Lexicon:
