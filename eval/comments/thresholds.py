@@ -96,12 +96,8 @@ def report(rows: list[dict[str, Any]]) -> int:
         th = (pol.thresholds.get("zh." + ckey) if _CJK.search(r["text"]) else None) or pol.thresholds[ckey]
         p = r["p"]["any"]
         rv = r["rules"]
-        if (
-            (rv == "block"
-            and th.veto_block is not None
-            and p < th.veto_block)
-            or (rv == "review"
-            and p < th.veto)
+        if (rv == "block" and th.veto_block is not None and p < th.veto_block) or (
+            rv == "review" and p < th.veto
         ):
             rv = "allow"
         mv = (
