@@ -110,6 +110,8 @@ build: setup $(STAMP)/lambda-python/.installed
 .PHONY: sam-local
 sam-local: build local-image
 	$(BIN)/python -m pytest tests/sam_local -q
+	@# SAM rebuilds a function's image whenever its local layers change; the replaced ones are dangling.
+	@docker image prune -f >/dev/null
 
 .PHONY: test
 test: lint pytest cfn asl build sam-local

@@ -273,11 +273,11 @@ def test_quarantined_content_is_readable_only_by_reviewers(res: Resolved) -> Non
             assert denied(policy, principal, action, obj), (principal, action)
 
 
-def test_act_is_the_only_other_principal_that_can_head_quarantine(res: Resolved) -> None:
+def test_only_reviewers_act_and_the_review_api_can_read_quarantine(res: Resolved) -> None:
+    """Act verifies its copies; the review API renders blurred previews for authenticated reviewers."""
     policy = bucket_policy(res, "QuarantineBucket")
     stmt = next(s for s in policy["Statement"] if s.get("Sid") == "OnlyReviewersRead")
     exempt = set(_as_list(stmt["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]))
-    # The review function reads for reviewers: blurred previews and the re-scrub of an overturned block.
     assert exempt == {arn("ReviewerRole"), arn("ActFunctionRole"), arn("ReviewApiFunctionRole")}
 
 
@@ -538,3 +538,24 @@ def test_prod_turns_the_key_on_and_keeps_decisions_longer() -> None:
     prod = dict(kv.split("=", 1) for kv in overrides.split())
     assert prod["KmsEncryption"] == "true"
     assert int(prod["LogRetentionDays"]) >= 365
+
+
+def test_redrive_operators_get_exactly_what_tutela_redrive_calls(raw: dict[str, Any]) -> None:
+    res = Resolved(raw, KmsEncryption="true")
+    statements = res.props("RedriveOperatorPolicy")["PolicyDocument"]["Statement"]
+    granted = {
+        (a, str(r)) for s in statements for a in _as_list(s["Action"]) for r in _as_list(s["Resource"])
+    }
+    queue, machine = arn("DeadLetterQueue"), "ref:ModerationStateMachine"
+    assert granted == {
+        ("sqs:ReceiveMessage", queue),
+        ("sqs:DeleteMessage", queue),
+        ("sqs:ChangeMessageVisibility", queue),
+        ("sqs:GetQueueAttributes", queue),
+        ("states:StartExecution", machine),
+        ("lambda:InvokeFunction", arn("RecordDecisionFunction")),
+        ("lambda:InvokeFunction", arn("ActFunction")),
+        ("cloudformation:DescribeStacks", "ref:AWS::StackId"),
+        ("cloudformation:DescribeStackResource", "ref:AWS::StackId"),
+        ("kms:Decrypt", arn("EncryptionKey")),
+    }

@@ -34,6 +34,13 @@ def add_parser(sub: Any) -> None:
         metavar="SEED",
         help="inject transient failures, throttling and duplicate deliveries, deterministically from SEED",
     )
+    run.add_argument(
+        "--bank",
+        action="append",
+        default=[],
+        metavar="FILE.csv[:NAME]",
+        help="preload a PDQ hash list (signal_type,signal[,label]) into bank NAME (default: the file's stem)",
+    )
     run.set_defaults(run=run_local)
     serve = lsub.add_parser(
         "serve", help="moderate files, then serve the review API and console on 127.0.0.1"
@@ -85,6 +92,7 @@ def run_local(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from tutela.bank.model import check_bank_name
     from tutela.local.runner import run_files
 
     err = Console(stderr=True)
@@ -95,6 +103,17 @@ def run_local(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", module="moto")
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.getLogger("moto").setLevel(logging.ERROR)
+    banks = []
+    for spec in args.bank:
+        path, _, name = spec.partition(":")
+        if not Path(path).is_file():
+            err.print(f"[red]error:[/red] --bank: not a file: {path}")
+            return 2
+        try:
+            banks.append((Path(path), check_bank_name(name or Path(path).stem)))
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] --bank {spec}: {exc}")
+            return 2
     root = args.root or find_root()
     started = time.monotonic()
     total = len(args.files)  # deliveries; chaos may add duplicates
@@ -115,6 +134,7 @@ def run_local(args: argparse.Namespace) -> int:
         on_progress=progress,
         parameters={"VisionBackend": args.backend},
         chaos_seed=args.chaos,
+        banks=banks,
     )
     table = Table(title=f"Tutela decisions ({time.monotonic() - started:.1f}s)")
     for col in ("key", "comment", "verdict", "severity", "reasons", "action"):
