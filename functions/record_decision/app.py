@@ -12,7 +12,7 @@ from tutela.aws.settings import RecordSettings, at_init
 from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
 from tutela.contracts import RecordInput, RecordOutput
-from tutela.decision import comment_items, normalize, object_item, same_execution
+from tutela.decision import comment_items, object_item, same_execution, step_decision
 from tutela.limits import MAX_COMMENT_RESULTS_BYTES
 
 _s3 = S3()
@@ -39,7 +39,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     inp = RecordInput.from_event(event)
     ref, execution_id = inp.step.ref, inp.step.execution_id
     store = DecisionStore(cfg.decisions_table)
-    decision = normalize(inp.decision)
+    decision = step_decision(inp.decision)
     item = object_item(
         ref,
         decision,
