@@ -11,9 +11,9 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws import clients
+from tutela.aws.post_context import PostContextStore, batch_context
 from tutela.aws.s3 import S3
 from tutela.aws.step import int_setting, logger, metrics, setting, step
-from tutela.aws.store import DecisionStore
 from tutela.comments import LEXICON_VERSION, ComprehendToxicity, classify_lines, default_matcher
 from tutela.comments.lines import split_batch
 from tutela.errors import LimitExceededError
@@ -38,7 +38,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     max_comments = int_setting("MAX_COMMENTS_PER_BATCH", MAX_COMMENTS_PER_BATCH)
     if len(lines) > max_comments:
         raise LimitExceededError(f"batch has {len(lines)} lines; the limit is {max_comments}")
-    minor = DecisionStore(setting("DECISIONS_TABLE")).post_minor_context(ref.post_id) if ref.post_id else None
+    # The post's context flags (one small read whatever the size of the post); registering the batch first
+    # lets a caption that declares a child later find it and judge it again (tutela.posts).
+    minor = batch_context(PostContextStore(setting("DECISIONS_TABLE")), ref)
     enabled = setting("COMMENTS_COMPREHEND", "false") == "true"
     comprehend = ComprehendToxicity(client=clients.client("comprehend")) if enabled else None
     results = list(classify_lines(lines, minor_context=minor, comprehend=comprehend))

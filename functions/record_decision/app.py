@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from tutela.aws.post_context import PostContextStore, media_context, raise_for
 from tutela.aws.s3 import S3
 from tutela.aws.step import int_setting, logger, metrics, setting, step
 from tutela.aws.store import DecisionStore
@@ -21,7 +22,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ref = ObjectRef.from_detail(event.get("detail"))
     execution_id = event.get("execution_id")
     store = DecisionStore(setting("DECISIONS_TABLE"))
-    decision = normalize(event.get("decision") or {})
+    posts = PostContextStore(setting("DECISIONS_TABLE"))
+    # A media decision of a post whose text declares a child is recorded with that minor floor (tutela.posts).
+    decision = normalize(media_context(posts, ref, dict(event.get("decision") or {})))
     item = object_item(
         ref,
         decision,
@@ -39,6 +42,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"duplicate": True, "decision": {k: existing.get(k) for k in ("pk", "sk", "verdict")}}
     if existing is not None:
         item = existing
+    raise_for(
+        posts, ref, item, expires_at=item.get("expires_at")
+    )  # idempotent; the post's context only rises
     if decision.kind == "comments":
         # Only the execution that claimed the version writes its comment records (the same content again on
         # a retry: every field, decided_at included, comes from the stored object item).

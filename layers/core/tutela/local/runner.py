@@ -1,6 +1,7 @@
 """``tutela local run``: push local files through the real template and state machine on moto.
 
-Each distinct file is uploaded once (``.jsonl`` -> ``comments/local/<name>``, anything else ->
+Each distinct file is uploaded once (``.jsonl`` -> ``comments/local/<name>``, ``.json`` ->
+``posts/local/<name>``: a post's caption, title, hashtags and location; anything else ->
 ``media/local/<name>``: the pipeline sniffs the bytes, so an ``.exe`` is held as unsupported media). A
 file named again is a second delivery of the same "Object Created" event - what EventBridge's
 at-least-once delivery can do - and must not produce a second decision.
@@ -21,6 +22,7 @@ from boto3.dynamodb.conditions import Key
 from tutela.decision import action_keys, from_dynamo, object_keys
 from tutela.local.stack import ACCOUNT, REGION, LocalStack
 from tutela.objects import ObjectRef, key_problem
+from tutela.posts.context import REEVAL_SUFFIX
 
 POST_ID = "local"
 
@@ -36,7 +38,8 @@ class Upload:
 
 
 def key_for(path: Path) -> str:
-    prefix = "comments" if path.suffix.lower() == ".jsonl" else "media"
+    suffix = path.suffix.lower()
+    prefix = "comments" if suffix == ".jsonl" else "posts" if suffix == ".json" else "media"
     return f"{prefix}/{POST_ID}/{path.name}"
 
 
@@ -126,11 +129,21 @@ class Runner:
             ]
         item = from_dynamo(item)
         acted = self.table.get_item(Key=action_keys(self.ref(upload)), ConsistentRead=True).get("Item")
+        # A later post text that declares a child may have re-evaluated this decision (tutela.posts).
+        again_sk = keys["sk"] + REEVAL_SUFFIX
+        again = self.table.get_item(Key={"pk": keys["pk"], "sk": again_sk}, ConsistentRead=True).get("Item")
+        again = from_dynamo(again) if again else None
         if item.get("kind") == "comments":
             comments = sorted(
                 (from_dynamo(c) for c in self._query(keys["pk"], keys["sk"] + "#c#")),
                 key=lambda c: c.get("line") or 0,
             )
+            if again is not None:
+                was = {c.get("line"): c.get("verdict") for c in comments}
+                comments = sorted(
+                    (from_dynamo(c) for c in self._query(keys["pk"], again_sk + "#c#")),
+                    key=lambda c: c.get("line") or 0,
+                )
             return [
                 {
                     "key": upload.key,
@@ -140,27 +153,41 @@ class Runner:
                     "reasons": c.get("categories") or [r.get("code") for r in c.get("reasons", [])],
                     "score": c.get("score"),
                     "minor_context": c.get("minor_context"),
-                    "action": {"allow": "published", "block": "quarantined"}.get(
-                        str(c.get("verdict")), "held"
+                    "action": _comment_action(
+                        str(c.get("verdict")), None if again is None else str(was.get(c.get("line")))
                     ),
+                    **({} if again is None else {"reevaluated": True, "was": was.get(c.get("line"))}),
                 }
                 for c in comments
             ]
-        return [
-            {
-                "key": upload.key,
-                "file": str(upload.path),
-                "version_id": item.get("version_id"),
-                "kind": item.get("kind"),
-                "verdict": item.get("verdict"),
-                "severity": item.get("severity"),
-                "reasons": [r.get("code") for r in item.get("reasons", [])],
-                "details": item.get("reasons", []),
-                "minor": item.get("minor"),
-                "removed": (item.get("analyzers") or {}).get("scrub", {}).get("removed"),
-                "action": (acted or {}).get("action"),
+        line = self._object_line(upload, item, acted)
+        if again is not None:
+            again_acted = self.table.get_item(
+                Key={"pk": keys["pk"], "sk": again_sk + "#action"}, ConsistentRead=True
+            ).get("Item")
+            line["reevaluated"] = {
+                "verdict": again.get("verdict"),
+                "severity": again.get("severity"),
+                "reasons": [r.get("code") for r in again.get("reasons", [])],
+                "minor": again.get("minor"),
+                "action": from_dynamo((again_acted or {}).get("action")),
             }
-        ]
+        return [line]
+
+    def _object_line(self, upload: Upload, item: dict[str, Any], acted: Any) -> dict[str, Any]:
+        return {
+            "key": upload.key,
+            "file": str(upload.path),
+            "version_id": item.get("version_id"),
+            "kind": item.get("kind"),
+            "verdict": item.get("verdict"),
+            "severity": item.get("severity"),
+            "reasons": [r.get("code") for r in item.get("reasons", [])],
+            "details": item.get("reasons", []),
+            "minor": item.get("minor"),
+            "removed": (item.get("analyzers") or {}).get("scrub", {}).get("removed"),
+            "action": from_dynamo((acted or {}).get("action")),
+        }
 
     def _query(self, pk: str, prefix: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -187,6 +214,13 @@ class Runner:
             QueueUrl=self.stack.outputs["DeadLetterQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
         )
         return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def _comment_action(verdict: str, was: str | None) -> str:
+    """What happened to one comment; after a re-evaluation only lines allowed both times stay published."""
+    if verdict == "block" or was == "block":
+        return "quarantined"
+    return "published" if verdict == "allow" and was in (None, "allow") else "held"
 
 
 @dataclass
