@@ -24,11 +24,21 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         # Never publish a copy whose scrubbing was not verified, whatever the policy said.
         unverified = {"code": "scrub_unverified", "message": "scrubbed copy was not verified"}
         decision = {**decision, "verdict": "review", "reasons": [*decision["reasons"], unverified]}
+    if (
+        scan.get("kind") == "image"
+        and scrub.get("frames") is not None
+        and scan.get("frames") != scrub.get("frames")
+        and decision["verdict"] == "allow"
+    ):
+        # Published = scanned: the scrubbed copy must hold exactly the frames/pages the scan covered.
+        mismatch = {"code": "frames_mismatch", "message": "scrubbed copy and scan cover different frames"}
+        decision = {**decision, "verdict": "review", "reasons": [*decision["reasons"], mismatch]}
     logger.info("decided", extra={"verdict": decision["verdict"], "severity": decision.get("severity")})
     return {
         "kind": "media",
         **decision,
         "media_type": scan.get("media_type"),
+        "frames": scan.get("frames"),
         "analyzers": {
             "scan": scan.get("backend"),
             "scrub": {"name": "tutela.scrub", "removed": scrub.get("removed", [])},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -10,10 +12,25 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws.s3 import S3
 from tutela.aws.step import int_setting, logger, metrics, setting, step
+from tutela.errors import TutelaError
 from tutela.objects import ObjectRef
-from tutela.vision import scan_file
+from tutela.vision import get_backend, scan_file
 
 _s3 = S3()
+
+
+def _warm() -> None:
+    """Load the vision backend's models at INIT (Lambda gives INIT a full CPU burst and it is not billed
+    against the first request). Idempotent and lock-guarded: if it fails here (no OpenCV in this
+    environment), the first request raises the same clear error through the handler."""
+    name = os.environ.get("VISION_BACKEND") or "local"
+    if name != "local":
+        return  # Rekognition has no model to load; its client is created on first use
+    with contextlib.suppress(TutelaError):
+        get_backend(name).version()
+
+
+_warm()
 
 
 @step

@@ -57,6 +57,7 @@ class _FakeScan:
         self.value = {
             "media_type": "jpeg",
             "kind": "image",
+            "frames": 1,
             "backend": {"name": "test", "version": "0"},
             "ModerationLabels": labels,
             "Faces": faces,
@@ -106,7 +107,7 @@ def test_caption_declaring_a_child_rejudges_earlier_and_later_comments(
 ):
     scan_as(stack, monkeypatch, [])
     media = send(runner, photo, "media/pa/beach.jpg")
-    assert runner.decisions(media)[0]["minor"] == "none"
+    assert runner.decisions(media)[0]["minor"] == "none" and "media/pa/beach.jpg" in published(runner)
     earlier = send(runner, batch_file(tmp_path, "b1.jsonl", INNUENDO), "comments/pa/b1.jsonl")
     before = {line["comment_id"]: line for line in runner.decisions(earlier)}
     assert before["k2"]["verdict"] == "allow" and before["k2"]["minor_context"] is False

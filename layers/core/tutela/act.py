@@ -107,7 +107,7 @@ def plan_comments(results: Sequence[Mapping[str, Any]], data: bytes) -> CommentP
     for result in results:
         number = result.get("line")
         line = parsed.get(number) if isinstance(number, int) else None
-        if line is None or (result.get("id") is not None and result.get("id") != line.id):
+        if line is None or (line.error is None and result.get("id") != line.id):
             raise InvalidInputError("comment results do not match the batch: refusing to publish")
         verdict = result.get("verdict")
         if verdict == "allow" and line.error is None and not result.get("error"):

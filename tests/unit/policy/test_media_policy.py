@@ -227,7 +227,7 @@ def test_location_without_any_face_is_not_a_minor_risk() -> None:
 def test_video_reasons_carry_timestamps() -> None:
     scan = _scan([REK_FACE["likely"]], REK_LABELS["swimwear"], "local")
     scan["kind"] = "video"
-    scan["frames"] = [
+    scan["samples"] = [
         {"t": 0.0, "ModerationLabels": [], "Faces": [REK_FACE["likely"]]},
         {"t": 4.0, "ModerationLabels": REK_LABELS["swimwear"], "Faces": []},
     ]

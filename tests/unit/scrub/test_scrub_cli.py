@@ -45,3 +45,24 @@ def test_cli_batch(corpus: dict[str, Path], tmp_path: Path, capsys: pytest.Captu
 
 def test_cli_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scrub", "a", "b", "c"]) == 2
+
+
+def test_cli_batch_jobs_keep_input_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Worker processes change nothing but speed: same lines, same order, same files, same exit code."""
+    from tests.hostile.media_corpus import jpeg, png
+
+    files = []
+    for i in range(12):
+        p = tmp_path / "in" / f"f{i:02d}.{'jpg' if i % 3 else 'png'}"
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(b"junk" if i == 5 else (jpeg(i) if i % 3 else png(i)))
+        files.append(str(p))
+    runs = []
+    for jobs in ("1", "3"):
+        out = tmp_path / f"out{jobs}"
+        rc = main(["scrub", *files, "--out-dir", str(out), "--jobs", jobs])
+        lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+        runs.append((rc, [(x["input"], x.get("error"), x.get("removed")) for x in lines]))
+        assert [Path(x["input"]).name for x in lines] == [Path(f).name for f in files]
+    assert runs[0] == runs[1] and runs[0][0] == 1
+    assert (tmp_path / "out1" / "f01.jpg").read_bytes() == (tmp_path / "out3" / "f01.jpg").read_bytes()

@@ -117,6 +117,7 @@ def test_report_shape(scrubbed: dict) -> None:
         "verified",
         "bytes_in",
         "bytes_out",
+        "frames",
         "timings_ms",
     }
     assert r["media_type"] == "jpeg"

@@ -72,6 +72,7 @@ def test_fixed_rate_plus_scene_change(tmp_path: Path) -> None:
     scene = [f.t for f in frames if f.why == "scene"]
     assert rate == [0.0, 2.0, 4.0, 6.0]
     assert len(scene) == 1 and 3.1 <= scene[0] <= 3.4
+    assert [f.t for f in frames if f.why == "end"] == [6.9]  # the last frame is always sampled
 
 
 def test_worst_case_aggregation_with_timestamps(tmp_path: Path) -> None:
@@ -83,7 +84,7 @@ def test_worst_case_aggregation_with_timestamps(tmp_path: Path) -> None:
         "Swimwear or Underwear",
     }
     assert report["Faces"][0]["AgeRange"] == {"Low": 8, "High": 14}
-    assert next(f["t"] for f in report["frames"]) == 0.0
+    assert next(f["t"] for f in report["samples"]) == 0.0
     decision = decide_media(report, None)
     assert decision["verdict"] == "review" and decision["minor"] == "likely"
     (reason,) = decision["reasons"]
@@ -91,11 +92,19 @@ def test_worst_case_aggregation_with_timestamps(tmp_path: Path) -> None:
     assert reason["t"][0] >= 3.1 and 4.0 in reason["t"] and "s" in reason["message"]
 
 
-def test_frame_cap(tmp_path: Path) -> None:
-    path = _video(tmp_path / "v.mp4", 6.0)
+def test_frame_cap_spreads_samples_over_the_whole_video(tmp_path: Path) -> None:
+    path = _video(tmp_path / "v.mp4", 6.0, scene_at=5.1)
     report = scan_file(path, backend=RedIsSwimwear(), limits=ScanLimits(sample_every_s=0.2, max_frames=5))
-    assert len(report.frames or []) == 5
-    assert any("frame cap" in n for n in report.notes)
+    ts = [s["t"] for s in report.samples or []]
+    assert report.frames == len(ts) <= 5
+    assert ts[-1] >= 4.5  # the end of the video is covered, not just its first second
+    assert any(lb["Name"] == "Swimwear or Underwear" for lb in report.labels)  # the late red scene
+
+
+def test_frame_cap_note(tmp_path: Path) -> None:
+    path = _video(tmp_path / "v.mp4", 6.0, scene_at=3.1)
+    report = scan_file(path, backend=RedIsSwimwear(), limits=ScanLimits(sample_every_s=0.2, max_frames=3))
+    assert report.frames == 3 and any("frame cap" in n for n in report.notes)
 
 
 def test_duration_limit(tmp_path: Path) -> None:

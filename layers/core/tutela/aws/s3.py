@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+# The upload bucket's lifecycle expires original versions with this tag (template.yaml OriginalRetentionDays).
+DECIDED_TAG = ("tutela-decided", "true")
+MAX_OBJECT_TAGS = 10  # S3's limit per object version
+
+
 class S3:
     def __init__(self, client: S3Client | None = None) -> None:
         self._client = client
@@ -122,6 +127,22 @@ class S3:
 
     def delete_version(self, ref: ObjectRef) -> None:
         self.client.delete_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]
+
+    def mark_decided(self, ref: ObjectRef) -> bool:
+        """Tag the exact original version as finally decided, so the upload bucket's lifecycle rule
+        (template.yaml ``expire-decided-originals``) deletes it after OriginalRetentionDays. The uploader's
+        own tags are kept; a retry finds the tag and writes nothing. False when the version already carries
+        S3's maximum of 10 other tags (it is then kept, never stripped of them)."""
+        args: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key, **ref.version_args()}
+        tags = self.client.get_object_tagging(**args)["TagSet"]
+        key, value = DECIDED_TAG
+        if any(t["Key"] == key and t["Value"] == value for t in tags):
+            return True
+        others = [t for t in tags if t["Key"] != key]
+        if len(others) >= MAX_OBJECT_TAGS:
+            return False
+        self.client.put_object_tagging(**args, Tagging={"TagSet": [*others, {"Key": key, "Value": value}]})
+        return True
 
 
 def _put_args(content_type: str | None, metadata: dict[str, str] | None) -> dict[str, Any]:

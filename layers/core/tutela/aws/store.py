@@ -1,13 +1,15 @@
-"""The decisions table: conditional (exactly-once, append-only) writes and the post context query."""
+"""The decisions table: conditional (exactly-once, append-only) writes. A post's context: ``post_context``."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from tutela.aws import clients
+from tutela.aws.errors import is_retryable
 from tutela.decision import from_dynamo, to_dynamo
 
 if TYPE_CHECKING:
@@ -58,24 +60,21 @@ class DecisionStore:
                 n += 1
         return n
 
-    def post_minor_context(self, post_id: str) -> bool | None:
-        """Does the post's media feature a minor? True/False from its media decisions, None if none yet."""
-        resp = self.table.query(
-            IndexName="PostIndex",
-            KeyConditionExpression="post_id = :p",
-            ExpressionAttributeValues={":p": post_id},
-        )
-        minors = [i.get("minor") for i in resp.get("Items", []) if i.get("kind") in ("media", "error")]
-        if not minors:
-            return None
-        # A held media decision (error) with no minor signal counts as "possible": fail closed.
-        return any(m in ("likely", "possible") or m is None for m in minors)
-
-    def append(self, item: Mapping[str, Any]) -> dict[str, Any]:
+    def append(self, item: Mapping[str, Any], *, attempts: int = 4) -> dict[str, Any]:
         """Add ``item`` to the append-only history; if its key is taken, the stored item wins and is
-        returned (a retry finds what it wrote before). Nothing is ever overwritten."""
-        existing = self.put_once(item)
-        return dict(item) if existing is None else existing
+        returned (a retry finds what it wrote before). Nothing is ever overwritten.
+
+        Act writes its outcome right after sending the events, and a step retry after that would send them
+        again; so a throttle or 5xx here is retried in place (bounded, short backoff) before giving up."""
+        for attempt in range(1, attempts + 1):
+            try:
+                existing = self.put_once(item)
+                return dict(item) if existing is None else existing
+            except ClientError as exc:
+                if attempt == attempts or not is_retryable(exc):
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:

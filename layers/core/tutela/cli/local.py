@@ -27,6 +27,13 @@ def add_parser(sub: Any) -> None:
     run.add_argument(
         "--backend", choices=["local", "rekognition"], default="local", help="VisionBackend parameter"
     )
+    run.add_argument(
+        "--chaos",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="inject transient failures, throttling and duplicate deliveries, deterministically from SEED",
+    )
     run.set_defaults(run=run_local)
     samples = lsub.add_parser("samples", help="write the license-clean demo samples")
     samples.add_argument("--dir", type=Path, required=True)
@@ -82,7 +89,7 @@ def run_local(args: argparse.Namespace) -> int:
     logging.getLogger("moto").setLevel(logging.ERROR)
     root = args.root or find_root()
     started = time.monotonic()
-    total = len(args.files)
+    total = len(args.files)  # deliveries; chaos may add duplicates
     done = 0
 
     def progress(stage: str, upload: Any) -> None:
@@ -94,7 +101,12 @@ def run_local(args: argparse.Namespace) -> int:
 
     err.print(f"deploying {root / 'template.yaml'} to the in-process moto stack ...")
     result = run_files(
-        args.files, args.out, root=root, on_progress=progress, parameters={"VisionBackend": args.backend}
+        args.files,
+        args.out,
+        root=root,
+        on_progress=progress,
+        parameters={"VisionBackend": args.backend},
+        chaos_seed=args.chaos,
     )
     table = Table(title=f"Tutela decisions ({time.monotonic() - started:.1f}s)")
     for col in ("key", "comment", "verdict", "severity", "reasons", "action"):
@@ -114,6 +126,15 @@ def run_local(args: argparse.Namespace) -> int:
     print(f"published: {len(result.published)} object(s) in {args.out / 'published'}")
     for key in result.published:
         print(f"  {key}")
+    print(f"events: {args.out / 'events.jsonl'}  ({len(result.events)} received)")
+    audit = result.audit
+    if args.chaos is not None and audit is not None:
+        print(f"chaos: {result.faults} faults injected, {audit.lost} lost, {audit.doubled} doubled")
+    if audit is not None and (audit.lost or audit.doubled):
+        err.print(
+            f"[red]{audit.lost} lost, {audit.doubled} doubled (decisions, events, object versions)[/red]"
+        )
+        return 1
     if result.dead_letters:
         err.print(
             f"[red]{result.dead_letters} execution(s) could not record a decision (dead-letter queue)[/red]"

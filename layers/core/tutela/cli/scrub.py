@@ -1,10 +1,17 @@
-"""``tutela scrub IN OUT`` / ``tutela scrub IN... --out-dir DIR``: lossless location scrubbing."""
+"""``tutela scrub IN OUT`` / ``tutela scrub IN... --out-dir DIR [--jobs N]``: lossless location scrubbing.
+
+Batch mode scrubs the inputs in ``--jobs`` worker processes (default: one per CPU; each file is independent
+and I/O plus parsing bound) and prints one JSON line per input, in input order.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +33,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--out-dir", type=Path, help="write each scrubbed file to DIR/<input name>")
     p.add_argument("--max-bytes", type=int, default=None, help="refuse inputs larger than this")
+    p.add_argument("--jobs", type=int, default=0, help="batch worker processes (default: one per CPU)")
     p.set_defaults(run=run)
 
 
@@ -57,21 +65,37 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"input": str(src), "output": str(dst), **(report or {})}))
         return 0
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    failures = 0
+    jobs: list[tuple[Path, Path | None]] = []
     seen: set[str] = set()
     for name in args.inputs:
         src = Path(name)
-        if src.name in seen:
-            print(f"tutela scrub: {src.name}: duplicate output name, skipped", file=sys.stderr)
-            failures += 1
-            continue
+        jobs.append((src, None if src.name in seen else args.out_dir / src.name))
         seen.add(src.name)
-        dst = args.out_dir / src.name
-        report, err = _one(src, dst, limits)
+    failures = 0
+    for (inp, out), (report, err) in zip(jobs, _run_all(jobs, limits, args.jobs), strict=True):
         if err:
             failures += 1
-            print(f"tutela scrub: {src.name}: {err}", file=sys.stderr)
-            print(json.dumps({"input": str(src), "output": None, "error": err}))
+            print(f"tutela scrub: {inp.name}: {err}", file=sys.stderr)
+            print(json.dumps({"input": str(inp), "output": None, "error": err}))
         else:
-            print(json.dumps({"input": str(src), "output": str(dst), **(report or {})}))
+            print(json.dumps({"input": str(inp), "output": str(out), **(report or {})}))
     return 1 if failures else 0
+
+
+def _job(job: tuple[Path, Path | None, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    src, dst, limits = job
+    if dst is None:
+        return None, "duplicate output name, skipped"
+    return _one(src, dst, limits)
+
+
+def _run_all(
+    jobs: list[tuple[Path, Path | None]], limits: Any, workers: int
+) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
+    items = [(src, dst, limits) for src, dst in jobs]
+    workers = min(workers or os.cpu_count() or 1, len(items))
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(_job, items)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(_job, items, chunksize=max(1, min(64, len(items) // (4 * workers))))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from tutela.decision import action_keys, from_dynamo, object_keys
+from tutela.decision import EVENT_SOURCE, action_keys, from_dynamo, object_keys
+from tutela.local.chaos import Chaos
 from tutela.local.stack import ACCOUNT, REGION, LocalStack
 from tutela.objects import ObjectRef, key_problem
 from tutela.posts.context import REEVAL_SUFFIX
@@ -208,6 +210,62 @@ class Runner:
             for obj in page.get("Contents", []):
                 yield obj["Key"], self.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
 
+    def observe_events(self) -> None:
+        """Subscribe a queue to the decisions bus: what the platform would receive (events.jsonl)."""
+        sqs, events = self.stack.client("sqs"), self.stack.client("events")
+        self._events_url = sqs.create_queue(QueueName="tutela-local-observed-events")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self._events_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        bus = self.stack.outputs["DecisionsBusName"]
+        pattern = json.dumps({"source": [EVENT_SOURCE]})
+        events.put_rule(Name="tutela-local-observe", EventBusName=bus, EventPattern=pattern)
+        events.put_targets(Rule="tutela-local-observe", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+
+    def received_events(self) -> list[dict[str, Any]]:
+        sqs, out = self.stack.client("sqs"), []
+        while msgs := sqs.receive_message(QueueUrl=self._events_url, MaxNumberOfMessages=10).get("Messages"):
+            for m in msgs:
+                out.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=self._events_url, ReceiptHandle=m["ReceiptHandle"])
+        return out
+
+    def object_versions(self, output: str) -> Counter[str]:
+        """Number of versions per key in one of the stack's buckets."""
+        bucket, counts = self.stack.outputs[output], Counter[str]()
+        for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for v in page.get("Versions", []):
+                counts[v["Key"]] += 1
+        return counts
+
+    def audit(self, uploads: Iterable[Upload], events: list[dict[str, Any]]) -> Audit:
+        """Compare what was delivered with what one clean run must deliver: one decision per upload, one
+        Moderation Decision event per decision (plus an Escalation when it escalates), one object
+        version per published/quarantined key per upload."""
+        expected: set[tuple[str, str, str]] = set()
+        missing_decisions = 0
+        for up in uploads:
+            item = self.table.get_item(Key=object_keys(self.ref(up)), ConsistentRead=True).get("Item")
+            if item is None:
+                missing_decisions += 1
+                continue
+            version = str(item.get("version_id"))
+            expected.add((up.key, version, "Moderation Decision"))
+            if item.get("escalate"):
+                expected.add((up.key, version, "Moderation Escalation"))
+        received = Counter(
+            (str(e["detail"].get("key")), str(e["detail"].get("version_id")), str(e["detail-type"]))
+            for e in events
+        )
+        lost_events = sum(1 for k in expected if not received[k])
+        doubled_events = sum(n - 1 for n in received.values()) + sum(1 for k in received if k not in expected)
+        extra_versions = sum(
+            n - 1
+            for output in ("PublishedBucketName", "QuarantineBucketName")
+            for n in self.object_versions(output).values()
+        )
+        return Audit(missing_decisions + lost_events + self.dead_letters(), doubled_events + extra_versions)
+
     def dead_letters(self) -> int:
         sqs = self.stack.client("sqs")
         attrs = sqs.get_queue_attributes(
@@ -223,12 +281,21 @@ def _comment_action(verdict: str, was: str | None) -> str:
     return "published" if verdict == "allow" and was in (None, "allow") else "held"
 
 
+@dataclass(frozen=True)
+class Audit:
+    lost: int  # decisions, events or executions missing (dead letters count as lost)
+    doubled: int  # events received more than once or unexpected, extra object versions
+
+
 @dataclass
 class RunResult:
     uploads: list[Upload]
     lines: list[dict[str, Any]]
     published: list[str]
     dead_letters: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+    audit: Audit | None = None
+    faults: int = 0
 
 
 def run_files(
@@ -238,14 +305,21 @@ def run_files(
     root: Path,
     on_progress: Callable[[str, Upload], None] | None = None,
     parameters: dict[str, str] | None = None,
+    chaos_seed: int | None = None,
+    retry_scale: float | None = None,
 ) -> RunResult:
+    """Run ``files`` through the stack; with ``chaos_seed``, inject faults (``tutela.local.chaos``) and
+    deliver some uploads twice. ``DIR/events.jsonl`` gets what the decisions bus received."""
     out_dir.mkdir(parents=True, exist_ok=True)
     notify = on_progress or (lambda _stage, _u: None)
+    chaos = Chaos(chaos_seed) if chaos_seed is not None else None
+    scale = retry_scale if retry_scale is not None else (0.02 if chaos else 1.0)
     with (
         (out_dir / "lambda.log").open("w", encoding="utf-8") as log,
-        LocalStack(root, parameters=parameters, log=log) as stack,
+        LocalStack(root, parameters=parameters, log=log, retry_scale=scale, chaos=chaos) as stack,
     ):
         runner = Runner(stack)
+        runner.observe_events()
         uploads: dict[Path, Upload] = {}
         for path in files:
             resolved = path.resolve()
@@ -253,12 +327,17 @@ def run_files(
             if upload is None:
                 upload = uploads[resolved] = runner.upload(path)
                 notify("uploaded", upload)
-            runner.deliver(upload)
-            notify("delivered", upload)
+            for _ in range(chaos.deliveries(upload.key) if chaos else 1):
+                runner.deliver(upload)
+                notify("delivered", upload)
         lines = [line for u in uploads.values() for line in runner.decisions(u)]
         with (out_dir / "decisions.jsonl").open("w", encoding="utf-8") as fh:
             for line in lines:
                 fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        events = runner.received_events()
+        with (out_dir / "events.jsonl").open("w", encoding="utf-8") as fh:
+            for event in events:
+                fh.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
         published = []
         base = (out_dir / "published").resolve()
         for key, body in runner.published():
@@ -268,4 +347,12 @@ def run_files(
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(body)
             published.append(key)
-        return RunResult(list(uploads.values()), lines, published, runner.dead_letters())
+        return RunResult(
+            list(uploads.values()),
+            lines,
+            published,
+            runner.dead_letters(),
+            events,
+            runner.audit(uploads.values(), events),
+            chaos.total if chaos else 0,
+        )

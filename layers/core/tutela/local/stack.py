@@ -33,6 +33,7 @@ from typing import Any
 
 from tutela.aws import clients
 from tutela.local.cfn_yaml import load_template
+from tutela.local.chaos import Chaos, ChaosFault
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -62,6 +63,7 @@ class _Registry:
     functions: dict[str, _Function] = field(default_factory=dict)
     modules: dict[str, ModuleType] = field(default_factory=dict)
     log: io.TextIOBase | None = None
+    chaos: Chaos | None = None
 
 
 _REGISTRY = _Registry()
@@ -132,22 +134,30 @@ def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
         "AWS_DEFAULT_REGION": REGION,
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
+    chaos = _REGISTRY.chaos
     with _INVOKE_LOCK, _environment(env):
         sink = _REGISTRY.log or io.StringIO()
         try:
             handler = load_handler(target.code_dir, target.handler)
             _route_logs(sink)
+            invocation = chaos.start(target.logical_id, event) if chaos else None
             with contextlib.redirect_stdout(sink):
+                if chaos and invocation:
+                    chaos.before(invocation)
                 result = handler(event, FakeContext(fn.function_name, target.timeout, target.memory))
+                if chaos and invocation:
+                    chaos.after(invocation)
             return json.dumps(result, default=str), False, ""
         except Exception as exc:  # the Lambda runtime's error contract: errorType is the class name
+            # An injected fault stands for a timeout or a lost response: what the ASL retries.
+            name = "TransientError" if isinstance(exc, ChaosFault) else type(exc).__name__
             trace = traceback.format_exception(exc)
-            sink.write(
-                json.dumps({"function": target.logical_id, "error": type(exc).__name__, "trace": trace})
-                + "\n"
-            )
-            payload = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": []}
+            sink.write(json.dumps({"function": target.logical_id, "error": name, "trace": trace}) + "\n")
+            payload = {"errorType": name, "errorMessage": str(exc), "stackTrace": []}
             return json.dumps(payload), True, ""
+        finally:
+            if chaos:
+                chaos.end()
 
 
 def _route_logs(sink: Any) -> None:
@@ -175,8 +185,22 @@ def _null_policy_loader() -> Any:
 class LocalStack:
     """``with LocalStack(root) as stack:`` deploys the template; ``stack.outputs`` names the resources."""
 
-    def __init__(self, root: Path, *, parameters: dict[str, str] | None = None, log: Any = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        parameters: dict[str, str] | None = None,
+        log: Any = None,
+        retry_scale: float = 1.0,
+        chaos: Chaos | None = None,
+    ) -> None:
+        """``retry_scale`` shortens the ASL's Retry intervals (moto really sleeps them); tests use ~0.01.
+        ``chaos`` injects faults into every handler invocation (see ``tutela.local.chaos``)."""
         self.root = root.resolve()
+        self.retry_scale = retry_scale
+        self.chaos = chaos
+        self._uninstall_chaos: Any = None
+        self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.log = log
         self.outputs: dict[str, str] = {}
@@ -215,9 +239,17 @@ class LocalStack:
         self._mock.start()
         self._patch = mock.patch.object(LambdaFunction, "_invoke_lambda", invoke_in_process)
         self._patch.start()
+        if self.retry_scale != 1.0:
+            from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+            self._sleep_patch = mock.patch.object(retrier_decl, "time", _ScaledTime(self.retry_scale))
+            self._sleep_patch.start()
         _REGISTRY.log = self.log
         _REGISTRY.modules.clear()  # a new deployment: every function starts cold, with new clients
         clients.reset()
+        if self.chaos is not None:
+            self._uninstall_chaos = self.chaos.install()
+            _REGISTRY.chaos = self.chaos
         try:
             self._deploy()
         except Exception:
@@ -225,6 +257,9 @@ class LocalStack:
             raise
 
     def stop(self) -> None:
+        if self._sleep_patch is not None:
+            self._sleep_patch.stop()
+            self._sleep_patch = None
         if self._patch is not None:
             self._patch.stop()
             self._patch = None
@@ -233,6 +268,10 @@ class LocalStack:
             self._mock = None
         _REGISTRY.functions.clear()
         _REGISTRY.log = None
+        _REGISTRY.chaos = None
+        if self._uninstall_chaos is not None:
+            self._uninstall_chaos()
+            self._uninstall_chaos = None
         _route_logs(sys.stdout)
         os.environ.clear()
         os.environ.update(self._saved_env)
@@ -414,6 +453,19 @@ class LocalStack:
                 raise LocalStackError(f"execution still running after {timeout_s:.0f}s: {execution_arn}")
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
+
+
+class _ScaledTime:
+    """Stands in for the ``time`` module inside moto's ASL retrier: same clock, shorter waits."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds * self.scale))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 _NO_VALUE = object()

@@ -91,7 +91,7 @@ def _present(scan: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
     for label in scan.get("ModerationLabels") or []:
         add(label, None)
-    for frame in scan.get("frames") or []:
+    for frame in scan.get("samples") or []:  # per sampled video frame
         for label in frame.get("ModerationLabels") or []:
             add(label, float(frame.get("t", 0.0)))
     return out

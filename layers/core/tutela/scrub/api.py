@@ -32,7 +32,9 @@ from tutela.scrub.core import (
     ScrubReport,
     Zero,
 )
-from tutela.scrub.verify import find_location_reader
+from tutela.scrub.isobmff import metadata_ranges as isobmff_metadata_ranges
+from tutela.scrub.layout import image_layout
+from tutela.scrub.verify import carve_location, find_location_reader
 from tutela.sniff import SNIFF_BYTES, sniff
 
 _SCRUBBERS: dict[str, Callable[[Ctx], Plan]] = {
@@ -42,6 +44,7 @@ _SCRUBBERS: dict[str, Callable[[Ctx], Plan]] = {
     "tiff": tiff.scrub,
 }
 _COPY_CHUNK = 8 * 1024 * 1024
+IMAGE_LAYOUTS = frozenset({"jpeg", "png", "webp", "tiff"})
 
 
 def _media_type(reader: Reader) -> str:
@@ -61,13 +64,18 @@ def _plan(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport]:
     fn = _SCRUBBERS.get(media_type, isobmff.scrub)
     try:
         plan = fn(ctx)
+        if media_type in IMAGE_LAYOUTS:
+            lay = ctx.layout or image_layout(reader, media_type, ctx=ctx)
+            frames: int | None = lay.frames
+        else:
+            frames = None
     except TutelaError:
         raise
     except (struct.error, IndexError, ValueError, zlib.error, OverflowError) as exc:
         raise CorruptMediaError(f"malformed {media_type} structure") from exc
     except RecursionError as exc:
         raise LimitExceededError(f"{media_type} structure nested too deeply") from exc
-    report = ScrubReport(media_type=media_type, removed=list(ctx.removed), kept=list(ctx.kept))
+    report = ScrubReport(media_type=media_type, removed=list(ctx.removed), kept=list(ctx.kept), frames=frames)
     report.location_found = any(c in LOCATION_CODES for c in ctx.removed)
     report.bytes_in = reader.size
     report.bytes_out = plan.size
@@ -80,7 +88,21 @@ def _verify(reader: Reader, report: ScrubReport, limits: ScrubLimits) -> None:
     mt = sniff(reader.read_upto(0, SNIFF_BYTES))
     if mt is None or mt.name != report.media_type:
         raise VerificationError("scrubbed output no longer parses as the input's media type")
-    found = find_location_reader(reader, report.media_type, limits)
+    carve: list[tuple[int, int]] | None = None  # whole file
+    if report.frames is not None:
+        # The whole output is the image: nothing after its end, and exactly the frames that were planned.
+        try:
+            lay = image_layout(reader, report.media_type, limits)
+        except TutelaError as exc:
+            raise VerificationError(f"scrubbed output does not parse: {exc}") from exc
+        if lay.end != reader.size:
+            raise VerificationError("scrubbed output has bytes after the end of the image")
+        if lay.frames != report.frames:
+            raise VerificationError("scrubbed output has a different number of frames than planned")
+        carve = lay.metadata_ranges()
+    elif report.media_type not in IMAGE_LAYOUTS:
+        carve = isobmff_metadata_ranges(reader)
+    found = find_location_reader(reader, report.media_type, limits) + carve_location(reader, limits, carve)
     if found:
         raise VerificationError(f"location still present after scrubbing: {', '.join(found)}")
     report.verified = True
@@ -110,7 +132,22 @@ def plan_file(src: str | os.PathLike[str], *, limits: ScrubLimits | None = None)
         os.close(fd)
 
 
-def _write(plan: Plan, src_fd: int, out_fd: int) -> None:
+def _write(plan: Plan, src_fd: int, out_fd: int, reader: FileReader | None = None) -> None:
+    head = reader.cached_head() if reader is not None else None
+    if head is not None and all(
+        not isinstance(p, Copy) or p.offset + p.length <= len(head) for p in plan.pieces
+    ):
+        # The whole source is already in memory (small image): one write instead of a syscall per piece.
+        mv = memoryview(head)
+        out = b"".join(
+            mv[p.offset : p.offset + p.length] if isinstance(p, Copy) else p.data if isinstance(p, Data)
+            else bytes(p.length)
+            for p in plan.pieces
+        )  # fmt: skip
+        view = memoryview(out)
+        while view:
+            view = view[os.write(out_fd, view) :]
+        return
     for piece in plan.pieces:
         if isinstance(piece, Copy):
             off, left = piece.offset, piece.length
@@ -142,21 +179,20 @@ def scrub_file(
 ) -> ScrubReport:
     """Scrub ``src`` into ``dst`` (streaming, bounded memory), verify ``dst`` by re-parsing it.
 
-    On any error ``dst`` does not exist afterwards.
+    The result is written to a temporary file next to ``dst`` and renamed over it only once verified: on
+    any error a pre-existing ``dst`` is left exactly as it was (never deleted, never half-written).
     """
     limits = limits or ScrubLimits()
     dst_path = Path(dst)
     if os.path.abspath(src) == os.path.abspath(dst_path) or (
         dst_path.exists() and Path(src).exists() and os.path.samefile(src, dst_path)
     ):
-        # Checked before anything else: the error path removes dst, which must never be the input.
         raise InvalidInputError("output path must differ from the input path")
     tmp = dst_path.with_name(f".{dst_path.name}.tutela-{secrets.token_hex(6)}.tmp")
     t0 = time.perf_counter()
     try:
         src_fd = os.open(src, os.O_RDONLY)
     except OSError as exc:
-        _unlink(dst_path)
         raise UnsupportedMediaError(f"cannot open input: {exc.strerror}") from exc
     try:
         reader = FileReader(src_fd, os.fstat(src_fd).st_size)
@@ -164,7 +200,7 @@ def scrub_file(
             plan, report = _plan(reader, limits)
             out_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                _write(plan, src_fd, out_fd)
+                _write(plan, src_fd, out_fd, reader)
                 t1 = time.perf_counter()
                 # Verification re-reads what was written (through the same descriptor).
                 _verify(FileReader(out_fd, os.fstat(out_fd).st_size), report, limits)
@@ -173,13 +209,10 @@ def scrub_file(
                 os.close(out_fd)
         finally:
             reader.close()
-        # unlink + rename rather than rename-over: ext4's replace-via-rename heuristic would force the new
-        # file's blocks to disk synchronously, which costs more than the whole scrub.
-        _unlink(dst_path)
-        os.rename(tmp, dst_path)
+        # Atomic: dst is either its old self or the verified result, never missing or partial.
+        os.replace(tmp, dst_path)
     except BaseException:
         _unlink(tmp)
-        _unlink(dst_path)
         raise
     finally:
         os.close(src_fd)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from tutela.errors import CorruptMediaError, LimitExceededError
 
@@ -36,6 +37,7 @@ class ScrubReport:
     verified: bool = False
     bytes_in: int = 0
     bytes_out: int = 0
+    frames: int | None = None  # frames/pages kept (still images); None for video
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -47,6 +49,7 @@ class ScrubReport:
             "verified": self.verified,
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
+            **({"frames": self.frames} if self.frames is not None else {}),
             "timings_ms": dict(self.timings_ms),
         }
 
@@ -152,6 +155,10 @@ class FileReader(Reader):
         pass
 
     HEAD = 256 * 1024  # metadata of images sits at the start: serve it from one read
+
+    def cached_head(self) -> bytes | None:
+        """The whole file when it fits the head cache and was read (small images), else None."""
+        return self._head if self._head is not None and len(self._head) == self.size else None
 
     def _read(self, offset: int, n: int) -> bytes:
         if offset + n <= self.HEAD:
@@ -259,6 +266,7 @@ class Ctx:
         self.media_type = media_type
         self.removed: list[str] = []
         self.kept: list[str] = []
+        self.layout: Any = None  # the image's structural layout, once a format module computed it
 
     def remove(self, code: str) -> None:
         if code not in self.removed:

@@ -49,8 +49,11 @@ IMAGE_KEEP = frozenset(
     | {282, 283, 284, 286, 287, 290, 291, 292, 293, 296, 297, 301, 305, 306, 317, 318, 319, 320, 321}
     | {322, 323, 324, 325, 332, 334, 336, 338, 339, 340, 341, 342, 347, 512, 513, 514, 515, 517, 518}
     | {519, 520, 521, 529, 530, 531, 532, 33432, 34675, 40961, 40962, 40963}
-    | {TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_XMP, TAG_SUBIFDS}
+    | {TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_XMP}
 )
+# SubIFDs (previews, DNG raw data) are not kept: no viewer or scanner shows them, so they would be
+# published unscanned. The pointer goes; in a TIFF file the orphaned images are zeroed with every other
+# unreferenced byte.
 EXIF_KEEP = frozenset(
     {33434, 33437, 34850, 34852, 34855, 34856, 34864, 34865, 34866, 34867, 34868, 34869, 36864}
     | {36867, 36868, 36880, 36881, 36882, 37121, 37122, 37377, 37378, 37379, 37380, 37381, 37382}
@@ -99,6 +102,7 @@ class ExifResult:
     patches: list[tuple[int, bytes | int]] = field(default_factory=list)
     removed: set[str] = field(default_factory=set)
     kept: set[str] = field(default_factory=set)
+    referenced: list[tuple[int, int]] = field(default_factory=list)  # absolute ranges still referenced
 
 
 class _Tiff:
@@ -252,7 +256,18 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
                 elif tag == TAG_SUBIFDS:
                     for sub in t.values(e)[:64]:
                         process(sub, IMAGE_KEEP, "image")
-                # Interop IFD: only InteropIndex/version; kept untouched.
+                else:  # Interop IFD: only InteropIndex/version; kept untouched (and referenced).
+                    try:
+                        ipos, ients, _ = t.read_ifd(t.values(e)[0])
+                    except CorruptMediaError:
+                        keep = False
+                    else:
+                        protect.append((ipos, ipos + 2 + 12 * len(ients) + 4))
+                        protect.extend(
+                            (x.data_off, x.data_off + x.data_len)
+                            for x in ients
+                            if not x.inline and x.data_len > 0
+                        )
             if keep:
                 kept.append(e)
                 if not e.inline and e.data_len > 0:
@@ -319,6 +334,7 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
             res.patches.append((ifd0_abs + 2 + 12 * n0, b"\x00\x00\x00\x00"))
     for a, b in _subtract(zero, protect):
         res.patches.append((a, b - a))
+    res.referenced = protect
     return res
 
 

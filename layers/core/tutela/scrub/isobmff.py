@@ -15,9 +15,9 @@ import re
 import struct
 from collections.abc import Iterator
 
-from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
+from tutela.errors import CorruptMediaError, LimitExceededError, TutelaError, UnsupportedMediaError
 from tutela.scrub import exif, xmp
-from tutela.scrub.core import Ctx, Plan
+from tutela.scrub.core import Ctx, Plan, Reader, ScrubLimits
 
 KEEP_HANDLERS = frozenset({b"vide", b"soun", b"tmcd", b"pict", b"auxv"})
 GPS_FORMATS = frozenset({b"camm", b"gpmd"})
@@ -532,6 +532,9 @@ def scrub(ctx: Ctx) -> Plan:
             buf = bytearray(r.read_at(off, end - off))
             m.udta(buf, 0, hdr, len(buf), 1)
             m.patches.append((off, bytes(buf)))
+        elif btype in (b"free", b"skip", b"wide") and end - off > hdr:
+            # Padding by definition: zeroed, so nothing (an embedded JPEG with GPS) hides in it.
+            m.patches.append((off + hdr, end - off - hdr))
         elif btype == b"moof":
             saw_moof = True
             ctx.budget.check_meta(end - off, "moof box")
@@ -549,3 +552,19 @@ def scrub(ctx: Ctx) -> Plan:
     elif not saw_moov:
         raise CorruptMediaError("movie without a moov box")
     return Plan.from_patches(r.size, m.patches)
+
+
+def metadata_ranges(reader: Reader) -> list[tuple[int, int]]:
+    """Every top-level box but ``mdat`` (sample data: pixels and sound), for the verifier's carve. An
+    unparseable file returns the whole file (the carve then looks everywhere)."""
+    ctx = Ctx(reader, ScrubLimits(), "mp4")
+    out: list[tuple[int, int]] = []
+    try:
+        for btype, off, hdr, end in top_level(ctx):
+            if btype == b"mdat":
+                out.append((off, off + hdr))
+            else:
+                out.append((off, end))
+    except TutelaError:
+        return [(0, reader.size)]
+    return out

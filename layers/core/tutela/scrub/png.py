@@ -150,4 +150,6 @@ def scrub(ctx: Ctx) -> Plan:
             ctx.remove("png.text")
             continue
         ctx.remove(f"png.chunk.{ctype.decode('ascii', 'replace')}")
+    if plan.size and off + total < r.size:
+        ctx.remove("png.trailer")  # bytes after IEND are not copied
     return plan

@@ -90,6 +90,8 @@ def scrub(ctx: Ctx) -> Plan:
         b = bytearray(piece.data)
         b[8] &= ~flags_clear & 0xFF
         body.pieces[vp8x_index] = Data(bytes(b))
+    if 8 + struct.unpack("<I", r.read_at(4, 4))[0] < r.size:
+        ctx.remove("webp.trailer")  # bytes after the RIFF chunk are not copied
     plan = Plan()
     plan.data(b"RIFF" + struct.pack("<I", 4 + body.size) + b"WEBP")
     plan.pieces.extend(body.pieces)

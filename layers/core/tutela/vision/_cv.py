@@ -31,6 +31,29 @@ def cv2() -> ModuleType:
     return _CV2
 
 
+FRAME_SIDE = 500  # long side of a decoded frame of a multi-frame image (the analysis works at 500 px)
+
+
+def decode_multi(data: bytes, media: MediaType) -> list[Any]:
+    """Every frame/page of an APNG, animated WebP or multi-page TIFF, composed on its canvas, as BGR
+    frames of at most FRAME_SIDE px. The caller has checked frame count and total pixels."""
+    cv = cv2()
+    import numpy as np
+
+    try:
+        ok, mats = cv.imdecodemulti(np.frombuffer(data, dtype=np.uint8), cv.IMREAD_COLOR)
+    except cv.error as exc:
+        raise CorruptMediaError(f"{media.name} frames could not be decoded") from exc
+    if not ok or not mats:
+        raise CorruptMediaError(f"{media.name} frames could not be decoded (truncated or malformed)")
+    out = []
+    for m in mats:
+        if m is None or m.size == 0:
+            raise CorruptMediaError(f"{media.name} frame could not be decoded")
+        out.append(fit(cv.cvtColor(m, cv.COLOR_GRAY2BGR) if m.ndim == 2 else m, FRAME_SIDE))
+    return out
+
+
 def reduction_for(width: int, height: int, target: int) -> int:
     """The largest JPEG DCT scaling (1, 2, 4, 8) keeping the long side >= target."""
     long_side = max(width, height)

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tutela.errors import InvalidInputError, LimitExceededError, UnsupportedMediaError
-from tutela.sniff import SNIFF_BYTES, sniff
-from tutela.vision.backend import Face, ModerationLabel, VisionBackend
-from tutela.vision.limits import ScanLimits, check_jpeg_scans, check_pixels, image_size
+from tutela.errors import (
+    CorruptMediaError,
+    InvalidInputError,
+    LimitExceededError,
+    UnsupportedMediaError,
+)
+from tutela.scrub.layout import image_layout, unsupported_animation
+from tutela.sniff import SNIFF_BYTES, MediaType, sniff
+from tutela.vision.backend import Face, ModerationLabel, VisionBackend, merge_labels
+from tutela.vision.limits import (
+    ScanLimits,
+    check_decode_bytes,
+    check_jpeg_scans,
+    check_pixels,
+    image_size,
+)
 
 _BACKENDS: dict[str, VisionBackend] = {}
 
@@ -46,7 +59,8 @@ class ScanReport:
     width: int
     height: int
     timings_ms: dict[str, float]
-    frames: list[dict[str, Any]] | None = None
+    frames: int = 1  # frames/pages the scan covered (video: frames sampled)
+    samples: list[dict[str, Any]] | None = None  # per sampled video frame: t, why, labels, faces
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,9 +72,10 @@ class ScanReport:
             "Faces": self.faces,
             "image": {"width": self.width, "height": self.height},
             "timings_ms": self.timings_ms,
+            "frames": self.frames,
         }
-        if self.frames is not None:
-            out["frames"] = self.frames
+        if self.samples is not None:
+            out["samples"] = self.samples
         if self.notes:
             out["notes"] = self.notes
         return out
@@ -92,23 +107,34 @@ def scan_file(
         if size > limits.max_image_bytes:
             raise LimitExceededError(f"image is {size} bytes, over the {limits.max_image_bytes} byte limit")
         data = p.read_bytes()
-        width, height = image_size(data, media)
-        check_pixels(width, height, limits)
-        if media.name == "jpeg":
-            check_jpeg_scans(data, limits)
+        images = still_frames(data, media, limits)
         t1 = time.perf_counter()
-        result = be.scan_image_bytes(data, media, limits)
+        if len(images) == 1 and not isinstance(images[0], Decoded):
+            result = be.scan_image_bytes(images[0], media, limits)
+            width, height = result.width, result.height
+            frame_results = [result]
+        else:
+            frame_results = []
+            for frame in _decode_frames(images, media):
+                frame_results.append(be.scan_frame(frame))
+                deadline.check("scanning image frames")
+            width, height = frame_results[0].width, frame_results[0].height
         deadline.check("scanning the image")
         t2 = time.perf_counter()
-        timings = {
-            "read": round((t1 - t0) * 1000, 2),
-            **result.timings_ms,
-            "total": round((t2 - t0) * 1000, 2),
-        }
-        notes.extend(result.notes)
+        labels: list[ModerationLabel] = (
+            frame_results[0].labels
+            if len(frame_results) == 1
+            else merge_labels([lb for r in frame_results for lb in r.labels])
+        )
+        faces: list[Face] = [f for r in frame_results for f in r.faces]
+        timings = {"read": round((t1 - t0) * 1000, 2), "total": round((t2 - t0) * 1000, 2)}
+        if len(frame_results) == 1:
+            timings = {"read": timings["read"], **frame_results[0].timings_ms, "total": timings["total"]}
+        for r in frame_results:
+            notes.extend(n for n in r.notes if n not in notes)
         return ScanReport(
-            media.name, "image", be.name, be.version(), result.labels, result.faces,
-            result.width or width, result.height or height, timings, None, notes,
+            media.name, "image", be.name, be.version(), labels, faces,
+            width, height, timings, len(frame_results), None, notes,
         )  # fmt: skip
     if size > limits.max_video_bytes:
         raise LimitExceededError(f"video is {size} bytes, over the {limits.max_video_bytes} byte limit")
@@ -121,5 +147,64 @@ def scan_file(
     timings = {"frames_scan": video.scan_ms, "total": total}
     return ScanReport(
         media.name, "video", be.name, be.version(), video.labels, video.faces,
-        video.width, video.height, timings, video.frames, notes,
+        video.width, video.height, timings, len(video.frames), video.frames, notes,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A frame range the scanner decodes itself (multi-frame images): ``data`` in ``media`` format."""
+
+    data: bytes
+    frames: int
+
+
+def still_frames(data: bytes, media: MediaType, limits: ScanLimits) -> list[bytes | Decoded]:
+    """Walk the structure (no decoder yet), apply every limit, and return what to decode: the encoded
+    bytes of each frame, trimmed to the image's end exactly as the scrubber trims it.
+
+    One element that is ``bytes``: a single still for ``scan_image_bytes``. Otherwise the frames are
+    decoded here (``Decoded``: a multi-frame container; ``bytes``: one JPEG of an MPF file each)."""
+    if media.name in ("heif", "avif"):
+        width, height = image_size(data, media)
+        check_pixels(width, height, limits)
+        return [data]
+    lay = image_layout(data, media.name)
+    unsupported_animation(lay)
+    check_pixels(lay.width, lay.height, limits)
+    if lay.frames > limits.max_image_frames:
+        raise LimitExceededError(
+            f"image has {lay.frames} frames/pages, over the limit of {limits.max_image_frames}"
+        )
+    for w, h in lay.frame_sizes:
+        check_pixels(w, h, limits)
+        check_decode_bytes(data, media, w, h, limits)
+    if lay.total_pixels > limits.max_total_pixels:
+        raise LimitExceededError(
+            f"{lay.frames} frames of {lay.total_pixels} pixels in all, over the limit of "
+            f"{limits.max_total_pixels} pixels"
+        )
+    if media.name == "jpeg":
+        check_jpeg_scans(data[: lay.end], limits)
+        if lay.frames == 1:
+            return [data[: lay.end]]
+        return [data[a : a + n] for a, n in lay.jpeg_images]
+    if lay.frames == 1:
+        return [data[: lay.end]]
+    return [Decoded(data[: lay.end], lay.frames)]
+
+
+def _decode_frames(images: list[bytes | Decoded], media: MediaType) -> Iterator[Any]:
+    from tutela.vision import _cv
+
+    for item in images:
+        if isinstance(item, Decoded):
+            frames = _cv.decode_multi(item.data, media)
+            if len(frames) != item.frames:
+                raise CorruptMediaError(
+                    f"decoder found {len(frames)} frames where the structure declares {item.frames}"
+                )
+            yield from frames
+        else:
+            w, h = image_size(item, media)
+            yield _cv.decode_image(item, media, w, h, _cv.FRAME_SIDE)

@@ -29,6 +29,9 @@ class ScanLimits:
     scene_threshold: float = 0.45  # Bhattacharyya distance of small HSV histograms
     max_seconds: float = 60.0  # wall clock per file
     max_jpeg_scans: int = 64  # progressive JPEGs use ~10; thousands of scans are a CPU bomb
+    max_image_frames: int = 64  # frames/pages of one still image (APNG, animated WebP, TIFF, MPO, HEIF)
+    max_total_pixels: int = 160_000_000  # summed over every frame/page of one still image
+    max_decode_bytes: int = 768 * 1024 * 1024  # declared pixels x channels x sample bytes, per frame
 
     def deadline(self) -> Deadline:
         return Deadline(self.max_seconds)
@@ -51,6 +54,24 @@ def check_pixels(width: int, height: int, limits: ScanLimits, *, per_frame: bool
     if width > limits.max_dimension or height > limits.max_dimension or width * height > cap:
         raise LimitExceededError(
             f"{width}x{height} pixels exceeds the limit ({cap} pixels, {limits.max_dimension} per side)"
+        )
+
+
+def check_decode_bytes(data: bytes, media: MediaType, width: int, height: int, limits: ScanLimits) -> None:
+    """Cap what a decoder will allocate for one frame: pixels x channels x bytes per sample (PNG and TIFF
+    can declare 16-bit RGBA, 8 bytes a pixel), plus the 3-byte BGR copy handed to the analysis."""
+    per_pixel = 4
+    if media.name == "png" and len(data) >= 26:
+        depth, color = data[24], data[25]
+        channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(color, 4)
+        per_pixel = channels * max(1, depth // 8)
+    elif media.name == "tiff":
+        per_pixel = 8
+    need = width * height * (per_pixel + 3)
+    if need > limits.max_decode_bytes:
+        raise LimitExceededError(
+            f"{width}x{height} pixels would need {need >> 20} MiB to decode, over the "
+            f"{limits.max_decode_bytes >> 20} MiB limit"
         )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +23,58 @@ MAX_FACES = 50  # faces kept in the aggregate (youngest first)
 class SampledFrame:
     t: float
     index: int
-    why: str  # "rate" | "scene"
+    why: str  # "rate" | "scene" | "end" (the last frame)
     image: Any
 
 
+def _hist(cv: Any, frame: Any) -> Any:
+    hsv = cv.cvtColor(cv.resize(frame, (64, 36), interpolation=cv.INTER_AREA), cv.COLOR_BGR2HSV)
+    hist = cv.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
+    cv.normalize(hist, hist)
+    return hist
+
+
+class _Reader:
+    """Frame access that decodes only what is sampled: a forward jump of more than ``seek_after`` frames
+    is a container seek (FFmpeg decodes from the keyframe before the target), a short one is ``grab()``s
+    (demux + decode without the colour conversion); only sampled frames are ``retrieve``d."""
+
+    def __init__(self, cap: Any, limits: ScanLimits, seek_after: int) -> None:
+        self.cap = cap
+        self.limits = limits
+        self.pos = 0  # index of the frame the next grab() returns
+        self.seek_after = seek_after
+        self.decoded = 0
+
+    def at(self, index: int) -> Any | None:
+        cv = _cv.cv2()
+        if index < self.pos or index - self.pos > self.seek_after:
+            self.cap.set(cv.CAP_PROP_POS_FRAMES, index)
+            self.pos = index
+        while self.pos < index:
+            if not self.cap.grab():
+                return None
+            self.pos += 1
+            self._count()
+        ok, frame = self.cap.read()
+        if not ok or frame is None:
+            return None
+        self.pos += 1
+        self._count()
+        check_pixels(frame.shape[1], frame.shape[0], self.limits, per_frame=True)
+        return frame
+
+    def _count(self) -> None:
+        self.decoded += 1
+        if self.decoded > self.limits.max_decoded_frames:
+            raise LimitExceededError("video has more frames than the scan limit allows")
+
+
 def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterator[SampledFrame]:
+    """Fixed-rate samples (every ``sample_every_s``) reached by seeking, plus, wherever two consecutive
+    samples differ (a scene change), the first frame of the new scene located at ``scene_check_every_s``
+    resolution. Frames after the last declared frame are read too (a container cannot hide a tail by
+    under-declaring its length)."""
     cv = _cv.cv2()
     # FFmpeg's own log (e.g. "moov atom not found" on hostile files) would go to stderr: the error we
     # raise says it once. An explicit setting by the operator wins.
@@ -39,48 +89,67 @@ def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterato
         w, h = int(cap.get(cv.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv.CAP_PROP_FRAME_HEIGHT))
         if w or h:
             check_pixels(w, h, limits, per_frame=True)
-        declared = float(cap.get(cv.CAP_PROP_FRAME_COUNT) or 0.0) / fps
-        if declared > limits.max_video_seconds:
+        count = max(0, int(cap.get(cv.CAP_PROP_FRAME_COUNT) or 0))
+        if count / fps > limits.max_video_seconds:
             raise LimitExceededError(
-                f"video lasts {declared:.0f}s, over the {limits.max_video_seconds:.0f}s limit"
+                f"video lasts {count / fps:.0f}s, over the {limits.max_video_seconds:.0f}s limit"
             )
-        rate_step = max(1, round(fps * limits.sample_every_s))
-        scene_step = max(1, round(fps * limits.scene_check_every_s))
-        index = emitted = 0
-        last_hist: Any = None
+        rate = max(1, round(fps * limits.sample_every_s))
+        if count:  # spread the fixed-rate samples over the whole video (3/4 of the cap; the rest: scenes)
+            rate = max(rate, -(-count // max(1, limits.max_frames * 3 // 4)))
+        step = max(1, round(fps * limits.scene_check_every_s))
+        reader = _Reader(cap, limits, seek_after=max(step, rate // 2))
+        emitted = 0
+        prev: tuple[int, Any] | None = None
+        index = 0
+        tail_done = False
         while True:
             deadline.check("sampling video frames")
-            if index >= limits.max_decoded_frames or index / fps > limits.max_video_seconds:
-                raise LimitExceededError("video has more frames than the scan limit allows")
-            if index % scene_step and index % rate_step:
-                if not cap.grab():
-                    break
-                index += 1
-                continue
-            ok, frame = cap.read()
-            if not ok or frame is None:
+            if index / fps > limits.max_video_seconds:
+                raise LimitExceededError("video is longer than the scan limit allows")
+            frame = reader.at(index)
+            if frame is None:
+                if not tail_done and prev is not None and prev[0] < count - 1:
+                    tail_done = True  # the last frame too: the end of a video is never left unsampled
+                    index = count - 1
+                    continue
                 break
-            check_pixels(frame.shape[1], frame.shape[0], limits, per_frame=True)
-            why = "rate" if index % rate_step == 0 else ""
-            if index % scene_step == 0:
-                hsv = cv.cvtColor(cv.resize(frame, (64, 36), interpolation=cv.INTER_AREA), cv.COLOR_BGR2HSV)
-                hist = cv.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
-                cv.normalize(hist, hist)
-                if last_hist is not None and not why:
-                    dist = cv.compareHist(last_hist, hist, cv.HISTCMP_BHATTACHARYYA)
-                    if dist > limits.scene_threshold:
-                        why = "scene"
-                last_hist = hist
-            if why:
-                yield SampledFrame(round(index / fps, 3), index, why, frame)
-                emitted += 1
-                if emitted >= limits.max_frames:
-                    return
-            index += 1
+            hist = _hist(cv, frame)
+            if (
+                prev is not None
+                and cv.compareHist(prev[1], hist, cv.HISTCMP_BHATTACHARYYA) > limits.scene_threshold
+            ):
+                cut = _first_of_new_scene(reader, prev, index, hist, step, limits)
+                if cut is not None:
+                    yield SampledFrame(round(cut[0] / fps, 3), cut[0], "scene", cut[1])
+                    emitted += 1
+                    if emitted >= limits.max_frames:
+                        return
+            yield SampledFrame(round(index / fps, 3), index, "end" if tail_done else "rate", frame)
+            emitted += 1
+            if emitted >= limits.max_frames:
+                return
+            prev = (index, hist)
+            index += rate
         if emitted == 0:
             raise CorruptMediaError("video has no decodable frames")
     finally:
         cap.release()
+
+
+def _first_of_new_scene(
+    reader: _Reader, prev: tuple[int, Any], index: int, new_hist: Any, step: int, limits: ScanLimits
+) -> tuple[int, Any] | None:
+    """Between two differing samples: the first checkpoint (every ``step`` frames) that no longer looks
+    like ``prev``; None when the change is at ``index`` itself."""
+    cv = _cv.cv2()
+    for k in range(prev[0] + step, index, step):
+        frame = reader.at(k)
+        if frame is None:
+            return None
+        if cv.compareHist(prev[1], _hist(cv, frame), cv.HISTCMP_BHATTACHARYYA) > limits.scene_threshold:
+            return k, frame
+    return None
 
 
 @dataclass
@@ -94,13 +163,65 @@ class VideoScan:
     capped: bool
 
 
+_DONE = object()
+
+
+def prefetch[T](items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run ``items`` in a worker thread, at most ``depth`` ahead: the next sample is decoded while the
+    current one is analysed (FFmpeg and OpenCV release the GIL), so a scan costs about max(decode,
+    analysis) instead of their sum. Errors are re-raised here; closing the iterator stops the worker."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.05)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            q.put(_Failure(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # releases the VideoCapture in the worker that used it
+
+    worker = threading.Thread(target=run, name="video-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                q.get_nowait()
+            worker.join(timeout=0.05)
+
+
+@dataclass
+class _Failure:
+    exc: BaseException
+
+
 def scan_video(path: Path, backend: VisionBackend, limits: ScanLimits, deadline: Deadline) -> VideoScan:
     frames: list[dict[str, Any]] = []
     all_labels: list[ModerationLabel] = []
     all_faces: list[Face] = []
     width = height = 0
     scan_ms = 0.0
-    for sample in sample_frames(path, limits, deadline):
+    for sample in prefetch(sample_frames(path, limits, deadline)):
         result: ImageScan = backend.scan_frame(sample.image)
         deadline.check("scanning video frames")
         width, height = result.width, result.height

@@ -1,0 +1,445 @@
+"""Where an image ends and which frames it holds, from a structural walk (no decoder, no pixels).
+
+Scanner and scrubber both call ``image_layout`` on the same original bytes, so they agree by construction
+on *what the image is*: the scanner decodes exactly the frames listed here, the scrubber keeps exactly
+the bytes up to ``end`` (anything after the primary image — an appended JPEG with GPS, a ZIP, a vendor
+trailer — is cut), and both report ``frames``. Decide holds a file when the two counts disagree.
+
+Every declared length is checked against the file before anything is read or allocated, so a decoder
+handed bytes that passed this walk never sees a chunk/box/segment larger than the file.
+
+- JPEG: SOI, header segments, every scan (entropy-coded data walked to the next marker) up to EOI.
+  With a valid MPF index (MPO, Ultra HDR) each listed image is a frame and must itself be a complete
+  JPEG; ``end`` is the end of the last one. Without MPF there is one frame and ``end`` is the EOI.
+- PNG: chunks to IEND (lengths, order, count); APNG frames from ``acTL``/``fcTL``; ``iCCP`` inflated
+  with a cap (a decompression bomb is refused).
+- WebP: RIFF chunks within the RIFF size; animated files count ``ANMF`` frames.
+- TIFF: pages are the main IFD chain (``end`` is computed by the scrubber from what the IFDs reference).
+- HEIF/AVIF/video: the last top-level box (checked by the ISOBMFF walk); frames are counted by the scan.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
+from tutela.scrub.core import BytesReader, Ctx, Reader, ScrubLimits
+
+# A real marker inside entropy-coded data: FF followed by anything but 00 (stuffing), D0-D7 (restart)
+# or FF (fill). Byte stuffing guarantees nothing else in a scan looks like this.
+_ECS_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+_SOF = frozenset({*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC})
+_TABLES_BETWEEN_SCANS = frozenset({0xC4, 0xCC, 0xDB, 0xDC, 0xDD})  # DHT, DAC, DQT, DNL, DRI
+MAX_ICC_BYTES = 8 * 1024 * 1024  # largest ICC profile accepted once inflated (real ones are < 1 MB)
+MAX_PNG_CHUNKS = 100_000
+
+
+@dataclass(slots=True)
+class Layout:
+    media_type: str
+    end: int  # bytes at or after ``end`` are not part of the image
+    frames: int = 1  # frames/pages a viewer can show (what the scanner must scan)
+    width: int = 0  # primary image / canvas
+    height: int = 0
+    frame_sizes: list[tuple[int, int]] = field(default_factory=list)  # (w, h) per frame when known
+    # JPEG only: byte ranges of each independent image (MPF), and APPn/COM segments found between scans.
+    jpeg_images: list[tuple[int, int]] = field(default_factory=list)
+    jpeg_inner_segments: list[tuple[int, int, int]] = field(default_factory=list)
+    jpeg_segments: list[tuple[int, int, int]] = field(default_factory=list)  # primary header, to SOS
+    jpeg_sos: int = 0
+    jpeg_padding: list[tuple[int, int]] = field(default_factory=list)  # after an MPF image's EOI
+    jpeg_ecs: list[tuple[int, int]] = field(default_factory=list)  # entropy-coded (pixel) data ranges
+
+    animated: bool = False
+    png_default_hidden: bool = False  # APNG whose IDAT image is not the first frame
+
+    def metadata_ranges(self) -> list[tuple[int, int]]:
+        """[0, end) minus pixel payload (JPEG scan data): where metadata can be, for the carve."""
+        out, pos = [], 0
+        for a, b in sorted(self.jpeg_ecs):
+            if a > pos:
+                out.append((pos, a))
+            pos = max(pos, b)
+        if pos < self.end:
+            out.append((pos, self.end))
+        return out
+
+    @property
+    def total_pixels(self) -> int:
+        sizes = self.frame_sizes or [(self.width, self.height)] * max(1, self.frames)
+        return sum(w * h for w, h in sizes)
+
+
+def _ctx(reader: Reader, media_type: str, limits: ScrubLimits | None) -> Ctx:
+    return Ctx(reader, limits or ScrubLimits(), media_type)
+
+
+def image_layout(
+    reader: Reader | bytes, media_type: str, limits: ScrubLimits | None = None, *, ctx: Ctx | None = None
+) -> Layout:
+    """The structural layout of an image. Raises ``CorruptMediaError``/``LimitExceededError``."""
+    r = BytesReader(reader) if isinstance(reader, bytes | bytearray) else reader
+    c = ctx or _ctx(r, media_type, limits)
+    try:
+        if media_type == "jpeg":
+            return _jpeg(c)
+        if media_type == "png":
+            return _png(c)
+        if media_type == "webp":
+            return _webp(c)
+        if media_type == "tiff":
+            return _tiff(c)
+    except (struct.error, IndexError, ValueError) as exc:
+        raise CorruptMediaError(f"malformed {media_type} structure") from exc
+    return Layout(media_type, r.size)
+
+
+# -- JPEG ---------------------------------------------------------------------------------------------
+
+
+def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tuple[int, int]]:
+    """Segments from SOI to the first SOS: ([(marker, offset, total)], sos offset, (width, height))."""
+    r = c.reader
+    if r.read_at(start, 2, "JPEG header") != b"\xff\xd8":
+        raise CorruptMediaError("not a JPEG (missing SOI)")
+    pos = start + 2
+    out: list[tuple[int, int, int]] = []
+    size = (0, 0)
+    while True:
+        c.budget.tick()
+        b = r.read_at(pos, 2, "JPEG segment")
+        if b[0] != 0xFF:
+            raise CorruptMediaError("JPEG segment marker expected")
+        marker = b[1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            out.append((marker, pos, 2))
+            pos += 2
+            continue
+        if marker == 0xD9:
+            raise CorruptMediaError("JPEG ends before any image data")
+        length = struct.unpack(">H", r.read_at(pos + 2, 2, "JPEG segment length"))[0]
+        if length < 2:
+            raise CorruptMediaError("JPEG segment with impossible length")
+        if pos + 2 + length > r.size:
+            raise CorruptMediaError("truncated JPEG segment")
+        if marker == 0xDA:
+            return out, pos, size  # no frame header: (0, 0), which the scanner refuses
+        if marker in _SOF and length >= 7:
+            h, w = struct.unpack(">HH", r.read_at(pos + 5, 4))
+            size = (w, h)
+        out.append((marker, pos, 2 + length))
+        pos += 2 + length
+
+
+def _next_marker(r: Reader, pos: int) -> int:
+    """Offset of the next real marker in entropy-coded data starting at ``pos`` (-1: none)."""
+    if isinstance(r, BytesReader):
+        m = _ECS_MARKER.search(r._data, pos)
+        return m.start() if m else -1
+    window = 4 * 1024 * 1024
+    while pos < r.size:
+        buf = r.read_upto(pos, window)
+        m = _ECS_MARKER.search(buf)
+        if m:
+            return pos + m.start()
+        if pos + len(buf) >= r.size:
+            return -1
+        pos += len(buf) - 1
+    return -1
+
+
+def jpeg_scans_end(
+    c: Ctx, sos: int, inner: list[tuple[int, int, int]], ecs: list[tuple[int, int]] | None = None
+) -> int:
+    """Walk every scan from the first SOS to EOI; returns the offset just after EOI. APPn/COM segments
+    found between scans are appended to ``inner`` (they are metadata a scrubber must handle), and the
+    entropy-coded (pixel) ranges to ``ecs``."""
+    r = c.reader
+    pos = sos
+    while True:
+        c.budget.tick()
+        b = r.read_at(pos, 2, "JPEG marker")
+        if b[0] != 0xFF:
+            raise CorruptMediaError("JPEG marker expected after the scan data")
+        marker = b[1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker == 0xD9:
+            return pos + 2
+        if marker in _STANDALONE:
+            raise CorruptMediaError("unexpected JPEG marker between scans")
+        length = struct.unpack(">H", r.read_at(pos + 2, 2, "JPEG segment length"))[0]
+        if length < 2 or pos + 2 + length > r.size:
+            raise CorruptMediaError("truncated JPEG segment after the first scan")
+        seg_end = pos + 2 + length
+        if marker == 0xDA:
+            nxt = _next_marker(r, seg_end)
+            if nxt < 0:
+                raise CorruptMediaError("JPEG has no end-of-image marker (truncated)")
+            if ecs is not None:
+                ecs.append((seg_end, nxt))
+            pos = nxt
+        elif marker in _TABLES_BETWEEN_SCANS:
+            pos = seg_end
+        elif 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            inner.append((marker, pos, 2 + length))
+            pos = seg_end
+        else:
+            raise CorruptMediaError(f"unexpected JPEG marker 0x{marker:02X} after the first scan")
+
+
+def _mpf_images(c: Ctx, segs: list[tuple[int, int, int]]) -> list[tuple[int, int]] | None:
+    """(offset, length) of the images listed by an MPF index after the primary; None without MPF."""
+    r = c.reader
+    for marker, off, total in segs:
+        if marker != 0xE2 or r.read_upto(off + 4, 4) != b"MPF\x00":
+            continue
+        base = off + 8
+        head = r.read_at(base, 8, "MPF header")
+        e = {b"II*\x00": "<", b"MM\x00*": ">"}.get(head[:4])
+        if e is None:
+            raise CorruptMediaError("bad MPF header")
+        ifd = base + struct.unpack(e + "I", head[4:8])[0]
+        if ifd + 2 > off + total:
+            raise CorruptMediaError("MPF index outside its segment")
+        n = struct.unpack(e + "H", r.read_at(ifd, 2))[0]
+        c.budget.tick(n)
+        entries = r.read_at(ifd + 2, 12 * n, "MPF index")
+        for i in range(n):
+            tag, _typ, count, val = struct.unpack(e + "HHII", entries[12 * i : 12 * i + 12])
+            if tag != 0xB002:
+                continue
+            if count % 16 or count // 16 > 64:
+                raise LimitExceededError("MPF lists too many images")
+            table = r.read_at(base + val, count, "MPF entries")
+            out = []
+            for k in range(1, count // 16):
+                _attr, size, offset = struct.unpack(e + "III", table[16 * k : 16 * k + 12])
+                if size == 0:
+                    continue
+                out.append((base + offset, size))
+            return out
+        return []
+    return None
+
+
+def _jpeg(c: Ctx) -> Layout:
+    r = c.reader
+    segs, sos, (w, h) = jpeg_header(c, 0)
+    inner: list[tuple[int, int, int]] = []
+    ecs: list[tuple[int, int]] = []
+    primary_end = jpeg_scans_end(c, sos, inner, ecs)
+    lay = Layout(
+        "jpeg", primary_end, 1, w, h, [(w, h)], [(0, primary_end)],
+        jpeg_inner_segments=inner, jpeg_segments=segs, jpeg_sos=sos, jpeg_ecs=ecs,
+    )  # fmt: skip
+    images = _mpf_images(c, segs)
+    if not images:
+        return lay
+    prev = primary_end
+    for start, size in sorted(images):
+        if start < prev or start + size > r.size:
+            raise CorruptMediaError("MPF index lists an image outside the file or overlapping another")
+        _, sub_sos, sub_size = jpeg_header(c, start)
+        end = jpeg_scans_end(c, sub_sos, lay.jpeg_inner_segments, lay.jpeg_ecs)
+        if end > start + size:
+            raise CorruptMediaError("MPF image is longer than its index entry")
+        lay.jpeg_images.append((start, size))  # as indexed; bytes after its EOI are padding (zeroed)
+        if end < start + size:
+            lay.jpeg_padding.append((end, start + size - end))
+        lay.frame_sizes.append(sub_size)
+        prev = start + size
+        lay.end = start + size
+    lay.frames = len(lay.jpeg_images)
+    return lay
+
+
+# -- PNG ----------------------------------------------------------------------------------------------
+
+
+def inflate_capped(data: bytes, cap: int, what: str) -> bytes:
+    """zlib-inflate at most ``cap`` bytes; a stream that would produce more is refused (bomb)."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, cap)
+    except zlib.error as exc:
+        raise CorruptMediaError(f"{what} is not valid zlib data") from exc
+    if d.unconsumed_tail or (not d.eof and d.decompress(b"", 1)):
+        raise LimitExceededError(f"{what} inflates to more than {cap} bytes (decompression bomb)")
+    return out
+
+
+def _png(c: Ctx) -> Layout:
+    r = c.reader
+    if r.read_at(0, 8, "PNG signature") != b"\x89PNG\r\n\x1a\n":
+        raise CorruptMediaError("bad PNG signature")
+    pos = 8
+    n = 0
+    w = h = 0
+    actl_frames = -1
+    fctl = 0
+    fctl_before_idat = False
+    seen_idat = False
+    sizes: list[tuple[int, int]] = []
+    while True:
+        c.budget.tick()
+        n += 1
+        if n > MAX_PNG_CHUNKS:
+            raise LimitExceededError("PNG has too many chunks")
+        length, ctype = struct.unpack(">I4s", r.read_at(pos, 8, "PNG chunk header"))
+        if length > 0x7FFFFFFF or pos + 12 + length > r.size:
+            raise CorruptMediaError("PNG chunk length runs past the end of the file (truncated or lying)")
+        if not ctype.isalpha():
+            raise CorruptMediaError("invalid PNG chunk type")
+        if n == 1:
+            if ctype != b"IHDR" or length != 13:
+                raise CorruptMediaError("PNG does not start with IHDR")
+            w, h = struct.unpack(">II", r.read_at(pos + 8, 8))
+        elif ctype == b"IHDR":
+            raise CorruptMediaError("PNG has a second IHDR")
+        if ctype == b"IDAT":
+            seen_idat = True
+        elif ctype == b"acTL" and length >= 8:
+            if actl_frames >= 0 or seen_idat:
+                raise CorruptMediaError("misplaced or repeated APNG acTL chunk")
+            actl_frames = struct.unpack(">I", r.read_at(pos + 8, 4))[0]
+        elif ctype == b"fcTL" and length >= 26:
+            fctl += 1
+            fw, fh = struct.unpack(">II", r.read_at(pos + 12, 8))
+            sizes.append((fw, fh))
+            if not seen_idat:
+                fctl_before_idat = True
+        elif ctype == b"iCCP":
+            c.budget.check_meta(length, "PNG iCCP chunk")
+            data = r.read_at(pos + 8, length)
+            _name, sep, rest = data.partition(b"\x00")
+            if not sep or len(rest) < 1:
+                raise CorruptMediaError("malformed PNG iCCP chunk")
+            inflate_capped(rest[1:], MAX_ICC_BYTES, "PNG iCCP profile")
+        pos += 12 + length
+        if ctype == b"IEND":
+            break
+    if not seen_idat:
+        raise CorruptMediaError("PNG has no image data")
+    lay = Layout("png", pos, 1, w, h, [(w, h)])
+    if actl_frames >= 0:
+        if actl_frames == 0 or actl_frames != fctl:
+            raise CorruptMediaError("APNG frame count does not match its frame controls")
+        lay.animated = True
+        lay.frames = fctl
+        lay.frame_sizes = [(w, h)] * fctl  # frames are composed on the canvas
+        lay.png_default_hidden = not fctl_before_idat
+        if any(fw > w or fh > h for fw, fh in sizes):
+            raise CorruptMediaError("APNG frame larger than its canvas")
+    return lay
+
+
+# -- WebP ---------------------------------------------------------------------------------------------
+
+
+def _webp(c: Ctx) -> Layout:
+    r = c.reader
+    head = r.read_at(0, 12, "RIFF header")
+    if head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+        raise CorruptMediaError("bad WebP header")
+    end = 8 + struct.unpack("<I", head[4:8])[0]
+    if end > r.size or end < 20:
+        raise CorruptMediaError("RIFF size does not match the file")
+    pos = 12
+    w = h = 0
+    frames = 0
+    animated = False
+    first = True
+    while pos + 8 <= end:
+        c.budget.tick()
+        ctype, length = struct.unpack("<4sI", r.read_at(pos, 8, "WebP chunk"))
+        if pos + 8 + length > end:
+            raise CorruptMediaError("WebP chunk runs past the RIFF size")
+        body = r.read_upto(pos + 8, min(length, 30))
+        if first and ctype == b"VP8X":
+            if length < 10:
+                raise CorruptMediaError("short VP8X chunk")
+            animated = bool(body[0] & 0x02)
+            w = int.from_bytes(body[4:7], "little") + 1
+            h = int.from_bytes(body[7:10], "little") + 1
+        elif first and ctype == b"VP8 " and length >= 10:
+            w, h = (v & 0x3FFF for v in struct.unpack("<HH", body[6:10]))
+        elif first and ctype == b"VP8L" and length >= 5:
+            bits = int.from_bytes(body[1:5], "little")
+            w, h = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+        elif ctype == b"ANMF":
+            frames += 1
+            if length < 16:
+                raise CorruptMediaError("short ANMF chunk")
+            fw = int.from_bytes(body[6:9], "little") + 1
+            fh = int.from_bytes(body[9:12], "little") + 1
+            fx = 2 * int.from_bytes(body[0:3], "little")
+            fy = 2 * int.from_bytes(body[3:6], "little")
+            if fx + fw > w or fy + fh > h:
+                raise CorruptMediaError("WebP animation frame outside its canvas")
+        first = False
+        pos += 8 + length + (length & 1)
+    if pos < end - 1:
+        raise CorruptMediaError("trailing bytes inside RIFF")
+    lay = Layout("webp", end, 1, w, h, [(w, h)])
+    if animated or frames:
+        if frames == 0:
+            raise CorruptMediaError("animated WebP without frames")
+        lay.animated = True
+        lay.frames = frames
+        lay.frame_sizes = [(w, h)] * frames
+    return lay
+
+
+# -- TIFF ---------------------------------------------------------------------------------------------
+
+
+def _tiff(c: Ctx) -> Layout:
+    r = c.reader
+    head = r.read_at(0, 8, "TIFF header")
+    e = {b"II*\x00": "<", b"MM\x00*": ">"}.get(head[:4])
+    if e is None:
+        raise CorruptMediaError("bad TIFF header")
+    rel = struct.unpack(e + "I", head[4:8])[0]
+    seen: set[int] = set()
+    sizes: list[tuple[int, int]] = []
+    while rel:
+        if rel in seen:
+            raise CorruptMediaError("TIFF IFD loop")
+        seen.add(rel)
+        if len(seen) > c.limits.max_ifds:
+            raise LimitExceededError("TIFF has too many pages")
+        n = struct.unpack(e + "H", r.read_at(rel, 2, "TIFF IFD"))[0]
+        c.budget.tick(n + 1)
+        ents = r.read_at(rel + 2, 12 * n + 4, "TIFF IFD")
+        w = h = 0
+        for i in range(n):
+            tag, typ = struct.unpack(e + "HH", ents[12 * i : 12 * i + 4])
+            if tag in (256, 257):
+                v = (
+                    struct.unpack(e + "H", ents[12 * i + 8 : 12 * i + 10])[0]
+                    if typ == 3
+                    else struct.unpack(e + "I", ents[12 * i + 8 : 12 * i + 12])[0]
+                )
+                w, h = (v, h) if tag == 256 else (w, v)
+        if not (w and h):
+            raise CorruptMediaError("TIFF page without dimensions")
+        sizes.append((w, h))
+        rel = struct.unpack(e + "I", ents[12 * n : 12 * n + 4])[0]
+    if not sizes:
+        raise CorruptMediaError("TIFF without pages")
+    return Layout("tiff", r.size, len(sizes), sizes[0][0], sizes[0][1], sizes)
+
+
+def unsupported_animation(lay: Layout) -> None:
+    """APNG whose IDAT image is not a frame: older viewers would show an image no frame list covers."""
+    if lay.png_default_hidden:
+        raise UnsupportedMediaError("APNG whose default image is not part of the animation is not supported")

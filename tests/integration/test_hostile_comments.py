@@ -1,0 +1,178 @@
+"""A hostile comment corpus through the real ASL on moto: exactly one record per comment line, and nothing
+published that was not judged (issue 8, items 3, 8 and 12; issue 9: the post's minor context reaches the
+comments). Each test names the promise it guards."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from boto3.dynamodb.conditions import Key
+
+from tests.integration.test_pipeline import CHILD, _FakeScan
+from tutela.comments.lines import parse_batch, split_batch
+from tutela.decision import object_keys
+from tutela.local import samples
+from tutela.local.runner import Runner, published_path
+from tutela.local.stack import LocalStack
+from tutela.objects import ObjectRef
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+GROOMING = "how old r u? add me on snap, dont tell ur parents"
+
+
+def _j(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode()
+
+
+# (line bytes, expected: "allow" | "held:<code>" | "flagged")
+CORPUS: list[tuple[bytes, str]] = [
+    (_j({"id": "ok1", "text": "lovely light"}), "allow"),
+    (_j({"id": "extra", "text": "nice", "title": GROOMING, "nested": {"t": GROOMING}}), "allow"),
+    (b'{"id": "dupkey", "text": "' + GROOMING.encode() + b'", "text": "nice"}', "held:duplicate_key"),
+    (b'{"id": "dupkey2", "text": "nice", "text": "' + GROOMING.encode() + b'"}', "held:duplicate_key"),
+    (_j({"id": "bidi", "text": "\u202e" + GROOMING[::-1] + "\u202c"}), "held:bidi_control"),
+    (_j({"id": "iso", "text": "\u2067" + GROOMING[::-1] + "\u2069"}), "held:bidi_control"),
+    (_j({"id": "zw", "text": "\u200b".join(GROOMING)}), "flagged"),
+    (_j({"id": "tags", "text": "nice" + "".join(chr(0xE0000 + ord(c)) for c in "send pics")}), "allow"),
+    (_j({"id": "x" * 2048, "text": "nice"}), "held:unsafe_id"),
+    (_j({"id": "dup", "text": GROOMING}), "flagged"),
+    (_j({"id": "dup", "text": "nice"}), "allow"),
+    (_j({"id": "line-13", "text": GROOMING}), "flagged"),
+    (_j({"text": "no id here"}), "allow"),
+    (_j({"id": "huge", "text": "a" * 70_000}), "held:invalid_comment"),
+    (b'{"id": "utf8", "text": "\xff\xfe"}', "held:invalid_comment"),
+    (_j({"id": "ctx", "text": "you look so sexy", "minor_context": False}), "flagged"),
+    (_j({"id": 7, "text": "nice"}), "allow"),
+    (_j({"id": ["list"], "text": "nice"}), "held:invalid_comment"),
+    (_j({"id": "num", "text": 12}), "held:invalid_comment"),
+    (b"[1, 2, 3]", "held:invalid_comment"),
+    (b"", "blank"),
+    (_j({"id": "nl\u2028sep", "text": "ok"}), "held:unsafe_id"),
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    log = (tmp_path_factory.mktemp("logs") / "lambda.log").open("w")
+    with LocalStack(ROOT, log=log, retry_scale=0.01) as s:
+        yield s
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def runner(stack: LocalStack) -> Runner:
+    return Runner(stack)
+
+
+@pytest.fixture(scope="module")
+def minor_post(stack: LocalStack, runner: Runner, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A post whose media decision recorded a likely minor (no exposure: allowed, location scrubbed)."""
+    photo = samples.photo(tmp_path_factory.mktemp("media") / "kid.jpg", size=(320, 240))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            stack.handler_module("ScanMediaFunction"), "scan_file", lambda *a, **k: _FakeScan([], CHILD)
+        )
+        up = runner.upload(photo, "media/kid-post/kid.jpg")
+        runner.deliver(up)
+    [line] = runner.decisions(up)
+    assert line["minor"] == "likely"
+    return "kid-post"
+
+
+def _batch(tmp: Path) -> Path:
+    path = tmp / "hostile.jsonl"
+    path.write_bytes(b"\n".join(line for line, _ in CORPUS) + b"\n")
+    return path
+
+
+def _records(runner: Runner, key: str) -> list[dict[str, Any]]:
+    pk = object_keys(ObjectRef(runner.bucket, key))["pk"]
+    items = runner.table.query(KeyConditionExpression=Key("pk").eq(pk), ConsistentRead=True)["Items"]
+    return sorted((i for i in items if "#c#" in i["sk"]), key=lambda i: int(i["line"]))
+
+
+def _check_batch(runner: Runner, key: str, *, minor: bool | None) -> None:
+    records = _records(runner, key)
+    expected = [(n, want) for n, (_, want) in enumerate(CORPUS, 1) if want != "blank"]
+    # Promise: every comment gets its own record whatever its id (one per non-blank line).
+    assert [int(r["line"]) for r in records] == [n for n, _ in expected]
+    for record, (n, want) in zip(records, expected, strict=True):
+        if want == "allow":
+            assert record["verdict"] == "allow", (n, record)
+        elif want == "flagged":
+            assert record["verdict"] != "allow", (n, record)
+        else:
+            code = want.split(":")[1]
+            assert record["verdict"] == "review" and record["reasons"][0]["code"] == code, (n, record)
+        assert record.get("minor_context") is minor, n
+    # Promise: only judged content is published, re-serialised from the judged fields.
+    body = dict(runner.published())[key]
+    published = [json.loads(x) for x in body.splitlines()]
+    allowed = {int(r["line"]) for r in records if r["verdict"] == "allow"}
+    judged = {c.line: c for c in parse_batch(split_batch(_batch_bytes()), None)}
+    assert [set(p) for p in published] == [{"id", "text"}] * len(published)
+    assert published == [{"id": judged[n].id, "text": judged[n].text} for n in sorted(allowed)]
+    text = body.decode()
+    assert "snap" not in text and "send pics" not in text and "\u202e" not in text
+    assert not any(0xE0000 <= ord(ch) <= 0xE007F for ch in text)
+
+
+def _batch_bytes() -> bytes:
+    return b"\n".join(line for line, _ in CORPUS) + b"\n"
+
+
+def test_hostile_batch_on_an_unknown_post(runner: Runner, tmp_path: Path) -> None:
+    up = runner.upload(_batch(tmp_path), "comments/stranger-post/hostile.jsonl")
+    [execution] = runner.deliver(up)
+    assert execution["status"] == "SUCCEEDED"
+    _check_batch(runner, up.key, minor=None)
+
+
+def test_comments_on_a_post_with_a_minor_are_judged_as_such(
+    runner: Runner, minor_post: str, tmp_path: Path
+) -> None:
+    """Promise (issue 9 mutation: post_minor_context always False survived): the post's recorded media
+    decision reaches its comments, and a line's minor_context false cannot lower it."""
+    up = runner.upload(_batch(tmp_path), f"comments/{minor_post}/hostile.jsonl")
+    runner.deliver(up)
+    _check_batch(runner, up.key, minor=True)
+    ctx = next(r for r in _records(runner, up.key) if r.get("comment_id") == "ctx")
+    assert ctx["verdict"] != "allow" and ctx["minor_context"] is True
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "media/../../escape.jpg",
+        "media/p/../../../escape.jpg",
+        "media//double.jpg",
+        "media/p/./dot.jpg",
+        "comments/p/../../escape.jsonl",
+        "media/p/back\\slash.jpg",
+    ],
+)
+def test_keys_with_path_tricks_are_held_with_a_reason(runner: Runner, tmp_path: Path, key: str) -> None:
+    """Promise: a key with path tricks is never published (issue 8, item 12); it gets a decision."""
+    path = (
+        samples.photo(tmp_path / "p.jpg", (64, 48))
+        if key.startswith("media")
+        else samples.thread(tmp_path / "t.jsonl")
+    )
+    up = runner.upload(path, key)
+    [execution] = runner.deliver(up)
+    assert execution["status"] == "SUCCEEDED"
+    [line] = runner.decisions(up)
+    assert line["verdict"] == "review" and line["reasons"] == ["unsafe_key"]
+    assert key not in dict(runner.published())
+
+
+def test_the_local_runner_never_writes_outside_published(tmp_path: Path) -> None:
+    base = (tmp_path / "published").resolve()
+    for key in ("../x", "a/../../x", "/etc/passwd", "a//b", "a\\..\\b", "a/./b", ".."):
+        assert published_path(base, key) is None, key
+    assert published_path(base, "media/p/a.jpg") == base / "media/p/a.jpg"

@@ -1,0 +1,149 @@
+"""Published = scanned = scrubbed: nothing after the image's end survives, the verifier carves the whole
+output, bombs are refused, and a failed scrub never touches a pre-existing output file."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from tests.hostile import media_corpus as mc
+from tutela.errors import LimitExceededError, VerificationError
+from tutela.scrub import ScrubReport, find_location, scrub_bytes, scrub_file
+from tutela.scrub.core import BytesReader
+from tutela.scrub.verify import carve_location
+
+GPS_TAIL = mc.jpeg(9)  # a complete JPEG with EXIF GPS
+
+
+def _clean(out: bytes) -> None:
+    """No GPS anywhere: not in the container, not in anything carved out of the bytes."""
+    assert carve_location(BytesReader(out)) == []
+    assert GPS_TAIL[20:200] not in out
+    assert out.count(b"\xff\xd8\xff") <= 1 or b"MPF\x00" in out
+
+
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("jpeg + GPS jpeg", mc.jpeg(gps=False) + GPS_TAIL),
+        ("jpeg + zip ending FF D9", mc.jpeg() + mc.zip_polyglot_tail()),
+        ("jpeg + xmp", mc.jpeg() + mc._xmp()),
+        ("tiff + GPS jpeg", mc.tiff() + GPS_TAIL),
+        ("png + GPS jpeg", mc.png() + GPS_TAIL),
+        ("webp + GPS jpeg", mc.webp() + GPS_TAIL),
+    ],
+)
+def test_nothing_after_the_image_end_survives(name: str, data: bytes) -> None:
+    out, report = scrub_bytes(data)
+    assert report.verified and len(out) < len(data)
+    assert any(c.endswith(".trailer") for c in report.removed), report.removed
+    _clean(out)
+
+
+def test_jpeg_ending_in_ffd9_after_eoi_is_cut_at_the_primary_eoi() -> None:
+    primary = mc.jpeg(gps=False)
+    out, _ = scrub_bytes(primary + GPS_TAIL)
+    assert out == primary  # header untouched (no metadata), scan data, EOI: and nothing else
+
+
+def test_segments_hidden_between_progressive_scans_are_dropped() -> None:
+    prog = mc.jpeg(2, gps=False, progressive=True, w=128, h=96)
+    app1 = mc._seg(0xE1, b"Exif\x00\x00" + mc._gps_exif()[6:])
+    out, report = scrub_bytes(mc._insert_before_second_sos(prog, app1))
+    assert out == prog and "jpeg.app1" in report.removed
+
+
+def test_tiff_unreferenced_gap_is_zeroed_and_subifd_dropped() -> None:
+    data = mc._tiff_manual(GPS_TAIL, subifd=True)
+    out, report = scrub_bytes(data)
+    assert "tiff.unreferenced" in report.removed and report.frames == 1
+    assert out[8 + 2 + 12 * 10 + 4 :].startswith(b"\x00" * len(GPS_TAIL))
+    _clean(out)
+
+
+def test_mpf_frames_kept_and_trailer_cut() -> None:
+    out, report = scrub_bytes(mc.mpo(3) + GPS_TAIL)
+    assert report.frames == 3 and "jpeg.trailer" in report.removed
+    _clean(out)
+
+
+def test_free_box_contents_are_zeroed() -> None:
+    data = mc.mp4() + mc._box(b"free", GPS_TAIL)
+    out, _ = scrub_bytes(data)
+    assert len(out) == len(data) and out.endswith(b"free" + bytes(len(GPS_TAIL)))
+
+
+def test_verifier_carves_the_whole_output() -> None:
+    """Even if a scrubber bug let an appended GPS JPEG through, the verifier refuses it."""
+    from tutela.scrub.api import _verify
+    from tutela.scrub.core import ScrubLimits
+
+    bad = mc.png() + GPS_TAIL
+    report = ScrubReport("png", frames=1, bytes_out=len(bad))
+    with pytest.raises(VerificationError, match="after the end"):
+        _verify(BytesReader(bad), report, ScrubLimits())
+    # Inside a container the structure walk cannot see: the carve still finds it.
+    hidden = mc.mp4() + mc._box(b"free", GPS_TAIL)
+    assert carve_location(BytesReader(hidden)) == ["carved.exif.gps"]
+    report = ScrubReport("mp4", bytes_out=len(hidden))
+    with pytest.raises(VerificationError, match=r"carved\.exif\.gps"):
+        _verify(BytesReader(hidden), report, ScrubLimits())
+
+
+def test_png_iccp_bomb_is_refused() -> None:
+    bomb = zlib.compress(b"\x00" * (256 << 20), 9)
+    data = mc.png(before_idat=mc._chunk(b"iCCP", b"icc\x00\x00" + bomb))
+    with pytest.raises(LimitExceededError, match="iCCP"):
+        scrub_bytes(data)
+
+
+def test_png_small_iccp_is_kept() -> None:
+    icc = zlib.compress(b"\x01" * 3000)
+    data = mc.png(before_idat=mc._chunk(b"iCCP", b"icc\x00\x00" + icc))
+    out, report = scrub_bytes(data)
+    assert out == data and "icc_profile" in report.kept
+
+
+def test_png_lying_chunk_refused_quickly() -> None:
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + mc._chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 48, 8, 2, 0, 0, 0))
+        + struct.pack(">I", 0x7FFFFFFF)
+        + b"IDAT"
+        + bytes(100)
+    )
+    with pytest.raises(Exception, match=r"truncated|past the end"):
+        scrub_bytes(data)
+
+
+@pytest.mark.parametrize("bad", [b"", b"\xff\xd8\xff", b"\xff\xd8\xff\xe1\xff\xf0Exif\x00\x00" + bytes(30)])
+def test_failed_scrub_never_touches_an_existing_output(tmp_path: Path, bad: bytes) -> None:
+    src, dst = tmp_path / "corrupt.jpg", tmp_path / "existing_file"
+    src.write_bytes(bad)
+    dst.write_bytes(b"precious")
+    with pytest.raises(Exception):  # noqa: B017 - any TutelaError; the point is what happens to dst
+        scrub_file(src, dst)
+    assert dst.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.jpg", "existing_file"]  # no temp left
+
+
+def test_successful_scrub_replaces_the_output(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.jpg", tmp_path / "out.jpg"
+    src.write_bytes(mc.jpeg())
+    dst.write_bytes(b"old")
+    report = scrub_file(src, dst)
+    assert report.verified and dst.read_bytes()[:2] == b"\xff\xd8" and find_location(dst) == []
+
+
+def test_cli_failure_keeps_existing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tutela.cli import main
+
+    src, dst = tmp_path / "corrupt.jpg", tmp_path / "existing_file"
+    src.write_bytes(b"\xff\xd8\xff\xe0\x00\x40JFIF")
+    dst.write_bytes(b"precious")
+    assert main(["scrub", str(src), str(dst)]) == 1
+    assert dst.read_bytes() == b"precious"
+    assert "corrupt_media" in capsys.readouterr().err

@@ -1,0 +1,246 @@
+"""Act under faults: a transient failure before or after ANY of its side effects, then retries, ends in the
+same state as one clean run - same published/quarantined bytes, one object version each, the original
+deleted only after a verified copy, each event exactly once, one action item (issue 8, items 6 and 7)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import create_decisions_table
+from tutela.act import Actor, Targets, plan_comments
+from tutela.aws.s3 import S3
+from tutela.aws.store import DecisionStore
+from tutela.decision import normalize, object_item
+from tutela.errors import InvalidInputError, TransientError
+from tutela.objects import ObjectRef
+
+UPLOADS, STAGING, PUBLISHED, QUARANTINE = "uploads", "staging", "published", "quarantine"
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:sm:one"
+
+
+class Fault(TransientError):
+    pass
+
+
+class Recorder:
+    """Counts side-effect calls of the adapters and raises once, before or after call number ``at``."""
+
+    def __init__(self, at: int | None, when: str) -> None:
+        self.at, self.when, self.n, self.fired = at, when, 0, False
+        self.names: list[str] = []
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*a: Any, **k: Any) -> Any:
+            self.n += 1
+            self.names.append(fn.__name__)
+            hit = not self.fired and self.n == self.at
+            if hit and self.when == "before":
+                self.fired = True
+                raise Fault("injected before the side effect")
+            out = fn(*a, **k)
+            if hit and self.when == "after":
+                self.fired = True
+                raise Fault("injected after the side effect")
+            return out
+
+        return call
+
+
+class Bus:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def publish_all(self, entries: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        self.sent.extend((t, json.loads(json.dumps(d))) for t, d in entries)
+
+
+@pytest.fixture
+def world(aws: None, template: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    s3 = boto3.client("s3")
+    for b in (UPLOADS, STAGING, PUBLISHED, QUARANTINE):
+        s3.create_bucket(Bucket=b)
+        s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    table = create_decisions_table(boto3.client("dynamodb"), template)
+    yield {"s3": s3, "table": table}
+
+
+def _decision(ref: ObjectRef, **fields: Any) -> dict[str, Any]:
+    base = {"kind": "media", "verdict": "allow", "severity": 0, "reasons": [], **fields}
+    return object_item(ref, normalize(base), execution_id=EXECUTION, event_time=None, retention_days=1)
+
+
+def _media(world: dict[str, Any], verdict: str) -> tuple[ObjectRef, dict[str, Any]]:
+    s3 = world["s3"]
+    put = s3.put_object(Bucket=UPLOADS, Key="media/p1/a.jpg", Body=b"original", ContentType="image/jpeg")
+    ref = ObjectRef(UPLOADS, "media/p1/a.jpg", put["VersionId"], 8)
+    s3.put_object(Bucket=STAGING, Key="scrubbed/a.jpg", Body=b"scrubbed", ContentType="image/jpeg")
+    staged = {"bucket": STAGING, "key": "scrubbed/a.jpg", "content_type": "image/jpeg"}
+    escalate = verdict == "block"
+    return ref, _decision(
+        ref, verdict=verdict, staged=staged, escalate=escalate, severity=4 if escalate else 0
+    )
+
+
+BATCH = (
+    b'{"id": "c1", "text": "so cute", "title": "add me on snap, dont tell ur mom"}\n'
+    b'{"id": "c2", "text": "how old r u? add me on snap"}\n'
+    b'{"id": "c3", "text": "happy birthday"}\n'
+)
+
+
+def _comments(world: dict[str, Any]) -> tuple[ObjectRef, dict[str, Any]]:
+    s3 = world["s3"]
+    put = s3.put_object(Bucket=UPLOADS, Key="comments/p1/b.jsonl", Body=BATCH)
+    ref = ObjectRef(UPLOADS, "comments/p1/b.jsonl", put["VersionId"], len(BATCH))
+    results = [
+        {"id": "c1", "line": 1, "verdict": "allow"},
+        {"id": "c2", "line": 2, "verdict": "block"},
+        {"id": "c3", "line": 3, "verdict": "allow"},
+    ]
+    S3().put_jsonl(results, STAGING, "comment-results/b.jsonl")
+    ptr = {"bucket": STAGING, "key": "comment-results/b.jsonl", "count": 3}
+    return ref, _decision(ref, kind="comments", verdict="block", results=ptr)
+
+
+def _actor(rec: Recorder, bus: Bus, world: dict[str, Any]) -> Actor:
+    s3, store = S3(), DecisionStore(world["table"])
+    for name in ("copy", "put_bytes", "delete_version"):
+        setattr(s3, name, rec.wrap(getattr(s3, name)))
+    store.append = rec.wrap(store.append)  # type: ignore[method-assign]
+    bus.publish_all = rec.wrap(bus.publish_all)  # type: ignore[method-assign]
+    return Actor(s3, store, bus, Targets(PUBLISHED, QUARANTINE), EXECUTION)
+
+
+def _state(world: dict[str, Any], bus: Bus) -> dict[str, Any]:
+    s3 = world["s3"]
+    out: dict[str, Any] = {"event_types": sorted(t for t, _ in bus.sent)}
+    for b in (UPLOADS, PUBLISHED, QUARANTINE):
+        versions = s3.list_object_versions(Bucket=b).get("Versions", [])
+        out[b] = sorted(
+            (
+                v["Key"],
+                s3.get_object(Bucket=b, Key=v["Key"], VersionId=v["VersionId"])["Body"].read().decode(),
+            )
+            for v in versions
+        )
+    items = boto3.resource("dynamodb").Table(world["table"]).scan()["Items"]
+    out["actions"] = sorted((i["sk"], json.dumps(i["action"], default=str)) for i in items)
+    return out
+
+
+def _run(world: dict[str, Any], make: Callable[..., Any], verdict: str, at: int | None, when: str) -> Any:
+    ref, decision = make(world, verdict) if make is _media else make(world)
+    rec, bus = Recorder(at, when), Bus()
+    actor = _actor(rec, bus, world)
+    for _ in range(3):  # the ASL's MaxAttempts
+        try:
+            result = actor.act(ref, decision)
+            break
+        except Fault:
+            continue
+    else:  # pragma: no cover - a single fault must never need a third attempt
+        raise AssertionError("Act did not converge")
+    state = _state(world, bus)
+    state["distinct_event_ids"] = len({d["event_id"] for _, d in bus.sent})
+    # Each fresh world gets new version ids: compare states with the version id masked.
+    same = json.loads(json.dumps([result, state], default=repr).replace(str(ref.version_id), "V"))
+    return same[0], same[1], rec.names
+
+
+CASES = [(_media, "allow"), (_media, "block"), (_media, "review"), (_comments, "block")]
+
+
+@pytest.mark.parametrize(("make", "verdict"), CASES, ids=["allow", "block", "review", "comments"])
+def test_a_fault_before_or_after_any_side_effect_converges(
+    template: dict[str, Any], make: Callable[..., Any], verdict: str
+) -> None:
+    from moto import mock_aws
+
+    from tutela.aws import clients
+
+    def fresh(at: int | None, when: str) -> Any:
+        clients.reset()
+        with mock_aws():
+            world = {"s3": boto3.client("s3")}
+            for b in (UPLOADS, STAGING, PUBLISHED, QUARANTINE):
+                world["s3"].create_bucket(Bucket=b)
+                world["s3"].put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+            world["table"] = create_decisions_table(boto3.client("dynamodb"), template)
+            return _run(world, make, verdict, at, when)
+
+    clean_result, clean, calls = fresh(None, "before")
+    assert calls[-2:] == ["publish_all", "append"] or calls[-3:-1] == ["publish_all", "append"]
+    for at, name in enumerate(calls, 1):
+        for when in ("before", "after"):
+            result, state = fresh(at, when)[:2]
+            if (name, when) in (("publish_all", "after"), ("append", "before")):
+                # The one window that cannot converge without an outbox: PutEvents succeeded and the
+                # action item was not written. The retry re-sends the same events with the same event_id,
+                # so a consumer drops them; everything else is the clean run's.
+                assert state["event_types"] == sorted(clean["event_types"] * 2), (at, when)
+                assert state["distinct_event_ids"] == clean["distinct_event_ids"]
+                state["event_types"] = clean["event_types"]
+            assert (result, state) == (clean_result, clean), (at, name, when)
+    clients.reset()
+
+
+def test_block_keeps_a_verified_copy_before_deleting_and_escalates(world: dict[str, Any]) -> None:
+    result, state, _ = _run(world, _media, "block", None, "before")
+    key = result["quarantined"]["key"]
+    assert state[QUARANTINE] == [[key, "original"]] and state[UPLOADS] == []
+    assert state["event_types"] == ["Moderation Decision", "Moderation Escalation"]
+
+
+def test_retry_after_the_delete_still_sends_the_events(world: dict[str, Any]) -> None:
+    """Issue 8 item 6: the bus failed after copy + delete, and the retry failed on the deleted version."""
+    ref, decision = _media(world, "block")
+    bus = Bus()
+    s3 = S3()
+    s3.copy(
+        ref,
+        QUARANTINE,
+        f"{ref.key}@{ref.version_id}",
+        metadata={"tutela-decision": decision["sk"], "tutela-source-version": ref.version_label},
+    )
+    s3.delete_version(ref)  # a previous attempt got this far and died
+    Actor(S3(), DecisionStore(world["table"]), bus, Targets(PUBLISHED, QUARANTINE), EXECUTION).act(
+        ref, decision
+    )
+    assert sorted(t for t, _ in bus.sent) == ["Moderation Decision", "Moderation Escalation"]
+
+
+def test_never_deletes_the_original_without_a_copy(world: dict[str, Any]) -> None:
+    ref, decision = _media(world, "block")
+    world["s3"].delete_object(Bucket=UPLOADS, Key=ref.key, VersionId=ref.version_id)
+    with pytest.raises(InvalidInputError):
+        Actor(S3(), DecisionStore(world["table"]), Bus(), Targets(PUBLISHED, QUARANTINE), EXECUTION).act(
+            ref, decision
+        )
+
+
+def test_comments_publish_only_the_judged_fields(world: dict[str, Any]) -> None:
+    """Issue 8 item 3a: the whole line went out, so an unjudged "title" with grooming text was published."""
+    result, state, _ = _run(world, _comments, "block", None, "before")
+    [(_key, body)] = state[PUBLISHED]
+    assert [json.loads(x) for x in body.encode().splitlines()] == [
+        {"id": "c1", "text": "so cute"},
+        {"id": "c3", "text": "happy birthday"},
+    ]
+    assert "snap" not in body and result["published"]["comments"] == 2
+    [(_, quarantined)] = state[QUARANTINE]
+    assert quarantined.encode() == BATCH.splitlines()[1] + b"\n"  # the uploaded bytes, as evidence
+
+
+def test_plan_refuses_results_that_do_not_match_the_batch() -> None:
+    with pytest.raises(InvalidInputError):
+        plan_comments([{"id": "other", "line": 1, "verdict": "allow"}], BATCH)
+    with pytest.raises(InvalidInputError):
+        plan_comments([{"id": "c1", "line": 9, "verdict": "allow"}], BATCH)
+    # A line the parser holds is never published, whatever verdict the staged results claim.
+    held = plan_comments([{"id": "d", "line": 1, "verdict": "allow"}], b'{"id": "d", "id": "d", "text": "x"}')
+    assert held.published == [] and held.held == 1
