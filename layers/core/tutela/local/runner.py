@@ -239,22 +239,35 @@ class Runner:
         return counts
 
     def audit(self, uploads: Iterable[Upload], events: list[dict[str, Any]]) -> Audit:
-        """Compare what was delivered with what one clean run must deliver: one decision per upload, one
-        Moderation Decision event per decision (plus an Escalation when it escalates), one object
-        version per published/quarantined key per upload."""
-        expected: set[tuple[str, str, str]] = set()
+        """Compare what was delivered with what one clean run must deliver: one decision per upload (and at
+        most one re-evaluation), one Moderation Decision event per decision (plus an Escalation when it
+        escalates), one object version per published/quarantined key per upload."""
+        expected: set[tuple[str, str, str, str]] = set()
         missing_decisions = 0
         for up in uploads:
-            item = self.table.get_item(Key=object_keys(self.ref(up)), ConsistentRead=True).get("Item")
+            keys = object_keys(self.ref(up))
+            item = self.table.get_item(Key=keys, ConsistentRead=True).get("Item")
             if item is None:
                 missing_decisions += 1
                 continue
             version = str(item.get("version_id"))
-            expected.add((up.key, version, "Moderation Decision"))
+            expected.add((up.key, version, keys["sk"], "Moderation Decision"))
             if item.get("escalate"):
-                expected.add((up.key, version, "Moderation Escalation"))
+                expected.add((up.key, version, keys["sk"], "Moderation Escalation"))
+            # A post's text that declares a child appends one re-evaluation, with its own events.
+            again_keys = {"pk": keys["pk"], "sk": keys["sk"] + REEVAL_SUFFIX}
+            again = self.table.get_item(Key=again_keys, ConsistentRead=True).get("Item")
+            if again is not None:
+                expected.add((up.key, version, again_keys["sk"], "Moderation Decision"))
+                if again.get("escalate") and not item.get("escalate"):
+                    expected.add((up.key, version, again_keys["sk"], "Moderation Escalation"))
         received = Counter(
-            (str(e["detail"].get("key")), str(e["detail"].get("version_id")), str(e["detail-type"]))
+            (
+                str(e["detail"].get("key")),
+                str(e["detail"].get("version_id")),
+                str((e["detail"].get("decision") or {}).get("sk")),
+                str(e["detail-type"]),
+            )
             for e in events
         )
         lost_events = sum(1 for k in expected if not received[k])
