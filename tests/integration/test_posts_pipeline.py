@@ -248,3 +248,19 @@ def test_invalid_post_is_held_with_a_reason(runner: Runner, tmp_path: Path):
     [line] = runner.decisions(send(runner, path, "posts/ph.json"))
     assert line["verdict"] == "review" and line["reasons"] == ["invalid_input"]
     assert "posts/ph.json" not in published(runner)
+
+
+def test_an_expired_batch_is_withdrawn_when_it_cannot_be_judged_again(
+    stack: LocalStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    scan_as(stack, monkeypatch, [])
+    send(runner, photo, "media/pi/beach.jpg")
+    batch = send(runner, batch_file(tmp_path, "b.jsonl", INNUENDO), "comments/pi/b.jsonl")
+    assert "comments/pi/b.jsonl" in published(runner)
+    runner.s3.delete_object(
+        Bucket=runner.bucket, Key=batch.key, VersionId=batch.version_id
+    )  # lifecycle expiry
+    send(runner, post_file(tmp_path, "pi.json", caption="我儿子三年级了"), "posts/pi.json")
+    again = next(i for i in items(runner, batch) if i["sk"].endswith("#post-context"))
+    assert again["verdict"] == "review" and again["reasons"][0]["code"] == "batch_unavailable"
+    assert "comments/pi/b.jsonl" not in published(runner)  # fail closed: withdrawn, not left as judged

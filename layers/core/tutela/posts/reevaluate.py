@@ -45,6 +45,20 @@ from tutela.objects import ObjectRef
 from tutela.policy.comments import summarize
 from tutela.posts.context import MINOR_RANK, REEVAL_SUFFIX, floor_media, stricter
 
+_UNAVAILABLE: dict[str, Any] = {
+    "kind": "comments",
+    "verdict": "review",
+    "severity": 2,
+    "reasons": [
+        {
+            "code": "batch_unavailable",
+            "message": "the post's text declares a child; the batch is no longer stored to be judged again: "
+            "its published comments are withdrawn",
+        }
+    ],
+    "minor_context": True,
+}
+
 
 class History(Protocol):
     def get(self, pk: str, sk: str) -> dict[str, Any] | None: ...
@@ -109,6 +123,8 @@ class Reevaluator:
         batch: tuple[bytes, list[dict[str, Any]]] | None = None
         if kind == "media":
             new = self._media_decision(ref, item)
+        elif self.s3.head(ref.bucket, ref.key, ref.version_id) is None:
+            new = self._item(ref, item, _UNAVAILABLE)  # the batch expired: it cannot be judged again
         else:
             data = self.s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
             batch = (data, list(classify_lines(split_batch(data), minor_context=True)))
@@ -124,8 +140,16 @@ class Reevaluator:
         decision = stored or new
         logged = self.history.get(decision["pk"], f"{decision['sk']}#action")
         original: ObjectRef | None = None
-        if batch is None:
+        if kind == "media":
             action, original = self._media(ref, item, decision)
+        elif batch is None:  # fail closed: what was published under the adult context is withdrawn
+            unpublished = self._unpublish(ref.key, item["sk"], decision["sk"])
+            action = {
+                "reevaluated": item["sk"],
+                "was": item.get("verdict"),
+                "held": True,
+                "unpublished": unpublished,
+            }
         else:
             action = self._comments(ref, item, decision, *batch)
         if logged is None:
