@@ -20,10 +20,12 @@ DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm
 .PHONY: help
 help:
 	@echo "make demo   - run the pipeline on bundled samples on the embedded local stack"
-	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, checkov, ASL check, sam build"
+	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, checkov, ASL check, sam build,"
+	@echo "             sam local invoke of every function (Docker, started by local-image)"
 	@echo "make bench  - benchmarks against peer tools (not part of test)"
 	@echo "make local-image - Docker engine + the Lambda base image for sam local invoke (root, offline)"
 	@echo "make local-image-stop - stop the dockerd that local-image started"
+	@echo "make train-comments - retrain the learned comment stage (TRAIN_ARGS=...)"
 	@echo "make clean  - remove build outputs"
 
 $(STAMP)/sysdeps:
@@ -101,8 +103,14 @@ build: setup $(STAMP)/lambda-python/.installed
 	  pillow_heif.from_pillow(Image.new('RGB', (320, 240), (90, 140, 200))).save('.aws-sam/build/smoke.heic')"
 	$(STAMP)/lambda-python/bin/python scripts/smoke_layers.py .aws-sam/build .
 
+# Every function through `sam local invoke` (real Lambda containers) against a moto server: needs the engine
+# and the stand-in image (local-image builds or starts what is missing, and fails loudly if it cannot).
+.PHONY: sam-local
+sam-local: build local-image
+	$(BIN)/python -m pytest tests/sam_local -q
+
 .PHONY: test
-test: lint pytest cfn asl build
+test: lint pytest cfn asl build sam-local
 
 # `sam local invoke` / `start-lambda`: the engine (Debian docker.io, firewall-neutral flags) and a stand-in
 # for public.ecr.aws/lambda/python:3.12-x86_64 (it cannot be pulled here); rebuilt only when its inputs change.
@@ -123,6 +131,18 @@ demo: setup
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
+# The learned comment stage: numpy logistic regression on eval/comments/train (+ dev sets), written to
+# layers/core/tutela/comments/data/model.comments.json.gz. TRAIN_ARGS e.g. "--sync /work/data/train"
+# or "--extra labels.jsonl" (tutela comments export-labels output).
+.PHONY: train-comments
+train-comments: setup
+	$(BIN)/python eval/comments/train.py $(TRAIN_ARGS)
+
 .PHONY: clean
 clean:
 	rm -rf .aws-sam $(OUT) .pytest_cache .ruff_cache .mypy_cache
+
+# One metered local run (1 photo + one 20-comment batch) priced with cost/prices.toml.
+.PHONY: cost
+cost: setup
+	PYTHONPATH=layers/core $(BIN)/python -W ignore -m tutela.local.cost --work .make/cost-run

@@ -3,7 +3,9 @@
 - every ${Name} in the ASL is a DefinitionSubstitutions key, and every key is used;
 - every Lambda-backed Task retries transient errors and either catches everything or sits in a branch
   whose Parallel catches everything (fail closed: no path ends without a decision or the DLQ);
-- retry intervals stay short enough for moto, which really sleeps.
+- retry intervals stay short enough for moto, which really sleeps;
+- every Lambda Task sends exactly the fields of its step's input contract (``tutela.contracts``), and every
+  path read from a contracted result (``$.record.duplicate``...) is a field of that result's contract.
 Usage: check_asl.py statemachine/moderation.asl.json template.yaml
 """
 
@@ -16,7 +18,30 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core"))
+from tutela.contracts import RESULT_PATHS, STEP_INPUTS
 from tutela.local.cfn_yaml import load_template
+
+
+def contract_errors(name: str, st: dict[str, Any]) -> list[str]:
+    """A Task's Parameters against the input contract of the function it invokes."""
+    match = re.fullmatch(r"\$\{([A-Za-z0-9_]+)\}", st.get("Resource", ""))
+    contract = STEP_INPUTS.get(match.group(1)) if match else None
+    if contract is None:
+        return []
+    sent = {k.removesuffix(".$") for k in st.get("Parameters", {})}
+    expected = set(contract.FIELDS)
+    if sent != expected:
+        return [f"{name}: sends {sorted(sent)}, {contract.__name__} expects {sorted(expected)}"]
+    return []
+
+
+def path_errors(text: str) -> list[str]:
+    errors = []
+    for prefix, contract in RESULT_PATHS.items():
+        for field in sorted(set(re.findall(re.escape(prefix) + r"\.([A-Za-z0-9_]+)", text))):
+            if field not in contract.FIELDS:
+                errors.append(f"{prefix}.{field} is not a field of {contract.__name__} {contract.FIELDS}")
+    return errors
 
 
 def tasks(states: dict[str, Any], caught: bool, path: str = "") -> list[tuple[str, dict[str, Any], bool]]:
@@ -49,6 +74,8 @@ def main(asl_path: str, template_path: str) -> int:
             errors.append(f"{name}: does not retry TransientError")
         slow = [r["IntervalSeconds"] for r in retry if r.get("IntervalSeconds", 1) > 2]
         errors += [f"{name}: retry interval {s}s" for s in slow]
+        errors += contract_errors(name, st)
+    errors += path_errors(text)
     for e in errors:
         print(f"check_asl: {e}", file=sys.stderr)
     n_tasks = len(tasks(asl["States"], False))

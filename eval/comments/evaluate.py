@@ -1,17 +1,22 @@
-"""Evaluate ``tutela.comments`` on the labelled sets in this directory.
+"""Evaluate ``tutela.comments`` on labelled comment files (JSON Lines).
 
-    .venv/bin/python eval/comments/evaluate.py            # dev and held-out, summary tables
-    .venv/bin/python eval/comments/evaluate.py --errors dev.jsonl
+    .venv/bin/python eval/comments/evaluate.py FILE.jsonl [FILE...]        # tables per file
+    .venv/bin/python eval/comments/evaluate.py --all DIR          # every *.jsonl under DIR, pooled too
+    .venv/bin/python eval/comments/evaluate.py --errors --lexicon-dir D F  # mistakes; another data dir
+    .venv/bin/python eval/comments/evaluate.py --json F                    # machine-readable summary
 
-Each line: ``{"id", "text", "minor_context", "labels": [categories], "lang", "evasion"}``; empty
-``labels`` means the comment is acceptable in that context and must stay ``allow``.
-A comment is *flagged* when its verdict is ``review`` or ``block``. Reported:
-- overall: recall of bad comments (flagged / bad), false-positive rate on good comments
-  (flagged / good), precision of flagging;
-- per category: precision and recall of the category among flagged comments;
-- per language, evasion kind and context: bad recall and good false-positive rate.
+Each line: ``{"text", "labels": [categories], "minor_context": true|false|null, "lang", "style"}``
+(``evasion`` is read when there is no ``style``; ``id`` is optional). An empty ``labels`` list means
+the comment is acceptable in its context and must stay ``allow``. A comment is *flagged* when its
+verdict is ``review`` or ``block``. Reported, overall and per language, per category (of the label),
+per style/evasion and per context:
 
-``heldout.jsonl`` was written before the classifier was first run on it and is never tuned on.
+- recall: flagged bad comments / bad comments (review + block);
+- block recall: blocked bad comments / bad comments;
+- FPR: flagged acceptable comments / acceptable comments;
+
+and the worst (language, category, style) cells by recall (at least ``--min-cell`` comments).
+Without files it runs on ``dev.jsonl`` and ``heldout.jsonl`` (both tuned on now: dev sets).
 """
 
 from __future__ import annotations
@@ -26,82 +31,172 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "layers" / "core"))
 
-from tutela.comments import CATEGORIES, LEXICON_VERSION, classify_text  # noqa: E402
+from tutela.comments import classify_lines, load_lexicon  # noqa: E402
+from tutela.comments.lexicon import Lexicon  # noqa: E402
+
+Cell = dict[str, int]
 
 
-def _pct(n: int, d: int) -> str:
-    return f"{100.0 * n / d:5.1f}% ({n}/{d})" if d else "    -"
+def _cell() -> Cell:
+    return {"bad": 0, "flagged": 0, "blocked": 0, "good": 0, "fp": 0}
 
 
-def evaluate(path: Path, show_errors: bool) -> dict[str, Any]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    tot = {"bad": 0, "bad_flagged": 0, "good": 0, "good_flagged": 0}
-    cat = {c: {"tp": 0, "fp": 0, "fn": 0} for c in CATEGORIES}
-    groups: dict[str, dict[str, dict[str, int]]] = {
-        k: defaultdict(lambda: {"bad": 0, "bad_flagged": 0, "good": 0, "good_flagged": 0})
-        for k in ("lang", "evasion", "context")
+def _ctx(v: Any) -> str:
+    return {True: "minor", False: "adult"}.get(v, "unknown")  # type: ignore[call-overload,no-any-return]
+
+
+def read_rows(paths: list[Path]) -> list[dict[str, Any]]:
+    rows = []
+    for p in paths:
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            ctx = r.get("minor_context")
+            rows.append(
+                {
+                    "id": str(r.get("id", f"{p.name}:{n}")),
+                    "text": r["text"],
+                    "labels": sorted(set(r.get("labels") or [])),
+                    "minor_context": ctx if isinstance(ctx, bool) else None,
+                    "lang": str(r.get("lang", "?")),
+                    "style": str(r.get("style") or r.get("evasion") or "?"),
+                }
+            )
+    return rows
+
+
+def judge(rows: list[dict[str, Any]], lex: Lexicon) -> list[dict[str, Any]]:
+    """The pipeline's own entry point (``classify_lines``), each row with its own context."""
+    lines = (
+        json.dumps({"id": str(i), "text": r["text"], "minor_context": r["minor_context"]})
+        for i, r in enumerate(rows)
+    )
+    return list(classify_lines(lines, lexicon=lex))
+
+
+def score(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
+    tot = _cell()
+    groups: dict[str, dict[str, Cell]] = {
+        k: defaultdict(_cell) for k in ("lang", "category", "style", "context")
     }
-    errors: list[str] = []
-    for r in rows:
-        res = classify_text(r["text"], minor_context=r["minor_context"])
+    cells: dict[tuple[str, str, str], Cell] = defaultdict(_cell)
+    errors = []
+    for r, res in zip(rows, results, strict=True):
         flagged = res["verdict"] != "allow"
-        labels = set(r["labels"])
-        pred = set(res["categories"]) if flagged else set()
-        kind = "bad" if labels else "good"
-        ctx = {True: "minor", False: "adult", None: "unknown"}[r["minor_context"]]
-        buckets = (tot, groups["lang"][r["lang"]], groups["evasion"][r["evasion"]], groups["context"][ctx])
-        for bucket in buckets:
-            bucket[kind] += 1
-            bucket[kind + "_flagged"] += flagged
-        for c in CATEGORIES:
-            if c in pred and c in labels:
-                cat[c]["tp"] += 1
-            elif c in pred:
-                cat[c]["fp"] += 1
-            elif c in labels:
-                cat[c]["fn"] += 1
-        if flagged != bool(labels) or (flagged and not labels <= pred):
-            errors.append(
-                f"  {r['id']} ctx={ctx} want={sorted(labels) or 'allow'} got={res['verdict']} "
-                f"{res['categories']} :: {r['text']}"
-            )
-    print(f"== {path.name}: {len(rows)} comments, lexicon {LEXICON_VERSION}")
-    print(f"   bad comments flagged (recall):   {_pct(tot['bad_flagged'], tot['bad'])}")
-    print(f"   good comments flagged (FP rate): {_pct(tot['good_flagged'], tot['good'])}")
-    flagged_all = tot["bad_flagged"] + tot["good_flagged"]
-    print(f"   precision of flagging:           {_pct(tot['bad_flagged'], flagged_all)}")
-    print("   per category (among flagged):      precision            recall")
-    for c, m in cat.items():
-        print(f"     {c:18s} {_pct(m['tp'], m['tp'] + m['fp']):>22s} {_pct(m['tp'], m['tp'] + m['fn']):>20s}")
-    for k, g in groups.items():
-        print(f"   per {k}:{'':14s}bad recall              good FP rate")
+        blocked = res["verdict"] == "block"
+        bad = bool(r["labels"])
+        cats = r["labels"] or ["(acceptable)"]
+        buckets = [
+            tot,
+            groups["lang"][r["lang"]],
+            groups["style"][r["style"]],
+            groups["context"][_ctx(r["minor_context"])],
+        ]
+        buckets += [groups["category"][c] for c in cats]
+        buckets += [cells[r["lang"], c, r["style"]] for c in cats]
+        for b in buckets:
+            if bad:
+                b["bad"] += 1
+                b["flagged"] += flagged
+                b["blocked"] += blocked
+            else:
+                b["good"] += 1
+                b["fp"] += flagged
+        if flagged != bad:
+            errors.append((r, res))
+    return {"total": tot, "groups": groups, "cells": cells, "errors": errors}
+
+
+def _rate(n: int, d: int) -> str:
+    return f"{n / d:6.3f} ({n}/{d})" if d else "     -"
+
+
+def _line(name: str, c: Cell) -> str:
+    return (
+        f"  {name:28s} recall {_rate(c['flagged'], c['bad']):>18s}"
+        f"  block {_rate(c['blocked'], c['bad']):>18s}"
+        f"  FPR {_rate(c['fp'], c['good']):>16s}"
+    )
+
+
+def report(title: str, s: dict[str, Any], min_cell: int, worst: int) -> None:
+    print(f"== {title}")
+    print(_line("overall", s["total"]))
+    for k, g in s["groups"].items():
+        print(f" per {k}:")
         for name in sorted(g):
-            m = g[name]
-            print(
-                f"     {name:18s} {_pct(m['bad_flagged'], m['bad']):>22s} "
-                f"{_pct(m['good_flagged'], m['good']):>22s}"
-            )
-    if show_errors and errors:
-        print(f"   mistakes ({len(errors)}):")
-        print("\n".join(errors))
-    return tot
+            print(_line(name, g[name]))
+    ranked = sorted(
+        ((c["flagged"] / c["bad"], key, c) for key, c in s["cells"].items() if c["bad"] >= min_cell),
+        key=lambda t: t[0],
+    )
+    if ranked:
+        print(f" worst (lang, category, style) cells with >= {min_cell} bad comments:")
+        for _, key, c in ranked[:worst]:
+            print(_line(" / ".join(key), c))
+
+
+def summary(s: dict[str, Any]) -> dict[str, Any]:
+    def d(c: Cell) -> dict[str, Any]:
+        return {
+            **c,
+            "recall": c["flagged"] / c["bad"] if c["bad"] else None,
+            "block_recall": c["blocked"] / c["bad"] if c["bad"] else None,
+            "fpr": c["fp"] / c["good"] if c["good"] else None,
+        }
+
+    return {"overall": d(s["total"]), **{k: {n: d(c) for n, c in g.items()} for k, g in s["groups"].items()}}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="*", default=["dev.jsonl", "heldout.jsonl"])
-    p.add_argument("--errors", action="store_true", help="list the mistakes (do not tune on held-out!)")
+    p.add_argument("files", nargs="*", type=Path)
+    p.add_argument("--all", type=Path, help="every *.jsonl under this directory (also pooled)")
+    p.add_argument("--lexicon-dir", type=Path, help="data directory to evaluate (default: the packaged one)")
+    p.add_argument(
+        "--errors", action="store_true", help="list the mistakes (never on a set you will report!)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON summary per file instead of tables")
+    p.add_argument("--min-cell", type=int, default=5)
+    p.add_argument("--worst", type=int, default=10)
     args = p.parse_args()
-    ok = True
-    for f in args.files:
-        path = Path(f) if Path(f).exists() else HERE / f
-        tot = evaluate(path, args.errors)
-        recall = tot["bad_flagged"] / tot["bad"] if tot["bad"] else 1.0
-        fpr = tot["good_flagged"] / tot["good"] if tot["good"] else 0.0
-        ok = ok and recall >= 0.90 and fpr <= 0.05
+    files = list(args.files)
+    if args.all:
+        files += sorted(args.all.rglob("*.jsonl"))
+    if not files:
+        files = [HERE / "dev.jsonl", HERE / "heldout.jsonl"]
+    lex = load_lexicon(args.lexicon_dir)
+    model = lex.model.model_id if lex.model else "none"
+    pooled_rows: list[dict[str, Any]] = []
+    pooled_res: list[dict[str, Any]] = []
+    for f in files:
+        rows = read_rows([f])
+        res = judge(rows, lex)
+        pooled_rows += rows
+        pooled_res += res
+        s = score(rows, res)
+        if args.json:
+            print(json.dumps({"file": str(f), "lexicon": lex.version, "model": model, **summary(s)}))
+            continue
+        report(
+            f"{f} ({len(rows)} comments) lexicon {lex.version} model {model}", s, args.min_cell, args.worst
+        )
+        if args.errors:
+            for r, res_ in s["errors"]:
+                want = ",".join(r["labels"]) or "allow"
+                print(
+                    f"  ERR ctx={_ctx(r['minor_context'])}"
+                    f" want={want} got={res_['verdict']} {res_['categories']} :: {r['text']}"
+                )
         print()
-    print("bar (>=90% recall, <=5% FP on every set):", "met" if ok else "NOT met")
-    return 0 if ok else 1
+    if len(files) > 1:
+        s = score(pooled_rows, pooled_res)
+        if args.json:
+            print(json.dumps({"file": "pooled", "lexicon": lex.version, "model": model, **summary(s)}))
+        else:
+            report(f"pooled ({len(pooled_rows)} comments)", s, args.min_cell, args.worst)
+    return 0
 
 
 if __name__ == "__main__":

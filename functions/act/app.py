@@ -7,25 +7,26 @@ from typing import Any
 from tutela.act import Actor, Targets
 from tutela.aws.bus import DecisionBus
 from tutela.aws.s3 import S3
-from tutela.aws.step import logger, setting, step
+from tutela.aws.settings import ActSettings, at_init
+from tutela.aws.step import logger, step
 from tutela.aws.store import DecisionStore
-from tutela.objects import ObjectRef
+from tutela.contracts import ActInput
 
 _s3 = S3()
+_settings = at_init(ActSettings.from_env)
 
 
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ref = ObjectRef.from_detail(event.get("detail"))
+    cfg = _settings()
+    inp = ActInput.from_event(event)
     actor = Actor(
         _s3,
-        DecisionStore(setting("DECISIONS_TABLE")),
-        DecisionBus(setting("EVENT_BUS_NAME")),
-        Targets(setting("PUBLISHED_BUCKET"), setting("QUARANTINE_BUCKET")),
-        execution_id=event.get("execution_id"),
+        DecisionStore(cfg.decisions_table),
+        DecisionBus(cfg.event_bus_name),
+        Targets(cfg.published_bucket, cfg.quarantine_bucket),
+        execution_id=inp.step.execution_id,
     )
-    action = actor.act(ref, event.get("decision") or {})
-    logger.info(
-        "acted", extra={"verdict": (event.get("decision") or {}).get("verdict"), "action": sorted(action)}
-    )
+    action = actor.act(inp.step.ref, inp.decision)
+    logger.info("acted", extra={"verdict": inp.decision.get("verdict"), "action": sorted(action)})
     return action

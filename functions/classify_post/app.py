@@ -13,7 +13,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws.post_context import PostContextStore
 from tutela.aws.s3 import S3
-from tutela.aws.step import logger, metrics, setting, step
+from tutela.aws.settings import PostSettings, at_init
+from tutela.aws.step import logger, metrics, step
+from tutela.contracts import StepInput
 from tutela.errors import InvalidInputError
 from tutela.objects import ObjectRef
 from tutela.posts.classify import classify_post
@@ -21,6 +23,7 @@ from tutela.posts.model import parse_post
 from tutela.posts.signals import post_lexicon, post_policy
 
 _s3 = S3()
+_settings = at_init(PostSettings.from_env)
 post_lexicon()  # build the post-signal automaton during INIT
 
 
@@ -30,7 +33,8 @@ def staged_key(ref: ObjectRef) -> str:
 
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ref = ObjectRef.from_detail(event.get("detail")).require_safe_key()
+    cfg = _settings()
+    ref = StepInput.from_event(event).ref.require_safe_key()
     if ref.post_id is None or not ref.key.endswith(".json"):
         raise InvalidInputError("a post is posts/{post_id}.json or posts/{post_id}/{name}.json")
     policy = post_policy()
@@ -42,10 +46,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         max_chars=int(policy["max_field_chars"]),
         max_hashtags=int(policy["max_hashtags"]),
     )
-    flags = PostContextStore(setting("DECISIONS_TABLE")).flags(post.post_id)
+    flags = PostContextStore(cfg.decisions_table).flags(post.post_id)
     decision = classify_post(post, flags)
     body = json.dumps(post.published(int(policy["location_decimals"])), ensure_ascii=False).encode("utf-8")
-    bucket, key = setting("STAGING_BUCKET"), staged_key(ref)
+    bucket, key = cfg.staging_bucket, staged_key(ref)
     _s3.put_bytes(body, bucket, key, content_type="application/json")
     logger.info(
         "post classified",

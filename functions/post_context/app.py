@@ -15,24 +15,27 @@ from tutela.act import Targets
 from tutela.aws.bus import DecisionBus
 from tutela.aws.post_context import PostContextStore, raise_for
 from tutela.aws.s3 import S3
-from tutela.aws.step import int_setting, logger, metrics, setting, step
+from tutela.aws.settings import PostContextSettings, at_init
+from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
+from tutela.contracts import StepInput
 from tutela.decision import expires_at
 from tutela.errors import InvalidInputError
-from tutela.objects import ObjectRef
 from tutela.posts.reevaluate import Cause, Reevaluator
 
 _s3 = S3()
+_settings = at_init(PostContextSettings.from_env)
 
 
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ref = ObjectRef.from_detail(event.get("detail"))
-    decision = event.get("decision") or {}
+    cfg = _settings()
+    step_input = StepInput.from_event(event)
+    ref = step_input.ref
+    decision = event.get("decision") if isinstance(event.get("decision"), dict) else {}
     if decision.get("kind") != "post" or not ref.post_id:
         raise InvalidInputError("PostContext needs a post-text decision")
-    table = setting("DECISIONS_TABLE")
-    retention = int_setting("DECISION_RETENTION_DAYS", 400)
+    table, retention = cfg.decisions_table, cfg.retention_days
     store = PostContextStore(table)
     raised = raise_for(store, ref, decision, expires_at=expires_at(retention))
     done: list[dict[str, Any]] = []
@@ -41,9 +44,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             _s3,
             DecisionStore(table),
             store,
-            DecisionBus(setting("EVENT_BUS_NAME")),
-            Targets(setting("PUBLISHED_BUCKET"), setting("QUARANTINE_BUCKET")),
-            Cause(ref, event.get("execution_id"), event.get("event_time"), retention),
+            DecisionBus(cfg.act.event_bus_name),
+            Targets(cfg.act.published_bucket, cfg.act.quarantine_bucket),
+            Cause(ref, step_input.execution_id, step_input.event_time, retention),
         )
         done = reevaluator.run(ref.post_id)
     logger.info("post context", extra={"raised": raised, "reevaluated": len(done)})

@@ -8,29 +8,32 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws.post_context import PostContextStore, media_context, raise_for
 from tutela.aws.s3 import S3
-from tutela.aws.step import int_setting, logger, metrics, setting, step
+from tutela.aws.settings import RecordSettings, at_init
+from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
+from tutela.contracts import RecordInput, RecordOutput
 from tutela.decision import comment_items, normalize, object_item, same_execution
 from tutela.limits import MAX_COMMENT_RESULTS_BYTES
-from tutela.objects import ObjectRef
 
 _s3 = S3()
+_settings = at_init(RecordSettings.from_env)
 
 
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ref = ObjectRef.from_detail(event.get("detail"))
-    execution_id = event.get("execution_id")
-    store = DecisionStore(setting("DECISIONS_TABLE"))
-    posts = PostContextStore(setting("DECISIONS_TABLE"))
+    cfg = _settings()
+    inp = RecordInput.from_event(event)
+    ref, execution_id = inp.step.ref, inp.step.execution_id
+    store = DecisionStore(cfg.decisions_table)
+    posts = PostContextStore(cfg.decisions_table)
     # A media decision of a post whose text declares a child is recorded with that minor floor (tutela.posts).
-    decision = normalize(media_context(posts, ref, dict(event.get("decision") or {})))
+    decision = normalize(media_context(posts, ref, dict(inp.decision)))
     item = object_item(
         ref,
         decision,
         execution_id=execution_id,
-        event_time=event.get("event_time"),
-        retention_days=int_setting("DECISION_RETENTION_DAYS", 400),
+        event_time=inp.step.event_time,
+        retention_days=cfg.retention_days,
     )
     # The conditional put claims the object version. If the item exists, the execution id in it says who
     # wrote it: this execution (a retry after the put committed: carry on with what was stored) or another
@@ -39,12 +42,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if existing is not None and not same_execution(existing, execution_id):
         logger.info("duplicate delivery: decision already stored", extra={"verdict": existing.get("verdict")})
         metrics.add_metric(name="DuplicateDelivery", unit=MetricUnit.Count, value=1)
-        return {"duplicate": True, "decision": {k: existing.get(k) for k in ("pk", "sk", "verdict")}}
+        stored = {k: existing.get(k) for k in ("pk", "sk", "verdict")}
+        return RecordOutput(duplicate=True, decision=stored).to_event()
     if existing is not None:
         item = existing
-    raise_for(
-        posts, ref, item, expires_at=item.get("expires_at")
-    )  # idempotent; the post's context only rises
+    raise_for(posts, ref, item, expires_at=item.get("expires_at"))  # idempotent: the context only rises
     if decision.kind == "comments":
         # Only the execution that claimed the version writes its comment records (the same content again on
         # a retry: every field, decided_at included, comes from the stored object item).
@@ -64,4 +66,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         extra={"kind": decision.kind, "verdict": item.get("verdict"), "retry": existing is not None},
     )
     metrics.add_metric(name=f"Verdict_{item.get('verdict')}", unit=MetricUnit.Count, value=1)
-    return {"duplicate": False, "decision": item}
+    return RecordOutput(duplicate=False, decision=item).to_event()

@@ -10,13 +10,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws.s3 import S3
 from tutela.aws.s3_splice import scrub_object
-from tutela.aws.step import int_setting, logger, metrics, setting, step
+from tutela.aws.settings import ScrubSettings, at_init
+from tutela.aws.step import logger, metrics, step
+from tutela.contracts import StepInput
 from tutela.errors import LimitExceededError
 from tutela.objects import ObjectRef
 from tutela.scrub import scrub_file
 from tutela.sniff import BY_NAME, SNIFF_BYTES, sniff
 
 _s3 = S3()
+_settings = at_init(ScrubSettings.from_env)
 
 
 def staging_key(ref: ObjectRef) -> str:
@@ -25,14 +28,15 @@ def staging_key(ref: ObjectRef) -> str:
 
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ref = ObjectRef.from_detail(event.get("detail")).require_safe_key()
-    staging_bucket = setting("STAGING_BUCKET")
+    cfg = _settings()
+    ref = StepInput.from_event(event).ref.require_safe_key()
+    staging_bucket = cfg.staging_bucket
     key = staging_key(ref)
     size = ref.size if ref.size is not None else _s3.size(ref)
-    max_bytes = int_setting("MAX_MEDIA_BYTES", 2 * 1024**3)
+    max_bytes = cfg.max_media_bytes
     if size > max_bytes:
         raise LimitExceededError(f"object is {size} bytes; the limit is {max_bytes}")
-    if size >= int_setting("SPLICE_MIN_BYTES", 64 * 1024**2):
+    if size >= cfg.splice_min_bytes:
         # Big videos: plan from ranged reads, copy unchanged ranges server-side (UploadPartCopy), write only
         # the rewritten boxes, verify the result in S3. The Lambda never holds or downloads the file.
         media = sniff(_s3.head_bytes(ref, SNIFF_BYTES))

@@ -251,9 +251,13 @@ def test_comment_thread_flags_grooming_and_publishes_only_allowed(
     assert published_ids == ["c1", "c2", "c4"]
 
 
-def test_nothing_published_that_was_not_allowed(runner: Runner):
-    """Media: the object decision is allow. Comment batches: each published line is an allowed comment."""
+def test_nothing_published_that_was_not_allowed(runner: Runner, photo: Path, tmp_path: Path):
+    """Media: the object decision is allow. Comment batches: each published line is an allowed comment.
+    Self-contained: it uploads its own photo and thread, then checks everything published so far."""
+    runner.deliver(runner.upload(photo, "media/post-11/beach.jpg"))
+    runner.deliver(runner.upload(samples.thread(tmp_path / "t.jsonl"), "comments/post-11/t.jsonl"))
     published = published_keys(runner)
+    assert {"media/post-11/beach.jpg", "comments/post-11/t.jsonl"} <= set(published)
     assert published
     for key, body in published.items():
         pk = object_keys(ObjectRef(runner.bucket, key))["pk"]

@@ -58,7 +58,10 @@ def test_scan_media(env: dict[str, Any], tmp_path: Path, lambda_context: Any) ->
     event = put(env, load_event("scan_media"), samples.photo(tmp_path / "p.jpg", (320, 240)).read_bytes())
     out = handler("scan_media")(event, lambda_context)
     assert out["media_type"] == "jpeg" and out["backend"]["name"] == "local"
-    assert isinstance(out["ModerationLabels"], list) and isinstance(out["Faces"], list)
+    assert out["ModerationLabels"] == []  # a beach scene: nothing to moderate
+    for face in out["Faces"]:  # the Rekognition v7 shape, whichever backend ran
+        assert {"BoundingBox", "AgeRange", "Confidence"} <= set(face)
+        assert face["AgeRange"]["Low"] <= face["AgeRange"]["High"]
 
 
 def test_scrub_geotags_stages_a_verified_copy(
@@ -72,6 +75,16 @@ def test_scrub_geotags_stages_a_verified_copy(
     assert find_location(staged) == []
 
 
+def test_scrub_small_path_stages_with_the_media_content_type(
+    env: dict[str, Any], tmp_path: Path, lambda_context: Any
+) -> None:
+    """Issue 9 mutation 'the small-file scrub path drops the Content-Type' survived."""
+    event = put(env, load_event("scrub_geotags"), samples.photo(tmp_path / "p.jpg", (320, 240)).read_bytes())
+    out = handler("scrub_geotags")(event, lambda_context)
+    head = env["s3"].head_object(Bucket=STAGING, Key=out["staging"]["key"])
+    assert head["ContentType"] == "image/jpeg" == out["content_type"]
+
+
 def test_scrub_rejects_non_media(env: dict[str, Any], lambda_context: Any) -> None:
     from tutela.errors import UnsupportedMediaError
 
@@ -82,9 +95,17 @@ def test_scrub_rejects_non_media(env: dict[str, Any], lambda_context: Any) -> No
 
 
 def test_decide(lambda_context: Any) -> None:
-    out = handler("decide")(load_event("decide"), lambda_context)
+    event = load_event("decide")
+    out = handler("decide")(event, lambda_context)
     assert out["kind"] == "media" and out["verdict"] == "allow" and out["minor"] == "none"
     assert out["staged"]["key"].startswith("scrubbed/") and out["policy"]["version"]
+    # Provenance (issue 9 mutation 'Decide stores no labels' survived): the signals the verdict rests on.
+    scan = event["analysis"][0]["scan"]
+    assert out["signals"]["labels"] == scan["ModerationLabels"]
+    assert out["signals"]["faces"] == [f["AgeRange"] for f in scan["Faces"]]
+    labels = [{"Name": "Swimwear or Underwear", "ParentName": "", "Confidence": 88.0, "TaxonomyLevel": 1}]
+    event["analysis"][0]["scan"]["ModerationLabels"] = labels
+    assert handler("decide")(event, lambda_context)["signals"]["labels"] == labels
 
 
 def test_decide_never_allows_an_unverified_scrub(lambda_context: Any) -> None:
@@ -98,11 +119,18 @@ def test_classify_comments(env: dict[str, Any], tmp_path: Path, lambda_context: 
     event = put(env, load_event("classify_comments"), samples.thread(tmp_path / "t.jsonl").read_bytes())
     out = handler("classify_comments")(event, lambda_context)
     assert out["kind"] == "comments" and out["results"]["count"] == len(samples.THREAD)
-    assert out["verdict"] in ("review", "block") and out["minor_context"] is None
-    results = (
-        env["s3"].get_object(Bucket=STAGING, Key=out["results"]["key"])["Body"].read().decode().splitlines()
-    )
-    assert len(results) == len(samples.THREAD)
+    assert out["verdict"] == "block" and out["severity"] >= 3 and out["minor_context"] is None
+    assert out["counts"] == {"allow": 3, "block": 2}
+    assert "comment_grooming" in [r["code"] for r in out["reasons"]]
+    body = env["s3"].get_object(Bucket=STAGING, Key=out["results"]["key"])["Body"].read().decode()
+    results = [json.loads(x) for x in body.splitlines()]
+    assert [(r["id"], r["line"], r["verdict"]) for r in results] == [
+        ("c1", 1, "allow"),
+        ("c2", 2, "allow"),
+        ("c3", 3, "block"),
+        ("c4", 4, "allow"),
+        ("c5", 5, "block"),
+    ]
     assert "don't tell your parents" not in json.dumps(out)  # the state carries counts, not text
 
 
@@ -117,6 +145,28 @@ def test_record_decision_is_idempotent(env: dict[str, Any], lambda_context: Any)
     assert retry["decision"] == first["decision"]  # the stored decision, not a second one
     items = [i for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#")]  # not post#
     assert len(items) == 1 and items[0]["verdict"] == "allow" and items[0]["post_id"] == "post-123"
+
+
+def test_a_redelivery_never_rewrites_comment_records(
+    env: dict[str, Any], tmp_path: Path, lambda_context: Any
+) -> None:
+    """Promise: history is append-only; a redelivery (another execution) stops before writing anything
+    (issue 9 mutation 'RecordDecision skips the comment pre-read' survived)."""
+    event = put(env, load_event("classify_comments"), samples.thread(tmp_path / "t.jsonl").read_bytes())
+    decision = handler("classify_comments")(event, lambda_context)
+    record = {**event, "execution_id": "arn:first", "decision": decision}
+    assert handler("record_decision")(record, lambda_context)["duplicate"] is False
+    items = {i["sk"]: i for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#")}  # not post#
+    assert len(items) == 1 + len(samples.THREAD)
+    first = next(sk for sk in items if sk.endswith("#c#000001"))
+    env["table"].update_item(
+        Key={"pk": items[first]["pk"], "sk": first},
+        UpdateExpression="SET marker = :m",
+        ExpressionAttributeValues={":m": "untouched"},
+    )
+    again = handler("record_decision")({**record, "execution_id": "arn:second"}, lambda_context)
+    assert again["duplicate"] is True
+    assert env["table"].get_item(Key={"pk": items[first]["pk"], "sk": first})["Item"]["marker"] == "untouched"
 
 
 def test_act_publishes_the_staged_copy(env: dict[str, Any], lambda_context: Any) -> None:

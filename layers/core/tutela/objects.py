@@ -86,4 +86,10 @@ class ObjectRef:
 
     def version_args(self) -> dict[str, str]:
         """Extra boto3 arguments that pin the exact version the event was about."""
-        return {"VersionId": self.version_id} if self.version_id else {}
+        return version_args(self.version_id)
+
+
+def version_args(version_id: str | None) -> dict[str, str]:
+    """``{"VersionId": ...}`` for a real version id; nothing for none or S3's ``"null"`` (the one place
+    that knows an unversioned object's version is called "null")."""
+    return {"VersionId": version_id} if version_id and version_id != "null" else {}

@@ -52,6 +52,12 @@ EVAL = Path(__file__).resolve().parents[3] / "eval" / "comments"
         ("don't tell ur mom", " dont tell ur mom "),  # apostrophes dropped
         ("I'm 12yo", " im 12yo "),  # age tokens are not leetspeak
         ("hi!!! omg", " hi omg "),  # trailing ! is punctuation, not i
+        ("d.m m.e", " dm me "),  # punctuation joins letters, whitespace still separates words
+        ("s.e.n.d f.e.e.t", " send feet "),
+        ("s.e.n.d n.u.d.e.s pls", " send nudes pls "),
+        ("s. e. x", " sex "),
+        ("u r cute", " u r cute "),  # two single letters with only whitespace stay words
+        ("p i c s", " pics "),  # three or more, whitespace only: joined as before
     ],
 )
 def test_evasions_normalise(text: str, expected: str) -> None:
@@ -77,7 +83,7 @@ def _corpus() -> list[str]:
         for line in (EVAL / name).read_text(encoding="utf-8").splitlines():
             texts.append(json.loads(line)["text"])
     rng = random.Random(5)
-    alphabet = "aeiosx013 .-_!$@|\u200b🍑加微信約炮ｓＸ啪"
+    alphabet = "aeiosx013 .-_!$@|\u200b🍑加微信約炮ｓＸ啪\t"
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(400)]
     return texts
 
@@ -100,7 +106,14 @@ def test_inlined_fast_path_matches_the_staged_reference() -> None:
     extra = ["a  b   c", "s e x y", "sexxxy", "a b", "  ", "\t\n x", "中 文", "中  文 a", "啪啪啪啪", "１ ２"]
     for text in [*_corpus(), *extra]:
         assert normalize(text) == _staged(text), text
-    assert len(STAGES) == 9
+    assert len(STAGES) == 10
+
+
+def test_word_gaps_survive_in_offsets() -> None:
+    norm, spans = normalize_with_offsets("ok d.m m.e now")
+    assert norm == " ok dm me now "
+    i = norm.index("dm")
+    assert spans[i] == (3, 4) and spans[i + 1] == (5, 6)  # d and m of "d.m"
 
 
 def test_lazy_offset_map_gives_the_eager_spans() -> None:

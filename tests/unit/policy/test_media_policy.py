@@ -212,7 +212,7 @@ def test_multiple_families_take_the_worst_and_list_all_reasons() -> None:
 
 @pytest.mark.parametrize(("minor", "expect"), [("likely", True), ("possible", True), ("none", False)])
 def test_location_risk_reason(minor: str, expect: bool) -> None:
-    out = decide_media(_scan([REK_FACE[minor]], [], "x"), {"location_found": True})
+    out = decide_media(_scan([REK_FACE[minor]], [], "x"), {"location_found": True, "verified": True})
     codes = [r["code"] for r in out["reasons"]]
     assert ("location_risk_minor" in codes) is expect
     if expect:
@@ -220,7 +220,7 @@ def test_location_risk_reason(minor: str, expect: bool) -> None:
 
 
 def test_location_without_any_face_is_not_a_minor_risk() -> None:
-    out = decide_media(_scan([], [], "x"), {"location_found": True})
+    out = decide_media(_scan([], [], "x"), {"location_found": True, "verified": True})
     assert out["reasons"] == [] and out["verdict"] == "allow"
 
 
@@ -243,6 +243,10 @@ def test_disturbing_content_goes_to_review() -> None:
     assert out["verdict"] == "review" and out["reasons"][0]["code"] == "disturbing_content"
 
 
-def test_scan_error_is_held_for_review() -> None:
-    out = decide_media({"error": {"code": "corrupt_media", "message": "bad"}}, None)
-    assert out["verdict"] == "review" and out["reasons"][0]["error_code"] == "corrupt_media"
+def test_an_unverified_scrub_is_never_allowed() -> None:
+    """Promise: published = scrubbed; the rule lives in the versioned policy (issue 9), not in Decide."""
+    scan = _scan([REK_FACE["none"]], [], "x")
+    assert decide_media(scan, {"verified": True})["verdict"] == "allow"
+    for scrub in ({"verified": False}, {"verified": False, "location_found": True}):
+        out = decide_media(scan, scrub)
+        assert out["verdict"] == "review" and "scrub_unverified" in [r["code"] for r in out["reasons"]]

@@ -52,7 +52,7 @@ def test_cli_batch_jobs_keep_input_order(tmp_path: Path, capsys: pytest.CaptureF
     from tests.hostile.media_corpus import jpeg, png
 
     files = []
-    for i in range(12):
+    for i in range(24):  # >= 8 per worker: the pool is really used
         p = tmp_path / "in" / f"f{i:02d}.{'jpg' if i % 3 else 'png'}"
         p.parent.mkdir(exist_ok=True)
         p.write_bytes(b"junk" if i == 5 else (jpeg(i) if i % 3 else png(i)))

@@ -141,3 +141,31 @@ def test_scan_media_loads_models_at_init(monkeypatch: pytest.MonkeyPatch) -> Non
     be = api._BACKENDS.get("local")
     assert be is not None and be._loaded  # type: ignore[attr-defined]
     sys.modules.pop("app", None)
+
+
+def test_every_heif_image_is_scanned(tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from io import BytesIO
+
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    ims = [Image.fromarray(np.full((48, 64, 3), 40 + 60 * i, np.uint8)) for i in range(3)]
+    buf = BytesIO()
+    ims[0].save(buf, "HEIF", save_all=True, append_images=ims[1:], quality=80)
+    p = tmp_path / "burst.heic"
+    p.write_bytes(buf.getvalue())
+    be = FrameCounter()
+    report = scan_file(p, backend=be)
+    assert report.frames == 3 and len(be.frames) == 3 and not be.stills
+    assert any(lb["Name"] == "Swimwear or Underwear" for lb in report.labels)  # seen on image 2 only
+
+
+def test_heif_image_sequence_is_held(tmp_path: Path) -> None:
+    heic = mc.heic()
+    if heic is None:
+        pytest.skip("pillow-heif not installed")
+    p = tmp_path / "seq.heic"
+    p.write_bytes(heic + mc._box(b"moov", mc._box(b"mvhd", bytes(100))))
+    with pytest.raises(UnsupportedMediaError, match="sequence"):
+        scan_file(p, backend=FrameCounter())

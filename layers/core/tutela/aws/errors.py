@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from tutela.errors import TransientError
 
@@ -29,7 +29,8 @@ _RETRYABLE_CODES = {
 
 
 def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, ConnectionError | ReadTimeoutError):
+    """The one classification of AWS failures: throttling, 5xx and network errors are retried."""
+    if isinstance(exc, ConnectionError | HTTPClientError):  # connect/read timeouts, dropped streams
         return True
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
@@ -43,7 +44,7 @@ def transient_errors() -> Iterator[None]:
     """Re-raise retryable AWS errors as TransientError so the ASL retries them with backoff."""
     try:
         yield
-    except (ClientError, ConnectionError, ReadTimeoutError) as exc:
+    except (ClientError, ConnectionError, HTTPClientError) as exc:
         if is_retryable(exc):
             raise TransientError(f"retryable AWS error: {type(exc).__name__}: {exc}") from exc
         raise

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from tutela.aws import clients
 from tutela.errors import LimitExceededError
-from tutela.objects import ObjectRef
+from tutela.objects import ObjectRef, version_args
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -114,9 +114,7 @@ class S3:
 
     def head(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
         """The object's metadata, or None if that key (or version) does not exist."""
-        args: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if version_id and version_id != "null":
-            args["VersionId"] = version_id
+        args: dict[str, Any] = {"Bucket": bucket, "Key": key, **version_args(version_id)}
         try:
             return dict(self.client.head_object(**args))
         except ClientError as exc:

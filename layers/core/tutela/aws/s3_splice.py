@@ -13,7 +13,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tutela.aws import clients
+from tutela.aws.errors import is_retryable
 from tutela.errors import InvalidInputError, TransientError, VerificationError
+from tutela.objects import version_args
 from tutela.scrub import Copy, Data, Plan, Reader, ScrubLimits, ScrubReport, Zero, plan_reader, verify_reader
 
 if TYPE_CHECKING:
@@ -107,9 +110,7 @@ class S3Reader(Reader):
         cache_blocks: int = 64,
     ) -> None:
         self._c = client
-        self._args: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if version_id and version_id != "null":
-            self._args["VersionId"] = version_id
+        self._args: dict[str, Any] = {"Bucket": bucket, "Key": key, **version_args(version_id)}
         head = client.head_object(**self._args)
         super().__init__(int(head["ContentLength"]))
         self.etag = str(head.get("ETag", ""))
@@ -123,10 +124,10 @@ class S3Reader(Reader):
             r = self._c.get_object(Range=f"bytes={start}-{end - 1}", **self._args)
             return bytes(r["Body"].read())
         except Exception as exc:
+            if is_retryable(exc):
+                raise TransientError("ranged read from S3 failed") from exc  # throttling, 5xx, network
             code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-            if code in ("NoSuchKey", "NoSuchVersion", "InvalidRange", "AccessDenied", "404", "403"):
-                raise InvalidInputError(f"object cannot be read ({code})") from exc
-            raise TransientError("ranged read from S3 failed") from exc  # throttling, 5xx, network
+            raise InvalidInputError(f"object cannot be read ({code or type(exc).__name__})") from exc
 
     def _block(self, i: int) -> bytes:
         b = self._cache.get(i)
@@ -227,9 +228,7 @@ def scrub_object(
     import time
 
     if client is None:
-        import boto3
-
-        client = boto3.client("s3")
+        client = clients.client("s3")
     t0 = time.perf_counter()
     reader = S3Reader(client, src_bucket, src_key, version_id)
     plan, report = plan_reader(reader, limits=limits)
@@ -238,10 +237,7 @@ def scrub_object(
     try:
         verify_reader(S3Reader(client, dst_bucket, dst_key, new_version), report, limits=limits)
     except BaseException:
-        args: dict[str, Any] = {"Bucket": dst_bucket, "Key": dst_key}
-        if new_version and new_version != "null":
-            args["VersionId"] = new_version
-        client.delete_object(**args)
+        client.delete_object(Bucket=dst_bucket, Key=dst_key, **version_args(new_version))  # type: ignore[arg-type]
         raise
     if not report.verified:  # pragma: no cover - verify_reader raises instead
         raise VerificationError("scrubbed object was not verified")

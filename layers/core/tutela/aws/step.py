@@ -1,7 +1,7 @@
 """What every step handler shares: Powertools logger/tracer/metrics, config, AWS error mapping.
 
 Handlers stay thin: ``@step`` + parse + one domain call + return. Nothing here runs at import time
-beyond creating the (lazy) Powertools objects.
+beyond creating the (lazy) Powertools objects; settings are parsed by ``tutela.aws.settings``.
 """
 
 from __future__ import annotations
@@ -14,27 +14,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from tutela.aws.errors import transient_errors
-from tutela.errors import ConfigurationError
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-
-
-def setting(name: str, default: str | None = None) -> str:
-    """A configuration value from the function's environment (read per call, never at import)."""
-    value = os.environ.get(name, default)
-    if value is None or value == "":
-        raise ConfigurationError(f"configuration {name} is not set")
-    return value
-
-
-def int_setting(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    try:
-        return int(raw) if raw else default
-    except ValueError as exc:
-        raise ConfigurationError(f"configuration {name} must be an integer") from exc
 
 
 def step[F: Callable[..., Any]](fn: F) -> F:
@@ -43,6 +26,8 @@ def step[F: Callable[..., Any]](fn: F) -> F:
 
     @functools.wraps(fn)
     def mapped(event: Any, context: Any) -> Any:
+        if metrics.namespace is None:  # imported before the environment was set (tests, tools): resolve now
+            metrics.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Tutela"
         with transient_errors():
             return fn(event, context)
 

@@ -93,9 +93,11 @@ def _run_all(
     jobs: list[tuple[Path, Path | None]], limits: Any, workers: int
 ) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
     items = [(src, dst, limits) for src, dst in jobs]
-    workers = min(workers or os.cpu_count() or 1, len(items))
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    workers = min(workers or os.cpu_count() or 1, len(items) // 8 or 1)  # small batches: not worth a pool
+    if workers <= 1 or "forkserver" not in multiprocessing.get_all_start_methods():
         yield from map(_job, items)
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    # forkserver, not fork: workers start from a clean single-threaded server, never from a copy of a
+    # caller that may hold threads (fork after threads can deadlock).
+    with multiprocessing.get_context("forkserver").Pool(workers) as pool:
         yield from pool.imap(_job, items, chunksize=max(1, min(64, len(items) // (4 * workers))))

@@ -13,12 +13,13 @@ from functools import cache
 from typing import Any
 
 from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
-from tutela.comments.lexicon import Lexicon, default_lexicon
+from tutela.comments.lexicon import CATEGORIES, Lexicon, default_lexicon
 from tutela.comments.lines import parse_batch
 from tutela.comments.match import Hit, Matcher
+from tutela.comments.model import LinearModel
 from tutela.comments.normalize import OffsetMap, normalize, normalize_mapped
 from tutela.comments.rules import Contribution, assess, plan_hits
-from tutela.verdict import Severity, worst
+from tutela.verdict import Severity, Verdict, worst
 
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
@@ -32,6 +33,19 @@ def _matcher_for(lexicon: Lexicon) -> Matcher:
 def default_matcher() -> Matcher:
     """The packaged lexicon's automaton, built on first use and cached for the process."""
     return _matcher_for(default_lexicon())
+
+
+def rules_stage(
+    text: str, minor_context: bool | None, lexicon: Lexicon | None = None
+) -> tuple[str, tuple[str, ...]]:
+    """The normalised text and what the learned stage reads of the rules stage (for training)."""
+    lex = lexicon or default_lexicon()
+    norm = normalize(text)
+    hits, relevant = _matcher_for(lex).find(norm, text)
+    if not relevant:
+        return norm, ()
+    plan, _ = plan_hits(lex, hits, context_key(minor_context))
+    return norm, plan.features
 
 
 def context_key(minor_context: bool | None) -> str:
@@ -146,8 +160,20 @@ def _judge(
         except ComprehendUnavailable as exc:
             degraded = exc.code
     if not extra and not relevant:
+        if lex.model is not None:
+            _combine(
+                result,
+                {},
+                lex,
+                lex.model,
+                lex.model.scores(norm, text, minor_context),
+                text,
+                norm,
+                minor_context,
+            )
         if degraded:
-            result.update(verdict="review", severity=int(Severity.LOW), degraded=degraded)
+            result.update(verdict=worst([result["verdict"], "review"]), degraded=degraded)
+            result["severity"] = max(result["severity"], int(Severity.LOW))
         return result
     return _score(text, norm, hits, extra, degraded, minor_context, lex, result)
 
@@ -168,13 +194,91 @@ def _score(
     result["severity"] = a.severity
     result["score"] = round(a.score, 4)
     result["categories"] = sorted(a.scores, key=lambda k: (-a.scores[k], k))
-    if a.verdict != "allow":  # spans are only worked out for what someone will look at
-        result["evidence"] = _evidence(text, norm, a.contributions)
+    rules_verdict: Verdict = a.verdict
+    if lex.model is not None:
+        m = lex.model.scores(norm, text, minor_context, a.features)
+        rules_verdict = _combine(result, a.scores, lex, lex.model, m, text, norm, minor_context)
+    if rules_verdict != "allow":  # spans are only worked out for what someone will look at
+        result["evidence"] = _evidence(text, norm, a.contributions) + result["evidence"]
     if degraded:
-        result["verdict"] = worst([a.verdict, "review"])
-        result["severity"] = max(a.severity, int(Severity.LOW))
+        result["verdict"] = worst([result["verdict"], "review"])
+        result["severity"] = max(result["severity"], int(Severity.LOW))
         result["degraded"] = degraded
     return result
+
+
+def _combine(
+    result: dict[str, Any],
+    rule_scores: dict[str, float],
+    lex: Lexicon,
+    model: LinearModel,
+    m: dict[str, float],
+    text: str,
+    norm: str,
+    minor_context: bool | None,
+) -> Verdict:
+    """Merge the learned stage into ``result`` (holding the rules stage's fields).
+
+    The rules stage's review/block stands unless the model's ``any`` probability is below the
+    context's ``veto`` (``veto_block`` for blocks); the model's own verdict comes from its
+    thresholds; the result is the worse of the two. Model categories are reported from
+    ``category_min`` (at least the most likely one when the model flags). Returns the rules
+    stage's surviving verdict (its spans are needed when it is not ``allow``).
+    """
+    mp = lex.model_policy
+    assert mp is not None  # load_lexicon ships a model only with its policy
+    ckey = "adult" if minor_context is False else "minor"
+    th = mp.thresholds[ckey]
+    p = m["any"]
+    rv: Verdict = result["verdict"]
+    vetoed = (rv == "block" and th.veto_block is not None and p < th.veto_block) or (
+        rv == "review" and p < th.veto
+    )
+    if vetoed:
+        rv = "allow"
+    mv: Verdict
+    if th.block is not None and p >= th.block:
+        mv = "block"
+    elif th.review is not None and p >= th.review:
+        mv = "review"
+    else:
+        mv = "allow"
+    if mv == "allow" and not vetoed:
+        return rv
+    severity = result["severity"] if rv != "allow" else 0
+    scores = dict(rule_scores)
+    if mv != "allow":
+        if len(m) == 1:  # below the gate: the category outputs were not computed
+            m = model.scores(norm, text, minor_context, force=True)  # pragma: no cover - gate <= review
+        cats = {c: m[c] for c in CATEGORIES if m[c] >= mp.category_min}
+        if not cats:
+            top = max(CATEGORIES, key=m.__getitem__)
+            cats = {top: m[top]}
+        for c, pc in cats.items():
+            scores[c] = max(scores.get(c, 0.0), round(pc, 4))
+            pol = lex.policy[c]
+            severity = max(severity, pol.severity_block if mv == "block" else pol.severity_review)
+        top_cat = max(cats, key=cats.__getitem__)
+        ev_text = text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+        result["evidence"] = [
+            {
+                "start": 0,
+                "end": len(text),
+                "text": ev_text,
+                "category": top_cat,
+                "rule": f"model:{model.model_id}",
+                "score": round(p, 4),
+            }
+        ]
+    verdict = worst((rv, mv))
+    result["verdict"] = verdict
+    result["categories"] = sorted(scores, key=lambda k: (-scores[k], k))
+    result["score"] = round(max(scores.values(), default=0.0), 4)
+    if verdict == "allow":
+        severity = int(Severity.LOW) if any(v > 0 for v in scores.values()) else 0
+    result["severity"] = severity
+    result["model"] = {"id": model.model_id, "score": round(p, 4), "vetoed": vetoed}
+    return rv
 
 
 def _error(
@@ -218,6 +322,7 @@ def classify_lines(
     version = lex.version
     max_chars = lex.max_chars
     fast = comprehend is None  # without Comprehend, a comment without a relevant hit is allowed here
+    model = lex.model
     for c in parse_batch(lines, minor_context):
         n, ident, text, ctx = c.line, c.id, c.text, c.minor_context
         if text is None:  # held by the line parser (tutela.comments.lines): judged as review, with why
@@ -239,14 +344,23 @@ def classify_lines(
             hits, relevant = find(norm, text)
             if relevant:  # _score without Comprehend: the memoised plan gives the result fields
                 plan, by_key = plan_hits(lex, hits, "adult" if ctx is False else "minor")
-                verdict = result["verdict"] = plan.verdict
+                verdict: Verdict = plan.verdict
+                result["verdict"] = verdict
                 result["categories"] = list(plan.categories)
                 result["score"] = plan.rounded_score
                 result["severity"] = plan.severity
+                if model is not None:
+                    m = model.scores(norm, text, ctx, plan.features)
+                    verdict = _combine(result, plan.scores, lex, model, m, text, norm, ctx)
                 if verdict != "allow":
-                    result["evidence"] = _spans(
-                        text, norm, [(cat, rule, by_key[k]) for k, cat, rule in plan.evidence]
+                    result["evidence"] = (
+                        _spans(text, norm, [(cat, rule, by_key[k]) for k, cat, rule in plan.evidence])
+                        + result["evidence"]
                     )
+            elif model is not None:
+                m = model.scores(norm, text, ctx)
+                if len(m) > 1:  # the gate (at most every review threshold, checked at load) was reached
+                    _combine(result, {}, lex, model, m, text, norm, ctx)
             yield result
         else:
             yield _judge(text, ctx, comprehend, lex, matcher, result)

@@ -39,6 +39,10 @@ class ComprehendToxicity:
     def _get_client(self) -> Any:
         if self.client is not None:
             return self.client
+        if self._client is None and self.region_name is None:
+            from tutela.aws import clients
+
+            self._client = clients.client("comprehend")  # the process's shared client
         if self._client is None:
             import boto3
 

@@ -30,9 +30,12 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutela.errors import TutelaError
+
+if TYPE_CHECKING:
+    from tutela.comments.model import LinearModel
 
 DATA_DIR = Path(__file__).parent / "data"
 CATEGORIES = ("sexual_innuendo", "sexualising_minor", "grooming", "solicitation", "locating_minor")
@@ -113,6 +116,27 @@ class CategoryPolicy:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class ModelThreshold:
+    """The learned stage's thresholds on its ``any`` probability in one context.
+
+    ``veto``: a rules-stage review or block is dropped when the model's probability is below it
+    (the model is confident the comment is benign: quoted or reported speech, a family phrase).
+    ``veto_block``: the same for rules-stage blocks (``None``: a rules block always stands).
+    """
+
+    review: float | None
+    block: float | None
+    veto: float
+    veto_block: float | None
+
+
+@dataclass(frozen=True)
+class ModelPolicy:
+    thresholds: dict[str, ModelThreshold]
+    category_min: float  # a model category is reported when its probability reaches this
+
+
 @dataclass(frozen=True, eq=False)  # hashed by identity: one compiled Matcher per Lexicon object
 class Lexicon:
     version: str
@@ -123,6 +147,10 @@ class Lexicon:
     policy: dict[str, CategoryPolicy]
     benign_words: frozenset[str] = field(default_factory=frozenset)
     max_chars: int = 5000
+    model: LinearModel | None = None  # the learned stage (data/model.*.json.gz), if shipped
+    model_policy: ModelPolicy | None = None
+    report_signals: frozenset[str] = frozenset()  # quoted/reported speech: rule scores are damped
+    report_damping: float = 1.0
 
 
 def _strs(value: Any, where: str) -> tuple[str, ...]:
@@ -171,6 +199,30 @@ def _policy(doc: dict[str, Any]) -> dict[str, CategoryPolicy]:
     return out
 
 
+def _model_policy(doc: dict[str, Any]) -> ModelPolicy | None:
+    m = doc.get("model")
+    if m is None:
+        return None
+    if not isinstance(m, dict):
+        raise LexiconError("policy.model: expected a table")
+    th: dict[str, ModelThreshold] = {}
+    for ctx in CONTEXTS:
+        t = m.get(ctx)
+        if not isinstance(t, dict):
+            raise LexiconError(f"policy.model: missing thresholds for context {ctx!r}")
+        vals = {k: t.get(k) for k in ("review", "block", "veto", "veto_block")}
+        for k, v in vals.items():
+            if v is not None and not (isinstance(v, int | float) and 0.0 <= v <= 1.0):
+                raise LexiconError(f"policy.model.{ctx}.{k}: must be in [0, 1]")
+        th[ctx] = ModelThreshold(
+            review=vals["review"],
+            block=vals["block"],
+            veto=float(vals["veto"] or 0.0),
+            veto_block=vals["veto_block"],
+        )
+    return ModelPolicy(thresholds=th, category_min=float(m.get("category_min", 0.5)))
+
+
 def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
     """Read and validate every ``*.toml`` in ``data_dir`` (default: the packaged ``data/``)."""
     root = Path(data_dir) if data_dir is not None else DATA_DIR
@@ -187,6 +239,9 @@ def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
     benign: frozenset[str] = frozenset()
     max_chars = 5000
     seen: set[str] = set()
+    model_policy: ModelPolicy | None = None
+    report_signals: frozenset[str] = frozenset()
+    report_damping = 1.0
 
     def unique(ident: str, where: str) -> str:
         if not ident or ident in seen:
@@ -206,6 +261,11 @@ def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
             policy = _policy(doc)
             benign = frozenset(_strs(doc.get("benign_words"), "policy.benign_words"))
             max_chars = int(doc.get("max_chars", max_chars))
+            model_policy = _model_policy(doc)
+            report_signals = frozenset(_strs(doc.get("report_signals"), "policy.report_signals"))
+            report_damping = float(doc.get("report_damping", 1.0))
+            if not 0.0 <= report_damping <= 1.0:
+                raise LexiconError("policy.report_damping: must be in [0, 1]")
         for i, t in enumerate(doc.get("term", [])):
             where = f"{f.name} term {i}"
             category, weight = _weight(t, where)
@@ -294,6 +354,21 @@ def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
                 raise LexiconError(f"regex {x.id}: named groups are not allowed")
     if not version:
         raise LexiconError("policy.toml: missing version")
+    model: LinearModel | None = None
+    model_files = sorted(root.glob("model.*.json.gz"))
+    if len(model_files) > 1:
+        raise LexiconError(f"more than one model file in {root}")
+    if model_files:
+        if model_policy is None:
+            raise LexiconError("a model file needs a [model] table in policy.toml")
+        raw = model_files[0].read_bytes()
+        digest.update(model_files[0].name.encode() + b"\0" + raw + b"\0")
+        from tutela.comments.model import load_model  # model.py imports LexiconError from here
+
+        model = load_model(raw, model_files[0].name)
+        for ctx, t in model_policy.thresholds.items():
+            if t.review is not None and t.review < model.gate:
+                raise LexiconError(f"policy.model.{ctx}.review is below the model's gate {model.gate}")
     return Lexicon(
         version=f"{version}+{digest.hexdigest()[:10]}",
         terms=tuple(terms),
@@ -303,6 +378,10 @@ def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
         policy=policy,
         benign_words=benign,
         max_chars=max_chars,
+        model=model,
+        model_policy=model_policy if model is not None else None,
+        report_signals=report_signals,
+        report_damping=report_damping,
     )
 
 

@@ -49,6 +49,9 @@ _ZERO_WIDTH = frozenset(
         *range(0xE0100, 0xE01F0),  # variation selectors supplement
     ]
 )
+# Punctuation, symbols and emoji become SEP, whitespace a space; stage 4 needs the difference
+# ("d.m m.e" is two words, "s.e.n.d f.e.e.t" is not one), then SEP becomes a space (stage 9).
+SEP = "\x01"
 # Apostrophes are deleted rather than made separators: "don't" -> "dont", "i'm" -> "im".
 _DELETE = frozenset("'’‘`´ʼ")
 
@@ -100,6 +103,11 @@ TEXTSPEAK: tuple[tuple[str, ...], ...] = (
     ("that is", "thats"),
     ("she is", "shes"),
     ("it is", "its"),
+    # digit-only leet: a number alone is a number ("she is 15"), so digits are never rewritten in
+    # comments; patterns get the digit spellings instead ("she 15 hot", "talk 2 me", "pics 4 u")
+    ("is", "15"),
+    ("to", "2"),
+    ("for", "4"),
 )
 
 _CN_DIGITS = str.maketrans(
@@ -149,8 +157,10 @@ def _map_char(ch: str) -> str:
                 out.append(c2)
             elif c2 in _DELETE:
                 continue
-            else:
+            elif c2.isspace():
                 out.append(" ")
+            else:  # punctuation, symbols, emoji: a separator *inside* a word gap, see stage 4
+                out.append(SEP)
     return "".join(out)
 
 
@@ -206,11 +216,23 @@ def _letters_only(m: re.Match[str]) -> str:
 _REPEAT = re.compile(r"([a-z])\1\1+")
 
 
+_SPACE_GAP = re.compile(r"(?<=[a-z]) +(?=[a-z])")  # a gap of whitespace only between two letters
+
+
 def _join_or_collapse(m: re.Match[str]) -> str:
-    joined = m.group("join")
-    if joined is None:
-        return m.group(2)
-    return " " + _REPEAT.sub(r"\1", joined.replace(" ", ""))
+    run = m.group("join")
+    if run is None:
+        return m.group("rep")
+    if SEP not in run:  # "s e x y": only whitespace between the letters, join three or more
+        letters = run.split(" ")
+        letters = [c for c in letters if c]
+        return _REPEAT.sub(r"\1", "".join(letters)) if len(letters) >= 3 else run
+    # "d.m m.e", "s.e.n.d f.e.e.t": punctuation joins letters, whitespace separates words
+    out = []
+    for group in _SPACE_GAP.split(run):
+        letters = group.replace(SEP, " ").split()
+        out.append(_REPEAT.sub(r"\1", "".join(letters)) if len(letters) >= 2 else group)
+    return " ".join(out)
 
 
 def _double(m: re.Match[str]) -> str:
@@ -238,10 +260,17 @@ STAGES: tuple[Stage, ...] = (
     ),
     # 3. any remaining symbol is a separator
     (re.compile(r"[@$]"), " ", "digsym"),
-    # 4. one pass for two things (every Latin word is preceded by a space at this point):
-    #    s e x, s.e.x, s_e_x, s🍆e🍆x -> sex (three or more single letters in a row), and
+    # 4. one pass for two things: letters spelled out one by one are joined -- s.e.x, s_e_x, s🍆e🍆x
+    #    and d.m (two or more, joined by punctuation; whitespace still separates words: "d.m m.e" ->
+    #    "dm me", "s.e.n.d f.e.e.t" -> "send feet"), s e x (three or more, whitespace only) -- and
     #    sexxxy -> sexy (three or more of the same Latin letter -> one; digits never collapse)
-    (re.compile(r"(?P<join> [a-z](?: +[a-z](?![a-z0-9])){2,})|([a-z])\2\2+"), _join_or_collapse, "latin"),
+    (
+        re.compile(
+            r"(?P<join>(?<![a-z0-9])[a-z](?:[ \x01]+[a-z](?![a-z0-9]))+)|(?P<rep>[a-z])(?P=rep)(?P=rep)+"
+        ),
+        _join_or_collapse,
+        "latin",
+    ),
     # 5. 啪啪啪啪 -> 啪啪 (three or more of the same Chinese character -> two)
     (re.compile(rf"([{_CJK}])\1\1+"), _double, "cjk"),
     # 6. 加 微 信 -> 加微信
@@ -250,6 +279,8 @@ STAGES: tuple[Stage, ...] = (
     (re.compile(r"(?<![0-9])[0-9](?: *[0-9]){6,}(?![0-9])"), _letters_only, "digsym"),
     # 8. collapse spaces
     (re.compile(r" {2,}"), " ", "  "),
+    # 9. (runs right after stage 4) every remaining separator is a space
+    (re.compile(SEP), " ", SEP),
 )
 
 
@@ -270,6 +301,8 @@ def _run(s: str, apply: Callable[[Stage, str], str]) -> str:
         s = apply(STAGES[3], s)
     if latin:
         s = apply(STAGES[4], s)
+    if SEP in s:
+        s = apply(STAGES[9], s)
     if cjk:
         s = apply(STAGES[5], s)
         s = apply(STAGES[6], s)
@@ -310,7 +343,7 @@ def translate(text: str) -> str:
 _S2, _S3, _S4, _S5, _S6, _S7 = STAGES[2:8]
 # Stage 4 runs only when one of its two alternatives can match: two cheap searches (the first has a
 # literal prefix) are faster than the combined pattern, which has none.
-_JOIN_GATE = re.compile(r" [a-z](?: +[a-z](?![a-z0-9])){2,}")
+_JOIN_GATE = re.compile(r"(?<![a-z0-9])[a-z][ \x01]+[a-z](?![a-z0-9])")
 _TRIPLE_GATE = re.compile(r"([a-z])\1\1")
 _LATIN_OR_DIGSYM = re.compile(r"[a-z0-9@$]")
 
@@ -349,6 +382,8 @@ def normalize(text: str) -> str:
         s = _S3[0].sub(_S3[1], s)
     if latin and (_JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None):
         s = _S4[0].sub(_S4[1], s)
+    if SEP in s:
+        s = s.replace(SEP, " ")
     if cjk:
         if _S5[0].search(s) is not None:  # a search is cheaper than a sub that finds nothing
             s = _S5[0].sub(_S5[1], s)
@@ -495,6 +530,8 @@ def normalize_mapped(text: str) -> tuple[str, OffsetMap]:
         s = _record(_S3, s, layers)
     if latin and (_JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None):
         s = _record(_S4, s, layers)
+    if SEP in s:
+        s = _record(STAGES[9], s, layers)
     if cjk:
         s = _record(_S5, s, layers)
         if s.find(" ", 1, -1) >= 0:

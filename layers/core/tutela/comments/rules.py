@@ -37,6 +37,7 @@ class Assessment:
     score: float
     scores: dict[str, float]
     contributions: list[Contribution]
+    features: tuple[str, ...] = ()
 
 
 _Src = tuple[str, tuple[str, ...], str | None, float, tuple[str, ...], tuple[str, ...]]
@@ -116,6 +117,9 @@ class _Plan:
     categories: tuple[str, ...]  # non-zero categories, highest score first, then by name
     # (source, category, rule) in recipe order, first per (source, category): what evidence walks
     evidence: tuple[tuple[_Key, str, str], ...]
+    # what the learned stage reads of this stage: matched term/regex/emoji ids, fired rules, each
+    # category's level (low/review/block), the verdict, and "report" when quoted speech damped it
+    features: tuple[str, ...] = ()
 
 
 def assess(
@@ -129,7 +133,7 @@ def assess(
         for category, weight, rule, used in plan.recipe:
             hs = [h for k in used for h in by_key[k]] if used else list(whole.get(rule, ()))
             contributions.append(Contribution(category, weight, rule, hs))
-    return Assessment(plan.verdict, plan.severity, plan.score, plan.scores, contributions)
+    return Assessment(plan.verdict, plan.severity, plan.score, plan.scores, contributions, plan.features)
 
 
 def plan_hits(
@@ -219,6 +223,9 @@ def _plan(
         by_cat.setdefault(rule.category, []).append(rule.weight)
 
     scores = {cat: round(_noisy_or(ws), 4) for cat, ws in by_cat.items()}
+    reported = not lex.report_signals.isdisjoint(present)
+    if reported and lex.report_damping < 1.0:  # quoted, reported or condemning speech
+        scores = {cat: round(sc * lex.report_damping, 4) for cat, sc in scores.items()}
     verdicts: list[Verdict] = ["allow"]
     severity = int(Severity.NONE)
     for cat, sc in scores.items():
@@ -231,6 +238,21 @@ def _plan(
             verdicts.append("review")
             severity = max(severity, pol.severity_review)
     verdict = worst(verdicts)
+    features = [srcs[k[0]][k[1]][0] for k in ordered]
+    features += sorted(fired)
+    for cat, sc in scores.items():
+        th = lex.policy[cat].thresholds[context]
+        level = (
+            "block"
+            if th.block is not None and sc >= th.block
+            else "review"
+            if th.review is not None and sc >= th.review
+            else "low"
+        )
+        features.append(f"cat:{cat}:{level}")
+    features.append(f"verdict:{verdict}")
+    if reported:
+        features.append("report")
     if verdict == "allow" and any(v > 0 for v in scores.values()):
         severity = int(Severity.LOW)
     score = max(scores.values(), default=0.0)
@@ -247,4 +269,5 @@ def _plan(
         round(score, 4),
         tuple(sorted(scores, key=lambda k: (-scores[k], k))),
         tuple((k, cat, rule_id) for (k, cat), rule_id in evidence.items()),
+        tuple(features),
     )

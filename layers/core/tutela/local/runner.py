@@ -91,9 +91,7 @@ class Runner:
         self.table = self._table()
 
     def _table(self) -> Any:
-        import boto3
-
-        return boto3.resource("dynamodb", region_name=REGION).Table(self.stack.outputs["DecisionsTableName"])
+        return self.stack.resource("dynamodb").Table(self.stack.outputs["DecisionsTableName"])
 
     def ref(self, upload: Upload) -> ObjectRef:
         return ObjectRef(self.bucket, upload.key, upload.version_id, upload.size)

@@ -34,6 +34,7 @@ from typing import Any
 from tutela.aws import clients
 from tutela.local.cfn_yaml import load_template
 from tutela.local.chaos import Chaos, ChaosFault
+from tutela.local.meter import Meter
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -64,6 +65,7 @@ class _Registry:
     modules: dict[str, ModuleType] = field(default_factory=dict)
     log: io.TextIOBase | None = None
     chaos: Chaos | None = None
+    meter: Meter | None = None
 
 
 _REGISTRY = _Registry()
@@ -134,14 +136,21 @@ def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
         "AWS_DEFAULT_REGION": REGION,
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
-    chaos = _REGISTRY.chaos
+    chaos, meter = _REGISTRY.chaos, _REGISTRY.meter
     with _INVOKE_LOCK, _environment(env):
         sink = _REGISTRY.log or io.StringIO()
         try:
+            started = time.perf_counter()
             handler = load_handler(target.code_dir, target.handler)
+            init_ms = 1000 * (time.perf_counter() - started)
             _route_logs(sink)
             invocation = chaos.start(target.logical_id, event) if chaos else None
-            with contextlib.redirect_stdout(sink):
+            metered = (
+                meter.invocation(target.logical_id, target.memory, init_ms=init_ms, sink=sink)
+                if meter
+                else contextlib.nullcontext()
+            )
+            with contextlib.redirect_stdout(sink), metered:
                 if chaos and invocation:
                     chaos.before(invocation)
                 result = handler(event, FakeContext(fn.function_name, target.timeout, target.memory))
@@ -193,13 +202,18 @@ class LocalStack:
         log: Any = None,
         retry_scale: float = 1.0,
         chaos: Chaos | None = None,
+        meter: Meter | None = None,
     ) -> None:
         """``retry_scale`` shortens the ASL's Retry intervals (moto really sleeps them); tests use ~0.01.
-        ``chaos`` injects faults into every handler invocation (see ``tutela.local.chaos``)."""
+        ``chaos`` injects faults into every handler invocation (see ``tutela.local.chaos``); ``meter``
+        counts what the handlers do (see ``tutela.local.meter``)."""
         self.root = root.resolve()
         self.retry_scale = retry_scale
         self.chaos = chaos
+        self.meter = meter
         self._uninstall_chaos: Any = None
+        self._uninstall_meter: Any = None
+        self._session: Any = None
         self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.log = log
@@ -250,6 +264,9 @@ class LocalStack:
         if self.chaos is not None:
             self._uninstall_chaos = self.chaos.install()
             _REGISTRY.chaos = self.chaos
+        if self.meter is not None:
+            self._uninstall_meter = self.meter.install()
+            _REGISTRY.meter = self.meter
         try:
             self._deploy()
         except Exception:
@@ -272,15 +289,31 @@ class LocalStack:
         if self._uninstall_chaos is not None:
             self._uninstall_chaos()
             self._uninstall_chaos = None
+        _REGISTRY.meter = None
+        if self._uninstall_meter is not None:
+            self._uninstall_meter()
+            self._uninstall_meter = None
+        self._session = None
         _route_logs(sys.stdout)
         os.environ.clear()
         os.environ.update(self._saved_env)
         clients.reset()  # they point at this (now stopped) moto
 
-    def client(self, service: str) -> Any:
-        import boto3
+    @property
+    def session(self) -> Any:
+        """The runner's and the tests' own boto3 session: their calls never pass through the hooks that
+        chaos and the meter put on the default session, which is the handlers'."""
+        if self._session is None:
+            import boto3
 
-        return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+            self._session = boto3.session.Session(region_name=REGION)
+        return self._session
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service)
+
+    def resource(self, service: str) -> Any:
+        return self.session.resource(service)
 
     # -------------------------------------------------------------- deployment
     def _deploy(self) -> None:
@@ -288,6 +321,8 @@ class LocalStack:
         if not template_path.is_file():
             raise LocalStackError(f"no template.yaml in {self.root}")
         template = load_template(template_path)
+        if self.meter is not None:
+            self.meter.configure(template)
         functions = self._rewrite_local_paths(template)
         cfn_template = self._transform(template)
         cfn = self.client("cloudformation")

@@ -116,15 +116,8 @@ def _decision(
 
 def decide_media(scan: dict[str, Any], scrub: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fuse a scan report (``ScanReport.to_dict()`` or an equivalent dict) and the scrub report."""
-    if not isinstance(scan, dict) or "error" in scan:
-        cell = _POLICY["other"]["scan_error"]
-        err = scan.get("error") if isinstance(scan, dict) else None
-        code = err.get("code") if isinstance(err, dict) else None
-        held: dict[str, Any] = {"code": cell["code"], "message": "media could not be scanned; held"}
-        if code:
-            held["error_code"] = code
-        return _decision(cell["verdict"], Severity[cell["severity"]], [held], "possible", False)
-
+    if not isinstance(scan, dict):
+        raise TypeError("scan must be a scan report dict")
     minor, basis, youngest = classify_minor(list(scan.get("Faces") or []))
     present = _present(scan)
     verdicts: list[Verdict] = ["allow"]
@@ -182,4 +175,45 @@ def decide_media(scan: dict[str, Any], scrub: dict[str, Any] | None = None) -> d
             }
         )
 
+    if scrub is not None and scrub.get("verified") is False:
+        # Never publish a copy whose scrubbing was not verified, whatever the content says.
+        cell = _POLICY["other"]["scrub_unverified"]
+        verdicts.append(cell["verdict"])
+        severity = max(severity, Severity[cell["severity"]])
+        reasons.append({"code": cell["code"], "message": "scrubbed copy was not verified"})
+    if (
+        scrub is not None
+        and scan.get("kind") == "image"
+        and scrub.get("frames") is not None
+        and scan.get("frames") != scrub.get("frames")
+    ):
+        # Published = scanned: the scrubbed copy must hold exactly the frames/pages the scan covered.
+        cell = _POLICY["other"]["frames_mismatch"]
+        verdicts.append(cell["verdict"])
+        severity = max(severity, Severity[cell["severity"]])
+        reasons.append({"code": cell["code"], "message": "scrubbed copy and scan cover different frames"})
+
     return _decision(worst(verdicts), severity, reasons, minor, escalate)
+
+
+def media_decision(scan: dict[str, Any], scrub: dict[str, Any]) -> dict[str, Any]:
+    """The media decision as recorded: the policy's verdict plus the provenance a regulator asks for
+    (analyzers, signals, the staged copy Act may publish, timings). Labels and face ages only, no pixels."""
+    decision = decide_media(scan, scrub)
+    return {
+        "kind": "media",
+        **decision,
+        "media_type": scan.get("media_type"),
+        "frames": scan.get("frames"),
+        "analyzers": {
+            "scan": scan.get("backend"),
+            "scrub": {"name": "tutela.scrub", "removed": scrub.get("removed", [])},
+        },
+        "signals": {
+            "labels": scan.get("ModerationLabels", [])[:25],
+            "faces": [f.get("AgeRange") for f in scan.get("Faces", [])][:25],
+            "location_found": bool(scrub.get("location_found")),
+        },
+        "staged": {**scrub.get("staging", {}), "content_type": scrub.get("content_type")},
+        "timings_ms": {"scan": scan.get("timings_ms"), "scrub": scrub.get("timings_ms")},
+    }

@@ -132,22 +132,7 @@ def plan_file(src: str | os.PathLike[str], *, limits: ScrubLimits | None = None)
         os.close(fd)
 
 
-def _write(plan: Plan, src_fd: int, out_fd: int, reader: FileReader | None = None) -> None:
-    head = reader.cached_head() if reader is not None else None
-    if head is not None and all(
-        not isinstance(p, Copy) or p.offset + p.length <= len(head) for p in plan.pieces
-    ):
-        # The whole source is already in memory (small image): one write instead of a syscall per piece.
-        mv = memoryview(head)
-        out = b"".join(
-            mv[p.offset : p.offset + p.length] if isinstance(p, Copy) else p.data if isinstance(p, Data)
-            else bytes(p.length)
-            for p in plan.pieces
-        )  # fmt: skip
-        view = memoryview(out)
-        while view:
-            view = view[os.write(out_fd, view) :]
-        return
+def _write(plan: Plan, src_fd: int, out_fd: int) -> None:
     for piece in plan.pieces:
         if isinstance(piece, Copy):
             off, left = piece.offset, piece.length
@@ -195,20 +180,25 @@ def scrub_file(
     except OSError as exc:
         raise UnsupportedMediaError(f"cannot open input: {exc.strerror}") from exc
     try:
-        reader = FileReader(src_fd, os.fstat(src_fd).st_size)
-        try:
-            plan, report = _plan(reader, limits)
-            out_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        size = os.fstat(src_fd).st_size
+        if size <= IN_MEMORY_MAX:
+            # Photos: one read, parse and render in memory, verify the exact bytes that are then written
+            # (cheaper than range copies plus a second read of the output; bounded by IN_MEMORY_MAX).
+            data = _read_all(src_fd, size)
+            plan, report = _plan(BytesReader(data), limits)
+            out = _render(plan, data)
+            t1 = time.perf_counter()
+            _verify(BytesReader(out), report, limits)
+            t2 = time.perf_counter()
+            out_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                _write(plan, src_fd, out_fd, reader)
-                t1 = time.perf_counter()
-                # Verification re-reads what was written (through the same descriptor).
-                _verify(FileReader(out_fd, os.fstat(out_fd).st_size), report, limits)
-                t2 = time.perf_counter()
+                view = memoryview(out)
+                while view:
+                    view = view[os.write(out_fd, view) :]
             finally:
                 os.close(out_fd)
-        finally:
-            reader.close()
+        else:
+            t1, t2, report = _scrub_stream(src_fd, size, tmp, limits)
         # Atomic: dst is either its old self or the verified result, never missing or partial.
         os.replace(tmp, dst_path)
     except BaseException:
@@ -218,6 +208,51 @@ def scrub_file(
         os.close(src_fd)
     report.timings_ms = {"scrub": round((t1 - t0) * 1000, 3), "verify": round((t2 - t1) * 1000, 3)}
     return report
+
+
+IN_MEMORY_MAX = 64 * 1024 * 1024
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    data = os.pread(fd, size, 0)
+    while len(data) < size:
+        more = os.pread(fd, size - len(data), len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _render(plan: Plan, data: bytes) -> bytes:
+    mv = memoryview(data)
+    return b"".join(
+        mv[p.offset : p.offset + p.length] if isinstance(p, Copy) else p.data if isinstance(p, Data)
+        else bytes(p.length)
+        for p in plan.pieces
+    )  # fmt: skip
+
+
+def _scrub_stream(src_fd: int, size: int, tmp: Path, limits: ScrubLimits) -> tuple[float, float, ScrubReport]:
+    """Big files (videos): metadata read on demand, unchanged ranges copied in the kernel, the written
+    output re-read for verification through the same descriptor. Memory stays bounded."""
+    reader = FileReader(src_fd, size)
+    try:
+        plan, report = _plan(reader, limits)
+        out_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            _write(plan, src_fd, out_fd)
+            t1 = time.perf_counter()
+            out_reader = FileReader(out_fd, os.fstat(out_fd).st_size)
+            try:
+                _verify(out_reader, report, limits)
+            finally:
+                out_reader.close()
+            t2 = time.perf_counter()
+        finally:
+            os.close(out_fd)
+    finally:
+        reader.close()
+    return t1, t2, report
 
 
 def _unlink(p: Path) -> None:

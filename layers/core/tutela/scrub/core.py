@@ -7,6 +7,7 @@ file (copying unchanged ranges with ``copy_file_range``), to bytes, or hands it 
 
 from __future__ import annotations
 
+import mmap
 import os
 import time
 from dataclasses import dataclass, field
@@ -151,14 +152,22 @@ class FileReader(Reader):
         self._fd = fd
         self._head: bytes | None = None
 
+    _map: mmap.mmap | None = None
+
     def close(self) -> None:
-        pass
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+
+    def buffer(self) -> bytes | mmap.mmap:
+        """The whole file as a buffer a regex can search without copying it (page cache, read-only)."""
+        if self._head is not None and len(self._head) == self.size:
+            return self._head
+        if self._map is None:
+            self._map = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
+        return self._map
 
     HEAD = 256 * 1024  # metadata of images sits at the start: serve it from one read
-
-    def cached_head(self) -> bytes | None:
-        """The whole file when it fits the head cache and was read (small images), else None."""
-        return self._head if self._head is not None and len(self._head) == self.size else None
 
     def _read(self, offset: int, n: int) -> bytes:
         if offset + n <= self.HEAD:

@@ -26,7 +26,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
-from tutela.scrub.core import BytesReader, Ctx, Reader, ScrubLimits
+from tutela.scrub.core import BytesReader, Ctx, FileReader, Reader, ScrubLimits
 
 # A real marker inside entropy-coded data: FF followed by anything but 00 (stuffing), D0-D7 (restart)
 # or FF (fill). Byte stuffing guarantees nothing else in a scan looks like this.
@@ -140,8 +140,8 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
 
 def _next_marker(r: Reader, pos: int) -> int:
     """Offset of the next real marker in entropy-coded data starting at ``pos`` (-1: none)."""
-    if isinstance(r, BytesReader):
-        m = _ECS_MARKER.search(r._data, pos)
+    if isinstance(r, BytesReader | FileReader) and r.size:
+        m = _ECS_MARKER.search(r._data if isinstance(r, BytesReader) else r.buffer(), pos)
         return m.start() if m else -1
     window = 4 * 1024 * 1024
     while pos < r.size:

@@ -37,6 +37,8 @@ FRAME_SIDE = 500  # long side of a decoded frame of a multi-frame image (the ana
 def decode_multi(data: bytes, media: MediaType) -> list[Any]:
     """Every frame/page of an APNG, animated WebP or multi-page TIFF, composed on its canvas, as BGR
     frames of at most FRAME_SIDE px. The caller has checked frame count and total pixels."""
+    if media.name in ("heif", "avif"):
+        return decode_heif_frames(data)
     cv = cv2()
     import numpy as np
 
@@ -115,6 +117,32 @@ def _heif_module() -> Any:
     raise UnsupportedMediaError(
         "HEIF/HEIC scanning needs pi-heif or pillow-heif, which this environment lacks"
     )
+
+
+def heif_sizes(data: bytes) -> list[tuple[int, int]]:
+    """(width, height) of every top-level image of a HEIF/AVIF file (an iPhone burst, a collection), from
+    the container, before any decoding."""
+    heif_lib = _heif_module()
+    try:
+        heif = heif_lib.open_heif(data, convert_hdr_to_8bit=True)
+        return [(int(im.size[0]), int(im.size[1])) for im in heif]
+    except Exception as exc:  # the HEIF libraries raise plain ValueError/RuntimeError on bad input
+        raise CorruptMediaError("heif image could not be read") from exc
+
+
+def decode_heif_frames(data: bytes) -> list[Any]:
+    """Every top-level image of a HEIF/AVIF file as BGR frames of at most FRAME_SIDE px."""
+    import numpy as np
+
+    heif_lib = _heif_module()
+    out = []
+    try:
+        for im in heif_lib.open_heif(data, convert_hdr_to_8bit=True):
+            arr = np.asarray(im.to_pillow().convert("RGB"))
+            out.append(fit(cv2().cvtColor(arr, cv2().COLOR_RGB2BGR), FRAME_SIDE))
+    except Exception as exc:
+        raise CorruptMediaError("heif image could not be decoded") from exc
+    return out
 
 
 def _decode_heif(data: bytes) -> Any:

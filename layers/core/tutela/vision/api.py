@@ -168,22 +168,23 @@ def still_frames(data: bytes, media: MediaType, limits: ScanLimits) -> list[byte
     if media.name in ("heif", "avif"):
         width, height = image_size(data, media)
         check_pixels(width, height, limits)
-        return [data]
+        _no_image_sequence(data, media)
+        from tutela.vision import _cv
+
+        try:
+            sizes = _cv.heif_sizes(data)
+        except UnsupportedMediaError:
+            return [data]  # no HEIF decoder here: the backend (Rekognition re-encode) raises or copes
+        if len(sizes) <= 1:
+            return [data]
+        _check_frames(len(sizes), sizes, limits)
+        return [Decoded(data, len(sizes))]
     lay = image_layout(data, media.name)
     unsupported_animation(lay)
     check_pixels(lay.width, lay.height, limits)
-    if lay.frames > limits.max_image_frames:
-        raise LimitExceededError(
-            f"image has {lay.frames} frames/pages, over the limit of {limits.max_image_frames}"
-        )
+    _check_frames(lay.frames, lay.frame_sizes, limits)
     for w, h in lay.frame_sizes:
-        check_pixels(w, h, limits)
         check_decode_bytes(data, media, w, h, limits)
-    if lay.total_pixels > limits.max_total_pixels:
-        raise LimitExceededError(
-            f"{lay.frames} frames of {lay.total_pixels} pixels in all, over the limit of "
-            f"{limits.max_total_pixels} pixels"
-        )
     if media.name == "jpeg":
         check_jpeg_scans(data[: lay.end], limits)
         if lay.frames == 1:
@@ -192,6 +193,29 @@ def still_frames(data: bytes, media: MediaType, limits: ScanLimits) -> list[byte
     if lay.frames == 1:
         return [data[: lay.end]]
     return [Decoded(data[: lay.end], lay.frames)]
+
+
+def _check_frames(frames: int, sizes: list[tuple[int, int]], limits: ScanLimits) -> None:
+    if frames > limits.max_image_frames:
+        raise LimitExceededError(
+            f"image has {frames} frames/pages, over the limit of {limits.max_image_frames}"
+        )
+    for w, h in sizes:
+        check_pixels(w, h, limits)
+    total = sum(w * h for w, h in sizes)
+    if total > limits.max_total_pixels:
+        raise LimitExceededError(
+            f"{frames} frames of {total} pixels in all, over the limit of {limits.max_total_pixels} pixels"
+        )
+
+
+def _no_image_sequence(data: bytes, media: MediaType) -> None:
+    """HEIF/AVIF image sequences (animations) keep their frames in a movie track no still decoder reads."""
+    from tutela.scrub.core import BytesReader, Ctx, ScrubLimits
+    from tutela.scrub.isobmff import top_level
+
+    if any(t == b"moov" for t, *_ in top_level(Ctx(BytesReader(data), ScrubLimits(), media.name))):
+        raise UnsupportedMediaError(f"{media.name} image sequence (animation) is not supported")
 
 
 def _decode_frames(images: list[bytes | Decoded], media: MediaType) -> Iterator[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tutela.aws.errors import is_retryable
 from tutela.errors import CorruptMediaError, LimitExceededError, TransientError, TutelaError
 from tutela.sniff import MediaType
 from tutela.vision.backend import Face, ImageScan, ModerationLabel
@@ -17,13 +18,6 @@ from tutela.vision.limits import ScanLimits, display_size
 
 MAX_BYTES = 5 * 1024 * 1024
 MIN_SIDE = 80  # Rekognition rejects images smaller than 80 px
-_TRANSIENT = {
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "InternalServerError",
-    "ServiceUnavailableException",
-    "LimitExceededException",
-}
 
 
 class RekognitionBackend:
@@ -37,9 +31,9 @@ class RekognitionBackend:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
+            from tutela.aws import clients
 
-            self._client = boto3.client("rekognition")
+            self._client = clients.client("rekognition")
         return self._client
 
     def version(self) -> str:
@@ -114,7 +108,7 @@ class RekognitionBackend:
             return result
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in _TRANSIENT:
+            if is_retryable(exc):
                 raise TransientError(f"rekognition {op}: {code}") from exc
             if code == "ImageTooLargeException":
                 raise LimitExceededError(f"rekognition {op}: image too large") from exc

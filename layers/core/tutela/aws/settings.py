@@ -1,0 +1,168 @@
+"""One settings object per function, parsed from its environment at INIT.
+
+``at_init(Parser)`` parses once when the handler module is imported (Lambda INIT). A missing or invalid
+setting is a deployment fault: every invocation of that function then raises :class:`ConfigurationError`
+(which the ASL records as ``configuration_error``), instead of an import error or an ``invalid_input``
+blamed on the upload. Only the variables the template declares are read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from tutela.errors import ConfigurationError
+from tutela.limits import MAX_COMMENT_BATCH_BYTES, MAX_COMMENTS_PER_BATCH
+
+Env = Mapping[str, str]
+MAX_MEDIA_BYTES = 2 * 1024**3
+SPLICE_MIN_BYTES = 64 * 1024**2
+
+
+def _str(env: Env, name: str, default: str | None = None) -> str:
+    value = env.get(name, default)
+    if value is None or value == "":
+        raise ConfigurationError(f"configuration {name} is not set")
+    return value
+
+
+def _int(env: Env, name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+    raw = env.get(name)
+    try:
+        value = int(raw) if raw else default
+    except ValueError as exc:
+        raise ConfigurationError(f"configuration {name} must be an integer") from exc
+    if value < low or (high is not None and value > high):
+        raise ConfigurationError(f"configuration {name} is out of range")
+    return value
+
+
+def _bool(env: Env, name: str) -> bool:
+    raw = env.get(name, "false").lower()
+    if raw not in ("true", "false"):
+        raise ConfigurationError(f"configuration {name} must be true or false")
+    return raw == "true"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSettings:
+    vision_backend: str
+    max_media_bytes: int
+
+    @classmethod
+    def from_env(cls, env: Env) -> ScanSettings:
+        backend = _str(env, "VISION_BACKEND", "local")
+        if backend not in ("local", "rekognition"):
+            raise ConfigurationError("configuration VISION_BACKEND must be local or rekognition")
+        return cls(backend, _int(env, "MAX_MEDIA_BYTES", MAX_MEDIA_BYTES, low=1))
+
+
+@dataclass(frozen=True, slots=True)
+class ScrubSettings:
+    staging_bucket: str
+    max_media_bytes: int
+    splice_min_bytes: int
+
+    @classmethod
+    def from_env(cls, env: Env) -> ScrubSettings:
+        return cls(
+            _str(env, "STAGING_BUCKET"),
+            _int(env, "MAX_MEDIA_BYTES", MAX_MEDIA_BYTES, low=1),
+            _int(env, "SPLICE_MIN_BYTES", SPLICE_MIN_BYTES, low=1),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifySettings:
+    staging_bucket: str
+    decisions_table: str
+    max_batch_bytes: int
+    max_comments: int
+    comprehend: bool
+
+    @classmethod
+    def from_env(cls, env: Env) -> ClassifySettings:
+        return cls(
+            _str(env, "STAGING_BUCKET"),
+            _str(env, "DECISIONS_TABLE"),
+            _int(
+                env,
+                "MAX_COMMENT_BATCH_BYTES",
+                MAX_COMMENT_BATCH_BYTES,
+                low=1,
+                high=MAX_COMMENT_BATCH_BYTES * 8,
+            ),
+            _int(env, "MAX_COMMENTS_PER_BATCH", MAX_COMMENTS_PER_BATCH, low=1, high=MAX_COMMENTS_PER_BATCH),
+            _bool(env, "COMMENTS_COMPREHEND"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSettings:
+    decisions_table: str
+    retention_days: int
+
+    @classmethod
+    def from_env(cls, env: Env) -> RecordSettings:
+        return cls(_str(env, "DECISIONS_TABLE"), _int(env, "DECISION_RETENTION_DAYS", 400, low=1))
+
+
+@dataclass(frozen=True, slots=True)
+class ActSettings:
+    decisions_table: str
+    event_bus_name: str
+    published_bucket: str
+    quarantine_bucket: str
+
+    @classmethod
+    def from_env(cls, env: Env) -> ActSettings:
+        return cls(
+            _str(env, "DECISIONS_TABLE"),
+            _str(env, "EVENT_BUS_NAME"),
+            _str(env, "PUBLISHED_BUCKET"),
+            _str(env, "QUARANTINE_BUCKET"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PostSettings:
+    """ClassifyPost (the post file's limits are policy, in tutela/posts/data/posts.toml)."""
+
+    staging_bucket: str
+    decisions_table: str
+
+    @classmethod
+    def from_env(cls, env: Env) -> PostSettings:
+        return cls(_str(env, "STAGING_BUCKET"), _str(env, "DECISIONS_TABLE"))
+
+
+@dataclass(frozen=True, slots=True)
+class PostContextSettings:
+    decisions_table: str
+    retention_days: int
+    act: ActSettings
+
+    @classmethod
+    def from_env(cls, env: Env) -> PostContextSettings:
+        return cls(
+            _str(env, "DECISIONS_TABLE"),
+            _int(env, "DECISION_RETENTION_DAYS", 400, low=1),
+            ActSettings.from_env(env),
+        )
+
+
+def at_init[T](parse: Callable[[Env], T]) -> Callable[[], T]:
+    """Parse now (INIT); the returned getter gives the settings or raises the ConfigurationError."""
+    try:
+        parsed: T | None = parse(os.environ)
+        error: ConfigurationError | None = None
+    except ConfigurationError as exc:
+        parsed, error = None, exc
+
+    def get() -> T:
+        if error is not None:
+            raise ConfigurationError(str(error))
+        return parsed  # type: ignore[return-value]
+
+    return get

@@ -1,0 +1,160 @@
+"""What each step of the state machine receives and returns: one frozen dataclass per payload, one
+``from_event``/``to_event`` pair each. The handlers parse with these, the tests build events with them, and
+``scripts/check_asl.py`` checks the ASL's ``Parameters`` and paths against ``FIELDS``.
+
+Payloads (``statemachine/moderation.asl.json``):
+
+| step | input | output (where the ASL puts it) |
+| --- | --- | --- |
+| ScanMedia, ScrubGeotags, ClassifyComments | :class:`StepInput` | report / decision dict |
+| Decide | :class:`DecideInput` | decision dict (``$.decision``) |
+| RecordDecision | :class:`RecordInput` | :class:`RecordOutput` (``$.record``) |
+| Act | :class:`ActInput` | action dict (``$.action``) |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from tutela.errors import InvalidInputError
+from tutela.objects import ObjectRef
+
+
+def _opt_str(event: Mapping[str, Any], name: str) -> str | None:
+    value = event.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be a string")
+    return value
+
+
+def _mapping(event: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = event.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"{name} must be an object")
+    return dict(value)
+
+
+@dataclass(frozen=True, slots=True)
+class StepInput:
+    """The upload an execution is about: the S3 event detail, the execution id and the event time."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("detail", "execution_id", "event_time")
+    detail: dict[str, Any]
+    execution_id: str | None = None
+    event_time: str | None = None
+    ref: ObjectRef = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ref", ObjectRef.from_detail(self.detail))
+
+    @classmethod
+    def from_event(cls, event: Any) -> StepInput:
+        if not isinstance(event, Mapping):
+            raise InvalidInputError("a step event must be a JSON object")
+        return cls(_mapping(event, "detail"), _opt_str(event, "execution_id"), _opt_str(event, "event_time"))
+
+    def to_event(self) -> dict[str, Any]:
+        return {"detail": self.detail, "execution_id": self.execution_id, "event_time": self.event_time}
+
+
+@dataclass(frozen=True, slots=True)
+class DecideInput:
+    """The Parallel state's output: one labelled part per branch, ``[{"scan": ...}, {"scrub": ...}]``."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("detail", "analysis")
+    detail: dict[str, Any]
+    scan: dict[str, Any]
+    scrub: dict[str, Any]
+
+    @classmethod
+    def from_event(cls, event: Any) -> DecideInput:
+        if not isinstance(event, Mapping):
+            raise InvalidInputError("a step event must be a JSON object")
+        parts: dict[str, Any] = {}
+        for part in event.get("analysis") or []:
+            if isinstance(part, Mapping):
+                parts.update(part)
+        scan, scrub = parts.get("scan"), parts.get("scrub")
+        if not isinstance(scan, Mapping) or not isinstance(scrub, Mapping):
+            raise InvalidInputError("Decide needs the scan and scrub results")
+        # Fail closed: a scrub report that does not say it was verified was not.
+        scrub = {**scrub, "verified": scrub.get("verified") is True}
+        return cls(_mapping(event, "detail"), dict(scan), scrub)
+
+    def to_event(self) -> dict[str, Any]:
+        return {"detail": self.detail, "analysis": [{"scan": self.scan}, {"scrub": self.scrub}]}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordInput:
+    """A decision to store: from Decide, ClassifyComments, HoldOnError or the Unsupported pass state."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("detail", "execution_id", "event_time", "decision")
+    step: StepInput
+    decision: dict[str, Any]
+
+    @classmethod
+    def from_event(cls, event: Any) -> RecordInput:
+        step = StepInput.from_event(event)
+        return cls(step, _mapping(event, "decision"))
+
+    def to_event(self) -> dict[str, Any]:
+        return {**self.step.to_event(), "decision": self.decision}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutput:
+    """``duplicate``: a redelivery found another execution's decision (the ASL stops); otherwise
+    ``decision`` is the stored item Act carries out."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("duplicate", "decision")
+    duplicate: bool
+    decision: dict[str, Any]
+
+    @classmethod
+    def from_event(cls, event: Any) -> RecordOutput:
+        if not isinstance(event, Mapping) or not isinstance(event.get("duplicate"), bool):
+            raise InvalidInputError("RecordDecision output needs a boolean duplicate")
+        return cls(bool(event["duplicate"]), _mapping(event, "decision"))
+
+    def to_event(self) -> dict[str, Any]:
+        return {"duplicate": self.duplicate, "decision": self.decision}
+
+
+@dataclass(frozen=True, slots=True)
+class ActInput:
+    """A recorded decision (the stored item) to carry out."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("detail", "execution_id", "event_time", "decision")
+    step: StepInput
+    decision: dict[str, Any]
+
+    @classmethod
+    def from_event(cls, event: Any) -> ActInput:
+        step = StepInput.from_event(event)
+        decision = _mapping(event, "decision")
+        if decision.get("verdict") not in ("allow", "review", "block") or not decision.get("sk"):
+            raise InvalidInputError("Act needs a recorded decision")
+        return cls(step, decision)
+
+    def to_event(self) -> dict[str, Any]:
+        return {**self.step.to_event(), "decision": self.decision}
+
+
+# The ASL's Task resources (DefinitionSubstitutions names) and the contract of what each one is sent.
+STEP_INPUTS: dict[str, type[Any]] = {
+    "ScanMediaFunctionArn": StepInput,
+    "ScrubGeotagsFunctionArn": StepInput,
+    "ClassifyCommentsFunctionArn": StepInput,
+    "DecideFunctionArn": DecideInput,
+    "RecordDecisionFunctionArn": RecordInput,
+    "ActFunctionArn": ActInput,
+}
+# Where the ASL stores a step's result (ResultPath) -> the contract the later states read from it.
+RESULT_PATHS: dict[str, type[Any]] = {"$.record": RecordOutput}

@@ -1,0 +1,325 @@
+"""``make cost``: one metered local run (1 photo + one 20-comment batch on the same post) turned into a
+cost table at the list prices of ``cost/prices.toml``.
+
+Everything counted is measured in the run (``tutela.local.meter`` and the execution history); the only
+inputs that are not are the prices and, for CloudWatch Logs, the sizes of the records the local stack
+cannot see (Lambda's own START/END/REPORT lines, one record per state machine event), both in the prices
+file. Not included: storage (GB-months, not per request), KMS (S3 Bucket Keys and the services' data-key
+caching make it per-key-per-period, not per upload), data transfer (in-region), the $1/month key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tomllib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tutela.local.meter import Call, Invocation, Meter
+
+PER_MILLION = 1_000_000
+BENIGN = [
+    "What a lovely day at the beach!",
+    "Beautiful photo, the colours are amazing.",
+    "Happy holidays to all of you",
+    "love this place, we went there last summer",
+    "好可爱的照片,周末愉快!",
+    "the sunset looks unreal 🌅",
+    "congrats on the swim meet!",
+    "see you all at practice on monday",
+    "great shot, which camera?",
+    "so proud of you 💪",
+    "this made my day",
+    "wow the water is so clear",
+    "miss you guys, come back soon",
+    "the dog in the back 😂",
+    "that sandcastle is huge",
+    "天气真好,玩得开心",
+    "lol same hat as last year",
+    "can't wait for the next trip",
+]
+BAD = [
+    "hey cutie how old are you? add me on snap, don't tell your parents 🤫",
+    "加我薇信聊聊,别告诉你爸妈",
+]
+
+
+def comment_batch(path: Path) -> Path:
+    """20 comments, 2 of them grooming (10%): a typical batch under a child's post."""
+    texts = BENIGN[:9] + BAD[:1] + BENIGN[9:18] + BAD[1:]
+    lines = [json.dumps({"id": f"c{i:02d}", "text": t}, ensure_ascii=False) for i, t in enumerate(texts, 1)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass
+class Execution:
+    """What one upload's execution did: the metered calls and invocations, and its history."""
+
+    key: str
+    status: str
+    calls: list[Call]
+    invocations: list[Invocation]
+    history: list[dict[str, Any]]
+
+    @property
+    def transitions(self) -> int:
+        """Billed state transitions: every state entered, plus every retry of a task."""
+        entered = [e for e in self.history if e["type"].endswith("StateEntered")]
+        tasks = sum(1 for e in entered if e["type"] == "TaskStateEntered")
+        scheduled = sum(1 for e in self.history if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled"))
+        return len(entered) + max(0, scheduled - tasks)
+
+    @property
+    def duration_ms(self) -> float:
+        times = [e["timestamp"] for e in self.history]
+        return (max(times) - min(times)).total_seconds() * 1000 if times else 0.0
+
+    @property
+    def integrations(self) -> list[str]:
+        """Service integrations the state machine called itself (not Lambda): e.g. sqs:sendMessage."""
+        out = []
+        for e in self.history:
+            if e["type"] == "TaskScheduled":
+                d = e.get("taskScheduledEventDetails") or {}
+                out.append(f"{d.get('resourceType')}:{d.get('resource')}")
+        return out
+
+
+@dataclass
+class Line:
+    service: str
+    what: str
+    quantity: float
+    unit: str
+    dollars: float  # per upload
+
+
+@dataclass
+class Bill:
+    lines: list[Line] = field(default_factory=list)
+
+    def add(self, service: str, what: str, quantity: float, unit: str, dollars: float) -> None:
+        if quantity:
+            self.lines.append(Line(service, what, quantity, unit, dollars))
+
+    @property
+    def total(self) -> float:
+        return sum(line.dollars for line in self.lines)
+
+
+def price(executions: Sequence[Execution], prices: Mapping[str, Any], parameters: Mapping[str, str]) -> Bill:
+    """The cost of ``executions`` (together: one "upload" of the issue = 1 photo + 1 comment batch)."""
+    bill = Bill()
+    sfn, lam, s3p, ddb = prices["stepfunctions"], prices["lambda"], prices["s3"], prices["dynamodb"]
+    machine = parameters.get("StateMachineType", "STANDARD")
+    if machine == "EXPRESS":
+        rnd = sfn["express_duration_round_ms"]
+        billed_s = sum(math.ceil(max(e.duration_ms, 1) / rnd) * rnd / 1000 for e in executions)
+        gb_s = billed_s * sfn["express_memory_mb"] / 1024
+        bill.add(
+            "Step Functions",
+            "EXPRESS executions",
+            len(executions),
+            "req",
+            len(executions) * sfn["express_per_request"],
+        )
+        bill.add("Step Functions", "EXPRESS duration", gb_s, "GB-s", gb_s * sfn["express_per_gb_second"])
+    else:
+        n = sum(e.transitions for e in executions)
+        bill.add(
+            "Step Functions",
+            "STANDARD state transitions",
+            n,
+            "transitions",
+            n * sfn["standard_per_transition"],
+        )
+
+    invocations = [i for e in executions for i in e.invocations]
+    gb_price = lam[f"per_gb_second_{parameters.get('Architecture', 'x86_64')}"]
+    rnd = lam["duration_round_ms"]
+    by_fn: dict[tuple[str, int], list[Invocation]] = defaultdict(list)
+    for inv in invocations:
+        by_fn[inv.function, inv.memory_mb].append(inv)
+    bill.add("Lambda", "requests", len(invocations), "req", len(invocations) * lam["per_request"])
+    for (fn, mem), invs in sorted(by_fn.items()):
+        gb_s = sum(math.ceil(i.duration_ms / rnd) * rnd / 1000 * mem / 1024 for i in invs)
+        ms = sum(i.duration_ms for i in invs)
+        bill.add("Lambda", f"{fn} {mem} MB, {ms:.0f} ms", gb_s, "GB-s", gb_s * gb_price)
+
+    calls = [c for e in executions for c in e.calls]
+    ops: dict[tuple[str, str], list[Call]] = defaultdict(list)
+    for c in calls:
+        ops[c.service, c.operation].append(c)
+    for (service, op), cs in sorted(ops.items()):
+        n = len(cs)
+        if service == "s3":
+            if op in s3p["free"]:
+                bill.lines.append(Line("S3", op, n, "req", 0.0))
+                continue
+            each = s3p["put_class_per_request"] if op in s3p["put_class"] else s3p["get_class_per_request"]
+            bill.add("S3", op, n, "req", n * each)
+        elif service == "dynamodb":
+            wru, rru = sum(c.write_units for c in cs), sum(c.read_units for c in cs)
+            if wru:
+                bill.add("DynamoDB", f"{op} x{n}", wru, "WRU", wru * ddb["per_write_unit"])
+            if rru:
+                bill.add("DynamoDB", f"{op} x{n}", rru, "RRU", rru * ddb["per_read_unit"])
+        elif service == "events":
+            ev = sum(c.events for c in cs)
+            bill.add("EventBridge", f"{op} x{n}", ev, "events", ev * prices["events"]["per_custom_event"])
+        elif service == "sqs":
+            bill.add("SQS", op, n, "req", n * prices["sqs"]["per_request"])
+        elif service == "rekognition":
+            bill.add("Rekognition", op, n, "images", n * prices["rekognition"]["per_image"])
+        elif service == "comprehend":
+            bill.add("Comprehend", op, n, "req", n * 3 * prices["comprehend"]["per_unit"])
+        else:
+            bill.add(service, f"{op} (unpriced)", n, "req", 0.0)
+    for e in executions:
+        for integration in e.integrations:
+            service = integration.split(":", 1)[0]
+            if service == "sqs":
+                bill.add("SQS", f"state machine {integration}", 1, "req", prices["sqs"]["per_request"])
+
+    logs = prices["logs"]
+    handler_bytes = sum(i.log_bytes for i in invocations)
+    platform_bytes = len(invocations) * logs["lambda_platform_bytes_per_invocation"]
+    events = sum(len(e.history) for e in executions)
+    machine_bytes = events * logs["state_machine_bytes_per_event"] if _logs_all(parameters) else 0
+    per_byte = logs["per_gb_ingested"] / 1024**3
+    bill.add(
+        "CloudWatch Logs", "handler log records (measured)", handler_bytes, "bytes", handler_bytes * per_byte
+    )
+    bill.add(
+        "CloudWatch Logs",
+        "Lambda START/END/REPORT (est.)",
+        platform_bytes,
+        "bytes",
+        platform_bytes * per_byte,
+    )
+    bill.add(
+        "CloudWatch Logs",
+        f"state machine, {events} events (est.)",
+        machine_bytes,
+        "bytes",
+        machine_bytes * per_byte,
+    )
+    return bill
+
+
+def _logs_all(parameters: Mapping[str, str]) -> bool:
+    return parameters.get("StateMachineLogLevel", "ALL") == "ALL"
+
+
+def render(
+    bill: Bill, executions: Sequence[Execution], prices: Mapping[str, Any], parameters: Mapping[str, str]
+) -> str:
+    meta = prices["meta"]
+    out = [
+        f"prices: {meta['region']}, list, as of {meta['date']} (cost/prices.toml)",
+        "parameters: "
+        + (", ".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "template defaults"),
+    ]
+    for e in executions:
+        fns = ", ".join(
+            f"{i.function.removesuffix('Function')} {i.duration_ms:.0f} ms" for i in e.invocations
+        )
+        out.append(
+            f"  {e.key}: {e.status}, {e.transitions} transitions, {e.duration_ms:.0f} ms, "
+            f"{len(e.calls)} API calls; {fns}"
+        )
+    out.append("")
+    out.append(f"{'service':16s} {'what':44s} {'quantity':>12s} {'unit':<11s} {'$ per 1M uploads':>17s}")
+    for line in bill.lines:
+        qty = f"{line.quantity:.3f}" if line.quantity % 1 else f"{line.quantity:.0f}"
+        dollars = line.dollars * PER_MILLION
+        out.append(f"{line.service:16s} {line.what[:44]:44s} {qty:>12s} {line.unit:<11s} {dollars:17.2f}")
+    totals: dict[str, float] = defaultdict(float)
+    for line in bill.lines:
+        totals[line.service] += line.dollars
+    out.append("")
+    for service, dollars in sorted(totals.items(), key=lambda kv: -kv[1]):
+        share = dollars / bill.total if bill.total else 0
+        out.append(f"{service:16s} {dollars * PER_MILLION:10.2f}  ({share:4.0%})")
+    setting = ", ".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "default parameters"
+    out.append(
+        f"cost per million uploads: ${bill.total * PER_MILLION:.2f} (1 photo + 20 comments, {setting})"
+    )
+    return "\n".join(out)
+
+
+def template_defaults(root: Path) -> dict[str, str]:
+    from tutela.local.cfn_yaml import load_template
+
+    params = load_template(root / "template.yaml").get("Parameters", {})
+    return {k: str(v.get("Default", "")) for k, v in params.items() if "Default" in v}
+
+
+def measure(root: Path, work: Path, parameters: Mapping[str, str]) -> list[Execution]:
+    """One local run: the photo, then the comment batch under the same post (so it reads the photo's
+    minor context). Returns each upload's metered execution."""
+    from tutela.local import samples
+    from tutela.local.runner import Runner
+    from tutela.local.stack import LocalStack
+
+    work.mkdir(parents=True, exist_ok=True)
+    photo = samples.photo(work / "photo.jpg")
+    batch = comment_batch(work / "batch.jsonl")
+    meter = Meter()
+    out = []
+    with (
+        (work / "lambda.log").open("w", encoding="utf-8") as log,
+        LocalStack(root, parameters=dict(parameters), log=log, meter=meter) as stack,
+    ):
+        runner = Runner(stack)
+        sfn = stack.client("stepfunctions")
+        # Steady state: one unmetered upload of each kind first, so every function is warm (clients made,
+        # models loaded) as it is for all but a container's first request.
+        for path, key in ((photo, "media/post-warm/photo.jpg"), (batch, "comments/post-warm/batch.jsonl")):
+            runner.deliver(runner.upload(path, key))
+        for path, key in ((photo, "media/post-cost/photo.jpg"), (batch, "comments/post-cost/batch.jsonl")):
+            upload = runner.upload(path, key)
+            mark = meter.snapshot()
+            (result,) = runner.deliver(upload)
+            calls, invocations = meter.since(mark)
+            history = sfn.get_execution_history(executionArn=result["executionArn"], maxResults=1000)[
+                "events"
+            ]
+            out.append(Execution(key, result["status"], calls, invocations, history))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tutela.local.cost", description=__doc__.split("\n")[0])
+    parser.add_argument("--root", type=Path, default=Path.cwd())
+    parser.add_argument("--prices", type=Path, default=None, help="default: ROOT/cost/prices.toml")
+    parser.add_argument("--work", type=Path, default=Path(".cost-run"))
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a template parameter override"
+    )
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    prices = tomllib.loads((args.prices or root / "cost" / "prices.toml").read_text(encoding="utf-8"))
+    overrides = dict(p.split("=", 1) for p in args.param)
+    executions = measure(root, args.work, overrides)
+    from tutela.local.stack import LOCAL_PARAMETERS
+
+    effective = {**template_defaults(root), **LOCAL_PARAMETERS, **overrides}
+    failed = [e.key for e in executions if e.status != "SUCCEEDED"]
+    bill = price(executions, prices, effective)
+    print(render(bill, executions, prices, overrides))
+    if failed:
+        print(f"executions did not succeed: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

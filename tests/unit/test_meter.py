@@ -1,0 +1,135 @@
+"""The cost meter counts what handlers do (and only that), and prices it from the prices file."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import create_decisions_table
+from tutela.aws import clients
+from tutela.local.cost import Execution, comment_batch, price
+from tutela.local.meter import Call, Invocation, Meter, item_size
+
+ROOT = Path(__file__).resolve().parents[2]
+PRICES = tomllib.loads((ROOT / "cost" / "prices.toml").read_text())
+
+
+@pytest.fixture
+def meter(aws: None, template: dict[str, Any]) -> Any:
+    m = Meter()
+    m.configure(template)
+    uninstall = m.install()
+    clients.reset()  # clients copy the session's hooks when created: make them after install
+    yield m
+    uninstall()
+
+
+def test_counts_only_calls_made_inside_an_invocation(meter: Meter) -> None:
+    s3 = clients.client("s3")
+    s3.create_bucket(Bucket="bkt")  # outside: the runner's/test's own bookkeeping
+    with meter.invocation("ActFunction", 1024):
+        s3.put_object(Bucket="bkt", Key="k", Body=b"x")
+        s3.head_object(Bucket="bkt", Key="k")
+        s3.get_object(Bucket="bkt", Key="k")["Body"].read()
+    s3.delete_object(Bucket="bkt", Key="k")
+    assert [(c.function, c.service, c.operation) for c in meter.calls] == [
+        ("ActFunction", "s3", "PutObject"),
+        ("ActFunction", "s3", "HeadObject"),
+        ("ActFunction", "s3", "GetObject"),
+    ]
+    (inv,) = meter.invocations
+    assert inv.function == "ActFunction" and inv.memory_mb == 1024 and inv.duration_ms > 0
+
+
+def test_a_separate_session_is_never_metered(meter: Meter) -> None:
+    own = boto3.session.Session(region_name="us-east-1").client("s3")
+    with meter.invocation("ScanMediaFunction", 2048):
+        own.create_bucket(Bucket="mine")
+        own.list_buckets()
+    assert meter.calls == []
+
+
+def test_dynamodb_write_units_follow_item_size_and_indexes(meter: Meter, template: dict[str, Any]) -> None:
+    ddb = clients.resource("dynamodb")
+    create_decisions_table(ddb.meta.client, template)
+    table = ddb.Table("decisions")
+    with meter.invocation("RecordDecisionFunction", 512):
+        table.put_item(Item={"pk": "a", "sk": "1", "verdict": "allow"})  # no index keys: 1 unit
+        # PostIndex (post_id + decided_at, INCLUDE projection): one more unit
+        table.put_item(Item={"pk": "a", "sk": "2", "post_id": "p", "decided_at": "t", "kind": "media"})
+        # 2.5 KB item in no index: 3 units
+        table.put_item(Item={"pk": "a", "sk": "3", "blob": "x" * 2500})
+        # ReviewQueueIndex projects ALL: the 2.5 KB item counts twice
+        table.put_item(Item={"pk": "a", "sk": "4", "queue": "q", "decided_at": "t", "blob": "x" * 2500})
+        table.get_item(Key={"pk": "a", "sk": "3"}, ConsistentRead=True)
+        table.get_item(Key={"pk": "a", "sk": "3"})
+    units = [c.write_units for c in meter.calls if c.operation == "PutItem"]
+    assert units == [1, 2, 3, 6]
+    reads = [c.read_units for c in meter.calls if c.operation == "GetItem"]
+    assert reads == [1.0, 0.5]
+
+
+def test_batch_write_counts_every_item(meter: Meter, template: dict[str, Any]) -> None:
+    ddb = clients.resource("dynamodb")
+    create_decisions_table(ddb.meta.client, template)
+    with meter.invocation("RecordDecisionFunction", 512), ddb.Table("decisions").batch_writer() as batch:
+        for i in range(30):
+            batch.put_item(Item={"pk": "a", "sk": f"c#{i}", "verdict": "allow"})
+    writes = [c for c in meter.calls if c.operation == "BatchWriteItem"]
+    assert len(writes) == 2 and sum(c.write_units for c in writes) == 30
+
+
+def test_events_are_counted_per_entry(meter: Meter) -> None:
+    events = clients.client("events")
+    with meter.invocation("ActFunction", 1024):
+        events.put_events(
+            Entries=[
+                {"Source": "s", "DetailType": "d", "Detail": "{}"},
+                {"Source": "s", "DetailType": "e", "Detail": "{}"},
+            ]
+        )
+    (call,) = meter.calls
+    assert call.events == 2
+
+
+def test_item_size_follows_dynamodb_rules() -> None:
+    assert item_size({"ab": {"S": "xyz"}}) == 5
+    assert item_size({"n": {"N": "12345"}}) == 1 + 4
+    assert item_size({"ok": {"BOOL": True}}) == 3
+    assert item_size({"s": "日本"}) == 1 + 6
+
+
+def _execution(key: str, invocations: list[Invocation], calls: list[Call], states: int) -> Execution:
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
+    history = [{"type": "ExecutionStarted", "timestamp": t0}]
+    history += [{"type": "TaskStateEntered", "timestamp": t0} for _ in range(states)]
+    history += [{"type": "LambdaFunctionScheduled", "timestamp": t0} for _ in range(states)]
+    history += [{"type": "ExecutionSucceeded", "timestamp": t0 + timedelta(milliseconds=250)}]
+    return Execution(key, "SUCCEEDED", calls, invocations, history)
+
+
+def test_price_standard_vs_express() -> None:
+    inv = [Invocation("ActFunction", 1024, duration_ms=100.0)]
+    calls = [Call("ActFunction", "s3", "PutObject"), Call("ActFunction", "s3", "HeadObject")]
+    ex = [_execution("media/p/x.jpg", inv, calls, states=4)]
+    standard = price(ex, PRICES, {"StateMachineType": "STANDARD"})
+    express = price(ex, PRICES, {"StateMachineType": "EXPRESS", "StateMachineLogLevel": "ERROR"})
+    by = {line.what: line.dollars for line in standard.lines}
+    assert by["STANDARD state transitions"] == pytest.approx(4 * 0.000025)
+    assert by["PutObject"] == pytest.approx(0.000005) and by["HeadObject"] == pytest.approx(0.0000004)
+    assert by["ActFunction 1024 MB, 100 ms"] == pytest.approx(0.1 * 0.0000166667)
+    ex_by = {line.what: line.dollars for line in express.lines}
+    assert ex_by["EXPRESS executions"] == pytest.approx(0.000001)
+    # 250 ms rounds up to 300 ms, at 64 MB
+    assert ex_by["EXPRESS duration"] == pytest.approx(0.3 * 64 / 1024 * 0.00001667)
+    assert express.total < standard.total
+
+
+def test_comment_batch_is_twenty_lines_with_two_bad(tmp_path: Path) -> None:
+    lines = comment_batch(tmp_path / "b.jsonl").read_text().splitlines()
+    assert len(lines) == 20 and len({line for line in lines}) == 20
