@@ -43,7 +43,7 @@ def upload(env: dict[str, Any], event: dict[str, Any], body: bytes) -> dict[str,
 
 def test_classify_post_stages_the_judged_coarsened_post(env: dict[str, Any], lambda_context: Any) -> None:
     post = {
-        "post_id": "post-123",
+        "post_id": "post-456",
         "caption": "My 8-year-old's first dance recital",
         "location": {"name": "Town hall", "lat": 48.858370, "lon": 2.294481},
         "uploader": "u-9",
@@ -54,7 +54,7 @@ def test_classify_post_stages_the_judged_coarsened_post(env: dict[str, Any], lam
     assert "48.858" not in json.dumps(out)
     staged = json.loads(env["s3"].get_object(Bucket=STAGING, Key=out["staged"]["key"])["Body"].read())
     assert staged == {
-        "post_id": "post-123",
+        "post_id": "post-456",
         "caption": "My 8-year-old's first dance recital",
         "location": {"name": "Town hall", "lat": 48.9, "lon": 2.3},
     }
@@ -79,8 +79,8 @@ def test_post_context_raises_the_flags_once(env: dict[str, Any], lambda_context:
     again = handler("post_context")(event, lambda_context)
     assert first == {"raised": ["text_minor"], "reevaluated": 0, "first": []}
     assert again["raised"] == []  # already raised: never written twice, never lowered
-    flags = env["table"].get_item(Key={"pk": "post#post-123", "sk": "flag#text_minor"})["Item"]
-    assert flags["source"]["pk"] == "obj#tutela-dev-uploads-example/posts/post-123.json"
+    flags = env["table"].get_item(Key={"pk": "post#post-456", "sk": "flag#text_minor"})["Item"]
+    assert flags["source"]["pk"] == "obj#tutela-dev-uploads-example/posts/post-456.json"
 
 
 def test_post_context_refuses_other_decisions(env: dict[str, Any], lambda_context: Any) -> None:
