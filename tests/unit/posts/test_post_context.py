@@ -171,3 +171,28 @@ def test_reevaluation_waits_for_a_member_still_being_recorded_or_acted_on(table:
     store.register("p3", ObjectRef("up", "media/p3/b.jpg", "v1"), "media")
     history.put_once({"pk": "obj#up/media/p3/b.jpg", "sk": "v#v1", "kind": "media", "minor": "likely"})
     assert again.one(ObjectRef("up", "media/p3/b.jpg", "v1")) is None
+
+
+class _Recording:
+    """A store that records the order of calls (the Dekker argument needs write-then-read on each side)."""
+
+    def __init__(self, flags: frozenset[str]) -> None:
+        self.calls: list[str] = []
+        self._flags = flags
+
+    def register(self, *_a: Any, **_k: Any) -> None:
+        self.calls.append("register")
+
+    def flags(self, _post: str) -> frozenset[str]:
+        self.calls.append("flags")
+        return self._flags
+
+
+def test_members_are_written_before_the_flags_are_read() -> None:
+    """Promise: of a caption and a concurrent media/batch, at least one sees the other (docs/posts.md)."""
+    media = _Recording(frozenset({"text_minor"}))
+    out = media_context(media, ObjectRef("up", "media/p/a.jpg", "v"), media_decision([]))  # type: ignore[arg-type]
+    assert media.calls == ["register", "flags"] and out["minor"] == "likely"
+    batch = _Recording(frozenset({"media_seen"}))
+    assert batch_context(batch, ObjectRef("up", "comments/p/b.jsonl", "v")) is False  # type: ignore[arg-type]
+    assert batch.calls == ["register", "flags"]
