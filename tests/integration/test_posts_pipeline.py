@@ -43,8 +43,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 
 @pytest.fixture(scope="module")
-def runner(stack: LocalStack) -> Runner:
+def runner(stack: LocalStack, events_queue: str) -> Runner:
     return Runner(stack)
+
+
+@pytest.fixture(scope="module")
+def events_queue(stack: LocalStack) -> str:
+    """An SQS queue on the decisions bus: what the platform would receive (checked by the last test)."""
+    sqs, events = stack.client("sqs"), stack.client("events")
+    url = sqs.create_queue(QueueName="observe-post-decisions")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.outputs["DecisionsBusName"]
+    events.put_rule(
+        Name="observe-posts", EventBusName=bus, EventPattern=json.dumps({"source": ["tutela.moderation"]})
+    )
+    events.put_targets(Rule="observe-posts", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    return url
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +84,9 @@ class _FakeScan:
 
 def scan_as(stack: LocalStack, monkeypatch: pytest.MonkeyPatch, labels: list[dict[str, Any]]) -> None:
     """The vision backend sees an adult face (and ``labels``): its minor status is "none"."""
-    module = stack.handler_module("ScanMediaFunction")
-    monkeypatch.setattr(module, "scan_file", lambda *a, **k: _FakeScan(labels, ADULT))
+    from tutela.bank import known  # where ScanMedia scans (then hashes and matches the banks)
+
+    monkeypatch.setattr(known, "scan_file", lambda *a, **k: _FakeScan(labels, ADULT))
 
 
 def send(runner: Runner, path: Path, key: str) -> Upload:
@@ -225,7 +240,7 @@ def test_published_media_is_withdrawn_or_quarantined_when_a_caption_declares_a_c
 
     send(runner, post_file(tmp_path, "pg.json", caption="my daughter at the beach"), "posts/pg.json")
     again = runner.decisions(swim)[0]["reevaluated"]
-    assert again["verdict"] == "review" and again["action"]["unpublished"]["key"] == "media/pg/swim.jpg"
+    assert again["verdict"] == "review" and again["action"]["withdrawn"]["key"] == "media/pg/swim.jpg"
     assert "media/pg/swim.jpg" not in published(runner)
     again = runner.decisions(bare)[0]["reevaluated"]
     assert again["verdict"] == "block" and again["action"]["quarantined"]
@@ -264,3 +279,19 @@ def test_an_expired_batch_is_withdrawn_when_it_cannot_be_judged_again(
     again = next(i for i in items(runner, batch) if i["sk"].endswith("#post-context"))
     assert again["verdict"] == "review" and again["reasons"][0]["code"] == "batch_unavailable"
     assert "comments/pi/b.jsonl" not in published(runner)  # fail closed: withdrawn, not left as judged
+
+
+def test_every_event_matches_its_schema_and_carries_no_coordinates(stack: LocalStack, events_queue: str):
+    """Runs last: post decisions and re-evaluations are documented events (events/schemas)."""
+    from tests.event_schemas import validate_event
+
+    sqs, received = stack.client("sqs"), []
+    while msgs := sqs.receive_message(QueueUrl=events_queue, MaxNumberOfMessages=10).get("Messages", []):
+        for m in msgs:
+            received.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=events_queue, ReceiptHandle=m["ReceiptHandle"])
+    kinds = {(e["detail"]["kind"], "reevaluates" in e["detail"]) for e in received}
+    assert {("post", False), ("media", True), ("comments", True)} <= kinds
+    for event in received:
+        validate_event(event["detail-type"], event["detail"])
+        assert "48.858" not in json.dumps(event) and "31.230" not in json.dumps(event)

@@ -276,11 +276,12 @@ def test_quarantined_content_is_readable_only_by_reviewers(res: Resolved) -> Non
             assert denied(policy, principal, action, obj), (principal, action)
 
 
-def test_act_is_the_only_other_principal_that_can_head_quarantine(res: Resolved) -> None:
+def test_only_reviewers_act_and_the_review_api_can_read_quarantine(res: Resolved) -> None:
+    """Act verifies its copies; the review API renders blurred previews for authenticated reviewers."""
     policy = bucket_policy(res, "QuarantineBucket")
     stmt = next(s for s in policy["Statement"] if s.get("Sid") == "OnlyReviewersRead")
     exempt = set(_as_list(stmt["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]))
-    assert exempt == {arn("ReviewerRole")} | {arn(a) for a in ACTORS}
+    assert exempt == {arn("ReviewerRole"), arn("ReviewApiFunctionRole")} | {arn(a) for a in ACTORS}
 
 
 def test_only_act_writes_or_deletes_quarantine(res: Resolved) -> None:
@@ -431,9 +432,10 @@ def test_decision_history_is_append_only(res: Resolved, cfn: dict[str, Any]) -> 
 # ---------------------------------------------------------------- dead letters and alarms
 def test_upload_rule_dead_letters_into_the_alarmed_queue(cfn: dict[str, Any], res: Resolved) -> None:
     rules = {k: r for k, r in cfn["Resources"].items() if r["Type"] == "AWS::Events::Rule"}
-    assert list(rules) == ["ModerationStateMachineUploadCreated"]
-    (target,) = rules["ModerationStateMachineUploadCreated"]["Properties"]["Targets"]
-    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    assert sorted(rules) == ["ModerationStateMachineUploadCreated", "ReviewApiFunctionHeldForReview"]
+    for rule in rules.values():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
     queues = [k for k, r in cfn["Resources"].items() if r["Type"] == "AWS::SQS::Queue"]
     assert queues == ["DeadLetterQueue"], "SAM must not create a second, unalarmed queue"
     alarm = res.props("DeadLetterAlarm")
@@ -441,7 +443,10 @@ def test_upload_rule_dead_letters_into_the_alarmed_queue(cfn: dict[str, Any], re
     # EventBridge may send to the queue only for this rule.
     statements = res.props("DeadLetterQueuePolicy")["PolicyDocument"]["Statement"]
     stmt = next(s for s in statements if s["Effect"] == "Allow")
-    assert stmt["Condition"]["ArnEquals"]["aws:SourceArn"] == arn("ModerationStateMachineUploadCreated")
+    assert _as_list(stmt["Condition"]["ArnEquals"]["aws:SourceArn"]) == [
+        arn("ModerationStateMachineUploadCreated"),
+        arn("ReviewApiFunctionHeldForReview"),
+    ]
 
 
 def test_every_alarm_notifies_the_topic(res: Resolved, raw: dict[str, Any]) -> None:
@@ -545,3 +550,24 @@ def test_prod_turns_the_key_on_and_keeps_decisions_longer() -> None:
     prod = dict(kv.split("=", 1) for kv in overrides.split())
     assert prod["KmsEncryption"] == "true"
     assert int(prod["LogRetentionDays"]) >= 365
+
+
+def test_redrive_operators_get_exactly_what_tutela_redrive_calls(raw: dict[str, Any]) -> None:
+    res = Resolved(raw, KmsEncryption="true")
+    statements = res.props("RedriveOperatorPolicy")["PolicyDocument"]["Statement"]
+    granted = {
+        (a, str(r)) for s in statements for a in _as_list(s["Action"]) for r in _as_list(s["Resource"])
+    }
+    queue, machine = arn("DeadLetterQueue"), "ref:ModerationStateMachine"
+    assert granted == {
+        ("sqs:ReceiveMessage", queue),
+        ("sqs:DeleteMessage", queue),
+        ("sqs:ChangeMessageVisibility", queue),
+        ("sqs:GetQueueAttributes", queue),
+        ("states:StartExecution", machine),
+        ("lambda:InvokeFunction", arn("RecordDecisionFunction")),
+        ("lambda:InvokeFunction", arn("ActFunction")),
+        ("cloudformation:DescribeStacks", "ref:AWS::StackId"),
+        ("cloudformation:DescribeStackResource", "ref:AWS::StackId"),
+        ("kms:Decrypt", arn("EncryptionKey")),
+    }

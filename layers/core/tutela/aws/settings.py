@@ -49,13 +49,15 @@ def _bool(env: Env, name: str) -> bool:
 class ScanSettings:
     vision_backend: str
     max_media_bytes: int
+    bank_bucket: str | None = None  # known-content hash banks; unset = no banks (hashes still recorded)
 
     @classmethod
     def from_env(cls, env: Env) -> ScanSettings:
         backend = _str(env, "VISION_BACKEND", "local")
         if backend not in ("local", "rekognition"):
             raise ConfigurationError("configuration VISION_BACKEND must be local or rekognition")
-        return cls(backend, _int(env, "MAX_MEDIA_BYTES", MAX_MEDIA_BYTES, low=1))
+        max_bytes = _int(env, "MAX_MEDIA_BYTES", MAX_MEDIA_BYTES, low=1)
+        return cls(backend, max_bytes, env.get("BANK_BUCKET") or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,27 @@ class PostContextSettings:
             _str(env, "DECISIONS_TABLE"),
             _int(env, "DECISION_RETENTION_DAYS", 400, low=1),
             ActSettings.from_env(env),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSettings:
+    upload_bucket: str
+    staging_bucket: str
+    published_bucket: str
+    quarantine_bucket: str
+    decisions_table: str
+    event_bus_name: str
+
+    @classmethod
+    def from_env(cls, env: Env) -> ReviewSettings:
+        return cls(
+            _str(env, "UPLOAD_BUCKET"),
+            _str(env, "STAGING_BUCKET"),
+            _str(env, "PUBLISHED_BUCKET"),
+            _str(env, "QUARANTINE_BUCKET"),
+            _str(env, "DECISIONS_TABLE"),
+            _str(env, "EVENT_BUS_NAME"),
         )
 
 

@@ -143,12 +143,12 @@ class Reevaluator:
         if kind == "media":
             action, original = self._media(ref, item, decision)
         elif batch is None:  # fail closed: what was published under the adult context is withdrawn
-            unpublished = self._unpublish(ref.key, item["sk"], decision["sk"])
+            withdrawn = self._unpublish(ref.key, item["sk"], decision["sk"])
             action = {
                 "reevaluated": item["sk"],
                 "was": item.get("verdict"),
                 "held": True,
-                "unpublished": unpublished,
+                "withdrawn": withdrawn,
             }
         else:
             action = self._comments(ref, item, decision, *batch)
@@ -218,7 +218,7 @@ class Reevaluator:
             action["unchanged"] = True
             return action, None
         if old == "allow":
-            action["unpublished"] = self._unpublish(ref.key, item["sk"], decision["sk"])
+            action["withdrawn"] = self._unpublish(ref.key, item["sk"], decision["sk"])
         if new != "block":
             action["held"] = True
             return action, None
@@ -303,9 +303,15 @@ class Reevaluator:
                     self.s3.put_bytes(body, dst, ref.key, content_type="application/x-ndjson", metadata=meta)
                     if old is not None and old.get("VersionId"):
                         self.s3.delete_version(ObjectRef(dst, ref.key, old["VersionId"]))
-                action["published"] = {"bucket": dst, "key": ref.key, "comments": len(plan.published)}
+                # a subset of what was published: "withdrawn" (never "published": nothing new goes out)
+                action["withdrawn"] = {
+                    "bucket": dst,
+                    "key": ref.key,
+                    "comments": allowed_before - len(plan.published),
+                    "kept": len(plan.published),
+                }
             else:
-                action["unpublished"] = self._unpublish(ref.key, item["sk"])
+                action["withdrawn"] = self._unpublish(ref.key, item["sk"])
         if plan.quarantined:
             dst, key = self.targets.quarantine_bucket, quarantine_key(ref) + REEVAL_SUFFIX
             body = b"\n".join(plan.quarantined) + b"\n"
