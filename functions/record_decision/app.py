@@ -13,7 +13,7 @@ from tutela.aws.settings import RecordSettings, at_init
 from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
 from tutela.contracts import RecordInput, RecordOutput
-from tutela.decision import comment_items, normalize, object_item, same_execution
+from tutela.decision import comment_items, object_item, same_execution, step_decision
 from tutela.limits import MAX_COMMENT_RESULTS_BYTES
 
 _s3 = S3()
@@ -42,7 +42,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     store = DecisionStore(cfg.decisions_table)
     posts = PostContextStore(cfg.decisions_table)
     # A media decision of a post whose text declares a child is recorded with that minor floor (tutela.posts).
-    decision = normalize(media_context(posts, ref, dict(inp.decision)))
+    decision = step_decision(media_context(posts, ref, dict(inp.decision)))
     item = object_item(
         ref,
         decision,

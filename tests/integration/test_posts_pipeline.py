@@ -84,9 +84,8 @@ class _FakeScan:
 
 def scan_as(stack: LocalStack, monkeypatch: pytest.MonkeyPatch, labels: list[dict[str, Any]]) -> None:
     """The vision backend sees an adult face (and ``labels``): its minor status is "none"."""
-    from tutela.bank import known  # where ScanMedia scans (then hashes and matches the banks)
-
-    monkeypatch.setattr(known, "scan_file", lambda *a, **k: _FakeScan(labels, ADULT))
+    module = stack.handler_module("ScanMediaFunction")
+    monkeypatch.setattr(module, "scan_file", lambda *a, **k: _FakeScan(labels, ADULT))
 
 
 def send(runner: Runner, path: Path, key: str) -> Upload:

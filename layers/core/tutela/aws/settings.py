@@ -155,7 +155,7 @@ class PostContextSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class ReviewSettings:
+class ReviewApiSettings:
     upload_bucket: str
     staging_bucket: str
     published_bucket: str
@@ -164,7 +164,7 @@ class ReviewSettings:
     event_bus_name: str
 
     @classmethod
-    def from_env(cls, env: Env) -> ReviewSettings:
+    def from_env(cls, env: Env) -> ReviewApiSettings:
         return cls(
             _str(env, "UPLOAD_BUCKET"),
             _str(env, "STAGING_BUCKET"),

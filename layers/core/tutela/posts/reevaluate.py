@@ -34,10 +34,10 @@ from tutela.decision import (
     comment_items,
     event_detail,
     event_id,
-    normalize,
     object_item,
     object_keys,
     same_execution,
+    step_decision,
 )
 from tutela.errors import TransientError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING
@@ -171,7 +171,7 @@ class Reevaluator:
     ) -> dict[str, Any]:
         item = object_item(
             ref,
-            normalize(decision),
+            step_decision(decision),
             execution_id=self.cause.execution_id,
             event_time=self.cause.event_time,
             retention_days=self.cause.retention_days,
