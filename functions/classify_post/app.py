@@ -15,16 +15,18 @@ from tutela.aws.post_context import PostContextStore
 from tutela.aws.s3 import S3
 from tutela.aws.settings import PostSettings, at_init
 from tutela.aws.step import logger, metrics, step
+from tutela.comments import default_matcher
 from tutela.contracts import StepInput
 from tutela.errors import InvalidInputError
 from tutela.objects import ObjectRef
 from tutela.posts.classify import classify_post
 from tutela.posts.model import parse_post
-from tutela.posts.signals import post_lexicon, post_policy
+from tutela.posts.signals import post_policy, warm
 
 _s3 = S3()
 _settings = at_init(PostSettings.from_env)
-post_lexicon()  # build the post-signal automaton during INIT
+warm()  # build the post-signal automaton during INIT
+default_matcher()  # and the comment classifier's (every field goes through it), not in the first invocation
 
 
 def staged_key(ref: ObjectRef) -> str:

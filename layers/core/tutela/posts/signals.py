@@ -49,6 +49,12 @@ def _matcher() -> Matcher:
     return Matcher(post_lexicon())
 
 
+def warm() -> None:
+    """Load the data and build the automaton now (a Lambda's INIT), not in the first request."""
+    _matcher()
+    post_policy()
+
+
 @cache
 def post_policy() -> dict[str, Any]:
     policy: dict[str, Any] = tomllib.loads((DATA_DIR / "posts.toml").read_text(encoding="utf-8"))[
