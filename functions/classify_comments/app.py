@@ -11,10 +11,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws import clients
+from tutela.aws.post_context import PostContextStore, batch_context
 from tutela.aws.s3 import S3
 from tutela.aws.settings import ClassifySettings, at_init
 from tutela.aws.step import logger, metrics, step
-from tutela.aws.store import DecisionStore
 from tutela.comments import LEXICON_VERSION, ComprehendToxicity, classify_lines, default_matcher
 from tutela.comments.lines import split_batch
 from tutela.contracts import StepInput
@@ -39,7 +39,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     lines = split_batch(_s3.read_bytes(ref, max_bytes=cfg.max_batch_bytes))
     if len(lines) > cfg.max_comments:
         raise LimitExceededError(f"batch has {len(lines)} lines; the limit is {cfg.max_comments}")
-    minor = DecisionStore(cfg.decisions_table).post_minor_context(ref.post_id) if ref.post_id else None
+    # The post's context flags (one small read whatever the size of the post); registering the batch first
+    # lets a caption that declares a child later find it and judge it again (tutela.posts).
+    minor = batch_context(PostContextStore(cfg.decisions_table), ref)
     comprehend = ComprehendToxicity(client=clients.client("comprehend")) if cfg.comprehend else None
     results = list(classify_lines(lines, minor_context=minor, comprehend=comprehend))
     batch = summarize(results)

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws.executions import ENDED_WITHOUT_SUCCESS, Executions
+from tutela.aws.post_context import PostContextStore, media_context, raise_for
 from tutela.aws.s3 import S3
 from tutela.aws.settings import RecordSettings, at_init
 from tutela.aws.step import logger, metrics, step
@@ -39,7 +40,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     inp = RecordInput.from_event(event)
     ref, execution_id = inp.step.ref, inp.step.execution_id
     store = DecisionStore(cfg.decisions_table)
-    decision = step_decision(inp.decision)
+    posts = PostContextStore(cfg.decisions_table)
+    # A media decision of a post whose text declares a child is recorded with that minor floor (tutela.posts).
+    decision = step_decision(media_context(posts, ref, dict(inp.decision)))
     item = object_item(
         ref,
         decision,
@@ -62,6 +65,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return RecordOutput(duplicate=True, decision=stored).to_event()
     if existing is not None:
         item = existing
+    raise_for(posts, ref, item, expires_at=item.get("expires_at"))  # idempotent: the context only rises
     if decision.kind == "comments":
         # Only the execution that claimed the version writes its comment records (the same content again on
         # a retry: every field, decided_at included, comes from the stored object item).

@@ -20,8 +20,10 @@ def test_local_run_acceptance(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     a = samples.photo(tmp_path / "a.jpg", (640, 480))
     thread = samples.thread(tmp_path / "thread.jsonl")
     notes = samples.unsupported(tmp_path / "notes.exe")
+    post = samples.post(tmp_path / "post.json")  # the post's own text: a child declared, precise coordinates
     out = tmp_path / "out"
-    assert main(["local", "run", str(a), str(a), str(thread), str(notes), "--out", str(out)]) == 0
+    args = [str(a), str(a), str(thread), str(notes), str(post)]
+    assert main(["local", "run", *args, "--out", str(out)]) == 0
     lines = [json.loads(x) for x in (out / "decisions.jsonl").read_text().splitlines()]
     by_key: dict[str, list[dict]] = {}
     for line in lines:
@@ -45,4 +47,10 @@ def test_local_run_acceptance(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     [exe] = by_key["media/local/notes.exe"]
     assert exe["verdict"] == "review" and exe["reasons"] == ["unsupported_media"]
     assert not (out / "published" / "media/local/notes.exe").exists()
+
+    [text] = by_key["posts/local/post.json"]  # .json is a post, keyed posts/local/<name>
+    assert text["kind"] == "post" and text["verdict"] == "review"
+    assert {"minor_declared", "location_risk_minor"} <= set(text["reasons"])
+    assert not (out / "published" / "posts/local/post.json").exists()
+    assert photo["reevaluated"]["minor"] == "likely"  # the earlier photo, judged again with the child
     assert "Tutela decisions" in capsys.readouterr().out

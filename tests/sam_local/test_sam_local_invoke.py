@@ -22,6 +22,13 @@ MEDIA_KEY = "media/post-123/beach.jpg"
 COMMENTS_KEY = "comments/post-123/batch-0001.jsonl"
 EXAMPLE_MEDIA_VERSION = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH"
 EXAMPLE_COMMENTS_VERSION = "Ua8Jq0bQ7lx1vN3_Y4pXz0Wc2kq9mS1e"
+POST_KEY = "posts/post-456.json"
+EXAMPLE_POST_VERSION = "Pq2Lm8nR4tV6xZ0bD3fH5jK7mN9pQ1sU"
+POST = {
+    "post_id": "post-456",
+    "caption": "My 8-year-old's first dance recital",
+    "location": {"lat": 48.85837, "lon": 2.29448},
+}
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -40,10 +47,12 @@ class Seeded:
                 s3.put_bucket_versioning(Bucket=NAMES[name], VersioningConfiguration={"Status": "Enabled"})
         self.photo = samples.photo(work / "beach.jpg").read_bytes()
         self.thread = samples.thread(work / "thread.jsonl").read_bytes()
+        self.post = json.dumps(POST).encode()
         upload = NAMES["UPLOAD_BUCKET"]
+        self.bodies = {MEDIA_KEY: self.photo, COMMENTS_KEY: self.thread, POST_KEY: self.post}
         self.versions = {
             key: s3.put_object(Bucket=upload, Key=key, Body=body)["VersionId"]
-            for key, body in ((MEDIA_KEY, self.photo), (COMMENTS_KEY, self.thread))
+            for key, body in self.bodies.items()
         }
         template = load_template(ROOT / "template.yaml")
         create_decisions_table(moto.client("dynamodb"), template, NAMES["DECISIONS_TABLE"])
@@ -54,9 +63,10 @@ class Seeded:
         text = (EVENTS / f"{name}.json").read_text()
         text = text.replace(EXAMPLE_MEDIA_VERSION, self.versions[MEDIA_KEY])
         text = text.replace(EXAMPLE_COMMENTS_VERSION, self.versions[COMMENTS_KEY])
+        text = text.replace(EXAMPLE_POST_VERSION, self.versions[POST_KEY])
         event = json.loads(text)
         obj = event["detail"]["object"]
-        obj["size"] = len(self.photo if obj["key"] == MEDIA_KEY else self.thread)
+        obj["size"] = len(self.bodies[obj["key"]])
         return dict(event)
 
     def get(self, bucket: str, key: str) -> bytes:
@@ -135,3 +145,22 @@ def test_act_publishes_the_scrubbed_copy(invoker: Invoker, seeded: Seeded, tmp_p
     staged = seeded.get(NAMES["STAGING_BUCKET"], f"scrubbed/{seeded.versions[MEDIA_KEY]}/{MEDIA_KEY}")
     assert published == staged and published != seeded.photo
     assert _location_tags(published, tmp_path) == []
+
+
+def test_classify_post_stages_the_judged_coarsened_post(invoker: Invoker, seeded: Seeded) -> None:
+    out = invoker.invoke("ClassifyPostFunction", seeded.event("classify_post"))
+    assert out["kind"] == "post" and out["minor_declared"] is True
+    assert out["verdict"] == "review"  # a declared child with precise coordinates: location_risk_minor
+    staged = json.loads(seeded.get(out["staged"]["bucket"], out["staged"]["key"]))
+    assert staged["location"] == {"lat": 48.9, "lon": 2.3}
+
+
+def test_post_context_raises_the_posts_flag(invoker: Invoker, seeded: Seeded) -> None:
+    out = invoker.invoke("PostContextFunction", seeded.event("post_context"))
+    assert out["raised"] == ["text_minor"]
+    item = seeded.moto.client("dynamodb").get_item(
+        TableName=NAMES["DECISIONS_TABLE"],
+        Key={"pk": {"S": "post#post-456"}, "sk": {"S": "flag#text_minor"}},
+        ConsistentRead=True,
+    )
+    assert "Item" in item

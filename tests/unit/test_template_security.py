@@ -33,7 +33,12 @@ FUNCTIONS = [
     "RecordDecisionFunction",
     "ActFunction",
     "ReviewApiFunction",
+    "ClassifyPostFunction",
+    "PostContextFunction",
 ]
+# Re-evaluations (a post's text declares a child) withdraw and quarantine as Act does; they never publish.
+# The review API quarantines reviewers' blocks and serves them blurred previews.
+ACTORS = {"ActFunctionRole", "PostContextFunctionRole", "ReviewApiFunctionRole"}
 BUCKETS = ["UploadBucket", "StagingBucket", "PublishedBucket", "QuarantineBucket"]
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/Admin"
 _SUB = re.compile(r"\$\{([A-Za-z0-9_:.]+)\}")
@@ -268,8 +273,8 @@ def test_quarantined_content_is_readable_only_by_reviewers(res: Resolved) -> Non
     for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes"):
         assert not denied(policy, arn("ReviewerRole"), action, obj)
         for principal in OTHER_PRINCIPALS:
-            if principal in (arn("ActFunctionRole"), arn("ReviewApiFunctionRole")):
-                continue  # Act verifies its copy; the review function serves reviewers (asserted below)
+            if principal in {arn(a) for a in ACTORS}:
+                continue  # verifies its own copy (HeadObject); asserted separately below
             assert denied(policy, principal, action, obj), (principal, action)
 
 
@@ -278,18 +283,17 @@ def test_only_reviewers_act_and_the_review_api_can_read_quarantine(res: Resolved
     policy = bucket_policy(res, "QuarantineBucket")
     stmt = next(s for s in policy["Statement"] if s.get("Sid") == "OnlyReviewersRead")
     exempt = set(_as_list(stmt["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]))
-    assert exempt == {arn("ReviewerRole"), arn("ActFunctionRole"), arn("ReviewApiFunctionRole")}
+    assert exempt == {arn("ReviewerRole")} | {arn(a) for a in ACTORS}
 
 
 def test_only_act_and_review_write_or_delete_quarantine(res: Resolved) -> None:
     policy = bucket_policy(res, "QuarantineBucket")
     obj = arn("QuarantineBucket") + "/media/p/x.jpg@v1"
-    writers = {arn("ActFunctionRole"), arn("ReviewApiFunctionRole")}  # pipeline blocks, reviewers' blocks
     for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
-        for writer in writers:
-            assert not denied(policy, writer, action, obj)
+        for actor in ACTORS:
+            assert not denied(policy, arn(actor), action, obj)
         for principal in [*OTHER_PRINCIPALS, arn("ReviewerRole")]:
-            if principal not in writers:
+            if principal not in {arn(a) for a in ACTORS}:
                 assert denied(policy, principal, action, obj), (principal, action)
 
 
@@ -309,12 +313,11 @@ def test_quarantine_object_lock_is_optional_and_retains_for_the_quarantine_perio
 def test_published_bucket_is_writable_only_by_act_and_review(res: Resolved) -> None:
     policy = bucket_policy(res, "PublishedBucket")
     obj = arn("PublishedBucket") + "/media/p/x.jpg"
-    writers = {arn("ActFunctionRole"), arn("ReviewApiFunctionRole")}  # allowed uploads; after review
     for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging"):
-        for writer in writers:
-            assert not denied(policy, writer, action, obj)
+        for actor in ACTORS:
+            assert not denied(policy, arn(actor), action, obj)
         for principal in OTHER_PRINCIPALS:
-            if principal not in writers:
+            if principal not in {arn(a) for a in ACTORS}:
                 assert denied(policy, principal, action, obj), (principal, action)
 
 
@@ -332,7 +335,13 @@ def test_each_staging_writer_owns_its_prefix(res: Resolved) -> None:
         for principal in (ADMIN, arn("ActFunctionRole"), arn("RecordDecisionFunctionRole")):
             assert denied(policy, principal, action, scrubbed)
             assert denied(policy, principal, action, results)
-    for principal in (scrub, classify, ADMIN):
+    post = arn("ClassifyPostFunctionRole")
+    posts = arn("StagingBucket") + "/post-results/v1/posts/p.json"
+    assert not denied(policy, post, "s3:PutObject", posts)
+    for principal in (scrub, classify, ADMIN, arn("ActFunctionRole")):
+        assert denied(policy, principal, "s3:PutObject", posts)
+    assert denied(policy, post, "s3:PutObject", scrubbed) and denied(policy, post, "s3:PutObject", results)
+    for principal in (scrub, classify, post, ADMIN):
         assert denied(policy, principal, "s3:PutObject", elsewhere)
 
 
@@ -357,7 +366,11 @@ def test_staging_prefixes_are_the_ones_the_handlers_write() -> None:
 
     ref = ObjectRef("up", "media/p/x.jpg", "v1")
     keys = {}
-    for name, func in (("scrub_geotags", "staging_key"), ("classify_comments", "results_key")):
+    for name, func in (
+        ("scrub_geotags", "staging_key"),
+        ("classify_comments", "results_key"),
+        ("classify_post", "staged_key"),
+    ):
         spec = importlib.util.spec_from_file_location(f"_t_{name}", ROOT / "functions" / name / "app.py")
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
@@ -365,6 +378,7 @@ def test_staging_prefixes_are_the_ones_the_handlers_write() -> None:
         keys[name] = getattr(module, func)(ref)
     assert keys["scrub_geotags"].startswith("scrubbed/")
     assert keys["classify_comments"].startswith("comment-results/")
+    assert keys["classify_post"].startswith("post-results/")
 
 
 def test_every_bucket_refuses_plain_http(res: Resolved) -> None:
@@ -417,8 +431,22 @@ def test_decision_history_is_append_only(res: Resolved, cfn: dict[str, Any]) -> 
             assert not role_allows(cfn, f"{fn}Role", action, arn("DecisionsTable")), (fn, action)
         if role_allows(cfn, f"{fn}Role", "dynamodb:PutItem", arn("DecisionsTable")):
             writers.add(fn)
-    # The review function appends review records (never the pipeline's items: see tutela.review.rules).
-    assert writers == {"RecordDecisionFunction", "ActFunction", "ReviewApiFunction"}
+    # PostContext appends re-evaluated decisions and raises a post's flags; ClassifyComments may only register
+    # a batch in its post's partition (post# keys: never a decision item).
+    # The review API appends reviewers' actions (new items in a transaction, never an overwrite).
+    assert writers == {
+        "RecordDecisionFunction",
+        "ActFunction",
+        "PostContextFunction",
+        "ClassifyCommentsFunction",
+        "ReviewApiFunction",
+    }
+    [membership] = [
+        stmt
+        for stmt in role_statements(cfn, "ClassifyCommentsFunctionRole")
+        if "dynamodb:PutItem" in _as_list(stmt.get("Action", []))
+    ]
+    assert membership["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["post#*"]}}
 
 
 # ---------------------------------------------------------------- dead letters and alarms

@@ -140,9 +140,10 @@ class Actor:
         logged = self.history.get(keys["pk"], keys["sk"])
         kind, verdict = decision.get("kind"), decision["verdict"]
         original: dict[str, Any] | None = None
-        if kind == "media" and verdict == "allow":
+        # A post's text (kind "post") is staged and published like a scrubbed copy: the judged JSON only.
+        if kind in ("media", "post") and verdict == "allow":
             action = self._publish_media(ref, decision)
-        elif kind == "media" and verdict == "block":
+        elif kind in ("media", "post") and verdict == "block":
             action, original = self._quarantine_original(ref, decision)
         elif kind == "comments":
             action = self._comments(ref, decision)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from tutela.errors import InvalidInputError, UnsafeKeyError
 
-Route = Literal["media", "comments", "other"]
+Route = Literal["media", "comments", "posts", "other"]
 _CONTROL = re.compile("[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -49,13 +49,18 @@ class ObjectRef:
     @property
     def route(self) -> Route:
         top = self.key.split("/", 1)[0]
-        return top if top in ("media", "comments") else "other"  # type: ignore[return-value]
+        return top if top in ("media", "comments", "posts") else "other"  # type: ignore[return-value]
 
     @property
     def post_id(self) -> str | None:
-        """``media/{post_id}/{file}`` and ``comments/{post_id}/{batch}.jsonl`` carry the post id."""
+        """``media/{post_id}/{file}``, ``comments/{post_id}/{batch}.jsonl``, ``posts/{post_id}.json`` and
+        ``posts/{post_id}/{name}.json`` carry the post id."""
         parts = self.key.split("/")
-        return parts[1] if len(parts) >= 3 and parts[0] in ("media", "comments") and parts[1] else None
+        if len(parts) == 2 and parts[0] == "posts" and parts[1].endswith(".json") and len(parts[1]) > 5:
+            return parts[1][: -len(".json")]
+        return (
+            parts[1] if len(parts) >= 3 and parts[0] in ("media", "comments", "posts") and parts[1] else None
+        )
 
     @property
     def filename(self) -> str:

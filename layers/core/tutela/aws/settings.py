@@ -128,6 +128,33 @@ class ActSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PostSettings:
+    """ClassifyPost (the post file's limits are policy, in tutela/posts/data/posts.toml)."""
+
+    staging_bucket: str
+    decisions_table: str
+
+    @classmethod
+    def from_env(cls, env: Env) -> PostSettings:
+        return cls(_str(env, "STAGING_BUCKET"), _str(env, "DECISIONS_TABLE"))
+
+
+@dataclass(frozen=True, slots=True)
+class PostContextSettings:
+    decisions_table: str
+    retention_days: int
+    act: ActSettings
+
+    @classmethod
+    def from_env(cls, env: Env) -> PostContextSettings:
+        return cls(
+            _str(env, "DECISIONS_TABLE"),
+            _int(env, "DECISION_RETENTION_DAYS", 400, low=1),
+            ActSettings.from_env(env),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewApiSettings:
     upload_bucket: str
     staging_bucket: str

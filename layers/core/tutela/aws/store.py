@@ -1,4 +1,4 @@
-"""The decisions table: conditional (exactly-once, append-only) writes and the post context query."""
+"""The decisions table: conditional (exactly-once, append-only) writes. A post's context: ``post_context``."""
 
 from __future__ import annotations
 
@@ -59,19 +59,6 @@ class DecisionStore:
                 batch.put_item(Item=to_dynamo(dict(item)))
                 n += 1
         return n
-
-    def post_minor_context(self, post_id: str) -> bool | None:
-        """Does the post's media feature a minor? True/False from its media decisions, None if none yet."""
-        resp = self.table.query(
-            IndexName="PostIndex",
-            KeyConditionExpression="post_id = :p",
-            ExpressionAttributeValues={":p": post_id},
-        )
-        minors = [i.get("minor") for i in resp.get("Items", []) if i.get("kind") in ("media", "error")]
-        if not minors:
-            return None
-        # A held media decision (error) with no minor signal counts as "possible": fail closed.
-        return any(m in ("likely", "possible") or m is None for m in minors)
 
     def append(self, item: Mapping[str, Any], *, attempts: int = 4) -> dict[str, Any]:
         """Add ``item`` to the append-only history; if its key is taken, the stored item wins and is

@@ -1,6 +1,7 @@
 """``tutela local run``: push local files through the real template and state machine on moto.
 
-Each distinct file is uploaded once (``.jsonl`` -> ``comments/local/<name>``, anything else ->
+Each distinct file is uploaded once (``.jsonl`` -> ``comments/local/<name>``, ``.json`` ->
+``posts/local/<name>``: a post's caption, title, hashtags and location; anything else ->
 ``media/local/<name>``: the pipeline sniffs the bytes, so an ``.exe`` is held as unsupported media). A
 file named again is a second delivery of the same "Object Created" event - what EventBridge's
 at-least-once delivery can do - and must not produce a second decision.
@@ -23,6 +24,7 @@ from tutela.decision import EVENT_SOURCE, action_keys, from_dynamo, object_keys
 from tutela.local.chaos import Chaos
 from tutela.local.stack import ACCOUNT, REGION, LocalStack
 from tutela.objects import ObjectRef, key_problem
+from tutela.posts.context import REEVAL_SUFFIX
 
 POST_ID = "local"
 
@@ -38,7 +40,8 @@ class Upload:
 
 
 def key_for(path: Path) -> str:
-    prefix = "comments" if path.suffix.lower() == ".jsonl" else "media"
+    suffix = path.suffix.lower()
+    prefix = "comments" if suffix == ".jsonl" else "posts" if suffix == ".json" else "media"
     return f"{prefix}/{POST_ID}/{path.name}"
 
 
@@ -140,11 +143,21 @@ class Runner:
             ]
         item = from_dynamo(item)
         acted = self.table.get_item(Key=action_keys(self.ref(upload)), ConsistentRead=True).get("Item")
+        # A later post text that declares a child may have re-evaluated this decision (tutela.posts).
+        again_sk = keys["sk"] + REEVAL_SUFFIX
+        again = self.table.get_item(Key={"pk": keys["pk"], "sk": again_sk}, ConsistentRead=True).get("Item")
+        again = from_dynamo(again) if again else None
         if item.get("kind") == "comments":
             comments = sorted(
                 (from_dynamo(c) for c in self._query(keys["pk"], keys["sk"] + "#c#")),
                 key=lambda c: c.get("line") or 0,
             )
+            if again is not None:
+                was = {c.get("line"): c.get("verdict") for c in comments}
+                comments = sorted(
+                    (from_dynamo(c) for c in self._query(keys["pk"], again_sk + "#c#")),
+                    key=lambda c: c.get("line") or 0,
+                )
             return [
                 {
                     "key": upload.key,
@@ -154,32 +167,46 @@ class Runner:
                     "reasons": c.get("categories") or [r.get("code") for r in c.get("reasons", [])],
                     "score": c.get("score"),
                     "minor_context": c.get("minor_context"),
-                    "action": {"allow": "published", "block": "quarantined"}.get(
-                        str(c.get("verdict")), "held"
+                    "action": _comment_action(
+                        str(c.get("verdict")), None if again is None else str(was.get(c.get("line")))
                     ),
+                    **({} if again is None else {"reevaluated": True, "was": was.get(c.get("line"))}),
                 }
                 for c in comments
             ]
-        return [
-            {
-                "key": upload.key,
-                "file": str(upload.path),
-                "version_id": item.get("version_id"),
-                "kind": item.get("kind"),
-                "verdict": item.get("verdict"),
-                "severity": item.get("severity"),
-                "reasons": [r.get("code") for r in item.get("reasons", [])],
-                "details": item.get("reasons", []),
-                "minor": item.get("minor"),
-                "frames": item.get("frames"),
-                "pdq": [h.get("pdq") for h in item.get("pdq") or []],
-                "known_content": [
-                    r.get("bank") for r in item.get("reasons", []) if r.get("code") == "known_content"
-                ],
-                "removed": (item.get("analyzers") or {}).get("scrub", {}).get("removed"),
-                "action": (acted or {}).get("action"),
+        line = self._object_line(upload, item, acted)
+        if again is not None:
+            again_acted = self.table.get_item(
+                Key={"pk": keys["pk"], "sk": again_sk + "#action"}, ConsistentRead=True
+            ).get("Item")
+            line["reevaluated"] = {
+                "verdict": again.get("verdict"),
+                "severity": again.get("severity"),
+                "reasons": [r.get("code") for r in again.get("reasons", [])],
+                "minor": again.get("minor"),
+                "action": from_dynamo((again_acted or {}).get("action")),
             }
-        ]
+        return [line]
+
+    def _object_line(self, upload: Upload, item: dict[str, Any], acted: Any) -> dict[str, Any]:
+        return {
+            "key": upload.key,
+            "file": str(upload.path),
+            "version_id": item.get("version_id"),
+            "kind": item.get("kind"),
+            "verdict": item.get("verdict"),
+            "severity": item.get("severity"),
+            "reasons": [r.get("code") for r in item.get("reasons", [])],
+            "details": item.get("reasons", []),
+            "minor": item.get("minor"),
+            "frames": item.get("frames"),
+            "pdq": [h.get("pdq") for h in item.get("pdq") or []],
+            "known_content": [
+                r.get("bank") for r in item.get("reasons", []) if r.get("code") == "known_content"
+            ],
+            "removed": (item.get("analyzers") or {}).get("scrub", {}).get("removed"),
+            "action": from_dynamo((acted or {}).get("action")),
+        }
 
     def _query(self, pk: str, prefix: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -229,22 +256,35 @@ class Runner:
         return counts
 
     def audit(self, uploads: Iterable[Upload], events: list[dict[str, Any]]) -> Audit:
-        """Compare what was delivered with what one clean run must deliver: one decision per upload, one
-        Moderation Decision event per decision (plus an Escalation when it escalates), one object
-        version per published/quarantined key per upload."""
-        expected: set[tuple[str, str, str]] = set()
+        """Compare what was delivered with what one clean run must deliver: one decision per upload (and at
+        most one re-evaluation), one Moderation Decision event per decision (plus an Escalation when it
+        escalates), one object version per published/quarantined key per upload."""
+        expected: set[tuple[str, str, str, str]] = set()
         missing_decisions = 0
         for up in uploads:
-            item = self.table.get_item(Key=object_keys(self.ref(up)), ConsistentRead=True).get("Item")
+            keys = object_keys(self.ref(up))
+            item = self.table.get_item(Key=keys, ConsistentRead=True).get("Item")
             if item is None:
                 missing_decisions += 1
                 continue
             version = str(item.get("version_id"))
-            expected.add((up.key, version, "Moderation Decision"))
+            expected.add((up.key, version, keys["sk"], "Moderation Decision"))
             if item.get("escalate"):
-                expected.add((up.key, version, "Moderation Escalation"))
+                expected.add((up.key, version, keys["sk"], "Moderation Escalation"))
+            # A post's text that declares a child appends one re-evaluation, with its own events.
+            again_keys = {"pk": keys["pk"], "sk": keys["sk"] + REEVAL_SUFFIX}
+            again = self.table.get_item(Key=again_keys, ConsistentRead=True).get("Item")
+            if again is not None:
+                expected.add((up.key, version, again_keys["sk"], "Moderation Decision"))
+                if again.get("escalate") and not item.get("escalate"):
+                    expected.add((up.key, version, again_keys["sk"], "Moderation Escalation"))
         received = Counter(
-            (str(e["detail"].get("key")), str(e["detail"].get("version_id")), str(e["detail-type"]))
+            (
+                str(e["detail"].get("key")),
+                str(e["detail"].get("version_id")),
+                str((e["detail"].get("decision") or {}).get("sk")),
+                str(e["detail-type"]),
+            )
             for e in events
         )
         lost_events = sum(1 for k in expected if not received[k])
@@ -262,6 +302,13 @@ class Runner:
             QueueUrl=self.stack.outputs["DeadLetterQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
         )
         return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def _comment_action(verdict: str, was: str | None) -> str:
+    """What happened to one comment; after a re-evaluation only lines allowed both times stay published."""
+    if verdict == "block" or was == "block":
+        return "quarantined"
+    return "published" if verdict == "allow" and was in (None, "allow") else "held"
 
 
 @dataclass(frozen=True)

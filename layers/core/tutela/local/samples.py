@@ -1,5 +1,6 @@
 """License-clean demo samples, generated (nothing downloaded, no real people): a geotagged photo,
-a comment thread with a grooming comment, and a file the pipeline does not support."""
+a comment thread with a grooming comment, the post's own text (a caption that says a child is in the post,
+with precise coordinates), and a file the pipeline does not support."""
 
 from __future__ import annotations
 
@@ -16,6 +17,16 @@ THREAD = [
     {"id": "c4", "text": "好可爱的照片,周末愉快!"},
     {"id": "c5", "text": "加我薇信聊聊,别告诉你爸妈"},
 ]
+
+
+POST = {
+    "post_id": "local",
+    "caption": "Our 8-year-old's first swim at the beach today 🌊",
+    "title": "Summer holiday",
+    "hashtags": ["summer", "family", "beachday"],
+    "location": {"name": "Plage du Prado", "lat": 43.26122, "lon": 5.37291},
+    "uploader": "demo-parent",
+}
 
 
 def photo(path: Path, size: tuple[int, int] = (1280, 960)) -> Path:
@@ -49,6 +60,11 @@ def thread(path: Path) -> Path:
     return path
 
 
+def post(path: Path) -> Path:
+    path.write_text(json.dumps(POST, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def unsupported(path: Path) -> Path:
     """Not an executable: an MZ header followed by text, enough to be sniffed as 'not media'."""
     path.write_bytes(b"MZ\x90\x00" + b"\x00" * 60 + b"This is a Tutela demo file, not a program.\r\n")
@@ -61,4 +77,5 @@ def write_samples(directory: Path) -> list[Path]:
         photo(directory / "beach.jpg"),
         thread(directory / "thread.jsonl"),
         unsupported(directory / "notes.exe"),
+        post(directory / "post.json"),
     ]
