@@ -20,8 +20,10 @@ from tests.sam_local.conftest import NAMES, ROOT, Invoker, Moto
 EVENTS = ROOT / "events"
 MEDIA_KEY = "media/post-123/beach.jpg"
 COMMENTS_KEY = "comments/post-123/batch-0001.jsonl"
+HELD_KEY = "media/post-456/held.jpg"
 EXAMPLE_MEDIA_VERSION = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH"
 EXAMPLE_COMMENTS_VERSION = "Ua8Jq0bQ7lx1vN3_Y4pXz0Wc2kq9mS1e"
+EXAMPLE_HELD_VERSION = "Hd7Qm2xVb9LpZ0rT4kYc6sNw1eJf8uAa"
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -34,16 +36,16 @@ class Seeded:
 
         self.moto = moto
         s3 = moto.client("s3")
-        for name in ("UPLOAD_BUCKET", "STAGING_BUCKET", "PUBLISHED_BUCKET", "QUARANTINE_BUCKET"):
+        for name in [n for n in NAMES if n.endswith("_BUCKET")]:
             s3.create_bucket(Bucket=NAMES[name])
-            if name != "STAGING_BUCKET":
+            if name not in ("STAGING_BUCKET", "BANK_BUCKET"):
                 s3.put_bucket_versioning(Bucket=NAMES[name], VersioningConfiguration={"Status": "Enabled"})
         self.photo = samples.photo(work / "beach.jpg").read_bytes()
         self.thread = samples.thread(work / "thread.jsonl").read_bytes()
-        upload = NAMES["UPLOAD_BUCKET"]
+        upload, meta = NAMES["UPLOAD_BUCKET"], {"uploader-id": "u-42"}
         self.versions = {
-            key: s3.put_object(Bucket=upload, Key=key, Body=body)["VersionId"]
-            for key, body in ((MEDIA_KEY, self.photo), (COMMENTS_KEY, self.thread))
+            key: s3.put_object(Bucket=upload, Key=key, Body=body, Metadata=meta)["VersionId"]
+            for key, body in ((MEDIA_KEY, self.photo), (COMMENTS_KEY, self.thread), (HELD_KEY, self.photo))
         }
         template = load_template(ROOT / "template.yaml")
         create_decisions_table(moto.client("dynamodb"), template, NAMES["DECISIONS_TABLE"])
@@ -54,9 +56,11 @@ class Seeded:
         text = (EVENTS / f"{name}.json").read_text()
         text = text.replace(EXAMPLE_MEDIA_VERSION, self.versions[MEDIA_KEY])
         text = text.replace(EXAMPLE_COMMENTS_VERSION, self.versions[COMMENTS_KEY])
+        text = text.replace(EXAMPLE_HELD_VERSION, self.versions[HELD_KEY])
         event = json.loads(text)
-        obj = event["detail"]["object"]
-        obj["size"] = len(self.photo if obj["key"] == MEDIA_KEY else self.thread)
+        obj = event["detail"].get("object")
+        if obj:
+            obj["size"] = len(self.photo if obj["key"] == MEDIA_KEY else self.thread)
         return dict(event)
 
     def get(self, bucket: str, key: str) -> bytes:
@@ -135,3 +139,29 @@ def test_act_publishes_the_scrubbed_copy(invoker: Invoker, seeded: Seeded, tmp_p
     staged = seeded.get(NAMES["STAGING_BUCKET"], f"scrubbed/{seeded.versions[MEDIA_KEY]}/{MEDIA_KEY}")
     assert published == staged and published != seeded.photo
     assert _location_tags(published, tmp_path) == []
+
+
+def test_review_intake_queues_a_held_decision_once(invoker: Invoker, seeded: Seeded) -> None:
+    """The review function's EventBridge intake (events/review_intake.json) on a held media decision."""
+    import boto3
+
+    from tutela.decision import object_item, step_decision, to_dynamo
+    from tutela.objects import ObjectRef
+
+    ref = ObjectRef(NAMES["UPLOAD_BUCKET"], HELD_KEY, seeded.versions[HELD_KEY], len(seeded.photo))
+    held = {
+        "kind": "media",
+        "verdict": "review",
+        "severity": 2,
+        "reasons": [{"code": "possible_minor_swimwear"}],
+    }
+    item = object_item(ref, step_decision(held), execution_id="arn:ex", event_time=None, retention_days=30)
+    table = boto3.resource(
+        "dynamodb", endpoint_url=seeded.moto.endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    ).Table(NAMES["DECISIONS_TABLE"])  # fmt: skip
+    table.put_item(Item=to_dynamo(item))
+    event = seeded.event("review_intake")
+    assert event["detail"]["decision"] == {"pk": item["pk"], "sk": item["sk"]}
+    assert invoker.invoke("ReviewApiFunction", event) == {"queued": 1}
+    assert invoker.invoke("ReviewApiFunction", event) == {"queued": 0}  # redelivered: still one entry
