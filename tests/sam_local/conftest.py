@@ -36,6 +36,7 @@ NAMES = {
     "QUARANTINE_BUCKET": "tutela-dev-quarantine-example",
     "DECISIONS_TABLE": "tutela-dev-decisions-example",
     "EVENT_BUS_NAME": "tutela-decisions-dev",
+    "BANK_BUCKET": "tutela-dev-banks-example",  # empty: no hash bank imported yet
 }
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -20,6 +20,7 @@ from tests.sam_local.conftest import NAMES, ROOT, Invoker, Moto
 EVENTS = ROOT / "events"
 MEDIA_KEY = "media/post-123/beach.jpg"
 COMMENTS_KEY = "comments/post-123/batch-0001.jsonl"
+HELD_KEY = "media/post-456/held.jpg"
 EXAMPLE_MEDIA_VERSION = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH"
 EXAMPLE_COMMENTS_VERSION = "Ua8Jq0bQ7lx1vN3_Y4pXz0Wc2kq9mS1e"
 POST_KEY = "posts/post-456.json"
@@ -29,6 +30,7 @@ POST = {
     "caption": "My 8-year-old's first dance recital",
     "location": {"lat": 48.85837, "lon": 2.29448},
 }
+EXAMPLE_HELD_VERSION = "Hd7Qm2xVb9LpZ0rT4kYc6sNw1eJf8uAa"
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -41,17 +43,22 @@ class Seeded:
 
         self.moto = moto
         s3 = moto.client("s3")
-        for name in ("UPLOAD_BUCKET", "STAGING_BUCKET", "PUBLISHED_BUCKET", "QUARANTINE_BUCKET"):
+        for name in [n for n in NAMES if n.endswith("_BUCKET")]:
             s3.create_bucket(Bucket=NAMES[name])
-            if name != "STAGING_BUCKET":
+            if name not in ("STAGING_BUCKET", "BANK_BUCKET"):
                 s3.put_bucket_versioning(Bucket=NAMES[name], VersioningConfiguration={"Status": "Enabled"})
         self.photo = samples.photo(work / "beach.jpg").read_bytes()
         self.thread = samples.thread(work / "thread.jsonl").read_bytes()
         self.post = json.dumps(POST).encode()
-        upload = NAMES["UPLOAD_BUCKET"]
-        self.bodies = {MEDIA_KEY: self.photo, COMMENTS_KEY: self.thread, POST_KEY: self.post}
+        upload, meta = NAMES["UPLOAD_BUCKET"], {"uploader-id": "u-42"}
+        self.bodies = {
+            MEDIA_KEY: self.photo,
+            COMMENTS_KEY: self.thread,
+            POST_KEY: self.post,
+            HELD_KEY: self.photo,
+        }
         self.versions = {
-            key: s3.put_object(Bucket=upload, Key=key, Body=body)["VersionId"]
+            key: s3.put_object(Bucket=upload, Key=key, Body=body, Metadata=meta)["VersionId"]
             for key, body in self.bodies.items()
         }
         template = load_template(ROOT / "template.yaml")
@@ -64,9 +71,11 @@ class Seeded:
         text = text.replace(EXAMPLE_MEDIA_VERSION, self.versions[MEDIA_KEY])
         text = text.replace(EXAMPLE_COMMENTS_VERSION, self.versions[COMMENTS_KEY])
         text = text.replace(EXAMPLE_POST_VERSION, self.versions[POST_KEY])
+        text = text.replace(EXAMPLE_HELD_VERSION, self.versions[HELD_KEY])
         event = json.loads(text)
-        obj = event["detail"]["object"]
-        obj["size"] = len(self.bodies[obj["key"]])
+        obj = event["detail"].get("object")
+        if obj:
+            obj["size"] = len(self.bodies[obj["key"]])
         return dict(event)
 
     def get(self, bucket: str, key: str) -> bytes:
@@ -164,3 +173,29 @@ def test_post_context_raises_the_posts_flag(invoker: Invoker, seeded: Seeded) ->
         ConsistentRead=True,
     )
     assert "Item" in item
+
+
+def test_review_intake_queues_a_held_decision_once(invoker: Invoker, seeded: Seeded) -> None:
+    """The review function's EventBridge intake (events/review_intake.json) on a held media decision."""
+    import boto3
+
+    from tutela.decision import object_item, step_decision, to_dynamo
+    from tutela.objects import ObjectRef
+
+    ref = ObjectRef(NAMES["UPLOAD_BUCKET"], HELD_KEY, seeded.versions[HELD_KEY], len(seeded.photo))
+    held = {
+        "kind": "media",
+        "verdict": "review",
+        "severity": 2,
+        "reasons": [{"code": "possible_minor_swimwear"}],
+    }
+    item = object_item(ref, step_decision(held), execution_id="arn:ex", event_time=None, retention_days=30)
+    table = boto3.resource(
+        "dynamodb", endpoint_url=seeded.moto.endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    ).Table(NAMES["DECISIONS_TABLE"])  # fmt: skip
+    table.put_item(Item=to_dynamo(item))
+    event = seeded.event("review_intake")
+    assert event["detail"]["decision"] == {"pk": item["pk"], "sk": item["sk"]}
+    assert invoker.invoke("ReviewApiFunction", event) == {"queued": 1}
+    assert invoker.invoke("ReviewApiFunction", event) == {"queued": 0}  # redelivered: still one entry
