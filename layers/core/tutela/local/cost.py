@@ -149,9 +149,9 @@ def price(executions: Sequence[Execution], prices: Mapping[str, Any], parameters
         by_fn[inv.function, inv.memory_mb].append(inv)
     bill.add("Lambda", "requests", len(invocations), "req", len(invocations) * lam["per_request"])
     for (fn, mem), invs in sorted(by_fn.items()):
-        gb_s = sum(math.ceil(i.duration_ms / rnd) * rnd / 1000 * mem / 1024 for i in invs)
-        ms = sum(i.duration_ms for i in invs)
-        bill.add("Lambda", f"{fn} {mem} MB, {ms:.0f} ms", gb_s, "GB-s", gb_s * gb_price)
+        billed = [billed_ms(i, lam["full_vcpu_mb"], rnd) for i in invs]
+        gb_s = sum(ms / 1000 * mem / 1024 for ms in billed)
+        bill.add("Lambda", f"{fn} {mem} MB, {sum(billed):.0f} ms", gb_s, "GB-s", gb_s * gb_price)
 
     calls = [c for e in executions for c in e.calls]
     ops: dict[tuple[str, str], list[Call]] = defaultdict(list)
@@ -214,12 +214,26 @@ def price(executions: Sequence[Execution], prices: Mapping[str, Any], parameters
     return bill
 
 
+def billed_ms(inv: Invocation, full_vcpu_mb: int, round_ms: int) -> float:
+    """Lambda duration at the function's memory size: the CPU part measured here (on a full core) takes
+    ``full_vcpu_mb / memory`` times longer on the smaller CPU share Lambda gives below one vCPU; time in
+    AWS calls is waiting and does not stretch."""
+    stretch = max(1.0, full_vcpu_mb / inv.memory_mb)
+    ms = inv.cpu_ms * stretch + min(inv.api_ms, inv.duration_ms)
+    return math.ceil(ms / round_ms) * round_ms
+
+
 def _logs_all(parameters: Mapping[str, str]) -> bool:
     return parameters.get("StateMachineLogLevel", "ALL") == "ALL"
 
 
 def render(
-    bill: Bill, executions: Sequence[Execution], prices: Mapping[str, Any], parameters: Mapping[str, str]
+    bill: Bill,
+    executions: Sequence[Execution],
+    prices: Mapping[str, Any],
+    parameters: Mapping[str, str],
+    *,
+    verbose: bool = False,
 ) -> str:
     meta = prices["meta"]
     out = [
@@ -228,6 +242,11 @@ def render(
         + (", ".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "template defaults"),
     ]
     for e in executions:
+        if verbose:
+            counts: dict[str, int] = defaultdict(int)
+            for c in e.calls:
+                counts[f"{c.function.removesuffix('Function')} {c.service}:{c.operation}"] += 1
+            out.extend(f"    {n} x {what}" for what, n in counts.items())
         fns = ", ".join(
             f"{i.function.removesuffix('Function')} {i.duration_ms:.0f} ms" for i in e.invocations
         )
@@ -304,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="a template parameter override"
     )
+    parser.add_argument("--calls", action="store_true", help="list every upload's API calls per function")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     prices = tomllib.loads((args.prices or root / "cost" / "prices.toml").read_text(encoding="utf-8"))
@@ -314,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     effective = {**template_defaults(root), **LOCAL_PARAMETERS, **overrides}
     failed = [e.key for e in executions if e.status != "SUCCEEDED"]
     bill = price(executions, prices, effective)
-    print(render(bill, executions, prices, overrides))
+    print(render(bill, executions, prices, overrides, verbose=args.calls))
     if failed:
         print(f"executions did not succeed: {failed}", file=sys.stderr)
         return 1

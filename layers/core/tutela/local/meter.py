@@ -56,6 +56,11 @@ class Invocation:
     duration_ms: float = 0.0
     init_ms: float = 0.0
     log_bytes: int = 0
+    api_ms: float = 0.0  # time inside AWS calls (on Lambda: waiting on the network, not using the CPU)
+
+    @property
+    def cpu_ms(self) -> float:
+        return max(0.0, self.duration_ms - min(self.api_ms, self.duration_ms))
 
 
 @dataclass
@@ -102,13 +107,15 @@ class Meter:
             return self.calls[mark[0] :], self.invocations[mark[1] :]
 
     # ------------------------------------------------------------------ botocore hooks
-    def on_before_call(self, model: Any = None, params: Any = None, **_: Any) -> None:
+    def on_before_call(self, model: Any = None, params: Any = None, context: Any = None, **_: Any) -> None:
         inv = self._current
         if inv is None or model is None:
             return
         service = model.service_model.service_name
         if service == "lambda":
             return  # the state machine invoking a function (a Lambda request, counted per invocation)
+        if isinstance(context, dict):
+            context["tutela_meter_started"] = time.perf_counter()
         call = Call(inv.function, service, model.name)
         if service == "dynamodb":
             body = _json_body(params)
@@ -120,10 +127,15 @@ class Meter:
         with self._lock:
             self.calls.append(call)
 
-    def on_after_call(self, model: Any = None, parsed: Any = None, **_: Any) -> None:
-        """Read units depend on what came back; attributed to the call recorded just before."""
+    def on_after_call(self, model: Any = None, parsed: Any = None, context: Any = None, **_: Any) -> None:
+        """API time; read units depend on what came back (attributed to the call recorded just before)."""
         inv = self._current
-        if inv is None or model is None or model.service_model.service_name != "dynamodb":
+        if inv is None or model is None:
+            return
+        started = context.get("tutela_meter_started") if isinstance(context, dict) else None
+        if started is not None:
+            inv.api_ms += 1000 * (time.perf_counter() - started)
+        if model.service_model.service_name != "dynamodb":
             return
         if model.name not in ("GetItem", "Query", "Scan", "BatchGetItem"):
             return
