@@ -32,6 +32,8 @@ def step[F: Callable[..., Any]](fn: F) -> F:
 
     @functools.wraps(fn)
     def mapped(event: Any, context: Any) -> Any:
+        if metrics.namespace is None:  # imported before the environment was set (tests, tools): resolve now
+            metrics.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Tutela"
         with transient_errors():
             return fn(event, context)
 
