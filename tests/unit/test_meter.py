@@ -118,8 +118,9 @@ def test_price_standard_vs_express() -> None:
     inv = [Invocation("ActFunction", 1024, duration_ms=100.0, api_ms=40.0)]
     calls = [Call("ActFunction", "s3", "PutObject"), Call("ActFunction", "s3", "HeadObject")]
     ex = [_execution("media/p/x.jpg", inv, calls, states=4)]
-    standard = price(ex, PRICES, {"StateMachineType": "STANDARD"})
-    express = price(ex, PRICES, {"StateMachineType": "EXPRESS", "StateMachineLogLevel": "ERROR"})
+    standard = price(ex, PRICES, {"StateMachineLogLevel": "ALL"})
+    ex[0].machine_type = "EXPRESS"
+    express = price(ex, PRICES, {"StateMachineLogLevel": "ERROR"})
     by = {line.what: line.dollars for line in standard.lines}
     assert by["STANDARD state transitions"] == pytest.approx(4 * 0.000025)
     assert by["PutObject"] == pytest.approx(0.000005) and by["HeadObject"] == pytest.approx(0.0000004)

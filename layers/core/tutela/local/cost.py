@@ -67,6 +67,7 @@ class Execution:
     calls: list[Call]
     invocations: list[Invocation]
     history: list[dict[str, Any]]
+    machine_type: str = "STANDARD"
 
     @property
     def transitions(self) -> int:
@@ -251,7 +252,7 @@ def render(
             f"{i.function.removesuffix('Function')} {i.duration_ms:.0f} ms" for i in e.invocations
         )
         out.append(
-            f"  {e.key}: {e.status}, {e.transitions} transitions, {e.duration_ms:.0f} ms, "
+            f"  {e.key}: {e.machine_type} {e.status}, {e.transitions} transitions, {e.duration_ms:.0f} ms, "
             f"{len(e.calls)} API calls; {fns}"
         )
     out.append("")
@@ -311,7 +312,8 @@ def measure(root: Path, work: Path, parameters: Mapping[str, str]) -> list[Execu
             history = sfn.get_execution_history(executionArn=result["executionArn"], maxResults=1000)[
                 "events"
             ]
-            out.append(Execution(key, result["status"], calls, invocations, history))
+            machine = stack.machine_types.get(str(result.get("stateMachineArn")), "STANDARD")
+            out.append(Execution(key, result["status"], calls, invocations, history, machine))
     return out
 
 

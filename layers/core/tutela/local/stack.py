@@ -40,7 +40,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 CODE_BUCKET = "tutela-local-code"
 STACK_NAME = "tutela-local"
-LOCAL_PARAMETERS = {"Stage": "dev", "VisionBackend": "local", "StateMachineType": "STANDARD"}
+LOCAL_PARAMETERS = {"Stage": "dev", "VisionBackend": "local"}
 _SUB = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
@@ -219,8 +219,11 @@ class LocalStack:
         self.log = log
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
-        self.state_machine_arn = ""  # the executable copy we create
-        self.cfn_state_machine_arn = ""  # the template's, which the rule targets
+        self.state_machine_arn = ""  # the executable copy of ModerationStateMachine
+        self.cfn_state_machine_arn = ""  # the template's, which its rule targets
+        self.executable: dict[str, str] = {}  # template state machine ARN -> our executable copy
+        self.defaults: dict[str, str] = {}  # the template's parameter defaults
+        self.machine_types: dict[str, str] = {}  # executable ARN -> STANDARD | EXPRESS
         self._mock: Any = None
         self._patch: Any = None
         self._saved_env: dict[str, str] = {}
@@ -321,6 +324,7 @@ class LocalStack:
         if not template_path.is_file():
             raise LocalStackError(f"no template.yaml in {self.root}")
         template = load_template(template_path)
+        self.defaults = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
         if self.meter is not None:
             self.meter.configure(template)
         functions = self._rewrite_local_paths(template)
@@ -403,7 +407,7 @@ class LocalStack:
 
     def _param(self, value: Any) -> str:
         if isinstance(value, dict) and "Ref" in value:
-            return self.parameters[value["Ref"]]
+            return {**self.defaults, **self.parameters}[value["Ref"]]
         return str(value)
 
     def _resolve(self, value: Any) -> str:
@@ -420,35 +424,41 @@ class LocalStack:
         raise LocalStackError(f"cannot resolve substitution {value!r}")
 
     def _create_state_machine(self, cfn_template: dict[str, Any]) -> None:
+        """One executable copy per state machine in the template (the rules target the template's)."""
         machines = {
             k: r
             for k, r in cfn_template["Resources"].items()
             if r["Type"] == "AWS::StepFunctions::StateMachine"
         }
-        if len(machines) != 1:
-            raise LocalStackError(f"expected one state machine in the template, found {len(machines)}")
-        ((logical, res),) = machines.items()
-        props = res["Properties"]
-        definition = props.get("Definition")
-        if definition is None:  # SAM renders Definition as DefinitionString (Fn::Join of JSON pieces)
-            definition = _join(props["DefinitionString"])
-        text = definition if isinstance(definition, str) else json.dumps(definition)
-        subs = {k: self._resolve(v) for k, v in props.get("DefinitionSubstitutions", {}).items()}
-        missing = sorted(set(_SUB.findall(text)) - set(subs))
-        if missing:
-            raise LocalStackError(f"state machine definition uses unknown substitutions: {missing}")
-        text = _SUB.sub(lambda m: subs[m.group(1)], text)
-        role_name = self.resources[props["RoleArn"]["Fn::GetAtt"][0]]
-        role_arn = self.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
+        if not machines:
+            raise LocalStackError("no state machine in the template")
         sfn = self.client("stepfunctions")
-        created = sfn.create_state_machine(
-            name=f"{STACK_NAME}-{logical}",
-            definition=text,
-            roleArn=role_arn,
-            type=self._param(props.get("StateMachineType", "STANDARD")),
-        )
-        self.state_machine_arn = created["stateMachineArn"]
-        self.cfn_state_machine_arn = self.resources[logical]
+        for logical, res in machines.items():
+            props = res["Properties"]
+            definition = props.get("Definition")
+            if definition is None:  # SAM renders Definition as DefinitionString (Fn::Join of JSON pieces)
+                definition = _join(props["DefinitionString"])
+            text = definition if isinstance(definition, str) else json.dumps(definition)
+            subs = {k: self._resolve(v) for k, v in props.get("DefinitionSubstitutions", {}).items()}
+            missing = sorted(set(_SUB.findall(text)) - set(subs))
+            if missing:
+                raise LocalStackError(f"state machine definition uses unknown substitutions: {missing}")
+            text = _SUB.sub(lambda m, values=subs: values[m.group(1)], text)  # type: ignore[misc]
+            role_name = self.resources[props["RoleArn"]["Fn::GetAtt"][0]]
+            role_arn = self.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
+            created = sfn.create_state_machine(
+                name=f"{STACK_NAME}-{logical}",
+                definition=text,
+                roleArn=role_arn,
+                type=self._param(props.get("StateMachineType", "STANDARD")),
+            )
+            self.executable[self.resources[logical]] = created["stateMachineArn"]
+            self.machine_types[created["stateMachineArn"]] = self._param(
+                props.get("StateMachineType", "STANDARD")
+            )
+            if logical == "ModerationStateMachine" or not self.state_machine_arn:
+                self.state_machine_arn = created["stateMachineArn"]
+                self.cfn_state_machine_arn = self.resources[logical]
 
     def handler_module(self, logical_id: str) -> ModuleType:
         """The imported module of a function's handler (tests patch its collaborators here)."""
@@ -467,9 +477,9 @@ class LocalStack:
             if not pattern or not EventPattern.load(pattern).matches_event(event):  # type: ignore[arg-type]
                 continue
             for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
-                if target["Arn"] == self.cfn_state_machine_arn:
+                if target["Arn"] in self.executable:
                     run = self.client("stepfunctions").start_execution(
-                        stateMachineArn=self.state_machine_arn,
+                        stateMachineArn=self.executable[target["Arn"]],
                         name=str(uuid.uuid4()),
                         input=json.dumps(event),
                     )
