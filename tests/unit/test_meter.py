@@ -45,6 +45,7 @@ def test_counts_only_calls_made_inside_an_invocation(meter: Meter) -> None:
     ]
     (inv,) = meter.invocations
     assert inv.function == "ActFunction" and inv.memory_mb == 1024 and inv.duration_ms > 0
+    assert 0 < inv.api_ms <= inv.duration_ms and 0 <= inv.cpu_ms <= inv.duration_ms
 
 
 def test_a_separate_session_is_never_metered(meter: Meter) -> None:
@@ -115,7 +116,7 @@ def _execution(key: str, invocations: list[Invocation], calls: list[Call], state
 
 
 def test_price_standard_vs_express() -> None:
-    inv = [Invocation("ActFunction", 1024, duration_ms=100.0, api_ms=40.0)]
+    inv = [Invocation("ActFunction", 1024, duration_ms=100.0, api_ms=40.0, thread_cpu_ms=60.0)]
     calls = [Call("ActFunction", "s3", "PutObject"), Call("ActFunction", "s3", "HeadObject")]
     ex = [_execution("media/p/x.jpg", inv, calls, states=4)]
     standard = price(ex, PRICES, {"StateMachineLogLevel": "ALL"})
@@ -141,7 +142,11 @@ def test_comment_batch_is_twenty_lines_with_two_bad(tmp_path: Path) -> None:
 def test_cpu_time_stretches_below_one_vcpu_and_waiting_does_not() -> None:
     from tutela.local.cost import billed_ms
 
-    assert billed_ms(Invocation("f", 1769, duration_ms=50.0), 1769, 1) == 50
-    assert billed_ms(Invocation("f", 3008, duration_ms=50.0), 1769, 1) == 50  # more CPU is not assumed faster
+    assert billed_ms(Invocation("f", 1769, duration_ms=50.0, thread_cpu_ms=50.0), 1769, 1) == 50
+    assert (
+        billed_ms(Invocation("f", 3008, duration_ms=50.0, thread_cpu_ms=50.0), 1769, 1) == 50
+    )  # more CPU is not assumed faster
     assert billed_ms(Invocation("f", 256, duration_ms=50.0, api_ms=50.0), 1769, 1) == 50
-    assert billed_ms(Invocation("f", 256, duration_ms=50.0), 1769, 1) == math.ceil(50 * 1769 / 256)
+    assert billed_ms(Invocation("f", 256, duration_ms=50.0, thread_cpu_ms=50.0), 1769, 1) == math.ceil(
+        50 * 1769 / 256
+    )

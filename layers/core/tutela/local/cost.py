@@ -119,28 +119,17 @@ def price(executions: Sequence[Execution], prices: Mapping[str, Any], parameters
     """The cost of ``executions`` (together: one "upload" of the issue = 1 photo + 1 comment batch)."""
     bill = Bill()
     sfn, lam, s3p, ddb = prices["stepfunctions"], prices["lambda"], prices["s3"], prices["dynamodb"]
-    machine = parameters.get("StateMachineType", "STANDARD")
-    if machine == "EXPRESS":
+    express = [e for e in executions if e.machine_type == "EXPRESS"]
+    if express:
         rnd = sfn["express_duration_round_ms"]
-        billed_s = sum(math.ceil(max(e.duration_ms, 1) / rnd) * rnd / 1000 for e in executions)
+        billed_s = sum(math.ceil(max(e.duration_ms, 1) / rnd) * rnd / 1000 for e in express)
         gb_s = billed_s * sfn["express_memory_mb"] / 1024
-        bill.add(
-            "Step Functions",
-            "EXPRESS executions",
-            len(executions),
-            "req",
-            len(executions) * sfn["express_per_request"],
-        )
+        n = len(express)
+        bill.add("Step Functions", "EXPRESS executions", n, "req", n * sfn["express_per_request"])
         bill.add("Step Functions", "EXPRESS duration", gb_s, "GB-s", gb_s * sfn["express_per_gb_second"])
-    else:
-        n = sum(e.transitions for e in executions)
-        bill.add(
-            "Step Functions",
-            "STANDARD state transitions",
-            n,
-            "transitions",
-            n * sfn["standard_per_transition"],
-        )
+    n = sum(e.transitions for e in executions if e.machine_type != "EXPRESS")
+    each = sfn["standard_per_transition"]
+    bill.add("Step Functions", "STANDARD state transitions", n, "transitions", n * each)
 
     invocations = [i for e in executions for i in e.invocations]
     gb_price = lam[f"per_gb_second_{parameters.get('Architecture', 'x86_64')}"]
@@ -216,9 +205,10 @@ def price(executions: Sequence[Execution], prices: Mapping[str, Any], parameters
 
 
 def billed_ms(inv: Invocation, full_vcpu_mb: int, round_ms: int) -> float:
-    """Lambda duration at the function's memory size: the CPU part measured here (on a full core) takes
-    ``full_vcpu_mb / memory`` times longer on the smaller CPU share Lambda gives below one vCPU; time in
-    AWS calls is waiting and does not stretch."""
+    """Lambda duration at the function's memory size: the handler's CPU time measured here (a full core)
+    takes ``full_vcpu_mb / memory`` times longer on the smaller CPU share Lambda gives below one vCPU; time
+    in AWS calls is waiting and does not stretch (measured as wall time in moto, which answers in-process:
+    on a busy machine an overestimate)."""
     stretch = max(1.0, full_vcpu_mb / inv.memory_mb)
     ms = inv.cpu_ms * stretch + min(inv.api_ms, inv.duration_ms)
     return math.ceil(ms / round_ms) * round_ms

@@ -56,11 +56,17 @@ class Invocation:
     duration_ms: float = 0.0
     init_ms: float = 0.0
     log_bytes: int = 0
-    api_ms: float = 0.0  # time inside AWS calls (on Lambda: waiting on the network, not using the CPU)
+    api_ms: float = 0.0  # wall time inside AWS calls (on Lambda: waiting on the network, not the CPU)
+    thread_cpu_ms: float = 0.0  # CPU time of the handler's thread, AWS calls excluded
+    thread: int = 0
+    _api_cpu_ms: float = 0.0
 
     @property
     def cpu_ms(self) -> float:
-        return max(0.0, self.duration_ms - min(self.api_ms, self.duration_ms))
+        """The handler's own compute: its thread's CPU time outside AWS calls (moto answers those
+        in-process, on the same thread). CPU time, not wall time, so other processes on a busy machine do
+        not inflate it."""
+        return max(0.0, self.thread_cpu_ms)
 
 
 @dataclass
@@ -85,14 +91,15 @@ class Meter:
     def invocation(
         self, function: str, memory_mb: int, *, init_ms: float = 0.0, sink: Any = None
     ) -> Iterator[Invocation]:
-        inv = Invocation(function, memory_mb, init_ms=init_ms)
+        inv = Invocation(function, memory_mb, init_ms=init_ms, thread=threading.get_ident())
         logged = _position(sink)
         self._current = inv
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             yield inv
         finally:
             inv.duration_ms = 1000 * (time.perf_counter() - started)
+            inv.thread_cpu_ms = 1000 * (time.thread_time() - cpu) - inv._api_cpu_ms
             self._current = None
             inv.log_bytes = max(0, _position(sink) - logged)
             with self._lock:
@@ -116,6 +123,8 @@ class Meter:
             return  # the state machine invoking a function (a Lambda request, counted per invocation)
         if isinstance(context, dict):
             context["tutela_meter_started"] = time.perf_counter()
+            if threading.get_ident() == inv.thread:
+                context["tutela_meter_cpu"] = time.thread_time()
         call = Call(inv.function, service, model.name)
         if service == "dynamodb":
             body = _json_body(params)
@@ -135,6 +144,9 @@ class Meter:
         started = context.get("tutela_meter_started") if isinstance(context, dict) else None
         if started is not None:
             inv.api_ms += 1000 * (time.perf_counter() - started)
+        cpu = context.get("tutela_meter_cpu") if isinstance(context, dict) else None
+        if cpu is not None and threading.get_ident() == inv.thread:
+            inv._api_cpu_ms += 1000 * (time.thread_time() - cpu)
         if model.service_model.service_name != "dynamodb":
             return
         if model.name not in ("GetItem", "Query", "Scan", "BatchGetItem"):
