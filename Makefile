@@ -15,7 +15,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 RUNTIME_PY = $(shell scripts/find-python.sh $(PYTHON_VERSION))
 RUNTIME_PATH = $(dir $(RUNTIME_PY)):$(PATH)
 
-DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm
+DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm chromium chromium-driver
 
 .PHONY: help
 help:
@@ -34,6 +34,8 @@ $(STAMP)/sysdeps:
 	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
@@ -108,6 +110,8 @@ build: setup $(STAMP)/lambda-python/.installed
 .PHONY: sam-local
 sam-local: build local-image
 	$(BIN)/python -m pytest tests/sam_local -q
+	@# SAM rebuilds a function's image whenever its local layers change; the replaced ones are dangling.
+	@docker image prune -f >/dev/null
 
 .PHONY: test
 test: lint pytest cfn asl build sam-local

@@ -71,3 +71,6 @@ def lambda_context() -> Any:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tutela")
+    # Powertools' Metrics reads its namespace when tutela.aws.step is first imported, which may be while
+    # a test module is collected, before any fixture has run.
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TutelaTest")

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from tutela.aws.executions import ENDED_WITHOUT_SUCCESS, Executions
 from tutela.aws.s3 import S3
 from tutela.aws.settings import RecordSettings, at_init
 from tutela.aws.step import logger, metrics, step
@@ -15,7 +16,21 @@ from tutela.decision import comment_items, normalize, object_item, same_executio
 from tutela.limits import MAX_COMMENT_RESULTS_BYTES
 
 _s3 = S3()
+_executions = Executions()
 _settings = at_init(RecordSettings.from_env)
+
+
+def _abandoned(store: DecisionStore, existing: dict[str, Any]) -> bool:
+    """A decision whose execution ended without carrying it out (it went to the dead-letter queue): a
+    redelivery or a replay of that event takes it over, instead of stopping and leaving it undone."""
+    keys = {"pk": existing.get("pk"), "sk": f"{existing.get('sk')}#action"}
+    if not existing.get("execution_id") or store.get(str(keys["pk"]), keys["sk"]) is not None:
+        return False
+    status = _executions.status(str(existing["execution_id"]))
+    if status in ENDED_WITHOUT_SUCCESS:
+        logger.info("taking over a decision its execution never carried out", extra={"status": status})
+        return True
+    return False
 
 
 @step
@@ -33,10 +48,14 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         retention_days=cfg.retention_days,
     )
     # The conditional put claims the object version. If the item exists, the execution id in it says who
-    # wrote it: this execution (a retry after the put committed: carry on with what was stored) or another
-    # (a redelivery: stop).
+    # wrote it: this execution (a retry after the put committed: carry on with what was stored), another one
+    # that is running or done (a redelivery: stop), or another one that failed before acting (take over).
     existing = store.put_once(item)
-    if existing is not None and not same_execution(existing, execution_id):
+    if (
+        existing is not None
+        and not same_execution(existing, execution_id)
+        and not _abandoned(store, existing)
+    ):
         logger.info("duplicate delivery: decision already stored", extra={"verdict": existing.get("verdict")})
         metrics.add_metric(name="DuplicateDelivery", unit=MetricUnit.Count, value=1)
         stored = {k: existing.get(k) for k in ("pk", "sk", "verdict")}

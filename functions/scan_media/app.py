@@ -9,15 +9,27 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from tutela.aws.banks import S3Blobs
 from tutela.aws.s3 import S3
 from tutela.aws.settings import ScanSettings, at_init
 from tutela.aws.step import logger, metrics, step
+from tutela.bank.known import scan_and_match
+from tutela.bank.store import BankRepository, CachedIndex
 from tutela.contracts import StepInput
 from tutela.errors import TutelaError
-from tutela.vision import get_backend, scan_file
+from tutela.vision import get_backend
 
 _s3 = S3()
 _settings = at_init(ScanSettings.from_env)
+_banks: CachedIndex | None = None
+
+
+def _bank_index(bucket: str) -> CachedIndex:
+    """One bank index per warm container, re-read when the bank bucket's index version changes."""
+    global _banks
+    if _banks is None:
+        _banks = CachedIndex(lambda: BankRepository(S3Blobs(bucket)))
+    return _banks
 
 
 def _warm() -> None:
@@ -42,7 +54,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         src = Path(tmp) / "object"
         _s3.download(ref, src, max_bytes=cfg.max_media_bytes)
-        report = scan_file(src, backend=backend).to_dict()
+        index = _bank_index(cfg.bank_bucket).get() if cfg.bank_bucket else None
+        report = scan_and_match(src, backend=backend, index=index)
     logger.info(
         "scanned",
         extra={
@@ -50,6 +63,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "backend": backend,
             "labels": len(report.get("ModerationLabels", [])),
             "faces": len(report.get("Faces", [])),
+            "frames": report.get("frames"),
+            "known_content": [m["bank"] for m in report.get("known_content", [])],
         },
     )
     metrics.add_metric(name="MediaScanned", unit=MetricUnit.Count, value=1)

@@ -69,6 +69,7 @@ def _outcome(row: dict[str, Any]) -> str:
     return HELD if "error" in row["scrub"] or "error" in row["scan"] else OK
 
 
+@pytest.mark.timeout(300)
 def test_every_file_gets_a_clear_outcome_in_bounded_time_and_memory(
     corpus: tuple[list[Case], Path], results: dict[str, dict[str, Any]]
 ) -> None:
@@ -95,6 +96,7 @@ def test_every_file_gets_a_clear_outcome_in_bounded_time_and_memory(
     assert problems == []
 
 
+@pytest.mark.timeout(180)
 def test_nothing_published_carries_location(
     corpus: tuple[list[Case], Path], results: dict[str, dict[str, Any]]
 ) -> None:
@@ -147,6 +149,7 @@ def test_inputs_did_carry_location_for_the_oracle_to_miss(corpus: tuple[list[Cas
     assert len(recs) == 3 and all(any("GPSLatitude" in k for k in r) for r in recs)
 
 
+@pytest.mark.timeout(300)
 def test_clis_give_a_clear_result_per_file(corpus: tuple[list[Case], Path], tmp_path: Path) -> None:
     cases, _d = corpus
     files = [str(c.path) for c in cases]

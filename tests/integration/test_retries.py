@@ -148,3 +148,33 @@ def test_a_redelivery_by_another_execution_stops(runner: Runner, photo: Path) ->
     first, second = runner.deliver(up)[0], runner.deliver(up)[0]
     assert json.loads(first["output"])["record"]["duplicate"] is False
     assert json.loads(second["output"])["record"]["duplicate"] is True
+
+
+def test_a_replay_completes_a_decision_its_execution_never_carried_out(
+    stack: LocalStack, runner: Runner, photo: Path, events_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 6: after Act failed for good (dead-letter queue), replaying the event stopped as a duplicate and
+    the decision was never carried out. A redelivery of a decision whose execution ended without acting
+    takes it over; one whose execution acted still stops."""
+    from tutela.act import Actor
+
+    real = Actor.act
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("Act is down")
+
+    monkeypatch.setattr(Actor, "act", broken)
+    before = runner.dead_letters()
+    up = runner.upload(photo, "media/retry-6/beach.jpg")
+    [failed] = runner.deliver(up)
+    assert failed["status"] == "FAILED" and runner.dead_letters() == before + 1
+    assert up.key not in dict(runner.published())
+    monkeypatch.setattr(Actor, "act", real)
+    [replay] = runner.deliver(up)  # the replay from the dead-letter queue: the same event
+    assert replay["status"] == "SUCCEEDED"
+    assert json.loads(replay["output"])["record"]["duplicate"] is False
+    assert len(versions(stack, "PublishedBucketName", up.key)) == 1
+    kinds = [e["detail-type"] for e in drain(stack, events_queue) if e["detail"]["key"] == up.key]
+    assert kinds == ["Moderation Decision"]
+    [again] = runner.deliver(up)  # now it has been carried out: a redelivery stops
+    assert json.loads(again["output"])["record"]["duplicate"] is True

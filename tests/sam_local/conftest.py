@@ -91,6 +91,8 @@ def moto(docker_engine: None) -> Iterator[Moto]:
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
     network, name = f"tutela-sam-local-{tag}", f"tutela-moto-{tag}"
     site = sysconfig.get_paths()["purelib"]
+    for stale in _docker("network", "ls", "-q", "--filter", "name=tutela-sam-local-").stdout.split():
+        _docker("network", "rm", stale, check=False)  # left by an interrupted run; one in use stays
     _docker("network", "create", network)
     try:
         _docker(

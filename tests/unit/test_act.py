@@ -244,3 +244,16 @@ def test_plan_refuses_results_that_do_not_match_the_batch() -> None:
     # A line the parser holds is never published, whatever verdict the staged results claim.
     held = plan_comments([{"id": "d", "line": 1, "verdict": "allow"}], b'{"id": "d", "id": "d", "text": "x"}')
     assert held.published == [] and held.held == 1
+
+
+@pytest.mark.parametrize(("verdict", "tagged"), [("allow", True), ("review", False)])
+def test_only_an_original_nobody_needs_is_tagged_for_expiry(
+    world: dict[str, Any], verdict: str, tagged: bool
+) -> None:
+    """Retention: an allowed original expires by tag (OriginalRetentionDays); one held for review is kept."""
+    ref, decision = _media(world, verdict)
+    Actor(S3(), DecisionStore(world["table"]), Bus(), Targets(PUBLISHED, QUARANTINE), EXECUTION).act(
+        ref, decision
+    )
+    tags = world["s3"].get_object_tagging(Bucket=UPLOADS, Key=ref.key, VersionId=ref.version_id)["TagSet"]
+    assert ({"Key": "tutela-decided", "Value": "true"} in tags) is tagged

@@ -4,6 +4,7 @@ context stricter (issue 8, items 3 and 8). Each test names the promise it guards
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -86,3 +87,21 @@ def test_split_is_bytes_lines_and_blank_lines_keep_their_number() -> None:
     parsed = list(parse_batch(raw, None))
     assert [c.line for c in parsed] == [1, 3, 4]
     assert parsed[0].text == "x\u2028y" and parsed[2].code == "invalid_comment"
+
+
+def test_the_cli_and_the_lambda_split_and_judge_a_batch_the_same_way(tmp_path: Any) -> None:
+    """Issue 9: the CLI and the Lambda recorded different errors for the same invalid UTF-8 line."""
+    import io
+
+    from tutela.cli import main
+    from tutela.comments.lines import iter_batch
+
+    batch = b'{"id": "a", "text": "hi"}\r\n\xff\xfe\n\r{"id": "b", "text": "x\xe2\x80\xa8y"}\r{"id": "c"}\n'
+    assert list(iter_batch(io.BytesIO(batch))) == split_batch(batch)
+    src, out = tmp_path / "b.jsonl", tmp_path / "out.jsonl"
+    src.write_bytes(batch)
+    assert main(["comments", str(src), "-o", str(out)]) == 1  # invalid lines present
+    cli = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    lam = json.loads(json.dumps(list(classify_lines(split_batch(batch)))))
+    assert cli == lam
+    assert [r.get("error") for r in cli] == [None, "line is not valid UTF-8", None, "missing text"]

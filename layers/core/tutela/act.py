@@ -11,8 +11,9 @@ Order, and why each step is safe to repeat:
 3. events, then the action item (``v#{version}#action``, a conditional put: the history is append-only).
    A retry that finds the action item sends nothing again; one that does not, sends the events (each has a
    stable ``event_id`` for consumers, since only the window between PutEvents and the put can repeat one);
-4. last, the original of a block is deleted; a retry after the delete finds the verified copy and the
-   action item and finishes without error.
+4. last, the original of a block is deleted (a retry after the delete finds the verified copy and the
+   action item and finishes without error); an original nobody needs any more (allowed) is tagged for the
+   upload bucket's expiry rule; one held for review is kept as it is.
 
 The adapters are passed in (``tutela.aws``); this module itself never touches boto3.
 """
@@ -57,6 +58,7 @@ class Storage(Protocol):
     def read_bytes(self, ref: ObjectRef, *, max_bytes: int) -> bytes: ...
     def get_jsonl(self, bucket: str, key: str, *, max_bytes: int) -> list[Any]: ...
     def delete_version(self, ref: ObjectRef) -> None: ...
+    def mark_decided(self, ref: ObjectRef) -> bool: ...
 
 
 class History(Protocol):
@@ -146,11 +148,20 @@ class Actor:
             action = self._comments(ref, decision)
         else:  # review, unsupported files and analyzer errors stay where they are (private upload bucket)
             action = {"held": True}
+        # Nothing left for a human and the original still in place: it may now expire (OriginalRetentionDays,
+        # the upload bucket's lifecycle). Idempotent. A blocked original is deleted below instead.
+        resolved = kind == "comments" and not action.get("held_comments")
+        if resolved or (kind == "media" and verdict == "allow"):
+            self.s3.mark_decided(ref)
         if logged is None:
             self._events(decision, action)
             logged = self.history.append(action_item(decision, action, execution_id=self.execution_id))
         if original is not None:
             self.s3.delete_version(ref)  # last: the verified copy, the events and the record exist
+        elif _final(decision, action):
+            # Nobody needs the original any more (the published copy is the scrubbed one): tag it so the
+            # upload bucket's lifecycle expires it after OriginalRetentionDays. Idempotent.
+            self.s3.mark_decided(ref)
         return dict(logged.get("action") or action)
 
     # ------------------------------------------------------------------ media
@@ -222,6 +233,14 @@ class Actor:
         types = [DECISION_EVENT] + ([ESCALATION_EVENT] if decision.get("escalate") else [])
         detail = event_detail(decision, action)
         self.bus.publish_all([(t, {**detail, "event_id": event_id(decision, t)}) for t in types])
+
+
+def _final(decision: Mapping[str, Any], action: Mapping[str, Any]) -> bool:
+    """An original is done with when it was allowed (media) or every comment of it was allowed or
+    quarantined (comments); anything held for review keeps its original for the reviewer."""
+    if decision.get("kind") == "media":
+        return decision.get("verdict") == "allow"
+    return decision.get("kind") == "comments" and not action.get("held_comments")
 
 
 def _verified(copy: Mapping[str, Any] | None, original: Mapping[str, Any], meta: Mapping[str, str]) -> bool:

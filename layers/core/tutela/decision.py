@@ -21,6 +21,8 @@ from typing import Any
 
 from tutela.comments.lines import record_id
 from tutela.objects import ObjectRef
+from tutela.review.policy import load_policy
+from tutela.review.rules import distribution
 from tutela.verdict import VERDICTS, Severity
 
 MAX_REASON_CHARS = 500
@@ -249,6 +251,8 @@ def event_detail(item: Mapping[str, Any], action: Mapping[str, Any] | None = Non
         "escalate": bool(item.get("escalate")),
         "reasons": sorted({str(r.get("code")) for r in item.get("reasons", []) if isinstance(r, Mapping)}),
         "decision": {"pk": item.get("pk"), "sk": item.get("sk")},
+        # normal, or limited (allowed media with a likely/possible minor: no recommendations to strangers)
+        "distribution": distribution(item.get("kind"), item.get("verdict"), item.get("minor"), load_policy()),
     }
     if action:
         detail["action"] = dict(action)

@@ -198,3 +198,27 @@ def test_hash_frame_accepts_grey_and_alpha_frames() -> None:
     alpha = hash_frame(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA))
     assert distance(colour.hex, alpha.hex) == 0
     assert distance(colour.hex, grey.hex) <= 31
+
+
+def test_media_policy_decides_known_content_before_any_classifier() -> None:
+    from tutela.policy.media import decide_media, match_policy
+
+    clean = {"kind": "image", "frames": 1, "ModerationLabels": [], "Faces": []}
+    assert decide_media(clean)["verdict"] == "allow"
+    block = {**clean, "known_content": [{"bank": "csam", "label": "csam", "distance": 4, "action": "block"}]}
+    decided = decide_media(block)
+    assert (decided["verdict"], decided["severity"], decided["escalate"]) == ("block", 4, True)
+    assert decided["reasons"][0]["code"] == "known_content" and decided["reasons"][0]["bank"] == "csam"
+    review = {
+        **clean,
+        "known_content": [{"bank": "ncii", "label": "ncii", "distance": 9, "action": "review"}],
+    }
+    assert decide_media(review)["verdict"] == "review" and not decide_media(review)["escalate"]
+    assert match_policy() == MatchPolicy(max_distance=31, min_quality=50)
+
+
+def test_scan_settings_read_the_bank_bucket() -> None:
+    from tutela.aws.settings import ScanSettings
+
+    assert ScanSettings.from_env({"BANK_BUCKET": "b"}).bank_bucket == "b"
+    assert ScanSettings.from_env({}).bank_bucket is None

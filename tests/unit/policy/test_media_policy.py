@@ -250,3 +250,12 @@ def test_an_unverified_scrub_is_never_allowed() -> None:
     for scrub in ({"verified": False}, {"verified": False, "location_found": True}):
         out = decide_media(scan, scrub)
         assert out["verdict"] == "review" and "scrub_unverified" in [r["code"] for r in out["reasons"]]
+
+
+def test_scrubbed_frames_must_be_the_scanned_frames() -> None:
+    """Published = scanned: an image whose scrubbed copy holds other frames than the scan covered is held
+    (the rule moved from Decide into the versioned policy, issue 9)."""
+    scan = {**_scan([REK_FACE["none"]], [], "x"), "kind": "image", "frames": 1}
+    assert decide_media(scan, {"verified": True, "frames": 1})["verdict"] == "allow"
+    out = decide_media(scan, {"verified": True, "frames": 3})
+    assert out["verdict"] == "review" and "frames_mismatch" in [r["code"] for r in out["reasons"]]

@@ -29,4 +29,4 @@ class S3Blobs:
             raise
 
     def put(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ServerSideEncryption="AES256")
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data)  # the bucket's default encryption

@@ -130,9 +130,15 @@ class S3:
         """Tag the exact original version as finally decided, so the upload bucket's lifecycle rule
         (template.yaml ``expire-decided-originals``) deletes it after OriginalRetentionDays. The uploader's
         own tags are kept; a retry finds the tag and writes nothing. False when the version already carries
-        S3's maximum of 10 other tags (it is then kept, never stripped of them)."""
+        S3's maximum of 10 other tags (it is then kept, never stripped of them), or when the version is
+        already gone (nothing left to expire)."""
         args: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key, **ref.version_args()}
-        tags = self.client.get_object_tagging(**args)["TagSet"]
+        try:
+            tags = self.client.get_object_tagging(**args)["TagSet"]
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "NoSuchVersion", "404"):
+                return False
+            raise
         key, value = DECIDED_TAG
         if any(t["Key"] == key and t["Value"] == value for t in tags):
             return True

@@ -49,13 +49,15 @@ def _bool(env: Env, name: str) -> bool:
 class ScanSettings:
     vision_backend: str
     max_media_bytes: int
+    bank_bucket: str | None = None  # known-content hash banks; unset = no banks (hashes still recorded)
 
     @classmethod
     def from_env(cls, env: Env) -> ScanSettings:
         backend = _str(env, "VISION_BACKEND", "local")
         if backend not in ("local", "rekognition"):
             raise ConfigurationError("configuration VISION_BACKEND must be local or rekognition")
-        return cls(backend, _int(env, "MAX_MEDIA_BYTES", MAX_MEDIA_BYTES, low=1))
+        max_bytes = _int(env, "MAX_MEDIA_BYTES", MAX_MEDIA_BYTES, low=1)
+        return cls(backend, max_bytes, env.get("BANK_BUCKET") or None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from tutela.vision.limits import ScanLimits, check_pixels, image_size
 HASH_SIDE = 512
 SNIFF_BYTES = 64
 SAME_FRAME_DISTANCE = 8  # consecutive frames closer than this are the same shot (vPDQ dedups likewise)
+MAX_STORED_HASHES = 64  # per upload: the scanner samples at most 48 video frames
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,26 @@ def hash_file(path: str | Path, limits: ScanLimits | None = None) -> MediaHashes
         if not hashes or distance(h.hex, hashes[-1].hex) > SAME_FRAME_DISTANCE:
             hashes.append(h)
     return MediaHashes(hashes, hashes)
+
+
+class FrameHasher:
+    """A ``scan_file`` frame sink: PDQ of each frame the scanner decoded, consecutive repeats dropped."""
+
+    def __init__(self, max_hashes: int = MAX_STORED_HASHES) -> None:
+        self.max_hashes = max_hashes
+        self.hashes: list[PdqHash] = []
+
+    def __call__(self, frame: object) -> None:
+        if len(self.hashes) >= self.max_hashes:
+            return
+        h = hash_frame(frame)  # type: ignore[arg-type]
+        if not self.hashes or distance(h.hex, self.hashes[-1].hex) > SAME_FRAME_DISTANCE:
+            self.hashes.append(h)
+
+
+def scanned_hashes(path: str | Path, sink: FrameHasher, limits: ScanLimits | None = None) -> MediaHashes:
+    """The hashes of what the scan covered: the sink's frames, or for a single still (decoded inside
+    the backend) a reduced decode of it, with its 8 rotations/flips as queries."""
+    if sink.hashes:
+        return MediaHashes(list(sink.hashes), list(sink.hashes))
+    return hash_file(path, limits)

@@ -9,11 +9,9 @@ Exit code: 0 when every line was classified, 1 when some lines were invalid, 2 o
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
-from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 
 def add_parser(subparsers: Any) -> None:
@@ -51,12 +49,9 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _lines(stream: TextIO) -> Iterator[str]:
-    yield from stream
-
-
 def run(args: argparse.Namespace) -> int:
     from tutela.comments import ComprehendToxicity, LexiconError, classify_lines, load_lexicon
+    from tutela.comments.lines import iter_batch
 
     try:
         lexicon = load_lexicon(args.lexicon_dir) if args.lexicon_dir else None
@@ -65,11 +60,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     comprehend = ComprehendToxicity() if args.comprehend else None
     try:
-        src: TextIO = (
-            io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
-            if args.file == "-"
-            else open(args.file, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
-        )
+        # Bytes, split by the same splitter as the Lambda: an invalid UTF-8 line is that comment's error.
+        src: BinaryIO = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
     except OSError as exc:
         print(f"tutela comments: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -80,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         write = out.write
         dumps = json.dumps
         for result in classify_lines(
-            (_clean(line) for line in _lines(src)),
+            iter_batch(src),
             minor_context=args.minor_context,
             comprehend=comprehend,
             lexicon=lexicon,
@@ -93,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             except UnicodeEncodeError:  # e.g. a lone surrogate in an id: escape instead
                 write(dumps(result) + "\n")
     finally:
-        if src is not sys.stdin:
+        if src is not sys.stdin.buffer:
             src.close()
         if out is not sys.stdout:
             out.close()
@@ -102,13 +94,3 @@ def run(args: argparse.Namespace) -> int:
     if args.summary:
         print(json.dumps({"verdicts": counts, "invalid_lines": errors}), file=sys.stderr)
     return 1 if errors else 0
-
-
-def _clean(line: str) -> str:
-    # Undecodable bytes were kept as lone surrogates; make the line invalid JSON text instead of
-    # letting an encoder fail later (classify_lines reports it as an invalid line).
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        return "\x00invalid utf-8"
-    return line

@@ -34,7 +34,22 @@ def add_parser(sub: Any) -> None:
         metavar="SEED",
         help="inject transient failures, throttling and duplicate deliveries, deterministically from SEED",
     )
+    run.add_argument(
+        "--bank",
+        action="append",
+        default=[],
+        metavar="FILE.csv[:NAME]",
+        help="preload a PDQ hash list (signal_type,signal[,label]) into bank NAME (default: the file's stem)",
+    )
     run.set_defaults(run=run_local)
+    serve = lsub.add_parser(
+        "serve", help="moderate files, then serve the review API and console on 127.0.0.1"
+    )
+    serve.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    serve.add_argument("--out", type=Path, required=True, metavar="DIR", help="serve.json, decisions.jsonl")
+    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
+    serve.add_argument("--root", type=Path, default=None, help="project root holding template.yaml")
+    serve.set_defaults(run=run_serve)
     samples = lsub.add_parser("samples", help="write the license-clean demo samples")
     samples.add_argument("--dir", type=Path, required=True)
     samples.set_defaults(run=run_samples)
@@ -77,6 +92,7 @@ def run_local(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from tutela.bank.model import check_bank_name
     from tutela.local.runner import run_files
 
     err = Console(stderr=True)
@@ -87,6 +103,17 @@ def run_local(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", module="moto")
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.getLogger("moto").setLevel(logging.ERROR)
+    banks = []
+    for spec in args.bank:
+        path, _, name = spec.partition(":")
+        if not Path(path).is_file():
+            err.print(f"[red]error:[/red] --bank: not a file: {path}")
+            return 2
+        try:
+            banks.append((Path(path), check_bank_name(name or Path(path).stem)))
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] --bank {spec}: {exc}")
+            return 2
     root = args.root or find_root()
     started = time.monotonic()
     total = len(args.files)  # deliveries; chaos may add duplicates
@@ -107,6 +134,7 @@ def run_local(args: argparse.Namespace) -> int:
         on_progress=progress,
         parameters={"VisionBackend": args.backend},
         chaos_seed=args.chaos,
+        banks=banks,
     )
     table = Table(title=f"Tutela decisions ({time.monotonic() - started:.1f}s)")
     for col in ("key", "comment", "verdict", "severity", "reasons", "action"):
@@ -144,6 +172,29 @@ def run_local(args: argparse.Namespace) -> int:
     if undecided:
         err.print(f"[red]no decision stored for: {', '.join(undecided)}[/red]")
         return 1
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from tutela.local.serve import serve_files
+
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        print(f"error: not a file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    warnings.filterwarnings("ignore", module="moto")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    root = args.root or find_root()
+    print(f"deploying {root / 'template.yaml'} to the in-process moto stack ...", file=sys.stderr)
+
+    def ready(served: Any) -> None:
+        print(
+            f"review console: {served.url}/  (tokens in {args.out / 'serve.json'}; Ctrl-C stops)",
+            file=sys.stderr,
+        )
+
+    serve_files(args.files, args.out, root=root, port=args.port, on_ready=ready)
     return 0
 
 

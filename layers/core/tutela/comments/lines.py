@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 MAX_LINE_CHARS = 64 * 1024  # a raw JSON line longer than this is refused before parsing
 MAX_ID_CHARS = 256  # longer ids are stored as a hash and the line is held
@@ -95,6 +95,13 @@ def split_batch(data: bytes) -> list[bytes]:
     a JSON string is not a line break (``str.splitlines`` would split there). Line numbers are 1-based
     positions in this list; blank lines keep their number."""
     return data.splitlines()
+
+
+def iter_batch(stream: IO[bytes]) -> Iterator[bytes]:
+    """:func:`split_batch` over a binary stream, without holding it whole: the same lines, in the same
+    order (a binary readline ends at ``\\n``, so a ``\\r\\n`` is never cut in two)."""
+    for chunk in stream:
+        yield from chunk.splitlines()
 
 
 def _hidden(s: str) -> bool:

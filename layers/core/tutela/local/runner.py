@@ -99,6 +99,20 @@ class Runner:
             put = self.s3.put_object(Bucket=self.bucket, Key=key, Body=fh)
         return Upload(path, key, put.get("VersionId"), path.stat().st_size)
 
+    def load_bank(self, csv_path: Path, bank: str) -> int:
+        """Import a hash list into the stack's bank bucket (as `tutela bank import --bucket` would)."""
+        from tutela.aws.banks import S3Blobs
+        from tutela.bank.csvio import read_hash_csv
+        from tutela.bank.store import BankRepository
+
+        with csv_path.open(encoding="utf-8", newline="") as fh:
+            parsed = read_hash_csv(fh, bank)
+        if parsed.errors:
+            line, reason = parsed.errors[0]
+            raise ValueError(f"{csv_path}:{line}: {reason} ({len(parsed.errors)} bad line(s))")
+        repo = BankRepository(S3Blobs(self.stack.outputs["BankBucketName"], client=self.stack.client("s3")))
+        return repo.add(bank, parsed.entries).added
+
     def deliver(self, upload: Upload) -> list[dict[str, Any]]:
         head = self.s3.head_object(Bucket=self.bucket, Key=upload.key, **self.ref(upload).version_args())
         event = object_created_event(
@@ -157,6 +171,11 @@ class Runner:
                 "reasons": [r.get("code") for r in item.get("reasons", [])],
                 "details": item.get("reasons", []),
                 "minor": item.get("minor"),
+                "frames": item.get("frames"),
+                "pdq": [h.get("pdq") for h in item.get("pdq") or []],
+                "known_content": [
+                    r.get("bank") for r in item.get("reasons", []) if r.get("code") == "known_content"
+                ],
                 "removed": (item.get("analyzers") or {}).get("scrub", {}).get("removed"),
                 "action": (acted or {}).get("action"),
             }
@@ -271,6 +290,7 @@ def run_files(
     parameters: dict[str, str] | None = None,
     chaos_seed: int | None = None,
     retry_scale: float | None = None,
+    banks: list[tuple[Path, str]] | None = None,
 ) -> RunResult:
     """Run ``files`` through the stack; with ``chaos_seed``, inject faults (``tutela.local.chaos``) and
     deliver some uploads twice. ``DIR/events.jsonl`` gets what the decisions bus received."""
@@ -283,6 +303,8 @@ def run_files(
         LocalStack(root, parameters=parameters, log=log, retry_scale=scale, chaos=chaos) as stack,
     ):
         runner = Runner(stack)
+        for csv_path, bank in banks or []:
+            runner.load_bank(csv_path, bank)
         runner.observe_events()
         uploads: dict[Path, Upload] = {}
         for path in files:

@@ -12,183 +12,42 @@ Two things moto does not do, so this module does them from the stack's own resou
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import io
 import json
 import logging
 import os
 import re
 import sys
-import threading
 import time
-import traceback
 import uuid
-import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from tutela.aws import clients
+from tutela.local.cfn import Conditions, join, null_policy_loader, tiny_zip
 from tutela.local.cfn_yaml import load_template
-from tutela.local.chaos import Chaos, ChaosFault
+from tutela.local.chaos import Chaos
 from tutela.local.meter import Meter
+from tutela.local.runtime import (
+    _REGISTRY,
+    ACCOUNT,
+    REGION,
+    FakeContext,
+    Function,
+    LocalStackError,
+    _route_logs,
+    invoke_in_process,
+    load_handler,
+)
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
+# Kept importable from here (tests and tools used these names before the split).
+_Conditions, _null_policy_loader = Conditions, null_policy_loader
+__all__ = ["ACCOUNT", "REGION", "FakeContext", "LocalStack", "LocalStackError", "load_handler"]
+
 CODE_BUCKET = "tutela-local-code"
 STACK_NAME = "tutela-local"
 LOCAL_PARAMETERS = {"Stage": "dev", "VisionBackend": "local"}
 _SUB = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
-
-
-class LocalStackError(RuntimeError):
-    """The local stack could not be deployed or did not behave; the message says what and where."""
-
-
-@dataclass
-class _Function:
-    logical_id: str
-    code_dir: Path
-    handler: str
-    timeout: int
-    memory: int
-
-
-@dataclass
-class _Registry:
-    """Physical function name -> where its code is. One stack at a time per process."""
-
-    functions: dict[str, _Function] = field(default_factory=dict)
-    modules: dict[str, ModuleType] = field(default_factory=dict)
-    log: io.TextIOBase | None = None
-    chaos: Chaos | None = None
-    meter: Meter | None = None
-
-
-_REGISTRY = _Registry()
-_INVOKE_LOCK = threading.RLock()  # handlers share os.environ: one invocation at a time
-
-
-class FakeContext:
-    """The attributes of a Lambda context object that Powertools and our handlers read."""
-
-    def __init__(self, name: str, timeout_s: int = 60, memory_mb: int = 512) -> None:
-        self.function_name = name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-        self.memory_limit_in_mb = memory_mb
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{name}"
-        self.log_stream_name = "local"
-        self._deadline = time.monotonic() + timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def load_handler(code_dir: Path, handler: str, *, cold: bool = False) -> Callable[[Any, Any], Any]:
-    """Import ``module.func`` from a function's code directory under a unique module name.
-
-    Modules are cached like a warm Lambda container (module-level clients persist); ``cold=True`` starts a
-    new one, as every deployment does."""
-    module_name, _, func = handler.rpartition(".")
-    unique = f"tutela_fn_{code_dir.name}_{module_name}".replace("-", "_")
-    module = None if cold else _REGISTRY.modules.get(unique)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(
-            unique, code_dir / f"{module_name.replace('.', '/')}.py"
-        )
-        if spec is None or spec.loader is None:
-            raise LocalStackError(f"cannot load handler {handler} from {code_dir}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[unique] = module
-        spec.loader.exec_module(module)
-        _REGISTRY.modules[unique] = module
-    return getattr(module, func)
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update({k: str(v) for k, v in values.items()})
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
-    """Replacement for moto's ``LambdaFunction._invoke_lambda``: (payload, errored, logs)."""
-    target = _REGISTRY.functions.get(fn.function_name)
-    if target is None:
-        return json.dumps({"errorType": "ResourceNotFound", "errorMessage": fn.function_name}), True, ""
-    if isinstance(event, str | bytes):
-        event = json.loads(event or "{}")
-    env = {
-        **{k: str(v) for k, v in (fn.environment_vars or {}).items()},
-        "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(target.memory),
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    chaos, meter = _REGISTRY.chaos, _REGISTRY.meter
-    with _INVOKE_LOCK, _environment(env):
-        sink = _REGISTRY.log or io.StringIO()
-        try:
-            started = time.perf_counter()
-            handler = load_handler(target.code_dir, target.handler)
-            init_ms = 1000 * (time.perf_counter() - started)
-            _route_logs(sink)
-            invocation = chaos.start(target.logical_id, event) if chaos else None
-            metered = (
-                meter.invocation(target.logical_id, target.memory, init_ms=init_ms, sink=sink)
-                if meter
-                else contextlib.nullcontext()
-            )
-            with contextlib.redirect_stdout(sink), metered:
-                if chaos and invocation:
-                    chaos.before(invocation)
-                result = handler(event, FakeContext(fn.function_name, target.timeout, target.memory))
-                if chaos and invocation:
-                    chaos.after(invocation)
-            return json.dumps(result, default=str), False, ""
-        except Exception as exc:  # the Lambda runtime's error contract: errorType is the class name
-            # An injected fault stands for a timeout or a lost response: what the ASL retries.
-            name = "TransientError" if isinstance(exc, ChaosFault) else type(exc).__name__
-            trace = traceback.format_exception(exc)
-            sink.write(json.dumps({"function": target.logical_id, "error": name, "trace": trace}) + "\n")
-            payload = {"errorType": name, "errorMessage": str(exc), "stackTrace": []}
-            return json.dumps(payload), True, ""
-        finally:
-            if chaos:
-                chaos.end()
-
-
-def _route_logs(sink: Any) -> None:
-    """Powertools' logger binds sys.stdout at import; point its handlers at the run's log file."""
-    for handler in logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "tutela")).handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.stream = sink  # not setStream(): it flushes the old stream, which a past run closed
-
-
-def _tiny_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("README.txt", "tutela local stack: handlers run in-process from the source tree\n")
-    return buf.getvalue()
-
-
-def _null_policy_loader() -> Any:
-    class _Loader:
-        def load(self) -> dict[str, str]:
-            return {}
-
-    return _Loader()
 
 
 class LocalStack:
@@ -222,8 +81,9 @@ class LocalStack:
         self.state_machine_arn = ""  # the executable copy of ModerationStateMachine
         self.cfn_state_machine_arn = ""  # the template's, which its rule targets
         self.executable: dict[str, str] = {}  # template state machine ARN -> our executable copy
-        self.defaults: dict[str, str] = {}  # the template's parameter defaults
         self.machine_types: dict[str, str] = {}  # executable ARN -> STANDARD | EXPRESS
+        self.defaults: dict[str, str] = {}  # the template's parameter defaults
+        self.bus_lambda_rules: list[tuple[str, list[str]]] = []  # (pattern, Lambda ARNs) to play
         self._mock: Any = None
         self._patch: Any = None
         self._saved_env: dict[str, str] = {}
@@ -348,6 +208,23 @@ class LocalStack:
             _REGISTRY.functions[self.resources[logical]] = fn
         self._apply_bucket_versioning(template)
         self._create_state_machine(cfn_template)
+        self._detach_bus_lambda_targets()
+
+    def _detach_bus_lambda_targets(self) -> None:
+        """moto's PutEvents raises on a Lambda target of a custom bus's rule; keep those rules' patterns and
+        targets in ``bus_lambda_rules`` for a caller to play (``tutela.local.review_api.ReviewRules``)."""
+        events = self.client("events")
+        for bus in events.list_event_buses()["EventBuses"]:
+            if bus["Name"] == "default":
+                continue
+            for rule in events.list_rules(EventBusName=bus["Name"])["Rules"]:
+                targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus["Name"])["Targets"]
+                lambdas = [t for t in targets if ":lambda:" in t["Arn"]]
+                if lambdas and rule.get("EventPattern"):
+                    self.bus_lambda_rules.append((rule["EventPattern"], [t["Arn"] for t in lambdas]))
+                    events.remove_targets(
+                        Rule=rule["Name"], EventBusName=bus["Name"], Ids=[t["Id"] for t in lambdas]
+                    )
 
     def _apply_bucket_versioning(self, template: dict[str, Any]) -> None:
         """moto's CloudFormation drops VersioningConfiguration; version ids are what decisions key on."""
@@ -359,18 +236,18 @@ class LocalStack:
                     Bucket=self.resources[logical], VersioningConfiguration={"Status": status}
                 )
 
-    def _rewrite_local_paths(self, template: dict[str, Any]) -> dict[str, _Function]:
+    def _rewrite_local_paths(self, template: dict[str, Any]) -> dict[str, Function]:
         """Point CodeUri/ContentUri at a stub zip in moto S3; inline the ASL file as ``Definition``."""
         s3 = self.client("s3")
         s3.create_bucket(Bucket=CODE_BUCKET)
-        stub = _tiny_zip()
+        stub = tiny_zip()
         globals_fn = template.get("Globals", {}).get("Function", {})
-        functions: dict[str, _Function] = {}
+        functions: dict[str, Function] = {}
         for logical, res in template["Resources"].items():
             props = res.get("Properties", {})
             if res["Type"] == "AWS::Serverless::Function":
                 code_dir = self.root / props["CodeUri"]
-                functions[logical] = _Function(
+                functions[logical] = Function(
                     logical,
                     code_dir,
                     props["Handler"],
@@ -395,13 +272,13 @@ class LocalStack:
             "AWS::AccountId": ACCOUNT,
             "AWS::Partition": "aws",
         }
-        out = transform(template, params, _null_policy_loader())
+        out = transform(template, params, null_policy_loader())
         # moto's IAM chokes on Fn::If/AWS::NoValue inside policy lists: evaluate conditions first.
         values = {
             **{k: str(v.get("Default", "")) for k, v in out.get("Parameters", {}).items()},
             **self.parameters,
         }
-        conditions = _Conditions(out.get("Conditions", {}), values)
+        conditions = Conditions(out.get("Conditions", {}), values)
         out["Resources"] = conditions.apply(out["Resources"])
         return out
 
@@ -437,7 +314,7 @@ class LocalStack:
             props = res["Properties"]
             definition = props.get("Definition")
             if definition is None:  # SAM renders Definition as DefinitionString (Fn::Join of JSON pieces)
-                definition = _join(props["DefinitionString"])
+                definition = join(props["DefinitionString"])
             text = definition if isinstance(definition, str) else json.dumps(definition)
             subs = {k: self._resolve(v) for k, v in props.get("DefinitionSubstitutions", {}).items()}
             missing = sorted(set(_SUB.findall(text)) - set(subs))
@@ -446,16 +323,12 @@ class LocalStack:
             text = _SUB.sub(lambda m, values=subs: values[m.group(1)], text)  # type: ignore[misc]
             role_name = self.resources[props["RoleArn"]["Fn::GetAtt"][0]]
             role_arn = self.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
+            machine_type = self._param(props.get("StateMachineType", "STANDARD"))
             created = sfn.create_state_machine(
-                name=f"{STACK_NAME}-{logical}",
-                definition=text,
-                roleArn=role_arn,
-                type=self._param(props.get("StateMachineType", "STANDARD")),
+                name=f"{STACK_NAME}-{logical}", definition=text, roleArn=role_arn, type=machine_type
             )
             self.executable[self.resources[logical]] = created["stateMachineArn"]
-            self.machine_types[created["stateMachineArn"]] = self._param(
-                props.get("StateMachineType", "STANDARD")
-            )
+            self.machine_types[created["stateMachineArn"]] = machine_type
             if logical == "ModerationStateMachine" or not self.state_machine_arn:
                 self.state_machine_arn = created["stateMachineArn"]
                 self.cfn_state_machine_arn = self.resources[logical]
@@ -511,61 +384,3 @@ class _ScaledTime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
-
-
-_NO_VALUE = object()
-
-
-class _Conditions:
-    """Evaluate template Conditions (Equals/Not/And/Or/Condition) on known parameter values."""
-
-    def __init__(self, conditions: dict[str, Any], parameters: dict[str, str]) -> None:
-        self.conditions = conditions
-        self.parameters = parameters
-        self.cache: dict[str, bool] = {}
-
-    def truth(self, name: str) -> bool:
-        if name not in self.cache:
-            self.cache[name] = self._eval(self.conditions[name])
-        return self.cache[name]
-
-    def _value(self, v: Any) -> Any:
-        if isinstance(v, dict) and "Ref" in v and v["Ref"] in self.parameters:
-            return self.parameters[v["Ref"]]
-        return v
-
-    def _eval(self, node: Any) -> bool:
-        ((fn, args),) = node.items()
-        if fn == "Fn::Equals":
-            return bool(str(self._value(args[0])) == str(self._value(args[1])))
-        if fn == "Fn::Not":
-            return not self._eval(args[0])
-        if fn == "Fn::And":
-            return all(self._eval(a) for a in args)
-        if fn == "Fn::Or":
-            return any(self._eval(a) for a in args)
-        if fn == "Condition":
-            return self.truth(args)
-        raise LocalStackError(f"unsupported condition function {fn}")
-
-    def apply(self, node: Any) -> Any:
-        if isinstance(node, dict):
-            if set(node) == {"Fn::If"}:
-                name, yes, no = node["Fn::If"]
-                return self.apply(yes if self.truth(name) else no)
-            if node == {"Ref": "AWS::NoValue"}:
-                return _NO_VALUE
-            out = {k: self.apply(v) for k, v in node.items()}
-            return {k: v for k, v in out.items() if v is not _NO_VALUE}
-        if isinstance(node, list):
-            return [x for x in (self.apply(v) for v in node) if x is not _NO_VALUE]
-        return node
-
-
-def _join(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        sep, parts = value["Fn::Join"]
-        return str(sep).join(_join(p) for p in parts)
-    raise LocalStackError(f"unsupported DefinitionString form: {type(value).__name__}")

@@ -18,6 +18,7 @@ import json
 from importlib import resources
 from typing import Any, Literal
 
+from tutela.bank.model import MatchPolicy
 from tutela.verdict import Severity, Verdict, worst
 
 Minor = Literal["likely", "possible", "none"]
@@ -114,6 +115,12 @@ def _decision(
     }
 
 
+def match_policy() -> MatchPolicy:
+    """The known-content operating point (PDQ distance and quality floor) from the policy file."""
+    cfg = THRESHOLDS.get("known_content") or {}
+    return MatchPolicy(int(cfg.get("max_distance", 31)), int(cfg.get("min_quality", 50)))
+
+
 def decide_media(scan: dict[str, Any], scrub: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fuse a scan report (``ScanReport.to_dict()`` or an equivalent dict) and the scrub report."""
     if not isinstance(scan, dict):
@@ -124,6 +131,24 @@ def decide_media(scan: dict[str, Any], scrub: dict[str, Any] | None = None) -> d
     severity = Severity.NONE
     escalate = False
     reasons: list[dict[str, Any]] = []
+
+    # Known content decides before any classifier: a bank match is the most precise signal there is.
+    for match in scan.get("known_content") or []:
+        cell = _POLICY["other"][
+            "known_content_block" if match.get("action") == "block" else "known_content_review"
+        ]
+        verdicts.append(cell["verdict"])
+        severity = max(severity, Severity[cell["severity"]])
+        escalate = escalate or bool(cell["escalate"])
+        reasons.append(
+            {
+                "code": cell["code"],
+                "message": f"matches known content in bank {match.get('bank')} ({match.get('label')})",
+                "bank": match.get("bank"),
+                "label": match.get("label"),
+                "distance": match.get("distance"),
+            }
+        )
 
     fired = [fam for fam in _ORDER if fam in present] or ["nothing"]
     for fam in fired:
@@ -205,6 +230,7 @@ def media_decision(scan: dict[str, Any], scrub: dict[str, Any]) -> dict[str, Any
         **decision,
         "media_type": scan.get("media_type"),
         "frames": scan.get("frames"),
+        "pdq": scan.get("pdq") or [],
         "analyzers": {
             "scan": scan.get("backend"),
             "scrub": {"name": "tutela.scrub", "removed": scrub.get("removed", [])},

@@ -169,10 +169,6 @@ def scrub_file(
     """
     limits = limits or ScrubLimits()
     dst_path = Path(dst)
-    if os.path.abspath(src) == os.path.abspath(dst_path) or (
-        dst_path.exists() and Path(src).exists() and os.path.samefile(src, dst_path)
-    ):
-        raise InvalidInputError("output path must differ from the input path")
     tmp = dst_path.with_name(f".{dst_path.name}.tutela-{secrets.token_hex(6)}.tmp")
     t0 = time.perf_counter()
     try:
@@ -180,7 +176,14 @@ def scrub_file(
     except OSError as exc:
         raise UnsupportedMediaError(f"cannot open input: {exc.strerror}") from exc
     try:
-        size = os.fstat(src_fd).st_size
+        st = os.fstat(src_fd)
+        try:
+            dst_st = os.stat(dst_path)
+        except OSError:
+            dst_st = None
+        if dst_st is not None and (dst_st.st_dev, dst_st.st_ino) == (st.st_dev, st.st_ino):
+            raise InvalidInputError("output path must differ from the input path")
+        size = st.st_size
         if size <= IN_MEMORY_MAX:
             # Photos: one read, parse and render in memory, verify the exact bytes that are then written
             # (cheaper than range copies plus a second read of the output; bounded by IN_MEMORY_MAX).

@@ -136,14 +136,19 @@ class Reader:
 class BytesReader(Reader):
     def __init__(self, data: bytes | bytearray) -> None:
         super().__init__(len(data))
-        self._data = data
-        self._mv = memoryview(data)
+        self._data: bytes = data if isinstance(data, bytes) else bytes(data)
 
     def find(self, pattern: bytes, start: int) -> int:
         return self._data.find(pattern, start)
 
+    def read_at(self, offset: int, n: int, what: str = "structure") -> bytes:
+        # Hot path of every walk over an in-memory file: one bounds check, one slice.
+        if offset < 0 or n < 0 or offset + n > self.size:
+            raise CorruptMediaError(f"truncated or out-of-bounds {what}")
+        return self._data[offset : offset + n]
+
     def _read(self, offset: int, n: int) -> bytes:
-        return bytes(self._mv[offset : offset + n])
+        return self._data[offset : offset + n]
 
 
 class FileReader(Reader):

@@ -111,7 +111,7 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
     size = (0, 0)
     while True:
         c.budget.tick()
-        b = r.read_at(pos, 2, "JPEG segment")
+        b = r.read_at(pos, 4, "JPEG segment") if pos + 4 <= r.size else r.read_at(pos, 2, "JPEG segment")
         if b[0] != 0xFF:
             raise CorruptMediaError("JPEG segment marker expected")
         marker = b[1]
@@ -124,7 +124,9 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
             continue
         if marker == 0xD9:
             raise CorruptMediaError("JPEG ends before any image data")
-        length = struct.unpack(">H", r.read_at(pos + 2, 2, "JPEG segment length"))[0]
+        if len(b) < 4:
+            raise CorruptMediaError("truncated or out-of-bounds JPEG segment length")
+        length = (b[2] << 8) | b[3]
         if length < 2:
             raise CorruptMediaError("JPEG segment with impossible length")
         if pos + 2 + length > r.size:

@@ -257,43 +257,51 @@ def carve_location(
     found: set[str] = set()
     for a, b in ranges if ranges is not None else [(0, reader.size)]:
         if b > a:
-            _carve(reader if (a, b) == (0, reader.size) else _Slice(reader, a, b), limits, found)
+            _carve(reader, a, b, limits, found)
     return sorted(found)
 
 
-class _Slice(Reader):
-    def __init__(self, reader: Reader, start: int, end: int) -> None:
-        super().__init__(end - start)
-        self._r, self._start = reader, start
+def _find(reader: Reader, pattern: bytes, pos: int, end: int) -> int:
+    from tutela.scrub.core import BytesReader
 
-    def _read(self, offset: int, n: int) -> bytes:
-        return self._r.read_upto(self._start + offset, n)
+    if isinstance(reader, BytesReader):
+        return reader._data.find(pattern, pos, end)
+    window = 4 * 1024 * 1024  # bounded by ``end``: never reads past the range (an S3 object's mdat)
+    while pos < end:
+        buf = reader.read_upto(pos, min(window, end - pos))
+        i = buf.find(pattern)
+        if i >= 0:
+            return pos + i
+        if pos + len(buf) >= end or not buf:
+            return -1
+        pos += len(buf) - len(pattern) + 1
+    return -1
 
 
-def _carve(reader: Reader, limits: ScrubLimits | None, found: set[str]) -> None:
+def _carve(reader: Reader, a: int, b: int, limits: ScrubLimits | None, found: set[str]) -> None:
     from tutela.scrub.core import Budget
 
     budget = Budget(limits or ScrubLimits())
-    pos = 0
-    while (i := reader.find(b"Exif\x00\x00", pos)) >= 0:
+    pos = a
+    while (i := _find(reader, b"Exif\x00\x00", pos, b)) >= 0:
         budget.tick()
         pos = i + 6
-        if reader.read_upto(i + 6, 4) in (b"II*\x00", b"MM\x00*") and exif.has_gps(reader, i + 6):
+        if reader.read_upto(i + 6, 4) in (b"II*\x00", b"MM\x00*") and exif.has_gps(reader, i + 6, b):
             found.add("carved.exif.gps")
-    pos = 0
-    while (i := reader.find(_RDF_NS, pos)) >= 0:
+    pos = a
+    while (i := _find(reader, _RDF_NS, pos, b)) >= 0:
         budget.tick()
         pos = i + len(_RDF_NS)
-        window = reader.read_upto(i, _CARVE_WINDOW)
+        window = reader.read_upto(i, min(_CARVE_WINDOW, b - i))
         m = _RDF_CLOSE.search(window)
         if xmp.has_location(window[: m.end()] if m else window):
             found.add("carved.xmp.location")
-    pos = 0
-    while (i := reader.find(iptc.PS_SIG, pos)) >= 0:
+    pos = a
+    while (i := _find(reader, iptc.PS_SIG, pos, b)) >= 0:
         budget.tick()
         pos = i + len(iptc.PS_SIG)
-        if i >= 4 and reader.read_upto(i - 4, 2) == b"\xff\xed":
+        if i >= a + 4 and reader.read_upto(i - 4, 2) == b"\xff\xed":
             length = struct.unpack(">H", reader.read_upto(i - 2, 2))[0]
-            body = reader.read_upto(pos, max(0, length - 2 - len(iptc.PS_SIG)))
+            body = reader.read_upto(pos, min(b - pos, max(0, length - 2 - len(iptc.PS_SIG))))
             if iptc.irb_has_location(body):
                 found.add("carved.iptc.location")

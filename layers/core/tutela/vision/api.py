@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,8 +86,13 @@ def scan_file(
     *,
     backend: str | VisionBackend = "local",
     limits: ScanLimits | None = None,
+    frame_sink: Callable[[Any], None] | None = None,
 ) -> ScanReport:
-    """Scan one image or video. Raises tutela.errors (Unsupported/Corrupt/LimitExceeded/...)."""
+    """Scan one image or video. Raises tutela.errors (Unsupported/Corrupt/LimitExceeded/...).
+
+    ``frame_sink`` receives every frame the scanner decoded itself (video samples, the frames/pages of a
+    multi-frame image), so a perceptual hash covers exactly what was scanned without decoding twice; a
+    single still is decoded inside the backend (or not at all, by Rekognition) and is not passed."""
     t0 = time.perf_counter()
     limits = limits or ScanLimits()
     deadline = limits.deadline()
@@ -116,6 +121,8 @@ def scan_file(
         else:
             frame_results = []
             for frame in _decode_frames(images, media):
+                if frame_sink is not None:
+                    frame_sink(frame)
                 frame_results.append(be.scan_frame(frame))
                 deadline.check("scanning image frames")
             width, height = frame_results[0].width, frame_results[0].height
@@ -140,7 +147,7 @@ def scan_file(
         raise LimitExceededError(f"video is {size} bytes, over the {limits.max_video_bytes} byte limit")
     from tutela.vision.video import scan_video
 
-    video = scan_video(p, be, limits, deadline)
+    video = scan_video(p, be, limits, deadline, frame_sink)
     if video.capped:
         notes.append(f"frame cap of {limits.max_frames} reached; later frames were not scanned")
     total = round((time.perf_counter() - t0) * 1000, 2)
@@ -186,10 +193,10 @@ def still_frames(data: bytes, media: MediaType, limits: ScanLimits) -> list[byte
     for w, h in lay.frame_sizes:
         check_decode_bytes(data, media, w, h, limits)
     if media.name == "jpeg":
-        check_jpeg_scans(data[: lay.end], limits)
-        if lay.frames == 1:
-            return [data[: lay.end]]
-        return [data[a : a + n] for a, n in lay.jpeg_images]
+        images = [data[a : a + n] for a, n in lay.jpeg_images]
+        for image in images:
+            check_jpeg_scans(image, limits)
+        return list(images)
     if lay.frames == 1:
         return [data[: lay.end]]
     return [Decoded(data[: lay.end], lay.frames)]

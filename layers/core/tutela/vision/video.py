@@ -6,7 +6,7 @@ import contextlib
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,13 +215,21 @@ class _Failure:
     exc: BaseException
 
 
-def scan_video(path: Path, backend: VisionBackend, limits: ScanLimits, deadline: Deadline) -> VideoScan:
+def scan_video(
+    path: Path,
+    backend: VisionBackend,
+    limits: ScanLimits,
+    deadline: Deadline,
+    frame_sink: Callable[[Any], None] | None = None,
+) -> VideoScan:
     frames: list[dict[str, Any]] = []
     all_labels: list[ModerationLabel] = []
     all_faces: list[Face] = []
     width = height = 0
     scan_ms = 0.0
     for sample in prefetch(sample_frames(path, limits, deadline)):
+        if frame_sink is not None:
+            frame_sink(sample.image)
         result: ImageScan = backend.scan_frame(sample.image)
         deadline.check("scanning video frames")
         width, height = result.width, result.height

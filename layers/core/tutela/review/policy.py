@@ -1,0 +1,70 @@
+"""The versioned review policy (``review_policy.json``): one place for every threshold a reviewer meets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPolicy:
+    version: str
+    queues: tuple[str, ...]
+    minor_markers: tuple[str, ...]
+    minor_values: frozenset[str]
+    decide_groups: frozenset[str]
+    max_reason_chars: int
+    reason_required: bool
+    escalate_categories: frozenset[str]
+    appealable_verdicts: frozenset[str]
+    max_statement_chars: int
+    different_reviewer: bool
+    report_categories: frozenset[str]
+    child_safety_categories: frozenset[str]
+    hide_after_reporters: int
+    max_note_chars: int
+    max_reporters_kept: int
+    strike_threshold: int
+    strike_window_days: int
+    limited_minor: frozenset[str]
+    preview: dict[str, int]
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ReviewPolicy:
+        d, a, r, s = raw["decide"], raw["appeals"], raw["reports"], raw["strikes"]
+        policy = cls(
+            version=str(raw["version"]),
+            queues=tuple(raw["queues"]),
+            minor_markers=tuple(raw["priority"]["minor_reason_markers"]),
+            minor_values=frozenset(raw["priority"]["minor_values"]),
+            decide_groups=frozenset(d["groups"]),
+            max_reason_chars=int(d["max_reason_chars"]),
+            reason_required=bool(d["reason_required"]),
+            escalate_categories=frozenset(d["escalate_categories"]),
+            appealable_verdicts=frozenset(a["appealable_verdicts"]),
+            max_statement_chars=int(a["max_statement_chars"]),
+            different_reviewer=bool(a["different_reviewer"]),
+            report_categories=frozenset(r["categories"]),
+            child_safety_categories=frozenset(r["child_safety_categories"]),
+            hide_after_reporters=int(r["hide_after_reporters"]),
+            max_note_chars=int(r["max_note_chars"]),
+            max_reporters_kept=int(r["max_reporters_kept"]),
+            strike_threshold=int(s["threshold"]),
+            strike_window_days=int(s["window_days"]),
+            limited_minor=frozenset(raw["distribution"]["limited_minor"]),
+            preview={k: int(v) for k, v in raw["preview"].items()},
+        )
+        if not policy.child_safety_categories <= policy.report_categories:
+            raise ValueError("every child-safety category must be a report category")
+        if policy.hide_after_reporters < 1 or policy.strike_threshold < 1:
+            raise ValueError("thresholds must be at least 1")
+        return policy
+
+
+@cache
+def load_policy() -> ReviewPolicy:
+    text = resources.files("tutela.review").joinpath("review_policy.json").read_text(encoding="utf-8")
+    return ReviewPolicy.from_dict(json.loads(text))
