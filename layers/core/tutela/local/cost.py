@@ -238,6 +238,12 @@ def render(
             for c in e.calls:
                 counts[f"{c.function.removesuffix('Function')} {c.service}:{c.operation}"] += 1
             out.extend(f"    {n} x {what}" for what, n in counts.items())
+        if verbose:
+            out.extend(
+                f"    {i.function}: {i.duration_ms:.0f} ms wall, {i.cpu_ms:.0f} ms CPU, "
+                f"{i.api_ms:.0f} ms in AWS calls"
+                for i in e.invocations
+            )
         fns = ", ".join(
             f"{i.function.removesuffix('Function')} {i.duration_ms:.0f} ms" for i in e.invocations
         )

@@ -57,15 +57,16 @@ class Invocation:
     init_ms: float = 0.0
     log_bytes: int = 0
     api_ms: float = 0.0  # wall time inside AWS calls (on Lambda: waiting on the network, not the CPU)
-    thread_cpu_ms: float = 0.0  # CPU time of the handler's thread, AWS calls excluded
+    thread_cpu_ms: float = 0.0  # the process's CPU time during the invocation, AWS calls excluded
     thread: int = 0
     _api_cpu_ms: float = 0.0
 
     @property
     def cpu_ms(self) -> float:
-        """The handler's own compute: its thread's CPU time outside AWS calls (moto answers those
-        in-process, on the same thread). CPU time, not wall time, so other processes on a busy machine do
-        not inflate it."""
+        """The handler's own compute: the process's CPU time during the invocation (all its threads: OpenCV
+        workers, a video prefetch thread) minus the CPU spent while its thread waited in an AWS call (moto
+        answers in-process). CPU time, not wall time, so other processes on a busy machine do not inflate
+        it; other threads' calls (the transfer manager's) stay in, an overestimate."""
         return max(0.0, self.thread_cpu_ms)
 
 
@@ -94,12 +95,12 @@ class Meter:
         inv = Invocation(function, memory_mb, init_ms=init_ms, thread=threading.get_ident())
         logged = _position(sink)
         self._current = inv
-        started, cpu = time.perf_counter(), time.thread_time()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             yield inv
         finally:
             inv.duration_ms = 1000 * (time.perf_counter() - started)
-            inv.thread_cpu_ms = 1000 * (time.thread_time() - cpu) - inv._api_cpu_ms
+            inv.thread_cpu_ms = 1000 * (time.process_time() - cpu) - inv._api_cpu_ms
             self._current = None
             inv.log_bytes = max(0, _position(sink) - logged)
             with self._lock:
@@ -124,7 +125,7 @@ class Meter:
         if isinstance(context, dict):
             context["tutela_meter_started"] = time.perf_counter()
             if threading.get_ident() == inv.thread:
-                context["tutela_meter_cpu"] = time.thread_time()
+                context["tutela_meter_cpu"] = time.process_time()
         call = Call(inv.function, service, model.name)
         if service == "dynamodb":
             body = _json_body(params)
@@ -146,7 +147,7 @@ class Meter:
             inv.api_ms += 1000 * (time.perf_counter() - started)
         cpu = context.get("tutela_meter_cpu") if isinstance(context, dict) else None
         if cpu is not None and threading.get_ident() == inv.thread:
-            inv._api_cpu_ms += 1000 * (time.thread_time() - cpu)
+            inv._api_cpu_ms += 1000 * (time.process_time() - cpu)
         if model.service_model.service_name != "dynamodb":
             return
         if model.name not in ("GetItem", "Query", "Scan", "BatchGetItem"):
