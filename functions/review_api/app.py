@@ -14,7 +14,8 @@ from tutela.aws.bus import DecisionBus
 from tutela.aws.review_media import Buckets, ReviewMedia
 from tutela.aws.review_store import ReviewStore
 from tutela.aws.s3 import S3
-from tutela.aws.step import logger, setting, step
+from tutela.aws.settings import ReviewSettings, at_init
+from tutela.aws.step import logger, step
 from tutela.errors import TransientError
 from tutela.review.identity import actor_from_event
 from tutela.review.policy import load_policy
@@ -23,19 +24,18 @@ from tutela.review.service import ReviewService
 
 app = APIGatewayHttpResolver()
 _s3 = S3()
+_settings = at_init(ReviewSettings.from_env)
 
 
 def service() -> ReviewService:
-    upload = setting("UPLOAD_BUCKET")
-    buckets = Buckets(
-        upload, setting("STAGING_BUCKET"), setting("PUBLISHED_BUCKET"), setting("QUARANTINE_BUCKET")
-    )
+    cfg = _settings()
+    buckets = Buckets(cfg.upload_bucket, cfg.staging_bucket, cfg.published_bucket, cfg.quarantine_bucket)
     return ReviewService(
-        ReviewStore(setting("DECISIONS_TABLE")),
+        ReviewStore(cfg.decisions_table),
         ReviewMedia(buckets, _s3),
-        DecisionBus(setting("EVENT_BUS_NAME")),
+        DecisionBus(cfg.event_bus_name),
         load_policy(),
-        upload_bucket=upload,
+        upload_bucket=cfg.upload_bucket,
     )
 
 

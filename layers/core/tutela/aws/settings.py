@@ -127,6 +127,27 @@ class ActSettings:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewSettings:
+    upload_bucket: str
+    staging_bucket: str
+    published_bucket: str
+    quarantine_bucket: str
+    decisions_table: str
+    event_bus_name: str
+
+    @classmethod
+    def from_env(cls, env: Env) -> ReviewSettings:
+        return cls(
+            _str(env, "UPLOAD_BUCKET"),
+            _str(env, "STAGING_BUCKET"),
+            _str(env, "PUBLISHED_BUCKET"),
+            _str(env, "QUARANTINE_BUCKET"),
+            _str(env, "DECISIONS_TABLE"),
+            _str(env, "EVENT_BUS_NAME"),
+        )
+
+
 def at_init[T](parse: Callable[[Env], T]) -> Callable[[], T]:
     """Parse now (INIT); the returned getter gives the settings or raises the ConfigurationError."""
     try:
