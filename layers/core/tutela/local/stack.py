@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -73,6 +74,8 @@ class LocalStack:
         self._uninstall_chaos: Any = None
         self._uninstall_meter: Any = None
         self._session: Any = None
+        self._ended_patch: Any = None
+        self._parse_patch: Any = None
         self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.log = log
@@ -116,6 +119,10 @@ class LocalStack:
         self._mock.start()
         self._patch = mock.patch.object(LambdaFunction, "_invoke_lambda", invoke_in_process)
         self._patch.start()
+        self._ended_patch = _ENDED.patch()
+        self._ended_patch.start()
+        self._parse_patch = _parse_once()
+        self._parse_patch.start()
         if self.retry_scale != 1.0:
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
@@ -143,6 +150,12 @@ class LocalStack:
         if self._patch is not None:
             self._patch.stop()
             self._patch = None
+        if self._ended_patch is not None:
+            self._ended_patch.stop()
+            self._ended_patch = None
+        if self._parse_patch is not None:
+            self._parse_patch.stop()
+            self._parse_patch = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -360,17 +373,70 @@ class LocalStack:
         return started
 
     def wait(self, execution_arn: str, *, timeout_s: float = 600) -> dict[str, Any]:
-        sfn = self.client("stepfunctions")
-        deadline = time.monotonic() + timeout_s
-        delay = 0.01
-        while True:
-            desc = sfn.describe_execution(executionArn=execution_arn)
-            if desc["status"] != "RUNNING":
-                return dict(desc)
-            if time.monotonic() > deadline:
-                raise LocalStackError(f"execution still running after {timeout_s:.0f}s: {execution_arn}")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
+        """The execution's description once it has ended: woken by moto's own end-of-execution hook
+        (``_ENDED``), not by polling."""
+        if not _ENDED.event(execution_arn).wait(timeout_s):
+            raise LocalStackError(f"execution still running after {timeout_s:.0f}s: {execution_arn}")
+        _ENDED.forget(execution_arn)
+        return dict(self.client("stepfunctions").describe_execution(executionArn=execution_arn))
+
+
+class _Ended:
+    """Execution ARN -> an Event set when moto's interpreter reports the execution ended."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[str, threading.Event] = {}
+
+    def event(self, arn: str) -> threading.Event:
+        with self._lock:
+            return self._events.setdefault(arn, threading.Event())
+
+    def forget(self, arn: str) -> None:
+        with self._lock:
+            self._events.pop(arn, None)
+
+    def patch(self) -> Any:
+        """Wrap moto's ``terminated`` (called once per execution, after its status is final)."""
+        from unittest import mock
+
+        from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+        original = BaseExecutionWorkerCommunication.terminated
+        ended = self
+
+        def terminated(comm: Any) -> None:
+            try:
+                original(comm)
+            finally:
+                ended.event(str(comm.execution.exec_arn)).set()
+
+        return mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated)
+
+
+_ENDED = _Ended()
+
+
+def _parse_once() -> Any:
+    """moto parses the ASL (antlr) at the start of every execution (~0.3-1 s of a local run's object);
+    the program it builds is immutable (each execution's state lives in its own Environment, which is how
+    Map iterations and Parallel branches already share one), so parse each definition once."""
+    from unittest import mock
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    programs: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def entrypoint(worker: Any) -> Any:
+        definition = worker._evaluation_details.state_machine_details.definition
+        with lock:
+            if definition not in programs:
+                programs[definition] = AmazonStateLanguageParser.parse(definition)[0]
+            return programs[definition]
+
+    return mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
 
 
 class _ScaledTime:
