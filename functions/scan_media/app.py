@@ -17,7 +17,7 @@ from tutela.bank.known import scan_and_match
 from tutela.bank.store import BankRepository, CachedIndex
 from tutela.contracts import StepInput
 from tutela.errors import TutelaError
-from tutela.vision import get_backend
+from tutela.vision import get_backend, scan_file
 
 _s3 = S3()
 _settings = at_init(ScanSettings.from_env)
@@ -55,7 +55,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         src = Path(tmp) / "object"
         _s3.download(ref, src, max_bytes=cfg.max_media_bytes)
         index = _bank_index(cfg.bank_bucket).get() if cfg.bank_bucket else None
-        report = scan_and_match(src, backend=backend, index=index)
+        # scan_file through this module: the seam tests use to fake what the backend saw
+        report = scan_and_match(src, backend=backend, index=index, scan=scan_file)
     logger.info(
         "scanned",
         extra={

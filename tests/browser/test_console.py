@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-import tutela.bank.known as known
 from tutela.local import samples
 from tutela.local.review_api import ReviewRules
 from tutela.local.runner import Runner, Upload
@@ -60,8 +59,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, R
     with LocalStack(ROOT, log=log) as stack:
         runner = Runner(stack)
         rules = ReviewRules(stack)
-        stack.handler_module("ScanMediaFunction")
-        module = known  # ScanMedia scans through tutela.bank.known
+        module = stack.handler_module("ScanMediaFunction")
         real = module.scan_file
         module.scan_file = lambda *a, **k: _FakeScan()
         try:
@@ -195,8 +193,7 @@ def test_unblur_is_recorded(served, browser):
     s3 = runner.s3
     photo = uploads["held"].path
     put = s3.put_object(Bucket=runner.bucket, Key="media/ui-2/beach.jpg", Body=photo.read_bytes())
-    runner.stack.handler_module("ScanMediaFunction")
-    module = known  # ScanMedia scans through tutela.bank.known
+    module = runner.stack.handler_module("ScanMediaFunction")
     real, module.scan_file = module.scan_file, (lambda *a, **k: _FakeScan())
     try:
         runner.deliver(Upload(photo, "media/ui-2/beach.jpg", put.get("VersionId"), photo.stat().st_size))

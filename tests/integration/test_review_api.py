@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-import tutela.bank.known as known
 from tutela.local import samples
 from tutela.local.review_api import ApiResponse, ReviewApi, ReviewRules
 from tutela.local.runner import Runner, Upload
@@ -74,8 +73,9 @@ def held(stack: LocalStack, runner: Runner, rules: ReviewRules, photo: Path, key
     """Upload ``photo`` (with the platform's uploader-id) and let the pipeline hold it for review
     (``labels=[]``: the real local scan, which allows the sample photo)."""
     if labels is None:  # held: swimwear with a child (the backend's output is what the policy sees)
-        stack.handler_module("ScanMediaFunction")  # ScanMedia scans through tutela.bank.known
-        monkeypatch.setattr(known, "scan_file", lambda *a, **k: _FakeScan(SWIMWEAR, CHILD))
+        monkeypatch.setattr(
+            stack.handler_module("ScanMediaFunction"), "scan_file", lambda *a, **k: _FakeScan(SWIMWEAR, CHILD)
+        )
     put = runner.s3.put_object(
         Bucket=runner.bucket, Key=key, Body=photo.read_bytes(), Metadata={"uploader-id": uploader}
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,18 +10,22 @@ from tutela.bank.index import BankIndex
 from tutela.bank.matching import match_hashes
 from tutela.bank.media import MAX_STORED_HASHES, FrameHasher, scanned_hashes
 from tutela.policy.media import match_policy
-from tutela.vision import scan_file
+from tutela.vision import ScanReport, scan_file
 from tutela.vision.backend import VisionBackend
 
 
 def scan_and_match(
-    path: str | Path, *, backend: str | VisionBackend, index: BankIndex | None
+    path: str | Path,
+    *,
+    backend: str | VisionBackend,
+    index: BankIndex | None,
+    scan: Callable[..., ScanReport] = scan_file,
 ) -> dict[str, Any]:
     """The scan report plus ``pdq`` (the hashes of what was scanned, stored with the decision so later
     bank additions can be matched retroactively) and ``known_content`` (the closest match per bank under
     the media policy's threshold and quality floor; empty without banks)."""
     sink = FrameHasher(MAX_STORED_HASHES)
-    report = scan_file(path, backend=backend, frame_sink=sink).to_dict()
+    report = scan(path, backend=backend, frame_sink=sink).to_dict()
     hashes = scanned_hashes(path, sink)
     report["pdq"] = [h.to_dict() for h in hashes.hashes[:MAX_STORED_HASHES]]
     matches = match_hashes(index, hashes.queries, match_policy()) if index is not None else []
