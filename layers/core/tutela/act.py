@@ -148,11 +148,6 @@ class Actor:
             action = self._comments(ref, decision)
         else:  # review, unsupported files and analyzer errors stay where they are (private upload bucket)
             action = {"held": True}
-        # Nothing left for a human and the original still in place: it may now expire (OriginalRetentionDays,
-        # the upload bucket's lifecycle). Idempotent. A blocked original is deleted below instead.
-        resolved = kind == "comments" and not action.get("held_comments")
-        if resolved or (kind == "media" and verdict == "allow"):
-            self.s3.mark_decided(ref)
         if logged is None:
             self._events(decision, action)
             logged = self.history.append(action_item(decision, action, execution_id=self.execution_id))
