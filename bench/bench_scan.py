@@ -121,7 +121,8 @@ def bench_video(seconds: int, repeat: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--video", action="store_true", help="benchmark a video scan instead of images")
+    ap.add_argument("--video", action="store_true", help="only the video benchmark")
+    ap.add_argument("--images-only", action="store_true", help="skip the video benchmark")
     ap.add_argument("--video-seconds", type=int, default=30)
     ap.add_argument("--images", type=int, default=6)
     ap.add_argument("--repeat", type=int, default=3)
@@ -207,6 +208,9 @@ def main() -> None:
         f" first-1M tier, + {REKOGNITION_LAMBDA_MB} MB x {REKOGNITION_LAMBDA_MS:.0f} ms Lambda)"
     )
     print(f"verdicts: {sorted(set(verdicts))}")
+    if not args.images_only:
+        print()
+        bench_video(args.video_seconds, args.repeat)
 
 
 if __name__ == "__main__":

@@ -206,7 +206,8 @@ def bench_batch(n: int, rounds: int) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--batch", type=int, help="command vs command on N small JPEGs (e.g. 2000), then exit")
+    ap.add_argument("--batch", type=int, help="only command vs command on N small JPEGs (e.g. 2000)")
+    ap.add_argument("--no-batch", action="store_true", help="skip the 2,000-file command-vs-command run")
     ap.add_argument("--jpegs", type=int, default=8)
     ap.add_argument("--mp4-mb", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=3)
@@ -217,6 +218,9 @@ def main() -> int:
         return 2
     if args.batch:
         return bench_batch(args.batch, args.rounds)
+    if not args.no_batch:
+        bench_batch(2000, 1)
+        print()
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench-scrub-"))
     tmp.mkdir(parents=True, exist_ok=True)
     try:

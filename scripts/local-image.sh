@@ -136,7 +136,8 @@ build_image() {
   say "runtime packages: ${RUNTIME_PACKAGES[*]}"
   PIP_ROOT_USER_ACTION=ignore "$py" -m pip install -q --no-compile --target "$build/runtime" \
     "${RUNTIME_PACKAGES[@]}" 2> >(grep -v '^WARNING: Location' >&2)
-  pkgs=$(library_packages "$prefix/bin" "$prefix/lib" "$build/runtime")
+  pkgs=$(library_packages "$prefix/bin/python3.12" "$prefix/lib/python3.12/lib-dynload" \
+    "$prefix"/lib/libpython3.12*.so* "$build/runtime")
   pkgs=$(echo "$pkgs" | tr ' ' '\n' | grep -vE '^(libc6|libgcc-s1)?$' | sort -u | paste -sd, -)
   say "debootstrap --variant=minbase $suite from $mirror (+ ${pkgs:-nothing})"
   debootstrap --variant=minbase ${pkgs:+--include="$pkgs"} "$suite" "$rootfs" "$mirror" >"$build/debootstrap.log" 2>&1 \
@@ -146,9 +147,14 @@ build_image() {
 
   say "CPython $("$py" -c 'import platform; print(platform.python_version())') -> /var/lang"
   mkdir -p "$rootfs/var/lang"
+  # Only the interpreter, its shared library and its standard library: the prefix may be /usr.
+  local members
+  members=$(cd "$prefix" && ls -d bin/python3.12 lib/python3.12 lib/libpython3.12*.so* 2>/dev/null)
+  # shellcheck disable=SC2086
   tar -C "$prefix" -c --exclude='lib/python3.12/test' --exclude='lib/python3.12/idlelib' \
     --exclude='lib/python3.12/tkinter' --exclude='lib/python3.12/turtledemo' \
-    --exclude='lib/python3.12/site-packages/*' --exclude='*_tkinter*' --exclude='*.a' . | tar -C "$rootfs/var/lang" -x
+    --exclude='lib/python3.12/site-packages/*' --exclude='*_tkinter*' --exclude='*.a' $members \
+    | tar -C "$rootfs/var/lang" -x
   ln -sf python3.12 "$rootfs/var/lang/bin/python3" 2>/dev/null || true
   mkdir -p "$rootfs/var/runtime" "$rootfs/var/task" "$rootfs/opt"
   cp -a "$build/runtime/." "$rootfs/var/runtime/"

@@ -13,7 +13,7 @@ from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
 from tutela.comment_records import allowed_lines, informative, needs_text, with_text
 from tutela.contracts import RecordInput, RecordOutput
-from tutela.decision import comment_items, normalize, object_item, same_execution
+from tutela.decision import comment_items, object_item, same_execution, step_decision
 from tutela.errors import InvalidInputError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING, MAX_COMMENT_RESULTS_BYTES
 
@@ -56,7 +56,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if results is not None:
             raw["results"] = {k: v for k, v in ptr.items() if k != "inline"}
             raw["allowed_lines"] = allowed_lines(results)
-    decision = normalize(raw)
+    decision = step_decision(raw)
     item = object_item(
         ref,
         decision,

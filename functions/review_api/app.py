@@ -14,7 +14,7 @@ from tutela.aws.bus import DecisionBus
 from tutela.aws.review_media import Buckets, ReviewMedia
 from tutela.aws.review_store import ReviewStore
 from tutela.aws.s3 import S3
-from tutela.aws.settings import ReviewSettings, at_init
+from tutela.aws.settings import ReviewApiSettings, at_init
 from tutela.aws.step import logger, step
 from tutela.errors import TransientError
 from tutela.review.identity import actor_from_event
@@ -24,7 +24,7 @@ from tutela.review.service import ReviewService
 
 app = APIGatewayHttpResolver()
 _s3 = S3()
-_settings = at_init(ReviewSettings.from_env)
+_settings = at_init(ReviewApiSettings.from_env)
 
 
 def service() -> ReviewService:

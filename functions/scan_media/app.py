@@ -55,7 +55,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         src = Path(tmp) / "object"
         _s3.download(ref, src, max_bytes=cfg.max_media_bytes)
         index = _bank_index(cfg.bank_bucket).get() if cfg.bank_bucket else None
-        # scan_file through this module: the seam tests use to fake what the backend saw
         report = scan_and_match(src, backend=backend, index=index, scan=scan_file)
     logger.info(
         "scanned",

@@ -15,7 +15,7 @@ from tests.conftest import create_decisions_table
 from tutela.act import Actor, Targets, plan_comments
 from tutela.aws.s3 import S3
 from tutela.aws.store import DecisionStore
-from tutela.decision import normalize, object_item
+from tutela.decision import object_item, step_decision
 from tutela.errors import InvalidInputError, TransientError
 from tutela.objects import ObjectRef
 
@@ -71,7 +71,7 @@ def world(aws: None, template: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def _decision(ref: ObjectRef, **fields: Any) -> dict[str, Any]:
     base = {"kind": "media", "verdict": "allow", "severity": 0, "reasons": [], **fields}
-    return object_item(ref, normalize(base), execution_id=EXECUTION, event_time=None, retention_days=1)
+    return object_item(ref, step_decision(base), execution_id=EXECUTION, event_time=None, retention_days=1)
 
 
 def _media(world: dict[str, Any], verdict: str) -> tuple[ObjectRef, dict[str, Any]]:

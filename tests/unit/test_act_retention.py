@@ -14,7 +14,7 @@ from tests.conftest import create_decisions_table
 from tutela.act import Actor, Targets
 from tutela.aws.s3 import DECIDED_TAG, S3
 from tutela.aws.store import DecisionStore
-from tutela.decision import normalize, object_item
+from tutela.decision import object_item, step_decision
 from tutela.objects import ObjectRef
 
 UPLOADS, STAGING, PUBLISHED, QUARANTINE = "uploads", "staging", "published", "quarantine"
@@ -47,7 +47,9 @@ def _media(s3: Any, verdict: str) -> tuple[ObjectRef, dict[str, Any]]:
     s3.put_object(Bucket=STAGING, Key="scrubbed/a.jpg", Body=b"scrubbed")
     fields = {"kind": "media", "verdict": verdict, "severity": 0, "reasons": []}
     fields["staged"] = {"bucket": STAGING, "key": "scrubbed/a.jpg", "content_type": "image/jpeg"}
-    return ref, object_item(ref, normalize(fields), execution_id=EXECUTION, event_time=None, retention_days=1)
+    return ref, object_item(
+        ref, step_decision(fields), execution_id=EXECUTION, event_time=None, retention_days=1
+    )
 
 
 def _batch(s3: Any, verdicts: list[str]) -> tuple[ObjectRef, dict[str, Any]]:
@@ -60,7 +62,9 @@ def _batch(s3: Any, verdicts: list[str]) -> tuple[ObjectRef, dict[str, Any]]:
     worst = "block" if "block" in verdicts else "review" if "review" in verdicts else "allow"
     fields = {"kind": "comments", "verdict": worst, "severity": 0, "reasons": []}
     fields["results"] = {"bucket": STAGING, "key": "comment-results/b.jsonl", "count": len(verdicts)}
-    return ref, object_item(ref, normalize(fields), execution_id=EXECUTION, event_time=None, retention_days=1)
+    return ref, object_item(
+        ref, step_decision(fields), execution_id=EXECUTION, event_time=None, retention_days=1
+    )
 
 
 def test_a_published_media_allow_marks_the_original_decided(world: tuple[Any, Actor]) -> None:

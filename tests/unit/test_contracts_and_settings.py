@@ -131,6 +131,7 @@ SETTINGS = {
     "ClassifyCommentsFunction": "ClassifySettings",
     "RecordDecisionFunction": "RecordSettings",
     "ActFunction": "ActSettings",
+    "ReviewApiFunction": "ReviewApiSettings",
 }
 
 

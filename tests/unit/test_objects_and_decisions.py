@@ -13,9 +13,9 @@ from tutela.decision import (
     error_reason,
     event_detail,
     from_dynamo,
-    normalize,
     object_item,
     object_keys,
+    step_decision,
     to_dynamo,
 )
 from tutela.errors import InvalidInputError
@@ -62,16 +62,16 @@ def test_error_reason_keeps_the_message_and_drops_the_trace() -> None:
 
 
 def test_malformed_step_output_is_held_not_allowed() -> None:
-    assert normalize({"verdict": "publish!", "reasons": []}).verdict == "review"
-    assert normalize({"verdict": "allow"}).verdict == "review"  # no reasons list
-    held = normalize({"kind": "error", "error": "Boom", "cause": "x"})
+    assert step_decision({"verdict": "publish!", "reasons": []}).verdict == "review"
+    assert step_decision({"verdict": "allow"}).verdict == "review"  # no reasons list
+    held = step_decision({"kind": "error", "error": "Boom", "cause": "x"})
     assert (held.kind, held.verdict) == ("error", "review")
 
 
 def test_object_item_queues_reviews_and_expires() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     ref = ObjectRef.from_detail(DETAIL)
-    d = normalize(
+    d = step_decision(
         {"kind": "media", "verdict": "review", "severity": 9, "reasons": [{"code": "c"}], "minor": "likely"}
     )
     item = object_item(ref, d, execution_id="e", event_time=None, retention_days=10, now=now)
@@ -82,7 +82,7 @@ def test_object_item_queues_reviews_and_expires() -> None:
     assert "event_time" not in item
     allowed = object_item(
         ref,
-        normalize({"verdict": "allow", "reasons": []}),
+        step_decision({"verdict": "allow", "reasons": []}),
         execution_id=None,
         event_time=None,
         retention_days=1,

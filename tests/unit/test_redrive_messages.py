@@ -52,3 +52,65 @@ def test_execution_names_are_deterministic_and_valid() -> None:
     assert name == execution_name("a1b2/c3:d4 e5" + "x" * 200)
     assert name.startswith("redrive-a1b2-c3-d4-e5") and len(name) == 80
     assert set(name) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def test_a_held_decision_event_the_review_intake_failed_on_is_re_queued() -> None:
+    event = {
+        "source": "tutela.moderation",
+        "detail-type": "Moderation Decision",
+        "detail": {"key": "media/p/x.jpg", "verdict": "review", "decision": {"pk": "obj#b/k", "sk": "v#1"}},
+    }
+    replay = classify(json.dumps(event))
+    assert replay.kind == "intake" and replay.key == "media/p/x.jpg" and replay.payload == event
+    escalation = {**event, "detail-type": "Moderation Escalation"}
+    assert classify(json.dumps(escalation)).kind == "unknown"
+
+
+class _Payload:
+    def __init__(self, body: object) -> None:
+        self.body = json.dumps(body).encode()
+
+    def read(self) -> bytes:
+        return self.body
+
+
+class _Lambda:
+    """Records invocations; the review function fails the first time."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def invoke(self, FunctionName: str, Payload: bytes) -> dict[str, object]:  # boto3 names
+        self.calls.append(FunctionName)
+        if len(self.calls) == 1:
+            return {"FunctionError": "Unhandled", "Payload": _Payload({"errorType": "TransientError"})}
+        return {"Payload": _Payload({"queued": 1})}
+
+
+def test_review_intake_dead_letters_are_replayed_and_kept_until_they_succeed(aws: None) -> None:
+    import boto3
+
+    from tutela.aws.redrive import Redriver, Targets
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    event = {"source": "tutela.moderation", "detail-type": "Moderation Decision", "detail": {"key": "k"}}
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+    lam = _Lambda()
+    redriver = Redriver(Targets(url, "sm", "record", "act", "review"), sqs=sqs, sfn=object(), lam=lam)
+    out: list[dict[str, object]] = []
+    redriver.run(report=out.append)
+    assert [o["outcome"] for o in out] == ["failed"] and lam.calls == ["review"]
+    assert "TransientError" in str(out[0]["reason"])
+    redriver.run(report=out.append)  # released at the end of the first run: the next one sees it
+    assert [o["outcome"] for o in out] == ["failed", "re-queued"]
+    assert sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages") is None
+    no_review = Redriver(Targets(url, "sm", "record", "act"), sqs=sqs, sfn=object(), lam=lam)
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+    assert [o["outcome"] for o in _run(no_review)] == ["not understood"]
+
+
+def _run(redriver: object) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    redriver.run(report=out.append)  # type: ignore[attr-defined]
+    return out

@@ -49,3 +49,10 @@ def test_never_strips_an_uploaders_full_tag_set(aws: None) -> None:
     ref = ObjectRef("uploads", "media/p/a.jpg", version)
     assert S3(s3).mark_decided(ref) is False
     assert len(_tags(s3, ref)) == 10 and DECIDED_TAG[0] not in _tags(s3, ref)
+
+
+def test_a_version_already_deleted_has_nothing_to_expire(aws: None) -> None:
+    s3 = _bucket()
+    version = s3.put_object(Bucket="uploads", Key="media/p/a.jpg", Body=b"1")["VersionId"]
+    s3.delete_object(Bucket="uploads", Key="media/p/a.jpg", VersionId=version)
+    assert S3(s3).mark_decided(ObjectRef("uploads", "media/p/a.jpg", version)) is False

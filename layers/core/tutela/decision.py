@@ -86,7 +86,7 @@ _ERROR_CODES = _error_codes()
 
 
 @dataclass(frozen=True, slots=True)
-class Normalized:
+class StepDecision:
     """A decision in one canonical shape whatever step produced it."""
 
     kind: str
@@ -96,11 +96,11 @@ class Normalized:
     extra: dict[str, Any]
 
 
-def normalize(decision: Mapping[str, Any]) -> Normalized:
+def step_decision(decision: Mapping[str, Any]) -> StepDecision:
     """Validate a step's decision payload; anything malformed becomes a held (review) decision."""
     kind = str(decision.get("kind") or "unknown")
     if kind == "error":
-        return Normalized(
+        return StepDecision(
             "error",
             "review",
             int(Severity.MEDIUM),
@@ -110,7 +110,7 @@ def normalize(decision: Mapping[str, Any]) -> Normalized:
     verdict = decision.get("verdict")
     reasons = decision.get("reasons")
     if verdict not in VERDICTS or not isinstance(reasons, list):
-        return Normalized(
+        return StepDecision(
             "error",
             "review",
             int(Severity.MEDIUM),
@@ -120,7 +120,7 @@ def normalize(decision: Mapping[str, Any]) -> Normalized:
     severity = decision.get("severity", 0)
     severity = int(severity) if isinstance(severity, int | float) and not isinstance(severity, bool) else 0
     extra = {k: v for k, v in decision.items() if k not in ("kind", "verdict", "severity", "reasons")}
-    return Normalized(kind, str(verdict), max(0, min(severity, int(Severity.CRITICAL))), reasons, extra)
+    return StepDecision(kind, str(verdict), max(0, min(severity, int(Severity.CRITICAL))), reasons, extra)
 
 
 def decided_at(now: datetime | None = None) -> str:
@@ -133,7 +133,7 @@ def expires_at(retention_days: int, now: datetime | None = None) -> int:
 
 def object_item(
     ref: ObjectRef,
-    decision: Normalized,
+    decision: StepDecision,
     *,
     execution_id: str | None,
     event_time: str | None,

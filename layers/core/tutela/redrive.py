@@ -12,6 +12,10 @@ Two producers write to the dead-letter queue:
   it now), and Act's checked writes converge — no second decision, no extra object version, no doubled
   event. A new execution would instead be stopped as a redelivery and the decision never carried out.
 
+A third producer is the review API's intake: a **Moderation Decision** event (a held decision) that the
+function failed on after Lambda's async retries. Replay = invoke the review function with the event again; its
+intake enqueues a decision once however often it is delivered.
+
 Anything else is reported and left in the queue: a dead letter is never dropped because it was not understood.
 """
 
@@ -22,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["start", "resume", "unknown"]
+Kind = Literal["start", "resume", "intake", "unknown"]
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -43,6 +47,9 @@ def classify(body: str) -> Replay:
     if not isinstance(message, dict):
         return Replay("unknown", reason="body is not a JSON object")
     detail = message.get("detail")
+    if message.get("source") == "tutela.moderation" and message.get("detail-type") == "Moderation Decision":
+        key = detail.get("key") if isinstance(detail, dict) else None
+        return Replay("intake", key if isinstance(key, str) else None, message)
     obj = detail.get("object") if isinstance(detail, dict) else None
     if not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
         return Replay("unknown", reason="no S3 object in the message")

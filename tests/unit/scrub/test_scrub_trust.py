@@ -147,3 +147,13 @@ def test_cli_failure_keeps_existing_file(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["scrub", str(src), str(dst)]) == 1
     assert dst.read_bytes() == b"precious"
     assert "corrupt_media" in capsys.readouterr().err
+
+
+def test_tiff_strips_without_byte_counts_are_held_not_zeroed() -> None:
+    from tutela.errors import CorruptMediaError
+
+    data = bytearray(mc._tiff_manual(b""))
+    i = data.index(struct.pack("<HH", 279, 4))
+    data[i : i + 2] = struct.pack("<H", 280)  # StripByteCounts -> MinSampleValue: the extent is gone
+    with pytest.raises(CorruptMediaError, match="byte counts"):
+        scrub_bytes(bytes(data))

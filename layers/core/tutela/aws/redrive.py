@@ -27,6 +27,7 @@ class Targets:
     state_machine_arn: str
     record_function: str
     act_function: str
+    review_function: str | None = None  # the review API's intake (stacks without it: None)
 
     @classmethod
     def from_stack(cls, stack_name: str, cfn: Any = None) -> Targets:
@@ -39,11 +40,16 @@ class Targets:
             res = cfn.describe_stack_resource(StackName=stack_name, LogicalResourceId=logical)
             return str(res["StackResourceDetail"]["PhysicalResourceId"])
 
+        try:
+            review: str | None = physical("ReviewApiFunction")
+        except ClientError:
+            review = None
         return cls(
             outputs["DeadLetterQueueUrl"],
             outputs["StateMachineArn"],
             physical("RecordDecisionFunction"),
             physical("ActFunction"),
+            review,
         )
 
 
@@ -113,12 +119,16 @@ class Redriver:
         base = {"message_id": message["MessageId"], "kind": replay.kind, "key": replay.key}
         if replay.kind == "unknown":
             return {**base, "outcome": "not understood", "delete": False, "reason": replay.reason}
+        if replay.kind == "intake" and not self.targets.review_function:
+            return {**base, "outcome": "not understood", "delete": False, "reason": "no review function"}
         if dry_run:
-            what = "would start" if replay.kind == "start" else "would resume"
+            what = {"start": "would start", "resume": "would resume", "intake": "would re-queue"}[replay.kind]
             return {**base, "outcome": what, "delete": False, "reason": replay.reason}
         try:
             if replay.kind == "start":
                 return {**base, **self._start(replay, message["MessageId"])}
+            if replay.kind == "intake":
+                return {**base, **self._intake(replay)}
             return {**base, **self._resume(replay)}
         except ClientError as exc:  # throttled, missing permission...: leave it for the next run
             return {**base, "outcome": "failed", "delete": False, "reason": _code(exc)}
@@ -147,6 +157,12 @@ class Redriver:
             return {"outcome": "failed", "delete": False, "reason": f"Act: {error}"}
         return {"outcome": "resumed", "delete": True, "verdict": recorded["decision"].get("verdict"),
                 "action": sorted(action)}  # fmt: skip
+
+    def _intake(self, replay: Replay) -> dict[str, Any]:
+        out, error = self._invoke(str(self.targets.review_function), replay.payload)
+        if error:
+            return {"outcome": "failed", "delete": False, "reason": f"review intake: {error}"}
+        return {"outcome": "re-queued", "delete": True, "queued": out.get("queued")}
 
     def _invoke(self, function: str, payload: dict[str, Any]) -> tuple[dict[str, Any], str]:
         resp = self.lam.invoke(FunctionName=function, Payload=json.dumps(payload).encode())

@@ -128,7 +128,7 @@ class ActSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class ReviewSettings:
+class ReviewApiSettings:
     upload_bucket: str
     staging_bucket: str
     published_bucket: str
@@ -137,7 +137,7 @@ class ReviewSettings:
     event_bus_name: str
 
     @classmethod
-    def from_env(cls, env: Env) -> ReviewSettings:
+    def from_env(cls, env: Env) -> ReviewApiSettings:
         return cls(
             _str(env, "UPLOAD_BUCKET"),
             _str(env, "STAGING_BUCKET"),

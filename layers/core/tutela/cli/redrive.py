@@ -26,6 +26,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--state-machine-arn", help="override the stack's StateMachineArn")
     p.add_argument("--record-function", help="override the stack's RecordDecisionFunction name")
     p.add_argument("--act-function", help="override the stack's ActFunction name")
+    p.add_argument("--review-function", help="override the stack's ReviewApiFunction name")
     p.set_defaults(run=run)
 
 
@@ -37,10 +38,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     overrides = (args.queue_url, args.state_machine_arn, args.record_function, args.act_function)
     if all(overrides):
-        targets = Targets(*overrides)
+        targets = Targets(*overrides, args.review_function)
     else:
         found = Targets.from_stack(args.stack)
-        targets = Targets(*(o or f for o, f in zip(overrides, vars(found).values(), strict=True)))
+        given = (*overrides, args.review_function)
+        targets = Targets(*(o or f for o, f in zip(given, vars(found).values(), strict=True)))
 
     def report(outcome: dict[str, Any]) -> None:
         print(json.dumps({k: v for k, v in outcome.items() if k != "delete"}, ensure_ascii=False), flush=True)

@@ -282,6 +282,10 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
                     if le is not None and le.typ in (3, 4):
                         for o, n in zip(t.values(e), t.values(le), strict=False):
                             protect.append((t.base + o, t.base + o + n))
+                    elif whole_tiff and tag != 513:
+                        # Without byte counts the image data's extent is unknown: it could be neither
+                        # kept exactly nor told apart from an unreferenced gap. Held.
+                        raise CorruptMediaError("TIFF image data without byte counts")
                 continue
             code = NAMED.get(tag)
             if tag in GEOTIFF:
