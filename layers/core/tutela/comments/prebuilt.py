@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import sys
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,7 +49,7 @@ def load(root: Path) -> Matcher | None:
     except OSError:
         return None
     try:
-        fmt, digest, python, matcher = pickle.loads(raw)  # our own build artifact
+        fmt, digest, python, matcher = pickle.loads(zlib.decompress(raw))  # our own build artifact
     except Exception:  # e.g. a pickle from another library version: build from the files instead
         return None
     if fmt != _FORMAT or python != sys.version_info[:2] or digest != data_digest(root):
@@ -64,7 +65,8 @@ def write(root: Path = DATA_DIR) -> Path:
     matcher = Matcher(load_lexicon(root))
     payload = (_FORMAT, data_digest(root), tuple(sys.version_info[:2]), matcher)
     path = root / PICKLE.name
-    path.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+    # Compressed: the layer counts against Lambda's 250 MB (ScanMedia's function + layers are near it).
+    path.write_bytes(zlib.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL), 6))
     return path
 
 
