@@ -32,6 +32,7 @@ FUNCTIONS = [
     "ClassifyCommentsFunction",
     "RecordDecisionFunction",
     "ActFunction",
+    "ReviewApiFunction",
 ]
 BUCKETS = ["UploadBucket", "StagingBucket", "PublishedBucket", "QuarantineBucket"]
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/Admin"
@@ -267,8 +268,8 @@ def test_quarantined_content_is_readable_only_by_reviewers(res: Resolved) -> Non
     for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes"):
         assert not denied(policy, arn("ReviewerRole"), action, obj)
         for principal in OTHER_PRINCIPALS:
-            if principal == arn("ActFunctionRole"):
-                continue  # verifies its own copy (HeadObject); asserted separately below
+            if principal in (arn("ActFunctionRole"), arn("ReviewApiFunctionRole")):
+                continue  # Act verifies its copy; the review function serves reviewers (asserted below)
             assert denied(policy, principal, action, obj), (principal, action)
 
 
@@ -280,13 +281,15 @@ def test_only_reviewers_act_and_the_review_api_can_read_quarantine(res: Resolved
     assert exempt == {arn("ReviewerRole"), arn("ActFunctionRole"), arn("ReviewApiFunctionRole")}
 
 
-def test_only_act_writes_or_deletes_quarantine(res: Resolved) -> None:
+def test_only_act_and_review_write_or_delete_quarantine(res: Resolved) -> None:
     policy = bucket_policy(res, "QuarantineBucket")
     obj = arn("QuarantineBucket") + "/media/p/x.jpg@v1"
+    writers = {arn("ActFunctionRole"), arn("ReviewApiFunctionRole")}  # pipeline blocks, reviewers' blocks
     for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
-        assert not denied(policy, arn("ActFunctionRole"), action, obj)
+        for writer in writers:
+            assert not denied(policy, writer, action, obj)
         for principal in [*OTHER_PRINCIPALS, arn("ReviewerRole")]:
-            if principal != arn("ActFunctionRole"):
+            if principal not in writers:
                 assert denied(policy, principal, action, obj), (principal, action)
 
 
@@ -303,13 +306,15 @@ def test_quarantine_object_lock_is_optional_and_retains_for_the_quarantine_perio
 
 
 # ---------------------------------------------------------------- published and staging
-def test_published_bucket_is_writable_only_by_act(res: Resolved) -> None:
+def test_published_bucket_is_writable_only_by_act_and_review(res: Resolved) -> None:
     policy = bucket_policy(res, "PublishedBucket")
     obj = arn("PublishedBucket") + "/media/p/x.jpg"
+    writers = {arn("ActFunctionRole"), arn("ReviewApiFunctionRole")}  # allowed uploads; after review
     for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging"):
-        assert not denied(policy, arn("ActFunctionRole"), action, obj)
+        for writer in writers:
+            assert not denied(policy, writer, action, obj)
         for principal in OTHER_PRINCIPALS:
-            if principal != arn("ActFunctionRole"):
+            if principal not in writers:
                 assert denied(policy, principal, action, obj), (principal, action)
 
 
@@ -329,6 +334,20 @@ def test_each_staging_writer_owns_its_prefix(res: Resolved) -> None:
             assert denied(policy, principal, action, results)
     for principal in (scrub, classify, ADMIN):
         assert denied(policy, principal, "s3:PutObject", elsewhere)
+
+
+def test_the_review_function_owns_the_reviewed_staging_prefix(res: Resolved, cfn: dict[str, Any]) -> None:
+    policy = bucket_policy(res, "StagingBucket")
+    reviewed = arn("StagingBucket") + "/reviewed/v1/media/p/x.jpg"
+    scrubbed = arn("StagingBucket") + "/scrubbed/v1/media/p/x.jpg"
+    review = arn("ReviewApiFunctionRole")
+    for action in ("s3:PutObject", "s3:DeleteObject"):
+        assert not denied(policy, review, action, reviewed)
+        assert denied(policy, review, action, scrubbed)
+        for principal in (ADMIN, arn("ActFunctionRole"), arn("ScrubGeotagsFunctionRole")):
+            assert denied(policy, principal, action, reviewed)
+    assert role_allows(cfn, "ReviewApiFunctionRole", "s3:PutObject", reviewed)
+    assert not role_allows(cfn, "ReviewApiFunctionRole", "s3:PutObject", scrubbed)
 
 
 def test_staging_prefixes_are_the_ones_the_handlers_write() -> None:
@@ -398,7 +417,8 @@ def test_decision_history_is_append_only(res: Resolved, cfn: dict[str, Any]) -> 
             assert not role_allows(cfn, f"{fn}Role", action, arn("DecisionsTable")), (fn, action)
         if role_allows(cfn, f"{fn}Role", "dynamodb:PutItem", arn("DecisionsTable")):
             writers.add(fn)
-    assert writers == {"RecordDecisionFunction", "ActFunction"}
+    # The review function appends review records (never the pipeline's items: see tutela.review.rules).
+    assert writers == {"RecordDecisionFunction", "ActFunction", "ReviewApiFunction"}
 
 
 # ---------------------------------------------------------------- dead letters and alarms
