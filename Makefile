@@ -23,6 +23,7 @@ help:
 	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, checkov, ASL check, sam build,"
 	@echo "             sam local invoke of every function (Docker, started by local-image)"
 	@echo "make bench  - benchmarks against peer tools (not part of test)"
+	@echo "make cost   - one metered local run priced with cost/prices.toml (cost per million uploads)"
 	@echo "make local-image - Docker engine + the Lambda base image for sam local invoke (root, offline)"
 	@echo "make local-image-stop - stop the dockerd that local-image started"
 	@echo "make train-comments - retrain the learned comment stage (TRAIN_ARGS=...)"

@@ -1,7 +1,8 @@
 """ClassifyComments: one verdict per comment of a batch, judged with the post's minor context.
 
-Per-comment results can outgrow a Step Functions payload (256 KB), so they go to the staging bucket as
-JSON Lines and the state carries only the batch summary and a pointer.
+Per-comment results travel in the state when small (``tutela.comment_records``); bigger ones would
+outgrow a Step Functions payload (256 KB), so they go to the staging bucket as JSON Lines and the state
+carries only the batch summary and a pointer.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tutela.aws.post_context import PostContextStore, batch_context
 from tutela.aws.s3 import S3
 from tutela.aws.settings import ClassifySettings, at_init
 from tutela.aws.step import logger, metrics, step
+from tutela.comment_records import fits_inline, without_text
 from tutela.comments import LEXICON_VERSION, ComprehendToxicity, classify_lines, default_matcher
 from tutela.comments.lines import split_batch
 from tutela.contracts import StepInput
@@ -45,8 +47,14 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     comprehend = ComprehendToxicity(client=clients.client("comprehend")) if cfg.comprehend else None
     results = list(classify_lines(lines, minor_context=minor, comprehend=comprehend))
     batch = summarize(results)
-    key = results_key(ref)
-    _s3.put_jsonl(results, staging_bucket, key)
+    pointer: dict[str, Any] = {"count": len(results)}
+    inline = without_text(results)
+    if fits_inline(inline):
+        pointer["inline"] = inline
+    else:
+        key = results_key(ref)
+        _s3.put_jsonl(results, staging_bucket, key)
+        pointer.update(bucket=staging_bucket, key=key)
     logger.info(
         "classified", extra={"comments": len(results), "counts": batch.counts, "minor_context": minor}
     )
@@ -58,6 +66,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "reasons": batch.reasons,
         "counts": batch.counts,
         "minor_context": minor,
-        "results": {"bucket": staging_bucket, "key": key, "count": len(results)},
+        "results": pointer,
         "analyzers": {"comments": {"name": "tutela.comments", "lexicon_version": LEXICON_VERSION}},
     }

@@ -12,9 +12,11 @@ from tutela.aws.s3 import S3
 from tutela.aws.settings import RecordSettings, at_init
 from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
+from tutela.comment_records import allowed_lines, informative, needs_text, with_text
 from tutela.contracts import RecordInput, RecordOutput
 from tutela.decision import comment_items, object_item, same_execution, step_decision
-from tutela.limits import MAX_COMMENT_RESULTS_BYTES
+from tutela.errors import InvalidInputError
+from tutela.limits import MAX_COMMENT_BATCH_CEILING, MAX_COMMENT_RESULTS_BYTES
 
 _s3 = S3()
 _executions = Executions()
@@ -41,8 +43,23 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ref, execution_id = inp.step.ref, inp.step.execution_id
     store = DecisionStore(cfg.decisions_table)
     posts = PostContextStore(cfg.decisions_table)
+    raw, results = dict(inp.decision), None
+    if raw.get("kind") == "comments":
+        # The results (inline or staged) are read first: the batch item names the plainly allowed lines
+        # instead of storing one item each (tutela.comment_records), and never stores the inline list.
+        ptr = raw.get("results") if isinstance(raw.get("results"), dict) else {}
+        if isinstance(ptr.get("inline"), list):
+            results = ptr["inline"]
+            if needs_text(results):  # flagged comments' records keep their evidence text: from the batch
+                batch = _s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
+                results = with_text(results, batch)
+        elif ptr.get("bucket") and ptr.get("key"):
+            results = _s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=MAX_COMMENT_RESULTS_BYTES)
+        if results is not None:
+            raw["results"] = {k: v for k, v in ptr.items() if k != "inline"}
+            raw["allowed_lines"] = allowed_lines(results)
     # A media decision of a post whose text declares a child is recorded with that minor floor (tutela.posts).
-    decision = step_decision(media_context(posts, ref, dict(inp.decision)))
+    decision = step_decision(media_context(posts, ref, raw))
     item = object_item(
         ref,
         decision,
@@ -67,19 +84,25 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         item = existing
     raise_for(posts, ref, item, expires_at=item.get("expires_at"))  # idempotent: the context only rises
     if decision.kind == "comments":
+        if results is None:
+            raise InvalidInputError("comment decision without results")
         # Only the execution that claimed the version writes its comment records (the same content again on
         # a retry: every field, decided_at included, comes from the stored object item).
-        ptr = decision.extra.get("results") or {}
-        results = _s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=MAX_COMMENT_RESULTS_BYTES)
         store.put_many(
             comment_items(
                 ref,
-                results,
+                [r for r in results if informative(r)],
                 decided=item["decided_at"],
                 expires=item["expires_at"],
                 execution_id=execution_id,
             )
         )
+        if isinstance((inp.decision.get("results") or {}).get("inline"), list):
+            # Act publishes from the results: hand them on in the state (they are not stored).
+            item = {
+                **item,
+                "results": {**(item.get("results") or {}), "inline": inp.decision["results"]["inline"]},
+            }
     logger.info(
         "recorded",
         extra={"kind": decision.kind, "verdict": item.get("verdict"), "retry": existing is not None},

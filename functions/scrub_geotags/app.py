@@ -36,6 +36,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     max_bytes = cfg.max_media_bytes
     if size > max_bytes:
         raise LimitExceededError(f"object is {size} bytes; the limit is {max_bytes}")
+    staged_size: int | None = None
     if size >= cfg.splice_min_bytes:
         # Big videos: plan from ranged reads, copy unchanged ranges server-side (UploadPartCopy), write only
         # the rewritten boxes, verify the result in S3. The Lambda never holds or downloads the file.
@@ -57,6 +58,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             report = scrub_file(src, dst).to_dict()
             media = BY_NAME.get(str(report.get("media_type")))
             _s3.upload_file(dst, staging_bucket, key, content_type=media.mime if media else None)
+            staged_size = dst.stat().st_size  # lets Act copy it with one CopyObject and no HEAD
     # Codes only ("exif.gps"), never the coordinates themselves.
     logger.info("scrubbed", extra={"media_type": report.get("media_type"), "removed": report.get("removed")})
     metrics.add_metric(name="MediaScrubbed", unit=MetricUnit.Count, value=1)
@@ -64,6 +66,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(name="LocationRemoved", unit=MetricUnit.Count, value=1)
     return {
         **report,
-        "staging": {"bucket": staging_bucket, "key": key},
+        "staging": {"bucket": staging_bucket, "key": key, **({"size": staged_size} if staged_size else {})},
         "content_type": media.mime if media else None,
     }

@@ -122,8 +122,12 @@ def test_classify_comments(env: dict[str, Any], tmp_path: Path, lambda_context: 
     assert out["verdict"] == "block" and out["severity"] >= 3 and out["minor_context"] is None
     assert out["counts"] == {"allow": 3, "block": 2}
     assert "comment_grooming" in [r["code"] for r in out["reasons"]]
-    body = env["s3"].get_object(Bucket=STAGING, Key=out["results"]["key"])["Body"].read().decode()
-    results = [json.loads(x) for x in body.splitlines()]
+    # A small batch's results travel in the state (no staged object), without the comment text.
+    results = out["results"]["inline"]
+    assert "key" not in out["results"]
+    assert [e.get("text") for r in results for e in r.get("evidence", [])] == [None] * sum(
+        len(r.get("evidence", [])) for r in results
+    )
     assert [(r["id"], r["line"], r["verdict"]) for r in results] == [
         ("c1", 1, "allow"),
         ("c2", 2, "allow"),
@@ -157,8 +161,12 @@ def test_a_redelivery_never_rewrites_comment_records(
     record = {**event, "execution_id": "arn:first", "decision": decision}
     assert handler("record_decision")(record, lambda_context)["duplicate"] is False
     items = {i["sk"]: i for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#")}  # not post#
-    assert len(items) == 1 + len(samples.THREAD)
-    first = next(sk for sk in items if sk.endswith("#c#000001"))
+    # The batch item (plainly allowed lines listed in it) + one item per flagged comment (c3, c5).
+    assert len(items) == 1 + 2
+    batch = next(i for i in items.values() if "#c#" not in i["sk"])
+    assert batch["allowed_lines"] == "1-2,4"
+    first = next(sk for sk in items if sk.endswith("#c#000003"))
+    assert items[first]["evidence"] and all(e["text"] for e in items[first]["evidence"])
     env["table"].update_item(
         Key={"pk": items[first]["pk"], "sk": first},
         UpdateExpression="SET marker = :m",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +45,7 @@ def test_counts_only_calls_made_inside_an_invocation(meter: Meter) -> None:
     ]
     (inv,) = meter.invocations
     assert inv.function == "ActFunction" and inv.memory_mb == 1024 and inv.duration_ms > 0
+    assert 0 < inv.api_ms <= inv.duration_ms and 0 <= inv.cpu_ms <= inv.duration_ms
 
 
 def test_a_separate_session_is_never_metered(meter: Meter) -> None:
@@ -114,15 +116,17 @@ def _execution(key: str, invocations: list[Invocation], calls: list[Call], state
 
 
 def test_price_standard_vs_express() -> None:
-    inv = [Invocation("ActFunction", 1024, duration_ms=100.0)]
+    inv = [Invocation("ActFunction", 1024, duration_ms=100.0, api_ms=40.0, thread_cpu_ms=60.0)]
     calls = [Call("ActFunction", "s3", "PutObject"), Call("ActFunction", "s3", "HeadObject")]
     ex = [_execution("media/p/x.jpg", inv, calls, states=4)]
-    standard = price(ex, PRICES, {"StateMachineType": "STANDARD"})
-    express = price(ex, PRICES, {"StateMachineType": "EXPRESS", "StateMachineLogLevel": "ERROR"})
+    standard = price(ex, PRICES, {"StateMachineLogLevel": "ALL"})
+    ex[0].machine_type = "EXPRESS"
+    express = price(ex, PRICES, {"StateMachineLogLevel": "ERROR"})
     by = {line.what: line.dollars for line in standard.lines}
     assert by["STANDARD state transitions"] == pytest.approx(4 * 0.000025)
     assert by["PutObject"] == pytest.approx(0.000005) and by["HeadObject"] == pytest.approx(0.0000004)
-    assert by["ActFunction 1024 MB, 100 ms"] == pytest.approx(0.1 * 0.0000166667)
+    # 60 ms of CPU on a full core is 60 * 1769/1024 = 103.6 ms at 1024 MB, + 40 ms waiting on AWS
+    assert by["ActFunction 1024 MB, 144 ms"] == pytest.approx(0.144 * 0.0000166667)
     ex_by = {line.what: line.dollars for line in express.lines}
     assert ex_by["EXPRESS executions"] == pytest.approx(0.000001)
     # 250 ms rounds up to 300 ms, at 64 MB
@@ -133,3 +137,16 @@ def test_price_standard_vs_express() -> None:
 def test_comment_batch_is_twenty_lines_with_two_bad(tmp_path: Path) -> None:
     lines = comment_batch(tmp_path / "b.jsonl").read_text().splitlines()
     assert len(lines) == 20 and len({line for line in lines}) == 20
+
+
+def test_cpu_time_stretches_below_one_vcpu_and_waiting_does_not() -> None:
+    from tutela.local.cost import billed_ms
+
+    assert billed_ms(Invocation("f", 1769, duration_ms=50.0, thread_cpu_ms=50.0), 1769, 1) == 50
+    assert (
+        billed_ms(Invocation("f", 3008, duration_ms=50.0, thread_cpu_ms=50.0), 1769, 1) == 50
+    )  # more CPU is not assumed faster
+    assert billed_ms(Invocation("f", 256, duration_ms=50.0, api_ms=50.0), 1769, 1) == 50
+    assert billed_ms(Invocation("f", 256, duration_ms=50.0, thread_cpu_ms=50.0), 1769, 1) == math.ceil(
+        50 * 1769 / 256
+    )

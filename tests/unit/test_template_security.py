@@ -452,9 +452,14 @@ def test_decision_history_is_append_only(res: Resolved, cfn: dict[str, Any]) -> 
 
 
 # ---------------------------------------------------------------- dead letters and alarms
-def test_upload_rule_dead_letters_into_the_alarmed_queue(cfn: dict[str, Any], res: Resolved) -> None:
+def test_rules_dead_letter_into_the_alarmed_queue(cfn: dict[str, Any], res: Resolved) -> None:
     rules = {k: r for k, r in cfn["Resources"].items() if r["Type"] == "AWS::Events::Rule"}
-    assert sorted(rules) == ["ModerationStateMachineUploadCreated", "ReviewApiFunctionHeldForReview"]
+    names = [
+        "LongModerationStateMachineUploadCreated",
+        "ModerationStateMachineUploadCreated",
+        "ReviewApiFunctionHeldForReview",
+    ]
+    assert sorted(rules) == names
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
@@ -462,13 +467,53 @@ def test_upload_rule_dead_letters_into_the_alarmed_queue(cfn: dict[str, Any], re
     assert queues == ["DeadLetterQueue"], "SAM must not create a second, unalarmed queue"
     alarm = res.props("DeadLetterAlarm")
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "DeadLetterQueue.QueueName"}]
-    # EventBridge may send to the queue only for this rule.
+    # EventBridge may send to the queue only for these rules.
     statements = res.props("DeadLetterQueuePolicy")["PolicyDocument"]["Statement"]
     stmt = next(s for s in statements if s["Effect"] == "Allow")
-    assert _as_list(stmt["Condition"]["ArnEquals"]["aws:SourceArn"]) == [
-        arn("ModerationStateMachineUploadCreated"),
-        arn("ReviewApiFunctionHeldForReview"),
-    ]
+    assert sorted(_as_list(stmt["Condition"]["ArnEquals"]["aws:SourceArn"])) == sorted(arn(n) for n in names)
+
+
+def test_every_upload_goes_to_exactly_one_state_machine(cfn: dict[str, Any]) -> None:
+    """Objects under 64 MiB (what ScrubGeotags scrubs in /tmp) go to the StateMachineType machine, the rest
+    and any event without a size to the STANDARD one: no upload matches neither rule, none matches both."""
+    import json
+
+    from moto.events.models import EventPattern
+
+    rules = {
+        k: r
+        for k, r in cfn["Resources"].items()
+        if r["Type"] == "AWS::Events::Rule" and "EventBusName" not in r["Properties"]
+    }
+    patterns = {k: r["Properties"]["EventPattern"] for k, r in rules.items()}
+    splice = next(
+        v
+        for k, v in cfn["Resources"]["ScrubGeotagsFunction"]["Properties"]["Environment"]["Variables"].items()
+        if k == "SPLICE_MIN_BYTES"
+    )
+    limit = int(splice)
+
+    def matching(obj: dict[str, Any]) -> list[str]:
+        event = {
+            "source": "aws.s3",
+            "detail-type": "Object Created",
+            "detail": {"bucket": {"name": "uploads"}, "object": obj},
+        }
+        out = []
+        for name, pattern in patterns.items():
+            pattern = json.loads(json.dumps(pattern).replace('{"Ref": "UploadBucket"}', '"uploads"'))
+            if EventPattern.load(json.dumps(pattern)).matches_event(event):
+                out.append(name)
+        return out
+
+    small, large = ["ModerationStateMachineUploadCreated"], ["LongModerationStateMachineUploadCreated"]
+    assert matching({"key": "a", "size": 0}) == small
+    assert matching({"key": "a", "size": limit - 1}) == small
+    assert matching({"key": "a", "size": limit}) == large
+    assert matching({"key": "a", "size": 5 * 1024**3}) == large
+    assert matching({"key": "a"}) == large
+    long_machine = cfn["Resources"]["LongModerationStateMachine"]["Properties"]
+    assert long_machine["StateMachineType"] == "STANDARD"
 
 
 def test_async_invocations_that_fail_land_in_the_alarmed_queue(res: Resolved) -> None:
@@ -498,11 +543,12 @@ def test_every_function_and_the_state_machine_log_with_retention(res: Resolved, 
     assert set(FUNCTIONS) <= set(functions)
     for fn in functions:  # every function, including ones added later
         assert groups[f"/aws/lambda/ref:{fn}"]["RetentionInDays"] == res.params["LogRetentionDays"], fn
-    logging = res.props("ModerationStateMachine")["Logging"]
-    assert logging["IncludeExecutionData"] is False  # the state must never reach the logs
-    (dest,) = logging["Destinations"]
-    logical = dest["CloudWatchLogsLogGroup"]["LogGroupArn"].rsplit(":", 1)[-1]
-    assert res.props(logical)["RetentionInDays"] == res.params["LogRetentionDays"]
+    for machine in ("ModerationStateMachine", "LongModerationStateMachine"):
+        logging = res.props(machine)["Logging"]
+        assert logging["IncludeExecutionData"] is False  # the state must never reach the logs
+        (dest,) = logging["Destinations"]
+        logical = dest["CloudWatchLogsLogGroup"]["LogGroupArn"].rsplit(":", 1)[-1]
+        assert res.props(logical)["RetentionInDays"] == res.params["LogRetentionDays"]
     assert Resolved(raw, LogRetentionDays="14").props("ActLogGroup")["RetentionInDays"] == "14"
 
 

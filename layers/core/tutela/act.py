@@ -171,7 +171,7 @@ class Actor:
         meta = {"tutela-decision": str(decision["sk"]), "tutela-source-version": ref.version_label}
         if not _holds(self.s3.head(dst, ref.key), meta):
             self.s3.copy(
-                ObjectRef(staged["bucket"], staged["key"]),
+                ObjectRef(staged["bucket"], staged["key"], size=_size(staged.get("size"))),
                 dst,
                 ref.key,
                 content_type=staged.get("content_type"),
@@ -202,9 +202,12 @@ class Actor:
     # ------------------------------------------------------------------ comments
     def _comments(self, ref: ObjectRef, decision: Mapping[str, Any]) -> dict[str, Any]:
         ptr = decision.get("results") or {}
-        if not ptr.get("bucket") or not ptr.get("key"):
-            raise InvalidInputError("comment decision without staged results")
-        results = self.s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=MAX_COMMENT_RESULTS_BYTES)
+        if isinstance(ptr.get("inline"), list):
+            results = ptr["inline"]  # small batches: in the state (tutela.comment_records)
+        elif ptr.get("bucket") and ptr.get("key"):
+            results = self.s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=MAX_COMMENT_RESULTS_BYTES)
+        else:
+            raise InvalidInputError("comment decision without results")
         plan = plan_comments(results, self.s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING))
         action: dict[str, Any] = {"held_comments": plan.held}
         if plan.published:
@@ -237,6 +240,10 @@ def _final(decision: Mapping[str, Any], action: Mapping[str, Any]) -> bool:
     if decision.get("kind") == "media":
         return decision.get("verdict") == "allow"
     return decision.get("kind") == "comments" and not action.get("held_comments")
+
+
+def _size(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _verified(copy: Mapping[str, Any] | None, original: Mapping[str, Any], meta: Mapping[str, str]) -> bool:

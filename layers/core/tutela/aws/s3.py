@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 # The upload bucket's lifecycle expires original versions with this tag (template.yaml OriginalRetentionDays).
 DECIDED_TAG = ("tutela-decided", "true")
 MAX_OBJECT_TAGS = 10  # S3's limit per object version
+SINGLE_COPY_MAX_BYTES = 5 * 1024**3  # CopyObject's limit
+SINGLE_GET_MAX_BYTES = 64 * 1024**2  # = the template's EXPRESS/STANDARD split and SPLICE_MIN_BYTES
 
 
 class S3:
@@ -37,7 +39,22 @@ class S3:
         return int(head["ContentLength"])
 
     def download(self, ref: ObjectRef, dest: Path, *, max_bytes: int) -> int:
-        """Stream the exact object version to ``dest`` (never into memory). Refuses oversize objects."""
+        """Stream the exact object version to ``dest`` (never into memory). Refuses oversize objects.
+
+        Up to SINGLE_GET_MAX_BYTES: one GET whose ContentLength is checked before the body is read (no HEAD:
+        at most one request per object). Bigger: the transfer manager's parallel ranged GETs (faster for
+        long videos), after a HEAD for the size."""
+        if ref.size is not None and ref.size <= SINGLE_GET_MAX_BYTES:
+            args: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key, **ref.version_args()}
+            resp = self.client.get_object(**args)
+            size = int(resp["ContentLength"])
+            if size > max_bytes:
+                resp["Body"].close()
+                raise LimitExceededError(f"object is {size} bytes; the limit is {max_bytes}")
+            with dest.open("wb") as fh:
+                for chunk in resp["Body"].iter_chunks(1024 * 1024):
+                    fh.write(chunk)
+            return size
         size = self.size(ref)
         if size > max_bytes:
             raise LimitExceededError(f"object is {size} bytes; the limit is {max_bytes}")
@@ -100,6 +117,10 @@ class S3:
         extra: dict[str, Any] = {}
         if metadata or content_type:
             extra = {"MetadataDirective": "REPLACE", **_put_args(content_type, metadata)}
+        if src.size is not None and src.size <= SINGLE_COPY_MAX_BYTES:
+            # The size is known: one CopyObject (the managed copy would HEAD the source first).
+            self.client.copy_object(CopySource=source, Bucket=bucket, Key=key, **extra)  # type: ignore[arg-type]
+            return
         self.client.copy(source, bucket, key, ExtraArgs=extra or None)  # type: ignore[arg-type]
 
     def head_bytes(self, ref: ObjectRef, n: int) -> bytes:

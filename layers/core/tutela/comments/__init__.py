@@ -10,11 +10,29 @@ The lexicon and rules are data (``data/*.toml``); the automaton is built once pe
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from tutela.comments.classify import classify_lines, classify_text, context_key, default_matcher
-from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
-from tutela.comments.lexicon import CATEGORIES, Lexicon, LexiconError, default_lexicon, load_lexicon
+if TYPE_CHECKING:
+    from tutela.comments.classify import classify_lines, classify_text, context_key, default_matcher
+    from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
+    from tutela.comments.lexicon import CATEGORIES, Lexicon, LexiconError, default_lexicon, load_lexicon
+
+# Loaded on first use: Act imports ``tutela.comments.lines`` (which runs this file) and must not pay for
+# the lexicon, normaliser and matcher modules at its cold start.
+_LAZY = {
+    "classify_lines": "classify",
+    "classify_text": "classify",
+    "context_key": "classify",
+    "default_matcher": "classify",
+    "ComprehendToxicity": "comprehend",
+    "ComprehendUnavailable": "comprehend",
+    "CATEGORIES": "lexicon",
+    "Lexicon": "lexicon",
+    "LexiconError": "lexicon",
+    "default_lexicon": "lexicon",
+    "load_lexicon": "lexicon",
+}
 
 __all__ = [
     "CATEGORIES",
@@ -35,5 +53,10 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Lazy, so importing the package reads no files; the value is the packaged data's version.
     if name == "LEXICON_VERSION":
-        return default_lexicon().version
-    raise AttributeError(name)
+        return __getattr__("default_lexicon")().version
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(name)
+    value = getattr(importlib.import_module(f"tutela.comments.{module}"), name)
+    globals()[name] = value
+    return value

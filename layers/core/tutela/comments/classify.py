@@ -18,6 +18,7 @@ from tutela.comments.lines import parse_batch
 from tutela.comments.match import Hit, Matcher
 from tutela.comments.model import LinearModel
 from tutela.comments.normalize import OffsetMap, normalize, normalize_mapped
+from tutela.comments.prebuilt import prebuilt
 from tutela.comments.rules import Contribution, assess, plan_hits
 from tutela.verdict import Severity, Verdict, worst
 
@@ -27,6 +28,9 @@ _LATIN_RE = re.compile(r"[A-Za-z]")
 
 @cache
 def _matcher_for(lexicon: Lexicon) -> Matcher:
+    ready = prebuilt()
+    if ready is not None and ready.lexicon is lexicon:
+        return ready  # the packaged lexicon's matcher, built at build time (tutela.comments.prebuilt)
     return Matcher(lexicon)
 
 

@@ -403,5 +403,9 @@ def load_lexicon(data_dir: Path | str | None = None, *, with_model: bool = True)
 
 @cache
 def default_lexicon() -> Lexicon:
-    """The packaged lexicon, loaded once per process."""
-    return load_lexicon()
+    """The packaged lexicon, loaded once per process (from the prebuilt matcher when it matches the
+    files: ``tutela.comments.prebuilt``)."""
+    from tutela.comments.prebuilt import prebuilt  # prebuilt imports DATA_DIR from here
+
+    ready = prebuilt()
+    return ready.lexicon if ready is not None else load_lexicon()

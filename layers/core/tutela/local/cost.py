@@ -67,6 +67,7 @@ class Execution:
     calls: list[Call]
     invocations: list[Invocation]
     history: list[dict[str, Any]]
+    machine_type: str = "STANDARD"
 
     @property
     def transitions(self) -> int:
@@ -118,28 +119,17 @@ def price(executions: Sequence[Execution], prices: Mapping[str, Any], parameters
     """The cost of ``executions`` (together: one "upload" of the issue = 1 photo + 1 comment batch)."""
     bill = Bill()
     sfn, lam, s3p, ddb = prices["stepfunctions"], prices["lambda"], prices["s3"], prices["dynamodb"]
-    machine = parameters.get("StateMachineType", "STANDARD")
-    if machine == "EXPRESS":
+    express = [e for e in executions if e.machine_type == "EXPRESS"]
+    if express:
         rnd = sfn["express_duration_round_ms"]
-        billed_s = sum(math.ceil(max(e.duration_ms, 1) / rnd) * rnd / 1000 for e in executions)
+        billed_s = sum(math.ceil(max(e.duration_ms, 1) / rnd) * rnd / 1000 for e in express)
         gb_s = billed_s * sfn["express_memory_mb"] / 1024
-        bill.add(
-            "Step Functions",
-            "EXPRESS executions",
-            len(executions),
-            "req",
-            len(executions) * sfn["express_per_request"],
-        )
+        n = len(express)
+        bill.add("Step Functions", "EXPRESS executions", n, "req", n * sfn["express_per_request"])
         bill.add("Step Functions", "EXPRESS duration", gb_s, "GB-s", gb_s * sfn["express_per_gb_second"])
-    else:
-        n = sum(e.transitions for e in executions)
-        bill.add(
-            "Step Functions",
-            "STANDARD state transitions",
-            n,
-            "transitions",
-            n * sfn["standard_per_transition"],
-        )
+    n = sum(e.transitions for e in executions if e.machine_type != "EXPRESS")
+    each = sfn["standard_per_transition"]
+    bill.add("Step Functions", "STANDARD state transitions", n, "transitions", n * each)
 
     invocations = [i for e in executions for i in e.invocations]
     gb_price = lam[f"per_gb_second_{parameters.get('Architecture', 'x86_64')}"]
@@ -149,9 +139,9 @@ def price(executions: Sequence[Execution], prices: Mapping[str, Any], parameters
         by_fn[inv.function, inv.memory_mb].append(inv)
     bill.add("Lambda", "requests", len(invocations), "req", len(invocations) * lam["per_request"])
     for (fn, mem), invs in sorted(by_fn.items()):
-        gb_s = sum(math.ceil(i.duration_ms / rnd) * rnd / 1000 * mem / 1024 for i in invs)
-        ms = sum(i.duration_ms for i in invs)
-        bill.add("Lambda", f"{fn} {mem} MB, {ms:.0f} ms", gb_s, "GB-s", gb_s * gb_price)
+        billed = [billed_ms(i, lam["full_vcpu_mb"], rnd) for i in invs]
+        gb_s = sum(ms / 1000 * mem / 1024 for ms in billed)
+        bill.add("Lambda", f"{fn} {mem} MB, {sum(billed):.0f} ms", gb_s, "GB-s", gb_s * gb_price)
 
     calls = [c for e in executions for c in e.calls]
     ops: dict[tuple[str, str], list[Call]] = defaultdict(list)
@@ -214,12 +204,27 @@ def price(executions: Sequence[Execution], prices: Mapping[str, Any], parameters
     return bill
 
 
+def billed_ms(inv: Invocation, full_vcpu_mb: int, round_ms: int) -> float:
+    """Lambda duration at the function's memory size: the handler's CPU time measured here (a full core)
+    takes ``full_vcpu_mb / memory`` times longer on the smaller CPU share Lambda gives below one vCPU; time
+    in AWS calls is waiting and does not stretch (measured as wall time in moto, which answers in-process:
+    on a busy machine an overestimate)."""
+    stretch = max(1.0, full_vcpu_mb / inv.memory_mb)
+    ms = inv.cpu_ms * stretch + min(inv.api_ms, inv.duration_ms)
+    return math.ceil(ms / round_ms) * round_ms
+
+
 def _logs_all(parameters: Mapping[str, str]) -> bool:
     return parameters.get("StateMachineLogLevel", "ALL") == "ALL"
 
 
 def render(
-    bill: Bill, executions: Sequence[Execution], prices: Mapping[str, Any], parameters: Mapping[str, str]
+    bill: Bill,
+    executions: Sequence[Execution],
+    prices: Mapping[str, Any],
+    parameters: Mapping[str, str],
+    *,
+    verbose: bool = False,
 ) -> str:
     meta = prices["meta"]
     out = [
@@ -228,11 +233,22 @@ def render(
         + (", ".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "template defaults"),
     ]
     for e in executions:
+        if verbose:
+            counts: dict[str, int] = defaultdict(int)
+            for c in e.calls:
+                counts[f"{c.function.removesuffix('Function')} {c.service}:{c.operation}"] += 1
+            out.extend(f"    {n} x {what}" for what, n in counts.items())
+        if verbose:
+            out.extend(
+                f"    {i.function}: {i.duration_ms:.0f} ms wall, {i.cpu_ms:.0f} ms CPU, "
+                f"{i.api_ms:.0f} ms in AWS calls"
+                for i in e.invocations
+            )
         fns = ", ".join(
             f"{i.function.removesuffix('Function')} {i.duration_ms:.0f} ms" for i in e.invocations
         )
         out.append(
-            f"  {e.key}: {e.status}, {e.transitions} transitions, {e.duration_ms:.0f} ms, "
+            f"  {e.key}: {e.machine_type} {e.status}, {e.transitions} transitions, {e.duration_ms:.0f} ms, "
             f"{len(e.calls)} API calls; {fns}"
         )
     out.append("")
@@ -292,7 +308,8 @@ def measure(root: Path, work: Path, parameters: Mapping[str, str]) -> list[Execu
             history = sfn.get_execution_history(executionArn=result["executionArn"], maxResults=1000)[
                 "events"
             ]
-            out.append(Execution(key, result["status"], calls, invocations, history))
+            machine = stack.machine_types.get(str(result.get("stateMachineArn")), "STANDARD")
+            out.append(Execution(key, result["status"], calls, invocations, history, machine))
     return out
 
 
@@ -304,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="a template parameter override"
     )
+    parser.add_argument("--calls", action="store_true", help="list every upload's API calls per function")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     prices = tomllib.loads((args.prices or root / "cost" / "prices.toml").read_text(encoding="utf-8"))
@@ -314,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     effective = {**template_defaults(root), **LOCAL_PARAMETERS, **overrides}
     failed = [e.key for e in executions if e.status != "SUCCEEDED"]
     bill = price(executions, prices, effective)
-    print(render(bill, executions, prices, overrides))
+    print(render(bill, executions, prices, overrides, verbose=args.calls))
     if failed:
         print(f"executions did not succeed: {failed}", file=sys.stderr)
         return 1

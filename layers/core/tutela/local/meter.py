@@ -56,6 +56,18 @@ class Invocation:
     duration_ms: float = 0.0
     init_ms: float = 0.0
     log_bytes: int = 0
+    api_ms: float = 0.0  # wall time inside AWS calls (on Lambda: waiting on the network, not the CPU)
+    thread_cpu_ms: float = 0.0  # the process's CPU time during the invocation, AWS calls excluded
+    thread: int = 0
+    _api_cpu_ms: float = 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """The handler's own compute: the process's CPU time during the invocation (all its threads: OpenCV
+        workers, a video prefetch thread) minus the CPU spent while its thread waited in an AWS call (moto
+        answers in-process). CPU time, not wall time, so other processes on a busy machine do not inflate
+        it; other threads' calls (the transfer manager's) stay in, an overestimate."""
+        return max(0.0, self.thread_cpu_ms)
 
 
 @dataclass
@@ -80,14 +92,15 @@ class Meter:
     def invocation(
         self, function: str, memory_mb: int, *, init_ms: float = 0.0, sink: Any = None
     ) -> Iterator[Invocation]:
-        inv = Invocation(function, memory_mb, init_ms=init_ms)
+        inv = Invocation(function, memory_mb, init_ms=init_ms, thread=threading.get_ident())
         logged = _position(sink)
         self._current = inv
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             yield inv
         finally:
             inv.duration_ms = 1000 * (time.perf_counter() - started)
+            inv.thread_cpu_ms = 1000 * (time.process_time() - cpu) - inv._api_cpu_ms
             self._current = None
             inv.log_bytes = max(0, _position(sink) - logged)
             with self._lock:
@@ -102,13 +115,17 @@ class Meter:
             return self.calls[mark[0] :], self.invocations[mark[1] :]
 
     # ------------------------------------------------------------------ botocore hooks
-    def on_before_call(self, model: Any = None, params: Any = None, **_: Any) -> None:
+    def on_before_call(self, model: Any = None, params: Any = None, context: Any = None, **_: Any) -> None:
         inv = self._current
         if inv is None or model is None:
             return
         service = model.service_model.service_name
         if service == "lambda":
             return  # the state machine invoking a function (a Lambda request, counted per invocation)
+        if isinstance(context, dict):
+            context["tutela_meter_started"] = time.perf_counter()
+            if threading.get_ident() == inv.thread:
+                context["tutela_meter_cpu"] = time.process_time()
         call = Call(inv.function, service, model.name)
         if service == "dynamodb":
             body = _json_body(params)
@@ -120,10 +137,18 @@ class Meter:
         with self._lock:
             self.calls.append(call)
 
-    def on_after_call(self, model: Any = None, parsed: Any = None, **_: Any) -> None:
-        """Read units depend on what came back; attributed to the call recorded just before."""
+    def on_after_call(self, model: Any = None, parsed: Any = None, context: Any = None, **_: Any) -> None:
+        """API time; read units depend on what came back (attributed to the call recorded just before)."""
         inv = self._current
-        if inv is None or model is None or model.service_model.service_name != "dynamodb":
+        if inv is None or model is None:
+            return
+        started = context.get("tutela_meter_started") if isinstance(context, dict) else None
+        if started is not None:
+            inv.api_ms += 1000 * (time.perf_counter() - started)
+        cpu = context.get("tutela_meter_cpu") if isinstance(context, dict) else None
+        if cpu is not None and threading.get_ident() == inv.thread:
+            inv._api_cpu_ms += 1000 * (time.process_time() - cpu)
+        if model.service_model.service_name != "dynamodb":
             return
         if model.name not in ("GetItem", "Query", "Scan", "BatchGetItem"):
             return

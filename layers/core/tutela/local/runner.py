@@ -20,7 +20,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from tutela.decision import EVENT_SOURCE, action_keys, from_dynamo, object_keys
+from tutela.comment_records import expand
+from tutela.decision import EVENT_SOURCE, action_keys, from_dynamo, object_keys, record_id
 from tutela.local.chaos import Chaos
 from tutela.local.stack import ACCOUNT, REGION, LocalStack
 from tutela.objects import ObjectRef, key_problem
@@ -70,6 +71,13 @@ def object_created_event(
             "reason": "PutObject",
         },
     }
+
+
+def _line_ids(path: Path) -> dict[int, str]:
+    """Line number -> the comment id recorded for it, from the uploaded batch (as RecordDecision names it)."""
+    from tutela.comments.lines import parse_batch, split_batch
+
+    return {c.line: record_id(c.id, c.line) for c in parse_batch(split_batch(path.read_bytes()), None)}
 
 
 def published_path(base: Path, key: str) -> Path | None:
@@ -148,16 +156,16 @@ class Runner:
         again = self.table.get_item(Key={"pk": keys["pk"], "sk": again_sk}, ConsistentRead=True).get("Item")
         again = from_dynamo(again) if again else None
         if item.get("kind") == "comments":
-            comments = sorted(
-                (from_dynamo(c) for c in self._query(keys["pk"], keys["sk"] + "#c#")),
-                key=lambda c: c.get("line") or 0,
-            )
+            # Plainly allowed lines have no item of their own: the batch item lists them (comment_records).
+            comments = expand(item, (from_dynamo(c) for c in self._query(keys["pk"], keys["sk"] + "#c#")))
             if again is not None:
                 was = {c.get("line"): c.get("verdict") for c in comments}
-                comments = sorted(
-                    (from_dynamo(c) for c in self._query(keys["pk"], again_sk + "#c#")),
-                    key=lambda c: c.get("line") or 0,
-                )
+                comments = expand(again, (from_dynamo(c) for c in self._query(keys["pk"], again_sk + "#c#")))
+            ids: dict[int, str] | None = None
+            for c in comments:
+                if "comment_id" not in c:
+                    ids = ids if ids is not None else _line_ids(upload.path)
+                    c["comment_id"] = ids.get(int(c["line"]))
             return [
                 {
                     "key": upload.key,

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -46,7 +47,7 @@ __all__ = ["ACCOUNT", "REGION", "FakeContext", "LocalStack", "LocalStackError", 
 
 CODE_BUCKET = "tutela-local-code"
 STACK_NAME = "tutela-local"
-LOCAL_PARAMETERS = {"Stage": "dev", "VisionBackend": "local", "StateMachineType": "STANDARD"}
+LOCAL_PARAMETERS = {"Stage": "dev", "VisionBackend": "local"}
 _SUB = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
@@ -73,13 +74,18 @@ class LocalStack:
         self._uninstall_chaos: Any = None
         self._uninstall_meter: Any = None
         self._session: Any = None
+        self._ended_patch: Any = None
+        self._parse_patch: Any = None
         self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.log = log
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
-        self.state_machine_arn = ""  # the executable copy we create
-        self.cfn_state_machine_arn = ""  # the template's, which the rule targets
+        self.state_machine_arn = ""  # the executable copy of ModerationStateMachine
+        self.cfn_state_machine_arn = ""  # the template's, which its rule targets
+        self.executable: dict[str, str] = {}  # template state machine ARN -> our executable copy
+        self.machine_types: dict[str, str] = {}  # executable ARN -> STANDARD | EXPRESS
+        self.defaults: dict[str, str] = {}  # the template's parameter defaults
         self.bus_lambda_rules: list[tuple[str, list[str]]] = []  # (pattern, Lambda ARNs) to play
         self._mock: Any = None
         self._patch: Any = None
@@ -113,6 +119,10 @@ class LocalStack:
         self._mock.start()
         self._patch = mock.patch.object(LambdaFunction, "_invoke_lambda", invoke_in_process)
         self._patch.start()
+        self._ended_patch = _ENDED.patch()
+        self._ended_patch.start()
+        self._parse_patch = _parse_once()
+        self._parse_patch.start()
         if self.retry_scale != 1.0:
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
@@ -140,6 +150,12 @@ class LocalStack:
         if self._patch is not None:
             self._patch.stop()
             self._patch = None
+        if self._ended_patch is not None:
+            self._ended_patch.stop()
+            self._ended_patch = None
+        if self._parse_patch is not None:
+            self._parse_patch.stop()
+            self._parse_patch = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -181,6 +197,7 @@ class LocalStack:
         if not template_path.is_file():
             raise LocalStackError(f"no template.yaml in {self.root}")
         template = load_template(template_path)
+        self.defaults = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
         if self.meter is not None:
             self.meter.configure(template)
         functions = self._rewrite_local_paths(template)
@@ -280,7 +297,7 @@ class LocalStack:
 
     def _param(self, value: Any) -> str:
         if isinstance(value, dict) and "Ref" in value:
-            return self.parameters[value["Ref"]]
+            return {**self.defaults, **self.parameters}[value["Ref"]]
         return str(value)
 
     def _resolve(self, value: Any) -> str:
@@ -297,35 +314,37 @@ class LocalStack:
         raise LocalStackError(f"cannot resolve substitution {value!r}")
 
     def _create_state_machine(self, cfn_template: dict[str, Any]) -> None:
+        """One executable copy per state machine in the template (the rules target the template's)."""
         machines = {
             k: r
             for k, r in cfn_template["Resources"].items()
             if r["Type"] == "AWS::StepFunctions::StateMachine"
         }
-        if len(machines) != 1:
-            raise LocalStackError(f"expected one state machine in the template, found {len(machines)}")
-        ((logical, res),) = machines.items()
-        props = res["Properties"]
-        definition = props.get("Definition")
-        if definition is None:  # SAM renders Definition as DefinitionString (Fn::Join of JSON pieces)
-            definition = join(props["DefinitionString"])
-        text = definition if isinstance(definition, str) else json.dumps(definition)
-        subs = {k: self._resolve(v) for k, v in props.get("DefinitionSubstitutions", {}).items()}
-        missing = sorted(set(_SUB.findall(text)) - set(subs))
-        if missing:
-            raise LocalStackError(f"state machine definition uses unknown substitutions: {missing}")
-        text = _SUB.sub(lambda m: subs[m.group(1)], text)
-        role_name = self.resources[props["RoleArn"]["Fn::GetAtt"][0]]
-        role_arn = self.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
+        if not machines:
+            raise LocalStackError("no state machine in the template")
         sfn = self.client("stepfunctions")
-        created = sfn.create_state_machine(
-            name=f"{STACK_NAME}-{logical}",
-            definition=text,
-            roleArn=role_arn,
-            type=self._param(props.get("StateMachineType", "STANDARD")),
-        )
-        self.state_machine_arn = created["stateMachineArn"]
-        self.cfn_state_machine_arn = self.resources[logical]
+        for logical, res in machines.items():
+            props = res["Properties"]
+            definition = props.get("Definition")
+            if definition is None:  # SAM renders Definition as DefinitionString (Fn::Join of JSON pieces)
+                definition = join(props["DefinitionString"])
+            text = definition if isinstance(definition, str) else json.dumps(definition)
+            subs = {k: self._resolve(v) for k, v in props.get("DefinitionSubstitutions", {}).items()}
+            missing = sorted(set(_SUB.findall(text)) - set(subs))
+            if missing:
+                raise LocalStackError(f"state machine definition uses unknown substitutions: {missing}")
+            text = _SUB.sub(lambda m, values=subs: values[m.group(1)], text)  # type: ignore[misc]
+            role_name = self.resources[props["RoleArn"]["Fn::GetAtt"][0]]
+            role_arn = self.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
+            machine_type = self._param(props.get("StateMachineType", "STANDARD"))
+            created = sfn.create_state_machine(
+                name=f"{STACK_NAME}-{logical}", definition=text, roleArn=role_arn, type=machine_type
+            )
+            self.executable[self.resources[logical]] = created["stateMachineArn"]
+            self.machine_types[created["stateMachineArn"]] = machine_type
+            if logical == "ModerationStateMachine" or not self.state_machine_arn:
+                self.state_machine_arn = created["stateMachineArn"]
+                self.cfn_state_machine_arn = self.resources[logical]
 
     def handler_module(self, logical_id: str) -> ModuleType:
         """The imported module of a function's handler (tests patch its collaborators here)."""
@@ -344,9 +363,9 @@ class LocalStack:
             if not pattern or not EventPattern.load(pattern).matches_event(event):  # type: ignore[arg-type]
                 continue
             for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
-                if target["Arn"] == self.cfn_state_machine_arn:
+                if target["Arn"] in self.executable:
                     run = self.client("stepfunctions").start_execution(
-                        stateMachineArn=self.state_machine_arn,
+                        stateMachineArn=self.executable[target["Arn"]],
                         name=str(uuid.uuid4()),
                         input=json.dumps(event),
                     )
@@ -354,17 +373,70 @@ class LocalStack:
         return started
 
     def wait(self, execution_arn: str, *, timeout_s: float = 600) -> dict[str, Any]:
-        sfn = self.client("stepfunctions")
-        deadline = time.monotonic() + timeout_s
-        delay = 0.01
-        while True:
-            desc = sfn.describe_execution(executionArn=execution_arn)
-            if desc["status"] != "RUNNING":
-                return dict(desc)
-            if time.monotonic() > deadline:
-                raise LocalStackError(f"execution still running after {timeout_s:.0f}s: {execution_arn}")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
+        """The execution's description once it has ended: woken by moto's own end-of-execution hook
+        (``_ENDED``), not by polling."""
+        if not _ENDED.event(execution_arn).wait(timeout_s):
+            raise LocalStackError(f"execution still running after {timeout_s:.0f}s: {execution_arn}")
+        _ENDED.forget(execution_arn)
+        return dict(self.client("stepfunctions").describe_execution(executionArn=execution_arn))
+
+
+class _Ended:
+    """Execution ARN -> an Event set when moto's interpreter reports the execution ended."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[str, threading.Event] = {}
+
+    def event(self, arn: str) -> threading.Event:
+        with self._lock:
+            return self._events.setdefault(arn, threading.Event())
+
+    def forget(self, arn: str) -> None:
+        with self._lock:
+            self._events.pop(arn, None)
+
+    def patch(self) -> Any:
+        """Wrap moto's ``terminated`` (called once per execution, after its status is final)."""
+        from unittest import mock
+
+        from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+        original = BaseExecutionWorkerCommunication.terminated
+        ended = self
+
+        def terminated(comm: Any) -> None:
+            try:
+                original(comm)
+            finally:
+                ended.event(str(comm.execution.exec_arn)).set()
+
+        return mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated)
+
+
+_ENDED = _Ended()
+
+
+def _parse_once() -> Any:
+    """moto parses the ASL (antlr) at the start of every execution (~0.3-1 s of a local run's object);
+    the program it builds is immutable (each execution's state lives in its own Environment, which is how
+    Map iterations and Parallel branches already share one), so parse each definition once."""
+    from unittest import mock
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    programs: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def entrypoint(worker: Any) -> Any:
+        definition = worker._evaluation_details.state_machine_details.definition
+        with lock:
+            if definition not in programs:
+                programs[definition] = AmazonStateLanguageParser.parse(definition)[0]
+            return programs[definition]
+
+    return mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
 
 
 class _ScaledTime:

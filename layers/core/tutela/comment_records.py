@@ -1,0 +1,118 @@
+"""Which comment results get their own decision record, and how the batch's record accounts for the rest.
+
+A comment batch is one decision item (``v#{version}``) plus one item per comment that carries information:
+any verdict other than allow, or an allow with categories, evidence, or an error. A plain allow (no signal
+at all: the large majority) has no item of its own; the batch item lists those lines in
+``allowed_lines`` ("1-9,11-19"), and its ``analyzers`` / ``minor_context`` say under which lexicon and
+context they were judged. So every line of every batch still has exactly one answer in the table - its own
+item, or its line number in its batch's ``allowed_lines`` (``expand``) - at a tenth of the write units.
+
+Results of up to ``INLINE_RESULTS_MAX_BYTES`` travel in the execution state instead of a staged S3 object
+(one PUT and two GETs fewer); bigger batches are still staged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+INLINE_RESULTS_MAX_BYTES = 64 * 1024  # well under Step Functions' 256 KB state, with the rest of the state
+
+
+def informative(result: Mapping[str, Any]) -> bool:
+    """Does this comment's result say more than "allowed, nothing found"?"""
+    return bool(
+        result.get("verdict") != "allow"
+        or result.get("categories")
+        or result.get("evidence")
+        or result.get("error")
+        or result.get("code")
+    )
+
+
+def fits_inline(results: Sequence[Mapping[str, Any]]) -> bool:
+    size = sum(len(json.dumps(r, ensure_ascii=False).encode()) + 1 for r in results)
+    return size <= INLINE_RESULTS_MAX_BYTES
+
+
+def line_ranges(lines: Iterable[int]) -> str:
+    """``[1, 2, 3, 5]`` -> ``"1-3,5"``."""
+    out: list[str] = []
+    ordered = sorted(set(lines))
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        out.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
+def parse_ranges(text: str) -> list[int]:
+    lines: list[int] = []
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        first, _, last = part.partition("-")
+        lines.extend(range(int(first), int(last or first) + 1))
+    return lines
+
+
+def allowed_lines(results: Iterable[Mapping[str, Any]]) -> str:
+    return line_ranges(
+        int(r["line"]) for r in results if not informative(r) and isinstance(r.get("line"), int)
+    )
+
+
+def expand(batch: Mapping[str, Any], comment_items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every judged line of a batch, in line order: its own item, or the batch's plain allow."""
+    by_line: dict[int, dict[str, Any]] = {int(c["line"]): dict(c) for c in comment_items}
+    lexicon = ((batch.get("analyzers") or {}).get("comments") or {}).get("lexicon_version")
+    for line in parse_ranges(str(batch.get("allowed_lines") or "")):
+        by_line.setdefault(
+            line,
+            {
+                "line": line,
+                "verdict": "allow",
+                "severity": 0,
+                "categories": [],
+                "minor_context": batch.get("minor_context"),
+                "lexicon_version": lexicon,
+                "recorded_in": batch.get("sk"),
+            },
+        )
+    return [by_line[n] for n in sorted(by_line)]
+
+
+def without_text(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Results as they travel in the state: evidence keeps its spans, rules and categories but not the
+    comment text (the state carries verdicts, never what a child was told)."""
+    return [
+        {**r, "evidence": [{k: v for k, v in e.items() if k != "text"} for e in r.get("evidence") or []]}
+        if r.get("evidence")
+        else dict(r)
+        for r in results
+    ]
+
+
+def with_text(results: Iterable[Mapping[str, Any]], batch: bytes) -> list[dict[str, Any]]:
+    """Put the evidence text back from the uploaded batch (the spans index the judged text of each line)."""
+    from tutela.comments.lines import parse_batch, split_batch
+
+    lines = {c.line: c.text for c in parse_batch(split_batch(batch), None)}
+    out = []
+    for r in results:
+        number = r.get("line")
+        text = lines.get(number) if isinstance(number, int) else None
+        evidence = []
+        for e in r.get("evidence") or []:
+            start, end = e.get("start"), e.get("end")
+            if isinstance(text, str) and isinstance(start, int) and isinstance(end, int):
+                e = {**e, "text": text[start:end]}
+            evidence.append(e)
+        out.append({**r, "evidence": evidence} if r.get("evidence") else dict(r))
+    return out
+
+
+def needs_text(results: Iterable[Mapping[str, Any]]) -> bool:
+    return any(informative(r) and r.get("evidence") for r in results)

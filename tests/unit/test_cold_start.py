@@ -1,0 +1,46 @@
+"""What a cold start imports: the X-Ray SDK only when tracing is on; Act never loads the comment
+classifier. Checked in a fresh interpreter (a test process has imported everything already)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def loaded_after_import(function: str, modules: list[str], **env: str) -> dict[str, bool]:
+    code = (
+        "import sys, importlib.util\n"
+        f"sys.path[:0] = [{str(ROOT / 'functions' / function)!r}, {str(ROOT / 'layers' / 'core')!r}]\n"
+        "spec = importlib.util.spec_from_file_location('app', sys.path[0] + '/app.py')\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        f"print(' '.join(str(n in sys.modules) for n in {modules!r}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(zip(modules, (w == "True" for w in out.stdout.split()), strict=True))
+
+
+@pytest.mark.parametrize("function", ["act"])
+def test_xray_sdk_is_imported_only_when_tracing_is_on(function: str) -> None:
+    off = loaded_after_import(function, ["aws_xray_sdk"], POWERTOOLS_TRACE_DISABLED="true")
+    on = loaded_after_import(function, ["aws_xray_sdk"], POWERTOOLS_TRACE_DISABLED="false")
+    assert off == {"aws_xray_sdk": False}
+    assert on == {"aws_xray_sdk": True}
+
+
+def test_act_does_not_load_the_classifier() -> None:
+    loaded = loaded_after_import(
+        "act", ["tutela.comments.classify", "pypinyin"], POWERTOOLS_TRACE_DISABLED="true"
+    )
+    assert loaded == {"tutela.comments.classify": False, "pypinyin": False}

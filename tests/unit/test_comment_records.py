@@ -1,0 +1,66 @@
+"""Plain allows are accounted for by their batch; flagged comments keep their own records and evidence."""
+
+from __future__ import annotations
+
+import json
+
+from tutela.comment_records import (
+    allowed_lines,
+    expand,
+    fits_inline,
+    informative,
+    line_ranges,
+    parse_ranges,
+    with_text,
+    without_text,
+)
+
+BATCH = b"".join(
+    json.dumps({"id": f"c{i}", "text": t}).encode() + b"\n"
+    for i, t in enumerate(["hi", "add me on snap", "nice", "", "ok"], 1)
+)
+RESULTS = [
+    {"id": "c1", "line": 1, "verdict": "allow", "categories": [], "evidence": []},
+    {
+        "id": "c2",
+        "line": 2,
+        "verdict": "review",
+        "categories": ["grooming"],
+        "evidence": [{"start": 0, "end": 14, "text": "add me on snap", "category": "grooming"}],
+    },
+    {"id": "c3", "line": 3, "verdict": "allow", "categories": [], "evidence": []},
+    {"id": "c5", "line": 5, "verdict": "allow", "categories": ["innuendo"], "evidence": []},
+]
+
+
+def test_ranges_round_trip() -> None:
+    assert line_ranges([5, 1, 2, 3, 9, 10]) == "1-3,5,9-10"
+    assert parse_ranges("1-3,5,9-10") == [1, 2, 3, 5, 9, 10]
+    assert line_ranges([]) == "" and parse_ranges("") == []
+
+
+def test_only_a_plain_allow_is_left_to_the_batch() -> None:
+    assert [informative(r) for r in RESULTS] == [False, True, False, True]
+    assert informative({"line": 4, "verdict": "allow", "error": "not JSON"})
+    assert allowed_lines(RESULTS) == "1,3"
+
+
+def test_every_line_has_exactly_one_answer() -> None:
+    batch = {"sk": "v#1", "allowed_lines": "1,3", "minor_context": True}
+    stored = [{**RESULTS[1], "sk": "v#1#c#000002"}, {**RESULTS[3], "sk": "v#1#c#000005"}]
+    lines = expand(batch, stored)
+    assert [(r["line"], r["verdict"]) for r in lines] == [
+        (1, "allow"),
+        (2, "review"),
+        (3, "allow"),
+        (5, "allow"),
+    ]
+    assert lines[0]["minor_context"] is True and lines[0]["recorded_in"] == "v#1"
+
+
+def test_text_leaves_the_state_and_comes_back_from_the_batch() -> None:
+    light = without_text(RESULTS)
+    assert "add me on snap" not in json.dumps(light)
+    assert light[1]["evidence"] == [{"start": 0, "end": 14, "category": "grooming"}]
+    assert with_text(light, BATCH) == RESULTS
+    assert fits_inline(light) and not fits_inline([{"x": "y" * 70_000}])
