@@ -7,7 +7,9 @@ kind words, hard negatives, and a share of bad comments with every evasion kind)
 a temporary file. Each round times, on the same file:
 
 - floor: read lines -> ``json.loads`` -> ``json.dumps`` -> write;
-- tutela: read lines -> ``classify_lines`` (parse, normalise, match, score) -> ``json.dumps`` -> write.
+- tutela: read lines -> ``classify_lines`` (parse, normalise, match, score, learned stage) ->
+  ``json.dumps`` -> write;
+- rules only: the same without the learned stage (what stage 2 costs is the difference).
 
 Reported: medians over the rounds, comments/s for both, and the ratio tutela/floor. The lexicon
 automaton is built once before timing (as in a warm Lambda); the build time is printed separately.
@@ -28,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core"))
 
-from tutela.comments import classify_lines, default_matcher
+from tutela.comments import Lexicon, classify_lines, default_lexicon, default_matcher, load_lexicon
 
 GOOD_EN = [
     "So cute!",
@@ -141,12 +143,12 @@ def floor(src: Path, dst: Path) -> int:
     return n
 
 
-def tutela(src: Path, dst: Path) -> int:
+def tutela(src: Path, dst: Path, lexicon: Lexicon | None = None) -> int:
     n = 0
     dumps = json.dumps
     with src.open(encoding="utf-8") as fin, dst.open("w", encoding="utf-8") as fout:
         write = fout.write
-        for result in classify_lines(fin, minor_context=True):
+        for result in classify_lines(fin, minor_context=True, lexicon=lexicon):
             write(dumps(result, ensure_ascii=False) + "\n")
             n += 1
     return n
@@ -168,23 +170,33 @@ def main() -> int:
     t = time.perf_counter()
     matcher = default_matcher()
     build = time.perf_counter() - t
+    model = default_lexicon().model
+    rules_lex = load_lexicon(with_model=False)
+
+    def rules_only(src: Path, dst: Path) -> int:
+        return tutela(src, dst, rules_lex)
+
+    rules_only(Path(os.devnull), Path(os.devnull))  # builds the rules-only automaton before timing
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "in.jsonl", Path(tmp) / "out.jsonl"
         make_corpus(src, args.lines, args.bad)
         size = src.stat().st_size
         floor_t: list[float] = []
         ours_t: list[float] = []
+        rules_t: list[float] = []
         verdicts: dict[str, int] = {}
         for _ in range(args.repeat):  # interleaved, so machine noise hits both alike
             dt, n = timed(floor, src, out)
             floor_t.append(dt)
+            dt, n3 = timed(rules_only, src, out)
+            rules_t.append(dt)
             dt, n2 = timed(tutela, src, out)
             ours_t.append(dt)
-            assert n == n2 == args.lines
+            assert n == n2 == n3 == args.lines
         for line in out.read_text(encoding="utf-8").splitlines():
             v = json.loads(line)["verdict"]
             verdicts[v] = verdicts.get(v, 0) + 1
-    f_med, o_med = statistics.median(floor_t), statistics.median(ours_t)
+    f_med, o_med, r_med = statistics.median(floor_t), statistics.median(ours_t), statistics.median(rules_t)
     report = {
         "lines": args.lines,
         "bytes": size,
@@ -197,6 +209,9 @@ def main() -> int:
         "floor_comments_per_s": round(args.lines / f_med),
         "tutela_comments_per_s": round(args.lines / o_med),
         "ratio_tutela_over_floor": round(o_med / f_med, 2),
+        "model": model.model_id if model else None,
+        "rules_only_comments_per_s": round(args.lines / r_med),
+        "ratio_rules_only_over_floor": round(r_med / f_med, 2),
         "verdicts": verdicts,
         "cpu": os.cpu_count(),
         "python": sys.version.split()[0],

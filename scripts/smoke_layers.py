@@ -62,6 +62,12 @@ report = scan_file(image, backend="local").to_dict()
 print(
     f"local scan in the layer: {1000 * (time.perf_counter() - started):.0f} ms, backend {report['backend']}"
 )
+from tutela.review.policy import load_policy  # noqa: E402
+from tutela.review.preview import render  # noqa: E402
+
+preview = render(image.read_bytes(), clear=False, settings=load_policy().preview)
+assert preview[:2] == b"\xff\xd8", "the review preview is not a JPEG"
+print(f"review preview in the layer: {len(preview)} bytes")
 image.unlink()
 heic = build / "smoke.heic"  # written by the dev venv (make build): pi-heif only decodes
 if heic.exists():

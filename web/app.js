@@ -50,6 +50,7 @@ function signOut() {
 
 // ------------------------------------------------------------------ queue
 async function loadQueue(kind, append = false) {
+  delete $("#app").dataset.loaded;
   state.kind = kind;
   document.querySelectorAll(".tab").forEach((b) => b.classList.toggle("active", b.dataset.kind === kind));
   showPanel("detail");
@@ -65,6 +66,7 @@ async function loadQueue(kind, append = false) {
     if (state.selected >= 0) await openItem(state.items[state.selected].id);
     else $("#detail").replaceChildren(el("p", { class: "empty" }, "Nothing waiting in this queue."));
   }
+  $("#app").dataset.loaded = kind; // the queue and its first item are shown
 }
 
 function renderQueue() {

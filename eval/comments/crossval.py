@@ -12,6 +12,7 @@ per writer and pooled over writers.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ sys.path.insert(0, str(HERE.parents[1] / "layers" / "core"))
 import evaluate  # noqa: E402
 
 from tutela.comments import load_lexicon  # noqa: E402
+from tutela.comments.classify import rules_stage  # noqa: E402
 from tutela.comments.lexicon import DATA_DIR  # noqa: E402
 
 
@@ -34,6 +36,9 @@ def main() -> int:
     ap.add_argument("--writers", nargs="*")
     ap.add_argument("--rules-only", action="store_true", help="evaluate the rules stage alone (no model)")
     ap.add_argument("--errors", action="store_true")
+    ap.add_argument(
+        "--dump", type=Path, help="write per comment: writer, labels, context, model p, rules verdict"
+    )
     args, train_args = ap.parse_known_args()
     writers = args.writers or sorted(p.name for p in (HERE / "train").iterdir() if p.is_dir())
     pooled_rows: list[dict[str, Any]] = []
@@ -59,6 +64,16 @@ def main() -> int:
             lex = load_lexicon(d)
         rows = evaluate.read_rows(sorted((HERE / "train" / w).glob("*.jsonl")))
         res = evaluate.judge(rows, lex)
+        if args.dump and lex.model is not None:
+            rules = evaluate.judge(rows, load_lexicon(DATA_DIR, with_model=False))
+            with args.dump.open("a", encoding="utf-8") as fh:
+                for r, rr in zip(rows, rules, strict=True):
+                    norm, feats = rules_stage(r["text"], r["minor_context"], lex)
+                    p = lex.model.scores(norm, r["text"], r["minor_context"], feats, force=True)
+                    fh.write(
+                        json.dumps({"writer": w, **r, "p": p, "rules": rr["verdict"]}, ensure_ascii=False)
+                        + "\n"
+                    )
         pooled_rows += rows
         pooled_res += res
         s = evaluate.score(rows, res)

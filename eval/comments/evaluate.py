@@ -67,12 +67,16 @@ def read_rows(paths: list[Path]) -> list[dict[str, Any]]:
 
 
 def judge(rows: list[dict[str, Any]], lex: Lexicon) -> list[dict[str, Any]]:
-    """The pipeline's own entry point (``classify_lines``), each row with its own context."""
-    lines = (
-        json.dumps({"id": str(i), "text": r["text"], "minor_context": r["minor_context"]})
-        for i, r in enumerate(rows)
-    )
-    return list(classify_lines(lines, lexicon=lex))
+    """The pipeline's own entry point (``classify_lines``), each row under its own context: rows are
+    batched per context, as the pipeline batches a post's comments (a line's own ``minor_context`` can
+    only make the batch's stricter, so it cannot carry an adult context into an unknown batch)."""
+    out: list[dict[str, Any]] = [{} for _ in rows]
+    for ctx in (True, False, None):
+        idx = [i for i, r in enumerate(rows) if r["minor_context"] is ctx]
+        lines = (json.dumps({"id": str(i), "text": rows[i]["text"]}) for i in idx)
+        for i, result in zip(idx, classify_lines(lines, minor_context=ctx, lexicon=lex), strict=True):
+            out[i] = result
+    return out
 
 
 def score(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -60,14 +60,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, R
         runner = Runner(stack)
         rules = ReviewRules(stack)
         module = stack.handler_module("ScanMediaFunction")
-        real = module.scan_file
-        module.scan_file = lambda *a, **k: _FakeScan()
+        real = module.scan_and_match
+        module.scan_and_match = lambda *a, **k: _FakeScan().to_dict()
         try:
             photo = samples.photo(tmp / "beach.jpg", size=(320, 240))
             uploads = {"held": runner.upload(photo, "media/ui-1/beach.jpg")}
             runner.deliver(uploads["held"])
         finally:
-            module.scan_file = real
+            module.scan_and_match = real
         thread = tmp / "thread.jsonl"
         thread.write_text(
             json.dumps({"id": "c1", "text": "lovely photo!"}) + "\n"
@@ -110,11 +110,12 @@ def browser() -> Iterator[Any]:
 
 
 def wait(driver: Any, predicate: Any, timeout: float = 20, why: Any = None) -> Any:
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    try:
-        return WebDriverWait(driver, timeout).until(lambda d: predicate(d))
+    try:  # the console re-renders lists while a predicate reads them: a stale element means "not yet"
+        ignored = (StaleElementReferenceException,)
+        return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(lambda d: predicate(d))
     except TimeoutException:
         toast = css(driver, "#toast")
         state = why(driver) if why else None
@@ -141,9 +142,9 @@ def press(driver: Any, key: str) -> None:
 
 
 def sign_in(driver: Any, srv: Served, which: str = "token") -> None:
+    driver.get("about:blank")  # a fresh page load: a fragment-only change would keep the old page's DOM
     driver.get(f"{srv.url}/#token={srv.api.identities[which].token}")
-    wait(driver, lambda d: css(d, "#queue-list li") or css(d, "#detail .empty"))
-    wait(driver, lambda d: css(d, "#detail h2") or css(d, "#detail .empty"))  # the first item is open
+    wait(driver, lambda d: css(d, "#app[data-loaded]"))  # the queue and its first item are shown
     assert "token=" not in driver.current_url  # the fragment is cleared at once
 
 
@@ -194,11 +195,11 @@ def test_unblur_is_recorded(served, browser):
     photo = uploads["held"].path
     put = s3.put_object(Bucket=runner.bucket, Key="media/ui-2/beach.jpg", Body=photo.read_bytes())
     module = runner.stack.handler_module("ScanMediaFunction")
-    real, module.scan_file = module.scan_file, (lambda *a, **k: _FakeScan())
+    real, module.scan_and_match = module.scan_and_match, (lambda *a, **k: _FakeScan().to_dict())
     try:
         runner.deliver(Upload(photo, "media/ui-2/beach.jpg", put.get("VersionId"), photo.stat().st_size))
     finally:
-        module.scan_file = real
+        module.scan_and_match = real
     srv.rules.play()
     browser.refresh()
     wait(browser, lambda d: any("media/ui-2/beach.jpg" in li.text for li in css(d, "#queue-list li")))
@@ -242,6 +243,7 @@ def test_appealed_comment_shows_highlighted_evidence_and_appeal_rules(served, br
     )
     sign_in(browser, srv, "token2")
     press(browser, "3")  # the appeal queue
+    wait(browser, lambda d: css(d, "#app[data-loaded=appeal]"))
     wait(browser, lambda d: any("thread.jsonl" in li.text for li in css(d, "#queue-list li")))
     wait(browser, lambda d: css(d, "#comment-text mark"))
     marks = css(browser, "#comment-text mark")
@@ -260,6 +262,7 @@ def test_account_page_and_report_form(served, browser):
     wait(browser, lambda d: '"requeued"' in text(d, "#form-result"))
     assert json.loads(css(browser, "#form-result")[0].text)["requeued"] is True
     press(browser, "4")
+    wait(browser, lambda d: css(d, "#app[data-loaded=report]"))
     wait(browser, lambda d: any("media/ui-1/beach.jpg" in li.text for li in css(d, "#queue-list li")))
     css(browser, "#account-id")[0].send_keys("nobody-yet")
     css(browser, "#account-search button")[0].click()

@@ -74,7 +74,9 @@ def held(stack: LocalStack, runner: Runner, rules: ReviewRules, photo: Path, key
     (``labels=[]``: the real local scan, which allows the sample photo)."""
     if labels is None:  # held: swimwear with a child (the backend's output is what the policy sees)
         monkeypatch.setattr(
-            stack.handler_module("ScanMediaFunction"), "scan_file", lambda *a, **k: _FakeScan(SWIMWEAR, CHILD)
+            stack.handler_module("ScanMediaFunction"),
+            "scan_and_match",
+            lambda *a, **k: _FakeScan(SWIMWEAR, CHILD).to_dict(),
         )
     put = runner.s3.put_object(
         Bucket=runner.bucket, Key=key, Body=photo.read_bytes(), Metadata={"uploader-id": uploader}

@@ -34,6 +34,7 @@ FUNCTIONS = [
     "ActFunction",
     "ClassifyPostFunction",
     "PostContextFunction",
+    "ReviewApiFunction",
 ]
 # Re-evaluations (a post's text declares a child) withdraw and quarantine as Act does; they never publish.
 ACTORS = {"ActFunctionRole", "PostContextFunctionRole"}
@@ -271,8 +272,8 @@ def test_quarantined_content_is_readable_only_by_reviewers(res: Resolved) -> Non
     for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes"):
         assert not denied(policy, arn("ReviewerRole"), action, obj)
         for principal in OTHER_PRINCIPALS:
-            if principal in {arn(a) for a in ACTORS}:
-                continue  # verifies its own copy (HeadObject); asserted separately below
+            if principal in {arn(a) for a in ACTORS} | {arn("ReviewApiFunctionRole")}:
+                continue  # Act/PostContext verify their copy; the review function serves reviewers (below)
             assert denied(policy, principal, action, obj), (principal, action)
 
 
@@ -284,14 +285,16 @@ def test_only_reviewers_act_and_the_review_api_can_read_quarantine(res: Resolved
     assert exempt == {arn("ReviewerRole"), arn("ReviewApiFunctionRole")} | {arn(a) for a in ACTORS}
 
 
-def test_only_act_writes_or_deletes_quarantine(res: Resolved) -> None:
+def test_only_act_and_review_write_or_delete_quarantine(res: Resolved) -> None:
     policy = bucket_policy(res, "QuarantineBucket")
     obj = arn("QuarantineBucket") + "/media/p/x.jpg@v1"
+    # pipeline blocks, re-evaluations that become blocks, reviewers' blocks
+    writers = {arn("ReviewApiFunctionRole")} | {arn(a) for a in ACTORS}
     for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
-        for actor in ACTORS:
-            assert not denied(policy, arn(actor), action, obj)
+        for writer in writers:
+            assert not denied(policy, writer, action, obj)
         for principal in [*OTHER_PRINCIPALS, arn("ReviewerRole")]:
-            if principal not in {arn(a) for a in ACTORS}:
+            if principal not in writers:
                 assert denied(policy, principal, action, obj), (principal, action)
 
 
@@ -308,14 +311,16 @@ def test_quarantine_object_lock_is_optional_and_retains_for_the_quarantine_perio
 
 
 # ---------------------------------------------------------------- published and staging
-def test_published_bucket_is_writable_only_by_act(res: Resolved) -> None:
+def test_published_bucket_is_writable_only_by_act_and_review(res: Resolved) -> None:
     policy = bucket_policy(res, "PublishedBucket")
     obj = arn("PublishedBucket") + "/media/p/x.jpg"
+    # allowed uploads; after review; PostContext withdraws (a re-evaluation never publishes)
+    writers = {arn("ReviewApiFunctionRole")} | {arn(a) for a in ACTORS}
     for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging"):
-        for actor in ACTORS:
-            assert not denied(policy, arn(actor), action, obj)
+        for writer in writers:
+            assert not denied(policy, writer, action, obj)
         for principal in OTHER_PRINCIPALS:
-            if principal not in {arn(a) for a in ACTORS}:
+            if principal not in writers:
                 assert denied(policy, principal, action, obj), (principal, action)
 
 
@@ -341,6 +346,20 @@ def test_each_staging_writer_owns_its_prefix(res: Resolved) -> None:
     assert denied(policy, post, "s3:PutObject", scrubbed) and denied(policy, post, "s3:PutObject", results)
     for principal in (scrub, classify, post, ADMIN):
         assert denied(policy, principal, "s3:PutObject", elsewhere)
+
+
+def test_the_review_function_owns_the_reviewed_staging_prefix(res: Resolved, cfn: dict[str, Any]) -> None:
+    policy = bucket_policy(res, "StagingBucket")
+    reviewed = arn("StagingBucket") + "/reviewed/v1/media/p/x.jpg"
+    scrubbed = arn("StagingBucket") + "/scrubbed/v1/media/p/x.jpg"
+    review = arn("ReviewApiFunctionRole")
+    for action in ("s3:PutObject", "s3:DeleteObject"):
+        assert not denied(policy, review, action, reviewed)
+        assert denied(policy, review, action, scrubbed)
+        for principal in (ADMIN, arn("ActFunctionRole"), arn("ScrubGeotagsFunctionRole")):
+            assert denied(policy, principal, action, reviewed)
+    assert role_allows(cfn, "ReviewApiFunctionRole", "s3:PutObject", reviewed)
+    assert not role_allows(cfn, "ReviewApiFunctionRole", "s3:PutObject", scrubbed)
 
 
 def test_staging_prefixes_are_the_ones_the_handlers_write() -> None:
@@ -417,11 +436,13 @@ def test_decision_history_is_append_only(res: Resolved, cfn: dict[str, Any]) -> 
             writers.add(fn)
     # PostContext appends re-evaluated decisions and raises a post's flags; ClassifyComments may only register
     # a batch in its post's partition (post# keys: never a decision item).
+    # The review function appends review records (never the pipeline's items: see tutela.review.rules).
     assert writers == {
         "RecordDecisionFunction",
         "ActFunction",
         "PostContextFunction",
         "ClassifyCommentsFunction",
+        "ReviewApiFunction",
     }
     [membership] = [
         stmt

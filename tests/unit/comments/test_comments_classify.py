@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 
-from tutela.comments import LEXICON_VERSION, classify_lines, classify_text
+from tutela.comments import LEXICON_VERSION, classify_lines, classify_text, load_lexicon
 
 KEYS = {"verdict", "categories", "score", "severity", "evidence", "minor_context", "lexicon_version"}
+# The rules stage alone: these tests pin the lexicon and the policy, not the trained weights
+# (the learned stage has its own tests in test_comments_model.py).
+RULES = load_lexicon(with_model=False)
 
 
 def flagged(text: str, ctx: bool | None = True) -> dict[str, Any]:
-    return classify_text(text, minor_context=ctx)
+    return classify_text(text, minor_context=ctx, lexicon=RULES)
 
 
 @pytest.mark.parametrize(
@@ -97,8 +100,6 @@ def test_each_evasion_is_caught(text: str, evasion: str) -> None:
         "So cute! Happy birthday",
         "宝宝好可爱，生日快乐",
         "Dick Van Dyke movie night",
-        "How old is she now? Time flies!",
-        "Call me later sis",
     ],
 )
 @pytest.mark.parametrize("ctx", [True, False, None])
@@ -128,6 +129,52 @@ def test_grooming_is_worse_under_a_child_post() -> None:
     assert flagged("how old are you?", False)["verdict"] == "allow"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "so cute, what school?",  # age probing / locating
+        "u single?",
+        "snap?",  # naming an off-platform app
+        "How old is she now? Time flies!",
+        "Call me later sis",
+        "是哪个小学的",
+        "几年级了",
+        "私我",
+        "加賴",  # Taiwan: LINE
+        "si聊",  # pinyin inside Chinese
+        "住边度呀",  # Cantonese
+        "🍑🍆💦",
+    ],
+)
+def test_a_single_cue_is_reviewed_under_a_child_or_unknown_post_by_the_rules(text: str) -> None:
+    # issue 11 policy; the learned stage may still veto it when confident (tested with the model)
+    assert flagged(text, True)["verdict"] != "allow"
+    assert flagged(text, None)["verdict"] != "allow"
+
+
+@pytest.mark.parametrize("text", ["so cute, what school?", "snap?", "Call me later sis", "你好漂亮"])
+def test_single_cues_and_compliments_stay_allowed_under_an_adult_post(text: str) -> None:
+    assert flagged(text, False)["verdict"] == "allow"
+
+
+@pytest.mark.parametrize(
+    "text", ["send nudes", "I want to see you naked", "dm me for a good time", "发张裸照", "求包养"]
+)
+def test_explicit_requests_and_solicitation_are_reviewed_under_an_adult_post(text: str) -> None:
+    assert flagged(text, False)["verdict"] != "allow"
+
+
+@pytest.mark.parametrize(
+    ("said", "reported"),
+    [("send me pics", "report him, he wrote 'send me pics'"), ("加我微信", "举报了，他说加我微信")],
+)
+def test_reported_speech_damps_the_rules_scores(said: str, reported: str) -> None:
+    plain = flagged(said, None)
+    quoted = flagged(reported, None)
+    assert plain["score"] > 0
+    assert quoted["score"] == pytest.approx(plain["score"] * RULES.report_damping, abs=1e-3)
+
+
 def test_evidence_points_into_the_original_text() -> None:
     text = "hey ｃｕｔｉｅ, s.e.x.y pics? 加 薇 信 吧"
     r = flagged(text)
@@ -149,8 +196,9 @@ def test_emoji_evidence_offsets() -> None:
 
 
 def test_lexicon_version_is_recorded() -> None:
-    assert flagged("hi")["lexicon_version"] == LEXICON_VERSION
-    assert "+" in LEXICON_VERSION
+    assert classify_text("hi", minor_context=True)["lexicon_version"] == LEXICON_VERSION
+    assert flagged("hi")["lexicon_version"] == RULES.version
+    assert "+" in LEXICON_VERSION and RULES.version != LEXICON_VERSION  # the model's weights are in it
 
 
 def test_classify_text_rejects_non_strings() -> None:
@@ -176,7 +224,7 @@ def test_classify_lines_contract() -> None:
         "",
         {"id": 7, "text": "约吗", "extra": [1, 2]},
     )
-    out = list(classify_lines(lines, minor_context=True))
+    out = list(classify_lines(lines, minor_context=True, lexicon=RULES))
     assert [r["id"] for r in out] == ["a", "b", "c", "d", "7"]
     assert [r["line"] for r in out] == [1, 2, 3, 4, 6]
     # A line's minor_context false/null cannot lower the post's context (issue 8, item 3d).

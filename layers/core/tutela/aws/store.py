@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -75,6 +75,21 @@ class DecisionStore:
                     raise
                 time.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def scan_comment_records(self) -> Iterator[dict[str, Any]]:
+        """Every comment decision and review outcome (``kind`` comment / comment_review), paginated."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "#k IN (:c, :r)",
+            "ExpressionAttributeNames": {"#k": "kind"},
+            "ExpressionAttributeValues": {":c": "comment", ":r": "comment_review"},
+        }
+        while True:
+            resp = self.table.scan(**kwargs)
+            for item in resp.get("Items", []):
+                yield dict(from_dynamo(item))
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:

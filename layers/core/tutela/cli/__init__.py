@@ -18,6 +18,7 @@ COMMANDS = {
     "bank": ("tutela.cli.bank", "PDQ hash banks of known content: import, add, match"),
     "redrive": ("tutela.cli.redrive", "replay dead-lettered uploads and decisions into the pipeline"),
     "review": ("tutela.cli.review", "human review over the review API: list, show, decide, appeal, report"),
+    "comments-export-labels": ("tutela.cli.comments_labels", "review outcomes -> comment training rows"),
 }
 
 
@@ -38,6 +39,8 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["comments", "export-labels"]:  # a sub-command of comments, whose FILE is positional
+        argv = ["comments-export-labels", *argv[2:]]
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     run = getattr(args, "run", None)

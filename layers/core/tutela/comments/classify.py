@@ -197,7 +197,18 @@ def _score(
     rules_verdict: Verdict = a.verdict
     if lex.model is not None:
         m = lex.model.scores(norm, text, minor_context, a.features)
-        rules_verdict = _combine(result, a.scores, lex, lex.model, m, text, norm, minor_context)
+        rules_verdict = _combine(
+            result,
+            a.scores,
+            lex,
+            lex.model,
+            m,
+            text,
+            norm,
+            minor_context,
+            vetoable=not extra,  # Comprehend's signal is not something the model was trained on
+            rule_features=a.features,
+        )
     if rules_verdict != "allow":  # spans are only worked out for what someone will look at
         result["evidence"] = _evidence(text, norm, a.contributions) + result["evidence"]
     if degraded:
@@ -216,6 +227,9 @@ def _combine(
     text: str,
     norm: str,
     minor_context: bool | None,
+    *,
+    vetoable: bool = True,
+    rule_features: tuple[str, ...] = (),
 ) -> Verdict:
     """Merge the learned stage into ``result`` (holding the rules stage's fields).
 
@@ -228,11 +242,18 @@ def _combine(
     mp = lex.model_policy
     assert mp is not None  # load_lexicon ships a model only with its policy
     ckey = "adult" if minor_context is False else "minor"
-    th = mp.thresholds[ckey]
+    th = mp.thresholds.get("zh." + ckey) if _CJK_RE.search(text) else None
+    if th is None:
+        th = mp.thresholds[ckey]
     p = m["any"]
     rv: Verdict = result["verdict"]
-    vetoed = (rv == "block" and th.veto_block is not None and p < th.veto_block) or (
-        rv == "review" and p < th.veto
+    if minor_context is not False and rule_scores.get("sexualising_minor", 0) > 0:
+        # Under a child's or unknown post a sexual cue (scored as sexualising_minor there) always stands:
+        # the model only arbitrates the non-sexual single cues (age, contact, place).
+        vetoable = False
+    vetoed = vetoable and (
+        (rv == "block" and th.veto_block is not None and p < th.veto_block)
+        or (rv == "review" and p < th.veto)
     )
     if vetoed:
         rv = "allow"
@@ -249,7 +270,7 @@ def _combine(
     scores = dict(rule_scores)
     if mv != "allow":
         if len(m) == 1:  # below the gate: the category outputs were not computed
-            m = model.scores(norm, text, minor_context, force=True)  # pragma: no cover - gate <= review
+            m = model.scores(norm, text, minor_context, rule_features, force=True)  # pragma: no cover
         cats = {c: m[c] for c in CATEGORIES if m[c] >= mp.category_min}
         if not cats:
             top = max(CATEGORIES, key=m.__getitem__)
@@ -323,6 +344,8 @@ def classify_lines(
     max_chars = lex.max_chars
     fast = comprehend is None  # without Comprehend, a comment without a relevant hit is allowed here
     model = lex.model
+    # category outputs are computed only where the model can flag (same verdicts, fewer look-ups)
+    gate = lex.model_policy.flag_gate if lex.model_policy is not None else None
     for c in parse_batch(lines, minor_context):
         n, ident, text, ctx = c.line, c.id, c.text, c.minor_context
         if text is None:  # held by the line parser (tutela.comments.lines): judged as review, with why
@@ -350,15 +373,17 @@ def classify_lines(
                 result["score"] = plan.rounded_score
                 result["severity"] = plan.severity
                 if model is not None:
-                    m = model.scores(norm, text, ctx, plan.features)
-                    verdict = _combine(result, plan.scores, lex, model, m, text, norm, ctx)
+                    m = model.scores(norm, text, ctx, plan.features, gate=gate)
+                    verdict = _combine(
+                        result, plan.scores, lex, model, m, text, norm, ctx, rule_features=plan.features
+                    )
                 if verdict != "allow":
                     result["evidence"] = (
                         _spans(text, norm, [(cat, rule, by_key[k]) for k, cat, rule in plan.evidence])
                         + result["evidence"]
                     )
             elif model is not None:
-                m = model.scores(norm, text, ctx)
+                m = model.scores(norm, text, ctx, gate=gate)
                 if len(m) > 1:  # the gate (at most every review threshold, checked at load) was reached
                     _combine(result, {}, lex, model, m, text, norm, ctx)
             yield result

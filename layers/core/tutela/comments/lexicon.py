@@ -133,8 +133,13 @@ class ModelThreshold:
 
 @dataclass(frozen=True)
 class ModelPolicy:
-    thresholds: dict[str, ModelThreshold]
+    thresholds: dict[str, ModelThreshold]  # "minor", "adult", and optionally "zh.minor", "zh.adult"
     category_min: float  # a model category is reported when its probability reaches this
+
+    @property
+    def flag_gate(self) -> float:
+        """The lowest probability at which the model can flag: below it its categories are never used."""
+        return min((t.review for t in self.thresholds.values() if t.review is not None), default=1.0)
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one compiled Matcher per Lexicon object
@@ -199,32 +204,43 @@ def _policy(doc: dict[str, Any]) -> dict[str, CategoryPolicy]:
     return out
 
 
-def _model_policy(doc: dict[str, Any]) -> ModelPolicy | None:
-    m = doc.get("model")
-    if m is None:
-        return None
-    if not isinstance(m, dict):
-        raise LexiconError("policy.model: expected a table")
+def _model_thresholds(m: dict[str, Any], where: str) -> dict[str, ModelThreshold]:
     th: dict[str, ModelThreshold] = {}
     for ctx in CONTEXTS:
         t = m.get(ctx)
         if not isinstance(t, dict):
-            raise LexiconError(f"policy.model: missing thresholds for context {ctx!r}")
+            raise LexiconError(f"{where}: missing thresholds for context {ctx!r}")
         vals = {k: t.get(k) for k in ("review", "block", "veto", "veto_block")}
         for k, v in vals.items():
             if v is not None and not (isinstance(v, int | float) and 0.0 <= v <= 1.0):
-                raise LexiconError(f"policy.model.{ctx}.{k}: must be in [0, 1]")
+                raise LexiconError(f"{where}.{ctx}.{k}: must be in [0, 1]")
         th[ctx] = ModelThreshold(
             review=vals["review"],
             block=vals["block"],
             veto=float(vals["veto"] or 0.0),
             veto_block=vals["veto_block"],
         )
+    return th
+
+
+def _model_policy(doc: dict[str, Any]) -> ModelPolicy | None:
+    m = doc.get("model")
+    if m is None:
+        return None
+    if not isinstance(m, dict):
+        raise LexiconError("policy.model: expected a table")
+    th = _model_thresholds(m, "policy.model")
+    zh = m.get("zh")
+    if zh is not None:  # comments containing Chinese characters: their own thresholds
+        if not isinstance(zh, dict):
+            raise LexiconError("policy.model.zh: expected a table")
+        th.update({f"zh.{k}": v for k, v in _model_thresholds(zh, "policy.model.zh").items()})
     return ModelPolicy(thresholds=th, category_min=float(m.get("category_min", 0.5)))
 
 
-def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
-    """Read and validate every ``*.toml`` in ``data_dir`` (default: the packaged ``data/``)."""
+def load_lexicon(data_dir: Path | str | None = None, *, with_model: bool = True) -> Lexicon:
+    """Read and validate every ``*.toml`` in ``data_dir`` (default: the packaged ``data/``) and the
+    learned stage's ``model.*.json.gz`` if there is one (``with_model=False``: the rules stage alone)."""
     root = Path(data_dir) if data_dir is not None else DATA_DIR
     files = sorted(root.glob("*.toml"))
     if not any(f.name == "policy.toml" for f in files):
@@ -355,7 +371,7 @@ def load_lexicon(data_dir: Path | str | None = None) -> Lexicon:
     if not version:
         raise LexiconError("policy.toml: missing version")
     model: LinearModel | None = None
-    model_files = sorted(root.glob("model.*.json.gz"))
+    model_files = sorted(root.glob("model.*.json.gz")) if with_model else []
     if len(model_files) > 1:
         raise LexiconError(f"more than one model file in {root}")
     if model_files:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+from pathlib import Path
 from typing import NamedTuple
 
 import ahocorasick
@@ -62,6 +64,47 @@ def toneless_pinyin(word: str) -> list[str]:
     return out
 
 
+_MAX_MIX = 4  # patterns up to this many characters also match every mix of characters and pinyin
+
+
+def mixed_pinyin(pattern: str) -> list[str]:
+    """Every mix of a short Chinese pattern's characters and their pinyin ("si聊", "luoli控", "私liao")."""
+    if not 2 <= len(pattern) <= _MAX_MIX or not all(_CJK_RE.match(c) for c in pattern):
+        return []
+    syllables = toneless_pinyin(pattern)
+    n = len(pattern)
+    return [
+        "".join(syllables[i] if mask >> i & 1 else pattern[i] for i in range(n))
+        for mask in range(1, 2**n - 1)
+    ]
+
+
+@cache
+def _regional_phrases() -> tuple[tuple[str, str], ...]:
+    """OpenCC's Taiwan phrase table (mainland word -> Taiwan word), both sides normalised (Simplified)."""
+    import opencc  # only for its data directory
+
+    pairs: set[tuple[str, str]] = set()
+    path = Path(opencc.__file__).parent / "dictionary" / "TWPhrases.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cn, _, tw = line.partition("\t")
+        for t in tw.split(" "):
+            a, b = normalize(cn).strip(" "), normalize(t).strip(" ")
+            if a and b and a != b and _CJK_RE.search(a):
+                pairs.add((a, b))
+    return tuple(sorted(pairs))
+
+
+def regional_variants(pattern: str) -> set[str]:
+    """A normalised Chinese pattern in Taiwan vocabulary (OpenCC TWPhrases: 视频 -> 影片, 软件 -> 软体)."""
+    out: set[str] = set()
+    if _CJK_RE.search(pattern):
+        for a, b in _regional_phrases():
+            if a in pattern:
+                out.add(pattern.replace(a, b))
+    return out
+
+
 def textspeak_variants(pattern: str) -> set[str]:
     """Every spelling of a normalised pattern under the TEXTSPEAK equivalences ("are you" -> "r u")."""
     out = {pattern}
@@ -85,12 +128,13 @@ def pattern_keys(term: Term, benign: frozenset[str]) -> set[str]:
                 syllables = toneless_pinyin(p)
                 variants.append(" ".join(syllables))
                 variants.append("".join(syllables))
+                variants.extend(mixed_pinyin(p))
     keys: set[str] = set()
     for v in variants:
         n = normalize(v).strip(" ")
         if not n:
             continue
-        forms = textspeak_variants(n)
+        forms = textspeak_variants(n) | regional_variants(n)
         if term.collapse:
             for f in list(forms):
                 c = _DOUBLE.sub(r"\1", f)

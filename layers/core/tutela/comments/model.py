@@ -88,14 +88,16 @@ class LinearModel:
         rule_features: tuple[str, ...] = (),
         *,
         force: bool = False,
+        gate: float | None = None,
     ) -> dict[str, float]:
-        """``{"any": p}``, plus a probability per category when ``p`` reaches the gate."""
+        """``{"any": p}``, plus a probability per category when ``p`` reaches the gate (the model's,
+        or a higher one given by the caller: categories are only needed where a verdict can use them)."""
         groups = feature_groups(norm, text)
         n = sum(map(len, groups))
         scale = 1.0 / math.sqrt(n) if n else 0.0
         bias = self.bias[CONTEXT_KEYS[minor_context]]
         p_any = _sigmoid(bias[0] + self._z(0, groups, scale, rule_features))
-        if p_any < self.gate and not force:
+        if p_any < (self.gate if gate is None else max(gate, self.gate)) and not force:
             return {"any": p_any}
         out = {"any": p_any}
         for j in range(1, len(self.outputs)):
