@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tutela.act import DECISION_EVENT, ESCALATION_EVENT, Bus, Storage, Targets, plan_comments, quarantine_key
+from tutela.comment_records import expand
 from tutela.comments import LEXICON_VERSION, classify_lines
 from tutela.comments.lines import split_batch
 from tutela.decision import (
@@ -256,9 +257,10 @@ class Reevaluator:
         data: bytes,
         results: list[dict[str, Any]],
     ) -> dict[str, Any]:
+        # Plainly allowed lines have no item of their own: the batch item lists them (comment_records).
         before = {
             int(r["line"]): str(r.get("verdict"))
-            for r in self.members.query(item["pk"], f"{item['sk']}#c#")
+            for r in expand(item, self.members.query(item["pk"], f"{item['sk']}#c#"))
             if isinstance(r.get("line"), int)
         }
         self.history.put_many(
