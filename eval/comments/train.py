@@ -1,8 +1,8 @@
 """Train the learned comment stage (``make train-comments``): numpy logistic regression.
 
     .venv/bin/python eval/comments/train.py                       # train on everything, write the model
-    .venv/bin/python eval/comments/train.py --sync /work/data/train   # copy new writer files in first
-    .venv/bin/python eval/comments/train.py --holdout en_genz --out /tmp/m.json.gz   # leave a writer out
+    .venv/bin/python eval/comments/train.py --sync DIR   # copy new <writer>/*.jsonl files in first
+    .venv/bin/python eval/comments/train.py --holdout en_genz --out m.json.gz   # leave a writer out
     .venv/bin/python eval/comments/train.py --extra labels.jsonl  # add exported review outcomes
 
 Data: ``eval/comments/train/<writer>/*.jsonl``, one comment a line in the data format
