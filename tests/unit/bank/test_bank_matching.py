@@ -222,3 +222,23 @@ def test_scan_settings_read_the_bank_bucket() -> None:
 
     assert ScanSettings.from_env({"BANK_BUCKET": "b"}).bank_bucket == "b"
     assert ScanSettings.from_env({}).bank_bucket is None
+
+
+def test_every_scanned_page_is_hashed_so_banked_content_on_page_two_matches(tmp_path: Path) -> None:
+    """Promise: the hashes are of exactly what was scanned (the scanner's frame sink), not only page 1."""
+    import io
+
+    from PIL import Image
+
+    from tutela.bank.known import scan_and_match
+
+    pages = [Image.fromarray(samples.chelsea()), Image.fromarray(samples.astronaut()).resize((451, 300))]
+    buf = io.BytesIO()
+    pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
+    tiff = tmp_path / "pages.tif"
+    tiff.write_bytes(buf.getvalue())
+    banked = hash_frame(_bgr(np.asarray(pages[1]))).hex
+    index = BankIndex([Bank("platform_removed")], [BankEntry("platform_removed", banked)])
+    report = scan_and_match(tiff, backend="local", index=index)
+    assert report["frames"] == 2 and len(report["pdq"]) == 2
+    assert [m["bank"] for m in report["known_content"]] == ["platform_removed"]
