@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from tutela.aws import clients
+from tutela.aws.store import TableAdapter
 from tutela.decision import decided_at, from_dynamo, object_keys, to_dynamo
 from tutela.objects import ObjectRef
 from tutela.posts.context import FLAGS, comment_context, floor_media, raised_by
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBServiceResource
+    pass
 
 
 def post_pk(post_id: str) -> str:
@@ -36,20 +36,7 @@ def member_sk(ref: ObjectRef) -> str:
     return f"member#{keys['pk']}#{keys['sk']}"
 
 
-class PostContextStore:
-    def __init__(self, table_name: str, resource: DynamoDBServiceResource | None = None) -> None:
-        self.table_name = table_name
-        self._resource = resource
-        self._table: Any = None
-
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            if self._resource is None:
-                self._resource = clients.resource("dynamodb")
-            self._table = self._resource.Table(self.table_name)
-        return self._table
-
+class PostContextStore(TableAdapter):
     def _put_new(self, item: dict[str, Any]) -> bool:
         """Conditional put; False when the key exists (its first content is kept)."""
         try:

@@ -15,6 +15,7 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from tutela.aws import clients
+from tutela.aws.store import TableAdapter
 from tutela.decision import from_dynamo, to_dynamo
 from tutela.review.rules import ReviewError
 
@@ -27,18 +28,10 @@ def _typed(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class ReviewStore:
+class ReviewStore(TableAdapter):
     def __init__(self, table_name: str, resource: Any | None = None, client: Any | None = None) -> None:
-        self.table_name = table_name
-        self._resource = resource
+        super().__init__(table_name, resource)
         self._client = client
-        self._table: Any = None
-
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = (self._resource or clients.resource("dynamodb")).Table(self.table_name)
-        return self._table
 
     @property
     def client(self) -> Any:

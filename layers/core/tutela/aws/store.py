@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
 
 
-class DecisionStore:
+class TableAdapter:
+    """The decisions table, opened lazily on the process's shared resource (or the one given)."""
+
     def __init__(self, table_name: str, resource: DynamoDBServiceResource | None = None) -> None:
         self.table_name = table_name
         self._resource = resource
@@ -30,6 +32,8 @@ class DecisionStore:
             self._table = self._resource.Table(self.table_name)
         return self._table
 
+
+class DecisionStore(TableAdapter):
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
         item = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
         return None if item is None else dict(from_dynamo(item))
