@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Key
 
+from tests.integration.stacks import local_stack
 from tests.integration.test_pipeline import CHILD, _FakeScan
 from tutela.comment_records import expand
 from tutela.comments.lines import parse_batch, split_batch
@@ -59,10 +60,8 @@ CORPUS: list[tuple[bytes, str]] = [
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    log = (tmp_path_factory.mktemp("logs") / "lambda.log").open("w")
-    with LocalStack(ROOT, log=log, retry_scale=0.01) as s:
+    with local_stack(tmp_path_factory, retry_scale=0.01) as s:
         yield s
-    log.close()
 
 
 @pytest.fixture(scope="module")

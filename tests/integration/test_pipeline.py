@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Key
 
+from tests.integration.stacks import local_stack, observe_decisions
 from tutela.comment_records import expand
 from tutela.decision import object_keys
 from tutela.errors import TransientError
@@ -25,10 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    log = (tmp_path_factory.mktemp("logs") / "lambda.log").open("w")
-    with LocalStack(ROOT, log=log) as s:
+    with local_stack(tmp_path_factory) as s:
         yield s
-    log.close()
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +43,7 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def events_queue(stack: LocalStack) -> str:
     """Subscribe an SQS queue to the decisions bus to observe what the platform would receive."""
-    sqs, events = stack.client("sqs"), stack.client("events")
-    url = sqs.create_queue(QueueName="observe-decisions")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = stack.outputs["DecisionsBusName"]
-    events.put_rule(
-        Name="observe", EventBusName=bus, EventPattern=json.dumps({"source": ["tutela.moderation"]})
-    )
-    events.put_targets(Rule="observe", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-    return url
+    return observe_decisions(stack, "observe-decisions")
 
 
 def drain(stack: LocalStack, url: str) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Key
 
+from tests.integration.stacks import local_stack, observe_decisions
 from tutela.decision import object_keys
 from tutela.local import samples
 from tutela.local.runner import Runner, Upload
@@ -36,10 +37,8 @@ INNUENDO = [{"id": "k1", "text": "Great colours!"}, {"id": "k2", "text": "so sex
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    log = (tmp_path_factory.mktemp("logs") / "lambda.log").open("w")
-    with LocalStack(ROOT, log=log) as s:
+    with local_stack(tmp_path_factory) as s:
         yield s
-    log.close()
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +49,7 @@ def runner(stack: LocalStack, events_queue: str) -> Runner:
 @pytest.fixture(scope="module")
 def events_queue(stack: LocalStack) -> str:
     """An SQS queue on the decisions bus: what the platform would receive (checked by the last test)."""
-    sqs, events = stack.client("sqs"), stack.client("events")
-    url = sqs.create_queue(QueueName="observe-post-decisions")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = stack.outputs["DecisionsBusName"]
-    events.put_rule(
-        Name="observe-posts", EventBusName=bus, EventPattern=json.dumps({"source": ["tutela.moderation"]})
-    )
-    events.put_targets(Rule="observe-posts", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-    return url
+    return observe_decisions(stack, "observe-post-decisions")
 
 
 @pytest.fixture(scope="module")

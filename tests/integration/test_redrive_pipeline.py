@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.stacks import local_stack
 from tutela.aws.redrive import Redriver, Targets
 from tutela.local import samples
 from tutela.local.runner import Runner, object_created_event
@@ -20,10 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    log = (tmp_path_factory.mktemp("logs") / "lambda.log").open("w")
-    with LocalStack(ROOT, log=log) as s:
+    with local_stack(tmp_path_factory) as s:
         yield s
-    log.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.stacks import local_stack, observe_decisions
 from tests.integration.test_pipeline import CHILD, _FakeScan, drain
 from tutela.errors import TransientError
 from tutela.local import samples
@@ -22,10 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    log = (tmp_path_factory.mktemp("logs") / "lambda.log").open("w")
-    with LocalStack(ROOT, log=log, retry_scale=0.01) as s:
+    with local_stack(tmp_path_factory, retry_scale=0.01) as s:
         yield s
-    log.close()
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +39,7 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def events_queue(stack: LocalStack) -> str:
-    sqs, events = stack.client("sqs"), stack.client("events")
-    url = sqs.create_queue(QueueName="observe-retries")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = stack.outputs["DecisionsBusName"]
-    events.put_rule(
-        Name="observe-retries", EventBusName=bus, EventPattern=json.dumps({"source": ["tutela.moderation"]})
-    )
-    events.put_targets(Rule="observe-retries", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-    return url
+    return observe_decisions(stack, "observe-retries")
 
 
 def fail_once_after(obj: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.stacks import local_stack
 from tutela.local import samples
 from tutela.local.review_api import ApiResponse, ReviewApi, ReviewRules
 from tutela.local.runner import Runner, Upload
@@ -35,10 +36,8 @@ class _FakeScan:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    log = (tmp_path_factory.mktemp("logs") / "lambda.log").open("w")
-    with LocalStack(ROOT, log=log) as s:
+    with local_stack(tmp_path_factory) as s:
         yield s
-    log.close()
 
 
 @pytest.fixture(scope="module")
