@@ -37,6 +37,7 @@ from tutela_dev.emulator.runtime import (
     Function,
     LocalStackError,
     _route_logs,
+    import_handler_module,
     invoke_in_process,
     load_handler,
 )
@@ -348,9 +349,11 @@ class LocalStack:
                 self.cfn_state_machine_arn = self.resources[logical]
 
     def handler_module(self, logical_id: str) -> ModuleType:
-        """The imported module of a function's handler (tests patch its collaborators here)."""
-        fn = next(f for f in _REGISTRY.functions.values() if f.logical_id == logical_id)
-        return sys.modules[load_handler(fn.code_dir, fn.handler).__module__]
+        """The imported module of a function's handler (tests patch its collaborators here), imported with
+        the function's own environment (the deployed function's variables), like its INIT."""
+        name = self.resources[logical_id]
+        config = self.client("lambda").get_function_configuration(FunctionName=name)
+        return import_handler_module(name, config.get("Environment", {}).get("Variables"))
 
     # -------------------------------------------------------------- running
     def deliver(self, event: dict[str, Any]) -> list[str]:

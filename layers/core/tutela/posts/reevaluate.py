@@ -41,24 +41,23 @@ from tutela.decision import (
     step_decision,
 )
 from tutela.errors import TransientError
+from tutela.held import held_decision, reason
 from tutela.limits import MAX_COMMENT_BATCH_CEILING
 from tutela.objects import ObjectRef
 from tutela.policy.comments import summarize
 from tutela.posts.context import MINOR_RANK, REEVAL_SUFFIX, floor_media, stricter
 
-_UNAVAILABLE: dict[str, Any] = {
-    "kind": "comments",
-    "verdict": "review",
-    "severity": 2,
-    "reasons": [
-        {
-            "code": "batch_unavailable",
-            "message": "the post's text declares a child; the batch is no longer stored to be judged again: "
+_UNAVAILABLE: dict[str, Any] = held_decision(
+    "comments",
+    [
+        reason(
+            "batch_unavailable",
+            "the post's text declares a child; the batch is no longer stored to be judged again: "
             "its published comments are withdrawn",
-        }
+        )
     ],
-    "minor_context": True,
-}
+    minor_context=True,
+)
 
 
 class History(Protocol):
