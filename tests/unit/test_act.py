@@ -246,14 +246,14 @@ def test_plan_refuses_results_that_do_not_match_the_batch() -> None:
     assert held.published == [] and held.held == 1
 
 
-@pytest.mark.parametrize(("verdict", "tagged"), [("allow", True), ("review", False)])
-def test_only_an_original_nobody_needs_is_tagged_for_expiry(
-    world: dict[str, Any], verdict: str, tagged: bool
-) -> None:
-    """Retention: an allowed original expires by tag (OriginalRetentionDays); one held for review is kept."""
+@pytest.mark.parametrize(("verdict", "retired"), [("allow", True), ("review", False)])
+def test_only_an_original_nobody_needs_is_retired(world: dict[str, Any], verdict: str, retired: bool) -> None:
+    """Retention: an allowed original is made noncurrent (the lifecycle expires it after
+    OriginalRetentionDays); one held for review stays current."""
     ref, decision = _media(world, verdict)
     Actor(S3(), DecisionStore(world["table"]), Bus(), Targets(PUBLISHED, QUARANTINE), EXECUTION).act(
         ref, decision
     )
-    tags = world["s3"].get_object_tagging(Bucket=UPLOADS, Key=ref.key, VersionId=ref.version_id)["TagSet"]
-    assert ({"Key": "tutela-decided", "Value": "true"} in tags) is tagged
+    versions = world["s3"].list_object_versions(Bucket=UPLOADS, Prefix=ref.key)
+    assert any(m["IsLatest"] for m in versions.get("DeleteMarkers", [])) is retired
+    assert world["s3"].head_object(Bucket=UPLOADS, Key=ref.key, VersionId=ref.version_id)  # still readable

@@ -12,8 +12,9 @@ Order, and why each step is safe to repeat:
    A retry that finds the action item sends nothing again; one that does not, sends the events (each has a
    stable ``event_id`` for consumers, since only the window between PutEvents and the put can repeat one);
 4. last, the original of a block is deleted (a retry after the delete finds the verified copy and the
-   action item and finishes without error); an original nobody needs any more (allowed) is tagged for the
-   upload bucket's expiry rule; one held for review is kept as it is.
+   action item and finishes without error); an original nobody needs any more (allowed) is retired: a
+   delete marker makes it noncurrent, and the upload bucket's noncurrent-version rule expires it after
+   OriginalRetentionDays; one held for review is kept as it is.
 
 The adapters are passed in (``tutela.aws``); this module itself never touches boto3.
 """
@@ -58,7 +59,7 @@ class Storage(Protocol):
     def read_bytes(self, ref: ObjectRef, *, max_bytes: int) -> bytes: ...
     def get_jsonl(self, bucket: str, key: str, *, max_bytes: int) -> list[Any]: ...
     def delete_version(self, ref: ObjectRef) -> None: ...
-    def mark_decided(self, ref: ObjectRef) -> bool: ...
+    def retire(self, ref: ObjectRef) -> bool: ...
 
 
 class History(Protocol):
@@ -123,13 +124,21 @@ def plan_comments(results: Sequence[Mapping[str, Any]], data: bytes) -> CommentP
 
 class Actor:
     def __init__(
-        self, storage: Storage, history: History, bus: Bus, targets: Targets, execution_id: str | None
+        self,
+        storage: Storage,
+        history: History,
+        bus: Bus,
+        targets: Targets,
+        execution_id: str | None,
+        *,
+        retire_originals: bool = True,
     ) -> None:
         self.s3 = storage
         self.history = history
         self.bus = bus
         self.targets = targets
         self.execution_id = execution_id
+        self.retire_originals = retire_originals
 
     def act(self, ref: ObjectRef, decision: Mapping[str, Any]) -> dict[str, Any]:
         if decision.get("verdict") not in ("allow", "review", "block") or not decision.get("sk"):
@@ -154,10 +163,11 @@ class Actor:
             logged = self.history.append(action_item(decision, action, execution_id=self.execution_id))
         if original is not None:
             self.s3.delete_version(ref)  # last: the verified copy, the events and the record exist
-        elif _final(decision, action):
-            # Nobody needs the original any more (the published copy is the scrubbed one): tag it so the
-            # upload bucket's lifecycle expires it after OriginalRetentionDays. Idempotent.
-            self.s3.mark_decided(ref)
+        elif self.retire_originals and _final(decision, action):
+            # Nobody needs the original any more (the published copy is the scrubbed one): make it noncurrent
+            # so the upload bucket's lifecycle expires it after OriginalRetentionDays. Free (a DELETE) and
+            # idempotent; a tag would cost a PUT-class request per upload.
+            self.s3.retire(ref)
         return dict(logged.get("action") or action)
 
     # ------------------------------------------------------------------ media
