@@ -96,8 +96,21 @@ class S3:
         *,
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
-    ) -> None:
-        self.client.put_object(Bucket=bucket, Key=key, Body=data, **_put_args(content_type, metadata))
+        if_absent: bool = False,
+    ) -> bool:
+        """One PutObject. ``if_absent``: only if the key has no current version (``If-None-Match: *``);
+        False when it has one (or a concurrent conditional write won: 409), True when written."""
+        args = _put_args(content_type, metadata)
+        if if_absent:
+            args["IfNoneMatch"] = "*"
+        try:
+            self.client.put_object(Bucket=bucket, Key=key, Body=data, **args)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if if_absent and code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                return False
+            raise
+        return True
 
     def copy(
         self,
