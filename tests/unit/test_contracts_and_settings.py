@@ -122,7 +122,8 @@ class _Recording(dict):  # type: ignore[type-arg]
         self.read.add(key)
         if key.startswith("MAX_") or key.endswith(("_BYTES", "_DAYS")):
             return "1"
-        return {"VISION_BACKEND": "local", "COMMENTS_COMPREHEND": "false"}.get(key, "x")
+        booleans = {"COMMENTS_COMPREHEND": "false", "RETIRE_ORIGINALS": "true"}
+        return {"VISION_BACKEND": "local", **booleans}.get(key, "x")
 
 
 SETTINGS = {

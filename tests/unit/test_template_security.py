@@ -405,7 +405,10 @@ def test_act_role_publishes_and_quarantines_but_not_lifecycle(cfn: dict[str, Any
     role = "ActFunctionRole"
     assert role_allows(cfn, role, "s3:PutObject", arn("PublishedBucket") + "/media/p/x.jpg")
     assert role_allows(cfn, role, "s3:PutObject", arn("QuarantineBucket") + "/media/p/x.jpg@v")
-    assert role_allows(cfn, role, "s3:PutObjectVersionTagging", arn("UploadBucket") + "/media/p/x.jpg")
+    # A final original is retired with a delete marker (DeleteObject), never tagged or rewritten.
+    assert role_allows(cfn, role, "s3:DeleteObject", arn("UploadBucket") + "/media/p/x.jpg")
+    assert not role_allows(cfn, role, "s3:PutObjectTagging", arn("UploadBucket") + "/media/p/x.jpg")
+    assert not role_allows(cfn, role, "s3:PutObjectVersionTagging", arn("UploadBucket") + "/media/p/x.jpg")
     assert not role_allows(cfn, role, "s3:PutLifecycleConfiguration", arn("UploadBucket"))
     assert not role_allows(cfn, role, "s3:PutObject", arn("UploadBucket") + "/media/p/x.jpg")
 
@@ -553,16 +556,21 @@ def test_every_function_and_the_state_machine_log_with_retention(res: Resolved, 
 
 
 def test_decided_originals_expire_and_zero_keeps_them(raw: dict[str, Any]) -> None:
-    from tutela.aws.s3 import DECIDED_TAG
-
+    """Act retires a final original (a delete marker); the noncurrent-version rule expires it after
+    OriginalRetentionDays. With 0, Act retires nothing (and overwritten versions keep their 30 days)."""
     assert raw["Parameters"]["OriginalRetentionDays"]["Default"] == 30
-    rules = {r["Id"]: r for r in Resolved(raw).props("UploadBucket")["LifecycleConfiguration"]["Rules"]}
-    rule = rules["expire-decided-originals"]
-    assert rule["TagFilters"] == [{"Key": DECIDED_TAG[0], "Value": DECIDED_TAG[1]}]
-    assert rule["ExpirationInDays"] == "30"
-    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 1  # the delete marker's version goes too
-    kept = Resolved(raw, OriginalRetentionDays="0").props("UploadBucket")["LifecycleConfiguration"]["Rules"]
-    assert "expire-decided-originals" not in {r["Id"] for r in kept}
+    res = Resolved(raw)
+    rules = {r["Id"]: r for r in res.props("UploadBucket")["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-old-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == "30"
+    assert "Filter" not in rules["expire-old-versions"] and "Prefix" not in rules["expire-old-versions"]
+    assert not any("ExpirationInDays" in r for r in rules.values())  # nothing current expires by age
+    assert res.props("ActFunction")["Environment"]["Variables"]["RETIRE_ORIGINALS"] == "true"
+    week = Resolved(raw, OriginalRetentionDays="7")
+    rules = {r["Id"]: r for r in week.props("UploadBucket")["LifecycleConfiguration"]["Rules"]}
+    rule = rules["expire-old-versions"]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == "7"
+    kept = Resolved(raw, OriginalRetentionDays="0")
+    assert kept.props("ActFunction")["Environment"]["Variables"]["RETIRE_ORIGINALS"] == "false"
 
 
 def test_quarantine_and_unpublished_copies_expire(res: Resolved) -> None:

@@ -116,6 +116,7 @@ class ActSettings:
     event_bus_name: str
     published_bucket: str
     quarantine_bucket: str
+    retire_originals: bool = False  # OriginalRetentionDays > 0: final originals are made noncurrent
 
     @classmethod
     def from_env(cls, env: Env) -> ActSettings:
@@ -124,6 +125,7 @@ class ActSettings:
             _str(env, "EVENT_BUS_NAME"),
             _str(env, "PUBLISHED_BUCKET"),
             _str(env, "QUARANTINE_BUCKET"),
+            _bool(env, "RETIRE_ORIGINALS"),
         )
 
 
