@@ -74,7 +74,7 @@ def expand(batch: Mapping[str, Any], comment_items: Iterable[Mapping[str, Any]])
     base = [s for s in stages if not s.startswith("llm:")]
     llm_lines = set(parse_ranges(str((analyzer.get("llm") or {}).get("lines") or "")))
     for line in parse_ranges(str(batch.get("allowed_lines") or "")):
-        entry = {
+        entry: dict[str, Any] = {
             "line": line,
             "verdict": "allow",
             "severity": 0,
