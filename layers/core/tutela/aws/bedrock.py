@@ -15,8 +15,10 @@ from botocore.config import Config
 
 from tutela.comments.llm import LLMUnavailable, Reply
 
-CONNECT_TIMEOUT_S = 3
-READ_TIMEOUT_S = 25
+CONNECT_TIMEOUT_S = 2
+# Non-streaming: the whole answer must arrive within it (25 comments' answer of at most 2,064 tokens at the
+# ~150 tokens/s of a small model is ~14 s).
+READ_TIMEOUT_S = 20
 MAX_ATTEMPTS = 2  # the first call and one retry (botocore's standard mode: throttles and 5xx, with backoff)
 # Two attempts of connect + read, plus standard mode's backoff between them (at most a few seconds here).
 WORST_CALL_SECONDS = MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + 4

@@ -89,7 +89,7 @@ class LLMConfig:
     scope: Scope = "child-or-unknown"
     batch_tokens: int = 30_000
     call_tokens: int = 6_000
-    call_comments: int = 40
+    call_comments: int = 25
     call_seconds: float = 60.0
 
     def __post_init__(self) -> None:
