@@ -43,6 +43,7 @@ MAX_REASON_CHARS = 200  # the prompt asks for at most 20 words; a longer reason 
 OUTPUT_TOKENS_PER_COMMENT = 80  # an entry with a 20-word reason is ~50 tokens
 OUTPUT_TOKENS_FIXED = 64
 MODEL_SEVERITY_CAP = int(Severity.HIGH)
+CALL_COMMENTS = 25  # per call: the answer (<= 64 + 80 x 25 tokens) arrives within the client's read timeout
 
 # Codes of the comments the stage could not judge (each one is a ``review``, with this code as its reason).
 CODE_UNAVAILABLE = "llm_unavailable"  # throttled, timed out, denied, any service error
@@ -89,7 +90,7 @@ class LLMConfig:
     scope: Scope = "child-or-unknown"
     batch_tokens: int = 30_000
     call_tokens: int = 6_000
-    call_comments: int = 25
+    call_comments: int = CALL_COMMENTS
     call_seconds: float = 60.0
 
     def __post_init__(self) -> None:
@@ -136,7 +137,7 @@ def clean(text: str) -> str:
     return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _item(ident: str, minor_context: bool | None, text: str) -> str:
+def request_item(ident: str, minor_context: bool | None, text: str) -> str:
     context = "adult" if minor_context is False else "child_or_unknown"
     return json.dumps({"id": ident, "context": context, "text": clean(text)}, ensure_ascii=False)
 
@@ -344,7 +345,7 @@ def judge(
         used = 0
         while pending and len(chunk) < config.call_comments:
             r = pending[0]
-            item = _item(str(r["line"]), r.get("minor_context"), texts[r["line"]])
+            item = request_item(str(r["line"]), r.get("minor_context"), texts[r["line"]])
             cost = estimate_tokens(item) + 2
             if used + cost > room:
                 break
@@ -353,7 +354,7 @@ def judge(
         if not chunk:
             # the next comment fits no call: alone too big for any call, or the batch budget is spent
             first = pending[0]
-            item = _item(str(first["line"]), first.get("minor_context"), texts[first["line"]])
+            item = request_item(str(first["line"]), first.get("minor_context"), texts[first["line"]])
             if estimate_tokens(item) + 2 > config.call_tokens - prompt_tokens:
                 _held(pending.pop(0), CODE_BUDGET, "comment too long for one model call")
                 report.hold(CODE_BUDGET)

@@ -333,6 +333,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = [e.key for e in executions if e.status != "SUCCEEDED"]
     bill = price(executions, prices, effective)
     print(render(bill, executions, prices, overrides, verbose=args.calls))
+    if "bedrock" in prices:
+        from tutela.comments.llm_cost import per_million, render_table
+
+        sample = [(t, False) for t in BENIGN] + [(t, True) for t in BAD]  # the measured batch's 10% bad
+        print()
+        print(render_table(per_million(sample, prices["bedrock"]["models"]), prices["bedrock"]["date"]))
     if failed:
         print(f"executions did not succeed: {failed}", file=sys.stderr)
         return 1
