@@ -285,3 +285,18 @@ def test_model_ids_are_foundation_models_of_the_region(bad: str) -> None:
     with pytest.raises(ValueError):
         check_model_id(bad)
     assert check_model_id("anthropic.claude-3-haiku-20240307-v1:0")
+
+
+def test_a_plain_allow_gets_its_stages_from_the_batch_record() -> None:
+    """Plain allows have no record of their own (tutela.comment_records): the batch says which stages ran,
+    the LLM's only on the lines in its scope."""
+    from tutela.comment_records import expand
+
+    stages = ["rules", "model", f"llm:{MODEL}"]
+    batch = {
+        "sk": "v#1",
+        "allowed_lines": "1-3",
+        "analyzers": {"comments": {"stages": stages, "llm": {"lines": "2-3"}}},
+    }
+    assert [r["stages"] for r in expand(batch, [])] == [stages[:2], stages, stages]
+    assert "stages" not in expand({"sk": "v#1", "allowed_lines": "1"}, [])[0]  # records before stages
