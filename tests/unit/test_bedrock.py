@@ -157,3 +157,26 @@ def test_the_client_is_bounded_to_fit_the_function_timeout(template: dict[str, A
         assert made is not clients.client("bedrock-runtime")
     finally:
         clients.reset()
+
+
+def test_the_cli_runs_stage_3_on_a_file(
+    bedrock: tuple[Any, Stubber], tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tutela comments FILE --llm MODEL``: the file is one batch; the model can only add a review."""
+    from tutela.cli import main
+
+    client, stub = bedrock
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "a", "text": "lovely photo"}\n{"id": "b", "text": "great shot"}\n')
+    stub.add_response(
+        "converse", converse_response(verdicts(("1", "allow", []), ("2", "review", ["grooming"])))
+    )
+    clients.override("bedrock-runtime", client)
+    try:
+        assert main(["comments", str(path), "--llm", MODEL]) == 0
+    finally:
+        clients.override("bedrock-runtime", None)
+    out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(r["id"], r["verdict"]) for r in out] == [("a", "allow"), ("b", "review")]
+    assert out[1]["stages"][-1] == f"llm:{MODEL}"
+    assert main(["comments", str(path), "--llm", "us.amazon.nova-micro-v1:0"]) == 2
