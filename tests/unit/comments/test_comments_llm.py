@@ -300,3 +300,39 @@ def test_a_plain_allow_gets_its_stages_from_the_batch_record() -> None:
     }
     assert [r["stages"] for r in expand(batch, [])] == [stages[:2], stages, stages]
     assert "stages" not in expand({"sk": "v#1", "allowed_lines": "1"}, [])[0]  # records before stages
+
+
+ENTRIES = [
+    entry("1"),
+    entry("1", "review", ["grooming"], "asks the school"),
+    entry("1", "block", ["sexualising_minor", "solicitation"]),
+    entry("1", "maybe"),
+    entry("1", "review"),
+    entry("1", "allow", ["grooming"]),
+    entry("1", "review", ["porn"]),
+    entry("1", "review", ["grooming", "grooming"]),
+    entry("1", "review", ["grooming"], "x" * 200),
+    entry("1", "review", ["grooming"], "x" * 201),
+    {**entry("1"), "confidence": 0.9},
+    {"id": "1", "verdict": "allow", "categories": []},
+    {**entry("1"), "categories": "grooming"},
+    {**entry("1"), "reason": None},
+]
+
+
+@pytest.mark.parametrize("raw", ENTRIES)
+def test_the_published_schema_and_the_runtime_agree(raw: dict[str, Any]) -> None:
+    """prompts/verdicts-v1.schema.json documents the answer; the runtime validator must not drift from it."""
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(
+        resources.files("tutela.comments").joinpath("prompts", "verdicts-v1.schema.json").read_text()
+    )
+    assert set(schema["properties"]["verdicts"]["items"]["properties"]["categories"]["items"]["enum"]) == set(
+        LEX.policy
+    )
+    by_schema = jsonschema.Draft202012Validator(schema).is_valid({"verdicts": [raw]})
+    by_runtime = not parse_answer(json.dumps({"verdicts": [raw]}), ["1"]).invalid
+    assert by_schema == by_runtime
