@@ -222,7 +222,12 @@ def test_the_budget_splits_calls_and_reviews_what_it_cannot_pay_for() -> None:
     assert 0 < len(asked) < 10
     held = [r for r in results if r.get("code") == CODE_BUDGET]
     assert len(held) == 10 - len(asked) and all(r["verdict"] == "review" for r in held)
-    assert report.held == {CODE_BUDGET: len(held)}
+    assert report.held == {CODE_BUDGET: len(held)} and report.in_scope == 10
+    # the stage ran on the asked comments only; the batch record's lines are theirs
+    assert all("stages" not in r for r in held) and all(
+        r["stages"][-1] == f"llm:{MODEL}" for r in results[:1]
+    )
+    assert report.summary()["lines"] == (f"1-{len(asked)}" if len(asked) > 1 else "1")
 
 
 def test_stage_1_2_allows_are_asked_first_when_the_budget_is_short() -> None:

@@ -275,7 +275,7 @@ class Report:
     failed_calls: int = 0
     input_tokens: int = 0  # as billed (the service's usage figures)
     output_tokens: int = 0
-    in_scope: list[int] = field(default_factory=list)
+    in_scope: int = 0  # comments the scope named (asked, or held for the budget or the deadline)
 
     def hold(self, code: str, n: int = 1) -> None:
         self.held[code] = self.held.get(code, 0) + n
@@ -285,7 +285,8 @@ class Report:
             "model_id": self.model_id,
             "prompt": self.prompt,
             "scope": self.scope,
-            "lines": line_ranges(self.in_scope),
+            "lines": line_ranges(self.asked),  # the stage judged these (tutela.comment_records.expand)
+            "in_scope": self.in_scope,
             "asked": len(self.asked),
             "escalated": self.escalated,
             "held": dict(sorted(self.held.items())),
@@ -327,13 +328,8 @@ def judge(
     fit before ``deadline`` (a ``clock()`` value). Never raises for a model failure."""
     prompt = system_prompt()
     report = Report(config.model_id, PROMPT_VERSION, config.scope)
-    stages = [*base_stages(lexicon), config.stage]
-    candidates = []
-    for r in results:
-        if in_scope(r, config.scope) and isinstance(texts.get(r["line"]), str):
-            r["stages"] = stages
-            report.in_scope.append(r["line"])
-            candidates.append(r)
+    candidates = [r for r in results if in_scope(r, config.scope) and isinstance(texts.get(r["line"]), str)]
+    report.in_scope = len(candidates)
     candidates.sort(key=lambda r: (r["verdict"] != "allow", r["line"]))
     prompt_tokens = estimate_tokens(prompt) + 16  # the message frame
     spent = 0
@@ -384,6 +380,9 @@ def _call(
     report: Report,
 ) -> None:
     by_id = {str(r["line"]): r for r, _ in chunk}
+    stages = [*base_stages(lexicon), config.stage]
+    for r in by_id.values():  # a comment held for the budget or the deadline was never asked: not these
+        r["stages"] = stages
     report.calls += 1
     report.asked.extend(r["line"] for r, _ in chunk)
     max_tokens = OUTPUT_TOKENS_FIXED + OUTPUT_TOKENS_PER_COMMENT * len(chunk)
