@@ -65,3 +65,21 @@ def test_what_the_code_accepts_the_template_accepts(raw: dict[str, Any], model_i
     pattern = raw["Parameters"]["CommentsLLM"]["AllowedPattern"]
     assert check_model_id(model_id) and re.fullmatch(pattern, model_id)
     assert re.fullmatch(pattern, "") and not re.fullmatch(pattern, "nova micro")
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"COMMENTS_LLM": "us.amazon.nova-micro-v1:0"},  # a profile: the grant would not cover it
+        {"COMMENTS_LLM": "nova micro"},
+        {"COMMENTS_LLM": MODEL, "COMMENTS_LLM_SCOPE": "adults"},
+        {"COMMENTS_LLM": MODEL, "COMMENTS_LLM_BATCH_TOKENS": "10"},
+    ],
+)
+def test_a_bad_llm_setting_is_a_deployment_fault(env: dict[str, str]) -> None:
+    from tutela.aws.settings import LLMSettings
+    from tutela.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        LLMSettings.from_env(env)
+    assert LLMSettings.from_env({"COMMENTS_LLM": " "}) is None
