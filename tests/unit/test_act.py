@@ -93,7 +93,7 @@ def _photo(world: dict[str, Any], verdict: str) -> tuple[ObjectRef, dict[str, An
     import tempfile
     from pathlib import Path
 
-    from tutela.local import samples
+    from tutela_dev.emulator import samples
     from tutela.scrub import scrub_bytes
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -287,7 +287,7 @@ def template_defaults(root: Path) -> dict[str, str]:
 
 def platform_logs(root: Path) -> bool:
     """Does Lambda ingest its platform records (the template's SystemLogLevel is DEBUG or INFO)?"""
-    from tutela.local.cfn_yaml import load_template
+    from tutela_dev.emulator.cfn_yaml import load_template
 
     fn = load_template(root / "template.yaml").get("Globals", {}).get("Function", {})
     return str((fn.get("LoggingConfig") or {}).get("SystemLogLevel", "INFO")) in ("DEBUG", "INFO")
@@ -350,6 +350,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = [e.key for e in executions if e.status != "SUCCEEDED"]
     bill = price(executions, prices, effective, platform_logs=platform_logs(root))
     print(render(bill, executions, prices, overrides, verbose=args.calls))
+    if "bedrock" in prices:
+        from tutela.comments.llm_cost import per_million, render_table
+
+        sample = [(t, False) for t in BENIGN] + [(t, True) for t in BAD]  # the measured batch's 10% bad
+        print()
+        print(render_table(per_million(sample, prices["bedrock"]["models"]), prices["bedrock"]["date"]))
     if failed:
         print(f"executions did not succeed: {failed}", file=sys.stderr)
         return 1

@@ -64,10 +64,12 @@ class LocalStack:
         retry_scale: float = 1.0,
         chaos: Chaos | None = None,
         meter: Meter | None = None,
+        stubs: dict[str, Any] | None = None,
     ) -> None:
         """``retry_scale`` shortens the ASL's Retry intervals (moto really sleeps them); tests use ~0.01.
         ``chaos`` injects faults into every handler invocation (see ``tutela_dev.emulator.chaos``); ``meter``
-        counts what the handlers do (see ``tutela_dev.emulator.meter``)."""
+        counts what the handlers do (see ``tutela_dev.emulator.meter``). ``stubs`` gives the handlers a client
+        per service that moto does not emulate (e.g. a botocore-Stubber ``bedrock-runtime``)."""
         self.root = root.resolve()
         self.retry_scale = retry_scale
         self.chaos = chaos
@@ -79,6 +81,12 @@ class LocalStack:
         self._parse_patch: Any = None
         self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        self.stubs = dict(stubs or {})
+        if self.parameters.get("CommentsLLM") and "bedrock-runtime" not in self.stubs:
+            raise LocalStackError(
+                "CommentsLLM needs Amazon Bedrock (Converse), which the local stack does not emulate (moto "
+                "has no Converse): leave it empty here, or pass a stubbed bedrock-runtime client (tests)"
+            )
         self.log = log
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
@@ -132,6 +140,8 @@ class LocalStack:
         _REGISTRY.log = self.log
         _REGISTRY.modules.clear()  # a new deployment: every function starts cold, with new clients
         clients.reset()
+        for service, stub in self.stubs.items():
+            clients.override(service, stub)
         if self.chaos is not None:
             self._uninstall_chaos = self.chaos.install()
             _REGISTRY.chaos = self.chaos
@@ -175,6 +185,8 @@ class LocalStack:
         os.environ.clear()
         os.environ.update(self._saved_env)
         clients.reset()  # they point at this (now stopped) moto
+        for service in self.stubs:
+            clients.override(service, None)
 
     @property
     def session(self) -> Any:

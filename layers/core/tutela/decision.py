@@ -158,6 +158,8 @@ def comment_items(
             "evidence": r.get("evidence", []),
             "minor_context": r.get("minor_context"),
             "lexicon_version": r.get("lexicon_version"),
+            "stages": r.get("stages"),  # set when the LLM stage ran on the batch (tutela.comments.llm)
+            "llm": r.get("llm"),
             "decided_at": decided,
             "expires_at": expires,
             "execution_id": execution_id,

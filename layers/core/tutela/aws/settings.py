@@ -82,6 +82,7 @@ class ClassifySettings:
     max_batch_bytes: int
     max_comments: int
     comprehend: bool
+    llm: LLMSettings | None = None  # stage 3 (Amazon Bedrock); None = off
 
     @classmethod
     def from_env(cls, env: Env) -> ClassifySettings:
@@ -97,6 +98,35 @@ class ClassifySettings:
             ),
             _int(env, "MAX_COMMENTS_PER_BATCH", MAX_COMMENTS_PER_BATCH, low=1, high=MAX_COMMENTS_PER_BATCH),
             _bool(env, "COMMENTS_COMPREHEND"),
+            LLMSettings.from_env(env),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LLMSettings:
+    """The comments' optional LLM stage: ``COMMENTS_LLM`` (a Bedrock foundation-model id; empty = off),
+    ``COMMENTS_LLM_SCOPE`` and ``COMMENTS_LLM_BATCH_TOKENS`` (estimated input tokens per comment batch)."""
+
+    model_id: str
+    scope: str
+    batch_tokens: int
+
+    @classmethod
+    def from_env(cls, env: Env) -> LLMSettings | None:
+        model_id = env.get("COMMENTS_LLM", "").strip()
+        if not model_id:
+            return None
+        from tutela.comments.llm import SCOPES, check_model_id
+
+        try:
+            check_model_id(model_id)
+        except ValueError as exc:
+            raise ConfigurationError(f"configuration COMMENTS_LLM: {exc}") from None
+        scope = env.get("COMMENTS_LLM_SCOPE") or "child-or-unknown"
+        if scope not in SCOPES:
+            raise ConfigurationError(f"configuration COMMENTS_LLM_SCOPE must be one of {', '.join(SCOPES)}")
+        return cls(
+            model_id, scope, _int(env, "COMMENTS_LLM_BATCH_TOKENS", 30_000, low=1_000, high=10_000_000)
         )
 
 

@@ -28,8 +28,9 @@ from typing import Any, Protocol
 
 from tutela.act import DECISION_EVENT, ESCALATION_EVENT, Bus, Storage, Targets, plan_comments, quarantine_key
 from tutela.comment_records import expand
-from tutela.comments import LEXICON_VERSION, classify_lines
+from tutela.comments import LEXICON_VERSION, classify_lines, default_lexicon
 from tutela.comments.lines import split_batch
+from tutela.comments.llm import base_stages
 from tutela.decision import (
     action_item,
     comment_items,
@@ -204,7 +205,14 @@ class Reevaluator:
                 "reasons": [*batch.reasons, why],
                 "counts": batch.counts,
                 "minor_context": True,
-                "analyzers": {"comments": {"name": "tutela.comments", "lexicon_version": LEXICON_VERSION}},
+                # stages 1-2 only: the optional LLM stage (CommentsLLM) runs in ClassifyComments alone
+                "analyzers": {
+                    "comments": {
+                        "name": "tutela.comments",
+                        "lexicon_version": LEXICON_VERSION,
+                        "stages": base_stages(default_lexicon()),
+                    }
+                },
             },
         )
 
