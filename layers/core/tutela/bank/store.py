@@ -154,9 +154,12 @@ class CachedIndex:
         self._index: BankIndex | None = None
         self._checked = float("-inf")
 
-    def get(self, now: float | None = None) -> BankIndex:
+    def get(self, now: float | None = None, *, at_least: int | None = None) -> BankIndex:
+        """``at_least``: a bank index version the caller knows exists (a re-moderation run's): an older
+        cached index is re-read now instead of when the ttl runs out."""
         now = time.monotonic() if now is None else now
-        if self._index is None or now - self._checked >= self.ttl:
+        stale = at_least is not None and self._version < at_least
+        if self._index is None or stale or now - self._checked >= self.ttl:
             if self._repo is None:
                 self._repo = self._factory()
             version = int(self._repo.read_index().get("version", 0))

@@ -16,6 +16,10 @@ COMMANDS = {
     "scan": ("tutela.cli.scan", "scan an image or video for nudity/underwear and minors"),
     "comments": ("tutela.cli.comments", "classify comments (JSON Lines) for innuendo and grooming"),
     "bank": ("tutela.cli.bank", "PDQ hash banks of known content: import, add, match"),
+    "backfill": (
+        "tutela.cli.backfill",
+        "re-moderate stored uploads after a policy, lexicon, bank or model change",
+    ),
     "redrive": ("tutela.cli.redrive", "replay dead-lettered uploads and decisions into the pipeline"),
     "review": ("tutela.cli.review", "human review over the review API: list, show, decide, appeal, report"),
     "comments-export-labels": ("tutela.cli.comments_labels", "review outcomes -> comment training rows"),
