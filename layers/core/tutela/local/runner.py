@@ -122,7 +122,8 @@ class Runner:
             line, reason = parsed.errors[0]
             raise ValueError(f"{csv_path}:{line}: {reason} ({len(parsed.errors)} bad line(s))")
         repo = BankRepository(S3Blobs(self.stack.outputs["BankBucketName"], client=self.stack.client("s3")))
-        return repo.add(bank, parsed.entries).added
+        added = repo.add(bank, parsed.entries, videos=parsed.videos)
+        return added.added + added.videos_added
 
     def deliver(self, upload: Upload) -> list[dict[str, Any]]:
         head = self.s3.head_object(Bucket=self.bucket, Key=upload.key, **self.ref(upload).version_args())
