@@ -152,6 +152,10 @@ class BankRepository:
                 video_keys.add(v.key)
                 new_videos.append(v)
         all_videos = old_videos + new_videos
+        if meta["version"] and not fresh and not new_videos:  # nothing new: no version (no retro run)
+            return AddResult(
+                bank, 0, len(entries) + len(videos), len(words), index["version"], 0, len(all_videos)
+            )
         version = meta["version"] + 1
         self.blobs.put(f"banks/{bank}/v{version}.pdq", words.astype(">u8").tobytes())
         if labels:

@@ -65,6 +65,14 @@ class Bus(Protocol):
     def publish_all(self, entries: Sequence[tuple[str, Mapping[str, Any]]]) -> None: ...
 
 
+class Removals(Protocol):
+    """The bank a confirmed block's hashes go to (idempotent: hashes already in it are not added again)."""
+
+    name: str
+
+    def add(self, entries: Sequence[Any], videos: Sequence[Any]) -> dict[str, Any]: ...
+
+
 def _event_id(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -83,7 +91,9 @@ class ReviewService:
         *,
         upload_bucket: str,
         now: datetime | None = None,
+        removals: Removals | None = None,
     ) -> None:
+        self.removals = removals
         self.store = store
         self.media = media
         self.bus = bus
@@ -354,6 +364,8 @@ class ReviewService:
         else:
             action = self.media.quarantine(entry, tag)
             action["unpublished"] = self.media.unpublish(str(entry["key"]))
+            if self.removals is not None:  # before the events: a retry (repeat) adds nothing twice
+                action["banked"] = self._bank_removal(decision)
         escalate = bool(record.get("escalate"))
         detail = self._event_detail(decision, entry, action, escalate)
         events = [(DECISION_EVENT, {**detail, "event_id": _event_id(tag, DECISION_EVENT)})]
@@ -411,6 +423,18 @@ class ReviewService:
             ),
             "action": dict(action),
         }
+
+    def _bank_removal(self, decision: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A confirmed block's PDQ hashes go to the removals bank: re-uploads are blocked before any
+        classifier, and the new bank version matches earlier uploads retroactively (tutela.remod)."""
+        from tutela.policy.media import match_policy
+        from tutela.review.removals import removal_entries
+
+        assert self.removals is not None
+        entries, videos = removal_entries(decision, self.removals.name, match_policy().min_quality)
+        if not entries and not videos:
+            return None
+        return self.removals.add(entries, videos)
 
     # ------------------------------------------------------------ strikes
     def _strike(self, entry: Mapping[str, Any], record: Mapping[str, Any]) -> None:
