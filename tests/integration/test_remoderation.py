@@ -21,8 +21,10 @@ from tutela.bank.model import Bank
 from tutela.bank.store import BankRepository
 from tutela.cli import main
 from tutela.decision import object_keys
+from tutela.local.review_api import ReviewApi, ReviewRules
 from tutela.local.runner import Runner, object_created_event
 from tutela.local.stack import LocalStack
+from tutela.review.rules import parse_item_id
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +96,10 @@ def test_backfill_is_once_per_ruleset_stricter_applied_looser_reviewed(
     stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runner = Runner(stack)
+    rules = ReviewRules(stack)  # the decisions bus -> the review queue's intake, as the template routes it
     cat = runner.upload(_photo(tmp_path, "cat.jpg", samples.chelsea()), "media/bf/cat.jpg")
+    astro_path = _photo(tmp_path, "astro.jpg", samples.astronaut())
+    astro = runner.upload(astro_path, "media/bf/astro.jpg")
     coffee_path = _photo(tmp_path, "coffee.jpg", samples.coffee())
     # coffee is held at upload: its hash is in a review bank
     _bank(stack).add(
@@ -103,22 +108,22 @@ def test_backfill_is_once_per_ruleset_stricter_applied_looser_reviewed(
         defaults=Bank("watch", action="review"),
     )
     coffee = runner.upload(coffee_path, "media/bf/coffee.jpg")
-    for up in (cat, coffee):
+    for up in (cat, coffee, astro):
         runner.deliver(up)
     assert runner.decisions(cat)[0]["verdict"] == "allow" and _published(stack, "media/bf/cat.jpg")
     assert runner.decisions(coffee)[0]["verdict"] == "review"
 
     first = _backfill(stack, capsys, "--prefix", "media/bf/")
     assert first["code"] == 0 and first["status"] == "SUCCEEDED"
-    assert first["items"]["total"] == 2 and first["items"]["succeeded"] == 2
-    assert any("succeeded: total=2" in line for line in first["progress"])
+    assert first["items"]["total"] == 3 and first["items"]["succeeded"] == 3
+    assert any("succeeded: total=3" in line for line in first["progress"])
     assert [i["verdict"] for i in _chain(stack, runner, cat)] == ["allow", "allow"]  # same rules: recorded
 
     # The same versions again: nothing is judged or written.
-    before = len(_chain(stack, runner, cat)) + len(_chain(stack, runner, coffee))
+    before = sum(len(_chain(stack, runner, u)) for u in (cat, coffee, astro))
     again = _backfill(stack, capsys, "--prefix", "media/bf/")
-    assert again["code"] == 0 and again["items"]["succeeded"] == 2
-    assert len(_chain(stack, runner, cat)) + len(_chain(stack, runner, coffee)) == before
+    assert again["code"] == 0 and again["items"]["succeeded"] == 3
+    assert sum(len(_chain(stack, runner, u)) for u in (cat, coffee, astro)) == before
 
     # A bank change: cat's hash is banked (block), the review bank is disabled.
     _bank(stack).add(
@@ -127,6 +132,11 @@ def test_backfill_is_once_per_ruleset_stricter_applied_looser_reviewed(
         defaults=Bank("removed"),
     )
     _bank(stack).define(Bank("watch", action="review", enabled=False))
+    _bank(stack).add(
+        "suspect",
+        [_entry("suspect", hash_file(astro_path).hashes[0].hex)],
+        defaults=Bank("suspect", action="review"),
+    )
     dry = _backfill(stack, capsys, "--prefix", "media/bf/", "--dry-run")
     assert dry["code"] == 0 and len(_chain(stack, runner, cat)) == 2  # a dry run writes nothing
     third = _backfill(stack, capsys, "--prefix", "media/bf/")
@@ -142,6 +152,20 @@ def test_backfill_is_once_per_ruleset_stricter_applied_looser_reviewed(
     assert not s3.list_object_versions(
         Bucket=stack.outputs["UploadBucketName"], Prefix="media/bf/cat.jpg"
     ).get("Versions")  # the original was moved to quarantine
+
+    # allow -> review: withdrawn and queued for a human (the review intake takes the re-moderation)
+    held = _chain(stack, runner, astro)[-1]
+    assert held["verdict"] == "review" and held["requeue"] is True
+    assert not _published(stack, "media/bf/astro.jpg")
+    rules.play()
+    api = ReviewApi(stack)
+    token = f"Bearer {api.identities['token'].token}"
+    queue = json.loads(api.call("GET", "/api/queue", query="kind=media&limit=100", authorization=token).body)
+    mine = {i["key"]: i for i in queue["items"] if i["key"].startswith("media/bf/")}
+    # coffee was queued at upload (and stays queued once); astro by its re-moderation
+    assert sorted(mine) == ["media/bf/astro.jpg", "media/bf/coffee.jpg"]
+    assert len([i for i in queue["items"] if i["key"] == "media/bf/coffee.jpg"]) == 1
+    assert parse_item_id(mine["media/bf/astro.jpg"]["id"])[1] == held["sk"]
 
     coffee_chain = _chain(stack, runner, coffee)
     looser = coffee_chain[-1]
@@ -160,9 +184,9 @@ def test_bank_import_blocks_an_earlier_upload_retroactively_exactly_once(
     stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runner = Runner(stack)
-    photo = _photo(tmp_path, "astronaut.jpg", samples.astronaut())
+    photo = _photo(tmp_path, "rocket.jpg", samples.rocket())  # in no bank of this stack yet
     a = runner.upload(photo, "media/retro/a.jpg")
-    other = runner.upload(_photo(tmp_path, "rocket.jpg", samples.rocket()), "media/retro/b.jpg")
+    other = runner.upload(_photo(tmp_path, "cells.jpg", samples.immunohistochemistry()), "media/retro/b.jpg")
     for up in (a, other):
         runner.deliver(up)
     assert runner.decisions(a)[0]["verdict"] == "allow" and _published(stack, "media/retro/a.jpg")

@@ -23,6 +23,7 @@ from tutela.comments.lines import parse_batch, split_batch
 from tutela.objects import ObjectRef, key_problem
 from tutela.review import rules
 from tutela.review.policy import ReviewPolicy
+from tutela.remod.versions import is_remod_sk
 from tutela.review.rules import Actor, ReviewError
 
 DECISION_EVENT = "Moderation Decision"
@@ -287,11 +288,13 @@ class ReviewService:
         event is delivered."""
         ref = detail.get("decision") or {}
         pk, sk = ref.get("pk"), ref.get("sk")
-        if not isinstance(pk, str) or not isinstance(sk, str) or not _is_object_sk(sk):
+        if not isinstance(pk, str) or not isinstance(sk, str) or not (_is_object_sk(sk) or is_remod_sk(sk)):
             return 0
         decision = self.store.get(pk, sk)
         if decision is None:
             return 0
+        if is_remod_sk(sk) and not decision.get("requeue"):
+            return 0  # a re-moderation that held nothing new (the item is queued, or decided, already)
         if decision.get("kind") == "comments":
             targets = [
                 c
