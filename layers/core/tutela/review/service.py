@@ -21,9 +21,9 @@ from typing import Any, Protocol
 
 from tutela.comments.lines import parse_batch, split_batch
 from tutela.objects import ObjectRef, key_problem
+from tutela.remod.versions import is_remod_sk
 from tutela.review import rules
 from tutela.review.policy import ReviewPolicy
-from tutela.remod.versions import is_remod_sk
 from tutela.review.rules import Actor, ReviewError
 
 DECISION_EVENT = "Moderation Decision"
