@@ -70,7 +70,7 @@ class Remoderator:
         self.run = run
 
     def chain(self, ref: ObjectRef) -> Chain | None:
-        return read_chain(self.history, ref)
+        return read_chain(self.history, ref, fingerprint=self.run.fingerprint)
 
     # ------------------------------------------------------------------ entry points
     def media(self, ref: ObjectRef, chain: Chain, decision: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,8 +30,10 @@ class Chain:
     by_human: bool
 
 
-def read_chain(history: ChainReader, ref: ObjectRef) -> Chain | None:
-    """None when the object version has no recorded decision (nothing to re-judge: the pipeline has it)."""
+def read_chain(history: ChainReader, ref: ObjectRef, *, fingerprint: str | None = None) -> Chain | None:
+    """None when the object version has no recorded decision (nothing to re-judge: the pipeline has it).
+    ``fingerprint``: the re-moderation being made, left out (a retry of it compares with what it re-judged,
+    not with itself)."""
     keys = object_keys(ref)
     base = history.get(keys["pk"], keys["sk"])
     if base is None:
@@ -40,7 +42,12 @@ def read_chain(history: ChainReader, ref: ObjectRef) -> Chain | None:
     reeval = history.get(keys["pk"], keys["sk"] + REEVAL_SUFFIX)
     if reeval is not None:
         items.append(reeval)
-    items += [i for i in history.query(keys["pk"], keys["sk"] + REMOD) if is_remod_sk(str(i.get("sk")))]
+    own = f"{keys['sk']}{REMOD}{fingerprint}" if fingerprint else None
+    items += [
+        i
+        for i in history.query(keys["pk"], keys["sk"] + REMOD)
+        if is_remod_sk(str(i.get("sk"))) and i.get("sk") != own
+    ]
     latest = max(items, key=lambda i: (str(i.get("decided_at") or ""), len(str(i.get("sk")))))
     entry = history.get(keys["pk"], f"{latest['sk']}#review")
     if entry and entry.get("status") == "closed" and entry.get("decided_by") and entry.get("verdict"):
