@@ -19,12 +19,12 @@ from tutela.aws.banks import S3Blobs
 from tutela.bank.media import hash_file
 from tutela.bank.model import Bank
 from tutela.bank.store import BankRepository
-from tutela.cli import main
 from tutela.decision import object_keys
-from tutela.local.review_api import ReviewApi, ReviewRules
-from tutela.local.runner import Runner, object_created_event
-from tutela.local.stack import LocalStack
 from tutela.review.rules import parse_item_id
+from tutela_dev.cli import main
+from tutela_dev.emulator.review_api import ReviewApi, ReviewRules
+from tutela_dev.emulator.runner import Runner, object_created_event
+from tutela_dev.emulator.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

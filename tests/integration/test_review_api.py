@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from tests.integration.stacks import local_stack
-from tutela.local import samples
-from tutela.local.review_api import ApiResponse, ReviewApi, ReviewRules
-from tutela.local.runner import Runner, Upload
-from tutela.local.stack import LocalStack
 from tutela.review.policy import load_policy
 from tutela.scrub import find_location
+from tutela_dev.emulator import samples
+from tutela_dev.emulator.review_api import ApiResponse, ReviewApi, ReviewRules
+from tutela_dev.emulator.runner import Runner, Upload
+from tutela_dev.emulator.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -283,7 +283,7 @@ def test_confirmed_block_banks_the_hash_and_earlier_copies_are_blocked_retroacti
     from tutela.aws.banks import S3Blobs
     from tutela.bank.media import hash_file
     from tutela.bank.store import BankRepository
-    from tutela.local.runner import object_created_event
+    from tutela_dev.emulator.runner import object_created_event
 
     photo = tmp_path / "astronaut.jpg"  # a real photo: PDQ quality well above the floor of 50
     cv2.imwrite(str(photo), cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR))

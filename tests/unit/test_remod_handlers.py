@@ -10,8 +10,8 @@ import pytest
 from tests.conftest import ROOT, create_decisions_table, load_event
 from tutela.decision import object_item, step_decision
 from tutela.errors import InvalidInputError, TransientError
-from tutela.local.stack import load_handler
 from tutela.objects import ObjectRef
+from tutela_dev.emulator.stack import load_handler
 
 UPLOADS, PUBLISHED, QUARANTINE, BANKS = (
     "tutela-dev-uploads-example",
