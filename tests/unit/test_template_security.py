@@ -35,10 +35,12 @@ FUNCTIONS = [
     "ReviewApiFunction",
     "ClassifyPostFunction",
     "PostContextFunction",
+    "RemodPlanFunction",
+    "RemoderateFunction",
 ]
-# Re-evaluations (a post's text declares a child) withdraw and quarantine as Act does; they never publish.
-# The review API quarantines reviewers' blocks and serves them blurred previews.
-ACTORS = {"ActFunctionRole", "PostContextFunctionRole", "ReviewApiFunctionRole"}
+# Re-evaluations (a post's text declares a child) and re-moderations withdraw and quarantine as Act does; they
+# never publish. The review API quarantines reviewers' blocks and serves them blurred previews.
+ACTORS = {"ActFunctionRole", "PostContextFunctionRole", "ReviewApiFunctionRole", "RemoderateFunctionRole"}
 BUCKETS = ["UploadBucket", "StagingBucket", "PublishedBucket", "QuarantineBucket"]
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/Admin"
 _SUB = re.compile(r"\$\{([A-Za-z0-9_:.]+)\}")
@@ -445,6 +447,7 @@ def test_decision_history_is_append_only(res: Resolved, cfn: dict[str, Any]) -> 
         "PostContextFunction",
         "ClassifyCommentsFunction",
         "ReviewApiFunction",
+        "RemoderateFunction",  # appends re-moderations (conditional puts, like PostContext)
     }
     [membership] = [
         stmt
@@ -460,6 +463,7 @@ def test_rules_dead_letter_into_the_alarmed_queue(cfn: dict[str, Any], res: Reso
     names = [
         "LongModerationStateMachineUploadCreated",
         "ModerationStateMachineUploadCreated",
+        "RemoderationStateMachineBankSnapshotWritten",
         "ReviewApiFunctionHeldForReview",
     ]
     assert sorted(rules) == names
@@ -546,7 +550,7 @@ def test_every_function_and_the_state_machine_log_with_retention(res: Resolved, 
     assert set(FUNCTIONS) <= set(functions)
     for fn in functions:  # every function, including ones added later
         assert groups[f"/aws/lambda/ref:{fn}"]["RetentionInDays"] == res.params["LogRetentionDays"], fn
-    for machine in ("ModerationStateMachine", "LongModerationStateMachine"):
+    for machine in ("ModerationStateMachine", "LongModerationStateMachine", "RemoderationStateMachine"):
         logging = res.props(machine)["Logging"]
         assert logging["IncludeExecutionData"] is False  # the state must never reach the logs
         (dest,) = logging["Destinations"]

@@ -194,9 +194,15 @@ class ReviewApiSettings:
     quarantine_bucket: str
     decisions_table: str
     event_bus_name: str
+    bank_bucket: str | None = None
+    removed_bank: str | None = None  # a confirmed block's hashes go to this bank (unset: off)
 
     @classmethod
     def from_env(cls, env: Env) -> ReviewApiSettings:
+        removed = env.get("REMOVED_BANK") or None
+        bank_bucket = env.get("BANK_BUCKET") or None
+        if removed and not bank_bucket:
+            raise ConfigurationError("configuration REMOVED_BANK needs BANK_BUCKET")
         return cls(
             _str(env, "UPLOAD_BUCKET"),
             _str(env, "STAGING_BUCKET"),
@@ -204,6 +210,36 @@ class ReviewApiSettings:
             _str(env, "QUARANTINE_BUCKET"),
             _str(env, "DECISIONS_TABLE"),
             _str(env, "EVENT_BUS_NAME"),
+            bank_bucket,
+            removed,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RemodPlanSettings:
+    """RemodPlan (read-only): which version of a listed upload to re-moderate; what a bank version added."""
+
+    upload_bucket: str
+    decisions_table: str
+    bank_bucket: str
+
+    @classmethod
+    def from_env(cls, env: Env) -> RemodPlanSettings:
+        return cls(_str(env, "UPLOAD_BUCKET"), _str(env, "DECISIONS_TABLE"), _str(env, "BANK_BUCKET"))
+
+
+@dataclass(frozen=True, slots=True)
+class RemoderateSettings:
+    decisions_table: str
+    retention_days: int
+    act: ActSettings
+
+    @classmethod
+    def from_env(cls, env: Env) -> RemoderateSettings:
+        return cls(
+            _str(env, "DECISIONS_TABLE"),
+            _int(env, "DECISION_RETENTION_DAYS", 400, low=1),
+            ActSettings.from_env(env),
         )
 
 

@@ -92,8 +92,17 @@ def member_ref(member: Mapping[str, Any]) -> ObjectRef:
 
 class Reevaluator:
     def __init__(
-        self, storage: Storage, history: History, members: Members, bus: Bus, targets: Targets, cause: Cause
+        self,
+        storage: Storage,
+        history: History,
+        members: Members,
+        bus: Bus,
+        targets: Targets,
+        cause: Cause,
+        *,
+        quarantine_suffix: str = REEVAL_SUFFIX,
     ) -> None:
+        self.quarantine_suffix = quarantine_suffix  # re-moderations (tutela.remod) name their own copies
         self.s3 = storage
         self.history = history
         self.members = members
@@ -152,7 +161,7 @@ class Reevaluator:
                 "withdrawn": withdrawn,
             }
         else:
-            action = self._comments(ref, item, decision, *batch)
+            action = self.comments(ref, item, decision, *batch)
         if logged is None:
             self._events(item, decision, action)
             logged = self.history.append(action_item(decision, action, execution_id=self.cause.execution_id))
@@ -256,7 +265,7 @@ class Reevaluator:
         return {"bucket": bucket, "key": key}
 
     # ------------------------------------------------------------------ comments
-    def _comments(
+    def comments(
         self,
         ref: ObjectRef,
         item: Mapping[str, Any],
@@ -322,7 +331,7 @@ class Reevaluator:
             else:
                 action["withdrawn"] = self._unpublish(ref.key, item["sk"])
         if plan.quarantined:
-            dst, key = self.targets.quarantine_bucket, quarantine_key(ref) + REEVAL_SUFFIX
+            dst, key = self.targets.quarantine_bucket, quarantine_key(ref) + self.quarantine_suffix
             body = b"\n".join(plan.quarantined) + b"\n"
             meta = {"tutela-decision": str(decision["sk"]), "tutela-sha256": hashlib.sha256(body).hexdigest()}
             if not _holds(self.s3.head(dst, key), meta):

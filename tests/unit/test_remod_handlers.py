@@ -1,0 +1,196 @@
+"""RemodPlan, Remoderate and ScanMedia's versions probe, invoked with their events/ samples on moto."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import ROOT, create_decisions_table, load_event
+from tutela.decision import object_item, step_decision
+from tutela.errors import InvalidInputError, TransientError
+from tutela.objects import ObjectRef
+from tutela_dev.emulator.stack import load_handler
+
+UPLOADS, PUBLISHED, QUARANTINE, BANKS = (
+    "tutela-dev-uploads-example",
+    "tutela-dev-published",
+    "tutela-dev-quarantine",
+    "tutela-dev-banks-example",
+)
+KEY = "media/post-123/beach.jpg"
+
+
+def handler(name: str) -> Any:
+    return load_handler(ROOT / "functions" / name, "app.lambda_handler", cold=True)
+
+
+@pytest.fixture
+def env(aws: None, template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    s3 = boto3.client("s3")
+    for bucket in (UPLOADS, PUBLISHED, QUARANTINE, BANKS):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    table = create_decisions_table(boto3.client("dynamodb"), template)
+    boto3.client("events").create_event_bus(Name="decisions")
+    for k, v in {
+        "UPLOAD_BUCKET": UPLOADS,
+        "PUBLISHED_BUCKET": PUBLISHED,
+        "QUARANTINE_BUCKET": QUARANTINE,
+        "BANK_BUCKET": BANKS,
+        "DECISIONS_TABLE": table,
+        "EVENT_BUS_NAME": "decisions",
+        "VISION_BACKEND": "local",
+    }.items():
+        monkeypatch.setenv(k, v)
+    return {"s3": s3, "table": boto3.resource("dynamodb").Table(table)}
+
+
+def allowed_upload(env: dict[str, Any], body: bytes = b"\xff\xd8original") -> ObjectRef:
+    """An upload the pipeline allowed and published (its decision and its published copy)."""
+    version = env["s3"].put_object(Bucket=UPLOADS, Key=KEY, Body=body)["VersionId"]
+    ref = ObjectRef(UPLOADS, KEY, version, len(body))
+    decision = {"kind": "media", "verdict": "allow", "severity": 0, "reasons": [], "minor": "none"}
+    item = object_item(
+        ref, step_decision(decision), execution_id="arn:first", event_time=None, retention_days=30
+    )
+    env["table"].put_item(Item=item)
+    meta = {"tutela-decision": item["sk"], "tutela-source-version": version}
+    env["s3"].put_object(Bucket=PUBLISHED, Key=KEY, Body=b"scrubbed", Metadata=meta)
+    return ref
+
+
+def remoderate_event(ref: ObjectRef) -> dict[str, Any]:
+    event = load_event("remoderate_media")
+    event["plan"]["detail"]["object"]["version-id"] = ref.version_id
+    return event
+
+
+def items(env: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {i["sk"]: i for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#")}
+
+
+def test_plan_pins_the_version_and_skips_what_this_ruleset_judged(
+    env: dict[str, Any], lambda_context: Any
+) -> None:
+    ref = allowed_upload(env)
+    plan = handler("remod_plan")(load_event("remod_plan_item"), lambda_context)
+    assert plan["action"] == "media" and plan["detail"]["object"]["version-id"] == ref.version_id
+    assert plan["ruleset"]["banks"] == "3" and len(plan["fingerprint"]) == 16
+    dry = handler("remod_plan")({**load_event("remod_plan_item"), "dry_run": True}, lambda_context)
+    assert dry == {"action": "skip", "why": "dry_run", "would": "media", "key": KEY, "was": "allow"}
+    late = handler("remod_plan")({**load_event("remod_plan_item"), "since": "2999-01-01"}, lambda_context)
+    assert late["why"] == "before_since"
+    same = remoderate_event(ref)
+    same["scan"]["known_content"] = []
+    assert handler("remoderate")(same, lambda_context)["outcome"] == "same"  # recorded: which rules judged it
+    again = handler("remod_plan")(load_event("remod_plan_item"), lambda_context)
+    assert again["why"] == "done"  # a second backfill for the same versions does nothing
+    newer = {**load_event("remod_plan_item")}
+    newer["versions"] = {**newer["versions"], "banks": "4"}
+    assert handler("remod_plan")(newer, lambda_context)["action"] == "media"  # a bank change: judged again
+    with pytest.raises(InvalidInputError):
+        handler("remod_plan")(
+            {"op": "item", "key": KEY, "since": "yesterday", "versions": {}}, lambda_context
+        )
+
+
+def test_plan_skips_what_it_does_not_re_moderate(env: dict[str, Any], lambda_context: Any) -> None:
+    event = load_event("remod_plan_item")
+    assert handler("remod_plan")(event, lambda_context)["why"] == "gone"
+    env["s3"].put_object(Bucket=UPLOADS, Key=KEY, Body=b"x")
+    assert handler("remod_plan")(event, lambda_context)["why"] == "undecided"  # the pipeline has it
+    other = handler("remod_plan")({**event, "key": "posts/p.json"}, lambda_context)
+    assert other["why"] == "not_remoderated"
+
+
+def test_stricter_is_applied_once_and_a_retry_converges(
+    env: dict[str, Any], lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bank now matches an allowed upload: withdrawn, quarantined (verified copy), original deleted last;
+    a fault after the side effects (the events fail) is retried by the same execution to one clean end."""
+    from tutela.aws.bus import DecisionBus
+
+    ref = allowed_upload(env)
+    sent: list[Any] = []
+    calls = {"n": 0}
+
+    def flaky(self: Any, entries: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise TransientError("the bus is throttling")
+        sent.extend(entries)
+
+    monkeypatch.setattr(DecisionBus, "publish_all", flaky)
+    event = remoderate_event(ref)
+    with pytest.raises(TransientError):
+        handler("remoderate")(event, lambda_context)
+    out = handler("remoderate")(event, lambda_context)  # the state machine's retry: same execution
+    assert out["outcome"] == "stricter" and out["was"] == "allow" and out["verdict"] == "block"
+    assert {"withdrawn", "quarantined"} <= set(out["action"])
+    stored = items(env)
+    remod = [i for sk, i in stored.items() if "#remod#" in sk and not sk.endswith("#action")]
+    assert len(remod) == 1 and remod[0]["remoderates"]["verdict"] == "allow"
+    assert {r["code"] for r in remod[0]["reasons"]} >= {"known_content"}
+    assert stored[f"v#{ref.version_id}"]["verdict"] == "allow"  # the pipeline's decision is never changed
+    assert [t for t, _ in sent] == ["Moderation Decision", "Moderation Escalation"]
+    assert "Contents" not in env["s3"].list_objects_v2(Bucket=PUBLISHED)
+    q = env["s3"].get_object(Bucket=QUARANTINE, Key=f"{KEY}@{ref.version_id}#remod")
+    assert q["Body"].read() == b"\xff\xd8original"
+    assert not env["s3"].list_object_versions(Bucket=UPLOADS).get("Versions")
+    # Another execution (a second run, a redelivered item) finds it done and changes nothing.
+    other = handler("remoderate")({**event, "execution_id": "arn:another"}, lambda_context)
+    assert other["outcome"] == "done_before" and len(sent) == 2
+
+
+def test_looser_goes_to_review_never_to_publish(env: dict[str, Any], lambda_context: Any) -> None:
+    version = env["s3"].put_object(Bucket=UPLOADS, Key=KEY, Body=b"\xff\xd8x")["VersionId"]
+    ref = ObjectRef(UPLOADS, KEY, version, 3)
+    held = {"kind": "media", "verdict": "review", "severity": 2, "reasons": [{"code": "known_content"}]}
+    item = object_item(ref, step_decision(held), execution_id="arn:first", event_time=None, retention_days=30)
+    env["table"].put_item(Item=item)
+    event = remoderate_event(ref)
+    event["scan"]["known_content"] = []  # the bank that held it is gone: the model says allow
+    out = handler("remoderate")(event, lambda_context)
+    assert out["outcome"] == "looser" and out["verdict"] == "review"
+    remod = next(i for sk, i in items(env).items() if "#remod#" in sk and not sk.endswith("#action"))
+    assert remod["computed_verdict"] == "allow" and "requeue" not in remod  # it is in the queue already
+    assert "Contents" not in env["s3"].list_objects_v2(Bucket=PUBLISHED)
+
+
+def test_a_scan_that_fails_holds_a_published_upload(env: dict[str, Any], lambda_context: Any) -> None:
+    """Fail closed: a version the current scanner cannot judge any more is held, and its copy withdrawn."""
+    ref = allowed_upload(env)
+    event = remoderate_event(ref)
+    del event["scan"]
+    event["error"] = {"Error": "LimitExceededError", "Cause": '{"errorMessage": "too many pixels"}'}
+    out = handler("remoderate")(event, lambda_context)
+    assert out["outcome"] == "stricter" and out["verdict"] == "review" and "withdrawn" in out["action"]
+    remod = next(i for sk, i in items(env).items() if "#remod#" in sk and not sk.endswith("#action"))
+    assert remod["requeue"] is True and remod["reasons"][0]["code"] == "limit_exceeded"
+
+
+def test_retro_plan_reads_what_a_bank_version_added(env: dict[str, Any], lambda_context: Any) -> None:
+    from tutela.aws.banks import S3Blobs
+    from tutela.bank.model import Bank, BankEntry
+    from tutela.bank.store import BankRepository
+
+    repo = BankRepository(S3Blobs(BANKS))
+    with pytest.raises(TransientError):  # the snapshot event can arrive before the index commits it
+        handler("remod_plan")(load_event("remod_retro"), lambda_context)
+    repo.add("platform_removed", [BankEntry("platform_removed", "0" * 64)], defaults=Bank("platform_removed"))
+    repo.add(
+        "platform_removed", [BankEntry("platform_removed", "f" * 64), BankEntry("platform_removed", "e" * 64)]
+    )
+    out = handler("remod_plan")(load_event("remod_retro"), lambda_context)
+    assert out["skip"] is False and len(out["shards"]) == 16
+    assert {k: out["addition"][k] for k in ("name", "version", "first", "total", "action")} == {
+        "name": "platform_removed", "version": 2, "first": 1, "total": 3, "action": "block",
+    }  # fmt: skip
+
+
+def test_scan_media_reports_its_model_and_bank_versions(env: dict[str, Any], lambda_context: Any) -> None:
+    pytest.importorskip("cv2")
+    out = handler("scan_media")({"op": "versions"}, lambda_context)
+    assert out["banks"] == "0" and out["model"].startswith("local: opencv")
