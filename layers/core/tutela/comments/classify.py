@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
-from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
+from tutela.comments.comprehend import ComprehendCallFailed, ComprehendToxicity
 from tutela.comments.lexicon import CATEGORIES, Lexicon, default_lexicon
 from tutela.comments.lines import parse_batch
 from tutela.comments.match import Hit, Matcher
@@ -162,7 +162,7 @@ def _judge(
             labels = comprehend.labels([text])[0]
             whole = Hit("whole", -1, 0, len(text))
             extra = [Contribution(cat, w, rule, [whole]) for cat, w, rule in comprehend.contributions(labels)]
-        except ComprehendUnavailable as exc:
+        except ComprehendCallFailed as exc:
             degraded = exc.code
     if not extra and not relevant:
         if lex.model is not None:
