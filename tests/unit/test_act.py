@@ -93,8 +93,8 @@ def _photo(world: dict[str, Any], verdict: str) -> tuple[ObjectRef, dict[str, An
     import tempfile
     from pathlib import Path
 
-    from tutela.local import samples
     from tutela.scrub import scrub_bytes
+    from tutela_dev.emulator import samples
 
     with tempfile.TemporaryDirectory() as tmp:
         original = samples.photo(Path(tmp) / "p.jpg", (64, 48)).read_bytes()

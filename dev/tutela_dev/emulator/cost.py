@@ -287,7 +287,7 @@ def template_defaults(root: Path) -> dict[str, str]:
 
 def platform_logs(root: Path) -> bool:
     """Does Lambda ingest its platform records (the template's SystemLogLevel is DEBUG or INFO)?"""
-    from tutela.local.cfn_yaml import load_template
+    from tutela_dev.emulator.cfn_yaml import load_template
 
     fn = load_template(root / "template.yaml").get("Globals", {}).get("Function", {})
     return str((fn.get("LoggingConfig") or {}).get("SystemLogLevel", "INFO")) in ("DEBUG", "INFO")
