@@ -199,6 +199,8 @@ def comment_items(
             "expires_at": expires,
             "execution_id": execution_id,
         }
+        if isinstance(r.get("uploaded"), str):  # a blocked line's evidence (tutela.comment_records)
+            item["uploaded"] = r["uploaded"]
         if r.get("error"):
             item["reasons"] = [
                 {"code": str(r.get("code") or "invalid_comment"), "message": _clip(r["error"])}
