@@ -115,7 +115,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         key = results_key(ref)
         _s3.put_jsonl(results, staging_bucket, key)
         pointer.update(bucket=staging_bucket, key=key)
-    logger.info(
+    # DEBUG: what it found is in the decision item (the audit); INFO lines are the steps that change state.
+    logger.debug(
         "classified", extra={"comments": len(results), "counts": batch.counts, "minor_context": minor}
     )
     metrics.add_metric(name="CommentsClassified", unit=MetricUnit.Count, value=len(results))

@@ -63,8 +63,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         media = BY_NAME.get(str(report.get("media_type")))
         staging = {"sha256": hashlib.sha256(out).hexdigest(), "size": len(out)}
     # Codes only ("exif.gps"), never the coordinates themselves.
-    logger.info("scrubbed", extra={"media_type": report.get("media_type"), "removed": report.get("removed")})
-    metrics.add_metric(name="MediaScrubbed", unit=MetricUnit.Count, value=1)
+    # DEBUG: what it found is in the decision item (the audit); INFO lines are the steps that change state.
+    logger.debug("scrubbed", extra={"media_type": report.get("media_type"), "removed": report.get("removed")})
     if report.get("location_found"):
         metrics.add_metric(name="LocationRemoved", unit=MetricUnit.Count, value=1)
     return {

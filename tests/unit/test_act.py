@@ -93,8 +93,8 @@ def _photo(world: dict[str, Any], verdict: str) -> tuple[ObjectRef, dict[str, An
     import tempfile
     from pathlib import Path
 
-    from tutela_dev.emulator import samples
     from tutela.scrub import scrub_bytes
+    from tutela_dev.emulator import samples
 
     with tempfile.TemporaryDirectory() as tmp:
         original = samples.photo(Path(tmp) / "p.jpg", (64, 48)).read_bytes()
@@ -275,6 +275,24 @@ def test_a_replaced_upload_overwrites_the_previous_published_copy(world: dict[st
         and got["ContentLength"] == decision["staged"]["size"]
     )
     assert len(world["s3"].list_object_versions(Bucket=PUBLISHED)["Versions"]) == 2
+
+
+def test_inline_blocked_lines_that_do_not_fit_a_record_still_go_to_quarantine(world: dict[str, Any]) -> None:
+    big = json.dumps({"id": "c2", "text": "add me on snap " + "x" * 120_000}).encode()
+    body = b'{"id": "c1", "text": "hi"}\n' + big + b"\n" + b'{"id": "c3", "text": "bad"}\n'
+    put = world["s3"].put_object(Bucket=UPLOADS, Key="comments/p1/b.jsonl", Body=body)
+    ref = ObjectRef(UPLOADS, "comments/p1/b.jsonl", put["VersionId"], len(body))
+    inline = [
+        {"id": "c1", "line": 1, "verdict": "allow"},
+        {"id": "c2", "line": 2, "verdict": "block"},
+        {"id": "c3", "line": 3, "verdict": "block"},
+    ]
+    decision = _decision(ref, kind="comments", verdict="block", results={"inline": inline, "count": 3})
+    actor = Actor(S3(), DecisionStore(world["table"]), Bus(), Targets(PUBLISHED, QUARANTINE), EXECUTION)
+    action = actor.act(ref, decision)
+    assert action["quarantined"]["comments"] == 2 and action["quarantined"]["in_records"] == 1
+    got = world["s3"].get_object(Bucket=QUARANTINE, Key=action["quarantined"]["key"])["Body"].read()
+    assert got == big + b"\n"  # only the line its record could not hold
 
 
 def test_block_keeps_a_verified_copy_before_deleting_and_escalates(world: dict[str, Any]) -> None:

@@ -178,6 +178,28 @@ def test_a_redelivery_never_rewrites_comment_records(
     assert env["table"].get_item(Key={"pk": items[first]["pk"], "sk": first})["Item"]["marker"] == "untouched"
 
 
+def test_a_small_batchs_blocked_lines_are_kept_in_their_records_not_quarantined(
+    env: dict[str, Any], tmp_path: Path, lambda_context: Any
+) -> None:
+    """Inline results: RecordDecision keeps each blocked line's uploaded bytes in its record, so Act publishes
+    the allowed lines and writes no quarantine object (one PUT per batch fewer)."""
+    thread = samples.thread(tmp_path / "t.jsonl").read_bytes()
+    event = put(env, load_event("classify_comments"), thread)
+    decision = handler("classify_comments")(event, lambda_context)
+    assert "inline" in decision["results"]
+    recorded = handler("record_decision")({**event, "decision": decision}, lambda_context)
+    items = {i["sk"]: i for i in env["table"].scan()["Items"] if "#c#" in i["sk"]}
+    lines = thread.splitlines()
+    for n in (3, 5):  # the two blocked lines: their exact uploaded bytes
+        (item,) = [i for sk, i in items.items() if sk.endswith(f"#c#{n:06d}")]
+        assert item["verdict"] == "block" and item["uploaded"].encode() == lines[n - 1]
+    env["table"].put_item(Item={"pk": recorded["decision"]["pk"], "sk": recorded["decision"]["sk"]})
+    action = handler("act")({**event, "decision": recorded["decision"]}, lambda_context)
+    assert action["quarantined"] == {"comments": 2, "in_records": 2}
+    assert env["s3"].list_objects_v2(Bucket=QUARANTINE).get("KeyCount", 0) == 0
+    assert action["published"]["comments"] == 3
+
+
 def _staged_act_event() -> dict[str, Any]:
     """events/act.json with a staged copy (what a big video's allow carries) instead of a verified hash."""
     event = load_event("act")

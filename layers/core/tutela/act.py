@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tutela.comment_records import kept_in_record
 from tutela.comments.lines import CommentLine, parse_batch, split_batch
 from tutela.decision import action_item, action_keys, event_detail, event_id
 from tutela.errors import InvalidInputError, TransientError
@@ -268,9 +269,17 @@ class Actor:
             self._put_once(b"\n".join(plan.published) + b"\n", dst, ref.key, decision)
             action["published"] = {"bucket": dst, "key": ref.key, "comments": len(plan.published)}
         if plan.quarantined:
-            dst, key = self.targets.quarantine_bucket, quarantine_key(ref)
-            self._put_once(b"\n".join(plan.quarantined) + b"\n", dst, key, decision)
-            action["quarantined"] = {"bucket": dst, "key": key, "comments": len(plan.quarantined)}
+            # Small batches: RecordDecision kept each blocked line's uploaded bytes in its record; only what
+            # did not fit there (or a staged batch's lines) is written to the quarantine bucket.
+            inline = isinstance(ptr.get("inline"), list)
+            elsewhere = [q for q in plan.quarantined if not (inline and kept_in_record(q))]
+            action["quarantined"] = {"comments": len(plan.quarantined)}
+            if len(elsewhere) < len(plan.quarantined):
+                action["quarantined"]["in_records"] = len(plan.quarantined) - len(elsewhere)
+            if elsewhere:
+                dst, key = self.targets.quarantine_bucket, quarantine_key(ref)
+                self._put_once(b"\n".join(elsewhere) + b"\n", dst, key, decision)
+                action["quarantined"].update(bucket=dst, key=key)
         return action
 
     def _put_once(self, body: bytes, bucket: str, key: str, decision: Mapping[str, Any]) -> None:

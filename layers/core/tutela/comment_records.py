@@ -18,6 +18,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 INLINE_RESULTS_MAX_BYTES = 64 * 1024  # well under Step Functions' 256 KB state, with the rest of the state
+# A blocked line's uploaded bytes are the evidence for a report. For a batch whose results travel inline,
+# RecordDecision stores them in the line's own record (``uploaded``), which is written anyway, so Act writes
+# no quarantine object for them (a PUT per batch). A bigger line (DynamoDB items are at most 400 KB, and the
+# record also holds the evidence spans) or a staged batch still goes to the quarantine bucket.
+UPLOADED_IN_RECORD_MAX_BYTES = 96 * 1024
 
 
 def informative(result: Mapping[str, Any]) -> bool:
@@ -127,3 +132,34 @@ def with_text(results: Iterable[Mapping[str, Any]], batch: bytes) -> list[dict[s
 
 def needs_text(results: Iterable[Mapping[str, Any]]) -> bool:
     return any(informative(r) and r.get("evidence") for r in results)
+
+
+def kept_in_record(raw: bytes) -> bool:
+    """Is this blocked line's uploaded evidence kept in its record (instead of a quarantine object)? The one
+    predicate RecordDecision (writing it) and Act (then not quarantining it) share."""
+    if len(raw) > UPLOADED_IN_RECORD_MAX_BYTES:
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def with_uploaded(results: Iterable[Mapping[str, Any]], batch: bytes) -> list[dict[str, Any]]:
+    """Blocked lines carry their uploaded line (``uploaded``) when :func:`kept_in_record` says so."""
+    from tutela.comments.lines import split_batch
+
+    raw = split_batch(batch)
+    out = []
+    for r in results:
+        number = r.get("line")
+        line = raw[number - 1] if isinstance(number, int) and 1 <= number <= len(raw) else None
+        if r.get("verdict") == "block" and line is not None and kept_in_record(line):
+            r = {**r, "uploaded": line.decode("utf-8")}
+        out.append(dict(r))
+    return out
+
+
+def has_block(results: Iterable[Mapping[str, Any]]) -> bool:
+    return any(r.get("verdict") == "block" for r in results)

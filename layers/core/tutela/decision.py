@@ -176,6 +176,8 @@ def comment_items(
             "expires_at": expires,
             "execution_id": execution_id,
         }
+        if isinstance(r.get("uploaded"), str):  # a blocked line's evidence (tutela.comment_records)
+            item["uploaded"] = r["uploaded"]
         held = comment_reason(r)
         if held is not None:
             item["reasons"] = [held]
