@@ -17,9 +17,9 @@ from botocore.stub import ANY, Stubber
 from tests.integration.stacks import ROOT
 from tutela.comment_records import expand
 from tutela.decision import object_keys
-from tutela.local.runner import Runner
-from tutela.local.stack import REGION, LocalStack, LocalStackError
 from tutela.objects import ObjectRef
+from tutela_dev.emulator.runner import Runner
+from tutela_dev.emulator.stack import REGION, LocalStack, LocalStackError
 
 pytestmark = pytest.mark.integration
 MODEL = "amazon.nova-micro-v1:0"
@@ -122,7 +122,7 @@ def test_a_bedrock_failure_fails_closed(runner: Runner, bedrock: Stubber, tmp_pa
 def test_the_local_stack_refuses_the_llm_without_a_stub(tmp_path: Path) -> None:
     with pytest.raises(LocalStackError, match="moto has no Converse"):
         LocalStack(ROOT, parameters={"CommentsLLM": MODEL})
-    from tutela.cli import main
+    from tutela_dev.cli import main
 
     batch = _batch(tmp_path)
     assert main(["local", "run", str(batch), "--out", str(tmp_path / "out"), "--comments-llm", MODEL]) == 2

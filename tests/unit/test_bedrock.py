@@ -163,7 +163,7 @@ def test_the_cli_runs_stage_3_on_a_file(
     bedrock: tuple[Any, Stubber], tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``tutela comments FILE --llm MODEL``: the file is one batch; the model can only add a review."""
-    from tutela.cli import main
+    from tutela_dev.cli import main
 
     client, stub = bedrock
     path = tmp_path / "c.jsonl"

@@ -11,7 +11,7 @@ import pytest
 from tests.unit.test_template_security import FUNCTIONS, REGION, ROOT, Resolved
 from tutela.aws.settings import ClassifySettings
 from tutela.comments.llm import check_model_id
-from tutela.local.cfn_yaml import load_template
+from tutela_dev.emulator.cfn_yaml import load_template
 
 MODEL = "amazon.nova-micro-v1:0"
 

@@ -18,7 +18,7 @@ from tutela.bank.model import Bank, MatchPolicy, VideoEntry
 from tutela.bank.pdq import PdqHash
 from tutela.bank.store import BankRepository, DirBlobs
 from tutela.bank.vpdq import MAX_FRAMES, VideoIndex, parse_vpdq, to_signal
-from tutela.cli import main
+from tutela_dev.cli import main
 
 POLICY = MatchPolicy()
 

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 from tutela.comments.llm import system_prompt
-from tutela.comments.llm_cost import per_million, render_table, typical_tokens
+from tutela_dev.emulator.llm_cost import per_million, render_table, typical_tokens
 
 ROOT = Path(__file__).resolve().parents[3]
 PRICES = tomllib.loads((ROOT / "cost" / "prices.toml").read_text())

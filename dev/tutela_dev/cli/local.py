@@ -87,7 +87,7 @@ def describe_action(line: dict[str, Any]) -> str:
 
 
 def run_samples(args: argparse.Namespace) -> int:
-    from tutela.local.samples import write_samples
+    from tutela_dev.emulator.samples import write_samples
 
     for path in write_samples(args.dir):
         print(path)
@@ -99,8 +99,8 @@ def run_local(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from tutela.bank.model import check_bank_name
-    from tutela.local.runner import run_files
-    from tutela.local.stack import LocalStackError
+    from tutela_dev.emulator.runner import run_files
+    from tutela_dev.emulator.stack import LocalStackError
 
     err = Console(stderr=True)
     missing = [str(f) for f in args.files if not f.is_file()]
@@ -190,7 +190,7 @@ def run_local(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from tutela.local.serve import serve_files
+    from tutela_dev.emulator.serve import serve_files
 
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
