@@ -34,3 +34,13 @@ def test_the_estimate_follows_calls_tokens_and_prices() -> None:
 
 def test_typical_tokens() -> None:
     assert typical_tokens("abcd" * 10) == 10 and typical_tokens("好可爱") == 3
+
+
+def test_make_cost_refuses_the_llm_parameter_clearly(tmp_path: Path, capsys: object) -> None:
+    """The metered run has no Bedrock: `--param CommentsLLM=...` is refused with the reason, no traceback."""
+    from tutela_dev.emulator.cost import main
+
+    assert (
+        main(["--root", str(ROOT), "--work", str(tmp_path), "--param", "CommentsLLM=amazon.nova-micro-v1:0"])
+        == 2
+    )
