@@ -36,7 +36,7 @@ def test_typical_tokens() -> None:
     assert typical_tokens("abcd" * 10) == 10 and typical_tokens("好可爱") == 3
 
 
-def test_make_cost_refuses_the_llm_parameter_clearly(tmp_path: Path, capsys: object) -> None:
+def test_make_cost_refuses_the_llm_parameter_clearly(tmp_path: Path) -> None:
     """The metered run has no Bedrock: `--param CommentsLLM=...` is refused with the reason, no traceback."""
     from tutela_dev.emulator.cost import main
 
