@@ -77,6 +77,10 @@ def run_llm_stage(
         "llm stage",
         extra={k: v for k, v in report.summary().items() if k != "lines"},
     )
+    metrics.add_metric(name="CommentsLLMCalls", unit=MetricUnit.Count, value=report.calls)
+    metrics.add_metric(name="CommentsLLMFailedCalls", unit=MetricUnit.Count, value=report.failed_calls)
+    metrics.add_metric(name="CommentsLLMInputTokens", unit=MetricUnit.Count, value=report.input_tokens)
+    metrics.add_metric(name="CommentsLLMOutputTokens", unit=MetricUnit.Count, value=report.output_tokens)
     return report
 
 
@@ -95,12 +99,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     results = list(classify_lines(lines, minor_context=minor, comprehend=comprehend))
     analyzer: dict[str, Any] = {"name": "tutela.comments", "lexicon_version": LEXICON_VERSION}
     if cfg.llm is not None:  # stage 3: only ever stricter; every failure is a review (tutela.comments.llm)
-        report = run_llm_stage(cfg.llm, results, lines, minor, deadline(context))
-        analyzer["llm"] = report.summary()
-        metrics.add_metric(name="CommentsLLMCalls", unit=MetricUnit.Count, value=report.calls)
-        metrics.add_metric(name="CommentsLLMFailedCalls", unit=MetricUnit.Count, value=report.failed_calls)
-        metrics.add_metric(name="CommentsLLMInputTokens", unit=MetricUnit.Count, value=report.input_tokens)
-        metrics.add_metric(name="CommentsLLMOutputTokens", unit=MetricUnit.Count, value=report.output_tokens)
+        analyzer["llm"] = run_llm_stage(cfg.llm, results, lines, minor, deadline(context)).summary()
     analyzer["stages"] = stages(cfg.llm)
     base = base_stages(default_lexicon())
     for r in results:  # a comment with a record of its own says which stages judged it (the rest: the batch)

@@ -17,9 +17,9 @@ from botocore.stub import ANY, Stubber
 from tests.integration.stacks import ROOT
 from tutela.comment_records import expand
 from tutela.decision import object_keys
+from tutela.objects import ObjectRef
 from tutela_dev.emulator.runner import Runner
 from tutela_dev.emulator.stack import REGION, LocalStack, LocalStackError
-from tutela.objects import ObjectRef
 
 pytestmark = pytest.mark.integration
 MODEL = "amazon.nova-micro-v1:0"
@@ -37,9 +37,14 @@ def bedrock() -> Iterator[Stubber]:
 
 
 @pytest.fixture(scope="module")
-def runner(bedrock: Stubber, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+def log_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("logs") / "lambda.log"
+
+
+@pytest.fixture(scope="module")
+def runner(bedrock: Stubber, log_path: Path) -> Iterator[Runner]:
     with (
-        (tmp_path_factory.mktemp("logs") / "lambda.log").open("w") as log,
+        log_path.open("w") as log,
         LocalStack(
             ROOT,
             parameters={"CommentsLLM": MODEL},
@@ -74,7 +79,9 @@ def _answer(*entries: tuple[str, str, list[str], str]) -> dict[str, Any]:
     }
 
 
-def test_stages_1_2_allow_and_the_model_blocks(runner: Runner, bedrock: Stubber, tmp_path: Path) -> None:
+def test_stages_1_2_allow_and_the_model_blocks(
+    runner: Runner, bedrock: Stubber, tmp_path: Path, log_path: Path
+) -> None:
     expected = {
         "modelId": MODEL,
         "system": ANY,
@@ -104,6 +111,10 @@ def test_stages_1_2_allow_and_the_model_blocks(runner: Runner, bedrock: Stubber,
     assert batch["results"].get("key")
     published = dict(runner.published()).get(up.key, b"")
     assert b"lovely photo" in published and b"great shot" not in published
+    # the handlers logged the stage (counts and codes), never a comment nor the model's reason
+    logs = log_path.read_text()
+    assert '"message":"llm stage"' in logs and '"escalated":1' in logs
+    assert "great shot" not in logs and "asks for photos" not in logs and "lovely photo" not in logs
 
 
 def test_a_bedrock_failure_fails_closed(runner: Runner, bedrock: Stubber, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 from tutela.comments.llm import system_prompt
-from tutela.comments.llm_cost import per_million, render_table, typical_tokens
+from tutela_dev.emulator.llm_cost import per_million, render_table, typical_tokens
 
 ROOT = Path(__file__).resolve().parents[3]
 PRICES = tomllib.loads((ROOT / "cost" / "prices.toml").read_text())
@@ -34,3 +34,13 @@ def test_the_estimate_follows_calls_tokens_and_prices() -> None:
 
 def test_typical_tokens() -> None:
     assert typical_tokens("abcd" * 10) == 10 and typical_tokens("好可爱") == 3
+
+
+def test_make_cost_refuses_the_llm_parameter_clearly(tmp_path: Path) -> None:
+    """The metered run has no Bedrock: `--param CommentsLLM=...` is refused with the reason, no traceback."""
+    from tutela_dev.emulator.cost import main
+
+    assert (
+        main(["--root", str(ROOT), "--work", str(tmp_path), "--param", "CommentsLLM=amazon.nova-micro-v1:0"])
+        == 2
+    )
