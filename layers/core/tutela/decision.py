@@ -211,6 +211,8 @@ def comment_items(
             "expires_at": expires,
             "execution_id": execution_id,
         }
+        if r.get("computed_verdict"):  # a re-moderation judged it looser: held for a human (tutela.remod)
+            item["computed_verdict"] = r["computed_verdict"]
         if r.get("error"):
             item["reasons"] = [
                 {"code": str(r.get("code") or "invalid_comment"), "message": _clip(r["error"])}
