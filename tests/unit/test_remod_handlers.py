@@ -261,3 +261,19 @@ def test_a_comment_batch_judged_again_applies_stricter_lines_and_holds_looser_on
     lines = {i["sk"].rsplit("#", 1)[-1]: i for sk, i in items(env).items() if "#remod#" in sk and "#c#" in sk}
     assert lines["000003"]["verdict"] == "review" and lines["000003"]["computed_verdict"] == "allow"
     assert lines["000002"]["verdict"] == "block"
+
+
+def test_an_original_past_its_retention_is_quarantined_from_its_published_copy(
+    env: dict[str, Any], lambda_context: Any
+) -> None:
+    """OriginalRetentionDays expired the allowed original; a bank now matches it: the published copy (same
+    pixels, scrubbed) is the evidence - quarantined and verified before it is withdrawn."""
+    ref = allowed_upload(env)
+    env["s3"].delete_object(Bucket=UPLOADS, Key=KEY, VersionId=ref.version_id)
+    out = handler("remoderate")(remoderate_event(ref), lambda_context)
+    assert out["outcome"] == "stricter" and {"quarantined", "withdrawn"} <= set(out["action"])
+    q = env["s3"].get_object(Bucket=QUARANTINE, Key=f"{KEY}@{ref.version_id}#remod")
+    assert q["Body"].read() == b"scrubbed"
+    assert "Contents" not in env["s3"].list_objects_v2(Bucket=PUBLISHED)
+    logged = next(i for sk, i in items(env).items() if sk.endswith("#action"))
+    assert logged["action"]["quarantined"]["from"] == "published"
