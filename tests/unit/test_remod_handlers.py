@@ -194,3 +194,86 @@ def test_scan_media_reports_its_model_and_bank_versions(env: dict[str, Any], lam
     pytest.importorskip("cv2")
     out = handler("scan_media")({"op": "versions"}, lambda_context)
     assert out["banks"] == "0" and out["model"].startswith("local: opencv")
+
+
+def test_a_comment_batch_judged_again_applies_stricter_lines_and_holds_looser_ones(
+    env: dict[str, Any], lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New rules block line 2 (published before: withdrawn, quarantined) and allow line 3 (held before:
+    it stays held, for a human); line 1 stays published."""
+    import json
+
+    import tutela.comments
+    from tutela.remod.versions import code_versions, fingerprint, ruleset
+
+    key = "comments/post-123/batch-0001.jsonl"
+    body = b"".join(json.dumps({"id": f"c{i}", "text": f"comment {i}"}).encode() + b"\n" for i in (1, 2, 3))
+    version = env["s3"].put_object(Bucket=UPLOADS, Key=key, Body=body)["VersionId"]
+    detail = {"bucket": {"name": UPLOADS}, "object": {"key": key, "version-id": version, "size": len(body)}}
+
+    def result(line: int, verdict: str) -> dict[str, Any]:
+        flagged = verdict != "allow"
+        return {"line": line, "id": f"c{line}", "verdict": verdict, "severity": 2 if flagged else 0,
+                "categories": ["innuendo"] if flagged else [], "score": 0.1, "evidence": [],
+                "minor_context": False}  # fmt: skip
+
+    before = [result(1, "allow"), result(2, "allow"), result(3, "review")]
+    recorded = handler("record_decision")(
+        {
+            "detail": detail,
+            "execution_id": "arn:first",
+            "event_time": None,
+            "decision": {
+                "kind": "comments",
+                "verdict": "review",
+                "severity": 2,
+                "reasons": [],
+                "minor_context": False,
+                "results": {"count": 3, "inline": before},
+            },
+        },
+        lambda_context,
+    )["decision"]
+    published = b'{"id":"c1","text":"comment 1"}\n{"id":"c2","text":"comment 2"}\n'
+    env["s3"].put_object(
+        Bucket=PUBLISHED, Key=key, Body=published, Metadata={"tutela-decision": recorded["sk"]}
+    )
+
+    now = [result(1, "allow"), result(2, "block"), result(3, "allow")]
+    monkeypatch.setattr(tutela.comments, "classify_lines", lambda lines, **kw: iter(now), raising=False)
+    rules = ruleset("comments", code_versions())
+    plan = {
+        "action": "comments",
+        "key": key,
+        "detail": detail,
+        "fingerprint": fingerprint(rules),
+        "ruleset": rules,
+    }
+    out = handler("remoderate")(
+        {"op": "comments", "plan": plan, "execution_id": "arn:remod", "event_time": None}, lambda_context
+    )
+    assert out["outcome"] == "stricter" and out["verdict"] == "block"
+    kept = env["s3"].get_object(Bucket=PUBLISHED, Key=key)["Body"].read()
+    # line 2 withdrawn; line 3 never published
+    assert [json.loads(x) for x in kept.splitlines()] == [{"id": "c1", "text": "comment 1"}]
+    quarantined = env["s3"].get_object(Bucket=QUARANTINE, Key=f"{key}@{version}#remod")["Body"].read()
+    assert quarantined == json.dumps({"id": "c2", "text": "comment 2"}).encode() + b"\n"
+    lines = {i["sk"].rsplit("#", 1)[-1]: i for sk, i in items(env).items() if "#remod#" in sk and "#c#" in sk}
+    assert lines["000003"]["verdict"] == "review" and lines["000003"]["computed_verdict"] == "allow"
+    assert lines["000002"]["verdict"] == "block"
+
+
+def test_an_original_past_its_retention_is_quarantined_from_its_published_copy(
+    env: dict[str, Any], lambda_context: Any
+) -> None:
+    """OriginalRetentionDays expired the allowed original; a bank now matches it: the published copy (same
+    pixels, scrubbed) is the evidence - quarantined and verified before it is withdrawn."""
+    ref = allowed_upload(env)
+    env["s3"].delete_object(Bucket=UPLOADS, Key=KEY, VersionId=ref.version_id)
+    out = handler("remoderate")(remoderate_event(ref), lambda_context)
+    assert out["outcome"] == "stricter" and {"quarantined", "withdrawn"} <= set(out["action"])
+    q = env["s3"].get_object(Bucket=QUARANTINE, Key=f"{KEY}@{ref.version_id}#remod")
+    assert q["Body"].read() == b"scrubbed"
+    assert "Contents" not in env["s3"].list_objects_v2(Bucket=PUBLISHED)
+    logged = next(i for sk, i in items(env).items() if sk.endswith("#action"))
+    assert logged["action"]["quarantined"]["from"] == "published"

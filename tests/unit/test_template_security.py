@@ -660,3 +660,60 @@ def test_redrive_operators_get_exactly_what_tutela_redrive_calls(raw: dict[str, 
         ("cloudformation:DescribeStackResource", "ref:AWS::StackId"),
         ("kms:Decrypt", arn("EncryptionKey")),
     }
+
+
+# ---------------------------------------------------------------- re-moderation
+def test_remoderation_planning_is_read_only(cfn: dict[str, Any]) -> None:
+    role = "RemodPlanFunctionRole"
+    for action in ("dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"):
+        assert not role_allows(cfn, role, action, arn("DecisionsTable")), action
+    for bucket in ("UploadBucket", "PublishedBucket", "QuarantineBucket", "BankBucket"):
+        for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
+            assert not role_allows(cfn, role, action, arn(bucket) + "/media/p/x.jpg"), (bucket, action)
+    assert not role_allows(cfn, role, "s3:GetObjectVersion", arn("UploadBucket") + "/media/p/x.jpg")
+    assert role_allows(cfn, role, "dynamodb:Query", arn("DecisionsTable") + "/index/HashIndex")
+
+
+def test_remoderate_withdraws_and_quarantines_but_never_publishes_or_touches_banks(
+    cfn: dict[str, Any],
+) -> None:
+    role = "RemoderateFunctionRole"
+    assert role_allows(cfn, role, "s3:DeleteObjectVersion", arn("PublishedBucket") + "/media/p/x.jpg")
+    assert role_allows(cfn, role, "s3:PutObject", arn("QuarantineBucket") + "/media/p/x.jpg@v#remod")
+    assert not role_allows(cfn, role, "s3:GetObject", arn("StagingBucket") + "/scrubbed/v/media/p/x.jpg")
+    assert not role_allows(cfn, role, "s3:PutObject", arn("BankBucket") + "/banks/index.json")
+    assert not role_allows(cfn, role, "s3:PutObject", arn("UploadBucket") + "/media/p/x.jpg")
+
+
+def test_remoderation_machine_runs_only_its_own_children_and_functions(cfn: dict[str, Any]) -> None:
+    resolver = _CfnStrings()
+    granted = {
+        (a, resolver.text(r))
+        for stmt in role_statements(cfn, "RemoderationStateMachineRole")
+        for a in _as_list(stmt["Action"])
+        for r in _as_list(stmt["Resource"])
+    }
+    assert {r for a, r in granted if a == "states:StartExecution"} == {
+        "arn:*:states:*:*:stateMachine:tutela-remoderation-*"  # its own Distributed Map children only
+    }
+    invoked = {r for a, r in granted if a == "lambda:InvokeFunction"}
+    assert invoked and all(any(f in r for f in ("RemodPlan", "Remoderate", "ScanMedia")) for r in invoked)
+    assert {r for a, r in granted if a == "s3:PutObject"} == {arn("StagingBucket") + "/remoderation-runs/*"}
+    assert {r for a, r in granted if a == "s3:ListBucket"} == {arn("UploadBucket")}  # the ItemReader
+
+
+def test_a_reviewers_block_writes_the_banks_only_when_configured(raw: dict[str, Any]) -> None:
+    on, off = Resolved(raw), Resolved(raw, ReviewBlockAddsToBank="false")
+    assert on.props("ReviewApiFunction")["Environment"]["Variables"]["REMOVED_BANK"] == "platform_removed"
+    assert off.props("ReviewApiFunction")["Environment"]["Variables"]["REMOVED_BANK"] == ""
+
+    def bank_writes(r: Resolved) -> list[Any]:
+        return [
+            s
+            for p in r.props("ReviewApiFunction")["Policies"]
+            if isinstance(p, dict) and "Statement" in p
+            for s in p["Statement"]
+            if "s3:PutObject" in _as_list(s["Action"]) and "BankBucket" in str(s["Resource"])
+        ]
+
+    assert len(bank_writes(on)) == 1 and bank_writes(off) == []

@@ -178,6 +178,8 @@ def comment_items(
         }
         if isinstance(r.get("uploaded"), str):  # a blocked line's evidence (tutela.comment_records)
             item["uploaded"] = r["uploaded"]
+        if r.get("computed_verdict"):  # a re-moderation judged it looser: held for a human (tutela.remod)
+            item["computed_verdict"] = r["computed_verdict"]
         held = comment_reason(r)
         if held is not None:
             item["reasons"] = [held]

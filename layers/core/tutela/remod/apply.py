@@ -205,34 +205,56 @@ class Remoderator:
             if decision.get("requeue"):
                 action["held"] = True
             return action, None
+        original: ObjectRef | None = None
+        if new == "block":  # the evidence first: nothing is withdrawn or deleted before it is quarantined
+            action["quarantined"], original = self._quarantine(ref, decision)
+            if action["quarantined"] is None:
+                action["original_missing"] = True
+        else:
+            action["held"] = True
         if old == "allow":
             action["withdrawn"] = self._withdraw(ref)
-        if new != "block":
-            action["held"] = True
-            return action, None
-        head = self.s3.head(ref.bucket, ref.key, ref.version_id)
+        return action, original
+
+    def _quarantine(
+        self, ref: ObjectRef, decision: Mapping[str, Any]
+    ) -> tuple[dict[str, Any] | None, ObjectRef | None]:
+        """Copy the original version to quarantine and verify it. An original the upload bucket no longer
+        keeps (OriginalRetentionDays) is quarantined from its published copy: the same pixels, scrubbed.
+        Returns (where, the original to delete last or None)."""
         dst, key = self.targets.quarantine_bucket, quarantine_key(ref) + QUARANTINE_SUFFIX
         meta = {"tutela-decision": str(decision["sk"]), "tutela-source-version": ref.version_label}
         copy = self.s3.head(dst, key)
+        source: ObjectRef | None = ref
+        head = self.s3.head(ref.bucket, ref.key, ref.version_id)
         if head is None:
-            if not _holds(copy, meta):
-                action["original_missing"] = True
-                return action, None
-        elif not _same(copy, head, meta):
-            self.s3.copy(ref, dst, key, content_type=head.get("ContentType"), metadata=meta)
+            source, head = self._published_copy(ref)
+        if head is None or source is None:
+            return ({"bucket": dst, "key": key} if _holds(copy, meta) else None), None
+        if not _same(copy, head, meta):
+            self.s3.copy(source, dst, key, content_type=head.get("ContentType"), metadata=meta)
             if not _same(self.s3.head(dst, key), head, meta):
-                raise TransientError("the quarantined copy does not match the original yet")
-        action["quarantined"] = {"bucket": dst, "key": key}
-        return action, (ref if head is not None else None)
+                raise TransientError("the quarantined copy does not match its source yet")
+        where = {"bucket": dst, "key": key}
+        if source is not ref:
+            where["from"] = "published"
+            return where, None
+        return where, ref
 
-    def _withdraw(self, ref: ObjectRef) -> dict[str, Any] | None:
-        """Remove the published copy if it was made from this very version (never another upload's)."""
+    def _published_copy(self, ref: ObjectRef) -> tuple[ObjectRef | None, dict[str, Any] | None]:
         bucket = self.targets.published_bucket
         head = self.s3.head(bucket, ref.key)
         if head is None or _meta(head).get("tutela-source-version") != ref.version_label:
+            return None, None
+        return ObjectRef(bucket, ref.key, head.get("VersionId") or None), head
+
+    def _withdraw(self, ref: ObjectRef) -> dict[str, Any] | None:
+        """Remove the published copy if it was made from this very version (never another upload's)."""
+        source, head = self._published_copy(ref)
+        if source is None or head is None:
             return None
-        self.s3.delete_version(ObjectRef(bucket, ref.key, head.get("VersionId") or None))
-        return {"bucket": bucket, "key": ref.key}
+        self.s3.delete_version(source)
+        return {"bucket": source.bucket, "key": ref.key}
 
     def _finish(
         self,
