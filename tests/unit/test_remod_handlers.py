@@ -266,7 +266,9 @@ def test_a_comment_batch_judged_again_applies_stricter_lines_and_holds_looser_on
     assert lines["000003"]["verdict"] == "review" and lines["000003"]["computed_verdict"] == "allow"
     assert lines["000002"]["verdict"] == "block"
     batch = next(i for sk, i in items(env).items() if sk.endswith(plan["fingerprint"]))
-    assert batch["analyzers"]["comments"]["lexicon_version"] == tutela.comments.LEXICON_VERSION  # what judged it
+    assert (
+        batch["analyzers"]["comments"]["lexicon_version"] == tutela.comments.LEXICON_VERSION
+    )  # what judged it
 
 
 def test_an_original_past_its_retention_is_quarantined_from_its_published_copy(
