@@ -48,7 +48,8 @@ def _item(cfg: RemodPlanSettings, event: dict[str, Any]) -> dict[str, Any]:
         since = parse_since(event.get("since") or None)
     except ValueError as exc:
         raise InvalidInputError("since must be an ISO date") from exc
-    head = _s3.head(cfg.upload_bucket, key)
+    published = cfg.published_bucket if event.get("source") == "published" else None
+    head = _s3.head(published or cfg.upload_bucket, key)
     plan = plan_item(
         cfg.upload_bucket,
         key,
@@ -57,6 +58,7 @@ def _item(cfg: RemodPlanSettings, event: dict[str, Any]) -> dict[str, Any]:
         versions,
         since=since,
         dry_run=event.get("dry_run") is True,
+        published=published,
     )
     metrics.add_metric(name=f"Backfill_{plan.get('why') or plan['action']}", unit=MetricUnit.Count, value=1)
     return plan

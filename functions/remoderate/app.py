@@ -51,7 +51,8 @@ def _planned(event: dict[str, Any]) -> tuple[ObjectRef, dict[str, Any]]:
     plan = event.get("plan")
     if not isinstance(plan, dict) or not isinstance(plan.get("detail"), dict) or not plan.get("fingerprint"):
         raise InvalidInputError("Remoderate needs the item's plan")
-    return ObjectRef.from_detail(plan["detail"]), plan
+    # "subject": the upload version re-judged, when "detail" (what is scanned) is its published copy
+    return ObjectRef.from_detail(plan.get("subject") or plan["detail"]), plan
 
 
 @step

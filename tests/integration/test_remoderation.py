@@ -218,3 +218,26 @@ def test_bank_import_blocks_an_earlier_upload_retroactively_exactly_once(
     assert not _published(stack, "media/retro/a.jpg")
     assert f"media/retro/a.jpg@{a.version_id}#remod" in _quarantined(stack)
     assert [i["verdict"] for i in _chain(stack, runner, other)] == ["allow"]  # no match: untouched
+
+
+def test_an_allowed_upload_whose_original_expired_is_judged_from_its_published_copy(
+    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runner = Runner(stack)
+    path = _photo(tmp_path, "retina.jpg", samples.retina())
+    up = runner.upload(path, "media/exp/retina.jpg")
+    runner.deliver(up)
+    assert runner.decisions(up)[0]["verdict"] == "allow" and _published(stack, "media/exp/retina.jpg")
+    # OriginalRetentionDays: the lifecycle removed the allowed original; the published copy stays.
+    stack.client("s3").delete_object(Bucket=runner.bucket, Key=up.key, VersionId=up.version_id)
+    _bank(stack).add("expired", [_entry("expired", hash_file(path).hashes[0].hex)], defaults=Bank("expired"))
+
+    uploads = _backfill(stack, capsys, "--prefix", "media/exp/")
+    assert uploads["items"]["total"] == 0  # the upload bucket no longer lists it
+    published = _backfill(stack, capsys, "--prefix", "media/exp/", "--source", "published")
+    assert published["code"] == 0 and published["items"]["succeeded"] == 1
+    chain = _chain(stack, runner, up)
+    assert [i["verdict"] for i in chain] == ["allow", "block"]
+    assert "known_content" in {r["code"] for r in chain[-1]["reasons"]}
+    assert not _published(stack, "media/exp/retina.jpg")
+    assert f"media/exp/retina.jpg@{up.version_id}#remod" in _quarantined(stack)  # the copy is the evidence

@@ -699,7 +699,7 @@ def test_remoderation_machine_runs_only_its_own_children_and_functions(cfn: dict
     invoked = {r for a, r in granted if a == "lambda:InvokeFunction"}
     assert invoked and all(any(f in r for f in ("RemodPlan", "Remoderate", "ScanMedia")) for r in invoked)
     assert {r for a, r in granted if a == "s3:PutObject"} == {arn("StagingBucket") + "/remoderation-runs/*"}
-    assert {r for a, r in granted if a == "s3:ListBucket"} == {arn("UploadBucket")}  # the ItemReader
+    assert {r for a, r in granted if a == "s3:ListBucket"} == {arn("UploadBucket"), arn("PublishedBucket")}
 
 
 def test_a_reviewers_block_writes_the_banks_only_when_configured(raw: dict[str, Any]) -> None:

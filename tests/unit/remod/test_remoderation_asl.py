@@ -25,10 +25,19 @@ def test_backfill_is_a_distributed_map_over_the_upload_bucket(asl: dict[str, Any
     m = asl["States"]["Backfill"]
     assert m["ItemReader"] == {
         "Resource": "arn:aws:states:::s3:listObjectsV2",
-        "Parameters": {"Bucket": "${UploadBucketName}", "Prefix.$": "$.prefix"},
+        "Parameters": {"Bucket.$": "$.listing.bucket", "Prefix.$": "$.prefix"},
+    }
+    # the bucket is one of two the template names, never one the input names
+    assert asl["States"]["ListUploads"]["Parameters"] == {
+        "bucket": "${UploadBucketName}",
+        "source": "uploads",
+    }
+    assert asl["States"]["ListPublished"]["Parameters"] == {
+        "bucket": "${PublishedBucketName}",
+        "source": "published",
     }
     assert m["ItemSelector"]["key.$"] == "$$.Map.Item.Value.Key"
-    assert set(m["ItemSelector"]) == {"key.$", "since.$", "dry_run.$", "versions.$"}
+    assert set(m["ItemSelector"]) == {"key.$", "since.$", "dry_run.$", "versions.$", "source.$"}
     assert m["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
     assert 1 <= m["MaxConcurrency"] <= 100  # bounded: Rekognition and Lambda quotas are shared with uploads
     assert 0 <= m["ToleratedFailurePercentage"] <= 5
@@ -47,7 +56,7 @@ def test_backfill_is_a_distributed_map_over_the_upload_bucket(asl: dict[str, Any
 
 def test_the_ruleset_comes_from_the_scanner_before_any_item(asl: dict[str, Any]) -> None:
     assert asl["States"]["Probe"]["Parameters"] == {"op": "versions"}
-    assert asl["States"]["Probe"]["Next"] == "Versions" and asl["States"]["Versions"]["Next"] == "Backfill"
+    assert asl["States"]["Probe"]["Next"] == "Versions" and asl["States"]["Versions"]["Next"] == "Source"
     assert asl["States"]["Backfill"]["ItemProcessor"]["States"]["Scan"]["Parameters"]["banks.$"] == (
         "$.plan.ruleset.banks"
     )  # the scan uses at least the bank version the run is keyed on

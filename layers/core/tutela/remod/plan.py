@@ -36,10 +36,16 @@ def plan_item(
     *,
     since: datetime | None,
     dry_run: bool = False,
+    published: str | None = None,
 ) -> dict[str, Any]:
-    """``{"action": "skip", "why": ...}`` or ``{"action": "media"|"comments", "detail": ..., ...}``."""
+    """``{"action": "skip", "why": ...}`` or ``{"action": "media"|"comments", "detail": ..., ...}``.
+
+    ``published``: the listing is of this published bucket, ``head`` is a published copy's. Originals of
+    allowed uploads expire (OriginalRetentionDays); their published copy has the same pixels, scrubbed, and
+    names the upload version it was made from: that version is re-judged (``subject``) from the copy
+    (``detail``). Media only: a published comment file holds only the lines that were allowed."""
     ref = ObjectRef(bucket, key)
-    if ref.route not in ("media", "comments"):
+    if ref.route not in ("media", "comments") or (published and ref.route != "media"):
         return {"action": "skip", "why": "not_remoderated", "key": key}
     if head is None:
         return {"action": "skip", "why": "gone", "key": key}
@@ -47,7 +53,16 @@ def plan_item(
     if since is not None and isinstance(modified, datetime) and modified < since:
         return {"action": "skip", "why": "before_since", "key": key}
     version = head.get("VersionId")
-    ref = ObjectRef(bucket, key, str(version) if version else None, _size(head.get("ContentLength")))
+    copy: dict[str, Any] | None = None
+    if published:
+        meta = {str(k).lower(): str(v) for k, v in (head.get("Metadata") or {}).items()}
+        source = meta.get("tutela-source-version")
+        if not source:
+            return {"action": "skip", "why": "not_a_published_copy", "key": key}
+        copy = _detail(published, key, str(version) if version else None, _size(head.get("ContentLength")))
+        ref = ObjectRef(bucket, key, None if source == "null" else source)
+    else:
+        ref = ObjectRef(bucket, key, str(version) if version else None, _size(head.get("ContentLength")))
     chain = read_chain(history, ref)
     if chain is None:
         return {"action": "skip", "why": "undecided", "key": key}  # the pipeline has not recorded it yet
@@ -57,13 +72,18 @@ def plan_item(
         return {"action": "skip", "why": "done", "key": key}
     if dry_run:
         return {"action": "skip", "why": "dry_run", "would": ref.route, "key": key, "was": chain.verdict}
-    detail: dict[str, Any] = {
-        "bucket": {"name": bucket},
-        "object": {"key": key, "version-id": ref.version_label},
-    }
-    if ref.size is not None:
-        detail["object"]["size"] = ref.size
-    return {"action": ref.route, "detail": detail, "fingerprint": fp, "ruleset": rules, "key": key}
+    detail = _detail(bucket, key, ref.version_label, ref.size)
+    plan = {"action": ref.route, "detail": detail, "fingerprint": fp, "ruleset": rules, "key": key}
+    if copy is not None:
+        plan["subject"], plan["detail"] = detail, copy
+    return plan
+
+
+def _detail(bucket: str, key: str, version: str | None, size: int | None) -> dict[str, Any]:
+    obj: dict[str, Any] = {"key": key, "version-id": version or "null"}
+    if size is not None:
+        obj["size"] = size
+    return {"bucket": {"name": bucket}, "object": obj}
 
 
 def _size(value: Any) -> int | None:
