@@ -26,9 +26,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tutela import comments as classifier  # loads on first use: PostContext's INIT reads no lexicon
 from tutela.act import DECISION_EVENT, ESCALATION_EVENT, Bus, Storage, Targets, plan_comments, quarantine_key
 from tutela.comment_records import expand
-from tutela.comments import LEXICON_VERSION, classify_lines
 from tutela.comments.lines import split_batch
 from tutela.decision import (
     action_item,
@@ -128,7 +128,7 @@ class Reevaluator:
             new = self._item(ref, item, _UNAVAILABLE)  # the batch expired: it cannot be judged again
         else:
             data = self.s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
-            batch = (data, list(classify_lines(split_batch(data), minor_context=True)))
+            batch = (data, list(classifier.classify_lines(split_batch(data), minor_context=True)))
             new = self._comments_decision(ref, item, batch[1])
         stored = self.history.put_once(new)
         if stored is not None and not same_execution(stored, self.cause.execution_id):
@@ -205,7 +205,9 @@ class Reevaluator:
                 "reasons": [*batch.reasons, why],
                 "counts": batch.counts,
                 "minor_context": True,
-                "analyzers": {"comments": {"name": "tutela.comments", "lexicon_version": LEXICON_VERSION}},
+                "analyzers": {
+                    "comments": {"name": "tutela.comments", "lexicon_version": classifier.LEXICON_VERSION}
+                },
             },
         )
 
