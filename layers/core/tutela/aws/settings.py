@@ -222,10 +222,16 @@ class RemodPlanSettings:
     upload_bucket: str
     decisions_table: str
     bank_bucket: str
+    published_bucket: str
 
     @classmethod
     def from_env(cls, env: Env) -> RemodPlanSettings:
-        return cls(_str(env, "UPLOAD_BUCKET"), _str(env, "DECISIONS_TABLE"), _str(env, "BANK_BUCKET"))
+        return cls(
+            _str(env, "UPLOAD_BUCKET"),
+            _str(env, "DECISIONS_TABLE"),
+            _str(env, "BANK_BUCKET"),
+            _str(env, "PUBLISHED_BUCKET"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
