@@ -1,7 +1,8 @@
 """``tutela backfill``: judge stored uploads again with the current policy, lexicon, banks and model.
 
-Starts the stack's RemoderationStateMachine (a Distributed Map over the upload bucket) and prints its
-progress - the map run's item counts - as it runs, then the outcome of every item (stricter, looser,
+Starts the stack's RemoderationStateMachine (a Distributed Map over the upload bucket, then one over the
+published bucket: allowed uploads' originals are retired, their published copies name them) and prints its
+progress - the map runs' item counts - as it runs, then the outcome of every item (stricter, looser,
 same, done_before, skipped:why). Once per object version and ruleset: a second run for the same versions
 changes nothing. A stricter verdict is applied (withdrawn, quarantined, escalated as the policy says); a
 looser one goes to review; nothing is ever published. ``--retro SNAPSHOT`` runs the retroactive bank match
