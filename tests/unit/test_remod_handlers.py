@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT, create_decisions_table, load_event
+from tests.event_schemas import validate_event
 from tutela.decision import object_item, step_decision
 from tutela.errors import InvalidInputError, TransientError
 from tutela.objects import ObjectRef
@@ -135,6 +136,9 @@ def test_stricter_is_applied_once_and_a_retry_converges(
     assert {r["code"] for r in remod[0]["reasons"]} >= {"known_content"}
     assert stored[f"v#{ref.version_id}"]["verdict"] == "allow"  # the pipeline's decision is never changed
     assert [t for t, _ in sent] == ["Moderation Decision", "Moderation Escalation"]
+    for detail_type, detail in sent:
+        validate_event(detail_type, detail)  # the platform's contract (events/schemas)
+    assert sent[0][1]["remoderates"]["sk"] == f"v#{ref.version_id}" and sent[0][1]["verdict"] == "block"
     assert "Contents" not in env["s3"].list_objects_v2(Bucket=PUBLISHED)
     q = env["s3"].get_object(Bucket=QUARANTINE, Key=f"{KEY}@{ref.version_id}#remod")
     assert q["Body"].read() == b"\xff\xd8original"
@@ -261,6 +265,10 @@ def test_a_comment_batch_judged_again_applies_stricter_lines_and_holds_looser_on
     lines = {i["sk"].rsplit("#", 1)[-1]: i for sk, i in items(env).items() if "#remod#" in sk and "#c#" in sk}
     assert lines["000003"]["verdict"] == "review" and lines["000003"]["computed_verdict"] == "allow"
     assert lines["000002"]["verdict"] == "block"
+    batch = next(i for sk, i in items(env).items() if sk.endswith(plan["fingerprint"]))
+    assert (
+        batch["analyzers"]["comments"]["lexicon_version"] == tutela.comments.LEXICON_VERSION
+    )  # what judged it
 
 
 def test_an_original_past_its_retention_is_quarantined_from_its_published_copy(

@@ -32,7 +32,7 @@ from tutela.comments.lines import CommentLine, parse_batch, split_batch
 from tutela.decision import action_item, action_keys, event_detail, event_id
 from tutela.errors import InvalidInputError, TransientError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING, MAX_COMMENT_RESULTS_BYTES
-from tutela.objects import ObjectRef
+from tutela.objects import ObjectRef, quarantine_key
 
 DECISION_EVENT = "Moderation Decision"
 # = ScrubGeotags' SPLICE_MIN_BYTES: below it nothing is staged and Act scrubs the original again in memory.
@@ -80,10 +80,6 @@ class Bus(Protocol):
 class Targets:
     published_bucket: str
     quarantine_bucket: str
-
-
-def quarantine_key(ref: ObjectRef) -> str:
-    return f"{ref.key}@{ref.version_label}"
 
 
 def _meta(head: Mapping[str, Any] | None) -> dict[str, str]:

@@ -98,6 +98,11 @@ class ObjectRef:
         return version_args(self.version_id)
 
 
+def quarantine_key(ref: ObjectRef) -> str:
+    """Where an original (or a batch's blocked lines) is kept in the quarantine bucket."""
+    return f"{ref.key}@{ref.version_label}"
+
+
 def version_args(version_id: str | None) -> dict[str, str]:
     """``{"VersionId": ...}`` for a real version id; nothing for none or S3's ``"null"`` (the one place
     that knows an unversioned object's version is called "null")."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from tutela.aws.store import TableAdapter
@@ -50,6 +49,8 @@ class PostContextStore(TableAdapter):
             return False
 
     def flags(self, post_id: str) -> frozenset[str]:
+        from boto3.dynamodb.conditions import Key  # boto3 on first use, not at INIT (cold start)
+
         resp = self.table.query(
             KeyConditionExpression=Key("pk").eq(post_pk(post_id)) & Key("sk").begins_with("flag#"),
             ConsistentRead=True,
@@ -117,6 +118,8 @@ class PostContextStore(TableAdapter):
 
     def query(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
         """Every item under ``pk`` whose sort key starts with ``prefix``, page by page (any number)."""
+        from boto3.dynamodb.conditions import Key
+
         args: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix),
             "ConsistentRead": True,

@@ -105,7 +105,7 @@ class Remoderator:
     ) -> dict[str, Any]:
         """Judge a comment batch again; a line judged looser than before is held for a human."""
         from tutela.comment_records import expand
-        from tutela.comments import classify_lines
+        from tutela.comments import LEXICON_VERSION, classify_lines
         from tutela.comments.lines import split_batch
         from tutela.policy.comments import summarize
 
@@ -129,7 +129,7 @@ class Remoderator:
             "reasons": batch.reasons,
             "counts": batch.counts,
             "minor_context": minor_context,
-            "analyzers": latest.get("analyzers"),
+            "analyzers": {"comments": {"name": "tutela.comments", "lexicon_version": LEXICON_VERSION}},
         }
         stored, outcome = self._record(ref, chain, decision)
         if stored is None:
