@@ -9,7 +9,10 @@
 - the moderation machine (the one with a DeadLetter state) catches everything; a re-moderation machine's
   failed item leaves the decision in force, so it need not;
 - every Distributed Map reads its items with a selector, bounds its concurrency and says how many failures
-  it tolerates; one with an ItemReader (any number of items) writes its results to S3 (ResultWriter).
+  it tolerates; one with an ItemReader (any number of items) writes its results to S3 (ResultWriter);
+- the bucket an ItemReader lists is one the template names: a ``${...}`` substitution, or a path
+  (``Bucket.$: $.listing.bucket``) that every state leading into the map sets from a substitution (a Pass),
+  so an execution's input can never point a backfill at another bucket.
 Tasks inside Map item processors are checked like top-level ones.
 Usage: check_asl.py statemachine/X.asl.json template.yaml
 """
@@ -92,6 +95,28 @@ def distributed_map_errors(states: dict[str, Any]) -> list[str]:
     return errors
 
 
+def listed_bucket_errors(states: dict[str, Any]) -> list[str]:
+    errors = []
+    for name, st in states.items():
+        params = st.get("ItemReader", {}).get("Parameters", {})
+        if "Bucket" in params:
+            if not re.fullmatch(r"\$\{[A-Za-z0-9_]+\}", str(params["Bucket"])):
+                errors.append(f"{name}: lists a bucket the template does not name")
+            continue
+        path = params.get("Bucket.$")
+        if path is None:
+            continue
+        parent, _, field = str(path).rpartition(".")
+        into = [(n, s) for n, s in states.items() if s.get("Next") == name]
+        if not into or parent == "$":
+            errors.append(f"{name}: the listed bucket {path} is set by no state")
+        for n, s in into:
+            value = s.get("Parameters", {}).get(field, "") if s.get("ResultPath") == parent else ""
+            if s["Type"] != "Pass" or not re.fullmatch(r"\$\{[A-Za-z0-9_]+\}", str(value)):
+                errors.append(f"{name}: {n} leads in without setting {path} from the template")
+    return errors
+
+
 def main(asl_path: str, template_path: str) -> int:
     text = Path(asl_path).read_text()
     asl = json.loads(text)
@@ -114,6 +139,7 @@ def main(asl_path: str, template_path: str) -> int:
         errors += contract_errors(name, st)
     errors += path_errors(text)
     errors += distributed_map_errors(asl["States"])
+    errors += listed_bucket_errors(asl["States"])
     for e in errors:
         print(f"check_asl: {e}", file=sys.stderr)
     n_tasks = len(tasks(asl["States"], False))

@@ -2,7 +2,8 @@
 
 ``op``:
 - ``versions``: the ruleset a backfill judges with (this code's policies + ScanMedia's model and banks);
-- ``item``: one listed upload -> skip (and why) or the exact version to re-moderate;
+- ``item``: one listed object (``source``: ``uploads``, the default, or ``published``: an allowed upload's
+  copy) -> skip (and why) or the exact upload version to re-moderate;
 - ``retro``: a bank snapshot key -> the rows that bank version added (and the HashIndex shards to read);
 - ``retro_page``: one page of a HashIndex shard matched against the added rows.
 """
@@ -22,7 +23,7 @@ from tutela.bank.index import BankIndex
 from tutela.bank.store import BankRepository
 from tutela.errors import InvalidInputError
 from tutela.policy.media import match_policy
-from tutela.remod.plan import parse_since, plan_item
+from tutela.remod.plan import parse_since, plan_item, plan_published
 from tutela.remod.retro import SHARDS, Addition, added_index, addition, match_stored, parse_snapshot_key
 from tutela.remod.versions import code_versions
 
@@ -48,18 +49,30 @@ def _item(cfg: RemodPlanSettings, event: dict[str, Any]) -> dict[str, Any]:
         since = parse_since(event.get("since") or None)
     except ValueError as exc:
         raise InvalidInputError("since must be an ISO date") from exc
-    published = cfg.published_bucket if event.get("source") == "published" else None
-    head = _s3.head(published or cfg.upload_bucket, key)
-    plan = plan_item(
-        cfg.upload_bucket,
-        key,
-        head,
-        RemodStore(cfg.decisions_table),
-        versions,
-        since=since,
-        dry_run=event.get("dry_run") is True,
-        published=published,
-    )
+    dry_run = event.get("dry_run") is True
+    if event.get("source") == "published":  # an allowed upload's copy: its original is no longer current
+        plan = plan_published(
+            cfg.upload_bucket,
+            cfg.published_bucket,
+            key,
+            _s3.head(cfg.published_bucket, key),
+            _s3.head(cfg.upload_bucket, key),
+            RemodStore(cfg.decisions_table),
+            versions,
+            since=since,
+            dry_run=dry_run,
+        )
+    else:
+        head = _s3.head(cfg.upload_bucket, key)
+        plan = plan_item(
+            cfg.upload_bucket,
+            key,
+            head,
+            RemodStore(cfg.decisions_table),
+            versions,
+            since=since,
+            dry_run=dry_run,
+        )
     metrics.add_metric(name=f"Backfill_{plan.get('why') or plan['action']}", unit=MetricUnit.Count, value=1)
     return plan
 

@@ -71,6 +71,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if op == "media":
             decision = remade_media(event.get("scan"), event.get("error"), chain.latest, posts.flags, ref)
             out = rem.media(ref, chain, decision)
+        elif _s3.head(ref.bucket, ref.key, ref.version_id) is None:
+            # An allowed batch's retired original expired (OriginalRetentionDays): its published file holds
+            # only the allowed lines' judged fields, not the batch its records are numbered by. Not judged.
+            out = {"key": ref.key, "outcome": "original_expired", "was": chain.verdict}
         else:
             data = _s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
             out = rem.comments(ref, chain, data, comment_context(chain.latest, posts.flags, ref))

@@ -113,16 +113,28 @@ def test_backfill_is_once_per_ruleset_stricter_applied_looser_reviewed(
     assert runner.decisions(cat)[0]["verdict"] == "allow" and _published(stack, "media/bf/cat.jpg")
     assert runner.decisions(coffee)[0]["verdict"] == "review"
 
+    # Act retired the allowed originals (a delete marker): the upload bucket lists only coffee (held).
+    s3 = stack.client("s3")
+    uploads = s3.list_objects_v2(Bucket=runner.bucket, Prefix="media/bf/").get("Contents", [])
+    assert [o["Key"] for o in uploads] == ["media/bf/coffee.jpg"]
+    # astro as if Act had not retired it yet: its original is current AND its copy is published
+    marker = s3.list_object_versions(Bucket=runner.bucket, Prefix="media/bf/astro.jpg")["DeleteMarkers"][0]
+    s3.delete_object(Bucket=runner.bucket, Key="media/bf/astro.jpg", VersionId=marker["VersionId"])
+
     first = _backfill(stack, capsys, "--prefix", "media/bf/")
     assert first["code"] == 0 and first["status"] == "SUCCEEDED"
-    assert first["items"]["total"] == 3 and first["items"]["succeeded"] == 3
-    assert any("succeeded: total=3" in line for line in first["progress"])
-    assert [i["verdict"] for i in _chain(stack, runner, cat)] == ["allow", "allow"]  # same rules: recorded
+    # uploads: coffee, astro; published: cat, astro (skipped: listed_in_uploads) - each judged once
+    assert first["items"]["total"] == 4 and first["items"]["succeeded"] == 4
+    assert any("succeeded: total=4" in line for line in first["progress"])
+    for up in (cat, astro, coffee):  # same rules: recorded, nothing changed
+        assert [i["verdict"] for i in _chain(stack, runner, up)] == [runner.decisions(up)[0]["verdict"]] * 2
+    assert _chain(stack, runner, cat)[-1]["sk"].startswith(f"v#{cat.version_id}#remod#")
+    assert _published(stack, "media/bf/cat.jpg") and _published(stack, "media/bf/astro.jpg")
 
     # The same versions again: nothing is judged or written.
     before = sum(len(_chain(stack, runner, u)) for u in (cat, coffee, astro))
     again = _backfill(stack, capsys, "--prefix", "media/bf/")
-    assert again["code"] == 0 and again["items"]["succeeded"] == 3
+    assert again["code"] == 0 and again["items"]["succeeded"] == 4
     assert sum(len(_chain(stack, runner, u)) for u in (cat, coffee, astro)) == before
 
     # A bank change: cat's hash is banked (block), the review bank is disabled.
@@ -148,7 +160,6 @@ def test_backfill_is_once_per_ruleset_stricter_applied_looser_reviewed(
     assert "known_content" in {r["code"] for r in stricter["reasons"]}
     assert not _published(stack, "media/bf/cat.jpg")  # withdrawn
     assert any(k.startswith("media/bf/cat.jpg@") for k in _quarantined(stack))
-    s3 = stack.client("s3")
     assert not s3.list_object_versions(
         Bucket=stack.outputs["UploadBucketName"], Prefix="media/bf/cat.jpg"
     ).get("Versions")  # the original was moved to quarantine
@@ -220,24 +231,53 @@ def test_bank_import_blocks_an_earlier_upload_retroactively_exactly_once(
     assert [i["verdict"] for i in _chain(stack, runner, other)] == ["allow"]  # no match: untouched
 
 
-def test_an_allowed_upload_whose_original_expired_is_judged_from_its_published_copy(
+def _versions(stack: LocalStack, key: str) -> list[str]:
+    """The upload bucket's object versions of ``key`` (delete markers left out)."""
+    listing = stack.client("s3").list_object_versions(Bucket=stack.outputs["UploadBucketName"], Prefix=key)
+    return [v["VersionId"] for v in listing.get("Versions", []) if v["Key"] == key]
+
+
+def _expire(stack: LocalStack, key: str, version_id: str) -> None:
+    """What the noncurrent-version rule does after OriginalRetentionDays: the retired original is gone."""
+    stack.client("s3").delete_object(Bucket=stack.outputs["UploadBucketName"], Key=key, VersionId=version_id)
+
+
+def test_retired_originals_are_judged_through_their_published_copies(
     stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runner = Runner(stack)
+    batch = tmp_path / "kind.jsonl"
+    batch.write_text(
+        '{"id": "k1", "text": "what a lovely sunset"}\n{"id": "k2", "text": "great colours, well done"}\n'
+    )
+    kind = runner.upload(batch, "comments/rp/kind.jsonl")
+    gone = runner.upload(batch, "comments/rp/gone.jsonl")
     path = _photo(tmp_path, "retina.jpg", samples.retina())
-    up = runner.upload(path, "media/exp/retina.jpg")
-    runner.deliver(up)
-    assert runner.decisions(up)[0]["verdict"] == "allow" and _published(stack, "media/exp/retina.jpg")
-    # OriginalRetentionDays: the lifecycle removed the allowed original; the published copy stays.
-    stack.client("s3").delete_object(Bucket=runner.bucket, Key=up.key, VersionId=up.version_id)
-    _bank(stack).add("expired", [_entry("expired", hash_file(path).hashes[0].hex)], defaults=Bank("expired"))
+    photo = runner.upload(path, "media/rp/retina.jpg")
+    for up in (kind, gone, photo):
+        runner.deliver(up)
+        assert up.version_id in _versions(stack, up.key)  # retired: noncurrent, kept for the retention
+        assert not stack.client("s3").list_objects_v2(Bucket=runner.bucket, Prefix=up.key).get("KeyCount")
+    assert _published(stack, "comments/rp/kind.jsonl") and _published(stack, "media/rp/retina.jpg")
 
-    uploads = _backfill(stack, capsys, "--prefix", "media/exp/")
-    assert uploads["items"]["total"] == 0  # the upload bucket no longer lists it
-    published = _backfill(stack, capsys, "--prefix", "media/exp/", "--source", "published")
-    assert published["code"] == 0 and published["items"]["succeeded"] == 1
-    chain = _chain(stack, runner, up)
+    # Comment batches: found through their published files, re-judged from the kept original.
+    _expire(stack, gone.key, gone.version_id)
+    comments = _backfill(stack, capsys, "--prefix", "comments/rp/")
+    assert comments["code"] == 0 and comments["items"]["total"] == 2
+    kind_chain = _chain(stack, runner, kind)
+    assert [i["verdict"] for i in kind_chain] == ["allow", "allow"]
+    assert kind_chain[-1]["sk"].startswith(f"v#{kind.version_id}#remod#")
+    # an expired batch original is not judged from its published lines (docs/remoderation.md)
+    assert [i["verdict"] for i in _chain(stack, runner, gone)] == ["allow"]
+    assert _published(stack, "comments/rp/gone.jsonl")
+
+    # Media whose original expired: scanned from its published copy, blocked, the copy is the evidence.
+    _expire(stack, photo.key, photo.version_id)
+    _bank(stack).add("expired", [_entry("expired", hash_file(path).hashes[0].hex)], defaults=Bank("expired"))
+    media = _backfill(stack, capsys, "--prefix", "media/rp/")
+    assert media["code"] == 0 and media["items"]["total"] == 1 and media["items"]["succeeded"] == 1
+    chain = _chain(stack, runner, photo)
     assert [i["verdict"] for i in chain] == ["allow", "block"]
     assert "known_content" in {r["code"] for r in chain[-1]["reasons"]}
-    assert not _published(stack, "media/exp/retina.jpg")
-    assert f"media/exp/retina.jpg@{up.version_id}#remod" in _quarantined(stack)  # the copy is the evidence
+    assert not _published(stack, "media/rp/retina.jpg")  # withdrawn
+    assert f"media/rp/retina.jpg@{photo.version_id}#remod" in _quarantined(stack)

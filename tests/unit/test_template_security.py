@@ -672,6 +672,20 @@ def test_remoderation_planning_is_read_only(cfn: dict[str, Any]) -> None:
             assert not role_allows(cfn, role, action, arn(bucket) + "/media/p/x.jpg"), (bucket, action)
     assert not role_allows(cfn, role, "s3:GetObjectVersion", arn("UploadBucket") + "/media/p/x.jpg")
     assert role_allows(cfn, role, "dynamodb:Query", arn("DecisionsTable") + "/index/HashIndex")
+    # a published copy's HEAD names the upload version it was made from; no older versions, no quarantine
+    for key in ("/media/p/x.jpg", "/comments/p/b.jsonl"):
+        assert role_allows(cfn, role, "s3:GetObject", arn("PublishedBucket") + key)
+    assert not role_allows(cfn, role, "s3:GetObjectVersion", arn("PublishedBucket") + "/media/p/x.jpg")
+    assert not role_allows(cfn, role, "s3:GetObject", arn("QuarantineBucket") + "/media/p/x.jpg")
+
+
+def test_the_scanner_reads_published_media_copies_only(cfn: dict[str, Any]) -> None:
+    role = "ScanMediaFunctionRole"  # a backfill scans an allowed upload's copy: its original is retired
+    assert role_allows(cfn, role, "s3:GetObjectVersion", arn("PublishedBucket") + "/media/p/x.jpg")
+    assert not role_allows(cfn, role, "s3:GetObject", arn("PublishedBucket") + "/comments/p/b.jsonl")
+    for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
+        assert not role_allows(cfn, role, action, arn("PublishedBucket") + "/media/p/x.jpg"), action
+    assert not role_allows(cfn, role, "s3:GetObject", arn("QuarantineBucket") + "/media/p/x.jpg")
 
 
 def test_remoderate_withdraws_and_quarantines_but_never_publishes_or_touches_banks(
@@ -699,7 +713,9 @@ def test_remoderation_machine_runs_only_its_own_children_and_functions(cfn: dict
     invoked = {r for a, r in granted if a == "lambda:InvokeFunction"}
     assert invoked and all(any(f in r for f in ("RemodPlan", "Remoderate", "ScanMedia")) for r in invoked)
     assert {r for a, r in granted if a == "s3:PutObject"} == {arn("StagingBucket") + "/remoderation-runs/*"}
+    # the ItemReader: the originals still current, then the allowed uploads' published copies
     assert {r for a, r in granted if a == "s3:ListBucket"} == {arn("UploadBucket"), arn("PublishedBucket")}
+    assert not {r for a, r in granted if a in ("s3:GetObject", "s3:GetObjectVersion") and "Published" in r}
 
 
 def test_a_reviewers_block_writes_the_banks_only_when_configured(raw: dict[str, Any]) -> None:

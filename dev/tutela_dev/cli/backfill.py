@@ -1,7 +1,8 @@
 """``tutela backfill``: judge stored uploads again with the current policy, lexicon, banks and model.
 
-Starts the stack's RemoderationStateMachine (a Distributed Map over the upload bucket) and prints its
-progress - the map run's item counts - as it runs, then the outcome of every item (stricter, looser,
+Starts the stack's RemoderationStateMachine (a Distributed Map over the upload bucket, then one over the
+published bucket: allowed uploads' originals are retired, their published copies name them) and prints its
+progress - the map runs' item counts - as it runs, then the outcome of every item (stricter, looser,
 same, done_before, skipped:why). Once per object version and ruleset: a second run for the same versions
 changes nothing. A stricter verdict is applied (withdrawn, quarantined, escalated as the policy says); a
 looser one goes to review; nothing is ever published. ``--retro SNAPSHOT`` runs the retroactive bank match
@@ -25,12 +26,6 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--since", help="only uploads last modified at or after this ISO date (UTC)")
     p.add_argument("--prefix", default="media/", help="key prefix to list (default media/; comments/ too)")
-    p.add_argument(
-        "--source",
-        choices=("uploads", "published"),
-        default="uploads",
-        help="list the originals (default), or published copies (allowed uploads whose originals expired)",
-    )
     p.add_argument("--dry-run", action="store_true", help="plan every item, re-judge and change nothing")
     p.add_argument("--retro", metavar="SNAPSHOT", help="re-run the retroactive match of banks/NAME/vK.pdq")
     p.add_argument("--stack", default="tutela-dev", help="the deployed stack (default tutela-dev)")
@@ -60,13 +55,7 @@ def run(args: argparse.Namespace) -> int:
             return _fail(f"--since {args.since!r} is not an ISO date")
         if args.prefix not in ("media/", "comments/") and not args.prefix.startswith(("media/", "comments/")):
             return _fail("--prefix must be under media/ or comments/ (the kinds that are re-moderated)")
-        run_input = {
-            "mode": "backfill",
-            "since": args.since,
-            "prefix": args.prefix,
-            "dry_run": args.dry_run,
-            "source": args.source,
-        }
+        run_input = {"mode": "backfill", "since": args.since, "prefix": args.prefix, "dry_run": args.dry_run}
     arn = args.state_machine_arn
     if not arn:
         from tutela.aws.stack_outputs import stack_output

@@ -79,6 +79,7 @@ class LocalStack:
         self._session: Any = None
         self._ended_patch: Any = None
         self._parse_patch: Any = None
+        self._listing_patch: Any = None
         self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.stubs = dict(stubs or {})
@@ -132,6 +133,8 @@ class LocalStack:
         self._ended_patch.start()
         self._parse_patch = _parse_once()
         self._parse_patch.start()
+        self._listing_patch = _empty_listing()
+        self._listing_patch.start()
         if self.retry_scale != 1.0:
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
@@ -167,6 +170,9 @@ class LocalStack:
         if self._parse_patch is not None:
             self._parse_patch.stop()
             self._parse_patch = None
+        if self._listing_patch is not None:
+            self._listing_patch.stop()
+            self._listing_patch = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -453,6 +459,25 @@ def _parse_once() -> Any:
             return programs[definition]
 
     return mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
+
+
+def _empty_listing() -> Any:
+    """moto's ItemReader fails a Distributed Map over an empty s3:listObjectsV2 (it reads ``Contents``,
+    which S3 leaves out when nothing matches); Step Functions runs it with no items. A backfill's upload
+    listing is often empty: decided originals are retired."""
+    from unittest import mock
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import resource_eval_s3
+
+    cls = resource_eval_s3.ResourceEvalS3
+
+    def list_objects_v2(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        s3 = cls._get_s3_client(
+            resource_runtime_part=resource_runtime_part, state_credentials=state_credentials
+        )
+        env.stack.append(s3.list_objects_v2(**env.stack.pop()).get("Contents", []))
+
+    return mock.patch.object(cls, "_handle_list_objects_v2", staticmethod(list_objects_v2))
 
 
 class _ScaledTime:

@@ -1,6 +1,7 @@
 """The re-moderation machine's shape: what moto runs (tests/integration/test_remoderation.py) must also be
-what AWS needs at scale - a Distributed Map reading the upload bucket's listing, bounded concurrency, a
-failure budget, results written to S3 - and check_asl.py refuses a definition that drops any of it."""
+what AWS needs at scale - a Distributed Map reading the upload bucket's listing and then the published
+bucket's, bounded concurrency, a failure budget, results written to S3 - and check_asl.py refuses a
+definition that drops any of it."""
 
 from __future__ import annotations
 
@@ -21,23 +22,42 @@ def asl() -> dict[str, Any]:
     return dict(json.loads(ASL.read_text()))
 
 
-def test_backfill_is_a_distributed_map_over_the_upload_bucket(asl: dict[str, Any]) -> None:
-    m = asl["States"]["Backfill"]
+def test_backfill_is_a_distributed_map_over_the_upload_then_the_published_bucket(asl: dict[str, Any]) -> None:
+    states = asl["States"]
+    m = states["Backfill"]
     assert m["ItemReader"] == {
         "Resource": "arn:aws:states:::s3:listObjectsV2",
         "Parameters": {"Bucket.$": "$.listing.bucket", "Prefix.$": "$.prefix"},
     }
-    # the bucket is one of two the template names, never one the input names
-    assert asl["States"]["ListUploads"]["Parameters"] == {
-        "bucket": "${UploadBucketName}",
-        "source": "uploads",
+    # the listed bucket is one of two the template names, set by the machine (never by the input):
+    # originals still current first, then the copies of allowed uploads (their originals are retired)
+    assert states["Versions"]["Next"] == "ListUploads"
+    assert states["ListUploads"] == {
+        **states["ListUploads"],
+        "Type": "Pass",
+        "Parameters": {"bucket": "${UploadBucketName}", "source": "uploads"},
+        "ResultPath": "$.listing",
+        "Next": "Backfill",
     }
-    assert asl["States"]["ListPublished"]["Parameters"] == {
-        "bucket": "${PublishedBucketName}",
-        "source": "published",
+    assert states["ListPublished"] == {
+        **states["ListPublished"],
+        "Type": "Pass",
+        "Parameters": {"bucket": "${PublishedBucketName}", "source": "published"},
+        "ResultPath": "$.listing",
+        "Next": "Backfill",
     }
+    assert {n for n, st in states.items() if st.get("Next") == "Backfill"} == {"ListUploads", "ListPublished"}
+    assert m["Next"] == "Listed"
+    assert states["Listed"]["Choices"] == [
+        {"Variable": "$.listing.source", "StringEquals": "uploads", "Next": "KeepUploadResults"}
+    ]
+    assert states["Listed"]["Default"] == "BackfillDone"  # after the published listing: done, no loop
+    assert states["KeepUploadResults"]["ResultPath"] == "$.upload_results"
+    assert states["KeepUploadResults"]["Next"] == "ListPublished"
     assert m["ItemSelector"]["key.$"] == "$$.Map.Item.Value.Key"
+    assert m["ItemSelector"]["source.$"] == "$.listing.source"
     assert set(m["ItemSelector"]) == {"key.$", "since.$", "dry_run.$", "versions.$", "source.$"}
+    assert m["ItemProcessor"]["States"]["Plan"]["Parameters"]["source.$"] == "$.source"
     assert m["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
     assert 1 <= m["MaxConcurrency"] <= 100  # bounded: Rekognition and Lambda quotas are shared with uploads
     assert 0 <= m["ToleratedFailurePercentage"] <= 5
@@ -56,7 +76,7 @@ def test_backfill_is_a_distributed_map_over_the_upload_bucket(asl: dict[str, Any
 
 def test_the_ruleset_comes_from_the_scanner_before_any_item(asl: dict[str, Any]) -> None:
     assert asl["States"]["Probe"]["Parameters"] == {"op": "versions"}
-    assert asl["States"]["Probe"]["Next"] == "Versions" and asl["States"]["Versions"]["Next"] == "Source"
+    assert asl["States"]["Probe"]["Next"] == "Versions" and asl["States"]["Versions"]["Next"] == "ListUploads"
     assert asl["States"]["Backfill"]["ItemProcessor"]["States"]["Scan"]["Parameters"]["banks.$"] == (
         "$.plan.ruleset.banks"
     )  # the scan uses at least the bank version the run is keyed on
@@ -99,6 +119,26 @@ def test_check_asl_requires_transient_retries_inside_item_processors(
 ) -> None:
     check_asl = _check_asl()
     del asl["States"]["Backfill"]["ItemProcessor"]["States"]["Plan"]["Retry"]
+    bad = tmp_path / "remoderation.asl.json"
+    bad.write_text(json.dumps(asl))
+    assert check_asl.main(str(bad), str(ROOT / "template.yaml")) == 1
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda st: st["ListPublished"]["Parameters"].update(bucket="$.bucket"),  # not the template's
+        lambda st: st["ListUploads"].update(Type="Wait", Seconds=1),  # not a Pass that sets it
+        lambda st: st["ListUploads"].update(ResultPath="$.other"),  # sets something else
+        lambda st: st["Backfill"]["ItemReader"]["Parameters"].update({"Bucket.$": "$.bucket"}),  # the input's
+        lambda st: st["Versions"].update(Next="Backfill"),  # a path in that sets nothing
+    ],
+)
+def test_check_asl_refuses_a_listing_of_a_bucket_the_template_does_not_name(
+    break_it: Any, asl: dict[str, Any], tmp_path: Path
+) -> None:
+    check_asl = _check_asl()
+    break_it(asl["States"])
     bad = tmp_path / "remoderation.asl.json"
     bad.write_text(json.dumps(asl))
     assert check_asl.main(str(bad), str(ROOT / "template.yaml")) == 1

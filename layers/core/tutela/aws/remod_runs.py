@@ -47,9 +47,12 @@ class RemodRuns:
             runs = self.sfn.list_map_runs(executionArn=execution_arn).get("mapRuns", [])
         except (ClientError, AttributeError):  # no map run yet (moto raises AttributeError until it starts)
             runs = []
-        if runs:
-            counts = self.sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"]).get("itemCounts", {})
-            out["items"] = {k: int(v) for k, v in counts.items()}
+        if runs:  # a backfill has two: the upload listing, then the published one; their counts add up
+            items: Counter[str] = Counter()
+            for run in runs:
+                counts = self.sfn.describe_map_run(mapRunArn=run["mapRunArn"]).get("itemCounts", {})
+                items.update({k: int(v) for k, v in counts.items() if isinstance(v, int)})
+            out["items"] = dict(items)
         if desc["status"] in TERMINAL:
             out["output"] = json.loads(desc.get("output") or "null")
             if desc.get("error"):
@@ -79,21 +82,24 @@ class RemodRuns:
             time.sleep(interval)
 
     def outcomes(self, result: Any) -> Counter[str] | None:
-        """Per-outcome counts from the run's ResultWriter files (None when the run wrote none)."""
-        details = (
-            (result or {}).get("results", {}).get("ResultWriterDetails") if isinstance(result, dict) else None
-        )
-        if not details:
+        """Per-outcome counts from the run's ResultWriter files, both listings' (None when it wrote none)."""
+        if not isinstance(result, dict):
             return None
-        manifest = self._json(details["Bucket"], details["Key"])
         counts: Counter[str] = Counter()
-        files = [f for f in (manifest.get("ResultFiles") or {}).get("SUCCEEDED", []) if f.get("Key")]
-        for f in files:
-            for entry in self._json(details["Bucket"], f["Key"]) or []:
-                counts[outcome_of(json.loads(entry.get("Output") or "{}"))] += 1
-        for f in (manifest.get("ResultFiles") or {}).get("FAILED", []):
-            counts["failed"] += len(self._json(details["Bucket"], f["Key"]) or [])
-        return counts if files else None
+        wrote = False
+        for name in ("upload_results", "results"):  # the upload listing's map run, then the published one's
+            details = (result.get(name) or {}).get("ResultWriterDetails")
+            if not details:
+                continue
+            manifest = self._json(details["Bucket"], details["Key"])
+            files = [f for f in (manifest.get("ResultFiles") or {}).get("SUCCEEDED", []) if f.get("Key")]
+            for f in files:
+                wrote = True
+                for entry in self._json(details["Bucket"], f["Key"]) or []:
+                    counts[outcome_of(json.loads(entry.get("Output") or "{}"))] += 1
+            for f in (manifest.get("ResultFiles") or {}).get("FAILED", []):
+                counts["failed"] += len(self._json(details["Bucket"], f["Key"]) or [])
+        return counts if wrote else None
 
     def _json(self, bucket: str, key: str) -> Any:
         return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
