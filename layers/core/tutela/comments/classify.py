@@ -8,12 +8,12 @@ Nothing here logs or echoes comment text; error messages name the problem, not t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
-from tutela.comments.lexicon import CATEGORIES, Lexicon, default_lexicon
+from tutela.comments.lexicon import CATEGORIES, Lexicon, ModelPolicy, ModelThreshold, default_lexicon
 from tutela.comments.lines import parse_batch
 from tutela.comments.match import Hit, Matcher
 from tutela.comments.model import LinearModel
@@ -21,6 +21,9 @@ from tutela.comments.normalize import OffsetMap, normalize, normalize_mapped
 from tutela.comments.prebuilt import prebuilt
 from tutela.comments.rules import Contribution, assess, plan_hits
 from tutela.verdict import Severity, Verdict, worst
+
+if TYPE_CHECKING:
+    from tutela.comments.hashed import HashedModel  # numpy: imported when a model file is loaded
 
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
@@ -226,7 +229,7 @@ def _combine(
     result: dict[str, Any],
     rule_scores: dict[str, float],
     lex: Lexicon,
-    model: LinearModel,
+    model: LinearModel | HashedModel,
     m: dict[str, float],
     text: str,
     norm: str,
@@ -245,29 +248,12 @@ def _combine(
     """
     mp = lex.model_policy
     assert mp is not None  # load_lexicon ships a model only with its policy
-    ckey = "adult" if minor_context is False else "minor"
-    th = mp.thresholds.get("zh." + ckey) if _CJK_RE.search(text) else None
-    if th is None:
-        th = mp.thresholds[ckey]
+    th = model_thresholds(mp, text, minor_context)
     p = m["any"]
     rv: Verdict = result["verdict"]
-    if minor_context is not False and rule_scores.get("sexualising_minor", 0) > 0:
-        # Under a child's or unknown post a sexual cue (scored as sexualising_minor there) always stands:
-        # the model only arbitrates the non-sexual single cues (age, contact, place).
+    if non_vetoable(minor_context, rule_scores, rule_features):
         vetoable = False
-    vetoed = vetoable and (
-        (rv == "block" and th.veto_block is not None and p < th.veto_block)
-        or (rv == "review" and p < th.veto)
-    )
-    if vetoed:
-        rv = "allow"
-    mv: Verdict
-    if th.block is not None and p >= th.block:
-        mv = "block"
-    elif th.review is not None and p >= th.review:
-        mv = "review"
-    else:
-        mv = "allow"
+    rv, mv, vetoed = decide(rv, p, th, vetoable)
     if mv == "allow" and not vetoed:
         return rv
     severity = result["severity"] if rv != "allow" else 0
@@ -304,6 +290,64 @@ def _combine(
     result["severity"] = severity
     result["model"] = {"id": model.model_id, "score": round(p, 4), "vetoed": vetoed}
     return rv
+
+
+def non_vetoable(
+    minor_context: bool | None, rule_scores: Mapping[str, float], rule_features: Sequence[str]
+) -> bool:
+    """Under a child's or unknown post a sexual cue (scored as sexualising_minor there) always stands:
+    the model only arbitrates the non-sexual single cues (age, contact, place).
+
+    A cue in quoted, reported or condemning speech (``report``) or next to a hard-negative signal
+    (``*.neg.*`` terms: food, sex education, family, ...) is not such a cue: "great tits in the garden",
+    a PSA quoting a groomer. Those the model may still veto (measured: most of this rule's false
+    positives on unseen writers, docs/comments.md)."""
+    if minor_context is False or rule_scores.get("sexualising_minor", 0) <= 0:
+        return False
+    return not any(f == "report" or ".neg." in f for f in rule_features)
+
+
+def decide(rv: Verdict, p: float, th: ModelThreshold, vetoable: bool) -> tuple[Verdict, Verdict, bool]:
+    """``(surviving rules verdict, model verdict, vetoed)`` for the model's probability ``p``.
+
+    Also what ``eval/comments/thresholds.py`` simulates on cross-validation dumps: one definition.
+    """
+    vetoed = vetoable and (
+        (rv == "block" and th.veto_block is not None and p < th.veto_block)
+        or (rv == "review" and p < th.veto)
+    )
+    if vetoed:
+        rv = "allow"
+    mv: Verdict
+    if th.block is not None and p >= th.block:
+        mv = "block"
+    elif th.review is not None and p >= th.review:
+        mv = "review"
+    else:
+        mv = "allow"
+    return rv, mv, vetoed
+
+
+def model_thresholds(mp: ModelPolicy, text: str, minor_context: bool | None) -> ModelThreshold:
+    """The thresholds for a comment: per script (``zh.`` for text with Chinese characters) and context
+    (``unknown`` falls back to ``minor`` when the policy has no table of its own)."""
+    keys = (
+        ("adult",)
+        if minor_context is False
+        else ("unknown", "minor")
+        if minor_context is None
+        else ("minor",)
+    )
+    if _CJK_RE.search(text):
+        for k in keys:
+            th = mp.thresholds.get("zh." + k)
+            if th is not None:
+                return th
+    for k in keys:
+        th = mp.thresholds.get(k)
+        if th is not None:
+            return th
+    return mp.thresholds["minor"]
 
 
 def _error(

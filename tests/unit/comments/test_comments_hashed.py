@@ -1,0 +1,139 @@
+"""The hashed n-gram model (learned stage v2): features, determinism, batch = one, weights file checks."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tutela.comments import LexiconError, classify_text, load_lexicon
+from tutela.comments.hashed import HashedModel, dump_model, parse_model, text_features
+from tutela.comments.lexicon import CATEGORIES, DATA_DIR
+from tutela.comments.model import load_model
+from tutela.comments.normalize import normalize
+
+OUTPUTS = ("any", *CATEGORIES)
+BITS = 18
+
+
+def _features(norm: str, fold: str, ctx: bool | None = True) -> list[int]:
+    rows, buckets, _ = text_features([norm], [fold], [ctx], BITS)
+    assert (rows == 0).all()
+    return sorted(buckets.tolist())
+
+
+def _model(cue: str = " zebra ", weight: int = 100, fold: dict[str, str] | None = None) -> HashedModel:
+    """A model whose only non-zero buckets are those of ``cue``'s features (any context)."""
+    buckets: set[int] = set()
+    for ctx in (True, None, False):
+        buckets.update(_features(cue, cue, ctx))
+        buckets -= set(_features(" ", " ", ctx))  # the space every normalised comment has
+    idx = np.array(sorted(buckets))
+    q = np.zeros((len(idx), len(OUTPUTS)), dtype=np.int64)
+    q[:, 0] = weight
+    q[:, 3] = weight  # grooming
+    bias = np.full((3, len(OUTPUTS)), -4.0)
+    raw = dump_model(idx, q, 1.0, {"verdict:review": [1] * 6}, bias, BITS, OUTPUTS, fold or {}, 0.0, {})
+    m = load_model(raw, "m")
+    assert isinstance(m, HashedModel)
+    return m
+
+
+def test_features_cover_char_ngrams_words_pairs_folded_text_and_context() -> None:
+    one = _features(" hi ", " hi ")
+    # chars 1-5 of " hi " (4+3+2+1 n-grams), 1 word, no pair, folded 2-grams of "hi" (1), 1 context word
+    assert len(one) == 4 + 3 + 2 + 1 + 1 + 1 + 1
+    assert len(_features(" hi you ", " hi you ")) > len(one) + 5  # a word pair and its context conjunction
+    assert _features(" hi ", " hi ", True) != _features(" hi ", " hi ", False)  # context conjunction differs
+
+
+def test_no_ngram_crosses_comments_in_a_batch() -> None:
+    rows, buckets, _ = text_features([" ab ", " cd "], [" ab ", " cd "], [True, True], BITS)
+    alone = sorted(text_features([" ab "], [" ab "], [True], BITS)[1].tolist())
+    assert sorted(buckets[rows == 0].tolist()) == alone
+
+
+def test_a_comment_scores_the_same_alone_and_in_any_batch() -> None:
+    m = _model()
+    texts = [normalize(t) for t in ("zebra time", "hello", "加我微信", "", "zebra " * 50)]
+    ctxs: list[bool | None] = [True, None, False, True, None]
+    batch = m.batch(texts, ctxs, [(), ("verdict:review",), (), (), ()])
+    for i, t in enumerate(texts):
+        one = m.batch([t], [ctxs[i]], [("verdict:review",) if i == 1 else ()])[0]
+        assert (one == batch[i]).all()  # bit for bit
+    assert batch[0, 0] > 0.9 > 0.1 > batch[2, 0]
+
+
+def test_pinyin_folding_lets_a_pinyin_spelling_score_like_the_characters() -> None:
+    fold = {"私": "si", "聊": "liao"}
+    m = _model(cue=" siliao ", fold=fold)
+    chars = m.scores(normalize("私聊"), "私聊", True)["any"]
+    mixed = m.scores(normalize("si聊"), "si聊", True)["any"]
+    other = m.scores(normalize("你好"), "你好", True)["any"]
+    assert chars > other and mixed > other
+
+
+def test_scores_do_not_depend_on_the_process_hash_seed() -> None:
+    code = (
+        "from tutela.comments.hashed import text_features;"
+        "print(sorted(text_features([' hi there 你好 '], [' hi there nihao '], [None], 16)[1].tolist()))"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outs) == 1
+
+
+def test_malformed_weights_files_are_rejected() -> None:
+    m = gzip.decompress(
+        dump_model(np.array([1]), np.ones((1, 6)), 1.0, {}, np.zeros((3, 6)), BITS, OUTPUTS, {}, 0.0, {})
+    )
+    doc = json.loads(m)
+    parse_model(doc, "m")
+    for bad in (
+        {"bits": 40},
+        {"bias": [[0] * 6]},
+        {"outputs": ["x"]},
+        {"buckets": "!!"},
+        {"rules": {"a": [1]}},
+    ):
+        with pytest.raises(LexiconError):
+            parse_model({**doc, **bad}, "m")
+
+
+def test_the_model_flags_what_the_rules_miss(tmp_path: Path) -> None:
+    for f in DATA_DIR.glob("*.toml"):
+        shutil.copyfile(f, tmp_path / f.name)
+    raw = dump_model(
+        *(lambda b: (np.array(b), np.full((len(b), 6), 100)))(
+            sorted(set(_features(" zebra ", " zebra ")) - set(_features(" ", " ")))
+        ),
+        1.0,
+        {},
+        np.full((3, 6), -4.0),
+        BITS,
+        OUTPUTS,
+        {},
+        0.0,
+        {},
+    )
+    (tmp_path / "model.comments.json.gz").write_bytes(raw)
+    lex = load_lexicon(tmp_path)
+    r = classify_text("zebra", minor_context=True, lexicon=lex)
+    assert r["verdict"] != "allow" and r["model"]["id"].startswith("hng2-")
+    assert r["evidence"][-1]["rule"] == f"model:{r['model']['id']}" and r["evidence"][-1]["score"] > 0.9
+    assert classify_text("hi", minor_context=True, lexicon=lex)["verdict"] == "allow"  # no shared n-gram
