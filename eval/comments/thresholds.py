@@ -41,6 +41,16 @@ CTX = {True: "minor", None: "unknown", False: "adult"}
 ORDER = ("allow", "review", "block")
 
 
+def _cues(lex: Any) -> tuple[str, ...]:
+    """The packaged policy's sexual cue prefixes (read from policy.toml even without a model file)."""
+    import tomllib
+
+    from tutela.comments.lexicon import DATA_DIR
+
+    doc = tomllib.loads((DATA_DIR / "policy.toml").read_text(encoding="utf-8"))
+    return tuple(doc.get("model", {}).get("sexual_cues", []))
+
+
 def cell(r: dict[str, Any]) -> str:
     return ("zh." if _CJK.search(r["text"]) else "") + CTX[r["minor_context"]]
 
@@ -50,51 +60,91 @@ def verdicts(rows: list[dict[str, Any]], mp: ModelPolicy) -> list[dict[str, Any]
     for r in rows:
         th = model_thresholds(mp, r["text"], r["minor_context"])
         rs = dict.fromkeys(r["rule_cats"], 1.0)
-        vetoable = not non_vetoable(r["minor_context"], rs, r["rule_feats"])
+        vetoable = not non_vetoable(r["minor_context"], rs, r["rule_feats"], mp.sexual_cues)
         rv, mv, _ = decide(r["rules"], r["p"]["any"], th, vetoable)
         out.append({"verdict": max(rv, mv, key=ORDER.index)})
     return out
 
 
-def choose(rows: list[dict[str, Any]], fpr_max: float, block_precision: float) -> dict[str, ModelThreshold]:
+def _frontier(
+    p: np.ndarray, bad: np.ndarray, rules: np.ndarray, standing: np.ndarray
+) -> list[tuple[int, int, float, float]]:
+    """Pareto-optimal ``(false positives, true positives, veto, review)`` over the threshold grid."""
     grid = np.round(np.arange(0.02, 1.0001, 0.01), 2)
+    pts = {}
+    for veto in grid:
+        base = standing | (rules & (p >= veto))
+        for review in grid:
+            flag = base | (p >= review)
+            fp, tp = int(flag[~bad].sum()), int(flag[bad].sum())
+            if fp not in pts or tp > pts[fp][1]:
+                pts[fp] = (fp, tp, float(veto), float(review))
+    out: list[tuple[int, int, float, float]] = []
+    for fp in sorted(pts):
+        if not out or pts[fp][1] > out[-1][1]:
+            out.append(pts[fp])
+    return out
+
+
+def choose(
+    rows: list[dict[str, Any]], fpr_max: float, block_precision: float, cues: tuple[str, ...]
+) -> dict[str, ModelThreshold]:
+    """Per script, share a false-positive budget of ``fpr_max`` x acceptable comments among the contexts:
+    greedily take the step (in any context) that buys the most true positives per false positive."""
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by[cell(r)].append(r)
     out = {}
-    for key, rs in sorted(by.items()):
-        p = np.array([r["p"]["any"] for r in rs])
-        bad = np.array([bool(r["labels"]) for r in rs])
-        rules = np.array([r["rules"] != "allow" for r in rs])
-        fixed = np.array(
-            [
-                non_vetoable(r["minor_context"], dict.fromkeys(r["rule_cats"], 1.0), r["rule_feats"])
-                for r in rs
-            ]
-        )
-        standing = rules & fixed  # never vetoed
-        best = (-1.0, 1.0, 1.0)
-        ng = max(int((~bad).sum()), 1)
-        nb = max(int(bad.sum()), 1)
-        for veto in grid:
-            base = standing | (rules & (p >= veto))
-            for review in grid[::-1]:
-                flag = base | (p >= review)
-                if flag[~bad].sum() / ng > fpr_max:
-                    break
-                rec = flag[bad].sum() / nb
-                if rec > best[0] + 1e-12:
-                    best = (rec, float(veto), float(review))
-        _, veto, review = best
-        block = None
-        if not key.endswith("adult"):
-            for t in grid[::-1]:
-                if t < review:
-                    break
-                b = p >= t
-                if b.sum() >= 5 and bad[b].mean() >= block_precision:
-                    block = float(t)
-        out[key] = ModelThreshold(review=review, block=block, veto=veto, veto_block=veto)
+    for script in ("", "zh."):
+        keys = [k for k in sorted(by) if k.startswith(script) and (script or not k.startswith("zh."))]
+        fronts: dict[str, list[tuple[int, int, float, float]]] = {}
+        arrays = {}
+        for key in keys:
+            rs = by[key]
+            p = np.array([r["p"]["any"] for r in rs])
+            bad = np.array([bool(r["labels"]) for r in rs])
+            rules = np.array([r["rules"] != "allow" for r in rs])
+            fixed = np.array(
+                [
+                    non_vetoable(
+                        r["minor_context"], dict.fromkeys(r["rule_cats"], 1.0), r["rule_feats"], cues
+                    )
+                    for r in rs
+                ]
+            )
+            fronts[key] = _frontier(p, bad, rules, rules & fixed)
+            arrays[key] = (p, bad)
+        budget = fpr_max * sum(int((~arrays[k][1]).sum()) for k in keys)
+        at = dict.fromkeys(keys, 0)
+        spent = sum(fronts[k][0][0] for k in keys)
+        while True:
+            best = None
+            for k in keys:
+                f, i = fronts[k], at[k]
+                for j in range(i + 1, len(f)):
+                    dfp, dtp = f[j][0] - f[i][0], f[j][1] - f[i][1]
+                    if spent + dfp > budget:
+                        break
+                    gain = dtp / max(dfp, 1e-9)
+                    if best is None or gain > best[0]:
+                        best = (gain, k, j, dfp)
+            if best is None:
+                break
+            _, k, j, dfp = best
+            at[k] = j
+            spent += dfp
+        for k in keys:
+            _, _, veto, review = fronts[k][at[k]]
+            p, bad = arrays[k]
+            block = None
+            if not k.endswith("adult"):
+                for t in np.round(np.arange(1.0, 0.0, -0.01), 2):
+                    if t < review:
+                        break
+                    sel = p >= t
+                    if sel.sum() >= 5 and bad[sel].mean() >= block_precision:
+                        block = float(t)
+            out[k] = ModelThreshold(review=review, block=block, veto=veto, veto_block=veto)
     return out
 
 
@@ -161,13 +211,15 @@ def main() -> int:
     ap.add_argument("--report", action="store_true")
     ap.add_argument("--nested", action="store_true")
     args = ap.parse_args()
+    packaged = load_lexicon(with_model=False)
+    cues = _cues(packaged)
     rows = [json.loads(x) for p in args.dumps for x in p.read_text(encoding="utf-8").splitlines() if x]
     for r in rows:
         r["labels"] = sorted(set(r["labels"]))
     if args.choose:
-        th = choose(rows, args.fpr, args.block_precision)
+        th = choose(rows, args.fpr, args.block_precision, cues)
         print(policy_text(th))
-        mp = ModelPolicy(th, 0.4)
+        mp = ModelPolicy(th, 0.4, cues)
         report(
             f"chosen thresholds on the same pool ({len(rows)} comments; optimistic)", rows, verdicts(rows, mp)
         )
@@ -176,7 +228,7 @@ def main() -> int:
         res: list[dict[str, Any]] = [{} for _ in rows]
         for w in sorted({r["writer"] for r in rows}):
             others = [r for r in rows if r["writer"] != w]
-            mp = ModelPolicy(choose(others, args.fpr, args.block_precision), 0.4)
+            mp = ModelPolicy(choose(others, args.fpr, args.block_precision, cues), 0.4, cues)
             idx = [i for i, r in enumerate(rows) if r["writer"] == w]
             for i, v in zip(idx, verdicts([rows[i] for i in idx], mp), strict=True):
                 res[i] = v

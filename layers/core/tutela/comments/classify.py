@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
 from tutela.comments.lexicon import CATEGORIES, Lexicon, ModelPolicy, ModelThreshold, default_lexicon
-from tutela.comments.lines import parse_batch
+from tutela.comments.lines import CommentLine, parse_batch
 from tutela.comments.match import Hit, Matcher
 from tutela.comments.model import LinearModel
 from tutela.comments.normalize import OffsetMap, normalize, normalize_mapped
@@ -251,7 +252,7 @@ def _combine(
     th = model_thresholds(mp, text, minor_context)
     p = m["any"]
     rv: Verdict = result["verdict"]
-    if non_vetoable(minor_context, rule_scores, rule_features):
+    if non_vetoable(minor_context, rule_scores, rule_features, mp.sexual_cues):
         vetoable = False
     rv, mv, vetoed = decide(rv, p, th, vetoable)
     if mv == "allow" and not vetoed:
@@ -293,7 +294,10 @@ def _combine(
 
 
 def non_vetoable(
-    minor_context: bool | None, rule_scores: Mapping[str, float], rule_features: Sequence[str]
+    minor_context: bool | None,
+    rule_scores: Mapping[str, float],
+    rule_features: Sequence[str],
+    cues: tuple[str, ...] = (),
 ) -> bool:
     """Under a child's or unknown post a sexual cue (scored as sexualising_minor there) always stands:
     the model only arbitrates the non-sexual single cues (age, contact, place).
@@ -301,10 +305,14 @@ def non_vetoable(
     A cue in quoted, reported or condemning speech (``report``) or next to a hard-negative signal
     (``*.neg.*`` terms: food, sex education, family, ...) is not such a cue: "great tits in the garden",
     a PSA quoting a groomer. Those the model may still veto (measured: most of this rule's false
-    positives on unseen writers, docs/comments.md)."""
+    positives on unseen writers, docs/comments.md). With ``cues`` (policy ``[model] sexual_cues``: term
+    and emoji id prefixes) only those terms count: explicit words, body and minor-sexual phrases, not a
+    lone ambiguous slang word or emoji ("sao", 💦, 🍑) that the model judges in its context."""
     if minor_context is False or rule_scores.get("sexualising_minor", 0) <= 0:
         return False
-    return not any(f == "report" or ".neg." in f for f in rule_features)
+    if any(f == "report" or ".neg." in f for f in rule_features):
+        return False
+    return not cues or any(f.startswith(cues) for f in rule_features)
 
 
 def decide(rv: Verdict, p: float, th: ModelThreshold, vetoable: bool) -> tuple[Verdict, Verdict, bool]:
@@ -384,8 +392,14 @@ def classify_lines(
 
     Lines are parsed by :mod:`tutela.comments.lines` (the one parser Act and the CLI share): only the text
     it returns is judged, and a line's own ``"minor_context": true`` can only make its context stricter.
+    With the batch-scored model (:class:`~tutela.comments.hashed.HashedModel`) lines are read in chunks of
+    :data:`CHUNK` and the model scores a chunk in one numpy pass (a comment scores the same alone or in
+    any chunk, so the results are those of judging each line on its own).
     """
     lex = lexicon or default_lexicon()
+    if comprehend is None and lex.model is not None and hasattr(lex.model, "batch"):
+        yield from _classify_chunked(parse_batch(lines, minor_context), lex)
+        return
     matcher = _matcher_for(lex)
     find = matcher.find
     version = lex.version
@@ -437,3 +451,78 @@ def classify_lines(
             yield result
         else:
             yield _judge(text, ctx, comprehend, lex, matcher, result)
+
+
+CHUNK = 512  # lines per model batch: numpy's per-call cost is amortised, memory stays small
+
+
+def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[dict[str, Any]]:
+    """``classify_lines`` without Comprehend and with the batch-scored model: per chunk, the rules
+    stage per comment, one model pass, then the same ``_combine`` per comment."""
+    model = lex.model
+    mp = lex.model_policy
+    assert model is not None and mp is not None and hasattr(model, "batch")
+    find = _matcher_for(lex).find
+    version = lex.version
+    max_chars = lex.max_chars
+    outputs = model.outputs
+    # below this probability the model can neither flag nor (without a rules flag) change anything
+    lowest = min(
+        (t for th in mp.thresholds.values() for t in (th.review, th.block) if t is not None), default=1.0
+    )
+    batch = model.batch
+    while True:
+        chunk = list(islice(parsed, CHUNK))
+        if not chunk:
+            return
+        done: list[dict[str, Any] | None] = []
+        todo: list[tuple[int, str, str, bool | None, Any, Any, dict[str, Any]]] = []
+        for c in chunk:
+            n, ident, text, ctx = c.line, c.id, c.text, c.minor_context
+            if text is None:
+                done.append(_error(ident, n, c.error or "invalid line", ctx, version, c.code))
+                continue
+            result: dict[str, Any] = {
+                "id": ident,
+                "line": n,
+                "verdict": "allow",
+                "categories": [],
+                "score": 0.0,
+                "severity": 0,
+                "evidence": [],
+                "minor_context": ctx,
+                "lexicon_version": version,
+            }
+            if len(text) > max_chars:
+                done.append(_judge(text, ctx, None, lex, _matcher_for(lex), result))
+                continue
+            norm = normalize(text)
+            hits, relevant = find(norm, text)
+            plan = by_key = None
+            if relevant:
+                plan, by_key = plan_hits(lex, hits, "adult" if ctx is False else "minor")
+                result["verdict"] = plan.verdict
+                result["categories"] = list(plan.categories)
+                result["score"] = plan.rounded_score
+                result["severity"] = plan.severity
+            todo.append((len(done), text, norm, ctx, plan, by_key, result))
+            done.append(None)
+        if todo:
+            probs = batch(
+                [t[2] for t in todo], [t[3] for t in todo], [t[4].features if t[4] else () for t in todo]
+            )
+            for (i, text, norm, ctx, plan, by_key, result), pr in zip(todo, probs.tolist(), strict=True):
+                if plan is not None:
+                    m = dict(zip(outputs, pr, strict=True))
+                    verdict = _combine(
+                        result, plan.scores, lex, model, m, text, norm, ctx, rule_features=plan.features
+                    )
+                    if verdict != "allow":
+                        result["evidence"] = (
+                            _spans(text, norm, [(cat, rule, by_key[k]) for k, cat, rule in plan.evidence])
+                            + result["evidence"]
+                        )
+                elif pr[0] >= lowest:
+                    _combine(result, {}, lex, model, dict(zip(outputs, pr, strict=True)), text, norm, ctx)
+                done[i] = result
+        yield from done  # type: ignore[misc]

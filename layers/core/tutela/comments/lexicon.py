@@ -137,6 +137,9 @@ class ModelPolicy:
     # "minor", "adult", optionally "unknown", and the same prefixed "zh." for text with Chinese characters
     thresholds: dict[str, ModelThreshold]
     category_min: float  # a model category is reported when its probability reaches this
+    # term/emoji id prefixes that make a sexual cue the model may not veto under a child's or unknown
+    # post (empty: any sexual cue); see classify.non_vetoable
+    sexual_cues: tuple[str, ...] = ()
 
     @property
     def flag_gate(self) -> float:
@@ -239,7 +242,10 @@ def _model_policy(doc: dict[str, Any]) -> ModelPolicy | None:
         if not isinstance(zh, dict):
             raise LexiconError("policy.model.zh: expected a table")
         th.update({f"zh.{k}": v for k, v in _model_thresholds(zh, "policy.model.zh").items()})
-    return ModelPolicy(thresholds=th, category_min=float(m.get("category_min", 0.5)))
+    cues = m.get("sexual_cues", [])
+    if not isinstance(cues, list) or not all(isinstance(c, str) and c for c in cues):
+        raise LexiconError("policy.model.sexual_cues: expected a list of id prefixes")
+    return ModelPolicy(thresholds=th, category_min=float(m.get("category_min", 0.5)), sexual_cues=tuple(cues))
 
 
 def load_lexicon(data_dir: Path | str | None = None, *, with_model: bool = True) -> Lexicon:
