@@ -56,7 +56,10 @@ def valid(r: object) -> bool:
 def sync(src: Path) -> None:
     """Import ``src/<writer>/*.jsonl`` into ``train/<writer>/``: valid lines only, no exact duplicates."""
     seen = set()
+    incoming = {(f.parent.name, f.name) for f in src.glob("*/*.jsonl")}
     for p in sorted(learn.TRAIN_DIR.glob("*/*.jsonl")):
+        if (p.parent.name, p.name) in incoming:  # an earlier import of the same file: replaced below
+            continue
         for line in p.read_text(encoding="utf-8").splitlines():
             try:
                 r = json.loads(line)
