@@ -137,3 +137,50 @@ def test_the_model_flags_what_the_rules_miss(tmp_path: Path) -> None:
     assert r["verdict"] != "allow" and r["model"]["id"].startswith("hng2-")
     assert r["evidence"][-1]["rule"] == f"model:{r['model']['id']}" and r["evidence"][-1]["score"] > 0.9
     assert classify_text("hi", minor_context=True, lexicon=lex)["verdict"] == "allow"  # no shared n-gram
+
+
+def test_chunked_lines_give_exactly_what_each_comment_gets_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tutela.comments import classify, classify_lines
+
+    for f in DATA_DIR.glob("*.toml"):
+        shutil.copyfile(f, tmp_path / f.name)
+    cue = sorted(set(_features(" zebra ", " zebra ")) - set(_features(" ", " ")))
+    raw = dump_model(
+        np.array(cue), np.full((len(cue), 6), 100), 1.0, {}, np.full((3, 6), -4.0), BITS, OUTPUTS, {}, 0.0, {}
+    )
+    (tmp_path / "model.comments.json.gz").write_bytes(raw)
+    lex = load_lexicon(tmp_path)
+    texts = [
+        "zebra",
+        "hi",
+        "how old r u? add my snap",
+        "你几岁了 加我微信",
+        "x" * 6000,
+        "great tits in the garden",
+        "sexy",
+    ]
+    lines = [
+        json.dumps({"id": str(i), "text": t, "minor_context": [True, None, False][i % 3]})
+        for i, t in enumerate(texts)
+    ]
+    lines.insert(3, "{broken")
+    expected = list(classify_lines(lines, minor_context=None, lexicon=lex))
+    monkeypatch.setattr(classify, "CHUNK", 2)
+    assert list(classify_lines(lines, minor_context=None, lexicon=lex)) == expected
+    assert [r.get("error") is not None for r in expected] == [
+        False,
+        False,
+        False,
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    for r in expected:
+        if "error" in r:
+            continue
+        alone = classify_text(texts[int(r["id"])], minor_context=r["minor_context"], lexicon=lex)
+        assert {k: v for k, v in r.items() if k not in ("id", "line")} == alone
