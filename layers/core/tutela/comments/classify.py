@@ -509,7 +509,10 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
             done.append(None)
         if todo:
             probs = batch(
-                [t[2] for t in todo], [t[3] for t in todo], [t[4].features if t[4] else () for t in todo]
+                [t[2] for t in todo],
+                [t[3] for t in todo],
+                [t[4].features if t[4] else () for t in todo],
+                lowest,  # categories are read only where the model flags
             )
             for (i, text, norm, ctx, plan, by_key, result), pr in zip(todo, probs.tolist(), strict=True):
                 if plan is not None:

@@ -4,8 +4,9 @@ Features of a comment (all hashed into ``2**bits`` buckets, one weight row per b
 
 - character 1-5-grams of the normalised text (space-padded, so word edges are n-gram characters);
 - words and word pairs of the normalised text;
-- character 2-5-grams of its *folded* form: Chinese characters replaced by their toneless pinyin and
-  spaces removed, so ``私聊``, ``si聊``, ``si liao`` and the homophone ``思聊`` share n-grams;
+- character 2-5-grams of its *folded* form: every Chinese character replaced by its toneless pinyin
+  (written together), n-grams within space-separated tokens, so ``私聊``, ``si聊``, ``私liao``,
+  ``siliao`` and the homophone ``思聊`` give the same folded n-grams;
 - words and word pairs conjoined with the post context (a child's, an unknown or an adult's post), so
   the same words can weigh differently under each;
 - the rules stage's output (matched term ids, fired rules, category levels), plain and conjoined
@@ -50,28 +51,72 @@ _SALT = {k: np.uint64((0x51ED270B27A3F1D3 * (i + 1)) & 0xFFFFFFFFFFFFFFFF) for i
 
 
 def _codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Code points of the texts joined by ``_SEP`` (as uint64) and each text's start offset."""
+    """Code points of the texts joined by ``_SEP`` (as uint64) and the text (row) of every position."""
     clipped = [t if len(t) <= _MAX else t[:_MAX] for t in texts]
     joined = "\x00".join(clipped)
     codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
     lens = np.fromiter(map(len, clipped), dtype=np.int64, count=len(clipped))
-    starts = np.zeros(len(clipped), dtype=np.int64)
-    if len(clipped) > 1:
-        np.cumsum(lens[:-1] + 1, out=starts[1:])
-    return codes, starts
+    rows = np.repeat(np.arange(len(clipped), dtype=np.int64), lens + 1)[: len(codes)]
+    return codes, rows
+
+
+@dataclass(frozen=True, eq=False)
+class FoldTable:
+    """The pinyin fold as arrays: code point ``lo + i`` expands to ``letters[start[i]:start[i] + n[i]]``."""
+
+    lo: int
+    n: np.ndarray  # expansion length per code point in [lo, lo + len(n)) (1 = itself)
+    start: np.ndarray
+    letters: np.ndarray  # uint64 code points
+
+    @classmethod
+    def build(cls, fold: dict[int, str]) -> FoldTable:
+        cps = [c for c in fold if fold[c]]
+        if not cps:
+            return cls(
+                0, np.ones(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+            )
+        lo, hi = min(cps), max(cps) + 1
+        n = np.ones(hi - lo, dtype=np.int64)
+        start = np.zeros(hi - lo, dtype=np.int64)
+        letters: list[int] = []
+        for i in range(hi - lo):
+            exp = fold.get(lo + i) or chr(lo + i)
+            start[i] = len(letters)
+            n[i] = len(exp)
+            letters.extend(map(ord, exp))
+        return cls(lo, n, start, np.asarray(letters, dtype=np.uint64))
+
+    def apply(self, codes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The folded codes and their rows: each text's ``translate`` with this table, clipped to ``_MAX``
+        (a folded text only needs its first ``_MAX`` characters: no expansion is empty)."""
+        idx = codes.astype(np.int64) - self.lo
+        inside = (idx >= 0) & (idx < len(self.n))
+        if not inside.any():
+            return codes, rows
+        safe = np.where(inside, idx, 0)
+        length = np.where(inside, self.n[safe], 1)
+        src = np.repeat(np.arange(len(codes)), length)
+        first = np.cumsum(length) - length
+        offset = np.arange(len(src)) - first[src]
+        out = np.where(inside[src], self.letters[self.start[safe[src]] + offset], codes[src])
+        out_rows = rows[src]
+        # clip every text to _MAX folded characters (the separator after a text is kept)
+        text_first = np.flatnonzero(np.concatenate(([True], out_rows[1:] != out_rows[:-1])))
+        pos = np.arange(len(out)) - np.repeat(text_first, np.diff(np.append(text_first, len(out))))
+        keep = (pos < _MAX) | (out == _SEP)
+        if keep.all():
+            return out, out_rows
+        return out[keep], out_rows[keep]
 
 
 def _bucket(h: np.ndarray, kind: str, shift: np.uint64) -> np.ndarray:
     return (((h + _SALT[kind]) * _MIX) >> shift).astype(np.int64)
 
 
-def _row_of(pos: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    return np.searchsorted(starts, pos, side="right") - 1
-
-
 def _char_grams(
     codes: np.ndarray,
-    starts: np.ndarray,
+    row0: np.ndarray,
     orders: Sequence[int],
     prefix: str,
     shift: np.uint64,
@@ -88,7 +133,6 @@ def _char_grams(
         bad = bad | (codes == _SPACE)
     h = codes.copy()
     invalid = bad.copy()  # an n-gram is invalid when it contains a separator
-    row0 = _row_of(np.arange(n_all), starts)
     for n in range(1, max(orders) + 1):
         if n > 1:
             if n_all < n:
@@ -103,7 +147,7 @@ def _char_grams(
 
 
 def _words(
-    codes: np.ndarray, starts: np.ndarray, ctx: np.ndarray, shift: np.uint64
+    codes: np.ndarray, row0: np.ndarray, ctx: np.ndarray, shift: np.uint64
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Buckets and rows of words, word pairs and their context conjunctions."""
     if not len(codes):
@@ -127,7 +171,7 @@ def _words(
     prefix = np.zeros(n_all + 1, dtype=np.uint64)
     np.cumsum(codes * powers[:-1], out=prefix[1:])
     wh = (prefix[we] - prefix[ws]) * inv[ws]
-    wrow = _row_of(ws, starts)
+    wrow = row0[ws]
     same = wrow[1:] == wrow[:-1]
     ph = wh[:-1][same] * _MIX + wh[1:][same]
     prow = wrow[:-1][same]
@@ -144,17 +188,18 @@ def _words(
 
 
 def text_features(
-    norms: Sequence[str], folds: Sequence[str], ctxs: Sequence[bool | None], bits: int
+    norms: Sequence[str], folds: Sequence[str] | FoldTable, ctxs: Sequence[bool | None], bits: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(rows, buckets, scale)``: every hashed text feature of a batch (repeats = counts) and each
-    comment's length normalisation ``1/sqrt(n)``. Shared by training and inference."""
+    comment's length normalisation ``1/sqrt(n)``. Shared by training and inference. ``folds``: the
+    folded texts, or the :class:`FoldTable` that folds the normalised texts here (the same codes)."""
     shift = np.uint64(64 - bits)
     ctx = np.fromiter((CONTEXT_INDEX[c] for c in ctxs), dtype=np.int64, count=len(ctxs))
-    codes, starts = _codes(norms)
-    b1, r1 = _char_grams(codes, starts, (1, 2, 3, 4, 5), "c", shift, skip_space=False)
-    b2, r2 = _words(codes, starts, ctx, shift)
-    fcodes, fstarts = _codes(folds)
-    b3, r3 = _char_grams(fcodes, fstarts, (2, 3, 4, 5), "f", shift, skip_space=True)
+    codes, row0 = _codes(norms)
+    b1, r1 = _char_grams(codes, row0, (1, 2, 3, 4, 5), "c", shift, skip_space=False)
+    b2, r2 = _words(codes, row0, ctx, shift)
+    fcodes, frow0 = folds.apply(codes, row0) if isinstance(folds, FoldTable) else _codes(folds)
+    b3, r3 = _char_grams(fcodes, frow0, (2, 3, 4, 5), "f", shift, skip_space=True)
     rows = np.concatenate(r1 + r2 + r3) if (r1 or r2 or r3) else np.zeros(0, dtype=np.int64)
     buckets = np.concatenate(b1 + b2 + b3) if (b1 or b2 or b3) else np.zeros(0, dtype=np.int64)
     n = np.bincount(rows, minlength=len(norms)).astype(np.float64)
@@ -179,11 +224,12 @@ class HashedModel:
     model_id: str
     outputs: tuple[str, ...]  # outputs[0] == "any"
     bits: int
-    table: np.ndarray  # (2**bits, len(outputs)) float64
+    table: np.ndarray  # (len(outputs), 2**bits) float64: one contiguous row of bucket weights per output
     rules: dict[str, np.ndarray]  # rule key -> weights per output
     bias: np.ndarray  # (3 contexts, len(outputs)): minor, unknown, adult
     fold: dict[int, str]  # str.translate table: Chinese character -> toneless pinyin
     gate: float
+    fold_table: FoldTable  # the same fold as arrays (applied to a whole batch at once)
 
     def fold_text(self, norm: str) -> str:
         return norm.translate(self.fold) if not norm.isascii() else norm
@@ -193,26 +239,42 @@ class HashedModel:
         norms: Sequence[str],
         ctxs: Sequence[bool | None],
         rule_features: Sequence[Sequence[str]],
+        gate: float = 0.0,
     ) -> np.ndarray:
-        """Probabilities ``(n, len(outputs))`` for a batch of normalised comments."""
+        """Probabilities ``(n, len(outputs))`` for a batch of normalised comments.
+
+        The category outputs are computed only for comments whose ``any`` reaches ``gate`` (0.0 for the
+        others); each computed number is the same as without a gate (same terms, same order)."""
         n = len(norms)
-        folds = [self.fold_text(s) for s in norms]
-        rows, buckets, scale = text_features(norms, folds, ctxs, self.bits)
+        rows, buckets, scale = text_features(norms, self.fold_table, ctxs, self.bits)
         k = len(self.outputs)
-        z = np.empty((n, k))
-        w = self.table[buckets]
-        for j in range(k):
-            z[:, j] = np.bincount(rows, weights=w[:, j], minlength=n)
-        z *= scale[:, None]
-        z += self.bias[[CONTEXT_INDEX[c] for c in ctxs]]
+        cidx = [CONTEXT_INDEX[c] for c in ctxs]
+        rule_z = np.zeros((n, k))
         get = self.rules.get
         for i, feats in enumerate(rule_features):
             if feats:
                 for key in rule_keys(feats, ctxs[i]):
                     v = get(key)
                     if v is not None:
-                        z[i] += v
-        return _sigmoid(z)
+                        rule_z[i] += v
+        z0 = np.bincount(rows, weights=self.table[0][buckets], minlength=n)
+        z0 *= scale
+        z0 += self.bias[cidx, 0]
+        z0 += rule_z[:, 0]
+        out = np.zeros((n, k))
+        out[:, 0] = _sigmoid(z0)
+        sel = out[:, 0] >= gate
+        if k > 1 and sel.any():
+            keep = sel[rows]
+            r, b = rows[keep], buckets[keep]
+            z = np.empty((n, k - 1))
+            for j in range(1, k):
+                z[:, j - 1] = np.bincount(r, weights=self.table[j][b], minlength=n)
+            z *= scale[:, None]
+            z += self.bias[cidx, 1:]
+            z += rule_z[:, 1:]
+            out[:, 1:] = np.where(sel[:, None], _sigmoid(z), 0.0)
+        return out
 
     def scores(
         self,
@@ -280,8 +342,8 @@ def parse_model(doc: dict[str, Any], where: str) -> HashedModel:
         q = np.frombuffer(base64.b64decode(doc["weights"]), dtype=np.int8)
         if len(q) != len(idx) * k or (len(idx) and int(idx.max()) >= 1 << bits):
             raise ValueError("one weight per bucket and output, buckets below 2**bits")
-        table = np.zeros((1 << bits, k))
-        table[idx] = q.reshape(len(idx), k).astype(np.float64) * scale
+        table = np.zeros((k, 1 << bits))
+        table[:, idx] = q.reshape(len(idx), k).T.astype(np.float64) * scale
         rules = {}
         for key, ws in doc["rules"].items():
             if len(ws) != k:
@@ -297,4 +359,4 @@ def parse_model(doc: dict[str, Any], where: str) -> HashedModel:
         raise LexiconError(f"{where}: {exc}") from None
     if not math.isfinite(scale):
         raise LexiconError(f"{where}: scale must be finite")
-    return HashedModel(model_id, outputs, bits, table, rules, bias, fold, gate)
+    return HashedModel(model_id, outputs, bits, table, rules, bias, fold, gate, FoldTable.build(fold))
