@@ -184,3 +184,30 @@ def test_chunked_lines_give_exactly_what_each_comment_gets_alone(
             continue
         alone = classify_text(texts[int(r["id"])], minor_context=r["minor_context"], lexicon=lex)
         assert {k: v for k, v in r.items() if k not in ("id", "line")} == alone
+
+
+def test_only_precise_sexual_cues_escape_the_veto_under_a_childs_or_unknown_post(tmp_path: Path) -> None:
+    """Policy: a sexual cue under a child's/unknown post is never vetoed; ambiguous lone slang, hard
+    negatives and reported speech are left to the model (here: a model that finds everything benign)."""
+    from tutela.comments.classify import non_vetoable
+
+    for f in DATA_DIR.glob("*.toml"):
+        shutil.copyfile(f, tmp_path / f.name)
+    raw = dump_model(
+        np.array([1]), np.zeros((1, 6)), 1.0, {}, np.full((3, 6), -12.0), BITS, OUTPUTS, {}, 0.0, {}
+    )
+    (tmp_path / "model.comments.json.gz").write_bytes(raw)
+    lex = load_lexicon(tmp_path)
+    assert lex.model_policy is not None and lex.model_policy.sexual_cues
+    for ctx in (True, None):
+        assert classify_text("you look so sexy", minor_context=ctx, lexicon=lex)["verdict"] != "allow"
+        vetoed = classify_text("great tits spotted in the garden 🐦", minor_context=ctx, lexicon=lex)
+        assert vetoed["verdict"] == "allow" and vetoed["model"]["vetoed"] is True
+    assert classify_text("you look so sexy", minor_context=False, lexicon=lex)["verdict"] == "allow"
+    cues = ("en.innuendo.sexy",)
+    assert non_vetoable(True, {"sexualising_minor": 0.5}, ["en.innuendo.sexy"], cues)
+    assert not non_vetoable(False, {"sexualising_minor": 0.5}, ["en.innuendo.sexy"], cues)
+    assert not non_vetoable(None, {"sexualising_minor": 0.5}, ["en.innuendo.sexy", "report"], cues)
+    assert not non_vetoable(None, {"sexualising_minor": 0.5}, ["en.innuendo.sexy", "en.neg.food"], cues)
+    assert not non_vetoable(None, {"sexualising_minor": 0.5}, ["en2.sexual"], cues)
+    assert non_vetoable(None, {"sexualising_minor": 0.5}, ["en2.sexual"], ())  # no list: any sexual cue
