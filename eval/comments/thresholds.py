@@ -177,6 +177,47 @@ def report(title: str, rows: list[dict[str, Any]], res: list[dict[str, Any]]) ->
         print(evaluate._line(c, evaluate.score([rows[i] for i in idx], [res[i] for i in idx])["total"]))
 
 
+def markdown(rows: list[dict[str, Any]], res: list[dict[str, Any]], min_cell: int = 20) -> None:
+    """The tables of docs/comments.md: overall, per language, context, category, writer, style."""
+    s = evaluate.score(rows, res)
+
+    def row(name: str, c: dict[str, int]) -> str:
+        rec = f"{c['flagged'] / c['bad']:.3f}" if c["bad"] else "-"
+        blk = f"{c['blocked'] / c['bad']:.3f}" if c["bad"] else "-"
+        fpr = f"{c['fp'] / c['good']:.3f}" if c["good"] else "-"
+        return f"| {name} | {rec} | {blk} | {fpr} | {c['bad']} / {c['good']} |"
+
+    head = "| | recall (review+block) | blocks only | FPR | bad / acceptable |\n|---|---:|---:|---:|---:|"
+    print(head)
+    print(row("**pooled**", s["total"]))
+    for key in ("lang", "context", "category"):
+        for name in sorted(s["groups"][key]):
+            if name != "(acceptable)":
+                print(row(f"{key}: {name}", s["groups"][key][name]))
+    for w in sorted({r["writer"] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["writer"] == w]
+        print(row(f"writer: {w}", evaluate.score([rows[i] for i in idx], [res[i] for i in idx])["total"]))
+    print()
+    print(f"Styles / evasion kinds with at least {min_cell} bad comments (recall, blocks, bad):")
+    print()
+    print("| style | recall | blocks | bad |\n|---|---:|---:|---:|")
+    styles = sorted(
+        ((c["flagged"] / c["bad"], n, c) for n, c in s["groups"]["style"].items() if c["bad"] >= min_cell),
+        key=lambda t: t[0],
+    )
+    for rec, n, c in styles:
+        print(f"| {n} | {rec:.3f} | {c['blocked'] / c['bad']:.3f} | {c['bad']} |")
+    print()
+    print("Worst (language, category, style) cells with at least 10 bad comments:")
+    print()
+    print("| cell | recall |\n|---|---:|")
+    ranked = sorted(
+        ((c["flagged"] / c["bad"], k, c) for k, c in s["cells"].items() if c["bad"] >= 10), key=lambda t: t[0]
+    )
+    for _, k, c in ranked[:12]:
+        print(f"| {' / '.join(k)} | {c['flagged']}/{c['bad']} |")
+
+
 def stages(rows: list[dict[str, Any]], mp: ModelPolicy) -> None:
     """Stage contributions: rules alone, model alone, surviving rules flags, combined."""
     res = verdicts(rows, mp)
@@ -210,6 +251,7 @@ def main() -> int:
     ap.add_argument("--choose", action="store_true")
     ap.add_argument("--report", action="store_true")
     ap.add_argument("--nested", action="store_true")
+    ap.add_argument("--markdown", action="store_true", help="with --nested/--report: docs tables too")
     args = ap.parse_args()
     packaged = load_lexicon(with_model=False)
     cues = _cues(packaged)
@@ -233,11 +275,16 @@ def main() -> int:
             for i, v in zip(idx, verdicts([rows[i] for i in idx], mp), strict=True):
                 res[i] = v
         report(f"nested: thresholds chosen without the judged writer ({len(rows)} comments)", rows, res)
+        if args.markdown:
+            markdown(rows, res)
     if args.report:
         mp2 = load_lexicon().model_policy
         assert mp2 is not None
-        report(f"packaged thresholds ({len(rows)} comments)", rows, verdicts(rows, mp2))
+        res2 = verdicts(rows, mp2)
+        report(f"packaged thresholds ({len(rows)} comments)", rows, res2)
         stages(rows, mp2)
+        if args.markdown:
+            markdown(rows, res2)
     return 0
 
 
