@@ -151,4 +151,4 @@ clean:
 # One metered local run (1 photo + one 20-comment batch) priced with cost/prices.toml.
 .PHONY: cost
 cost: setup
-	PYTHONPATH=layers/core $(BIN)/python -W ignore -m tutela.local.cost --work .make/cost-run
+	PYTHONPATH=layers/core:dev $(BIN)/python -W ignore -m tutela_dev.emulator.cost --work .make/cost-run

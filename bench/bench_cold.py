@@ -89,7 +89,8 @@ warm = {"first_request_ms": first, "second_request_ms": warm}
 def function_env(name: str) -> dict[str, str]:
     """The function's template environment with the default parameters (what Lambda would set)."""
     sys.path.insert(0, str(ROOT / "layers" / "core"))
-    from tutela.local.cfn_yaml import load_template
+    sys.path.insert(0, str(ROOT / "dev"))  # tutela_dev: the local stack and CLI
+    from tutela_dev.emulator.cfn_yaml import load_template
 
     template = load_template(ROOT / "template.yaml")
     params = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}

@@ -2,7 +2,8 @@
 ran (the floor: what the same handlers cost without moto, the rule, the ASL interpreter and the polling).
 
 One deployment (timed apart), then N photos and N/4 comment batches delivered one at a time; the handler
-time comes from the cost meter (`tutela.local.meter`). Target (issue 10): <= 0.15 s of overhead per object.
+time comes from the cost meter (`tutela_dev.emulator.meter`).
+Target (issue 10): <= 0.15 s of overhead per object.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "core"))
+sys.path.insert(0, str(ROOT / "dev"))  # tutela_dev: the local stack and CLI
 
-from tutela.local import samples  # noqa: E402
-from tutela.local.cost import comment_batch  # noqa: E402
-from tutela.local.meter import Meter  # noqa: E402
-from tutela.local.runner import Runner  # noqa: E402
-from tutela.local.stack import LocalStack  # noqa: E402
+from tutela_dev.emulator import samples  # noqa: E402
+from tutela_dev.emulator.cost import comment_batch  # noqa: E402
+from tutela_dev.emulator.meter import Meter  # noqa: E402
+from tutela_dev.emulator.runner import Runner  # noqa: E402
+from tutela_dev.emulator.stack import LocalStack  # noqa: E402
 
 
 def main() -> int:

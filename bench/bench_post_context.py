@@ -26,6 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "core"))
+sys.path.insert(0, str(ROOT / "dev"))  # tutela_dev: the local stack and CLI
 sys.path.insert(0, str(ROOT))
 
 
@@ -88,8 +89,8 @@ def main() -> int:
     from tests.conftest import create_decisions_table
     from tutela.aws import clients
     from tutela.aws.post_context import PostContextStore
-    from tutela.local.cfn_yaml import load_template
     from tutela.objects import ObjectRef
+    from tutela_dev.emulator.cfn_yaml import load_template
 
     template = load_template(ROOT / "template.yaml")
     text = "x" * 180  # a comment record's evidence/ids: ~300 bytes per item, as stored

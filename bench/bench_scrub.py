@@ -160,11 +160,14 @@ def bench_batch(n: int, rounds: int) -> int:
         files = make_small_jpegs(src, n)
         kb = statistics.median(f.stat().st_size for f in files) / 1024
         print(f"{n} JPEGs 640x480 with EXIF GPS (median {kb:.0f} KB)")
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "core")}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "core"), str(ROOT / "dev")]),
+        }
         ours_cmd = [
             sys.executable,
             "-c",
-            "import sys; from tutela.cli import main; sys.exit(main())",
+            "import sys; from tutela_dev.cli import main; sys.exit(main())",
             "scrub",
         ]
         res: dict[str, list[float]] = {"tutela scrub (batch)": [], "exiftool -all= (batch)": []}

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core"))
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))  # tutela_dev: the local stack and CLI
 from tutela.contracts import RESULT_PATHS, STEP_INPUTS
-from tutela.local.cfn_yaml import load_template
+from tutela_dev.emulator.cfn_yaml import load_template
 
 
 def contract_errors(name: str, st: dict[str, Any]) -> list[str]:

@@ -14,7 +14,10 @@ def du(path: Path) -> int:
 
 def main(build_dir: str) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core"))
-    from tutela.local.cfn_yaml import load_template
+    sys.path.insert(
+        0, str(Path(__file__).resolve().parents[1] / "dev")
+    )  # tutela_dev: the local stack and CLI
+    from tutela_dev.emulator.cfn_yaml import load_template
 
     build = Path(build_dir)
     template = load_template(build / "template.yaml")

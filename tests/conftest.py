@@ -32,7 +32,7 @@ def load_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def template() -> dict[str, Any]:
-    from tutela.local.cfn_yaml import load_template
+    from tutela_dev.emulator.cfn_yaml import load_template
 
     return load_template(ROOT / "template.yaml")
 
@@ -64,7 +64,7 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def lambda_context() -> Any:
-    from tutela.local.stack import FakeContext
+    from tutela_dev.emulator.stack import FakeContext
 
     return FakeContext("test-function", 60, 512)
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from tutela.local import samples
-from tutela.local.review_api import ReviewRules
-from tutela.local.runner import Runner, Upload
-from tutela.local.serve import Served, start
-from tutela.local.stack import LocalStack
+from tutela_dev.emulator import samples
+from tutela_dev.emulator.review_api import ReviewRules
+from tutela_dev.emulator.runner import Runner, Upload
+from tutela_dev.emulator.serve import Served, start
+from tutela_dev.emulator.stack import LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[2]

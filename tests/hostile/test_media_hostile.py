@@ -26,7 +26,7 @@ ERROR_CODES = {"corrupt_media", "limit_exceeded", "unsupported_media", "verifica
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "layers" / "core"), str(ROOT)])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "layers" / "core"), str(ROOT / "dev"), str(ROOT)])
     return env
 
 
@@ -153,7 +153,7 @@ def test_inputs_did_carry_location_for_the_oracle_to_miss(corpus: tuple[list[Cas
 def test_clis_give_a_clear_result_per_file(corpus: tuple[list[Case], Path], tmp_path: Path) -> None:
     cases, _d = corpus
     files = [str(c.path) for c in cases]
-    cli = [sys.executable, "-c", "import sys; from tutela.cli import main; sys.exit(main())"]
+    cli = [sys.executable, "-c", "import sys; from tutela_dev.cli import main; sys.exit(main())"]
     scrub = subprocess.run(
         [*cli, "scrub", *files, "--out-dir", str(tmp_path / "cli-out")],
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=240,

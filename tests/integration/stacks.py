@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tutela.local.stack import LocalStack
+from tutela_dev.emulator.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 

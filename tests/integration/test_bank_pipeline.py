@@ -12,7 +12,7 @@ import pytest
 from skimage import data as samples
 
 from tutela.bank.media import hash_file
-from tutela.cli import main
+from tutela_dev.cli import main
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tutela.cli import main
-from tutela.local.samples import write_samples
+from tutela_dev.cli import main
+from tutela_dev.emulator.samples import write_samples
 
 pytestmark = pytest.mark.integration
 SEEDS = [3, 4]  # between them: faults before/after every step, throttles, duplicate deliveries
@@ -60,7 +60,7 @@ def test_chaos_run_converges_on_the_clean_run(
 
 
 def test_chaos_is_deterministic() -> None:
-    from tutela.local.chaos import Chaos, ChaosFault
+    from tutela_dev.emulator.chaos import Chaos, ChaosFault
 
     def faults(seed: int) -> list[tuple[str, str, int, str | None, int | None]]:
         chaos, out = Chaos(seed), []

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tutela.local.runner import Runner
-from tutela.local.stack import LocalStack
+from tutela_dev.emulator.runner import Runner
+from tutela_dev.emulator.stack import LocalStack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "scrub"))
 import scrub_fixtures as gen

@@ -17,10 +17,10 @@ from tests.integration.test_pipeline import CHILD, _FakeScan
 from tutela.comment_records import expand
 from tutela.comments.lines import parse_batch, split_batch
 from tutela.decision import object_keys
-from tutela.local import samples
-from tutela.local.runner import Runner, published_path
-from tutela.local.stack import LocalStack
 from tutela.objects import ObjectRef
+from tutela_dev.emulator import samples
+from tutela_dev.emulator.runner import Runner, published_path
+from tutela_dev.emulator.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,9 +17,9 @@ from boto3.dynamodb.conditions import Key
 
 from tests.hostile.media_corpus import HELD, OK, Case, generate
 from tutela.decision import object_keys
-from tutela.local.runner import Runner, Upload
-from tutela.local.stack import LocalStack
 from tutela.objects import ObjectRef
+from tutela_dev.emulator.runner import Runner, Upload
+from tutela_dev.emulator.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tutela.cli import main
-from tutela.local import samples
 from tutela.scrub import find_location
+from tutela_dev.cli import main
+from tutela_dev.emulator import samples
 
 pytestmark = pytest.mark.integration
 

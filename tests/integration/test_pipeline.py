@@ -1,4 +1,4 @@
-"""The real template.yaml and ASL on in-process moto, handlers invoked in-process (tutela.local)."""
+"""The real template.yaml and ASL on in-process moto, handlers invoked in-process (tutela_dev.emulator)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from tests.integration.stacks import local_stack, observe_decisions
 from tutela.comment_records import expand
 from tutela.decision import object_keys
 from tutela.errors import TransientError
-from tutela.local import samples
-from tutela.local.runner import Runner, Upload
-from tutela.local.stack import LocalStack
 from tutela.objects import ObjectRef
 from tutela.scrub import find_location
+from tutela_dev.emulator import samples
+from tutela_dev.emulator.runner import Runner, Upload
+from tutela_dev.emulator.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,10 +13,10 @@ from boto3.dynamodb.conditions import Key
 
 from tests.integration.stacks import local_stack, observe_decisions
 from tutela.decision import object_keys
-from tutela.local import samples
-from tutela.local.runner import Runner, Upload
-from tutela.local.stack import LocalStack
 from tutela.objects import ObjectRef
+from tutela_dev.emulator import samples
+from tutela_dev.emulator.runner import Runner, Upload
+from tutela_dev.emulator.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,9 +11,9 @@ import pytest
 
 from tests.integration.stacks import local_stack
 from tutela.aws.redrive import Redriver, Targets
-from tutela.local import samples
-from tutela.local.runner import Runner, object_created_event
-from tutela.local.stack import LocalStack
+from tutela_dev.emulator import samples
+from tutela_dev.emulator.runner import Runner, object_created_event
+from tutela_dev.emulator.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +125,7 @@ def test_an_upload_the_rule_could_not_deliver_starts_one_execution(
 def test_what_is_not_understood_stays_in_the_queue_and_fails_the_cli(
     stack: LocalStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tutela.cli import main
+    from tutela_dev.cli import main
 
     sqs, url = stack.client("sqs"), stack.outputs["DeadLetterQueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="not json")

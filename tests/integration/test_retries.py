@@ -13,9 +13,9 @@ import pytest
 from tests.integration.stacks import local_stack, observe_decisions
 from tests.integration.test_pipeline import CHILD, _FakeScan, drain
 from tutela.errors import TransientError
-from tutela.local import samples
-from tutela.local.runner import Runner
-from tutela.local.stack import LocalStack
+from tutela_dev.emulator import samples
+from tutela_dev.emulator.runner import Runner
+from tutela_dev.emulator.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

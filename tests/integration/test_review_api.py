@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from tests.integration.stacks import local_stack
-from tutela.local import samples
-from tutela.local.review_api import ApiResponse, ReviewApi, ReviewRules
-from tutela.local.runner import Runner, Upload
-from tutela.local.stack import LocalStack
 from tutela.review.policy import load_policy
 from tutela.scrub import find_location
+from tutela_dev.emulator import samples
+from tutela_dev.emulator.review_api import ApiResponse, ReviewApi, ReviewRules
+from tutela_dev.emulator.runner import Runner, Upload
+from tutela_dev.emulator.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

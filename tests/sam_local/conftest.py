@@ -135,7 +135,7 @@ class Invoker:
     """`sam local invoke FUNCTION -e EVENT` on the built template (plus the endpoint variable)."""
 
     def __init__(self, moto: Moto, work: Path) -> None:
-        from tutela.local.cfn_yaml import load_template
+        from tutela_dev.emulator.cfn_yaml import load_template
 
         self.work = work
         template = load_template(BUILD / "template.yaml")

@@ -38,8 +38,8 @@ pytestmark = pytest.mark.timeout(900)
 class Seeded:
     def __init__(self, moto: Moto, work: Path) -> None:
         from tests.conftest import create_decisions_table
-        from tutela.local import samples
-        from tutela.local.cfn_yaml import load_template
+        from tutela_dev.emulator import samples
+        from tutela_dev.emulator.cfn_yaml import load_template
 
         self.moto = moto
         s3 = moto.client("s3")

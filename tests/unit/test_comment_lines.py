@@ -93,8 +93,8 @@ def test_the_cli_and_the_lambda_split_and_judge_a_batch_the_same_way(tmp_path: A
     """Issue 9: the CLI and the Lambda recorded different errors for the same invalid UTF-8 line."""
     import io
 
-    from tutela.cli import main
     from tutela.comments.lines import iter_batch
+    from tutela_dev.cli import main
 
     batch = b'{"id": "a", "text": "hi"}\r\n\xff\xfe\n\r{"id": "b", "text": "x\xe2\x80\xa8y"}\r{"id": "c"}\n'
     assert list(iter_batch(io.BytesIO(batch))) == split_batch(batch)

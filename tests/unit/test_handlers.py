@@ -10,9 +10,9 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT, create_decisions_table, load_event
-from tutela.local import samples
-from tutela.local.stack import load_handler
 from tutela.scrub import find_location
+from tutela_dev.emulator import samples
+from tutela_dev.emulator.stack import load_handler
 
 UPLOADS, STAGING, PUBLISHED, QUARANTINE = (
     "tutela-dev-uploads-example",

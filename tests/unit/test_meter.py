@@ -13,8 +13,8 @@ import pytest
 
 from tests.conftest import create_decisions_table
 from tutela.aws import clients
-from tutela.local.cost import Execution, comment_batch, price
-from tutela.local.meter import Call, Invocation, Meter, item_size
+from tutela_dev.emulator.cost import Execution, comment_batch, price
+from tutela_dev.emulator.meter import Call, Invocation, Meter, item_size
 
 ROOT = Path(__file__).resolve().parents[2]
 PRICES = tomllib.loads((ROOT / "cost" / "prices.toml").read_text())
@@ -140,7 +140,7 @@ def test_comment_batch_is_twenty_lines_with_two_bad(tmp_path: Path) -> None:
 
 
 def test_cpu_time_stretches_below_one_vcpu_and_waiting_does_not() -> None:
-    from tutela.local.cost import billed_ms
+    from tutela_dev.emulator.cost import billed_ms
 
     assert billed_ms(Invocation("f", 1769, duration_ms=50.0, thread_cpu_ms=50.0), 1769, 1) == 50
     assert (

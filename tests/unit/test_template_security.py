@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tutela.local.cfn_yaml import load_template
-from tutela.local.stack import _Conditions
+from tutela_dev.emulator.cfn_yaml import load_template
+from tutela_dev.emulator.stack import _Conditions
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -119,7 +119,7 @@ def sam_transform(template: dict[str, Any], **overrides: str) -> dict[str, Any]:
 
     from samtranslator.translator.transform import transform
 
-    from tutela.local.stack import _null_policy_loader
+    from tutela_dev.emulator.stack import _null_policy_loader
 
     params = {
         **_parameters(template, overrides),

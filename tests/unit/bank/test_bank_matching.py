@@ -17,7 +17,7 @@ from tutela.bank.media import hash_file
 from tutela.bank.model import Bank, BankEntry, MatchPolicy, parse_pdq
 from tutela.bank.pdq import distance, hash_frame, vector_to_hex
 from tutela.bank.store import BankRepository, CachedIndex, DirBlobs
-from tutela.cli import main
+from tutela_dev.cli import main
 
 POLICY = MatchPolicy()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tutela.cli import main
+from tutela_dev.cli import main
 
 
 def _write(tmp_path: Path, *lines: str) -> Path:

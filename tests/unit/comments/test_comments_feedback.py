@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 
 from tests.conftest import create_decisions_table
-from tutela.cli import main
 from tutela.comments.feedback import comment_texts, review_outcomes, training_rows
+from tutela_dev.cli import main
 
 KEY = "comments/p1/b1.jsonl"
 MACHINE = [

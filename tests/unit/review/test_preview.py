@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from tutela.errors import LimitExceededError, UnsupportedMediaError
-from tutela.local import samples
 from tutela.review.policy import load_policy
 from tutela.review.preview import render
+from tutela_dev.emulator import samples
 
 cv2 = pytest.importorskip("cv2")
 SETTINGS = load_policy().preview

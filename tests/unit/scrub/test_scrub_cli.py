@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tutela.cli import main
+from tutela_dev.cli import main
 
 
 def test_cli_single(corpus: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -139,7 +139,7 @@ def test_successful_scrub_replaces_the_output(tmp_path: Path) -> None:
 
 
 def test_cli_failure_keeps_existing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tutela.cli import main
+    from tutela_dev.cli import main
 
     src, dst = tmp_path / "corrupt.jpg", tmp_path / "existing_file"
     src.write_bytes(b"\xff\xd8\xff\xe0\x00\x40JFIF")

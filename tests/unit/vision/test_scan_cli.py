@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tutela.cli import main
+from tutela_dev.cli import main
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:

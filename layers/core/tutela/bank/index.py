@@ -18,6 +18,8 @@ from tutela.bank.model import Bank, BankEntry, BankMatch
 if TYPE_CHECKING:
     import numpy as np
 
+    from tutela.bank.vpdq import VideoIndex
+
 CHUNKS = 16
 CHUNK_BITS = 16
 BRUTE_FORCE_BELOW = 16384  # measured (bench_bank.py): below this a full scan beats 272 probes
@@ -65,6 +67,7 @@ class BankIndex:
         import numpy as np
 
         self.banks = {b.name: b for b in banks}
+        self.videos: VideoIndex | None = None  # banked videos (vpdq), set by the store when there are any
         live = [p for p in parts if p[0] in self.banks and self.banks[p[0]].enabled and len(p[1])]
         self._names = [p[0] for p in live]
         self._labels: dict[int, str] = {}

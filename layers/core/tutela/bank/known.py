@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tutela.bank.index import BankIndex
-from tutela.bank.matching import match_hashes
+from tutela.bank.matching import match_media
 from tutela.bank.media import MAX_STORED_HASHES, FrameHasher, scanned_hashes
 from tutela.policy.media import match_policy
 from tutela.vision import scan_file
@@ -29,6 +29,6 @@ def scan_and_match(
     report = (scan or scan_file)(path, backend=backend, frame_sink=sink).to_dict()
     hashes = scanned_hashes(path, sink)
     report["pdq"] = [h.to_dict() for h in hashes.hashes[:MAX_STORED_HASHES]]
-    matches = match_hashes(index, hashes.queries, match_policy()) if index is not None else []
+    matches = match_media(index, hashes.queries, hashes.hashes, match_policy()) if index is not None else []
     report["known_content"] = [m.to_dict() for m in matches]
     return report

@@ -30,6 +30,7 @@ class MediaHashes:
 
     hashes: list[PdqHash]
     queries: list[PdqHash]
+    video: bool = False
 
 
 def hash_file(path: str | Path, limits: ScanLimits | None = None) -> MediaHashes:
@@ -60,7 +61,7 @@ def hash_file(path: str | Path, limits: ScanLimits | None = None) -> MediaHashes
         h = hash_frame(frame.image)
         if not hashes or distance(h.hex, hashes[-1].hex) > SAME_FRAME_DISTANCE:
             hashes.append(h)
-    return MediaHashes(hashes, hashes)
+    return MediaHashes(hashes, hashes, video=True)
 
 
 class FrameHasher:

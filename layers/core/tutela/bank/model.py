@@ -63,25 +63,63 @@ class BankEntry:
 
 
 @dataclass(frozen=True)
+class VideoEntry:
+    """One banked video as vPDQ describes it: the PDQ hashes (with quality) of its frames sampled
+    about once a second, exact repeats dropped, in time order."""
+
+    bank: str
+    frames: tuple[tuple[str, int], ...]
+    label: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identity for de-duplication within a bank: the frame hashes in order."""
+        return "".join(h for h, _ in self.frames)
+
+
+@dataclass(frozen=True)
 class BankMatch:
+    """``distance`` is the PDQ distance of the closest frame; for a video-to-video (``vpdq``) match it
+    is the largest distance among the matched frames, with the two vPDQ match percentages."""
+
     bank: str
     label: str
     distance: int
     action: Action
+    signal_type: str = "pdq"
+    query_match_percent: float | None = None
+    compared_match_percent: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"bank": self.bank, "label": self.label, "distance": self.distance, "action": self.action}
+        out: dict[str, Any] = {
+            "bank": self.bank,
+            "label": self.label,
+            "distance": self.distance,
+            "action": self.action,
+        }
+        if self.signal_type != "pdq":
+            out["signal_type"] = self.signal_type
+            out["query_match_percent"] = self.query_match_percent
+            out["compared_match_percent"] = self.compared_match_percent
+        return out
 
 
 @dataclass(frozen=True)
 class MatchPolicy:
-    """PDQ's published operating point: distance <= 31 of 256 bits, quality >= 50."""
+    """PDQ's published operating point: distance <= 31 of 256 bits, quality >= 50; and vPDQ's: a video
+    matches a banked video when at least 80% of its distinct usable frames are within the distance of
+    some frame of it (the share of the banked video's frames found, 0% by default, lets a clip match)."""
 
     max_distance: int = 31
     min_quality: int = 50
+    video_query_match_percent: float = 80.0
+    video_compared_match_percent: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_distance <= 64:
             raise ValueError("max_distance must be within 0..64 (beyond that nearly everything matches)")
         if not 0 <= self.min_quality <= 100:
             raise ValueError("min_quality must be within 0..100")
+        for pct in (self.video_query_match_percent, self.video_compared_match_percent):
+            if not 0.0 <= pct <= 100.0:
+                raise ValueError("vPDQ match percentages must be within 0..100")

@@ -4,6 +4,7 @@ Layout (the same in S3 and in a local folder):
   banks/index.json            {"version": n, "banks": {name: {label, action, enabled, version, count}}}
   banks/{name}/v{k}.pdq       the bank's hashes, 32 raw bytes each (the 256 bits, most significant first)
   banks/{name}/v{k}.labels.json  {"row": label} for the rows whose list carried a label (optional)
+  banks/{name}/v{k}.vpdq.json    {"videos": [{"frames": ["pdq_hex,quality", ...], "label"}]} (optional)
 A matcher reads index.json, and only when its version changed, the snapshots. A write produces new
 snapshot objects and then a new index (the index is the commit point), so a reader never sees half a
 bank. Writers are operators' tools and the reviewer flow: one writer at a time per stack (documented).
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tutela.bank.index import BankIndex, hex_to_words
-from tutela.bank.model import Bank, BankEntry, check_bank_name
+from tutela.bank.model import Bank, BankEntry, VideoEntry, check_bank_name
+from tutela.bank.vpdq import VideoIndex, video_entries_from_json, video_entries_to_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,6 +65,8 @@ class AddResult:
     already_present: int
     total: int
     version: int
+    videos_added: int = 0
+    videos_total: int = 0
 
 
 class BankRepository:
@@ -87,13 +91,20 @@ class BankRepository:
         labels = {int(k): v for k, v in json.loads(labels_raw).items()} if labels_raw else {}
         return words, labels
 
+    def _videos(self, name: str, version: int) -> list[VideoEntry]:
+        raw = self.blobs.get(f"banks/{name}/v{version}.vpdq.json")
+        return video_entries_from_json(name, raw) if raw else []
+
     def load_index(self) -> tuple[int, BankIndex]:
         index = self.read_index()
         banks = [Bank.from_dict({"name": n, **m}) for n, m in index["banks"].items()]
-        parts = [
-            (b.name, *self._snapshot(b.name, index["banks"][b.name]["version"])) for b in banks if b.enabled
-        ]
-        return index["version"], BankIndex.from_arrays(banks, parts)
+        enabled = [b for b in banks if b.enabled]
+        parts = [(b.name, *self._snapshot(b.name, index["banks"][b.name]["version"])) for b in enabled]
+        built = BankIndex.from_arrays(banks, parts)
+        if any(index["banks"][b.name].get("videos") for b in enabled):
+            videos = [v for b in enabled for v in self._videos(b.name, index["banks"][b.name]["version"])]
+            built.videos = VideoIndex({b.name: b for b in banks}, videos)
+        return index["version"], built
 
     def define(self, bank: Bank) -> None:
         """Create or update a bank's label, action and enabled flag (its hashes are kept)."""
@@ -103,8 +114,16 @@ class BankRepository:
         index["banks"][bank.name] = meta
         self._commit(index)
 
-    def add(self, bank: str, entries: Sequence[BankEntry], *, defaults: Bank | None = None) -> AddResult:
-        """Union ``entries`` into ``bank`` (created with ``defaults`` if new) as a new snapshot version."""
+    def add(
+        self,
+        bank: str,
+        entries: Sequence[BankEntry],
+        *,
+        defaults: Bank | None = None,
+        videos: Sequence[VideoEntry] = (),
+    ) -> AddResult:
+        """Union ``entries`` (image hashes) and ``videos`` (vPDQ frame lists) into ``bank`` (created with
+        ``defaults`` if new) as a new snapshot version."""
         import numpy as np
 
         check_bank_name(bank)
@@ -125,14 +144,32 @@ class BankRepository:
         words = new_words if old_words is None else np.concatenate([old_words, new_words])
         labels = dict(old_labels)
         labels.update({base + i: e.label for i, e in enumerate(fresh) if e.label})
+        old_videos = self._videos(bank, meta["version"]) if meta["version"] and meta.get("videos") else []
+        video_keys = {v.key for v in old_videos}
+        new_videos = []
+        for v in videos:
+            if v.frames and v.key not in video_keys:
+                video_keys.add(v.key)
+                new_videos.append(v)
+        all_videos = old_videos + new_videos
         version = meta["version"] + 1
         self.blobs.put(f"banks/{bank}/v{version}.pdq", words.astype(">u8").tobytes())
         if labels:
             self.blobs.put(f"banks/{bank}/v{version}.labels.json", json.dumps(labels).encode())
-        meta.update({"version": version, "count": len(words)})
+        if all_videos:
+            self.blobs.put(f"banks/{bank}/v{version}.vpdq.json", video_entries_to_json(all_videos))
+        meta.update({"version": version, "count": len(words), "videos": len(all_videos)})
         index["banks"][bank] = meta
         self._commit(index)
-        return AddResult(bank, len(fresh), len(entries) - len(fresh), len(words), index["version"])
+        return AddResult(
+            bank,
+            len(fresh),
+            len(entries) - len(fresh) + len(videos) - len(new_videos),
+            len(words),
+            index["version"],
+            videos_added=len(new_videos),
+            videos_total=len(all_videos),
+        )
 
     def _commit(self, index: dict[str, Any]) -> None:
         index["version"] = int(index.get("version", 0)) + 1

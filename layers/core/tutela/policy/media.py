@@ -118,7 +118,12 @@ def _decision(
 def match_policy() -> MatchPolicy:
     """The known-content operating point (PDQ distance and quality floor) from the policy file."""
     cfg = THRESHOLDS.get("known_content") or {}
-    return MatchPolicy(int(cfg.get("max_distance", 31)), int(cfg.get("min_quality", 50)))
+    return MatchPolicy(
+        int(cfg.get("max_distance", 31)),
+        int(cfg.get("min_quality", 50)),
+        float(cfg.get("video_query_match_percent", 80.0)),
+        float(cfg.get("video_compared_match_percent", 0.0)),
+    )
 
 
 def decide_media(scan: dict[str, Any], scrub: dict[str, Any] | None = None) -> dict[str, Any]:

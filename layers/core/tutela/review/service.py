@@ -418,10 +418,6 @@ class ReviewService:
         if not uploader:
             return
         pk = f"acct#{uploader}"
-        existing = self.store.query_prefix(pk, "", limit=MAX_HISTORY)
-        strikes = [i for i in existing if i.get("kind") == "strike"]
-        voided = [str(i["sk"])[len("void#") :] for i in existing if i.get("kind") == "strike_void"]
-        before = len(rules.active_strikes(strikes, voided, self.policy, self.now))
         strike = {
             "pk": pk,
             "sk": f"strike#{entry['pk']}|{entry['target_sk']}",
@@ -435,7 +431,15 @@ class ReviewService:
         }
         if not self.store.put_once(strike):
             return  # this item already counted (a block confirmed again, or a retry)
-        after = before + 1
+        # Count after writing, with a consistent read: of two strikes decided at the same moment, the
+        # later reader sees both, so the threshold is never missed (counting before writing let two
+        # concurrent strikes each see one short of it). Both may see it: one escalation too many,
+        # never one too few.
+        existing = self.store.query_prefix(pk, "", limit=MAX_HISTORY)
+        strikes = [i for i in existing if i.get("kind") == "strike"]
+        voided = [str(i["sk"])[len("void#") :] for i in existing if i.get("kind") == "strike_void"]
+        after = len(rules.active_strikes(strikes, voided, self.policy, self.now))
+        before = after - 1
         if rules.account_escalates(before, after, self.policy):
             detail = {
                 "uploader": uploader,

@@ -81,7 +81,7 @@ def describe_action(line: dict[str, Any]) -> str:
 
 
 def run_samples(args: argparse.Namespace) -> int:
-    from tutela.local.samples import write_samples
+    from tutela_dev.emulator.samples import write_samples
 
     for path in write_samples(args.dir):
         print(path)
@@ -93,7 +93,7 @@ def run_local(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from tutela.bank.model import check_bank_name
-    from tutela.local.runner import run_files
+    from tutela_dev.emulator.runner import run_files
 
     err = Console(stderr=True)
     missing = [str(f) for f in args.files if not f.is_file()]
@@ -176,7 +176,7 @@ def run_local(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from tutela.local.serve import serve_files
+    from tutela_dev.emulator.serve import serve_files
 
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:

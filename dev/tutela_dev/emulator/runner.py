@@ -22,10 +22,10 @@ from boto3.dynamodb.conditions import Key
 
 from tutela.comment_records import expand
 from tutela.decision import EVENT_SOURCE, action_keys, from_dynamo, object_keys, record_id
-from tutela.local.chaos import Chaos
-from tutela.local.stack import ACCOUNT, REGION, LocalStack
 from tutela.objects import ObjectRef, key_problem
 from tutela.posts.context import REEVAL_SUFFIX
+from tutela_dev.emulator.chaos import Chaos
+from tutela_dev.emulator.stack import ACCOUNT, REGION, LocalStack
 
 POST_ID = "local"
 
@@ -122,7 +122,8 @@ class Runner:
             line, reason = parsed.errors[0]
             raise ValueError(f"{csv_path}:{line}: {reason} ({len(parsed.errors)} bad line(s))")
         repo = BankRepository(S3Blobs(self.stack.outputs["BankBucketName"], client=self.stack.client("s3")))
-        return repo.add(bank, parsed.entries).added
+        added = repo.add(bank, parsed.entries, videos=parsed.videos)
+        return added.added + added.videos_added
 
     def deliver(self, upload: Upload) -> list[dict[str, Any]]:
         head = self.s3.head_object(Bucket=self.bucket, Key=upload.key, **self.ref(upload).version_args())
@@ -347,7 +348,7 @@ def run_files(
     retry_scale: float | None = None,
     banks: list[tuple[Path, str]] | None = None,
 ) -> RunResult:
-    """Run ``files`` through the stack; with ``chaos_seed``, inject faults (``tutela.local.chaos``) and
+    """Run ``files`` through the stack; with ``chaos_seed``, inject faults (``tutela_dev.emulator.chaos``) and
     deliver some uploads twice. ``DIR/events.jsonl`` gets what the decisions bus received."""
     out_dir.mkdir(parents=True, exist_ok=True)
     notify = on_progress or (lambda _stage, _u: None)

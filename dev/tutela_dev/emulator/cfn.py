@@ -7,7 +7,7 @@ import io
 import zipfile
 from typing import Any
 
-from tutela.local.runtime import LocalStackError
+from tutela_dev.emulator.runtime import LocalStackError
 
 
 def tiny_zip() -> bytes:

@@ -1,7 +1,7 @@
 """``make cost``: one metered local run (1 photo + one 20-comment batch on the same post) turned into a
 cost table at the list prices of ``cost/prices.toml``.
 
-Everything counted is measured in the run (``tutela.local.meter`` and the execution history); the only
+Everything counted is measured in the run (``tutela_dev.emulator.meter`` and the execution history); the only
 inputs that are not are the prices and, for CloudWatch Logs, the sizes of the records the local stack
 cannot see (Lambda's own START/END/REPORT lines, one record per state machine event), both in the prices
 file. Not included: storage (GB-months, not per request), KMS (S3 Bucket Keys and the services' data-key
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tutela.local.meter import Call, Invocation, Meter
+from tutela_dev.emulator.meter import Call, Invocation, Meter
 
 PER_MILLION = 1_000_000
 BENIGN = [
@@ -272,7 +272,7 @@ def render(
 
 
 def template_defaults(root: Path) -> dict[str, str]:
-    from tutela.local.cfn_yaml import load_template
+    from tutela_dev.emulator.cfn_yaml import load_template
 
     params = load_template(root / "template.yaml").get("Parameters", {})
     return {k: str(v.get("Default", "")) for k, v in params.items() if "Default" in v}
@@ -281,9 +281,9 @@ def template_defaults(root: Path) -> dict[str, str]:
 def measure(root: Path, work: Path, parameters: Mapping[str, str]) -> list[Execution]:
     """One local run: the photo, then the comment batch under the same post (so it reads the photo's
     minor context). Returns each upload's metered execution."""
-    from tutela.local import samples
-    from tutela.local.runner import Runner
-    from tutela.local.stack import LocalStack
+    from tutela_dev.emulator import samples
+    from tutela_dev.emulator.runner import Runner
+    from tutela_dev.emulator.stack import LocalStack
 
     work.mkdir(parents=True, exist_ok=True)
     photo = samples.photo(work / "photo.jpg")
@@ -314,7 +314,9 @@ def measure(root: Path, work: Path, parameters: Mapping[str, str]) -> list[Execu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tutela.local.cost", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tutela_dev.emulator.cost", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--root", type=Path, default=Path.cwd())
     parser.add_argument("--prices", type=Path, default=None, help="default: ROOT/cost/prices.toml")
     parser.add_argument("--work", type=Path, default=Path(".cost-run"))
@@ -327,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prices = tomllib.loads((args.prices or root / "cost" / "prices.toml").read_text(encoding="utf-8"))
     overrides = dict(p.split("=", 1) for p in args.param)
     executions = measure(root, args.work, overrides)
-    from tutela.local.stack import LOCAL_PARAMETERS
+    from tutela_dev.emulator.stack import LOCAL_PARAMETERS
 
     effective = {**template_defaults(root), **LOCAL_PARAMETERS, **overrides}
     failed = [e.key for e in executions if e.status != "SUCCEEDED"]

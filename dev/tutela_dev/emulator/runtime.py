@@ -20,8 +20,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tutela.local.chaos import Chaos, ChaosFault
-from tutela.local.meter import Meter
+from tutela_dev.emulator.chaos import Chaos, ChaosFault
+from tutela_dev.emulator.meter import Meter
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -2,7 +2,8 @@
 console on 127.0.0.1 until interrupted.
 
 Requests under ``/api/`` and ``/platform/`` go to the template's ReviewApiFunction as API Gateway would
-send them (bearer tokens stand in for Cognito: see ``tutela.local.review_api``); everything else is a file
+send them (bearer tokens stand in for Cognito:
+see ``tutela_dev.emulator.review_api``); everything else is a file
 of ``web/`` (the static console). Bus events are replayed to the review queue's intake after every request.
 """
 
@@ -20,9 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tutela.local.review_api import ReviewApi, ReviewRules
-from tutela.local.runner import Runner, Upload, published_path
-from tutela.local.stack import LocalStack
+from tutela_dev.emulator.review_api import ReviewApi, ReviewRules
+from tutela_dev.emulator.runner import Runner, Upload, published_path
+from tutela_dev.emulator.stack import LocalStack
 
 MAX_BODY = 1024 * 1024
 API_PREFIXES = ("/api/", "/platform/")

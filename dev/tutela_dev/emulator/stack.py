@@ -25,11 +25,11 @@ from types import ModuleType
 from typing import Any
 
 from tutela.aws import clients
-from tutela.local.cfn import Conditions, join, null_policy_loader, tiny_zip
-from tutela.local.cfn_yaml import load_template
-from tutela.local.chaos import Chaos
-from tutela.local.meter import Meter
-from tutela.local.runtime import (
+from tutela_dev.emulator.cfn import Conditions, join, null_policy_loader, tiny_zip
+from tutela_dev.emulator.cfn_yaml import load_template
+from tutela_dev.emulator.chaos import Chaos
+from tutela_dev.emulator.meter import Meter
+from tutela_dev.emulator.runtime import (
     _REGISTRY,
     ACCOUNT,
     REGION,
@@ -65,8 +65,8 @@ class LocalStack:
         meter: Meter | None = None,
     ) -> None:
         """``retry_scale`` shortens the ASL's Retry intervals (moto really sleeps them); tests use ~0.01.
-        ``chaos`` injects faults into every handler invocation (see ``tutela.local.chaos``); ``meter``
-        counts what the handlers do (see ``tutela.local.meter``)."""
+        ``chaos`` injects faults into every handler invocation (see ``tutela_dev.emulator.chaos``); ``meter``
+        counts what the handlers do (see ``tutela_dev.emulator.meter``)."""
         self.root = root.resolve()
         self.retry_scale = retry_scale
         self.chaos = chaos
@@ -225,7 +225,8 @@ class LocalStack:
 
     def _detach_bus_lambda_targets(self) -> None:
         """moto's PutEvents raises on a Lambda target of a custom bus's rule; keep those rules' patterns and
-        targets in ``bus_lambda_rules`` for a caller to play (``tutela.local.review_api.ReviewRules``)."""
+        targets in ``bus_lambda_rules`` for a caller to play
+        (``tutela_dev.emulator.review_api.ReviewRules``)."""
         events = self.client("events")
         for bus in events.list_event_buses()["EventBuses"]:
             if bus["Name"] == "default":

@@ -10,7 +10,7 @@ and each upload may be delivered twice (EventBridge is at-least-once).
 At most one fault is drawn per (step, object, attempt), only on a step's first three attempts, so the ASL's
 ``MaxAttempts: 3`` always leaves one clean attempt: a chaos run must end in the same decisions, published
 bytes, object versions and events as a clean run. What it ended in is measured, not assumed (see
-``tutela.local.runner.audit``).
+``tutela_dev.emulator.runner.audit``).
 """
 
 from __future__ import annotations

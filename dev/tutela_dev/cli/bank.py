@@ -95,7 +95,7 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"{args.file}:{line}: {reason}", file=sys.stderr)
     try:
         repo = _repo(args)
-        added = repo.add(args.bank, result.entries, defaults=_defaults(args, repo))
+        added = repo.add(args.bank, result.entries, defaults=_defaults(args, repo), videos=result.videos)
     except (ValueError, TutelaError) as exc:
         return _fail(str(exc))
     print(
@@ -103,9 +103,11 @@ def run_import(args: argparse.Namespace) -> int:
             {
                 "bank": added.bank,
                 "added": added.added,
+                "videos_added": added.videos_added,
                 "already_present": added.already_present + result.duplicates,
                 "skipped_lines": len(result.errors),
                 "total": added.total,
+                "videos_total": added.videos_total,
             }
         )
     )
@@ -114,9 +116,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_add(args: argparse.Namespace) -> int:
     from tutela.bank.media import hash_file
-    from tutela.bank.model import BankEntry
+    from tutela.bank.model import BankEntry, VideoEntry
 
-    entries, failed = [], 0
+    entries, videos, failed = [], [], 0
     for path in args.files:
         try:
             hashes = hash_file(path)
@@ -124,19 +126,30 @@ def run_add(args: argparse.Namespace) -> int:
             print(f"{path}: {getattr(exc, 'code', 'unreadable')}: {exc}", file=sys.stderr)
             failed += 1
             continue
-        entries += [BankEntry(bank=args.bank, pdq=h.hex) for h in hashes.hashes]
+        if hashes.video:  # a video is banked whole, matched the vPDQ way (share of frames)
+            frames = tuple((h.hex, h.quality) for h in hashes.hashes)
+            videos.append(VideoEntry(bank=args.bank, frames=frames))
+        else:
+            entries += [BankEntry(bank=args.bank, pdq=h.hex) for h in hashes.hashes]
     try:
         repo = _repo(args)
-        added = repo.add(args.bank, entries, defaults=_defaults(args, repo))
+        added = repo.add(args.bank, entries, defaults=_defaults(args, repo), videos=videos)
     except (ValueError, TutelaError) as exc:
         return _fail(str(exc))
-    out = {"bank": added.bank, "added": added.added, "total": added.total, "failed_files": failed}
+    out = {
+        "bank": added.bank,
+        "added": added.added,
+        "videos_added": added.videos_added,
+        "total": added.total,
+        "videos_total": added.videos_total,
+        "failed_files": failed,
+    }
     print(json.dumps(out))
     return 1 if failed else 0
 
 
 def run_match(args: argparse.Namespace) -> int:
-    from tutela.bank.matching import match_hashes
+    from tutela.bank.matching import match_media
     from tutela.bank.media import hash_file
     from tutela.bank.model import MatchPolicy
 
@@ -146,7 +159,7 @@ def run_match(args: argparse.Namespace) -> int:
         _, index = _repo(args).load_index()
     except (OSError, ValueError, TutelaError) as exc:
         return _fail(f"{args.file}: {exc}")
-    matches = match_hashes(index, hashes.queries, policy)
+    matches = match_media(index, hashes.queries, hashes.hashes, policy)
     best = max(hashes.hashes, key=lambda h: h.quality) if hashes.hashes else None
     out = {
         "matches": [m.to_dict() for m in matches],

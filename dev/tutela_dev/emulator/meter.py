@@ -11,7 +11,7 @@
   from the template, i.e. Lambda GB-seconds;
 - CloudWatch Logs bytes the handlers write.
 
-State transitions and execution durations come from the execution history (``tutela.local.cost``).
+State transitions and execution durations come from the execution history (``tutela_dev.emulator.cost``).
 """
 
 from __future__ import annotations

@@ -11,14 +11,17 @@ import importlib
 import sys
 
 COMMANDS = {
-    "local": ("tutela.cli.local", "run the real template and state machine on an in-process moto stack"),
-    "scrub": ("tutela.cli.scrub", "remove location and identifying metadata from media, losslessly"),
-    "scan": ("tutela.cli.scan", "scan an image or video for nudity/underwear and minors"),
-    "comments": ("tutela.cli.comments", "classify comments (JSON Lines) for innuendo and grooming"),
-    "bank": ("tutela.cli.bank", "PDQ hash banks of known content: import, add, match"),
-    "redrive": ("tutela.cli.redrive", "replay dead-lettered uploads and decisions into the pipeline"),
-    "review": ("tutela.cli.review", "human review over the review API: list, show, decide, appeal, report"),
-    "comments-export-labels": ("tutela.cli.comments_labels", "review outcomes -> comment training rows"),
+    "local": ("tutela_dev.cli.local", "run the real template and state machine on an in-process moto stack"),
+    "scrub": ("tutela_dev.cli.scrub", "remove location and identifying metadata from media, losslessly"),
+    "scan": ("tutela_dev.cli.scan", "scan an image or video for nudity/underwear and minors"),
+    "comments": ("tutela_dev.cli.comments", "classify comments (JSON Lines) for innuendo and grooming"),
+    "bank": ("tutela_dev.cli.bank", "PDQ hash banks of known content: import, add, match"),
+    "redrive": ("tutela_dev.cli.redrive", "replay dead-lettered uploads and decisions into the pipeline"),
+    "review": (
+        "tutela_dev.cli.review",
+        "human review over the review API: list, show, decide, appeal, report",
+    ),
+    "comments-export-labels": ("tutela_dev.cli.comments_labels", "review outcomes -> comment training rows"),
 }
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tutela.local.stack import LocalStack
+from tutela_dev.emulator.stack import LocalStack
 
 OBSERVER = "tutela-local-observer"
 
