@@ -224,7 +224,8 @@ class HashedModel:
     model_id: str
     outputs: tuple[str, ...]  # outputs[0] == "any"
     bits: int
-    table: np.ndarray  # (len(outputs), 2**bits) float64: one contiguous row of bucket weights per output
+    table: np.ndarray  # (len(outputs), 2**bits) int8: one contiguous row of quantised weights per output
+    scale: float  # weight = int8 * scale (sums of int8 are exact, then scaled once)
     rules: dict[str, np.ndarray]  # rule key -> weights per output
     bias: np.ndarray  # (3 contexts, len(outputs)): minor, unknown, adult
     fold: dict[int, str]  # str.translate table: Chinese character -> toneless pinyin
@@ -258,6 +259,7 @@ class HashedModel:
                     if v is not None:
                         rule_z[i] += v
         z0 = np.bincount(rows, weights=self.table[0][buckets], minlength=n)
+        z0 *= self.scale
         z0 *= scale
         z0 += self.bias[cidx, 0]
         z0 += rule_z[:, 0]
@@ -270,6 +272,7 @@ class HashedModel:
             z = np.empty((n, k - 1))
             for j in range(1, k):
                 z[:, j - 1] = np.bincount(r, weights=self.table[j][b], minlength=n)
+            z *= self.scale
             z *= scale[:, None]
             z += self.bias[cidx, 1:]
             z += rule_z[:, 1:]
@@ -342,8 +345,8 @@ def parse_model(doc: dict[str, Any], where: str) -> HashedModel:
         q = np.frombuffer(base64.b64decode(doc["weights"]), dtype=np.int8)
         if len(q) != len(idx) * k or (len(idx) and int(idx.max()) >= 1 << bits):
             raise ValueError("one weight per bucket and output, buckets below 2**bits")
-        table = np.zeros((k, 1 << bits))
-        table[:, idx] = q.reshape(len(idx), k).T.astype(np.float64) * scale
+        table = np.zeros((k, 1 << bits), dtype=np.int8)
+        table[:, idx] = q.reshape(len(idx), k).T
         rules = {}
         for key, ws in doc["rules"].items():
             if len(ws) != k:
@@ -359,4 +362,4 @@ def parse_model(doc: dict[str, Any], where: str) -> HashedModel:
         raise LexiconError(f"{where}: {exc}") from None
     if not math.isfinite(scale):
         raise LexiconError(f"{where}: scale must be finite")
-    return HashedModel(model_id, outputs, bits, table, rules, bias, fold, gate, FoldTable.build(fold))
+    return HashedModel(model_id, outputs, bits, table, scale, rules, bias, fold, gate, FoldTable.build(fold))
