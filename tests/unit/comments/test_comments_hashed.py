@@ -67,16 +67,16 @@ def test_a_comment_scores_the_same_alone_and_in_any_batch() -> None:
     batch = m.batch(texts, ctxs, [(), ("verdict:review",), (), (), ()])
     for i, t in enumerate(texts):
         one = m.batch([t], [ctxs[i]], [("verdict:review",) if i == 1 else ()])[0]
-        assert (one == batch[i]).all()  # bit for bit
+        assert np.array_equal(one, batch[i], equal_nan=True)  # bit for bit (NaN: blank text, abstains)
     assert batch[0, 0] > 0.9 > 0.1 > batch[2, 0]
 
 
 def test_pinyin_folding_lets_a_pinyin_spelling_score_like_the_characters() -> None:
-    fold = {"私": "si", "聊": "liao"}
+    fold = {"私": "si", "聊": "liao", "吧": "ba", "你": "ni", "好": "hao", "吗": "ma"}
     m = _model(cue=" siliao ", fold=fold)
-    chars = m.scores(normalize("私聊"), "私聊", True)["any"]
-    mixed = m.scores(normalize("si聊"), "si聊", True)["any"]
-    other = m.scores(normalize("你好"), "你好", True)["any"]
+    chars = m.scores(normalize("私聊吧"), "私聊吧", True)["any"]
+    mixed = m.scores(normalize("si聊吧"), "si聊吧", True)["any"]
+    other = m.scores(normalize("你好吗"), "你好吗", True)["any"]
     assert chars > other and mixed > other
 
 
@@ -211,3 +211,22 @@ def test_only_precise_sexual_cues_escape_the_veto_under_a_childs_or_unknown_post
     assert not non_vetoable(None, {"sexualising_minor": 0.5}, ["en.innuendo.sexy", "en.neg.food"], cues)
     assert not non_vetoable(None, {"sexualising_minor": 0.5}, ["en2.sexual"], cues)
     assert non_vetoable(None, {"sexualising_minor": 0.5}, ["en2.sexual"], ())  # no list: any sexual cue
+
+
+def test_the_model_abstains_on_a_blank_normalised_text(tmp_path: Path) -> None:
+    """A model whose bias alone says "bad" (the share of bad emoji-only training comments) must not
+    block "😂" under a child's post: with nothing to read it neither flags nor vetoes the rules stage."""
+    for f in DATA_DIR.glob("*.toml"):
+        shutil.copyfile(f, tmp_path / f.name)
+    raw = dump_model(
+        np.array([1]), np.zeros((1, 6)), 1.0, {}, np.full((3, 6), 3.0), BITS, OUTPUTS, {}, 0.0, {}
+    )
+    (tmp_path / "model.comments.json.gz").write_bytes(raw)
+    lex = load_lexicon(tmp_path)
+    assert lex.model is not None
+    assert np.isnan(lex.model.scores(normalize("😂"), "😂", True)["any"])
+    for text in ("", "😂", "👍❤️", "!!!"):
+        assert classify_text(text, minor_context=True, lexicon=lex)["verdict"] == "allow"
+    # the rules stage still reviews a sexual emoji under a child's post (no veto from an abstaining model)
+    assert classify_text("🍆💦", minor_context=True, lexicon=lex)["verdict"] != "allow"
+    assert classify_text("hello there", minor_context=True, lexicon=lex)["verdict"] != "allow"  # bias 3

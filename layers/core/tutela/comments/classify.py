@@ -319,7 +319,10 @@ def decide(rv: Verdict, p: float, th: ModelThreshold, vetoable: bool) -> tuple[V
     """``(surviving rules verdict, model verdict, vetoed)`` for the model's probability ``p``.
 
     Also what ``eval/comments/thresholds.py`` simulates on cross-validation dumps: one definition.
+    A NaN ``p`` (the model abstains: nothing to read) neither vetoes nor flags.
     """
+    if p != p:
+        return rv, "allow", False
     vetoed = vetoable and (
         (rv == "block" and th.veto_block is not None and p < th.veto_block)
         or (rv == "review" and p < th.veto)
