@@ -44,15 +44,30 @@ def _warm() -> None:
 _warm()
 
 
+def versions(cfg: ScanSettings) -> dict[str, Any]:
+    """What judges media here (a re-moderation's ruleset, ``tutela.remod``): the model and bank versions."""
+    banks = (
+        int(BankRepository(S3Blobs(cfg.bank_bucket)).read_index().get("version", 0)) if cfg.bank_bucket else 0
+    )
+    return {
+        "model": f"{cfg.vision_backend}: {get_backend(cfg.vision_backend).version()}",
+        "banks": str(banks),
+    }
+
+
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
+    if isinstance(event, dict) and event.get("op") == "versions":
+        return versions(cfg)
     ref = StepInput.from_event(event).ref.require_safe_key()
     backend = cfg.vision_backend
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         src = Path(tmp) / "object"
         _s3.download(ref, src, max_bytes=cfg.max_media_bytes)
-        index = _bank_index(cfg.bank_bucket).get() if cfg.bank_bucket else None
+        # A re-moderation run names the bank version it is keyed on: the scan uses at least that one.
+        at_least = int(event["banks"]) if str(event.get("banks", "")).isdigit() else None
+        index = _bank_index(cfg.bank_bucket).get(at_least=at_least) if cfg.bank_bucket else None
         report = scan_and_match(src, backend=backend, index=index, scan=scan_file)
     # DEBUG: what it found is in the decision item (the audit); INFO lines are the steps that change state.
     logger.debug(

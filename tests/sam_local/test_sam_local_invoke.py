@@ -214,3 +214,27 @@ def test_review_intake_queues_a_held_decision_once(invoker: Invoker, seeded: See
     assert event["detail"]["decision"] == {"pk": item["pk"], "sk": item["sk"]}
     assert invoker.invoke("ReviewApiFunction", event) == {"queued": 1}
     assert invoker.invoke("ReviewApiFunction", event) == {"queued": 0}  # redelivered: still one entry
+
+
+def _remod_event(name: str, seeded: Seeded) -> dict[str, Any]:
+    """events/NAME.json (a re-moderation step: no S3 event detail at its top) with the seeded version."""
+    text = (EVENTS / f"{name}.json").read_text().replace(EXAMPLE_MEDIA_VERSION, seeded.versions[MEDIA_KEY])
+    return dict(json.loads(text))
+
+
+def test_remod_plan_pins_the_recorded_version(invoker: Invoker, seeded: Seeded) -> None:
+    """RemodPlan (read-only) on a listed key whose decision RecordDecision stored above."""
+    out = invoker.invoke("RemodPlanFunction", _remod_event("remod_plan_item", seeded))
+    assert out["action"] == "media" and out["key"] == MEDIA_KEY
+    assert out["detail"]["object"]["version-id"] == seeded.versions[MEDIA_KEY]
+    assert len(out["fingerprint"]) == 16 and out["ruleset"]["banks"] == "3"
+
+
+def test_remoderate_appends_a_re_moderation(invoker: Invoker, seeded: Seeded) -> None:
+    """Remoderate with ScanMedia's fresh report: the same verdict under new rules is recorded, once."""
+    event = _remod_event("remoderate_media", seeded)
+    event["scan"]["known_content"] = []  # the same verdict: recorded, nothing else changes
+    out = invoker.invoke("RemoderateFunction", event)
+    assert out["outcome"] == "same" and out["was"] == "allow" and "#remod#" in out["sk"]
+    again = invoker.invoke("RemoderateFunction", {**event, "execution_id": "arn:another"})
+    assert again["outcome"] == "done_before"

@@ -343,13 +343,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = args.root.resolve()
     prices = tomllib.loads((args.prices or root / "cost" / "prices.toml").read_text(encoding="utf-8"))
     overrides = dict(p.split("=", 1) for p in args.param)
-    executions = measure(root, args.work, overrides)
+    from tutela_dev.emulator.stack import LocalStackError
+
+    try:
+        executions = measure(root, args.work, overrides)
+    except LocalStackError as exc:  # e.g. CommentsLLM: no Bedrock here (its estimate is printed without it)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     from tutela_dev.emulator.stack import LOCAL_PARAMETERS
 
     effective = {**template_defaults(root), **LOCAL_PARAMETERS, **overrides}
     failed = [e.key for e in executions if e.status != "SUCCEEDED"]
     bill = price(executions, prices, effective, platform_logs=platform_logs(root))
     print(render(bill, executions, prices, overrides, verbose=args.calls))
+    if "bedrock" in prices:
+        from tutela_dev.emulator.llm_cost import per_million, render_table
+
+        sample = [(t, False) for t in BENIGN] + [(t, True) for t in BAD]  # the measured batch's 10% bad
+        print()
+        print(render_table(per_million(sample, prices["bedrock"]["models"]), prices["bedrock"]["date"]))
     if failed:
         print(f"executions did not succeed: {failed}", file=sys.stderr)
         return 1

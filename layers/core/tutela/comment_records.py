@@ -72,28 +72,39 @@ def allowed_lines(results: Iterable[Mapping[str, Any]]) -> str:
 def expand(batch: Mapping[str, Any], comment_items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Every judged line of a batch, in line order: its own item, or the batch's plain allow."""
     by_line: dict[int, dict[str, Any]] = {int(c["line"]): dict(c) for c in comment_items}
-    lexicon = ((batch.get("analyzers") or {}).get("comments") or {}).get("lexicon_version")
+    analyzer = (batch.get("analyzers") or {}).get("comments") or {}
+    lexicon = analyzer.get("lexicon_version")
+    # Which stages judged a plain allow: the batch's, the LLM's only on the lines it covered.
+    stages = [str(s) for s in analyzer.get("stages") or []]
+    base = [s for s in stages if not s.startswith("llm:")]
+    llm_lines = set(parse_ranges(str((analyzer.get("llm") or {}).get("lines") or "")))
     for line in parse_ranges(str(batch.get("allowed_lines") or "")):
-        by_line.setdefault(
-            line,
-            {
-                "line": line,
-                "verdict": "allow",
-                "severity": 0,
-                "categories": [],
-                "minor_context": batch.get("minor_context"),
-                "lexicon_version": lexicon,
-                "recorded_in": batch.get("sk"),
-            },
-        )
+        entry: dict[str, Any] = {
+            "line": line,
+            "verdict": "allow",
+            "severity": 0,
+            "categories": [],
+            "minor_context": batch.get("minor_context"),
+            "lexicon_version": lexicon,
+            "recorded_in": batch.get("sk"),
+        }
+        if stages:
+            entry["stages"] = stages if line in llm_lines else base
+        by_line.setdefault(line, entry)
     return [by_line[n] for n in sorted(by_line)]
 
 
 def without_text(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Results as they travel in the state: evidence keeps its spans, rules and categories but not the
-    comment text (the state carries verdicts, never what a child was told)."""
+    comment text nor a model's reason, which may quote it (the state carries verdicts, never what a child
+    was told)."""
     return [
-        {**r, "evidence": [{k: v for k, v in e.items() if k != "text"} for e in r.get("evidence") or []]}
+        {
+            **r,
+            "evidence": [
+                {k: v for k, v in e.items() if k not in ("text", "reason")} for e in r.get("evidence") or []
+            ],
+        }
         if r.get("evidence")
         else dict(r)
         for r in results

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
-from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
+from tutela.comments.comprehend import ComprehendCallFailed, ComprehendToxicity
 from tutela.comments.lexicon import CATEGORIES, Lexicon, default_lexicon
 from tutela.comments.lines import parse_batch
 from tutela.comments.match import Hit, Matcher
@@ -20,6 +20,7 @@ from tutela.comments.model import LinearModel
 from tutela.comments.normalize import OffsetMap, normalize, normalize_mapped
 from tutela.comments.prebuilt import prebuilt
 from tutela.comments.rules import Contribution, assess, plan_hits
+from tutela.held import held_comment
 from tutela.verdict import Severity, Verdict, worst
 
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -161,7 +162,7 @@ def _judge(
             labels = comprehend.labels([text])[0]
             whole = Hit("whole", -1, 0, len(text))
             extra = [Contribution(cat, w, rule, [whole]) for cat, w, rule in comprehend.contributions(labels)]
-        except ComprehendUnavailable as exc:
+        except ComprehendCallFailed as exc:
             degraded = exc.code
     if not extra and not relevant:
         if lex.model is not None:
@@ -306,29 +307,6 @@ def _combine(
     return rv
 
 
-def _error(
-    ident: str | None,
-    n: int,
-    reason: str,
-    minor_context: bool | None,
-    version: str,
-    code: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "code": code or "invalid_comment",
-        "id": ident,
-        "line": n,
-        "verdict": "review",
-        "error": reason,
-        "categories": [],
-        "score": 0.0,
-        "severity": int(Severity.LOW),
-        "evidence": [],
-        "minor_context": minor_context,
-        "lexicon_version": version,
-    }
-
-
 def classify_lines(
     lines: Iterable[str | bytes],
     *,
@@ -353,7 +331,9 @@ def classify_lines(
     for c in parse_batch(lines, minor_context):
         n, ident, text, ctx = c.line, c.id, c.text, c.minor_context
         if text is None:  # held by the line parser (tutela.comments.lines): judged as review, with why
-            yield _error(ident, n, c.error or "invalid line", ctx, version, c.code)
+            yield held_comment(
+                ident, n, c.error or "invalid line", c.code, minor_context=ctx, lexicon_version=version
+            )
             continue
         result: dict[str, Any] = {
             "id": ident,
