@@ -66,3 +66,36 @@ def test_cli_batch_jobs_keep_input_order(tmp_path: Path, capsys: pytest.CaptureF
         assert [Path(x["input"]).name for x in lines] == [Path(f).name for f in files]
     assert runs[0] == runs[1] and runs[0][0] == 1
     assert (tmp_path / "out1" / "f01.jpg").read_bytes() == (tmp_path / "out3" / "f01.jpg").read_bytes()
+
+
+def test_cli_batch_uses_a_pool_only_for_enough_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small photos are scrubbed in this process by default (a pool costs more per file than the work);
+    inputs adding up to POOL_MIN_BYTES get one worker per CPU; --jobs N always gets N."""
+    import multiprocessing
+
+    from tests.hostile.media_corpus import jpeg
+    from tutela_dev.cli import scrub as cli
+
+    files = []
+    for i in range(16):
+        p = tmp_path / "in" / f"f{i:02d}.jpg"
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(jpeg(i))
+        files.append(str(p))
+    pools: list[str] = []
+    real = multiprocessing.get_context
+
+    def counted(method: str | None = None) -> object:
+        pools.append(str(method))
+        return real(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", counted)
+    monkeypatch.setattr(cli.os, "cpu_count", lambda: 2)
+    assert main(["scrub", *files, "--out-dir", str(tmp_path / "a")]) == 0
+    assert pools == []  # 16 small files: no pool
+    monkeypatch.setattr(cli, "POOL_MIN_BYTES", 1)
+    assert main(["scrub", *files, "--out-dir", str(tmp_path / "b")]) == 0
+    assert pools == ["forkserver"]
+    capsys.readouterr()

@@ -24,6 +24,7 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
 from tutela.scrub.core import BytesReader, Ctx, FileReader, Reader, ScrubLimits
@@ -140,11 +141,25 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
         pos += 2 + length
 
 
+def _find_marker(buf: Any, pos: int) -> int:
+    """``_ECS_MARKER.search(buf, pos).start()`` (or -1), by memchr: in entropy-coded data 0xFF is rare
+    (stuffed as FF 00), so jumping between them with ``find`` is several times faster than the regex
+    engine stepping through every byte (it walks every scan of every photo, twice: plan and verify)."""
+    find, n = buf.find, len(buf)
+    while True:
+        i = find(b"\xff", pos)
+        if i < 0 or i + 1 >= n:
+            return -1
+        nxt = buf[i + 1]
+        if nxt != 0x00 and nxt != 0xFF and not 0xD0 <= nxt <= 0xD7:
+            return i
+        pos = i + 1
+
+
 def _next_marker(r: Reader, pos: int) -> int:
     """Offset of the next real marker in entropy-coded data starting at ``pos`` (-1: none)."""
     if isinstance(r, BytesReader | FileReader) and r.size:
-        m = _ECS_MARKER.search(r._data if isinstance(r, BytesReader) else r.buffer(), pos)
-        return m.start() if m else -1
+        return _find_marker(r._data if isinstance(r, BytesReader) else r.buffer(), pos)
     window = 4 * 1024 * 1024
     while pos < r.size:
         buf = r.read_upto(pos, window)
