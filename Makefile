@@ -92,6 +92,8 @@ cfn: setup $(STAMP)/checkov/.installed
 asl: setup
 	npx --no-install asl-validator --json-path statemachine/moderation.asl.json
 	$(BIN)/python scripts/check_asl.py statemachine/moderation.asl.json template.yaml
+	npx --no-install asl-validator --json-path statemachine/remoderation.asl.json
+	$(BIN)/python scripts/check_asl.py statemachine/remoderation.asl.json template.yaml
 
 # A bare interpreter with only boto3, like the Lambda runtime: the built layers must suffice.
 $(STAMP)/lambda-python/.installed:

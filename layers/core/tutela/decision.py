@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -126,7 +127,18 @@ def object_item(
         item["size"] = ref.size
     if decision.verdict == "review":
         item["queue"] = "review"  # sparse ReviewQueueIndex
+    if decision.kind == "media" and item.get("pdq"):
+        item["pdq_shard"] = hash_shard(item["pk"])  # sparse HashIndex: bank additions match it retroactively
     return {k: v for k, v in item.items() if v is not None}
+
+
+HASH_SHARDS = 16
+
+
+def hash_shard(pk: str) -> str:
+    """The HashIndex partition of a media decision (spread over HASH_SHARDS so none is hot; a retroactive
+    match reads the shards in parallel)."""
+    return f"{zlib.crc32(pk.encode('utf-8', 'surrogatepass')) % HASH_SHARDS:02d}"
 
 
 def comment_items(
@@ -158,10 +170,16 @@ def comment_items(
             "evidence": r.get("evidence", []),
             "minor_context": r.get("minor_context"),
             "lexicon_version": r.get("lexicon_version"),
+            "stages": r.get("stages"),  # set when the LLM stage ran on the batch (tutela.comments.llm)
+            "llm": r.get("llm"),
             "decided_at": decided,
             "expires_at": expires,
             "execution_id": execution_id,
         }
+        if isinstance(r.get("uploaded"), str):  # a blocked line's evidence (tutela.comment_records)
+            item["uploaded"] = r["uploaded"]
+        if r.get("computed_verdict"):  # a re-moderation judged it looser: held for a human (tutela.remod)
+            item["computed_verdict"] = r["computed_verdict"]
         held = comment_reason(r)
         if held is not None:
             item["reasons"] = [held]
