@@ -138,3 +138,49 @@ def test_a_replay_starts_or_resumes_with_the_asls_payloads_and_deletes_what_it_r
     assert lam.calls == [("record", recorded), ("act", act)]
     assert summary.counts == {"started": 1, "resumed": 1} and isinstance(summary, Summary)
     assert sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages") is None  # both deleted
+
+
+class _FailingSfn:
+    def start_execution(self, **kwargs: Any) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        raise ClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StartExecution"
+        )
+
+
+def test_a_dry_run_names_each_replay_and_a_failed_start_keeps_the_message(aws: None) -> None:
+    sqs, url = _queue()
+    state = load_event("record_decision")
+    resume = _send(sqs, url, state)
+    intake = _send(
+        sqs,
+        url,
+        {"source": "tutela.moderation", "detail-type": "Moderation Decision", "detail": {"key": "k"}},
+    )
+    out: list[dict[str, Any]] = []
+    Redriver(Targets(url, "sm", "record", "act", "review"), sqs=sqs, sfn=_Sfn(), lam=_Lambda()).run(
+        dry_run=True, report=out.append
+    )
+    assert {o["message_id"]: (o["outcome"], o["delete"]) for o in out} == {
+        resume: ("would resume", False),
+        intake: ("would re-queue", False),
+    }
+    sqs2 = boto3.client("sqs", region_name="us-east-1")
+    url2 = sqs2.create_queue(QueueName="dlq2")["QueueUrl"]
+    start = _send(sqs2, url2, load_event("object_created_media"))
+    failed: list[dict[str, Any]] = []
+    Redriver(Targets(url2, "sm", "record", "act"), sqs=sqs2, sfn=_FailingSfn(), lam=_Lambda()).run(
+        report=failed.append
+    )
+    assert failed == [
+        {
+            "message_id": start,
+            "kind": "start",
+            "key": load_event("object_created_media")["detail"]["object"]["key"],
+            "outcome": "failed",
+            "delete": False,
+            "reason": "ThrottlingException",
+        }
+    ]
+    assert len(sqs2.receive_message(QueueUrl=url2, VisibilityTimeout=0)["Messages"]) == 1  # kept

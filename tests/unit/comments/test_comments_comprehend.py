@@ -92,3 +92,18 @@ def test_client_is_created_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
     comp._get_client()
     comp._get_client()
     assert made == ["comprehend"]
+
+
+def test_a_failed_call_on_a_comment_with_rule_hits_is_held_with_the_rules_findings() -> None:
+    """Promise: when Comprehend fails on a comment the rules stage did score, the comment is held for review
+    (at least low severity, marked degraded) and keeps what the rules found."""
+    for text in ("what school", "meet", "dm me"):
+        plain = classify_text(text, minor_context=False)
+        assert plain["verdict"] == "allow"
+        client = _client()
+        with Stubber(client) as stub:
+            stub.add_client_error("detect_toxic_content", service_error_code="ThrottlingException")
+            held = classify_text(text, minor_context=False, comprehend=ComprehendToxicity(client=client))
+        assert held["verdict"] == "review" and held["degraded"] == "comprehend_unavailable"
+        assert held["severity"] == max(plain["severity"], 1)
+        assert (held["categories"], held["score"]) == (plain["categories"], plain["score"])
