@@ -34,7 +34,9 @@ sys.path.insert(0, str(HERE.parents[1] / "layers" / "core"))
 import evaluate  # noqa: E402
 
 from tutela.comments.classify import decide, model_thresholds, non_vetoable  # noqa: E402
+from tutela.comments.hashed import MIN_CHARS  # noqa: E402
 from tutela.comments.lexicon import ModelPolicy, ModelThreshold, load_lexicon  # noqa: E402
+from tutela.comments.normalize import normalize  # noqa: E402
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 CTX = {True: "minor", None: "unknown", False: "adult"}
@@ -258,6 +260,9 @@ def main() -> int:
     rows = [json.loads(x) for p in args.dumps for x in p.read_text(encoding="utf-8").splitlines() if x]
     for r in rows:
         r["labels"] = sorted(set(r["labels"]))
+        norm = normalize(r["text"])
+        if len(norm) - norm.count(" ") < MIN_CHARS:  # the shipped model abstains on so short a text
+            r["p"]["any"] = float("nan")
     if args.choose:
         th = choose(rows, args.fpr, args.block_precision, cues)
         print(policy_text(th))

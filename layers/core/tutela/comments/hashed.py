@@ -28,6 +28,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -271,7 +272,9 @@ class HashedModel:
         # normalised text): the model abstains (NaN: it neither flags nor vetoes; the rules stage decides,
         # with its single-cue policy: "dm", 私我 are still reviewed under a child's post). On so few
         # features its bias and one or two weights decide ("x" scored 0.93 under a child's post).
-        blank = np.fromiter((len(s) - s.count(" ") < MIN_CHARS for s in norms), dtype=bool, count=n)
+        chars = np.fromiter(map(len, norms), dtype=np.int64, count=n)
+        chars -= np.fromiter(map(str.count, norms, repeat(" ")), dtype=np.int64, count=n)
+        blank = chars < MIN_CHARS
         out[blank, 0] = np.nan
         sel = out[:, 0] >= gate
         if k > 1 and sel.any():
