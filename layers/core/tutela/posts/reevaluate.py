@@ -26,9 +26,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tutela import comments as classifier  # loads on first use: PostContext's INIT reads no lexicon
 from tutela.act import DECISION_EVENT, ESCALATION_EVENT, Bus, Storage, Targets, plan_comments, quarantine_key
 from tutela.comment_records import expand
-from tutela.comments import LEXICON_VERSION, classify_lines, default_lexicon
 from tutela.comments.lines import split_batch
 from tutela.comments.llm import base_stages
 from tutela.decision import (
@@ -137,7 +137,7 @@ class Reevaluator:
             new = self._item(ref, item, _UNAVAILABLE)  # the batch expired: it cannot be judged again
         else:
             data = self.s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
-            batch = (data, list(classify_lines(split_batch(data), minor_context=True)))
+            batch = (data, list(classifier.classify_lines(split_batch(data), minor_context=True)))
             new = self._comments_decision(ref, item, batch[1])
         stored = self.history.put_once(new)
         if stored is not None and not same_execution(stored, self.cause.execution_id):
@@ -218,8 +218,8 @@ class Reevaluator:
                 "analyzers": {
                     "comments": {
                         "name": "tutela.comments",
-                        "lexicon_version": LEXICON_VERSION,
-                        "stages": base_stages(default_lexicon()),
+                        "lexicon_version": classifier.LEXICON_VERSION,
+                        "stages": base_stages(classifier.default_lexicon()),
                     }
                 },
             },
