@@ -3,6 +3,7 @@ decided original (a delete marker), so a backfill finds allowed uploads through 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from tests.conftest import load_event
@@ -76,3 +77,15 @@ def test_a_retired_comment_batch_is_judged_while_its_original_is_kept(
     assert out == {"key": key, "outcome": "original_expired", "was": first["verdict"]}
     assert {sk for sk in items(env) if "#remod#" in sk} == before  # nothing recorded, nothing changed
     assert env["s3"].list_object_versions(Bucket=PUBLISHED, Prefix=key).get("Versions", []) == published
+
+
+def test_a_listed_key_that_is_not_re_moderated_is_skipped_unread(
+    env: dict[str, Any], lambda_context: Any, monkeypatch: Any
+) -> None:
+    """RemodPlan may read only media/ and comments/ copies: a posts/ key is never HEAD-ed."""
+    plan = handler("remod_plan")
+    module = sys.modules[plan.__module__]
+    monkeypatch.setattr(module._s3, "head", lambda *a, **k: (_ for _ in ()).throw(AssertionError("read")))
+    for source in ("uploads", "published"):
+        out = plan({**_plan(source), "key": "posts/p-1.json"}, lambda_context)
+        assert out["why"] == "not_remoderated"
