@@ -140,7 +140,8 @@ demo: setup
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
-# The learned comment stage: numpy logistic regression on eval/comments/train (+ dev sets), written to
+# The learned comment stage: a hashed n-gram logistic regression (numpy) on every writer under eval/comments/train,
+# the burned sealed set and the dev sets, written to
 # layers/core/tutela/comments/data/model.comments.json.gz. TRAIN_ARGS e.g. "--sync DIR" (a folder of <writer>/*.jsonl)
 # or "--extra labels.jsonl" (tutela comments export-labels output).
 .PHONY: train-comments

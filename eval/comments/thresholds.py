@@ -1,13 +1,18 @@
-"""Choose the learned stage's thresholds from writer-level cross-validation (crossval.py --dump).
+"""Choose the learned stage's thresholds on leave-one-writer-out predictions, and report them.
 
-    .venv/bin/python eval/comments/thresholds.py DUMP.jsonl [...] [--fpr 0.025] [--block-precision 0.95]
+    .venv/bin/python eval/comments/thresholds.py DUMP.jsonl --choose [--fpr 0.025]   # print policy tables
+    .venv/bin/python eval/comments/thresholds.py DUMP.jsonl --report                # packaged thresholds
+    .venv/bin/python eval/comments/thresholds.py DUMP.jsonl --nested                # thresholds chosen
+                                                         # without the judged writer too (most honest)
 
-Each dump line holds a held-out writer's comment, its labels and context, the model's probabilities
-(trained without that writer) and the rules stage's verdict. For each context (minor = a child's or
-unknown post, adult) it searches ``veto`` (a rules flag stands only when p >= veto) and ``review``
-(p alone flags) for the highest recall whose false-positive rate stays under ``--fpr``, and the
-lowest ``block`` threshold whose blocks are at least ``--block-precision`` precise. The numbers are
-what a writer nobody trained on would see; they are printed for policy.toml, never written to it.
+A dump line (``crossval.py --dump``) holds a comment of a writer the model never saw, its labels and
+context, the model's probabilities and the rules stage's verdict, categories and features. Verdicts
+are simulated with the classifier's own ``classify.decide`` / ``non_vetoable`` /
+``model_thresholds``, so the tables are what ``classify_lines`` would give (``--check`` proves it on a
+fold). Thresholds are chosen per script (comments with Chinese characters or not) and per context
+(a child's, an unknown and an adult's post): ``veto`` (a rules-stage flag stands from it) and
+``review`` maximise recall with the cell's FPR at most ``--fpr``; ``block`` is the lowest probability
+whose blocks are ``--block-precision`` precise (never under an adult's post: policy).
 """
 
 from __future__ import annotations
@@ -16,12 +21,226 @@ import argparse
 import json
 import re
 import sys
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "layers" / "core"))
+
+import evaluate  # noqa: E402
+
+from tutela.comments.classify import decide, model_thresholds, non_vetoable  # noqa: E402
+from tutela.comments.lexicon import ModelPolicy, ModelThreshold, load_lexicon  # noqa: E402
+
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+CTX = {True: "minor", None: "unknown", False: "adult"}
+ORDER = ("allow", "review", "block")
+
+
+def _cues(lex: Any) -> tuple[str, ...]:
+    """The packaged policy's sexual cue prefixes (read from policy.toml even without a model file)."""
+    import tomllib
+
+    from tutela.comments.lexicon import DATA_DIR
+
+    doc = tomllib.loads((DATA_DIR / "policy.toml").read_text(encoding="utf-8"))
+    return tuple(doc.get("model", {}).get("sexual_cues", []))
+
+
+def cell(r: dict[str, Any]) -> str:
+    return ("zh." if _CJK.search(r["text"]) else "") + CTX[r["minor_context"]]
+
+
+def verdicts(rows: list[dict[str, Any]], mp: ModelPolicy) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        th = model_thresholds(mp, r["text"], r["minor_context"])
+        rs = dict.fromkeys(r["rule_cats"], 1.0)
+        vetoable = not non_vetoable(r["minor_context"], rs, r["rule_feats"], mp.sexual_cues)
+        rv, mv, _ = decide(r["rules"], r["p"]["any"], th, vetoable)
+        out.append({"verdict": max(rv, mv, key=ORDER.index)})
+    return out
+
+
+def _frontier(
+    p: np.ndarray, bad: np.ndarray, rules: np.ndarray, standing: np.ndarray
+) -> list[tuple[int, int, float, float]]:
+    """Pareto-optimal ``(false positives, true positives, veto, review)`` over the threshold grid."""
+    grid = np.round(np.arange(0.02, 1.0001, 0.01), 2)
+    pts = {}
+    for veto in grid:
+        base = standing | (rules & (p >= veto))
+        for review in grid:
+            flag = base | (p >= review)
+            fp, tp = int(flag[~bad].sum()), int(flag[bad].sum())
+            if fp not in pts or tp > pts[fp][1]:
+                pts[fp] = (fp, tp, float(veto), float(review))
+    out: list[tuple[int, int, float, float]] = []
+    for fp in sorted(pts):
+        if not out or pts[fp][1] > out[-1][1]:
+            out.append(pts[fp])
+    return out
+
+
+def choose(
+    rows: list[dict[str, Any]], fpr_max: float, block_precision: float, cues: tuple[str, ...]
+) -> dict[str, ModelThreshold]:
+    """Per script, share a false-positive budget of ``fpr_max`` x acceptable comments among the contexts:
+    greedily take the step (in any context) that buys the most true positives per false positive."""
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by[cell(r)].append(r)
+    out = {}
+    for script in ("", "zh."):
+        keys = [k for k in sorted(by) if k.startswith(script) and (script or not k.startswith("zh."))]
+        fronts: dict[str, list[tuple[int, int, float, float]]] = {}
+        arrays = {}
+        for key in keys:
+            rs = by[key]
+            p = np.array([r["p"]["any"] for r in rs])
+            bad = np.array([bool(r["labels"]) for r in rs])
+            rules = np.array([r["rules"] != "allow" for r in rs])
+            fixed = np.array(
+                [
+                    non_vetoable(
+                        r["minor_context"], dict.fromkeys(r["rule_cats"], 1.0), r["rule_feats"], cues
+                    )
+                    for r in rs
+                ]
+            )
+            fronts[key] = _frontier(p, bad, rules, rules & fixed)
+            arrays[key] = (p, bad)
+        budget = fpr_max * sum(int((~arrays[k][1]).sum()) for k in keys)
+        at = dict.fromkeys(keys, 0)
+        spent = sum(fronts[k][0][0] for k in keys)
+        while True:
+            best = None
+            for k in keys:
+                f, i = fronts[k], at[k]
+                for j in range(i + 1, len(f)):
+                    dfp, dtp = f[j][0] - f[i][0], f[j][1] - f[i][1]
+                    if spent + dfp > budget:
+                        break
+                    gain = dtp / max(dfp, 1e-9)
+                    if best is None or gain > best[0]:
+                        best = (gain, k, j, dfp)
+            if best is None:
+                break
+            _, k, j, dfp = best
+            at[k] = j
+            spent += dfp
+        for k in keys:
+            _, _, veto, review = fronts[k][at[k]]
+            p, bad = arrays[k]
+            block = None
+            if not k.endswith("adult"):
+                for t in np.round(np.arange(1.0, 0.0, -0.01), 2):
+                    if t < review:
+                        break
+                    sel = p >= t
+                    if sel.sum() >= 5 and bad[sel].mean() >= block_precision:
+                        block = float(t)
+            out[k] = ModelThreshold(review=review, block=block, veto=veto, veto_block=veto)
+    return out
+
+
+def policy_text(th: dict[str, ModelThreshold]) -> str:
+    lines = []
+    for prefix, title in (("", "[model]"), ("zh.", "[model.zh]")):
+        lines.append(title)
+        for ctx in ("minor", "unknown", "adult"):
+            t = th.get(prefix + ctx)
+            if t is None:
+                continue
+            parts = [f"review = {t.review:.2f}"]
+            if t.block is not None:
+                parts.append(f"block = {t.block:.2f}")
+            parts += [f"veto = {t.veto:.2f}", f"veto_block = {t.veto:.2f}"]
+            lines.append(f"{ctx} = {{ {', '.join(parts)} }}")
+    return "\n".join(lines)
+
+
+def report(title: str, rows: list[dict[str, Any]], res: list[dict[str, Any]]) -> None:
+    s = evaluate.score(rows, res)
+    evaluate.report(title, s, 10, 15)
+    print(" per writer:")
+    for w in sorted({r["writer"] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["writer"] == w]
+        print(evaluate._line(w, evaluate.score([rows[i] for i in idx], [res[i] for i in idx])["total"]))
+    print(" per script x context:")
+    for c in sorted({cell(r) for r in rows}):
+        idx = [i for i, r in enumerate(rows) if cell(r) == c]
+        print(evaluate._line(c, evaluate.score([rows[i] for i in idx], [res[i] for i in idx])["total"]))
+
+
+def markdown(rows: list[dict[str, Any]], res: list[dict[str, Any]], min_cell: int = 20) -> None:
+    """The tables of docs/comments.md: overall, per language, context, category, writer, style."""
+    s = evaluate.score(rows, res)
+
+    def row(name: str, c: dict[str, int]) -> str:
+        rec = f"{c['flagged'] / c['bad']:.3f}" if c["bad"] else "-"
+        blk = f"{c['blocked'] / c['bad']:.3f}" if c["bad"] else "-"
+        fpr = f"{c['fp'] / c['good']:.3f}" if c["good"] else "-"
+        return f"| {name} | {rec} | {blk} | {fpr} | {c['bad']} / {c['good']} |"
+
+    head = "| | recall (review+block) | blocks only | FPR | bad / acceptable |\n|---|---:|---:|---:|---:|"
+    print(head)
+    print(row("**pooled**", s["total"]))
+    for key in ("lang", "context", "category"):
+        for name in sorted(s["groups"][key]):
+            if name != "(acceptable)":
+                print(row(f"{key}: {name}", s["groups"][key][name]))
+    for w in sorted({r["writer"] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["writer"] == w]
+        print(row(f"writer: {w}", evaluate.score([rows[i] for i in idx], [res[i] for i in idx])["total"]))
+    print()
+    print(f"Styles / evasion kinds with at least {min_cell} bad comments (recall, blocks, bad):")
+    print()
+    print("| style | recall | blocks | bad |\n|---|---:|---:|---:|")
+    styles = sorted(
+        ((c["flagged"] / c["bad"], n, c) for n, c in s["groups"]["style"].items() if c["bad"] >= min_cell),
+        key=lambda t: t[0],
+    )
+    for rec, n, c in styles:
+        print(f"| {n} | {rec:.3f} | {c['blocked'] / c['bad']:.3f} | {c['bad']} |")
+    print()
+    print("Worst (language, category, style) cells with at least 10 bad comments:")
+    print()
+    print("| cell | recall |\n|---|---:|")
+    ranked = sorted(
+        ((c["flagged"] / c["bad"], k, c) for k, c in s["cells"].items() if c["bad"] >= 10), key=lambda t: t[0]
+    )
+    for _, k, c in ranked[:12]:
+        print(f"| {' / '.join(k)} | {c['flagged']}/{c['bad']} |")
+
+
+def stages(rows: list[dict[str, Any]], mp: ModelPolicy) -> None:
+    """Stage contributions: rules alone, model alone, surviving rules flags, combined."""
+    res = verdicts(rows, mp)
+    bad = np.array([bool(r["labels"]) for r in rows])
+
+    def line(name: str, flag: np.ndarray) -> None:
+        print(f"  {name:42s} recall {flag[bad].mean():.3f}  FPR {flag[~bad].mean():.3f}")
+
+    rules = np.array([r["rules"] != "allow" for r in rows])
+    rblock = np.array([r["rules"] == "block" for r in rows])
+    model = np.array(
+        [
+            (t := model_thresholds(mp, r["text"], r["minor_context"])).review is not None
+            and r["p"]["any"] >= t.review
+            for r in rows
+        ]
+    )
+    comb = np.array([x["verdict"] != "allow" for x in res])
+    print(" stage contributions:")
+    line("rules stage alone (single-cue policy)", rules)
+    line("rules blocks alone", rblock)
+    line("learned stage alone (p >= review)", model)
+    line("combined (shipped)", comb)
 
 
 def main() -> int:
@@ -29,93 +248,43 @@ def main() -> int:
     ap.add_argument("dumps", nargs="+", type=Path)
     ap.add_argument("--fpr", type=float, default=0.025)
     ap.add_argument("--block-precision", type=float, default=0.95)
-    ap.add_argument("--script", choices=["zh", "en"], help="only comments with (zh) or without (en) Chinese")
-    ap.add_argument(
-        "--report", action="store_true", help="apply the packaged policy.toml thresholds; print tables"
-    )
+    ap.add_argument("--choose", action="store_true")
+    ap.add_argument("--report", action="store_true")
+    ap.add_argument("--nested", action="store_true")
+    ap.add_argument("--markdown", action="store_true", help="with --nested/--report: docs tables too")
     args = ap.parse_args()
-    rows = [json.loads(line) for p in args.dumps for line in p.read_text(encoding="utf-8").splitlines()]
-    if args.script:
-        rows = [r for r in rows if bool(_CJK.search(r["text"])) == (args.script == "zh")]
-    if args.report:
-        return report(rows)
-    grid = np.round(np.arange(0.0, 1.0001, 0.01), 2)
-    for ctx, sel in (
-        ("minor", lambda r: r["minor_context"] is not False),
-        ("adult", lambda r: r["minor_context"] is False),
-    ):
-        rs = [r for r in rows if sel(r)]
-        p = np.array([r["p"]["any"] for r in rs])
-        bad = np.array([bool(r["labels"]) for r in rs])
-        ruled = np.array([r["rules"] != "allow" for r in rs])
-        best = (0.0, 1.0, 1.0, 0.0)
-        for veto in grid:
-            base = ruled & (p >= veto)
-            for review in grid[::-1]:
-                flag = base | (p >= review)
-                fpr = flag[~bad].mean()
-                if fpr > args.fpr:
-                    break
-                rec = flag[bad].mean()
-                if rec > best[0]:
-                    best = (rec, float(veto), float(review), float(fpr))
-        rec, veto, review, fpr = best
-        block = 1.0
-        for t in grid[::-1]:
-            b = p >= t
-            if b.sum() and bad[b].mean() >= args.block_precision:
-                block = float(t)
-        flag = (ruled & (p >= veto)) | (p >= review)
-        blocked = p >= block
-        print(
-            f"{ctx}: veto={veto:.2f} review={review:.2f} block={block:.2f} -> recall {rec:.3f} FPR {fpr:.3f} "
-            f"block recall (model blocks only) {blocked[bad].mean():.3f} ({len(rs)} comments)"
-        )
-        for w in sorted({r["writer"] for r in rs}):
-            m = np.array([r["writer"] == w for r in rs])
-            print(f"   {w:12s} recall {flag[m & bad].mean():.3f} FPR {flag[m & ~bad].mean():.3f}")
-    return 0
-
-
-def report(rows: list[dict[str, Any]]) -> int:
-    """The evaluate.py tables for the held-out writers under the packaged thresholds.
-
-    The verdict is simulated from the dump exactly as ``_combine`` decides it: a rules flag stands
-    when p >= veto (veto_block for a rules block), the model flags from review and blocks from block.
-    """
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import evaluate
-
-    from tutela.comments.lexicon import load_lexicon
-
-    pol = load_lexicon().model_policy
-    assert pol is not None
-    results = []
+    packaged = load_lexicon(with_model=False)
+    cues = _cues(packaged)
+    rows = [json.loads(x) for p in args.dumps for x in p.read_text(encoding="utf-8").splitlines() if x]
     for r in rows:
-        ckey = "adult" if r["minor_context"] is False else "minor"
-        th = (pol.thresholds.get("zh." + ckey) if _CJK.search(r["text"]) else None) or pol.thresholds[ckey]
-        p = r["p"]["any"]
-        rv = r["rules"]
-        if (rv == "block" and th.veto_block is not None and p < th.veto_block) or (
-            rv == "review" and p < th.veto
-        ):
-            rv = "allow"
-        mv = (
-            "block"
-            if th.block is not None and p >= th.block
-            else "review"
-            if th.review is not None and p >= th.review
-            else "allow"
+        r["labels"] = sorted(set(r["labels"]))
+    if args.choose:
+        th = choose(rows, args.fpr, args.block_precision, cues)
+        print(policy_text(th))
+        mp = ModelPolicy(th, 0.4, cues)
+        report(
+            f"chosen thresholds on the same pool ({len(rows)} comments; optimistic)", rows, verdicts(rows, mp)
         )
-        order = ("allow", "review", "block")
-        results.append({"verdict": max(rv, mv, key=order.index)})
-    evaluate.report(
-        f"held-out writers, packaged thresholds ({len(rows)} comments)", evaluate.score(rows, results), 10, 15
-    )
-    for w in sorted({r["writer"] for r in rows}):
-        idx = [i for i, r in enumerate(rows) if r["writer"] == w]
-        s = evaluate.score([rows[i] for i in idx], [results[i] for i in idx])
-        print(evaluate._line(f"writer {w}", s["total"]))
+        stages(rows, mp)
+    if args.nested:
+        res: list[dict[str, Any]] = [{} for _ in rows]
+        for w in sorted({r["writer"] for r in rows}):
+            others = [r for r in rows if r["writer"] != w]
+            mp = ModelPolicy(choose(others, args.fpr, args.block_precision, cues), 0.4, cues)
+            idx = [i for i, r in enumerate(rows) if r["writer"] == w]
+            for i, v in zip(idx, verdicts([rows[i] for i in idx], mp), strict=True):
+                res[i] = v
+        report(f"nested: thresholds chosen without the judged writer ({len(rows)} comments)", rows, res)
+        if args.markdown:
+            markdown(rows, res)
+    if args.report:
+        mp2 = load_lexicon().model_policy
+        assert mp2 is not None
+        res2 = verdicts(rows, mp2)
+        report(f"packaged thresholds ({len(rows)} comments)", rows, res2)
+        stages(rows, mp2)
+        if args.markdown:
+            markdown(rows, res2)
     return 0
 
 

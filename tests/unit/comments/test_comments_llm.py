@@ -158,8 +158,8 @@ def test_the_model_can_never_loosen_a_verdict() -> None:
 
 
 def test_a_model_block_never_reaches_the_critical_legal_escalation() -> None:
-    results, texts = results_for(["pretty girl"])
-    run(results, texts, FakeModel({"pretty girl": ("block", ["sexualising_minor"])}))
+    results, texts = results_for(["so pretty"])  # allowed by stages 1-2
+    run(results, texts, FakeModel({"so pretty": ("block", ["sexualising_minor"])}))
     assert results[0]["verdict"] == "block"
     assert LEX.policy["sexualising_minor"].severity_block == 4 and results[0]["severity"] == 3
 

@@ -159,12 +159,22 @@ def test_chinese_comments_have_their_own_thresholds(tmp_path: Path) -> None:
 
     lex = load_lexicon(_data_dir(tmp_path, _doc(ZEBRA)))
     assert lex.model is not None and lex.model_policy is not None
-    zh, en = lex.model_policy.thresholds["zh.minor"], lex.model_policy.thresholds["minor"]
+    from tutela.comments.classify import model_thresholds
+
+    mp = lex.model_policy
+    # a context where the packaged policy gives Chinese text a higher review threshold
+    ctx = next(
+        c
+        for c in (True, None, False)
+        if (model_thresholds(mp, "你好呀", c).review or 1.0)
+        > (model_thresholds(mp, "hello there", c).review or 1.0)
+    )
+    zh, en = model_thresholds(mp, "你好呀", ctx), model_thresholds(mp, "hello there", ctx)
     assert zh.review is not None and en.review is not None and zh.review > en.review
     p = (zh.review + en.review) / 2  # flags English, not Chinese
     m = {"any": p, **dict.fromkeys(CATEGORIES, 0.9)}
     base = {"verdict": "allow", "categories": [], "score": 0.0, "severity": 0, "evidence": []}
     en_r, zh_r = dict(base), dict(base)
-    _combine(en_r, {}, lex, lex.model, m, "hello there", " hello there ", True)
-    _combine(zh_r, {}, lex, lex.model, m, "你好呀", " 你好呀 ", True)
+    _combine(en_r, {}, lex, lex.model, m, "hello there", " hello there ", ctx)
+    _combine(zh_r, {}, lex, lex.model, m, "你好呀", " 你好呀 ", ctx)
     assert en_r["verdict"] != "allow" and zh_r["verdict"] == "allow"

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from tutela.errors import TutelaError
 
 if TYPE_CHECKING:
+    from tutela.comments.hashed import HashedModel
     from tutela.comments.model import LinearModel
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -133,8 +134,12 @@ class ModelThreshold:
 
 @dataclass(frozen=True)
 class ModelPolicy:
-    thresholds: dict[str, ModelThreshold]  # "minor", "adult", and optionally "zh.minor", "zh.adult"
+    # "minor", "adult", optionally "unknown", and the same prefixed "zh." for text with Chinese characters
+    thresholds: dict[str, ModelThreshold]
     category_min: float  # a model category is reported when its probability reaches this
+    # term/emoji id prefixes that make a sexual cue the model may not veto under a child's or unknown
+    # post (empty: any sexual cue); see classify.non_vetoable
+    sexual_cues: tuple[str, ...] = ()
 
     @property
     def flag_gate(self) -> float:
@@ -152,7 +157,7 @@ class Lexicon:
     policy: dict[str, CategoryPolicy]
     benign_words: frozenset[str] = field(default_factory=frozenset)
     max_chars: int = 5000
-    model: LinearModel | None = None  # the learned stage (data/model.*.json.gz), if shipped
+    model: LinearModel | HashedModel | None = None  # the learned stage (data/model.*.json.gz), if shipped
     model_policy: ModelPolicy | None = None
     report_signals: frozenset[str] = frozenset()  # quoted/reported speech: rule scores are damped
     report_damping: float = 1.0
@@ -206,8 +211,10 @@ def _policy(doc: dict[str, Any]) -> dict[str, CategoryPolicy]:
 
 def _model_thresholds(m: dict[str, Any], where: str) -> dict[str, ModelThreshold]:
     th: dict[str, ModelThreshold] = {}
-    for ctx in CONTEXTS:
+    for ctx in (*CONTEXTS, "unknown"):  # "unknown" (no media decision yet) is optional: minor's otherwise
         t = m.get(ctx)
+        if t is None and ctx == "unknown":
+            continue
         if not isinstance(t, dict):
             raise LexiconError(f"{where}: missing thresholds for context {ctx!r}")
         vals = {k: t.get(k) for k in ("review", "block", "veto", "veto_block")}
@@ -235,7 +242,10 @@ def _model_policy(doc: dict[str, Any]) -> ModelPolicy | None:
         if not isinstance(zh, dict):
             raise LexiconError("policy.model.zh: expected a table")
         th.update({f"zh.{k}": v for k, v in _model_thresholds(zh, "policy.model.zh").items()})
-    return ModelPolicy(thresholds=th, category_min=float(m.get("category_min", 0.5)))
+    cues = m.get("sexual_cues", [])
+    if not isinstance(cues, list) or not all(isinstance(c, str) and c for c in cues):
+        raise LexiconError("policy.model.sexual_cues: expected a list of id prefixes")
+    return ModelPolicy(thresholds=th, category_min=float(m.get("category_min", 0.5)), sexual_cues=tuple(cues))
 
 
 def load_lexicon(data_dir: Path | str | None = None, *, with_model: bool = True) -> Lexicon:
@@ -370,7 +380,7 @@ def load_lexicon(data_dir: Path | str | None = None, *, with_model: bool = True)
                 raise LexiconError(f"regex {x.id}: named groups are not allowed")
     if not version:
         raise LexiconError("policy.toml: missing version")
-    model: LinearModel | None = None
+    model: LinearModel | HashedModel | None = None
     model_files = sorted(root.glob("model.*.json.gz")) if with_model else []
     if len(model_files) > 1:
         raise LexiconError(f"more than one model file in {root}")

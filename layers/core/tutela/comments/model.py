@@ -21,11 +21,15 @@ import math
 from dataclasses import dataclass
 from itertools import pairwise, repeat
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutela.comments.lexicon import LexiconError
 
+if TYPE_CHECKING:
+    from tutela.comments.hashed import HashedModel
+
 FORMAT = "tutela.comments.linear/1"
+HASHED_FORMAT = "tutela.comments.hashed/1"
 KINDS = ("word", "pair", "head", "char", "bigram", "rule")
 TEXT_KINDS = 5  # the first five are counted and length-normalised; rule features are 0/1
 _MAX = 6000  # slices are precomputed up to this length; longer texts are truncated for the model
@@ -119,14 +123,18 @@ class LinearModel:
         return z
 
 
-def load_model(raw: bytes, where: str) -> LinearModel:
+def load_model(raw: bytes, where: str) -> LinearModel | HashedModel:
     """Parse a gzip'd JSON weights file; ``LexiconError`` when it is malformed."""
     try:
         doc = json.loads(gzip.decompress(raw))
     except (OSError, EOFError, ValueError) as exc:
         raise LexiconError(f"{where}: not a gzip'd JSON model ({exc.__class__.__name__})") from None
+    if isinstance(doc, dict) and doc.get("format") == HASHED_FORMAT:
+        from tutela.comments.hashed import parse_model  # the version-2 model (numpy, scored per batch)
+
+        return parse_model(doc, where)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise LexiconError(f"{where}: format must be {FORMAT!r}")
+        raise LexiconError(f"{where}: format must be {FORMAT!r} or {HASHED_FORMAT!r}")
     try:
         outputs = tuple(str(o) for o in doc["outputs"])
         scale = float(doc["scale"])  # weights are stored as integers: weight = int * scale

@@ -1,0 +1,253 @@
+"""Training library for the learned comment stage (the hashed n-gram model of ``tutela.comments.hashed``).
+
+Used by ``train.py`` (``make train-comments``) and ``crossval.py`` (leave-one-writer-out). Features are
+computed by the layer's own :func:`tutela.comments.hashed.text_features` over the layer's own
+normalisation and rules stage, so training and inference cannot drift apart. Fitting is L-BFGS
+(scipy, training only) on the L2-regularised log loss of every output, with bad comments weighted up.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "layers" / "core"))
+
+from tutela.comments.classify import rules_stage  # noqa: E402
+from tutela.comments.hashed import CONTEXT_INDEX, dump_model, rule_keys, text_features  # noqa: E402
+from tutela.comments.lexicon import CATEGORIES, Lexicon  # noqa: E402
+
+TRAIN_DIR = HERE / "train"
+SEALED_DIR = HERE / "sealed-2026-12"
+OUTPUTS = ("any", *CATEGORIES)
+_CJK = (0x3400, 0x9FFF)
+
+
+def load_rows(paths: list[Path], writer: str) -> list[dict[str, Any]]:
+    rows = []
+    for p in paths:
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except ValueError:
+                print(f"skip {p}:{n}: invalid JSON", file=sys.stderr)
+                continue
+            if not isinstance(r, dict) or not isinstance(r.get("text"), str) or not r["text"].strip():
+                continue
+            labels = sorted({c for c in r.get("labels") or [] if c in CATEGORIES})
+            ctx = r.get("minor_context")
+            rows.append(
+                {
+                    "text": r["text"],
+                    "labels": labels,
+                    "minor_context": ctx if isinstance(ctx, bool) else None,
+                    "lang": str(r.get("lang", "?")),
+                    "style": str(r.get("style") or r.get("evasion") or "?"),
+                    "writer": writer,
+                }
+            )
+    return rows
+
+
+def writer_groups() -> dict[str, list[dict[str, Any]]]:
+    """Every writer's rows: ``train/<writer>/``, the burned sealed set (one group), the project's dev sets."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for d in sorted(p for p in TRAIN_DIR.iterdir() if p.is_dir()) if TRAIN_DIR.exists() else []:
+        groups[d.name] = load_rows(sorted(d.glob("*.jsonl")), d.name)
+    if SEALED_DIR.exists():
+        groups["sealed-2026-12"] = load_rows(sorted(SEALED_DIR.rglob("*.jsonl")), "sealed-2026-12")
+    groups["project"] = load_rows([HERE / "dev.jsonl", HERE / "heldout.jsonl"], "project")
+    return groups
+
+
+# ---------------------------------------------------------------- augmentation
+
+_LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
+_PAD = ["🍑", "💕", "✨", ".", "*", "_", "❤"]
+
+
+def s2t_table() -> dict[str, str]:
+    import opencc
+
+    path = Path(opencc.__file__).parent / "dictionary" / "STCharacters.txt"
+    table = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        s, _, t = line.partition("\t")
+        if len(s) == 1 and t:
+            table[s] = t.split(" ")[0]
+    return table
+
+
+def augment(row: dict[str, Any], rng: random.Random, s2t: dict[str, str]) -> list[dict[str, Any]]:
+    """Evasive spellings of a comment (the same labels): what writers' evaders do to filters."""
+    text = row["text"]
+    out = []
+    words = text.split(" ")
+    long_words = [i for i, w in enumerate(words) if len(w) >= 3 and w.isascii() and w.isalpha()]
+    if long_words:
+        i = rng.choice(long_words)
+        sep = rng.choice([".", " ", "_", "-", "*"])
+        w2 = list(words)
+        w2[i] = sep.join(w2[i])
+        out.append(" ".join(w2))
+        w3 = [
+            "".join(_LEET.get(c, c) if rng.random() < 0.5 else c for c in w) if w.isascii() else w
+            for w in words
+        ]
+        out.append(" ".join(w3))
+    if any("\u4e00" <= c <= "\u9fff" for c in text):
+        out.append("".join(s2t.get(c, c) for c in text))
+        pad = rng.choice(_PAD)
+        out.append(pad.join(text) if len(text) < 40 else text.replace("，", pad))
+    return [{**row, "text": t, "style": "aug", "aug": True} for t in out if t != text]
+
+
+def fold_table() -> dict[str, str]:
+    """Chinese character -> toneless pinyin (first reading), from pypinyin's single-character table."""
+    from pypinyin import Style, lazy_pinyin  # training only; the table ships inside the weights file
+
+    out = {}
+    for cp in range(_CJK[0], _CJK[1] + 1):
+        c = chr(cp)
+        py = lazy_pinyin(c, style=Style.NORMAL, errors="ignore")
+        if py and py[0].isascii() and py[0].isalpha():
+            out[c] = py[0]
+    return out
+
+
+# ---------------------------------------------------------------- features
+
+
+def featurize(rows: list[dict[str, Any]], lex: Lexicon, fold: dict[str, str], bits: int) -> None:
+    """Set ``_norm``, ``_rules`` (rules-stage features) and ``_text`` (bucket -> scaled count) per row."""
+    table = {ord(c): p for c, p in fold.items()}
+    for r in rows:
+        r["_norm"], r["_rules"] = rules_stage(r["text"], r["minor_context"], lex)
+    step = 4000
+    for a in range(0, len(rows), step):
+        chunk = rows[a : a + step]
+        norms = [r["_norm"] for r in chunk]
+        folds = [s.translate(table) if not s.isascii() else s for s in norms]
+        rws, bks, scale = text_features(norms, folds, [r["minor_context"] for r in chunk], bits)
+        order = np.lexsort((bks, rws))
+        rws, bks = rws[order], bks[order]
+        bounds = np.searchsorted(rws, np.arange(len(chunk) + 1))
+        for i, r in enumerate(chunk):
+            b, c = np.unique(bks[bounds[i] : bounds[i + 1]], return_counts=True)
+            r["_text"] = (b, c * scale[i])
+
+
+class Design:
+    """Columns: hashed text buckets seen in >= min_df training rows, rule keys, 3 context biases."""
+
+    def __init__(self, train: list[dict[str, Any]], min_df: int) -> None:
+        df: Counter[int] = Counter()
+        rdf: Counter[str] = Counter()
+        for r in train:
+            df.update(r["_text"][0].tolist())
+            rdf.update(rule_keys(r["_rules"], r["minor_context"]))
+        self.buckets = np.array(sorted(b for b, n in df.items() if n >= min_df), dtype=np.int64)
+        self.rule_keys = sorted(k for k, n in rdf.items() if n >= min_df)
+        self.rule_col = {k: len(self.buckets) + i for i, k in enumerate(self.rule_keys)}
+        self.bias0 = len(self.buckets) + len(self.rule_keys)
+        self.n_feat = self.bias0 + 3
+
+    def matrix(self, rows: list[dict[str, Any]]) -> Any:
+        from scipy.sparse import csr_matrix
+
+        indptr = [0]
+        idx: list[np.ndarray] = []
+        val: list[np.ndarray] = []
+        for r in rows:
+            b, v = r["_text"]
+            pos = np.searchsorted(self.buckets, b)
+            pos = np.minimum(pos, len(self.buckets) - 1)
+            ok = self.buckets[pos] == b
+            cols = [
+                self.rule_col[k] for k in rule_keys(r["_rules"], r["minor_context"]) if k in self.rule_col
+            ]
+            cols.append(self.bias0 + CONTEXT_INDEX[r["minor_context"]])
+            idx.append(np.concatenate([pos[ok], np.asarray(cols, dtype=np.int64)]))
+            val.append(np.concatenate([v[ok], np.ones(len(cols))]))
+            indptr.append(indptr[-1] + len(idx[-1]))
+        return csr_matrix(
+            (np.concatenate(val), np.concatenate(idx), np.asarray(indptr)), shape=(len(rows), self.n_feat)
+        )
+
+
+def targets(rows: list[dict[str, Any]]) -> np.ndarray:
+    y = np.zeros((len(rows), len(OUTPUTS)))
+    for i, r in enumerate(rows):
+        y[i, 0] = bool(r["labels"])
+        for j, c in enumerate(CATEGORIES, 1):
+            y[i, j] = c in r["labels"]
+    return y
+
+
+def fit(x: Any, y: np.ndarray, sw: np.ndarray, l2: float, iters: int, lr: float = 0.05) -> np.ndarray:
+    """Full-batch Adam on the weighted, L2-regularised log loss (the 3 bias columns unregularised)."""
+    k = y.shape[1]
+    d = x.shape[1]
+    reg = np.ones((d, 1))
+    reg[-3:] = 0.0
+    xt = x.T.tocsr()
+    swn = (sw / sw.sum())[:, None]
+    w = np.zeros((d, k))
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    for t in range(1, iters + 1):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        g = xt @ ((p - y) * swn)
+        g += l2 * reg * w
+        m *= 0.9
+        m += 0.1 * g
+        v *= 0.999
+        v += 0.001 * g * g
+        w -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    return w
+
+
+def sample_weights(rows: list[dict[str, Any]], bad_weight: float) -> np.ndarray:
+    """Bad comments weighted ``bad_weight``; each writer weighted equally (no writer's style dominates)."""
+    w = np.array([bad_weight if r["labels"] else 1.0 for r in rows])
+    per: Counter[str] = Counter(r["writer"] for r in rows)
+    mean = len(rows) / len(per)
+    return w * np.array([mean / per[r["writer"]] for r in rows]) ** 0.5
+
+
+def predict(design: Design, w: np.ndarray, rows: list[dict[str, Any]]) -> np.ndarray:
+    z = design.matrix(rows) @ w
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def train(
+    rows: list[dict[str, Any]], *, l2: float, iters: int, min_df: int, bad_weight: float
+) -> tuple[Design, np.ndarray]:
+    design = Design(rows, min_df)
+    x = design.matrix(rows)
+    w = fit(x, targets(rows), sample_weights(rows, bad_weight), l2, iters)
+    return design, w
+
+
+def export(
+    design: Design, w: np.ndarray, bits: int, fold: dict[str, str], prune: float, meta: dict[str, Any]
+) -> bytes:
+    nb = len(design.buckets)
+    feats = w[: design.bias0]
+    scale = float(np.abs(feats).max()) / 127.0 or 1.0
+    q = np.rint(feats / scale).astype(np.int64)
+    keep = (np.abs(feats).max(axis=1) >= prune) & q.any(axis=1)
+    tb = np.flatnonzero(keep[:nb])
+    rules = {design.rule_keys[i - nb]: [int(a) for a in q[i]] for i in range(nb, design.bias0) if keep[i]}
+    bias = w[design.bias0 :]
+    return dump_model(design.buckets[tb], q[tb], scale, rules, bias, bits, OUTPUTS, fold, 0.0, meta)

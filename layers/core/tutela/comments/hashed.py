@@ -1,0 +1,373 @@
+"""The learned stage, version 2: a hashed n-gram linear model scored with numpy over a whole batch.
+
+Features of a comment (all hashed into ``2**bits`` buckets, one weight row per bucket):
+
+- character 1-5-grams of the normalised text (space-padded, so word edges are n-gram characters);
+- words and word pairs of the normalised text;
+- character 2-5-grams of its *folded* form: every Chinese character replaced by its toneless pinyin
+  (written together), n-grams within space-separated tokens, so ``私聊``, ``si聊``, ``私liao``,
+  ``siliao`` and the homophone ``思聊`` give the same folded n-grams;
+- words and word pairs conjoined with the post context (a child's, an unknown or an adult's post), so
+  the same words can weigh differently under each;
+- the rules stage's output (matched term ids, fired rules, category levels), plain and conjoined
+  with the context, as exact strings in a small dict (these are 0/1, not length-normalised).
+
+Hashes are polynomial hashes over code points in wrapping ``uint64`` arithmetic: deterministic
+across processes and machines (Python's ``hash()`` is salted per process and is not used). Text
+feature counts are scaled by ``1/sqrt(number of text features)``. The batch is one numpy pass:
+texts are joined, their n-gram hashes computed with array arithmetic, weights gathered and summed
+per comment with ``bincount`` (a comment's sum is accumulated in the same order whatever else is
+in the batch, so a comment scores the same alone or in any batch).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tutela.comments.lexicon import LexiconError
+
+FORMAT = "tutela.comments.hashed/1"
+CONTEXT_KEYS = {True: "minor", None: "unknown", False: "adult"}
+CONTEXT_INDEX = {True: 0, None: 1, False: 2}
+MIN_CHARS = 3  # below this many (non-space) normalised characters the model abstains
+_MAX = 2000  # characters of a comment the model reads (longer texts: the first _MAX)
+_B = np.uint64(0x100000001B3)  # odd multiplier of the polynomial hash
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SEP = 0  # code point joining texts in a batch (never in a normalised text)
+_SPACE = 32
+# one salt per feature kind: char n-grams 1-5, word, word pair, folded n-grams 2-5, context words/pairs
+_KINDS = (
+    "c1", "c2", "c3", "c4", "c5", "w", "wp", "f2", "f3", "f4", "f5",
+    "xw0", "xw1", "xw2", "xp0", "xp1", "xp2",
+)  # fmt: skip
+_SALT = {k: np.uint64((0x51ED270B27A3F1D3 * (i + 1)) & 0xFFFFFFFFFFFFFFFF) for i, k in enumerate(_KINDS)}
+
+
+def _codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Code points of the texts joined by ``_SEP`` (as uint64) and the text (row) of every position."""
+    clipped = [t if len(t) <= _MAX else t[:_MAX] for t in texts]
+    joined = "\x00".join(clipped)
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    lens = np.fromiter(map(len, clipped), dtype=np.int64, count=len(clipped))
+    rows = np.repeat(np.arange(len(clipped), dtype=np.int64), lens + 1)[: len(codes)]
+    return codes, rows
+
+
+@dataclass(frozen=True, eq=False)
+class FoldTable:
+    """The pinyin fold as arrays: code point ``lo + i`` expands to ``letters[start[i]:start[i] + n[i]]``."""
+
+    lo: int
+    n: np.ndarray  # expansion length per code point in [lo, lo + len(n)) (1 = itself)
+    start: np.ndarray
+    letters: np.ndarray  # uint64 code points
+
+    @classmethod
+    def build(cls, fold: dict[int, str]) -> FoldTable:
+        cps = [c for c in fold if fold[c]]
+        if not cps:
+            return cls(
+                0, np.ones(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+            )
+        lo, hi = min(cps), max(cps) + 1
+        n = np.ones(hi - lo, dtype=np.int64)
+        start = np.zeros(hi - lo, dtype=np.int64)
+        letters: list[int] = []
+        for i in range(hi - lo):
+            exp = fold.get(lo + i) or chr(lo + i)
+            start[i] = len(letters)
+            n[i] = len(exp)
+            letters.extend(map(ord, exp))
+        return cls(lo, n, start, np.asarray(letters, dtype=np.uint64))
+
+    def apply(self, codes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The folded codes and their rows: each text's ``translate`` with this table, clipped to ``_MAX``
+        (a folded text only needs its first ``_MAX`` characters: no expansion is empty)."""
+        idx = codes.astype(np.int64) - self.lo
+        inside = (idx >= 0) & (idx < len(self.n))
+        if not inside.any():
+            return codes, rows
+        safe = np.where(inside, idx, 0)
+        length = np.where(inside, self.n[safe], 1)
+        src = np.repeat(np.arange(len(codes)), length)
+        first = np.cumsum(length) - length
+        offset = np.arange(len(src)) - first[src]
+        out = np.where(inside[src], self.letters[self.start[safe[src]] + offset], codes[src])
+        out_rows = rows[src]
+        # clip every text to _MAX folded characters (the separator after a text is kept)
+        text_first = np.flatnonzero(np.concatenate(([True], out_rows[1:] != out_rows[:-1])))
+        pos = np.arange(len(out)) - np.repeat(text_first, np.diff(np.append(text_first, len(out))))
+        keep = (pos < _MAX) | (out == _SEP)
+        if keep.all():
+            return out, out_rows
+        return out[keep], out_rows[keep]
+
+
+def _bucket(h: np.ndarray, kind: str, shift: np.uint64) -> np.ndarray:
+    return (((h + _SALT[kind]) * _MIX) >> shift).astype(np.int64)
+
+
+def _char_grams(
+    codes: np.ndarray,
+    row0: np.ndarray,
+    orders: Sequence[int],
+    prefix: str,
+    shift: np.uint64,
+    skip_space: bool,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Buckets and rows of the character n-grams (no n-gram crosses a text boundary)."""
+    buckets: list[np.ndarray] = []
+    rows: list[np.ndarray] = []
+    n_all = len(codes)
+    if not n_all:
+        return buckets, rows
+    bad = codes == _SEP
+    if skip_space:
+        bad = bad | (codes == _SPACE)
+    h = codes.copy()
+    invalid = bad.copy()  # an n-gram is invalid when it contains a separator
+    for n in range(1, max(orders) + 1):
+        if n > 1:
+            if n_all < n:
+                break
+            h = h[:-1] * _B + codes[n - 1 :]
+            invalid = invalid[:-1] | bad[n - 1 :]
+        if n in orders:
+            keep = np.flatnonzero(~invalid)
+            buckets.append(_bucket(h[keep], f"{prefix}{n}", shift))
+            rows.append(row0[keep])
+    return buckets, rows
+
+
+def _words(
+    codes: np.ndarray, row0: np.ndarray, ctx: np.ndarray, shift: np.uint64
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Buckets and rows of words, word pairs and their context conjunctions."""
+    if not len(codes):
+        return [], []
+    sp = (codes == _SPACE) | (codes == _SEP)
+    edge = np.diff(np.concatenate(([True], sp, [True])).astype(np.int8))
+    ws = np.flatnonzero(edge == -1)  # word starts
+    we = np.flatnonzero(edge == 1)  # word ends (exclusive)
+    if not len(ws):
+        return [], []
+    # polynomial hash of codes[a:b] = sum c_i * B^(i-a): prefix sums scaled by B^-a (B is odd: invertible)
+    n_all = len(codes)
+    powers = np.empty(n_all + 1, dtype=np.uint64)
+    powers[0] = 1
+    powers[1:] = _B
+    np.cumprod(powers, out=powers)
+    inv = np.empty(n_all + 1, dtype=np.uint64)
+    inv[0] = 1
+    inv[1:] = np.uint64(pow(int(_B), -1, 1 << 64))
+    np.cumprod(inv, out=inv)
+    prefix = np.zeros(n_all + 1, dtype=np.uint64)
+    np.cumsum(codes * powers[:-1], out=prefix[1:])
+    wh = (prefix[we] - prefix[ws]) * inv[ws]
+    wrow = row0[ws]
+    same = wrow[1:] == wrow[:-1]
+    ph = wh[:-1][same] * _MIX + wh[1:][same]
+    prow = wrow[:-1][same]
+    wctx = ctx[wrow]
+    pctx = ctx[prow]
+    buckets = [_bucket(wh, "w", shift), _bucket(ph, "wp", shift)]
+    rows = [wrow, prow]
+    for k in range(3):
+        mw = wctx == k
+        mp = pctx == k
+        buckets += [_bucket(wh[mw], f"xw{k}", shift), _bucket(ph[mp], f"xp{k}", shift)]
+        rows += [wrow[mw], prow[mp]]
+    return buckets, rows
+
+
+def text_features(
+    norms: Sequence[str], folds: Sequence[str] | FoldTable, ctxs: Sequence[bool | None], bits: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, buckets, scale)``: every hashed text feature of a batch (repeats = counts) and each
+    comment's length normalisation ``1/sqrt(n)``. Shared by training and inference. ``folds``: the
+    folded texts, or the :class:`FoldTable` that folds the normalised texts here (the same codes)."""
+    shift = np.uint64(64 - bits)
+    ctx = np.fromiter((CONTEXT_INDEX[c] for c in ctxs), dtype=np.int64, count=len(ctxs))
+    codes, row0 = _codes(norms)
+    b1, r1 = _char_grams(codes, row0, (1, 2, 3, 4, 5), "c", shift, skip_space=False)
+    b2, r2 = _words(codes, row0, ctx, shift)
+    fcodes, frow0 = folds.apply(codes, row0) if isinstance(folds, FoldTable) else _codes(folds)
+    b3, r3 = _char_grams(fcodes, frow0, (2, 3, 4, 5), "f", shift, skip_space=True)
+    rows = np.concatenate(r1 + r2 + r3) if (r1 or r2 or r3) else np.zeros(0, dtype=np.int64)
+    buckets = np.concatenate(b1 + b2 + b3) if (b1 or b2 or b3) else np.zeros(0, dtype=np.int64)
+    n = np.bincount(rows, minlength=len(norms)).astype(np.float64)
+    scale = np.divide(1.0, np.sqrt(n), out=np.zeros_like(n), where=n > 0)
+    return rows, buckets, scale
+
+
+def rule_keys(rule_features: Sequence[str], minor_context: bool | None) -> list[str]:
+    """The rules stage's features, plain and conjoined with the context (exact strings)."""
+    c = CONTEXT_KEYS[minor_context]
+    return [*rule_features, *(f"{c}|{f}" for f in rule_features)]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
+
+
+@dataclass(frozen=True, eq=False)
+class HashedModel:
+    """Weights per bucket and output (``any`` + categories), rule-feature weights, biases per context."""
+
+    model_id: str
+    outputs: tuple[str, ...]  # outputs[0] == "any"
+    bits: int
+    table: np.ndarray  # (len(outputs), 2**bits) int8: one contiguous row of quantised weights per output
+    scale: float  # weight = int8 * scale (sums of int8 are exact, then scaled once)
+    rules: dict[str, np.ndarray]  # rule key -> weights per output
+    bias: np.ndarray  # (3 contexts, len(outputs)): minor, unknown, adult
+    fold: dict[int, str]  # str.translate table: Chinese character -> toneless pinyin
+    gate: float
+    fold_table: FoldTable  # the same fold as arrays (applied to a whole batch at once)
+
+    def fold_text(self, norm: str) -> str:
+        return norm.translate(self.fold) if not norm.isascii() else norm
+
+    def batch(
+        self,
+        norms: Sequence[str],
+        ctxs: Sequence[bool | None],
+        rule_features: Sequence[Sequence[str]],
+        gate: float = 0.0,
+    ) -> np.ndarray:
+        """Probabilities ``(n, len(outputs))`` for a batch of normalised comments (``any`` is NaN when
+        the normalised text has fewer than :data:`MIN_CHARS` characters: the model abstains).
+
+        The category outputs are computed only for comments whose ``any`` reaches ``gate`` (0.0 for the
+        others); each computed number is the same as without a gate (same terms, same order)."""
+        n = len(norms)
+        rows, buckets, scale = text_features(norms, self.fold_table, ctxs, self.bits)
+        k = len(self.outputs)
+        cidx = [CONTEXT_INDEX[c] for c in ctxs]
+        rule_z = np.zeros((n, k))
+        get = self.rules.get
+        for i, feats in enumerate(rule_features):
+            if feats:
+                for key in rule_keys(feats, ctxs[i]):
+                    v = get(key)
+                    if v is not None:
+                        rule_z[i] += v
+        z0 = np.bincount(rows, weights=self.table[0][buckets], minlength=n)
+        z0 *= self.scale
+        z0 *= scale
+        z0 += self.bias[cidx, 0]
+        z0 += rule_z[:, 0]
+        out = np.zeros((n, k))
+        out[:, 0] = _sigmoid(z0)
+        # too little to read (emoji-only, punctuation, "x", "ok": fewer than MIN_CHARS characters in the
+        # normalised text): the model abstains (NaN: it neither flags nor vetoes; the rules stage decides,
+        # with its single-cue policy: "dm", 私我 are still reviewed under a child's post). On so few
+        # features its bias and one or two weights decide ("x" scored 0.93 under a child's post).
+        blank = np.fromiter((len(s) - s.count(" ") < MIN_CHARS for s in norms), dtype=bool, count=n)
+        out[blank, 0] = np.nan
+        sel = out[:, 0] >= gate
+        if k > 1 and sel.any():
+            keep = sel[rows]
+            r, b = rows[keep], buckets[keep]
+            z = np.empty((n, k - 1))
+            for j in range(1, k):
+                z[:, j - 1] = np.bincount(r, weights=self.table[j][b], minlength=n)
+            z *= self.scale
+            z *= scale[:, None]
+            z += self.bias[cidx, 1:]
+            z += rule_z[:, 1:]
+            out[:, 1:] = np.where(sel[:, None], _sigmoid(z), 0.0)
+        return out
+
+    def scores(
+        self,
+        norm: str,
+        text: str,
+        minor_context: bool | None,
+        rule_features: tuple[str, ...] = (),
+        *,
+        force: bool = False,
+        gate: float | None = None,
+    ) -> dict[str, float]:
+        """One comment: ``{"any": p, <category>: p, ...}`` (a batch of one: the same numbers)."""
+        p = self.batch([norm], [minor_context], [rule_features])[0]
+        return {o: float(v) for o, v in zip(self.outputs, p, strict=True)}
+
+
+def _b64(a: np.ndarray) -> str:
+    return base64.b64encode(a.tobytes()).decode("ascii")
+
+
+def dump_model(
+    table_idx: np.ndarray,
+    table_q: np.ndarray,
+    scale: float,
+    rules: dict[str, list[int]],
+    bias: np.ndarray,
+    bits: int,
+    outputs: Sequence[str],
+    fold: dict[str, str],
+    gate: float,
+    meta: dict[str, Any],
+) -> bytes:
+    """The weights file: gzip'd JSON; the bucket table is sparse (indices + int8 weights, base64)."""
+    import hashlib
+
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "outputs": list(outputs),
+        "bits": bits,
+        "scale": scale,
+        "buckets": _b64(table_idx.astype("<u4")),
+        "weights": _b64(table_q.astype(np.int8)),
+        "rules": rules,
+        "bias": [[round(float(b), 5) for b in row] for row in bias],
+        "fold": fold,
+        "gate": gate,
+        "meta": meta,
+    }
+    body = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    doc["model_id"] = "hng2-" + hashlib.sha256(body).hexdigest()[:10]
+    raw = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return gzip.compress(raw, mtime=0)
+
+
+def parse_model(doc: dict[str, Any], where: str) -> HashedModel:
+    """A :class:`HashedModel` from a parsed weights file; ``LexiconError`` when it is malformed."""
+    try:
+        outputs = tuple(str(o) for o in doc["outputs"])
+        k = len(outputs)
+        bits = int(doc["bits"])
+        if not 8 <= bits <= 24 or not outputs or outputs[0] != "any":
+            raise ValueError("bits in [8, 24] and outputs starting with 'any'")
+        scale = float(doc["scale"])
+        idx = np.frombuffer(base64.b64decode(doc["buckets"]), dtype="<u4").astype(np.int64)
+        q = np.frombuffer(base64.b64decode(doc["weights"]), dtype=np.int8)
+        if len(q) != len(idx) * k or (len(idx) and int(idx.max()) >= 1 << bits):
+            raise ValueError("one weight per bucket and output, buckets below 2**bits")
+        table = np.zeros((k, 1 << bits), dtype=np.int8)
+        table[:, idx] = q.reshape(len(idx), k).T
+        rules = {}
+        for key, ws in doc["rules"].items():
+            if len(ws) != k:
+                raise ValueError(f"rule feature {key!r}: one weight per output")
+            rules[str(key)] = np.asarray(ws, dtype=np.float64) * scale
+        bias = np.asarray(doc["bias"], dtype=np.float64)
+        if bias.shape != (3, k):
+            raise ValueError("a bias per context (minor, unknown, adult) and output")
+        fold = {ord(c): str(p) for c, p in doc["fold"].items() if len(c) == 1}
+        gate = float(doc["gate"])
+        model_id = str(doc["model_id"])
+    except (KeyError, TypeError, ValueError, AttributeError, base64.binascii.Error) as exc:  # type: ignore[attr-defined]
+        raise LexiconError(f"{where}: {exc}") from None
+    if not math.isfinite(scale):
+        raise LexiconError(f"{where}: scale must be finite")
+    return HashedModel(model_id, outputs, bits, table, scale, rules, bias, fold, gate, FoldTable.build(fold))
