@@ -22,6 +22,7 @@ from tutela.aws.step import logger, metrics, step
 from tutela.bank.index import BankIndex
 from tutela.bank.store import BankRepository
 from tutela.errors import InvalidInputError
+from tutela.objects import ObjectRef
 from tutela.policy.media import match_policy
 from tutela.remod.plan import parse_since, plan_item, plan_published
 from tutela.remod.retro import SHARDS, Addition, added_index, addition, match_stored, parse_snapshot_key
@@ -50,20 +51,22 @@ def _item(cfg: RemodPlanSettings, event: dict[str, Any]) -> dict[str, Any]:
     except ValueError as exc:
         raise InvalidInputError("since must be an ISO date") from exc
     dry_run = event.get("dry_run") is True
+    # only media and comment keys are read (a listed posts/ key is skipped unread: no HEAD, no 403)
+    judged = ObjectRef(cfg.upload_bucket, key).route in ("media", "comments")
     if event.get("source") == "published":  # an allowed upload's copy: its original is no longer current
         plan = plan_published(
             cfg.upload_bucket,
             cfg.published_bucket,
             key,
-            _s3.head(cfg.published_bucket, key),
-            _s3.head(cfg.upload_bucket, key),
+            _s3.head(cfg.published_bucket, key) if judged else None,
+            _s3.head(cfg.upload_bucket, key) if judged else None,
             RemodStore(cfg.decisions_table),
             versions,
             since=since,
             dry_run=dry_run,
         )
     else:
-        head = _s3.head(cfg.upload_bucket, key)
+        head = _s3.head(cfg.upload_bucket, key) if judged else None
         plan = plan_item(
             cfg.upload_bucket,
             key,

@@ -676,6 +676,7 @@ def test_remoderation_planning_is_read_only(cfn: dict[str, Any]) -> None:
     for key in ("/media/p/x.jpg", "/comments/p/b.jsonl"):
         assert role_allows(cfn, role, "s3:GetObject", arn("PublishedBucket") + key)
     assert not role_allows(cfn, role, "s3:GetObjectVersion", arn("PublishedBucket") + "/media/p/x.jpg")
+    assert not role_allows(cfn, role, "s3:GetObject", arn("PublishedBucket") + "/posts/p.json")
     assert not role_allows(cfn, role, "s3:GetObject", arn("QuarantineBucket") + "/media/p/x.jpg")
 
 

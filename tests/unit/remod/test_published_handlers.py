@@ -3,12 +3,25 @@ decided original (a delete marker), so a backfill finds allowed uploads through 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from tests.conftest import load_event
-from tests.unit.test_remod_handlers import KEY, PUBLISHED, UPLOADS, allowed_upload, env, handler, items
+from tests.event_schemas import validate_event
+from tests.unit.test_remod_handlers import (
+    KEY,
+    PUBLISHED,
+    QUARANTINE,
+    UPLOADS,
+    allowed_upload,
+    env,
+    handler,
+    items,
+    remoderate_event,
+)
+from tutela.aws.bus import DecisionBus
 from tutela.decision import object_item, step_decision
-from tutela.objects import ObjectRef
+from tutela.objects import ObjectRef, quarantine_key
 
 __all__ = ["env"]  # the fixture
 
@@ -76,3 +89,55 @@ def test_a_retired_comment_batch_is_judged_while_its_original_is_kept(
     assert out == {"key": key, "outcome": "original_expired", "was": first["verdict"]}
     assert {sk for sk in items(env) if "#remod#" in sk} == before  # nothing recorded, nothing changed
     assert env["s3"].list_object_versions(Bucket=PUBLISHED, Prefix=key).get("Versions", []) == published
+
+
+def test_a_listed_key_that_is_not_re_moderated_is_skipped_unread(
+    env: dict[str, Any], lambda_context: Any, monkeypatch: Any
+) -> None:
+    """RemodPlan may read only media/ and comments/ copies: a posts/ key is never HEAD-ed."""
+    plan = handler("remod_plan")
+    module = sys.modules[plan.__module__]
+    monkeypatch.setattr(module._s3, "head", lambda *a, **k: (_ for _ in ()).throw(AssertionError("read")))
+    for source in ("uploads", "published"):
+        out = plan({**_plan(source), "key": "posts/p-1.json"}, lambda_context)
+        assert out["why"] == "not_remoderated"
+
+
+def test_a_held_upload_whose_original_expired_keeps_its_copy_for_the_reviewer(
+    env: dict[str, Any], lambda_context: Any, monkeypatch: Any
+) -> None:
+    """allow -> review with the original gone: the published copy is the only pixels left. It is kept at the
+    key the review console reads a held item's gone original from, then withdrawn."""
+    from tutela.aws.review_media import Buckets, ReviewMedia
+
+    ref = allowed_upload(env)
+    env["s3"].delete_object(Bucket=UPLOADS, Key=KEY, VersionId=ref.version_id)  # expired
+    event = remoderate_event(ref)
+    del event["scan"]
+    event["error"] = {"Error": "LimitExceededError", "Cause": "too many pixels"}
+    sent: list[Any] = []
+    monkeypatch.setattr(DecisionBus, "publish_all", lambda self, entries: sent.extend(entries))
+    out = handler("remoderate")(event, lambda_context)
+    assert out["verdict"] == "review" and {"kept_for_review", "withdrawn"} <= set(out["action"])
+    for detail_type, detail in sent:
+        validate_event(detail_type, detail)  # the platform's contract (events/schemas)
+    assert sent[0][1]["action"]["kept_for_review"]["from"] == "published"
+    assert "Contents" not in env["s3"].list_objects_v2(Bucket=PUBLISHED)  # withdrawn
+    kept = env["s3"].get_object(Bucket=QUARANTINE, Key=f"{KEY}@{ref.version_id}")
+    assert kept["Body"].read() == b"scrubbed"
+    assert kept["Metadata"]["tutela-source-version"] == ref.version_id
+    # the review console finds it: the original is gone, its quarantine key holds the copy
+    media = ReviewMedia(Buckets(UPLOADS, "staging", PUBLISHED, QUARANTINE))
+    entry = {"bucket": UPLOADS, "key": KEY, "version_id": ref.version_id}
+    assert media.source(entry) == ObjectRef(QUARANTINE, quarantine_key(ref))
+
+
+def test_a_held_upload_whose_original_is_kept_is_not_copied(env: dict[str, Any], lambda_context: Any) -> None:
+    ref = allowed_upload(env)
+    env["s3"].delete_object(Bucket=UPLOADS, Key=KEY)  # retired, still kept (noncurrent)
+    event = remoderate_event(ref)
+    del event["scan"]
+    event["error"] = {"Error": "LimitExceededError", "Cause": "too many pixels"}
+    out = handler("remoderate")(event, lambda_context)
+    assert out["verdict"] == "review" and "kept_for_review" not in out["action"]
+    assert "Contents" not in env["s3"].list_objects_v2(Bucket=QUARANTINE)

@@ -212,17 +212,22 @@ class Remoderator:
                 action["original_missing"] = True
         else:
             action["held"] = True
+            if old == "allow" and self.s3.head(ref.bucket, ref.key, ref.version_id) is None:
+                # The original expired (OriginalRetentionDays): the published copy is all that is left of
+                # it. Keep it where the review console looks for a held item's gone original (its
+                # quarantine key) before it is withdrawn, or the reviewer would have nothing to judge.
+                action["kept_for_review"], _ = self._quarantine(ref, decision, suffix="")
         if old == "allow":
             action["withdrawn"] = self._withdraw(ref)
         return action, original
 
     def _quarantine(
-        self, ref: ObjectRef, decision: Mapping[str, Any]
+        self, ref: ObjectRef, decision: Mapping[str, Any], suffix: str = QUARANTINE_SUFFIX
     ) -> tuple[dict[str, Any] | None, ObjectRef | None]:
         """Copy the original version to quarantine and verify it. An original the upload bucket no longer
         keeps (OriginalRetentionDays) is quarantined from its published copy: the same pixels, scrubbed.
         Returns (where, the original to delete last or None)."""
-        dst, key = self.targets.quarantine_bucket, quarantine_key(ref) + QUARANTINE_SUFFIX
+        dst, key = self.targets.quarantine_bucket, quarantine_key(ref) + suffix
         meta = {"tutela-decision": str(decision["sk"]), "tutela-source-version": ref.version_label}
         copy = self.s3.head(dst, key)
         source: ObjectRef | None = ref
