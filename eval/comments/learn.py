@@ -27,6 +27,7 @@ from tutela.comments.lexicon import CATEGORIES, Lexicon  # noqa: E402
 
 TRAIN_DIR = HERE / "train"
 SEALED_DIR = HERE / "sealed-2026-12"
+SEALED_R3_DIR = HERE / "sealed-2026-12-r3"  # round 3's held-out writers, scored once, burned: one group each
 OUTPUTS = ("any", *CATEGORIES)
 _CJK = (0x3400, 0x9FFF)
 
@@ -66,6 +67,8 @@ def writer_groups() -> dict[str, list[dict[str, Any]]]:
         groups[d.name] = load_rows(sorted(d.glob("*.jsonl")), d.name)
     if SEALED_DIR.exists():
         groups["sealed-2026-12"] = load_rows(sorted(SEALED_DIR.rglob("*.jsonl")), "sealed-2026-12")
+    for d in sorted(p for p in SEALED_R3_DIR.iterdir() if p.is_dir()) if SEALED_R3_DIR.exists() else []:
+        groups[f"r3-{d.name}"] = load_rows(sorted(d.glob("*.jsonl")), f"r3-{d.name}")
     groups["project"] = load_rows([HERE / "dev.jsonl", HERE / "heldout.jsonl"], "project")
     return groups
 

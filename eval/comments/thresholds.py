@@ -62,7 +62,7 @@ def verdicts(rows: list[dict[str, Any]], mp: ModelPolicy) -> list[dict[str, Any]
     for r in rows:
         th = model_thresholds(mp, r["text"], r["minor_context"])
         rs = dict.fromkeys(r["rule_cats"], 1.0)
-        vetoable = not non_vetoable(r["minor_context"], rs, r["rule_feats"], mp.sexual_cues)
+        vetoable = not non_vetoable(r["minor_context"], rs, r["rule_feats"], mp.sexual_cues, mp.always_cues)
         rv, mv, _ = decide(r["rules"], r["p"]["any"], th, vetoable)
         out.append({"verdict": max(rv, mv, key=ORDER.index)})
     return out

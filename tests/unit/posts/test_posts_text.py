@@ -156,10 +156,10 @@ def test_framing_follows_the_posts_minor_status() -> None:
     adult = classify_post(post, ADULT_POST)
     assert adult["verdict"] == "allow" and [r["code"] for r in adult["reasons"]] == ["sexualised_framing"]
     assert classify_post(post, frozenset({"media_seen", "text_minor"}))["verdict"] == "block"
-    # Explicit words are the comment classifier's too: under a possible minor they are at least reviewed
-    # (since issue 11 round 2 the comment model may veto a lone explicit word's block: docs/comments.md).
+    # Explicit words are the comment classifier's too: under a possible minor they are blocked (the
+    # learned stage may not veto them there: policy.toml [model] sexual_cues).
     explicit = parse({"caption": "dancing without clothes"})
-    assert classify_post(explicit, frozenset({"media_seen", "media_possible"}))["verdict"] != "allow"
+    assert classify_post(explicit, frozenset({"media_seen", "media_possible"}))["verdict"] == "block"
 
 
 def test_hashtags_and_title_are_judged_too() -> None:
@@ -168,11 +168,6 @@ def test_hashtags_and_title_are_judged_too() -> None:
     assert d["verdict"] == "block" and d["fields"]["hashtags"]["signals"][0]["text"] == "擦边"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 round 2 (frozen classifier): under an adult's post the comment model vetoes the "
-    "rules stage's grooming flags on this caption (p=0.11); a policy decision (docs/comments.md)",
-)
 def test_the_comment_classifier_judges_every_field_in_the_posts_context() -> None:
     grooming = parse({"caption": "hey cutie how old are you? add me on snap, don't tell your parents"})
     d = classify_post(grooming, ADULT_POST)

@@ -27,6 +27,7 @@ from tutela.verdict import Severity, Verdict, worst
 if TYPE_CHECKING:
     from tutela.comments.hashed import HashedModel  # numpy: imported when a model file is loaded
 
+MODEL_MAX_SEVERITY = int(Severity.HIGH)
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 
@@ -253,7 +254,7 @@ def _combine(
     th = model_thresholds(mp, text, minor_context)
     p = m["any"]
     rv: Verdict = result["verdict"]
-    if non_vetoable(minor_context, rule_scores, rule_features, mp.sexual_cues):
+    if non_vetoable(minor_context, rule_scores, rule_features, mp.sexual_cues, mp.always_cues):
         vetoable = False
     rv, mv, vetoed = decide(rv, p, th, vetoable)
     if mv == "allow" and not vetoed:
@@ -270,7 +271,12 @@ def _combine(
         for c, pc in cats.items():
             scores[c] = max(scores.get(c, 0.0), round(pc, 4))
             pol = lex.policy[c]
-            severity = max(severity, pol.severity_block if mv == "block" else pol.severity_review)
+            # The model alone never reaches CRITICAL (the legal-reporting escalation): only the rules
+            # stage's explicit terms or a human do (the LLM stage is capped the same way).
+            severity = max(
+                severity,
+                min(MODEL_MAX_SEVERITY, pol.severity_block if mv == "block" else pol.severity_review),
+            )
         top_cat = max(cats, key=cats.__getitem__)
         ev_text = text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
         result["evidence"] = [
@@ -299,6 +305,7 @@ def non_vetoable(
     rule_scores: Mapping[str, float],
     rule_features: Sequence[str],
     cues: tuple[str, ...] = (),
+    always: tuple[str, ...] = (),
 ) -> bool:
     """Under a child's or unknown post a sexual cue (scored as sexualising_minor there) always stands:
     the model only arbitrates the non-sexual single cues (age, contact, place).
@@ -309,9 +316,11 @@ def non_vetoable(
     positives on unseen writers, docs/comments.md). With ``cues`` (policy ``[model] sexual_cues``: term
     and emoji id prefixes) only those terms count: explicit words, body and minor-sexual phrases, not a
     lone ambiguous slang word or emoji ("sao", 💦, 🍑) that the model judges in its context."""
-    if minor_context is False or rule_scores.get("sexualising_minor", 0) <= 0:
-        return False
     if any(f == "report" or ".neg." in f for f in rule_features):
+        return False
+    if always and any(f.startswith(always) for f in rule_features):
+        return True  # ``[model] always_cues``: e.g. secrecy from parents, under any post
+    if minor_context is False or rule_scores.get("sexualising_minor", 0) <= 0:
         return False
     return not cues or any(f.startswith(cues) for f in rule_features)
 

@@ -140,6 +140,8 @@ class ModelPolicy:
     # term/emoji id prefixes that make a sexual cue the model may not veto under a child's or unknown
     # post (empty: any sexual cue); see classify.non_vetoable
     sexual_cues: tuple[str, ...] = ()
+    # id prefixes the model may not veto in any context (secrecy from parents implies a child)
+    always_cues: tuple[str, ...] = ()
 
     @property
     def flag_gate(self) -> float:
@@ -245,7 +247,15 @@ def _model_policy(doc: dict[str, Any]) -> ModelPolicy | None:
     cues = m.get("sexual_cues", [])
     if not isinstance(cues, list) or not all(isinstance(c, str) and c for c in cues):
         raise LexiconError("policy.model.sexual_cues: expected a list of id prefixes")
-    return ModelPolicy(thresholds=th, category_min=float(m.get("category_min", 0.5)), sexual_cues=tuple(cues))
+    always = m.get("always_cues", [])
+    if not isinstance(always, list) or not all(isinstance(c, str) and c for c in always):
+        raise LexiconError("policy.model.always_cues: expected a list of id prefixes")
+    return ModelPolicy(
+        thresholds=th,
+        category_min=float(m.get("category_min", 0.5)),
+        sexual_cues=tuple(cues),
+        always_cues=tuple(always),
+    )
 
 
 def load_lexicon(data_dir: Path | str | None = None, *, with_model: bool = True) -> Lexicon:
