@@ -24,6 +24,8 @@ help:
 	@echo "             sam local invoke of every function (Docker, started by local-image)"
 	@echo "make bench  - benchmarks against peer tools (not part of test)"
 	@echo "make cost   - one metered local run priced with cost/prices.toml (cost per million uploads)"
+	@echo "make mutation - mutmut over policy, decisions, aws/, handlers, comment classifier (not part of test;"
+	@echo "             MUTATION_SAMPLE=300 mutants drawn with a fixed seed, 0 for all; see docs/testing.md)"
 	@echo "make local-image - Docker engine + the Lambda base image for sam local invoke (root, offline)"
 	@echo "make local-image-stop - stop the dockerd that local-image started"
 	@echo "make train-comments - retrain the learned comment stage (TRAIN_ARGS=...)"
@@ -90,6 +92,8 @@ cfn: setup $(STAMP)/checkov/.installed
 asl: setup
 	npx --no-install asl-validator --json-path statemachine/moderation.asl.json
 	$(BIN)/python scripts/check_asl.py statemachine/moderation.asl.json template.yaml
+	npx --no-install asl-validator --json-path statemachine/remoderation.asl.json
+	$(BIN)/python scripts/check_asl.py statemachine/remoderation.asl.json template.yaml
 
 # A bare interpreter with only boto3, like the Lambda runtime: the built layers must suffice.
 $(STAMP)/lambda-python/.installed:
@@ -144,9 +148,28 @@ bench: setup
 train-comments: setup
 	$(BIN)/python eval/comments/train.py $(TRAIN_ARGS)
 
+# Mutation testing (docs/testing.md). Not part of `make test`: a run costs ~25 min for the default sample
+# on 2 cores, all ~5,000 mutants many hours. mutmut gets its own venv (it needs a newer click than
+# aws-sam-cli pins; pyproject's `mutation` extra), which sees the dev venv's packages through a .pth file.
+MUTMUT_REQ = $(shell $(RUNTIME_PY) -c "import tomllib; \
+  print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['mutation'])")
+MUTATION_SAMPLE ?= 300
+DEV_SITE = $(shell $(BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+$(STAMP)/mutmut/.installed: pyproject.toml
+	@mkdir -p $(STAMP)
+	$(RUNTIME_PY) -m venv $(STAMP)/mutmut
+	$(STAMP)/mutmut/bin/pip install -q $(MUTMUT_REQ)
+	$(STAMP)/mutmut/bin/python -c "import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()['purelib'], \
+	  'zz_dev_venv.pth').write_text('import site; site.addsitedir(%r)\n' % '$(DEV_SITE)')"
+	@touch $@
+
+.PHONY: mutation
+mutation: setup $(STAMP)/mutmut/.installed
+	$(BIN)/python scripts/mutation.py --sample $(MUTATION_SAMPLE)
+
 .PHONY: clean
 clean:
-	rm -rf .aws-sam $(OUT) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf .aws-sam $(OUT) .pytest_cache .ruff_cache .mypy_cache .hypothesis $(STAMP)/mutation
 
 # One metered local run (1 photo + one 20-comment batch) priced with cost/prices.toml.
 .PHONY: cost

@@ -3,7 +3,8 @@ PostIndex query (every decision item of the post), side by side, at several post
 
     .venv/bin/python bench/bench_post_context.py [--sizes 20,1049,5000] [--repeat 15]
 
-In-process moto with the decisions table built from template.yaml. A post of N items is what the old query
+In-process moto with the decisions table built from template.yaml plus the removed ``PostIndex`` (the peer's
+index; the template no longer has it). A post of N items is what the old query
 read: its media decisions and its comment records (every comment record carries ``post_id``). For each size:
 
 - peer: the previous ``DecisionStore.post_minor_context`` (one PostIndex Query, first page only, as shipped),
@@ -50,6 +51,29 @@ def _old_query(table: Any, post_id: str, *, all_pages: bool) -> tuple[bool | Non
     return any(m in ("likely", "possible") or m is None for m in minors), len(items)
 
 
+def _with_post_index(template: dict[str, Any]) -> dict[str, Any]:
+    """template.yaml's table plus the index the previous query read (removed from the template)."""
+    import copy
+
+    out = copy.deepcopy(template)
+    props = out["Resources"]["DecisionsTable"]["Properties"]
+    props["AttributeDefinitions"].append({"AttributeName": "post_id", "AttributeType": "S"})
+    props["GlobalSecondaryIndexes"].append(
+        {
+            "IndexName": "PostIndex",
+            "KeySchema": [
+                {"AttributeName": "post_id", "KeyType": "HASH"},
+                {"AttributeName": "decided_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": ["kind", "verdict", "minor", "key"],
+            },
+        }
+    )
+    return out
+
+
 def _median_ms(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     times, out = [], None
     for _ in range(repeat):
@@ -92,7 +116,7 @@ def main() -> int:
     from tutela.objects import ObjectRef
     from tutela_dev.emulator.cfn_yaml import load_template
 
-    template = load_template(ROOT / "template.yaml")
+    template = _with_post_index(load_template(ROOT / "template.yaml"))
     text = "x" * 180  # a comment record's evidence/ids: ~300 bytes per item, as stored
     print(f"{'items':>6} | {'peer ms':>8} {'read':>5} {'right':>5} | {'peer all-pages ms':>17} {'read':>5} | "
           f"{'tutela ms':>9} {'read':>4} {'right':>5} | speed-up")  # fmt: skip

@@ -26,6 +26,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         DecisionBus(cfg.event_bus_name),
         Targets(cfg.published_bucket, cfg.quarantine_bucket),
         execution_id=inp.step.execution_id,
+        retire_originals=cfg.retire_originals,
     )
     action = actor.act(inp.step.ref, inp.decision)
     logger.info("acted", extra={"verdict": inp.decision.get("verdict"), "action": sorted(action)})

@@ -7,23 +7,33 @@ carries only the batch summary and a pointer.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws import clients
+from tutela.aws.bedrock import WORST_CALL_SECONDS, BedrockConverse
 from tutela.aws.post_context import PostContextStore, batch_context
 from tutela.aws.s3 import S3
-from tutela.aws.settings import ClassifySettings, at_init
+from tutela.aws.settings import ClassifySettings, LLMSettings, at_init
 from tutela.aws.step import logger, metrics, step
-from tutela.comment_records import fits_inline, without_text
-from tutela.comments import LEXICON_VERSION, ComprehendToxicity, classify_lines, default_matcher
-from tutela.comments.lines import split_batch
+from tutela.comment_records import fits_inline, informative, without_text
+from tutela.comments import (
+    LEXICON_VERSION,
+    ComprehendToxicity,
+    classify_lines,
+    default_lexicon,
+    default_matcher,
+)
+from tutela.comments.lines import parse_batch, split_batch
+from tutela.comments.llm import LLMConfig, Report, base_stages, carries_model_text, judge
 from tutela.contracts import StepInput
 from tutela.errors import LimitExceededError
 from tutela.objects import ObjectRef
 from tutela.policy.comments import summarize
 
+RESERVE_SECONDS = 10  # after the last model call: staging the results and returning
 _s3 = S3()
 _settings = at_init(ClassifySettings.from_env)
 default_matcher()  # build the Aho-Corasick automaton during INIT (0.3-0.6 s), not in the first invocation
@@ -31,6 +41,47 @@ default_matcher()  # build the Aho-Corasick automaton during INIT (0.3-0.6 s), n
 
 def results_key(ref: ObjectRef) -> str:
     return f"comment-results/{ref.version_label}/{ref.key}"
+
+
+def deadline(context: Any) -> float | None:
+    """When stage 3 must have finished its last call (monotonic seconds): the invocation's end less what
+    the handler still does afterwards (one staged PUT)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    return time.monotonic() + remaining() / 1000 - RESERVE_SECONDS
+
+
+def stages(llm: LLMSettings | None) -> list[str]:
+    out = base_stages(default_lexicon())
+    return [*out, f"llm:{llm.model_id}"] if llm is not None else out
+
+
+def run_llm_stage(
+    settings: LLMSettings,
+    results: list[dict[str, Any]],
+    lines: list[bytes],
+    minor: bool | None,
+    until: float | None,
+) -> Report:
+    texts = {c.line: c.text for c in parse_batch(lines, minor) if c.text is not None}
+    config = LLMConfig(
+        settings.model_id,
+        settings.scope,  # type: ignore[arg-type]  # checked by LLMSettings
+        batch_tokens=settings.batch_tokens,
+        call_seconds=WORST_CALL_SECONDS,
+    )
+    ask = BedrockConverse(settings.model_id).ask
+    report = judge(results, texts, config=config, ask=ask, lexicon=default_lexicon(), deadline=until)
+    logger.info(  # counts and codes only: never a comment or the model's reasons
+        "llm stage",
+        extra={k: v for k, v in report.summary().items() if k != "lines"},
+    )
+    metrics.add_metric(name="CommentsLLMCalls", unit=MetricUnit.Count, value=report.calls)
+    metrics.add_metric(name="CommentsLLMFailedCalls", unit=MetricUnit.Count, value=report.failed_calls)
+    metrics.add_metric(name="CommentsLLMInputTokens", unit=MetricUnit.Count, value=report.input_tokens)
+    metrics.add_metric(name="CommentsLLMOutputTokens", unit=MetricUnit.Count, value=report.output_tokens)
+    return report
 
 
 @step
@@ -46,16 +97,25 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     minor = batch_context(PostContextStore(cfg.decisions_table), ref)
     comprehend = ComprehendToxicity(client=clients.client("comprehend")) if cfg.comprehend else None
     results = list(classify_lines(lines, minor_context=minor, comprehend=comprehend))
+    analyzer: dict[str, Any] = {"name": "tutela.comments", "lexicon_version": LEXICON_VERSION}
+    if cfg.llm is not None:  # stage 3: only ever stricter; every failure is a review (tutela.comments.llm)
+        analyzer["llm"] = run_llm_stage(cfg.llm, results, lines, minor, deadline(context)).summary()
+    analyzer["stages"] = stages(cfg.llm)
+    base = base_stages(default_lexicon())
+    for r in results:  # a comment with a record of its own says which stages judged it (the rest: the batch)
+        if "stages" not in r and informative(r):
+            r["stages"] = base
     batch = summarize(results)
     pointer: dict[str, Any] = {"count": len(results)}
     inline = without_text(results)
-    if fits_inline(inline):
+    if fits_inline(inline) and not carries_model_text(results):  # a model's reason may quote the comment
         pointer["inline"] = inline
     else:
         key = results_key(ref)
         _s3.put_jsonl(results, staging_bucket, key)
         pointer.update(bucket=staging_bucket, key=key)
-    logger.info(
+    # DEBUG: what it found is in the decision item (the audit); INFO lines are the steps that change state.
+    logger.debug(
         "classified", extra={"comments": len(results), "counts": batch.counts, "minor_context": minor}
     )
     metrics.add_metric(name="CommentsClassified", unit=MetricUnit.Count, value=len(results))
@@ -67,5 +127,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "counts": batch.counts,
         "minor_context": minor,
         "results": pointer,
-        "analyzers": {"comments": {"name": "tutela.comments", "lexicon_version": LEXICON_VERSION}},
+        "analyzers": {"comments": analyzer},
     }

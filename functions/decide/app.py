@@ -13,5 +13,6 @@ from tutela.policy.media import media_decision
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     inp = DecideInput.from_event(event)
     decision = media_decision(inp.scan, inp.scrub)
-    logger.info("decided", extra={"verdict": decision["verdict"], "severity": decision.get("severity")})
+    # DEBUG: what it found is in the decision item (the audit); INFO lines are the steps that change state.
+    logger.debug("decided", extra={"verdict": decision["verdict"], "severity": decision.get("severity")})
     return decision

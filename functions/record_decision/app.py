@@ -12,7 +12,14 @@ from tutela.aws.s3 import S3
 from tutela.aws.settings import RecordSettings, at_init
 from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
-from tutela.comment_records import allowed_lines, informative, needs_text, with_text
+from tutela.comment_records import (
+    allowed_lines,
+    has_block,
+    informative,
+    needs_text,
+    with_text,
+    with_uploaded,
+)
 from tutela.contracts import RecordInput, RecordOutput
 from tutela.decision import comment_items, object_item, same_execution, step_decision
 from tutela.errors import InvalidInputError
@@ -50,9 +57,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         ptr = raw.get("results") if isinstance(raw.get("results"), dict) else {}
         if isinstance(ptr.get("inline"), list):
             results = ptr["inline"]
-            if needs_text(results):  # flagged comments' records keep their evidence text: from the batch
+            if needs_text(results) or has_block(results):
+                # Flagged comments' records keep their evidence text, and blocked ones their uploaded line
+                # (Act then quarantines no copy of it): both from the batch.
                 batch = _s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
-                results = with_text(results, batch)
+                results = with_uploaded(with_text(results, batch), batch)
         elif ptr.get("bucket") and ptr.get("key"):
             results = _s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=MAX_COMMENT_RESULTS_BYTES)
         if results is not None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
+from tutela.aws.banks import RemovedBank
 from tutela.aws.bus import DecisionBus
 from tutela.aws.review_media import Buckets, ReviewMedia
 from tutela.aws.review_store import ReviewStore
@@ -36,6 +37,9 @@ def service() -> ReviewService:
         DecisionBus(cfg.event_bus_name),
         load_policy(),
         upload_bucket=cfg.upload_bucket,
+        removals=RemovedBank(cfg.bank_bucket, cfg.removed_bank)
+        if cfg.bank_bucket and cfg.removed_bank
+        else None,
     )
 
 

@@ -7,12 +7,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from tutela.aws.banks import S3Blobs
 from tutela.aws.s3 import S3
 from tutela.aws.settings import ScanSettings, at_init
-from tutela.aws.step import logger, metrics, step
+from tutela.aws.step import logger, step
 from tutela.bank.known import scan_and_match
 from tutela.bank.store import BankRepository, CachedIndex
 from tutela.contracts import StepInput
@@ -46,17 +44,33 @@ def _warm() -> None:
 _warm()
 
 
+def versions(cfg: ScanSettings) -> dict[str, Any]:
+    """What judges media here (a re-moderation's ruleset, ``tutela.remod``): the model and bank versions."""
+    banks = (
+        int(BankRepository(S3Blobs(cfg.bank_bucket)).read_index().get("version", 0)) if cfg.bank_bucket else 0
+    )
+    return {
+        "model": f"{cfg.vision_backend}: {get_backend(cfg.vision_backend).version()}",
+        "banks": str(banks),
+    }
+
+
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
+    if isinstance(event, dict) and event.get("op") == "versions":
+        return versions(cfg)
     ref = StepInput.from_event(event).ref.require_safe_key()
     backend = cfg.vision_backend
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         src = Path(tmp) / "object"
         _s3.download(ref, src, max_bytes=cfg.max_media_bytes)
-        index = _bank_index(cfg.bank_bucket).get() if cfg.bank_bucket else None
+        # A re-moderation run names the bank version it is keyed on: the scan uses at least that one.
+        at_least = int(event["banks"]) if str(event.get("banks", "")).isdigit() else None
+        index = _bank_index(cfg.bank_bucket).get(at_least=at_least) if cfg.bank_bucket else None
         report = scan_and_match(src, backend=backend, index=index, scan=scan_file)
-    logger.info(
+    # DEBUG: what it found is in the decision item (the audit); INFO lines are the steps that change state.
+    logger.debug(
         "scanned",
         extra={
             "media_type": report.get("media_type"),
@@ -67,5 +81,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "known_content": [m["bank"] for m in report.get("known_content", [])],
         },
     )
-    metrics.add_metric(name="MediaScanned", unit=MetricUnit.Count, value=1)
     return report

@@ -1,9 +1,13 @@
-"""ScrubGeotags: lossless location removal; the verified scrubbed copy goes to the staging bucket."""
+"""ScrubGeotags: lossless location removal, verified by re-parsing.
+
+Below SPLICE_MIN_BYTES (photos, short videos) nothing is written: the step returns the verified copy's
+sha256 and size, and Act, on allow, scrubs the same original version again with the same deterministic
+function and publishes those bytes only if they hash the same (one PUT instead of a staged PUT plus a COPY).
+Big videos are scrubbed into the staging bucket in S3 (ranged reads, UploadPartCopy) and Act copies them."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+import hashlib
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,7 +19,7 @@ from tutela.aws.step import logger, metrics, step
 from tutela.contracts import StepInput
 from tutela.errors import LimitExceededError
 from tutela.objects import ObjectRef
-from tutela.scrub import scrub_file
+from tutela.scrub import scrub_bytes
 from tutela.sniff import BY_NAME, SNIFF_BYTES, sniff
 
 _s3 = S3()
@@ -36,7 +40,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     max_bytes = cfg.max_media_bytes
     if size > max_bytes:
         raise LimitExceededError(f"object is {size} bytes; the limit is {max_bytes}")
-    staged_size: int | None = None
+    staging: dict[str, Any]
     if size >= cfg.splice_min_bytes:
         # Big videos: plan from ranged reads, copy unchanged ranges server-side (UploadPartCopy), write only
         # the rewritten boxes, verify the result in S3. The Lambda never holds or downloads the file.
@@ -51,21 +55,20 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             client=_s3.client,
             extra_args=extra,
         ).to_dict()
+        staging = {"bucket": staging_bucket, "key": key}
     else:
-        with tempfile.TemporaryDirectory(prefix="scrub-") as tmp:
-            src, dst = Path(tmp) / "in", Path(tmp) / "out"
-            _s3.download(ref, src, max_bytes=max_bytes)
-            report = scrub_file(src, dst).to_dict()
-            media = BY_NAME.get(str(report.get("media_type")))
-            _s3.upload_file(dst, staging_bucket, key, content_type=media.mime if media else None)
-            staged_size = dst.stat().st_size  # lets Act copy it with one CopyObject and no HEAD
+        # One GET, scrubbed and verified in memory (bounded by SPLICE_MIN_BYTES); nothing staged.
+        out, rep = scrub_bytes(_s3.read_bytes(ref, max_bytes=min(max_bytes, cfg.splice_min_bytes)))
+        report = rep.to_dict()
+        media = BY_NAME.get(str(report.get("media_type")))
+        staging = {"sha256": hashlib.sha256(out).hexdigest(), "size": len(out)}
     # Codes only ("exif.gps"), never the coordinates themselves.
-    logger.info("scrubbed", extra={"media_type": report.get("media_type"), "removed": report.get("removed")})
-    metrics.add_metric(name="MediaScrubbed", unit=MetricUnit.Count, value=1)
+    # DEBUG: what it found is in the decision item (the audit); INFO lines are the steps that change state.
+    logger.debug("scrubbed", extra={"media_type": report.get("media_type"), "removed": report.get("removed")})
     if report.get("location_found"):
         metrics.add_metric(name="LocationRemoved", unit=MetricUnit.Count, value=1)
     return {
         **report,
-        "staging": {"bucket": staging_bucket, "key": key, **({"size": staged_size} if staged_size else {})},
+        "staging": staging,
         "content_type": media.mime if media else None,
     }

@@ -53,9 +53,6 @@ class _FakeScan:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Runner, dict[str, Upload]]]:
     tmp = tmp_path_factory.mktemp("console")
     log = (tmp / "lambda.log").open("w")
-    # handler_module() imports a handler outside any invocation (so outside the function's environment):
-    # Powertools' metrics would be created without the namespace the template gives every function.
-    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Tutela")
     with LocalStack(ROOT, log=log) as stack:
         runner = Runner(stack)
         rules = ReviewRules(stack)

@@ -92,7 +92,13 @@ def test_comment_batch_recorded_then_retried_is_acted_on(
     [execution] = runner.deliver(up)
     assert execution["status"] == "SUCCEEDED"
     assert len(versions(stack, "PublishedBucketName", up.key)) == 1
-    assert len(versions(stack, "QuarantineBucketName", up.key)) == 1
+    # The blocked lines' evidence is in their records (a small batch): no quarantine object, each line once.
+    assert versions(stack, "QuarantineBucketName", up.key) == []
+    blocked = [line for line in runner.decisions(up) if line["verdict"] == "block"]
+    assert len(blocked) == 2 and all(line["action"] == "quarantined" for line in blocked)
+    stored = runner.table.scan()["Items"]
+    kept = [i for i in stored if i.get("key") == up.key and i.get("verdict") == "block" and "#c#" in i["sk"]]
+    assert len(kept) == 2 and all(i["uploaded"] for i in kept)
     kinds = [e["detail-type"] for e in drain(stack, events_queue) if e["detail"]["key"] == up.key]
     assert kinds == ["Moderation Decision"]
 

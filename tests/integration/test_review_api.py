@@ -4,6 +4,7 @@ queues it, reviewers act through the ReviewApiFunction as API Gateway would call
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -271,3 +272,66 @@ def test_every_event_on_the_bus_matches_its_schema(rules: ReviewRules):
     assert any(e["detail"].get("decided_by") == "human" for e in rules.seen)
     for event in rules.seen:
         validate_event(event["detail-type"], event["detail"])
+
+
+def test_confirmed_block_banks_the_hash_and_earlier_copies_are_blocked_retroactively(
+    stack, runner, rules, api, tmp_path, monkeypatch
+):
+    import cv2
+    from skimage import data as skimage_data
+
+    from tutela.aws.banks import S3Blobs
+    from tutela.bank.media import hash_file
+    from tutela.bank.store import BankRepository
+    from tutela_dev.emulator.runner import object_created_event
+
+    photo = tmp_path / "astronaut.jpg"  # a real photo: PDQ quality well above the floor of 50
+    cv2.imwrite(str(photo), cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR))
+
+    earlier = held(stack, runner, rules, photo, "media/rv-bank-0/beach.jpg", monkeypatch, labels=[])
+    assert runner.decisions(earlier)[0]["verdict"] == "allow" and earlier.key in published(stack)
+    pdq = [h.to_dict() for h in hash_file(photo).hashes]
+    fake = _FakeScan(SWIMWEAR, CHILD).to_dict() | {"pdq": pdq}
+    monkeypatch.setattr(stack.handler_module("ScanMediaFunction"), "scan_and_match", lambda *a, **k: fake)
+    up = held(stack, runner, rules, photo, "media/rv-bank-1/beach.jpg", monkeypatch, labels=SWIMWEAR)
+    monkeypatch.undo()
+    item = queued_id(api, up.key)
+    resp = call(api, "POST", f"/api/items/{item}/decision", body={"verdict": "block", "reason": "abuse"})
+    assert resp.status == 200, resp.body
+    assert resp.json()["action"]["banked"]["added"] == 1
+
+    bucket = stack.outputs["BankBucketName"]
+    repo = BankRepository(S3Blobs(bucket, client=stack.client("s3")))
+    meta = repo.read_index()["banks"]["platform_removed"]
+    assert meta["action"] == "block" and meta["count"] == 1
+    # The same decision repeated (a retry) adds nothing and writes no new bank version.
+    again = call(api, "POST", f"/api/items/{item}/decision", body={"verdict": "block", "reason": "abuse"})
+    assert (
+        again.status == 200 and repo.read_index()["banks"]["platform_removed"]["version"] == meta["version"]
+    )
+
+    key = f"banks/platform_removed/v{meta['version']}.pdq"
+    head = stack.client("s3").head_object(Bucket=bucket, Key=key)
+    [run] = stack.deliver(object_created_event(bucket, key, None, head["ContentLength"], head["ETag"]))
+    assert stack.wait(run)["status"] == "SUCCEEDED"
+    chain = [
+        i for i in stack.resource("dynamodb").Table(stack.outputs["DecisionsTableName"]).query(
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": f"obj#{runner.bucket}/{earlier.key}"},
+        )["Items"]
+        if i.get("kind") == "media"
+    ]  # fmt: skip
+    assert sorted(i["verdict"] for i in chain) == ["allow", "block"]
+    assert earlier.key not in published(stack)
+
+
+def test_confirmed_block_can_leave_the_banks_alone(stack, runner, rules, api, photo, monkeypatch):
+    """ReviewBlockAddsToBank=false leaves REMOVED_BANK empty: a confirmed block adds nothing."""
+    module = stack.handler_module("ReviewApiFunction")
+    settings = module.ReviewApiSettings.from_env
+
+    monkeypatch.setattr(module, "_settings", lambda: settings({**os.environ, "REMOVED_BANK": ""}))
+    up = held(stack, runner, rules, photo, "media/rv-bank-2/beach.jpg", monkeypatch)
+    item = queued_id(api, up.key)
+    resp = call(api, "POST", f"/api/items/{item}/decision", body={"verdict": "block", "reason": "abuse"})
+    assert resp.status == 200 and "banked" not in resp.json()["action"]

@@ -105,16 +105,25 @@ def test_scan_media(invoker: Invoker, seeded: Seeded) -> None:
     assert out["backend"]["name"] == "local"
 
 
-def test_scrub_geotags_stages_a_copy_without_location(
+def _verified_copy(photo: bytes) -> tuple[bytes, dict[str, Any]]:
+    """What ScrubGeotags verifies for a photo (the same library), and the fields it hands on to Act."""
+    import hashlib
+
+    from tutela.scrub import scrub_bytes
+
+    clean, _ = scrub_bytes(photo)
+    return clean, {"sha256": hashlib.sha256(clean).hexdigest(), "size": len(clean)}
+
+
+def test_scrub_geotags_verifies_a_copy_without_location(
     invoker: Invoker, seeded: Seeded, tmp_path: Path
 ) -> None:
     assert _location_tags(seeded.photo, tmp_path), "the seeded photo must carry GPS, or this proves nothing"
     out = invoker.invoke("ScrubGeotagsFunction", seeded.event("scrub_geotags"))
     assert out["verified"] is True and out["location_found"] is True
-    staged = out["staging"]
-    assert staged["bucket"] == NAMES["STAGING_BUCKET"]
-    assert staged["key"] == f"scrubbed/{seeded.versions[MEDIA_KEY]}/{MEDIA_KEY}"
-    assert _location_tags(seeded.get(staged["bucket"], staged["key"]), tmp_path) == []
+    clean, fields = _verified_copy(seeded.photo)
+    assert out["staging"] == fields  # below the splice size nothing is staged: Act scrubs again
+    assert _location_tags(clean, tmp_path) == []
 
 
 def test_decide(invoker: Invoker, seeded: Seeded) -> None:
@@ -152,11 +161,13 @@ def test_record_decision_stores_the_item(invoker: Invoker, seeded: Seeded) -> No
 
 
 def test_act_publishes_the_scrubbed_copy(invoker: Invoker, seeded: Seeded, tmp_path: Path) -> None:
-    out = invoker.invoke("ActFunction", seeded.event("act"))
+    event = seeded.event("act")
+    clean, fields = _verified_copy(seeded.photo)
+    event["decision"]["staged"] = {**fields, "content_type": "image/jpeg"}  # what ScrubGeotags verified
+    out = invoker.invoke("ActFunction", event)
     assert out["published"] == {"bucket": NAMES["PUBLISHED_BUCKET"], "key": MEDIA_KEY}
     published = seeded.get(NAMES["PUBLISHED_BUCKET"], MEDIA_KEY)
-    staged = seeded.get(NAMES["STAGING_BUCKET"], f"scrubbed/{seeded.versions[MEDIA_KEY]}/{MEDIA_KEY}")
-    assert published == staged and published != seeded.photo
+    assert published == clean and published != seeded.photo
     assert _location_tags(published, tmp_path) == []
 
 
@@ -203,3 +214,27 @@ def test_review_intake_queues_a_held_decision_once(invoker: Invoker, seeded: See
     assert event["detail"]["decision"] == {"pk": item["pk"], "sk": item["sk"]}
     assert invoker.invoke("ReviewApiFunction", event) == {"queued": 1}
     assert invoker.invoke("ReviewApiFunction", event) == {"queued": 0}  # redelivered: still one entry
+
+
+def _remod_event(name: str, seeded: Seeded) -> dict[str, Any]:
+    """events/NAME.json (a re-moderation step: no S3 event detail at its top) with the seeded version."""
+    text = (EVENTS / f"{name}.json").read_text().replace(EXAMPLE_MEDIA_VERSION, seeded.versions[MEDIA_KEY])
+    return dict(json.loads(text))
+
+
+def test_remod_plan_pins_the_recorded_version(invoker: Invoker, seeded: Seeded) -> None:
+    """RemodPlan (read-only) on a listed key whose decision RecordDecision stored above."""
+    out = invoker.invoke("RemodPlanFunction", _remod_event("remod_plan_item", seeded))
+    assert out["action"] == "media" and out["key"] == MEDIA_KEY
+    assert out["detail"]["object"]["version-id"] == seeded.versions[MEDIA_KEY]
+    assert len(out["fingerprint"]) == 16 and out["ruleset"]["banks"] == "3"
+
+
+def test_remoderate_appends_a_re_moderation(invoker: Invoker, seeded: Seeded) -> None:
+    """Remoderate with ScanMedia's fresh report: the same verdict under new rules is recorded, once."""
+    event = _remod_event("remoderate_media", seeded)
+    event["scan"]["known_content"] = []  # the same verdict: recorded, nothing else changes
+    out = invoker.invoke("RemoderateFunction", event)
+    assert out["outcome"] == "same" and out["was"] == "allow" and "#remod#" in out["sk"]
+    again = invoker.invoke("RemoderateFunction", {**event, "execution_id": "arn:another"})
+    assert again["outcome"] == "done_before"

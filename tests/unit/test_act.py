@@ -86,6 +86,27 @@ def _media(world: dict[str, Any], verdict: str) -> tuple[ObjectRef, dict[str, An
     )
 
 
+def _photo(world: dict[str, Any], verdict: str) -> tuple[ObjectRef, dict[str, Any]]:
+    """A real geotagged JPEG below the splice size: ScrubGeotags staged nothing and recorded the verified
+    copy's sha256 and size; Act scrubs the original again and publishes only those bytes."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    from tutela.scrub import scrub_bytes
+    from tutela_dev.emulator import samples
+
+    with tempfile.TemporaryDirectory() as tmp:
+        original = samples.photo(Path(tmp) / "p.jpg", (64, 48)).read_bytes()
+    put = world["s3"].put_object(
+        Bucket=UPLOADS, Key="media/p1/a.jpg", Body=original, ContentType="image/jpeg"
+    )
+    ref = ObjectRef(UPLOADS, "media/p1/a.jpg", put["VersionId"], len(original), put["ETag"])
+    clean, _ = scrub_bytes(original)
+    staged = {"sha256": hashlib.sha256(clean).hexdigest(), "size": len(clean), "content_type": "image/jpeg"}
+    return ref, _decision(ref, verdict=verdict, staged=staged)
+
+
 BATCH = (
     b'{"id": "c1", "text": "so cute", "title": "add me on snap, dont tell ur mom"}\n'
     b'{"id": "c2", "text": "how old r u? add me on snap"}\n'
@@ -124,7 +145,9 @@ def _state(world: dict[str, Any], bus: Bus) -> dict[str, Any]:
         out[b] = sorted(
             (
                 v["Key"],
-                s3.get_object(Bucket=b, Key=v["Key"], VersionId=v["VersionId"])["Body"].read().decode(),
+                s3.get_object(Bucket=b, Key=v["Key"], VersionId=v["VersionId"])["Body"]
+                .read()
+                .decode("latin-1"),
             )
             for v in versions
         )
@@ -134,7 +157,7 @@ def _state(world: dict[str, Any], bus: Bus) -> dict[str, Any]:
 
 
 def _run(world: dict[str, Any], make: Callable[..., Any], verdict: str, at: int | None, when: str) -> Any:
-    ref, decision = make(world, verdict) if make is _media else make(world)
+    ref, decision = make(world, verdict) if make in (_media, _photo) else make(world)
     rec, bus = Recorder(at, when), Bus()
     actor = _actor(rec, bus, world)
     for _ in range(3):  # the ASL's MaxAttempts
@@ -152,10 +175,12 @@ def _run(world: dict[str, Any], make: Callable[..., Any], verdict: str, at: int 
     return same[0], same[1], rec.names
 
 
-CASES = [(_media, "allow"), (_media, "block"), (_media, "review"), (_comments, "block")]
+CASES = [(_media, "allow"), (_photo, "allow"), (_media, "block"), (_media, "review"), (_comments, "block")]
 
 
-@pytest.mark.parametrize(("make", "verdict"), CASES, ids=["allow", "block", "review", "comments"])
+@pytest.mark.parametrize(
+    ("make", "verdict"), CASES, ids=["allow", "allow-rescrubbed", "block", "review", "comments"]
+)
 def test_a_fault_before_or_after_any_side_effect_converges(
     template: dict[str, Any], make: Callable[..., Any], verdict: str
 ) -> None:
@@ -187,6 +212,87 @@ def test_a_fault_before_or_after_any_side_effect_converges(
                 state["event_types"] = clean["event_types"]
             assert (result, state) == (clean_result, clean), (at, name, when)
     clients.reset()
+
+
+def test_a_small_allow_publishes_the_rescrubbed_bytes_with_one_put(world: dict[str, Any]) -> None:
+    """Nothing staged: one GET of the original, one conditional PUT (no HEAD, no COPY) of exactly the bytes
+    ScrubGeotags verified; location gone; content type and decision metadata set."""
+    from tutela.scrub import find_location
+
+    ref, decision = _photo(world, "allow")
+    calls: list[str] = []
+    s3 = boto3.client("s3")
+    s3.meta.events.register(
+        "before-call.s3.*", lambda event_name, **kw: calls.append(event_name.split(".")[-1])
+    )
+    Actor(S3(s3), DecisionStore(world["table"]), Bus(), Targets(PUBLISHED, QUARANTINE), EXECUTION).act(
+        ref, decision
+    )
+    assert calls == ["GetObject", "PutObject", "DeleteObject"]  # DeleteObject: the free retire marker
+    got = world["s3"].get_object(Bucket=PUBLISHED, Key=ref.key)
+    body = got["Body"].read()
+    assert len(body) == decision["staged"]["size"] and got["ContentType"] == "image/jpeg"
+    assert got["Metadata"]["tutela-decision"] == decision["sk"]
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "out.jpg").write_bytes(body)
+        assert find_location(Path(tmp) / "out.jpg") == []
+
+
+def test_a_rescrub_that_differs_from_the_verified_copy_publishes_nothing(world: dict[str, Any]) -> None:
+    ref, decision = _photo(world, "allow")
+    decision = {**decision, "staged": {**decision["staged"], "sha256": "0" * 64}}
+    actor = Actor(S3(), DecisionStore(world["table"]), Bus(), Targets(PUBLISHED, QUARANTINE), EXECUTION)
+    with pytest.raises(InvalidInputError, match="differ"):
+        actor.act(ref, decision)
+    assert world["s3"].list_object_versions(Bucket=PUBLISHED).get("Versions", []) == []
+
+
+def test_an_allow_without_a_verified_copy_publishes_nothing(world: dict[str, Any]) -> None:
+    ref, decision = _photo(world, "allow")
+    actor = Actor(S3(), DecisionStore(world["table"]), Bus(), Targets(PUBLISHED, QUARANTINE), EXECUTION)
+    for staged in ({}, {"sha256": decision["staged"]["sha256"]}, {"size": 10}):
+        with pytest.raises(InvalidInputError):
+            actor.act(ref, {**decision, "staged": staged})
+    assert world["s3"].list_object_versions(Bucket=PUBLISHED).get("Versions", []) == []
+
+
+def test_a_replaced_upload_overwrites_the_previous_published_copy(world: dict[str, Any]) -> None:
+    """The key already holds another decision's copy: the conditional PUT fails, the HEAD shows someone
+    else's bytes, and the copy is replaced (one new version)."""
+    world["s3"].put_object(
+        Bucket=PUBLISHED, Key="media/p1/a.jpg", Body=b"old", Metadata={"tutela-decision": "x"}
+    )
+    ref, decision = _photo(world, "allow")
+    Actor(S3(), DecisionStore(world["table"]), Bus(), Targets(PUBLISHED, QUARANTINE), EXECUTION).act(
+        ref, decision
+    )
+    got = world["s3"].get_object(Bucket=PUBLISHED, Key=ref.key)
+    assert (
+        got["Metadata"]["tutela-decision"] == decision["sk"]
+        and got["ContentLength"] == decision["staged"]["size"]
+    )
+    assert len(world["s3"].list_object_versions(Bucket=PUBLISHED)["Versions"]) == 2
+
+
+def test_inline_blocked_lines_that_do_not_fit_a_record_still_go_to_quarantine(world: dict[str, Any]) -> None:
+    big = json.dumps({"id": "c2", "text": "add me on snap " + "x" * 120_000}).encode()
+    body = b'{"id": "c1", "text": "hi"}\n' + big + b"\n" + b'{"id": "c3", "text": "bad"}\n'
+    put = world["s3"].put_object(Bucket=UPLOADS, Key="comments/p1/b.jsonl", Body=body)
+    ref = ObjectRef(UPLOADS, "comments/p1/b.jsonl", put["VersionId"], len(body))
+    inline = [
+        {"id": "c1", "line": 1, "verdict": "allow"},
+        {"id": "c2", "line": 2, "verdict": "block"},
+        {"id": "c3", "line": 3, "verdict": "block"},
+    ]
+    decision = _decision(ref, kind="comments", verdict="block", results={"inline": inline, "count": 3})
+    actor = Actor(S3(), DecisionStore(world["table"]), Bus(), Targets(PUBLISHED, QUARANTINE), EXECUTION)
+    action = actor.act(ref, decision)
+    assert action["quarantined"]["comments"] == 2 and action["quarantined"]["in_records"] == 1
+    got = world["s3"].get_object(Bucket=QUARANTINE, Key=action["quarantined"]["key"])["Body"].read()
+    assert got == big + b"\n"  # only the line its record could not hold
 
 
 def test_block_keeps_a_verified_copy_before_deleting_and_escalates(world: dict[str, Any]) -> None:
@@ -246,14 +352,14 @@ def test_plan_refuses_results_that_do_not_match_the_batch() -> None:
     assert held.published == [] and held.held == 1
 
 
-@pytest.mark.parametrize(("verdict", "tagged"), [("allow", True), ("review", False)])
-def test_only_an_original_nobody_needs_is_tagged_for_expiry(
-    world: dict[str, Any], verdict: str, tagged: bool
-) -> None:
-    """Retention: an allowed original expires by tag (OriginalRetentionDays); one held for review is kept."""
+@pytest.mark.parametrize(("verdict", "retired"), [("allow", True), ("review", False)])
+def test_only_an_original_nobody_needs_is_retired(world: dict[str, Any], verdict: str, retired: bool) -> None:
+    """Retention: an allowed original is made noncurrent (the lifecycle expires it after
+    OriginalRetentionDays); one held for review stays current."""
     ref, decision = _media(world, verdict)
     Actor(S3(), DecisionStore(world["table"]), Bus(), Targets(PUBLISHED, QUARANTINE), EXECUTION).act(
         ref, decision
     )
-    tags = world["s3"].get_object_tagging(Bucket=UPLOADS, Key=ref.key, VersionId=ref.version_id)["TagSet"]
-    assert ({"Key": "tutela-decided", "Value": "true"} in tags) is tagged
+    versions = world["s3"].list_object_versions(Bucket=UPLOADS, Prefix=ref.key)
+    assert any(m["IsLatest"] for m in versions.get("DeleteMarkers", [])) is retired
+    assert world["s3"].head_object(Bucket=UPLOADS, Key=ref.key, VersionId=ref.version_id)  # still readable

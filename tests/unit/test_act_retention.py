@@ -1,5 +1,6 @@
-"""Act tags an original as decided (so the upload bucket's lifecycle expires it after OriginalRetentionDays)
-exactly when nothing is left for a human: a published media allow, a comment batch with no held line."""
+"""Act retires an original (a delete marker: the upload bucket's noncurrent-version rule expires it after
+OriginalRetentionDays) exactly when nothing is left for a human: a published media allow, a comment batch with
+no held line; never with OriginalRetentionDays=0."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from tests.conftest import create_decisions_table
 from tutela.act import Actor, Targets
-from tutela.aws.s3 import DECIDED_TAG, S3
+from tutela.aws.s3 import S3
 from tutela.aws.store import DecisionStore
 from tutela.decision import object_item, step_decision
 from tutela.objects import ObjectRef
@@ -37,13 +38,15 @@ def world(aws: None, template: dict[str, Any]) -> Iterator[tuple[Any, Actor]]:
 
 
 def _decided(s3: Any, ref: ObjectRef) -> bool:
-    tags = s3.get_object_tagging(Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id)["TagSet"]
-    return {"Key": DECIDED_TAG[0], "Value": DECIDED_TAG[1]} in tags
+    """Retired: a delete marker is current, and the version itself is still there (until the rule)."""
+    assert s3.head_object(Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id)["VersionId"]
+    versions = s3.list_object_versions(Bucket=ref.bucket, Prefix=ref.key)
+    return any(m["IsLatest"] for m in versions.get("DeleteMarkers", []))
 
 
 def _media(s3: Any, verdict: str) -> tuple[ObjectRef, dict[str, Any]]:
     put = s3.put_object(Bucket=UPLOADS, Key="media/p1/a.jpg", Body=b"original")
-    ref = ObjectRef(UPLOADS, "media/p1/a.jpg", put["VersionId"], 8)
+    ref = ObjectRef(UPLOADS, "media/p1/a.jpg", put["VersionId"], 8, put["ETag"])
     s3.put_object(Bucket=STAGING, Key="scrubbed/a.jpg", Body=b"scrubbed")
     fields = {"kind": "media", "verdict": verdict, "severity": 0, "reasons": []}
     fields["staged"] = {"bucket": STAGING, "key": "scrubbed/a.jpg", "content_type": "image/jpeg"}
@@ -56,7 +59,7 @@ def _batch(s3: Any, verdicts: list[str]) -> tuple[ObjectRef, dict[str, Any]]:
     lines = [json.dumps({"id": f"c{i}", "text": "hello"}).encode() + b"\n" for i in range(len(verdicts))]
     body = b"".join(lines)
     put = s3.put_object(Bucket=UPLOADS, Key="comments/p1/b.jsonl", Body=body)
-    ref = ObjectRef(UPLOADS, "comments/p1/b.jsonl", put["VersionId"], len(body))
+    ref = ObjectRef(UPLOADS, "comments/p1/b.jsonl", put["VersionId"], len(body), put["ETag"])
     results = [{"id": f"c{i}", "line": i + 1, "verdict": v} for i, v in enumerate(verdicts)]
     S3().put_jsonl(results, STAGING, "comment-results/b.jsonl")
     worst = "block" if "block" in verdicts else "review" if "review" in verdicts else "allow"
@@ -94,3 +97,11 @@ def test_a_comment_batch_is_decided_only_when_no_line_is_held(
     ref, decision = _batch(s3, verdicts)
     actor.act(ref, decision)
     assert _decided(s3, ref) is decided
+
+
+def test_retention_zero_retires_nothing(world: tuple[Any, Actor]) -> None:
+    s3, actor = world
+    keep = Actor(actor.s3, actor.history, actor.bus, actor.targets, EXECUTION, retire_originals=False)
+    ref, decision = _media(s3, "allow")
+    keep.act(ref, decision)
+    assert not _decided(s3, ref)

@@ -9,9 +9,11 @@ from tutela.comment_records import (
     expand,
     fits_inline,
     informative,
+    kept_in_record,
     line_ranges,
     parse_ranges,
     with_text,
+    with_uploaded,
     without_text,
 )
 
@@ -64,3 +66,16 @@ def test_text_leaves_the_state_and_comes_back_from_the_batch() -> None:
     assert light[1]["evidence"] == [{"start": 0, "end": 14, "category": "grooming"}]
     assert with_text(light, BATCH) == RESULTS
     assert fits_inline(light) and not fits_inline([{"x": "y" * 70_000}])
+
+
+def test_only_blocked_lines_carry_their_uploaded_bytes_and_only_when_they_fit() -> None:
+    results = [
+        {"line": 1, "verdict": "allow"},
+        {"line": 2, "verdict": "block"},
+        {"line": 3, "verdict": "review"},
+        {"line": 9, "verdict": "block"},  # no such line: nothing to keep
+    ]
+    out = with_uploaded(results, BATCH)
+    assert [r.get("uploaded") for r in out] == [None, BATCH.splitlines()[1].decode(), None, None]
+    assert kept_in_record(b"x" * 1000) and not kept_in_record(b"x" * 200_000)
+    assert not kept_in_record(b"\xff\xfe not utf-8")

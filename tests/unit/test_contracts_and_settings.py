@@ -122,7 +122,14 @@ class _Recording(dict):  # type: ignore[type-arg]
         self.read.add(key)
         if key.startswith("MAX_") or key.endswith(("_BYTES", "_DAYS")):
             return "1"
-        return {"VISION_BACKEND": "local", "COMMENTS_COMPREHEND": "false"}.get(key, "x")
+        return {
+            "VISION_BACKEND": "local",
+            "COMMENTS_COMPREHEND": "false",
+            "RETIRE_ORIGINALS": "true",
+            "COMMENTS_LLM": "amazon.nova-micro-v1:0",  # set, so its own settings are read too
+            "COMMENTS_LLM_SCOPE": "all",
+            "COMMENTS_LLM_BATCH_TOKENS": "30000",
+        }.get(key, "x")
 
 
 SETTINGS = {

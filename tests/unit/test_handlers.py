@@ -64,25 +64,26 @@ def test_scan_media(env: dict[str, Any], tmp_path: Path, lambda_context: Any) ->
         assert face["AgeRange"]["Low"] <= face["AgeRange"]["High"]
 
 
-def test_scrub_geotags_stages_a_verified_copy(
+def test_scrub_geotags_verifies_a_copy_and_stages_nothing_below_the_splice_size(
     env: dict[str, Any], tmp_path: Path, lambda_context: Any
 ) -> None:
-    event = put(env, load_event("scrub_geotags"), samples.photo(tmp_path / "p.jpg", (320, 240)).read_bytes())
+    """A photo is scrubbed and verified in memory; the step returns the verified bytes' sha256 and size
+    (what Act re-creates and checks before publishing) and writes nothing."""
+    import hashlib
+
+    from tutela.scrub import scrub_bytes
+
+    original = samples.photo(tmp_path / "p.jpg", (320, 240)).read_bytes()
+    event = put(env, load_event("scrub_geotags"), original)
     out = handler("scrub_geotags")(event, lambda_context)
     assert out["verified"] is True and out["location_found"] is True and "exif.gps" in out["removed"]
-    staged = tmp_path / "staged.jpg"
-    staged.write_bytes(env["s3"].get_object(Bucket=STAGING, Key=out["staging"]["key"])["Body"].read())
+    assert out["content_type"] == "image/jpeg"
+    clean, _ = scrub_bytes(original)
+    assert out["staging"] == {"sha256": hashlib.sha256(clean).hexdigest(), "size": len(clean)}
+    staged = tmp_path / "clean.jpg"
+    staged.write_bytes(clean)
     assert find_location(staged) == []
-
-
-def test_scrub_small_path_stages_with_the_media_content_type(
-    env: dict[str, Any], tmp_path: Path, lambda_context: Any
-) -> None:
-    """Issue 9 mutation 'the small-file scrub path drops the Content-Type' survived."""
-    event = put(env, load_event("scrub_geotags"), samples.photo(tmp_path / "p.jpg", (320, 240)).read_bytes())
-    out = handler("scrub_geotags")(event, lambda_context)
-    head = env["s3"].head_object(Bucket=STAGING, Key=out["staging"]["key"])
-    assert head["ContentType"] == "image/jpeg" == out["content_type"]
+    assert env["s3"].list_objects_v2(Bucket=STAGING).get("KeyCount", 0) == 0
 
 
 def test_scrub_rejects_non_media(env: dict[str, Any], lambda_context: Any) -> None:
@@ -177,8 +178,38 @@ def test_a_redelivery_never_rewrites_comment_records(
     assert env["table"].get_item(Key={"pk": items[first]["pk"], "sk": first})["Item"]["marker"] == "untouched"
 
 
-def test_act_publishes_the_staged_copy(env: dict[str, Any], lambda_context: Any) -> None:
+def test_a_small_batchs_blocked_lines_are_kept_in_their_records_not_quarantined(
+    env: dict[str, Any], tmp_path: Path, lambda_context: Any
+) -> None:
+    """Inline results: RecordDecision keeps each blocked line's uploaded bytes in its record, so Act publishes
+    the allowed lines and writes no quarantine object (one PUT per batch fewer)."""
+    thread = samples.thread(tmp_path / "t.jsonl").read_bytes()
+    event = put(env, load_event("classify_comments"), thread)
+    decision = handler("classify_comments")(event, lambda_context)
+    assert "inline" in decision["results"]
+    recorded = handler("record_decision")({**event, "decision": decision}, lambda_context)
+    items = {i["sk"]: i for i in env["table"].scan()["Items"] if "#c#" in i["sk"]}
+    lines = thread.splitlines()
+    for n in (3, 5):  # the two blocked lines: their exact uploaded bytes
+        (item,) = [i for sk, i in items.items() if sk.endswith(f"#c#{n:06d}")]
+        assert item["verdict"] == "block" and item["uploaded"].encode() == lines[n - 1]
+    env["table"].put_item(Item={"pk": recorded["decision"]["pk"], "sk": recorded["decision"]["sk"]})
+    action = handler("act")({**event, "decision": recorded["decision"]}, lambda_context)
+    assert action["quarantined"] == {"comments": 2, "in_records": 2}
+    assert env["s3"].list_objects_v2(Bucket=QUARANTINE).get("KeyCount", 0) == 0
+    assert action["published"]["comments"] == 3
+
+
+def _staged_act_event() -> dict[str, Any]:
+    """events/act.json with a staged copy (what a big video's allow carries) instead of a verified hash."""
     event = load_event("act")
+    key = "scrubbed/3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH/media/post-123/beach.jpg"
+    event["decision"]["staged"] = {"bucket": STAGING, "key": key, "content_type": "image/jpeg"}
+    return event
+
+
+def test_act_publishes_the_staged_copy(env: dict[str, Any], lambda_context: Any) -> None:
+    event = _staged_act_event()
     decision = event["decision"]
     env["s3"].create_bucket(Bucket=decision["staged"]["bucket"])
     env["s3"].put_object(Bucket=decision["staged"]["bucket"], Key=decision["staged"]["key"], Body=b"scrubbed")
@@ -219,7 +250,7 @@ def test_scrub_geotags_splices_big_objects_in_s3(
 
 
 def test_act_publishes_with_the_media_content_type(env: dict[str, Any], lambda_context: Any) -> None:
-    event = load_event("act")
+    event = _staged_act_event()
     staged = event["decision"]["staged"]
     env["s3"].create_bucket(Bucket=staged["bucket"])
     env["s3"].put_object(Bucket=staged["bucket"], Key=staged["key"], Body=b"x", ContentType="image/jpeg")

@@ -10,7 +10,6 @@ import pytest
 
 from tutela.decision import (
     comment_items,
-    error_reason,
     event_detail,
     from_dynamo,
     object_item,
@@ -19,6 +18,7 @@ from tutela.decision import (
     to_dynamo,
 )
 from tutela.errors import InvalidInputError
+from tutela.held import step_error_reason as error_reason
 from tutela.objects import ObjectRef
 from tutela.sniff import sniff
 from tutela.verdict import worst

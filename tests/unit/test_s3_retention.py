@@ -1,4 +1,5 @@
-"""S3.mark_decided: the tag the upload bucket's lifecycle expires decided originals by (moto-backed)."""
+"""S3.retire: a final original becomes noncurrent (a conditional delete marker) so the upload bucket's
+noncurrent-version rule expires it; a newer upload of the key is never hidden (moto-backed)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from typing import Any
 
 import boto3
 
-from tutela.aws.s3 import DECIDED_TAG, S3
+from tutela.aws.s3 import S3
 from tutela.objects import ObjectRef
+
+KEY = "media/p/a.jpg"
 
 
 def _bucket() -> Any:
@@ -17,42 +20,62 @@ def _bucket() -> Any:
     return s3
 
 
-def _tags(s3: Any, ref: ObjectRef) -> dict[str, str]:
-    tags = s3.get_object_tagging(Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id)["TagSet"]
-    return {t["Key"]: t["Value"] for t in tags}
+def _put(s3: Any, body: bytes) -> ObjectRef:
+    resp = s3.put_object(Bucket="uploads", Key=KEY, Body=body)
+    return ObjectRef("uploads", KEY, resp["VersionId"], len(body), resp["ETag"].strip('"'))
 
 
-def test_tags_only_that_version_and_keeps_the_uploaders_tags(aws: None) -> None:
+def _current(s3: Any) -> str | None:
+    """The current version id of KEY (None: a delete marker is current)."""
+    for v in s3.list_object_versions(Bucket="uploads", Prefix=KEY).get("Versions", []):
+        if v["IsLatest"]:
+            return str(v["VersionId"])
+    return None
+
+
+def _exists(s3: Any, ref: ObjectRef) -> bool:
+    return s3.head_object(Bucket="uploads", Key=KEY, VersionId=ref.version_id)["ContentLength"] >= 0
+
+
+def test_the_current_version_gets_a_delete_marker_and_stays_readable(aws: None) -> None:
     s3 = _bucket()
-    old = s3.put_object(Bucket="uploads", Key="media/p/a.jpg", Body=b"1", Tagging="client=app")["VersionId"]
-    new = s3.put_object(Bucket="uploads", Key="media/p/a.jpg", Body=b"2")["VersionId"]
-    ref = ObjectRef("uploads", "media/p/a.jpg", old)
-    assert S3(s3).mark_decided(ref) is True
-    assert _tags(s3, ref) == {"client": "app", DECIDED_TAG[0]: DECIDED_TAG[1]}
-    assert _tags(s3, ObjectRef("uploads", "media/p/a.jpg", new)) == {}  # a later upload is not decided yet
-
-
-def test_a_retry_writes_nothing(aws: None) -> None:
-    s3 = _bucket()
-    version = s3.put_object(Bucket="uploads", Key="media/p/a.jpg", Body=b"1")["VersionId"]
-    ref = ObjectRef("uploads", "media/p/a.jpg", version)
+    ref = _put(s3, b"1")
     calls: list[str] = []
-    s3.meta.events.register("before-call.s3.PutObjectTagging", lambda **kw: calls.append("put"))
-    assert S3(s3).mark_decided(ref) and S3(s3).mark_decided(ref)
-    assert calls == ["put"]
+    s3.meta.events.register("before-call.s3.*", lambda event_name, **kw: calls.append(event_name))
+    assert S3(s3).retire(ref) is True
+    assert calls == ["before-call.s3.DeleteObject"]  # one free request, no HEAD
+    assert _current(s3) is None and _exists(s3, ref)  # noncurrent, still there by version id
 
 
-def test_never_strips_an_uploaders_full_tag_set(aws: None) -> None:
+def test_a_retry_changes_nothing(aws: None) -> None:
     s3 = _bucket()
-    ten = "&".join(f"t{i}=v" for i in range(10))
-    version = s3.put_object(Bucket="uploads", Key="media/p/a.jpg", Body=b"1", Tagging=ten)["VersionId"]
-    ref = ObjectRef("uploads", "media/p/a.jpg", version)
-    assert S3(s3).mark_decided(ref) is False
-    assert len(_tags(s3, ref)) == 10 and DECIDED_TAG[0] not in _tags(s3, ref)
+    ref = _put(s3, b"1")
+    assert S3(s3).retire(ref) and S3(s3).retire(ref)
+    versions = s3.list_object_versions(Bucket="uploads", Prefix=KEY)
+    assert len(versions["DeleteMarkers"]) == 1 and _exists(s3, ref)
 
 
-def test_a_version_already_deleted_has_nothing_to_expire(aws: None) -> None:
+def test_a_newer_upload_of_the_key_is_never_hidden(aws: None) -> None:
     s3 = _bucket()
-    version = s3.put_object(Bucket="uploads", Key="media/p/a.jpg", Body=b"1")["VersionId"]
-    s3.delete_object(Bucket="uploads", Key="media/p/a.jpg", VersionId=version)
-    assert S3(s3).mark_decided(ObjectRef("uploads", "media/p/a.jpg", version)) is False
+    old = _put(s3, b"1")
+    new = _put(s3, b"2")
+    assert S3(s3).retire(old) is True  # already noncurrent: the rule expires it anyway
+    assert _current(s3) == new.version_id
+
+
+def test_without_the_events_etag_it_checks_the_current_version_first(aws: None) -> None:
+    s3 = _bucket()
+    old = _put(s3, b"1")
+    new = _put(s3, b"2")
+    assert S3(s3).retire(ObjectRef("uploads", KEY, old.version_id)) is True
+    assert _current(s3) == new.version_id
+    assert S3(s3).retire(ObjectRef("uploads", KEY, new.version_id)) is True
+    assert _current(s3) is None and _exists(s3, new)
+
+
+def test_an_unversioned_object_is_never_deleted(aws: None) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="plain")
+    etag = s3.put_object(Bucket="plain", Key=KEY, Body=b"1")["ETag"]
+    assert S3(s3).retire(ObjectRef("plain", KEY, None, 1, etag)) is False
+    assert s3.head_object(Bucket="plain", Key=KEY)["ContentLength"] == 1

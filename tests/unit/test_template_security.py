@@ -35,10 +35,12 @@ FUNCTIONS = [
     "ReviewApiFunction",
     "ClassifyPostFunction",
     "PostContextFunction",
+    "RemodPlanFunction",
+    "RemoderateFunction",
 ]
-# Re-evaluations (a post's text declares a child) withdraw and quarantine as Act does; they never publish.
-# The review API quarantines reviewers' blocks and serves them blurred previews.
-ACTORS = {"ActFunctionRole", "PostContextFunctionRole", "ReviewApiFunctionRole"}
+# Re-evaluations (a post's text declares a child) and re-moderations withdraw and quarantine as Act does; they
+# never publish. The review API quarantines reviewers' blocks and serves them blurred previews.
+ACTORS = {"ActFunctionRole", "PostContextFunctionRole", "ReviewApiFunctionRole", "RemoderateFunctionRole"}
 BUCKETS = ["UploadBucket", "StagingBucket", "PublishedBucket", "QuarantineBucket"]
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/Admin"
 _SUB = re.compile(r"\$\{([A-Za-z0-9_:.]+)\}")
@@ -405,7 +407,10 @@ def test_act_role_publishes_and_quarantines_but_not_lifecycle(cfn: dict[str, Any
     role = "ActFunctionRole"
     assert role_allows(cfn, role, "s3:PutObject", arn("PublishedBucket") + "/media/p/x.jpg")
     assert role_allows(cfn, role, "s3:PutObject", arn("QuarantineBucket") + "/media/p/x.jpg@v")
-    assert role_allows(cfn, role, "s3:PutObjectVersionTagging", arn("UploadBucket") + "/media/p/x.jpg")
+    # A final original is retired with a delete marker (DeleteObject), never tagged or rewritten.
+    assert role_allows(cfn, role, "s3:DeleteObject", arn("UploadBucket") + "/media/p/x.jpg")
+    assert not role_allows(cfn, role, "s3:PutObjectTagging", arn("UploadBucket") + "/media/p/x.jpg")
+    assert not role_allows(cfn, role, "s3:PutObjectVersionTagging", arn("UploadBucket") + "/media/p/x.jpg")
     assert not role_allows(cfn, role, "s3:PutLifecycleConfiguration", arn("UploadBucket"))
     assert not role_allows(cfn, role, "s3:PutObject", arn("UploadBucket") + "/media/p/x.jpg")
 
@@ -442,6 +447,7 @@ def test_decision_history_is_append_only(res: Resolved, cfn: dict[str, Any]) -> 
         "PostContextFunction",
         "ClassifyCommentsFunction",
         "ReviewApiFunction",
+        "RemoderateFunction",  # appends re-moderations (conditional puts, like PostContext)
     }
     [membership] = [
         stmt
@@ -457,6 +463,7 @@ def test_rules_dead_letter_into_the_alarmed_queue(cfn: dict[str, Any], res: Reso
     names = [
         "LongModerationStateMachineUploadCreated",
         "ModerationStateMachineUploadCreated",
+        "RemoderationStateMachineBankSnapshotWritten",
         "ReviewApiFunctionHeldForReview",
     ]
     assert sorted(rules) == names
@@ -543,7 +550,7 @@ def test_every_function_and_the_state_machine_log_with_retention(res: Resolved, 
     assert set(FUNCTIONS) <= set(functions)
     for fn in functions:  # every function, including ones added later
         assert groups[f"/aws/lambda/ref:{fn}"]["RetentionInDays"] == res.params["LogRetentionDays"], fn
-    for machine in ("ModerationStateMachine", "LongModerationStateMachine"):
+    for machine in ("ModerationStateMachine", "LongModerationStateMachine", "RemoderationStateMachine"):
         logging = res.props(machine)["Logging"]
         assert logging["IncludeExecutionData"] is False  # the state must never reach the logs
         (dest,) = logging["Destinations"]
@@ -553,16 +560,21 @@ def test_every_function_and_the_state_machine_log_with_retention(res: Resolved, 
 
 
 def test_decided_originals_expire_and_zero_keeps_them(raw: dict[str, Any]) -> None:
-    from tutela.aws.s3 import DECIDED_TAG
-
+    """Act retires a final original (a delete marker); the noncurrent-version rule expires it after
+    OriginalRetentionDays. With 0, Act retires nothing (and overwritten versions keep their 30 days)."""
     assert raw["Parameters"]["OriginalRetentionDays"]["Default"] == 30
-    rules = {r["Id"]: r for r in Resolved(raw).props("UploadBucket")["LifecycleConfiguration"]["Rules"]}
-    rule = rules["expire-decided-originals"]
-    assert rule["TagFilters"] == [{"Key": DECIDED_TAG[0], "Value": DECIDED_TAG[1]}]
-    assert rule["ExpirationInDays"] == "30"
-    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 1  # the delete marker's version goes too
-    kept = Resolved(raw, OriginalRetentionDays="0").props("UploadBucket")["LifecycleConfiguration"]["Rules"]
-    assert "expire-decided-originals" not in {r["Id"] for r in kept}
+    res = Resolved(raw)
+    rules = {r["Id"]: r for r in res.props("UploadBucket")["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-old-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == "30"
+    assert "Filter" not in rules["expire-old-versions"] and "Prefix" not in rules["expire-old-versions"]
+    assert not any("ExpirationInDays" in r for r in rules.values())  # nothing current expires by age
+    assert res.props("ActFunction")["Environment"]["Variables"]["RETIRE_ORIGINALS"] == "true"
+    week = Resolved(raw, OriginalRetentionDays="7")
+    rules = {r["Id"]: r for r in week.props("UploadBucket")["LifecycleConfiguration"]["Rules"]}
+    rule = rules["expire-old-versions"]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == "7"
+    kept = Resolved(raw, OriginalRetentionDays="0")
+    assert kept.props("ActFunction")["Environment"]["Variables"]["RETIRE_ORIGINALS"] == "false"
 
 
 def test_quarantine_and_unpublished_copies_expire(res: Resolved) -> None:
@@ -648,3 +660,76 @@ def test_redrive_operators_get_exactly_what_tutela_redrive_calls(raw: dict[str, 
         ("cloudformation:DescribeStackResource", "ref:AWS::StackId"),
         ("kms:Decrypt", arn("EncryptionKey")),
     }
+
+
+# ---------------------------------------------------------------- re-moderation
+def test_remoderation_planning_is_read_only(cfn: dict[str, Any]) -> None:
+    role = "RemodPlanFunctionRole"
+    for action in ("dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"):
+        assert not role_allows(cfn, role, action, arn("DecisionsTable")), action
+    for bucket in ("UploadBucket", "PublishedBucket", "QuarantineBucket", "BankBucket"):
+        for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
+            assert not role_allows(cfn, role, action, arn(bucket) + "/media/p/x.jpg"), (bucket, action)
+    assert not role_allows(cfn, role, "s3:GetObjectVersion", arn("UploadBucket") + "/media/p/x.jpg")
+    assert role_allows(cfn, role, "dynamodb:Query", arn("DecisionsTable") + "/index/HashIndex")
+    # a published copy's HEAD names the upload version it was made from; no older versions, no quarantine
+    for key in ("/media/p/x.jpg", "/comments/p/b.jsonl"):
+        assert role_allows(cfn, role, "s3:GetObject", arn("PublishedBucket") + key)
+    assert not role_allows(cfn, role, "s3:GetObjectVersion", arn("PublishedBucket") + "/media/p/x.jpg")
+    assert not role_allows(cfn, role, "s3:GetObject", arn("QuarantineBucket") + "/media/p/x.jpg")
+
+
+def test_the_scanner_reads_published_media_copies_only(cfn: dict[str, Any]) -> None:
+    role = "ScanMediaFunctionRole"  # a backfill scans an allowed upload's copy: its original is retired
+    assert role_allows(cfn, role, "s3:GetObjectVersion", arn("PublishedBucket") + "/media/p/x.jpg")
+    assert not role_allows(cfn, role, "s3:GetObject", arn("PublishedBucket") + "/comments/p/b.jsonl")
+    for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
+        assert not role_allows(cfn, role, action, arn("PublishedBucket") + "/media/p/x.jpg"), action
+    assert not role_allows(cfn, role, "s3:GetObject", arn("QuarantineBucket") + "/media/p/x.jpg")
+
+
+def test_remoderate_withdraws_and_quarantines_but_never_publishes_or_touches_banks(
+    cfn: dict[str, Any],
+) -> None:
+    role = "RemoderateFunctionRole"
+    assert role_allows(cfn, role, "s3:DeleteObjectVersion", arn("PublishedBucket") + "/media/p/x.jpg")
+    assert role_allows(cfn, role, "s3:PutObject", arn("QuarantineBucket") + "/media/p/x.jpg@v#remod")
+    assert not role_allows(cfn, role, "s3:GetObject", arn("StagingBucket") + "/scrubbed/v/media/p/x.jpg")
+    assert not role_allows(cfn, role, "s3:PutObject", arn("BankBucket") + "/banks/index.json")
+    assert not role_allows(cfn, role, "s3:PutObject", arn("UploadBucket") + "/media/p/x.jpg")
+
+
+def test_remoderation_machine_runs_only_its_own_children_and_functions(cfn: dict[str, Any]) -> None:
+    resolver = _CfnStrings()
+    granted = {
+        (a, resolver.text(r))
+        for stmt in role_statements(cfn, "RemoderationStateMachineRole")
+        for a in _as_list(stmt["Action"])
+        for r in _as_list(stmt["Resource"])
+    }
+    assert {r for a, r in granted if a == "states:StartExecution"} == {
+        "arn:*:states:*:*:stateMachine:tutela-remoderation-*"  # its own Distributed Map children only
+    }
+    invoked = {r for a, r in granted if a == "lambda:InvokeFunction"}
+    assert invoked and all(any(f in r for f in ("RemodPlan", "Remoderate", "ScanMedia")) for r in invoked)
+    assert {r for a, r in granted if a == "s3:PutObject"} == {arn("StagingBucket") + "/remoderation-runs/*"}
+    # the ItemReader: the originals still current, then the allowed uploads' published copies
+    assert {r for a, r in granted if a == "s3:ListBucket"} == {arn("UploadBucket"), arn("PublishedBucket")}
+    assert not {r for a, r in granted if a in ("s3:GetObject", "s3:GetObjectVersion") and "Published" in r}
+
+
+def test_a_reviewers_block_writes_the_banks_only_when_configured(raw: dict[str, Any]) -> None:
+    on, off = Resolved(raw), Resolved(raw, ReviewBlockAddsToBank="false")
+    assert on.props("ReviewApiFunction")["Environment"]["Variables"]["REMOVED_BANK"] == "platform_removed"
+    assert off.props("ReviewApiFunction")["Environment"]["Variables"]["REMOVED_BANK"] == ""
+
+    def bank_writes(r: Resolved) -> list[Any]:
+        return [
+            s
+            for p in r.props("ReviewApiFunction")["Policies"]
+            if isinstance(p, dict) and "Statement" in p
+            for s in p["Statement"]
+            if "s3:PutObject" in _as_list(s["Action"]) and "BankBucket" in str(s["Resource"])
+        ]
+
+    assert len(bank_writes(on)) == 1 and bank_writes(off) == []

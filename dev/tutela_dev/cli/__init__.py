@@ -16,6 +16,10 @@ COMMANDS = {
     "scan": ("tutela_dev.cli.scan", "scan an image or video for nudity/underwear and minors"),
     "comments": ("tutela_dev.cli.comments", "classify comments (JSON Lines) for innuendo and grooming"),
     "bank": ("tutela_dev.cli.bank", "PDQ hash banks of known content: import, add, match"),
+    "backfill": (
+        "tutela_dev.cli.backfill",
+        "re-moderate stored uploads after a policy, lexicon, bank or model change",
+    ),
     "redrive": ("tutela_dev.cli.redrive", "replay dead-lettered uploads and decisions into the pipeline"),
     "review": (
         "tutela_dev.cli.review",

@@ -45,8 +45,41 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="also ask Amazon Comprehend DetectToxicContent about English comments (needs AWS credentials)",
     )
+    p.add_argument(
+        "--llm",
+        default="",
+        metavar="MODEL_ID",
+        help="also run stage 3: ask this Amazon Bedrock foundation model (Converse) about the file as one "
+        "batch (needs AWS credentials and model access; docs/comments.md)",
+    )
+    p.add_argument("--llm-scope", choices=["child-or-unknown", "all"], default="child-or-unknown")
+    p.add_argument(
+        "--llm-batch-tokens",
+        type=int,
+        default=30_000,
+        metavar="N",
+        help="estimated input tokens the file may spend (default 30000, as a deployed batch)",
+    )
     p.add_argument("--summary", action="store_true", help="print verdict counts to standard error")
     p.set_defaults(run=run)
+
+
+def _llm_stage(args: argparse.Namespace, lines: list[bytes], results: list[dict[str, Any]]) -> None:
+    """Stage 3 on the whole file, as ClassifyComments runs it on a batch (stricter only, fail closed)."""
+    from tutela.aws.bedrock import WORST_CALL_SECONDS, BedrockConverse
+    from tutela.comments import default_lexicon
+    from tutela.comments.lines import parse_batch
+    from tutela.comments.llm import LLMConfig, judge
+
+    config = LLMConfig(
+        args.llm, args.llm_scope, batch_tokens=args.llm_batch_tokens, call_seconds=WORST_CALL_SECONDS
+    )
+    texts = {c.line: c.text for c in parse_batch(lines, args.minor_context) if c.text is not None}
+    report = judge(
+        results, texts, config=config, ask=BedrockConverse(args.llm).ask, lexicon=default_lexicon()
+    )
+    if args.summary:
+        print(json.dumps({"llm": report.summary()}), file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +92,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"tutela comments: {exc}", file=sys.stderr)
         return 2
     comprehend = ComprehendToxicity() if args.comprehend else None
+    if args.llm:
+        from tutela.comments.llm import check_model_id
+
+        try:
+            check_model_id(args.llm)
+        except ValueError as exc:
+            print(f"tutela comments: --llm: {exc}", file=sys.stderr)
+            return 2
     try:
         # Bytes, split by the same splitter as the Lambda: an invalid UTF-8 line is that comment's error.
         src: BinaryIO = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
@@ -71,12 +112,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         write = out.write
         dumps = json.dumps
-        for result in classify_lines(
-            iter_batch(src),
-            minor_context=args.minor_context,
-            comprehend=comprehend,
-            lexicon=lexicon,
-        ):
+        lines: Any = iter_batch(src)
+        if args.llm:  # the stage needs the whole batch: the file is read first
+            lines = list(lines)
+        results: Any = classify_lines(
+            lines, minor_context=args.minor_context, comprehend=comprehend, lexicon=lexicon
+        )
+        if args.llm:
+            results = list(results)
+            _llm_stage(args, lines, results)
+        for result in results:
             if "error" in result:
                 errors += 1
             counts[result["verdict"]] = counts.get(result["verdict"], 0) + 1

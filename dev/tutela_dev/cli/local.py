@@ -28,6 +28,12 @@ def add_parser(sub: Any) -> None:
         "--backend", choices=["local", "rekognition"], default="local", help="VisionBackend parameter"
     )
     run.add_argument(
+        "--comments-llm",
+        default="",
+        metavar="MODEL_ID",
+        help="CommentsLLM parameter (Amazon Bedrock): refused here, the local stack has no Bedrock",
+    )
+    run.add_argument(
         "--chaos",
         type=int,
         default=None,
@@ -94,6 +100,7 @@ def run_local(args: argparse.Namespace) -> int:
 
     from tutela.bank.model import check_bank_name
     from tutela_dev.emulator.runner import run_files
+    from tutela_dev.emulator.stack import LocalStackError
 
     err = Console(stderr=True)
     missing = [str(f) for f in args.files if not f.is_file()]
@@ -127,15 +134,22 @@ def run_local(args: argparse.Namespace) -> int:
             err.print(f"[{done}/{total}] {upload.key} (delivery {upload.deliveries}): {status}")
 
     err.print(f"deploying {root / 'template.yaml'} to the in-process moto stack ...")
-    result = run_files(
-        args.files,
-        args.out,
-        root=root,
-        on_progress=progress,
-        parameters={"VisionBackend": args.backend},
-        chaos_seed=args.chaos,
-        banks=banks,
-    )
+    parameters = {"VisionBackend": args.backend}
+    if args.comments_llm:
+        parameters["CommentsLLM"] = args.comments_llm
+    try:
+        result = run_files(
+            args.files,
+            args.out,
+            root=root,
+            on_progress=progress,
+            parameters=parameters,
+            chaos_seed=args.chaos,
+            banks=banks,
+        )
+    except LocalStackError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return 2
     table = Table(title=f"Tutela decisions ({time.monotonic() - started:.1f}s)")
     for col in ("key", "comment", "verdict", "severity", "reasons", "action"):
         table.add_column(col)

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _one(path: str, args: argparse.Namespace, compact: bool) -> int:
+    from tutela.held import exception_reason
     from tutela.policy.media import decide_media
     from tutela.vision import scan_file
 
@@ -42,17 +43,11 @@ def _one(path: str, args: argparse.Namespace, compact: bool) -> int:
         report = scan_file(path, backend=args.backend).to_dict()
         decision = decide_media(report, {"location_found": bool(args.location_found)})
     except TutelaError as exc:
-        err = {
-            "error": {"type": type(exc).__name__, "code": exc.code, "message": str(exc)},
-            "file": path,
-        }
+        err = {"error": {"type": type(exc).__name__, **exception_reason(exc)}, "file": path}
         print(json.dumps(err, indent=indent))
         return 3
     except Exception as exc:  # never a traceback on hostile input; still a clear, typed error
-        err = {
-            "error": {"type": type(exc).__name__, "code": "internal_error", "message": str(exc)[:200]},
-            "file": path,
-        }
+        err = {"error": {"type": type(exc).__name__, **exception_reason(exc, limit=200)}, "file": path}
         print(json.dumps(err, indent=indent))
         return 4
     out: dict[str, Any] = {

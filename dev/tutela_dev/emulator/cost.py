@@ -115,7 +115,13 @@ class Bill:
         return sum(line.dollars for line in self.lines)
 
 
-def price(executions: Sequence[Execution], prices: Mapping[str, Any], parameters: Mapping[str, str]) -> Bill:
+def price(
+    executions: Sequence[Execution],
+    prices: Mapping[str, Any],
+    parameters: Mapping[str, str],
+    *,
+    platform_logs: bool = True,
+) -> Bill:
     """The cost of ``executions`` (together: one "upload" of the issue = 1 photo + 1 comment batch)."""
     bill = Bill()
     sfn, lam, s3p, ddb = prices["stepfunctions"], prices["lambda"], prices["s3"], prices["dynamodb"]
@@ -180,7 +186,8 @@ def price(executions: Sequence[Execution], prices: Mapping[str, Any], parameters
 
     logs = prices["logs"]
     handler_bytes = sum(i.log_bytes for i in invocations)
-    platform_bytes = len(invocations) * logs["lambda_platform_bytes_per_invocation"]
+    # Lambda's own START/END/REPORT records are INFO: not ingested when the functions' SystemLogLevel is WARN.
+    platform_bytes = len(invocations) * logs["lambda_platform_bytes_per_invocation"] if platform_logs else 0
     events = sum(len(e.history) for e in executions)
     machine_bytes = events * logs["state_machine_bytes_per_event"] if _logs_all(parameters) else 0
     per_byte = logs["per_gb_ingested"] / 1024**3
@@ -278,6 +285,14 @@ def template_defaults(root: Path) -> dict[str, str]:
     return {k: str(v.get("Default", "")) for k, v in params.items() if "Default" in v}
 
 
+def platform_logs(root: Path) -> bool:
+    """Does Lambda ingest its platform records (the template's SystemLogLevel is DEBUG or INFO)?"""
+    from tutela_dev.emulator.cfn_yaml import load_template
+
+    fn = load_template(root / "template.yaml").get("Globals", {}).get("Function", {})
+    return str((fn.get("LoggingConfig") or {}).get("SystemLogLevel", "INFO")) in ("DEBUG", "INFO")
+
+
 def measure(root: Path, work: Path, parameters: Mapping[str, str]) -> list[Execution]:
     """One local run: the photo, then the comment batch under the same post (so it reads the photo's
     minor context). Returns each upload's metered execution."""
@@ -328,13 +343,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = args.root.resolve()
     prices = tomllib.loads((args.prices or root / "cost" / "prices.toml").read_text(encoding="utf-8"))
     overrides = dict(p.split("=", 1) for p in args.param)
-    executions = measure(root, args.work, overrides)
+    from tutela_dev.emulator.stack import LocalStackError
+
+    try:
+        executions = measure(root, args.work, overrides)
+    except LocalStackError as exc:  # e.g. CommentsLLM: no Bedrock here (its estimate is printed without it)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     from tutela_dev.emulator.stack import LOCAL_PARAMETERS
 
     effective = {**template_defaults(root), **LOCAL_PARAMETERS, **overrides}
     failed = [e.key for e in executions if e.status != "SUCCEEDED"]
-    bill = price(executions, prices, effective)
+    bill = price(executions, prices, effective, platform_logs=platform_logs(root))
     print(render(bill, executions, prices, overrides, verbose=args.calls))
+    if "bedrock" in prices:
+        from tutela_dev.emulator.llm_cost import per_million, render_table
+
+        sample = [(t, False) for t in BENIGN] + [(t, True) for t in BAD]  # the measured batch's 10% bad
+        print()
+        print(render_table(per_million(sample, prices["bedrock"]["models"]), prices["bedrock"]["date"]))
     if failed:
         print(f"executions did not succeed: {failed}", file=sys.stderr)
         return 1

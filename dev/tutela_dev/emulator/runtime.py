@@ -14,7 +14,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -104,6 +104,27 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def function_environment(name: str, variables: Mapping[str, Any] | None, memory: int) -> dict[str, str]:
+    """What a function's process sees: its template variables and what the Lambda runtime adds."""
+    return {
+        **{k: str(v) for k, v in (variables or {}).items()},
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
+def import_handler_module(name: str, variables: Mapping[str, Any] | None) -> ModuleType:
+    """The handler module of function ``name``, imported (if it is not yet) inside that function's own
+    environment, as its INIT would be: settings parsed at import see the function's variables."""
+    target = _REGISTRY.functions[name]
+    with _INVOKE_LOCK, _environment(function_environment(name, variables, target.memory)):
+        handler = load_handler(target.code_dir, target.handler)
+    return sys.modules[handler.__module__]
+
+
 def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
     """Replacement for moto's ``LambdaFunction._invoke_lambda``: (payload, errored, logs)."""
     target = _REGISTRY.functions.get(fn.function_name)
@@ -111,14 +132,7 @@ def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
         return json.dumps({"errorType": "ResourceNotFound", "errorMessage": fn.function_name}), True, ""
     if isinstance(event, str | bytes):
         event = json.loads(event or "{}")
-    env = {
-        **{k: str(v) for k, v in (fn.environment_vars or {}).items()},
-        "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(target.memory),
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
+    env = function_environment(fn.function_name, fn.environment_vars, target.memory)
     chaos, meter = _REGISTRY.chaos, _REGISTRY.meter
     with _INVOKE_LOCK, _environment(env):
         sink = _REGISTRY.log or io.StringIO()

@@ -37,6 +37,7 @@ from tutela_dev.emulator.runtime import (
     Function,
     LocalStackError,
     _route_logs,
+    import_handler_module,
     invoke_in_process,
     load_handler,
 )
@@ -63,10 +64,12 @@ class LocalStack:
         retry_scale: float = 1.0,
         chaos: Chaos | None = None,
         meter: Meter | None = None,
+        stubs: dict[str, Any] | None = None,
     ) -> None:
         """``retry_scale`` shortens the ASL's Retry intervals (moto really sleeps them); tests use ~0.01.
         ``chaos`` injects faults into every handler invocation (see ``tutela_dev.emulator.chaos``); ``meter``
-        counts what the handlers do (see ``tutela_dev.emulator.meter``)."""
+        counts what the handlers do (see ``tutela_dev.emulator.meter``). ``stubs`` gives the handlers a client
+        per service that moto does not emulate (e.g. a botocore-Stubber ``bedrock-runtime``)."""
         self.root = root.resolve()
         self.retry_scale = retry_scale
         self.chaos = chaos
@@ -76,8 +79,15 @@ class LocalStack:
         self._session: Any = None
         self._ended_patch: Any = None
         self._parse_patch: Any = None
+        self._listing_patch: Any = None
         self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        self.stubs = dict(stubs or {})
+        if self.parameters.get("CommentsLLM") and "bedrock-runtime" not in self.stubs:
+            raise LocalStackError(
+                "CommentsLLM needs Amazon Bedrock (Converse), which the local stack does not emulate (moto "
+                "has no Converse): leave it empty here, or pass a stubbed bedrock-runtime client (tests)"
+            )
         self.log = log
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
@@ -123,6 +133,8 @@ class LocalStack:
         self._ended_patch.start()
         self._parse_patch = _parse_once()
         self._parse_patch.start()
+        self._listing_patch = _empty_listing()
+        self._listing_patch.start()
         if self.retry_scale != 1.0:
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
@@ -131,6 +143,8 @@ class LocalStack:
         _REGISTRY.log = self.log
         _REGISTRY.modules.clear()  # a new deployment: every function starts cold, with new clients
         clients.reset()
+        for service, stub in self.stubs.items():
+            clients.override(service, stub)
         if self.chaos is not None:
             self._uninstall_chaos = self.chaos.install()
             _REGISTRY.chaos = self.chaos
@@ -156,6 +170,9 @@ class LocalStack:
         if self._parse_patch is not None:
             self._parse_patch.stop()
             self._parse_patch = None
+        if self._listing_patch is not None:
+            self._listing_patch.stop()
+            self._listing_patch = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -174,6 +191,8 @@ class LocalStack:
         os.environ.clear()
         os.environ.update(self._saved_env)
         clients.reset()  # they point at this (now stopped) moto
+        for service in self.stubs:
+            clients.override(service, None)
 
     @property
     def session(self) -> Any:
@@ -348,9 +367,11 @@ class LocalStack:
                 self.cfn_state_machine_arn = self.resources[logical]
 
     def handler_module(self, logical_id: str) -> ModuleType:
-        """The imported module of a function's handler (tests patch its collaborators here)."""
-        fn = next(f for f in _REGISTRY.functions.values() if f.logical_id == logical_id)
-        return sys.modules[load_handler(fn.code_dir, fn.handler).__module__]
+        """The imported module of a function's handler (tests patch its collaborators here), imported with
+        the function's own environment (the deployed function's variables), like its INIT."""
+        name = self.resources[logical_id]
+        config = self.client("lambda").get_function_configuration(FunctionName=name)
+        return import_handler_module(name, config.get("Environment", {}).get("Variables"))
 
     # -------------------------------------------------------------- running
     def deliver(self, event: dict[str, Any]) -> list[str]:
@@ -438,6 +459,25 @@ def _parse_once() -> Any:
             return programs[definition]
 
     return mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
+
+
+def _empty_listing() -> Any:
+    """moto's ItemReader fails a Distributed Map over an empty s3:listObjectsV2 (it reads ``Contents``,
+    which S3 leaves out when nothing matches); Step Functions runs it with no items. A backfill's upload
+    listing is often empty: decided originals are retired."""
+    from unittest import mock
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import resource_eval_s3
+
+    cls = resource_eval_s3.ResourceEvalS3
+
+    def list_objects_v2(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        s3 = cls._get_s3_client(
+            resource_runtime_part=resource_runtime_part, state_credentials=state_credentials
+        )
+        env.stack.append(s3.list_objects_v2(**env.stack.pop()).get("Contents", []))
+
+    return mock.patch.object(cls, "_handle_list_objects_v2", staticmethod(list_objects_v2))
 
 
 class _ScaledTime:

@@ -6,14 +6,16 @@ of the allowed lines (comments); ``block`` moves the original to quarantine; eve
 Order, and why each step is safe to repeat:
 1. effects that are checked before they are made: a publish or quarantine write is skipped when the target
    already holds this decision's bytes (metadata ``tutela-decision`` / ``tutela-sha256`` /
-   ``tutela-source-version``), so a retry adds no object version;
+   ``tutela-source-version``), so a retry adds no object version. A new object is one conditional PUT
+   (``If-None-Match: *``); only when the key exists is it read (HEAD) and compared;
 2. the quarantined copy is verified against the original before anything can delete the original;
 3. events, then the action item (``v#{version}#action``, a conditional put: the history is append-only).
    A retry that finds the action item sends nothing again; one that does not, sends the events (each has a
    stable ``event_id`` for consumers, since only the window between PutEvents and the put can repeat one);
 4. last, the original of a block is deleted (a retry after the delete finds the verified copy and the
-   action item and finishes without error); an original nobody needs any more (allowed) is tagged for the
-   upload bucket's expiry rule; one held for review is kept as it is.
+   action item and finishes without error); an original nobody needs any more (allowed) is retired: a
+   delete marker makes it noncurrent, and the upload bucket's noncurrent-version rule expires it after
+   OriginalRetentionDays; one held for review is kept as it is.
 
 The adapters are passed in (``tutela.aws``); this module itself never touches boto3.
 """
@@ -21,17 +23,20 @@ The adapters are passed in (``tutela.aws``); this module itself never touches bo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tutela.comment_records import kept_in_record
 from tutela.comments.lines import CommentLine, parse_batch, split_batch
 from tutela.decision import action_item, action_keys, event_detail, event_id
 from tutela.errors import InvalidInputError, TransientError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING, MAX_COMMENT_RESULTS_BYTES
-from tutela.objects import ObjectRef
+from tutela.objects import ObjectRef, quarantine_key
 
 DECISION_EVENT = "Moderation Decision"
+# = ScrubGeotags' SPLICE_MIN_BYTES: below it nothing is staged and Act scrubs the original again in memory.
+RESCRUB_MAX_BYTES = 64 * 1024**2
 ESCALATION_EVENT = "Moderation Escalation"
 
 
@@ -54,11 +59,12 @@ class Storage(Protocol):
         *,
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
-    ) -> None: ...
+        if_absent: bool = False,
+    ) -> bool: ...
     def read_bytes(self, ref: ObjectRef, *, max_bytes: int) -> bytes: ...
     def get_jsonl(self, bucket: str, key: str, *, max_bytes: int) -> list[Any]: ...
     def delete_version(self, ref: ObjectRef) -> None: ...
-    def mark_decided(self, ref: ObjectRef) -> bool: ...
+    def retire(self, ref: ObjectRef) -> bool: ...
 
 
 class History(Protocol):
@@ -74,10 +80,6 @@ class Bus(Protocol):
 class Targets:
     published_bucket: str
     quarantine_bucket: str
-
-
-def quarantine_key(ref: ObjectRef) -> str:
-    return f"{ref.key}@{ref.version_label}"
 
 
 def _meta(head: Mapping[str, Any] | None) -> dict[str, str]:
@@ -123,13 +125,21 @@ def plan_comments(results: Sequence[Mapping[str, Any]], data: bytes) -> CommentP
 
 class Actor:
     def __init__(
-        self, storage: Storage, history: History, bus: Bus, targets: Targets, execution_id: str | None
+        self,
+        storage: Storage,
+        history: History,
+        bus: Bus,
+        targets: Targets,
+        execution_id: str | None,
+        *,
+        retire_originals: bool = True,
     ) -> None:
         self.s3 = storage
         self.history = history
         self.bus = bus
         self.targets = targets
         self.execution_id = execution_id
+        self.retire_originals = retire_originals
 
     def act(self, ref: ObjectRef, decision: Mapping[str, Any]) -> dict[str, Any]:
         if decision.get("verdict") not in ("allow", "review", "block") or not decision.get("sk"):
@@ -154,30 +164,68 @@ class Actor:
             logged = self.history.append(action_item(decision, action, execution_id=self.execution_id))
         if original is not None:
             self.s3.delete_version(ref)  # last: the verified copy, the events and the record exist
-        elif _final(decision, action):
-            # Nobody needs the original any more (the published copy is the scrubbed one): tag it so the
-            # upload bucket's lifecycle expires it after OriginalRetentionDays. Idempotent.
-            self.s3.mark_decided(ref)
+        elif self.retire_originals and _final(decision, action):
+            # Nobody needs the original any more (the published copy is the scrubbed one): make it noncurrent
+            # so the upload bucket's lifecycle expires it after OriginalRetentionDays. Free (a DELETE) and
+            # idempotent; a tag would cost a PUT-class request per upload.
+            self.s3.retire(ref)
         return dict(logged.get("action") or action)
 
     # ------------------------------------------------------------------ media
     def _publish_media(self, ref: ObjectRef, decision: Mapping[str, Any]) -> dict[str, Any]:
         staged = decision.get("staged") or {}
-        if not staged.get("bucket") or not staged.get("key"):
-            raise InvalidInputError("allow without a staged scrubbed copy: refusing to publish")
         if ref.key_problem():
             raise InvalidInputError("refusing to publish under an unsafe key")
         dst = self.targets.published_bucket
         meta = {"tutela-decision": str(decision["sk"]), "tutela-source-version": ref.version_label}
-        if not _holds(self.s3.head(dst, ref.key), meta):
-            self.s3.copy(
-                ObjectRef(staged["bucket"], staged["key"], size=_size(staged.get("size"))),
+        if staged.get("bucket") and staged.get("key"):  # big videos, post texts: a staged copy
+            if not _holds(self.s3.head(dst, ref.key), meta):
+                self.s3.copy(
+                    ObjectRef(staged["bucket"], staged["key"], size=_size(staged.get("size"))),
+                    dst,
+                    ref.key,
+                    content_type=staged.get("content_type"),
+                    metadata=meta,
+                )
+        elif isinstance(staged.get("sha256"), str) and _size(staged.get("size")) is not None:
+            self._publish_rescrubbed(ref, staged, dst, meta)
+        else:
+            raise InvalidInputError("allow without a verified scrubbed copy: refusing to publish")
+        return {"published": {"bucket": dst, "key": ref.key}}
+
+    def _publish_rescrubbed(
+        self, ref: ObjectRef, staged: Mapping[str, Any], dst: str, meta: dict[str, str]
+    ) -> None:
+        """Scrub the original version again (the same deterministic, verifying function ScrubGeotags ran)
+        and publish the bytes only if they are exactly the ones ScrubGeotags verified (sha256 and size)."""
+        from tutela.scrub import scrub_bytes  # lazy: only a media allow pays for the import
+
+        if staged["size"] > RESCRUB_MAX_BYTES:
+            raise InvalidInputError("a scrubbed copy this big must be staged: refusing to publish")
+        out, _ = scrub_bytes(self.s3.read_bytes(ref, max_bytes=RESCRUB_MAX_BYTES))
+        if len(out) != staged["size"] or hashlib.sha256(out).hexdigest() != staged["sha256"]:
+            raise InvalidInputError("the scrubbed bytes differ from the verified copy: refusing to publish")
+        self._write_once(
+            dst,
+            ref.key,
+            meta,
+            lambda if_absent: self.s3.put_bytes(
+                out,
                 dst,
                 ref.key,
                 content_type=staged.get("content_type"),
                 metadata=meta,
-            )
-        return {"published": {"bucket": dst, "key": ref.key}}
+                if_absent=if_absent,
+            ),
+        )
+
+    def _write_once(
+        self, bucket: str, key: str, meta: Mapping[str, str], write: Callable[[bool], bool]
+    ) -> None:
+        """One conditional PUT for a new key; if the key exists, HEAD it and write only when it does not hold
+        this decision's bytes yet (a retry writes nothing; a replaced upload overwrites the old copy)."""
+        if not write(True) and not _holds(self.s3.head(bucket, key), meta):
+            write(False)
 
     def _quarantine_original(
         self, ref: ObjectRef, decision: Mapping[str, Any]
@@ -217,15 +265,29 @@ class Actor:
             self._put_once(b"\n".join(plan.published) + b"\n", dst, ref.key, decision)
             action["published"] = {"bucket": dst, "key": ref.key, "comments": len(plan.published)}
         if plan.quarantined:
-            dst, key = self.targets.quarantine_bucket, quarantine_key(ref)
-            self._put_once(b"\n".join(plan.quarantined) + b"\n", dst, key, decision)
-            action["quarantined"] = {"bucket": dst, "key": key, "comments": len(plan.quarantined)}
+            # Small batches: RecordDecision kept each blocked line's uploaded bytes in its record; only what
+            # did not fit there (or a staged batch's lines) is written to the quarantine bucket.
+            inline = isinstance(ptr.get("inline"), list)
+            elsewhere = [q for q in plan.quarantined if not (inline and kept_in_record(q))]
+            action["quarantined"] = {"comments": len(plan.quarantined)}
+            if len(elsewhere) < len(plan.quarantined):
+                action["quarantined"]["in_records"] = len(plan.quarantined) - len(elsewhere)
+            if elsewhere:
+                dst, key = self.targets.quarantine_bucket, quarantine_key(ref)
+                self._put_once(b"\n".join(elsewhere) + b"\n", dst, key, decision)
+                action["quarantined"].update(bucket=dst, key=key)
         return action
 
     def _put_once(self, body: bytes, bucket: str, key: str, decision: Mapping[str, Any]) -> None:
         meta = {"tutela-decision": str(decision["sk"]), "tutela-sha256": hashlib.sha256(body).hexdigest()}
-        if not _holds(self.s3.head(bucket, key), meta):
-            self.s3.put_bytes(body, bucket, key, content_type="application/x-ndjson", metadata=meta)
+        self._write_once(
+            bucket,
+            key,
+            meta,
+            lambda if_absent: self.s3.put_bytes(
+                body, bucket, key, content_type="application/x-ndjson", metadata=meta, if_absent=if_absent
+            ),
+        )
 
     # ------------------------------------------------------------------ events
     def _events(self, decision: Mapping[str, Any], action: Mapping[str, Any]) -> None:

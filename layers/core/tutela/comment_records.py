@@ -18,6 +18,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 INLINE_RESULTS_MAX_BYTES = 64 * 1024  # well under Step Functions' 256 KB state, with the rest of the state
+# A blocked line's uploaded bytes are the evidence for a report. For a batch whose results travel inline,
+# RecordDecision stores them in the line's own record (``uploaded``), which is written anyway, so Act writes
+# no quarantine object for them (a PUT per batch). A bigger line (DynamoDB items are at most 400 KB, and the
+# record also holds the evidence spans) or a staged batch still goes to the quarantine bucket.
+UPLOADED_IN_RECORD_MAX_BYTES = 96 * 1024
 
 
 def informative(result: Mapping[str, Any]) -> bool:
@@ -67,28 +72,39 @@ def allowed_lines(results: Iterable[Mapping[str, Any]]) -> str:
 def expand(batch: Mapping[str, Any], comment_items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Every judged line of a batch, in line order: its own item, or the batch's plain allow."""
     by_line: dict[int, dict[str, Any]] = {int(c["line"]): dict(c) for c in comment_items}
-    lexicon = ((batch.get("analyzers") or {}).get("comments") or {}).get("lexicon_version")
+    analyzer = (batch.get("analyzers") or {}).get("comments") or {}
+    lexicon = analyzer.get("lexicon_version")
+    # Which stages judged a plain allow: the batch's, the LLM's only on the lines it covered.
+    stages = [str(s) for s in analyzer.get("stages") or []]
+    base = [s for s in stages if not s.startswith("llm:")]
+    llm_lines = set(parse_ranges(str((analyzer.get("llm") or {}).get("lines") or "")))
     for line in parse_ranges(str(batch.get("allowed_lines") or "")):
-        by_line.setdefault(
-            line,
-            {
-                "line": line,
-                "verdict": "allow",
-                "severity": 0,
-                "categories": [],
-                "minor_context": batch.get("minor_context"),
-                "lexicon_version": lexicon,
-                "recorded_in": batch.get("sk"),
-            },
-        )
+        entry: dict[str, Any] = {
+            "line": line,
+            "verdict": "allow",
+            "severity": 0,
+            "categories": [],
+            "minor_context": batch.get("minor_context"),
+            "lexicon_version": lexicon,
+            "recorded_in": batch.get("sk"),
+        }
+        if stages:
+            entry["stages"] = stages if line in llm_lines else base
+        by_line.setdefault(line, entry)
     return [by_line[n] for n in sorted(by_line)]
 
 
 def without_text(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Results as they travel in the state: evidence keeps its spans, rules and categories but not the
-    comment text (the state carries verdicts, never what a child was told)."""
+    comment text nor a model's reason, which may quote it (the state carries verdicts, never what a child
+    was told)."""
     return [
-        {**r, "evidence": [{k: v for k, v in e.items() if k != "text"} for e in r.get("evidence") or []]}
+        {
+            **r,
+            "evidence": [
+                {k: v for k, v in e.items() if k not in ("text", "reason")} for e in r.get("evidence") or []
+            ],
+        }
         if r.get("evidence")
         else dict(r)
         for r in results
@@ -116,3 +132,34 @@ def with_text(results: Iterable[Mapping[str, Any]], batch: bytes) -> list[dict[s
 
 def needs_text(results: Iterable[Mapping[str, Any]]) -> bool:
     return any(informative(r) and r.get("evidence") for r in results)
+
+
+def kept_in_record(raw: bytes) -> bool:
+    """Is this blocked line's uploaded evidence kept in its record (instead of a quarantine object)? The one
+    predicate RecordDecision (writing it) and Act (then not quarantining it) share."""
+    if len(raw) > UPLOADED_IN_RECORD_MAX_BYTES:
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def with_uploaded(results: Iterable[Mapping[str, Any]], batch: bytes) -> list[dict[str, Any]]:
+    """Blocked lines carry their uploaded line (``uploaded``) when :func:`kept_in_record` says so."""
+    from tutela.comments.lines import split_batch
+
+    raw = split_batch(batch)
+    out = []
+    for r in results:
+        number = r.get("line")
+        line = raw[number - 1] if isinstance(number, int) and 1 <= number <= len(raw) else None
+        if r.get("verdict") == "block" and line is not None and kept_in_record(line):
+            r = {**r, "uploaded": line.decode("utf-8")}
+        out.append(dict(r))
+    return out
+
+
+def has_block(results: Iterable[Mapping[str, Any]]) -> bool:
+    return any(r.get("verdict") == "block" for r in results)

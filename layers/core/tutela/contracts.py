@@ -156,5 +156,23 @@ STEP_INPUTS: dict[str, type[Any]] = {
     "RecordDecisionFunctionArn": RecordInput,
     "ActFunctionArn": ActInput,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class VersionsProbe:
+    """ScanMedia asked which model and bank versions it runs (the re-moderation machine's first step)."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("op",)
+
+
+@dataclass(frozen=True, slots=True)
+class RescanInput:
+    """ScanMedia in a re-moderation: the upload plus the bank index version the run is keyed on."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = (*StepInput.FIELDS, "banks")
+
+
+# Other payloads a function also accepts (the re-moderation machine's uses of the pipeline's functions).
+STEP_ALTERNATIVES: dict[str, list[type[Any]]] = {"ScanMediaFunctionArn": [VersionsProbe, RescanInput]}
 # Where the ASL stores a step's result (ResultPath) -> the contract the later states read from it.
 RESULT_PATHS: dict[str, type[Any]] = {"$.record": RecordOutput}

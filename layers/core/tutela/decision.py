@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,12 +21,12 @@ from decimal import Decimal
 from typing import Any
 
 from tutela.comments.lines import record_id
+from tutela.held import comment_reason, reason, step_error_reason
 from tutela.objects import ObjectRef
 from tutela.review.policy import load_policy
 from tutela.review.rules import distribution
 from tutela.verdict import VERDICTS, Severity
 
-MAX_REASON_CHARS = 500
 EVENT_SOURCE = "tutela.moderation"
 
 
@@ -48,43 +49,6 @@ def same_execution(stored: Mapping[str, Any], execution_id: str | None) -> bool:
     return bool(execution_id) and stored.get("execution_id") == execution_id
 
 
-def _clip(text: Any, limit: int = MAX_REASON_CHARS) -> str:
-    s = str(text)
-    return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-def error_reason(error: str | None, cause: str | None) -> dict[str, str]:
-    """Turn a Step Functions Catch (``Error``/``Cause``) into a stored reason.
-
-    A Lambda's Cause is JSON with errorMessage/errorType/stackTrace: keep the message, drop the trace.
-    """
-    message = cause or ""
-    try:
-        parsed = json.loads(cause) if cause else None
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        message = parsed.get("errorMessage") or parsed.get("errorType") or ""
-    return {
-        "code": _ERROR_CODES.get(error or "", "analyzer_error"),
-        "error": _clip(error or "Unknown"),
-        "message": _clip(message),
-    }
-
-
-def _error_codes() -> dict[str, str]:
-    """Our error classes (matched by name in the ASL) carry stable reason codes."""
-    from tutela import errors
-
-    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.TutelaError)]
-    codes = {c.__name__: c.code for c in classes if c is not errors.TutelaError}
-    codes["States.Timeout"] = "analyzer_timeout"
-    return codes
-
-
-_ERROR_CODES = _error_codes()
-
-
 @dataclass(frozen=True, slots=True)
 class StepDecision:
     """A decision in one canonical shape whatever step produced it."""
@@ -104,7 +68,7 @@ def step_decision(decision: Mapping[str, Any]) -> StepDecision:
             "error",
             "review",
             int(Severity.MEDIUM),
-            [error_reason(decision.get("error"), decision.get("cause"))],
+            [step_error_reason(decision.get("error"), decision.get("cause"))],
             {},
         )
     verdict = decision.get("verdict")
@@ -114,7 +78,7 @@ def step_decision(decision: Mapping[str, Any]) -> StepDecision:
             "error",
             "review",
             int(Severity.MEDIUM),
-            [{"code": "malformed_decision", "message": "a step returned no valid verdict"}],
+            [reason("malformed_decision", "a step returned no valid verdict")],
             {},
         )
     severity = decision.get("severity", 0)
@@ -163,7 +127,18 @@ def object_item(
         item["size"] = ref.size
     if decision.verdict == "review":
         item["queue"] = "review"  # sparse ReviewQueueIndex
+    if decision.kind == "media" and item.get("pdq"):
+        item["pdq_shard"] = hash_shard(item["pk"])  # sparse HashIndex: bank additions match it retroactively
     return {k: v for k, v in item.items() if v is not None}
+
+
+HASH_SHARDS = 16
+
+
+def hash_shard(pk: str) -> str:
+    """The HashIndex partition of a media decision (spread over HASH_SHARDS so none is hot; a retroactive
+    match reads the shards in parallel)."""
+    return f"{zlib.crc32(pk.encode('utf-8', 'surrogatepass')) % HASH_SHARDS:02d}"
 
 
 def comment_items(
@@ -195,14 +170,19 @@ def comment_items(
             "evidence": r.get("evidence", []),
             "minor_context": r.get("minor_context"),
             "lexicon_version": r.get("lexicon_version"),
+            "stages": r.get("stages"),  # set when the LLM stage ran on the batch (tutela.comments.llm)
+            "llm": r.get("llm"),
             "decided_at": decided,
             "expires_at": expires,
             "execution_id": execution_id,
         }
-        if r.get("error"):
-            item["reasons"] = [
-                {"code": str(r.get("code") or "invalid_comment"), "message": _clip(r["error"])}
-            ]
+        if isinstance(r.get("uploaded"), str):  # a blocked line's evidence (tutela.comment_records)
+            item["uploaded"] = r["uploaded"]
+        if r.get("computed_verdict"):  # a re-moderation judged it looser: held for a human (tutela.remod)
+            item["computed_verdict"] = r["computed_verdict"]
+        held = comment_reason(r)
+        if held is not None:
+            item["reasons"] = [held]
         if ref.post_id:
             item["post_id"] = ref.post_id
         if item["verdict"] == "review":

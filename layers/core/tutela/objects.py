@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tutela.errors import InvalidInputError, UnsafeKeyError
@@ -30,6 +30,9 @@ class ObjectRef:
     key: str
     version_id: str | None = None
     size: int | None = None
+    # The event's ETag of this version: Act retires the original only while it is still the current version
+    # (a conditional delete). Not part of the identity.
+    etag: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_detail(cls, detail: Any) -> ObjectRef:
@@ -43,8 +46,14 @@ class ObjectRef:
         if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
             raise InvalidInputError("bucket name and object key must be non-empty strings")
         version = obj.get("version-id") or obj.get("versionId")
-        size = obj.get("size")
-        return cls(bucket, key, str(version) if version else None, int(size) if size is not None else None)
+        size, etag = obj.get("size"), obj.get("etag")
+        return cls(
+            bucket,
+            key,
+            str(version) if version else None,
+            int(size) if size is not None else None,
+            etag if isinstance(etag, str) and etag else None,
+        )
 
     @property
     def route(self) -> Route:
@@ -87,6 +96,11 @@ class ObjectRef:
     def version_args(self) -> dict[str, str]:
         """Extra boto3 arguments that pin the exact version the event was about."""
         return version_args(self.version_id)
+
+
+def quarantine_key(ref: ObjectRef) -> str:
+    """Where an original (or a batch's blocked lines) is kept in the quarantine bucket."""
+    return f"{ref.key}@{ref.version_label}"
 
 
 def version_args(version_id: str | None) -> dict[str, str]:

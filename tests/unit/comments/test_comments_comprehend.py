@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tutela.comments import ComprehendToxicity, ComprehendUnavailable, classify_text
+from tutela.comments import ComprehendCallFailed, ComprehendToxicity, classify_text
 
 
 def _client() -> Any:
@@ -74,7 +74,7 @@ def test_wrong_result_length_is_an_error() -> None:
     client = _client()
     with Stubber(client) as stub:
         stub.add_response("detect_toxic_content", _response())
-        with pytest.raises(ComprehendUnavailable):
+        with pytest.raises(ComprehendCallFailed):
             ComprehendToxicity(client=client).labels(["a"])
 
 

@@ -125,6 +125,28 @@ def test_flags_are_set_once_and_read_in_one_query_whatever_the_post_size(table: 
         store.raise_flags("big", ["minor_lowered"], source=first)
 
 
+def test_a_media_decision_raises_all_its_flags_in_one_write(table: str) -> None:
+    store = PostContextStore(table)
+    puts: list[dict[str, Any]] = []
+    real = store.table.put_item
+
+    def counted(**kwargs: Any) -> Any:
+        puts.append(kwargs)
+        return real(**kwargs)
+
+    store.table.put_item = counted  # type: ignore[method-assign]
+    geotagged_child = {"kind": "media", "minor": "possible", "signals": {"location_found": True}}
+    photo = ObjectRef("up", "media/p9/a.jpg", "v1")
+    assert raise_for(store, photo, geotagged_child) == ["location", "media_possible", "media_seen"]
+    assert len(puts) == 1
+    assert store.flags("p9") == {"location", "media_possible", "media_seen"}
+    assert raise_for(store, photo, geotagged_child) == []  # a retry: the item exists, nothing new
+    # A post's text still raises its own items; the context is the union of every flag item.
+    raise_for(store, ObjectRef("up", "posts/p9.json", "v1"), {"kind": "post", "minor_declared": True})
+    assert store.flags("p9") == {"location", "media_possible", "media_seen", "text_minor"}
+    assert batch_context(store, ObjectRef("up", "comments/p9/b.jsonl", "v1")) is True
+
+
 def test_media_is_recorded_with_the_child_its_post_declares(table: str) -> None:
     store = PostContextStore(table)
     ref = ObjectRef("up", "media/p1/a.jpg", "v1")

@@ -2,9 +2,11 @@
 
 Items, all under ``pk = post#{post_id}`` (no ``post_id``/``queue`` attribute, so no index sees them):
 
-- ``sk = flag#{name}``: one per flag ever raised (conditional put: the first writer's source is kept). A
-  flag is never updated or deleted - the table is append-only - so the context can only become stricter.
-  Reading the context is one strongly consistent Query of at most five small items: O(1) per post.
+- ``sk = flag#{name}`` (a post's text: one per flag, so PostContext knows which it raised first) or
+  ``sk = flag#{name}+{name}...`` (a media decision: every flag it implies in one item, one write unit
+  instead of up to three). Conditional puts: the first writer's source is kept. A flag item is never updated
+  or deleted - the table is append-only - so the context can only become stricter. Reading the context is
+  one strongly consistent Query of a handful of small items (the union of their names): O(1) per post.
 - ``sk = member#{obj pk}#{version}``: each media object / comment batch whose decision a later caption may
   have to re-evaluate. A member is written *before* its writer reads the flags, and a caption raises its flag
   *before* it lists the members, so of two concurrent writers at least one sees the other.
@@ -15,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from tutela.aws.store import TableAdapter
@@ -48,13 +49,33 @@ class PostContextStore(TableAdapter):
             return False
 
     def flags(self, post_id: str) -> frozenset[str]:
+        from boto3.dynamodb.conditions import Key  # boto3 on first use, not at INIT (cold start)
+
         resp = self.table.query(
             KeyConditionExpression=Key("pk").eq(post_pk(post_id)) & Key("sk").begins_with("flag#"),
             ConsistentRead=True,
             ProjectionExpression="sk",
         )
-        names = {str(i["sk"]).removeprefix("flag#") for i in resp.get("Items", [])}
+        names = {n for i in resp.get("Items", []) for n in str(i["sk"]).removeprefix("flag#").split("+")}
         return frozenset(names & set(FLAGS))
+
+    def raise_together(
+        self, post_id: str, names: Iterable[str], *, source: ObjectRef, expires_at: int | None = None
+    ) -> bool:
+        """Set several flags with one conditional put (idempotent: the same set again writes nothing new).
+        True when this call wrote the item."""
+        wanted = sorted(set(names))
+        if any(name not in FLAGS for name in wanted):
+            raise ValueError(f"unknown post flag in {wanted!r}")
+        item = {
+            "pk": post_pk(post_id),
+            "sk": "flag#" + "+".join(wanted),
+            "kind": "post_flag",
+            "source": object_keys(source),
+            "raised_at": decided_at(),
+            "expires_at": expires_at,
+        }
+        return self._put_new({k: v for k, v in item.items() if v is not None})
 
     def raise_flags(
         self, post_id: str, names: Iterable[str], *, source: ObjectRef, expires_at: int | None = None
@@ -97,6 +118,8 @@ class PostContextStore(TableAdapter):
 
     def query(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
         """Every item under ``pk`` whose sort key starts with ``prefix``, page by page (any number)."""
+        from boto3.dynamodb.conditions import Key
+
         args: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix),
             "ConsistentRead": True,
@@ -133,8 +156,15 @@ def batch_context(store: PostContextStore, ref: ObjectRef) -> bool | None:
 def raise_for(
     store: PostContextStore, ref: ObjectRef, decision: dict[str, Any], *, expires_at: int | None = None
 ) -> list[str]:
-    """After a decision is recorded: raise the flags it implies on its post."""
+    """After a decision is recorded: raise the flags it implies on its post. A post's text raises each flag
+    on its own item and returns the ones it raised first; a media decision raises all of its flags in one
+    item (returned when this call wrote it)."""
     if not ref.post_id:
         return []
     names = raised_by(decision, ref.route)
-    return store.raise_flags(ref.post_id, names, source=ref, expires_at=expires_at) if names else []
+    if not names:
+        return []
+    if decision.get("kind") == "post":
+        return store.raise_flags(ref.post_id, names, source=ref, expires_at=expires_at)
+    written = store.raise_together(ref.post_id, names, source=ref, expires_at=expires_at)
+    return sorted(names) if written else []

@@ -12,12 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tutela.act import plan_comments, quarantine_key
 from tutela.aws.s3 import S3
-from tutela.aws.s3_splice import scrub_object
 from tutela.errors import TransientError, TutelaError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING
-from tutela.objects import ObjectRef
+from tutela.objects import ObjectRef, quarantine_key
 from tutela.review.rules import ReviewError
 from tutela.sniff import SNIFF_BYTES, sniff
 
@@ -66,6 +64,8 @@ class ReviewMedia:
         src = self.source(entry)
         if src is None:
             raise ReviewError(409, "source_gone", "neither the original nor a quarantined copy exists")
+        from tutela.aws.s3_splice import scrub_object  # only this route scrubs: not at the API's INIT
+
         media = sniff(self.s3.head_bytes(src, SNIFF_BYTES))
         staged = ObjectRef(self.b.staging, f"reviewed/{ref.version_label}/{ref.key}")
         try:
@@ -142,6 +142,8 @@ class ReviewMedia:
         """Publish exactly the lines whose current verdict is allow (judged fields only), and keep every
         blocked line's uploaded bytes in quarantine."""
         ref = ref_of(entry)
+        from tutela.act import plan_comments  # only this route rebuilds a batch: not at the API's INIT
+
         plan = plan_comments(verdicts, self.comment_lines(entry))
         action: dict[str, Any] = {"held_comments": plan.held}
         if plan.published:

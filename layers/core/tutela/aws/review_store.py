@@ -8,10 +8,9 @@ read (two reviewers acting at once: one wins, the other gets a conflict).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from tutela.aws import clients
@@ -19,12 +18,21 @@ from tutela.aws.store import TableAdapter
 from tutela.decision import from_dynamo, to_dynamo
 from tutela.review.rules import ReviewError
 
-_SER = TypeSerializer()
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeSerializer
+
+
+@cache
+def _serializer() -> TypeSerializer:
+    from boto3.dynamodb.types import TypeSerializer  # boto3 on first use, not at INIT (cold start)
+
+    return TypeSerializer()
 
 
 def _typed(item: Mapping[str, Any]) -> dict[str, Any]:
+    ser = _serializer()
     return {
-        k: _SER.serialize(v) for k, v in to_dynamo({k: v for k, v in item.items() if v is not None}).items()
+        k: ser.serialize(v) for k, v in to_dynamo({k: v for k, v in item.items() if v is not None}).items()
     }
 
 
@@ -45,6 +53,8 @@ class ReviewStore(TableAdapter):
 
     def query_prefix(self, pk: str, prefix: str, *, limit: int = 1000) -> list[dict[str, Any]]:
         """Items of ``pk`` whose sort key starts with ``prefix`` (bounded by ``limit``)."""
+        from boto3.dynamodb.conditions import Key
+
         out: list[dict[str, Any]] = []
         cond = Key("pk").eq(pk) & Key("sk").begins_with(prefix) if prefix else Key("pk").eq(pk)
         args: dict[str, Any] = {"KeyConditionExpression": cond, "ConsistentRead": True}
@@ -60,6 +70,8 @@ class ReviewStore(TableAdapter):
         self, partition: str, *, limit: int, start: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """One queue partition, oldest first (the index's sort key is when the item was queued)."""
+        from boto3.dynamodb.conditions import Key
+
         args: dict[str, Any] = {
             "IndexName": "ReviewQueueIndex",
             "KeyConditionExpression": Key("queue").eq(partition),

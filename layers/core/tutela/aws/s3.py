@@ -17,9 +17,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-# The upload bucket's lifecycle expires original versions with this tag (template.yaml OriginalRetentionDays).
-DECIDED_TAG = ("tutela-decided", "true")
-MAX_OBJECT_TAGS = 10  # S3's limit per object version
 SINGLE_COPY_MAX_BYTES = 5 * 1024**3  # CopyObject's limit
 SINGLE_GET_MAX_BYTES = 64 * 1024**2  # = the template's EXPRESS/STANDARD split and SPLICE_MIN_BYTES
 
@@ -99,8 +96,21 @@ class S3:
         *,
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
-    ) -> None:
-        self.client.put_object(Bucket=bucket, Key=key, Body=data, **_put_args(content_type, metadata))
+        if_absent: bool = False,
+    ) -> bool:
+        """One PutObject. ``if_absent``: only if the key has no current version (``If-None-Match: *``);
+        False when it has one (or a concurrent conditional write won: 409), True when written."""
+        args = _put_args(content_type, metadata)
+        if if_absent:
+            args["IfNoneMatch"] = "*"
+        try:
+            self.client.put_object(Bucket=bucket, Key=key, Body=data, **args)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if if_absent and code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                return False
+            raise
+        return True
 
     def copy(
         self,
@@ -147,26 +157,31 @@ class S3:
     def delete_version(self, ref: ObjectRef) -> None:
         self.client.delete_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]
 
-    def mark_decided(self, ref: ObjectRef) -> bool:
-        """Tag the exact original version as finally decided, so the upload bucket's lifecycle rule
-        (template.yaml ``expire-decided-originals``) deletes it after OriginalRetentionDays. The uploader's
-        own tags are kept; a retry finds the tag and writes nothing. False when the version already carries
-        S3's maximum of 10 other tags (it is then kept, never stripped of them), or when the version is
-        already gone (nothing left to expire)."""
-        args: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key, **ref.version_args()}
-        try:
-            tags = self.client.get_object_tagging(**args)["TagSet"]
-        except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "NoSuchVersion", "404"):
-                return False
-            raise
-        key, value = DECIDED_TAG
-        if any(t["Key"] == key and t["Value"] == value for t in tags):
-            return True
-        others = [t for t in tags if t["Key"] != key]
-        if len(others) >= MAX_OBJECT_TAGS:
+    def retire(self, ref: ObjectRef) -> bool:
+        """Make the exact original version noncurrent so that the upload bucket's noncurrent-version rule
+        (template.yaml ``expire-old-versions``, OriginalRetentionDays) deletes it: one DeleteObject without a
+        version id, which adds a delete marker (free; the version stays readable by its id until it expires).
+
+        Conditional on the version still being the current one (``If-Match`` on the event's ETag; a HEAD
+        first only when the event had none), so a newer upload of the same key is never hidden. True when
+        the version is noncurrent afterwards: retired now, already retired (a retry finds the delete marker),
+        or replaced by a newer upload (then the rule expires it anyway). False when it cannot be retired
+        (no real version id: a delete would destroy it)."""
+        if not ref.version_args():
             return False
-        self.client.put_object_tagging(**args, Tagging={"TagSet": [*others, {"Key": key, "Value": value}]})
+        etag = ref.etag
+        if etag is None:
+            head = self.head(ref.bucket, ref.key)
+            if head is None or head.get("VersionId") != ref.version_id:
+                return True  # a delete marker or a newer version is current: this one is noncurrent
+            etag = str(head.get("ETag", ""))
+        try:
+            self.client.delete_object(Bucket=ref.bucket, Key=ref.key, IfMatch=_quoted(etag))
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("PreconditionFailed", "412", "NoSuchKey", "404"):
+                return True  # another version (412) or a delete marker (404) is current
+            raise
         return True
 
 
@@ -177,3 +192,7 @@ def _put_args(content_type: str | None, metadata: dict[str, str] | None) -> dict
     if metadata:
         args["Metadata"] = metadata
     return args
+
+
+def _quoted(etag: str) -> str:
+    return etag if etag.startswith('"') else f'"{etag}"'

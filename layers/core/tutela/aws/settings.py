@@ -82,6 +82,7 @@ class ClassifySettings:
     max_batch_bytes: int
     max_comments: int
     comprehend: bool
+    llm: LLMSettings | None = None  # stage 3 (Amazon Bedrock); None = off
 
     @classmethod
     def from_env(cls, env: Env) -> ClassifySettings:
@@ -97,6 +98,35 @@ class ClassifySettings:
             ),
             _int(env, "MAX_COMMENTS_PER_BATCH", MAX_COMMENTS_PER_BATCH, low=1, high=MAX_COMMENTS_PER_BATCH),
             _bool(env, "COMMENTS_COMPREHEND"),
+            LLMSettings.from_env(env),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LLMSettings:
+    """The comments' optional LLM stage: ``COMMENTS_LLM`` (a Bedrock foundation-model id; empty = off),
+    ``COMMENTS_LLM_SCOPE`` and ``COMMENTS_LLM_BATCH_TOKENS`` (estimated input tokens per comment batch)."""
+
+    model_id: str
+    scope: str
+    batch_tokens: int
+
+    @classmethod
+    def from_env(cls, env: Env) -> LLMSettings | None:
+        model_id = env.get("COMMENTS_LLM", "").strip()
+        if not model_id:
+            return None
+        from tutela.comments.llm import SCOPES, check_model_id
+
+        try:
+            check_model_id(model_id)
+        except ValueError as exc:
+            raise ConfigurationError(f"configuration COMMENTS_LLM: {exc}") from None
+        scope = env.get("COMMENTS_LLM_SCOPE") or "child-or-unknown"
+        if scope not in SCOPES:
+            raise ConfigurationError(f"configuration COMMENTS_LLM_SCOPE must be one of {', '.join(SCOPES)}")
+        return cls(
+            model_id, scope, _int(env, "COMMENTS_LLM_BATCH_TOKENS", 30_000, low=1_000, high=10_000_000)
         )
 
 
@@ -116,6 +146,7 @@ class ActSettings:
     event_bus_name: str
     published_bucket: str
     quarantine_bucket: str
+    retire_originals: bool = False  # OriginalRetentionDays > 0: final originals are made noncurrent
 
     @classmethod
     def from_env(cls, env: Env) -> ActSettings:
@@ -124,6 +155,7 @@ class ActSettings:
             _str(env, "EVENT_BUS_NAME"),
             _str(env, "PUBLISHED_BUCKET"),
             _str(env, "QUARANTINE_BUCKET"),
+            _bool(env, "RETIRE_ORIGINALS"),
         )
 
 
@@ -162,9 +194,15 @@ class ReviewApiSettings:
     quarantine_bucket: str
     decisions_table: str
     event_bus_name: str
+    bank_bucket: str | None = None
+    removed_bank: str | None = None  # a confirmed block's hashes go to this bank (unset: off)
 
     @classmethod
     def from_env(cls, env: Env) -> ReviewApiSettings:
+        removed = env.get("REMOVED_BANK") or None
+        bank_bucket = env.get("BANK_BUCKET") or None
+        if removed and not bank_bucket:
+            raise ConfigurationError("configuration REMOVED_BANK needs BANK_BUCKET")
         return cls(
             _str(env, "UPLOAD_BUCKET"),
             _str(env, "STAGING_BUCKET"),
@@ -172,6 +210,42 @@ class ReviewApiSettings:
             _str(env, "QUARANTINE_BUCKET"),
             _str(env, "DECISIONS_TABLE"),
             _str(env, "EVENT_BUS_NAME"),
+            bank_bucket,
+            removed,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RemodPlanSettings:
+    """RemodPlan (read-only): which version of a listed upload to re-moderate; what a bank version added."""
+
+    upload_bucket: str
+    decisions_table: str
+    bank_bucket: str
+    published_bucket: str
+
+    @classmethod
+    def from_env(cls, env: Env) -> RemodPlanSettings:
+        return cls(
+            _str(env, "UPLOAD_BUCKET"),
+            _str(env, "DECISIONS_TABLE"),
+            _str(env, "BANK_BUCKET"),
+            _str(env, "PUBLISHED_BUCKET"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RemoderateSettings:
+    decisions_table: str
+    retention_days: int
+    act: ActSettings
+
+    @classmethod
+    def from_env(cls, env: Env) -> RemoderateSettings:
+        return cls(
+            _str(env, "DECISIONS_TABLE"),
+            _int(env, "DECISION_RETENTION_DAYS", 400, low=1),
+            ActSettings.from_env(env),
         )
 
 

@@ -18,6 +18,9 @@ from tutela.aws.errors import transient_errors
 
 logger = Logger()
 metrics = Metrics()
+# inject_lambda_context adds these to every record; the log group already names the function, and they are
+# ~250 of a record's ~500 bytes (CloudWatch Logs bills ingestion per byte). The request id stays.
+_REDUNDANT_KEYS = ["function_name", "function_memory_size", "function_arn"]
 
 
 def tracing_enabled() -> bool:
@@ -32,6 +35,7 @@ def step[F: Callable[..., Any]](fn: F) -> F:
 
     @functools.wraps(fn)
     def mapped(event: Any, context: Any) -> Any:
+        logger.remove_keys(_REDUNDANT_KEYS)
         if metrics.namespace is None:  # imported before the environment was set (tests, tools): resolve now
             metrics.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Tutela"
         with transient_errors():

@@ -152,6 +152,10 @@ class BankRepository:
                 video_keys.add(v.key)
                 new_videos.append(v)
         all_videos = old_videos + new_videos
+        if meta["version"] and not fresh and not new_videos:  # nothing new: no version (no retro run)
+            return AddResult(
+                bank, 0, len(entries) + len(videos), len(words), index["version"], 0, len(all_videos)
+            )
         version = meta["version"] + 1
         self.blobs.put(f"banks/{bank}/v{version}.pdq", words.astype(">u8").tobytes())
         if labels:
@@ -191,9 +195,12 @@ class CachedIndex:
         self._index: BankIndex | None = None
         self._checked = float("-inf")
 
-    def get(self, now: float | None = None) -> BankIndex:
+    def get(self, now: float | None = None, *, at_least: int | None = None) -> BankIndex:
+        """``at_least``: a bank index version the caller knows exists (a re-moderation run's): an older
+        cached index is re-read now instead of when the ttl runs out."""
         now = time.monotonic() if now is None else now
-        if self._index is None or now - self._checked >= self.ttl:
+        stale = at_least is not None and self._version < at_least
+        if self._index is None or stale or now - self._checked >= self.ttl:
             if self._repo is None:
                 self._repo = self._factory()
             version = int(self._repo.read_index().get("version", 0))

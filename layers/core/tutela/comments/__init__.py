@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tutela.comments.classify import classify_lines, classify_text, context_key, default_matcher
-    from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
+    from tutela.comments.comprehend import ComprehendCallFailed, ComprehendToxicity
     from tutela.comments.lexicon import CATEGORIES, Lexicon, LexiconError, default_lexicon, load_lexicon
 
 # Loaded on first use: Act imports ``tutela.comments.lines`` (which runs this file) and must not pay for
@@ -26,7 +26,7 @@ _LAZY = {
     "context_key": "classify",
     "default_matcher": "classify",
     "ComprehendToxicity": "comprehend",
-    "ComprehendUnavailable": "comprehend",
+    "ComprehendCallFailed": "comprehend",
     "CATEGORIES": "lexicon",
     "Lexicon": "lexicon",
     "LexiconError": "lexicon",
@@ -37,8 +37,8 @@ _LAZY = {
 __all__ = [
     "CATEGORIES",
     "LEXICON_VERSION",
+    "ComprehendCallFailed",
     "ComprehendToxicity",
-    "ComprehendUnavailable",
     "Lexicon",
     "LexiconError",
     "classify_lines",

@@ -13,7 +13,7 @@ from functools import cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from tutela.comments.comprehend import ComprehendToxicity, ComprehendUnavailable
+from tutela.comments.comprehend import ComprehendCallFailed, ComprehendToxicity
 from tutela.comments.lexicon import CATEGORIES, Lexicon, ModelPolicy, ModelThreshold, default_lexicon
 from tutela.comments.lines import CommentLine, parse_batch
 from tutela.comments.match import Hit, Matcher
@@ -21,6 +21,7 @@ from tutela.comments.model import LinearModel
 from tutela.comments.normalize import OffsetMap, normalize, normalize_mapped
 from tutela.comments.prebuilt import prebuilt
 from tutela.comments.rules import Contribution, assess, plan_hits
+from tutela.held import held_comment
 from tutela.verdict import Severity, Verdict, worst
 
 if TYPE_CHECKING:
@@ -165,7 +166,7 @@ def _judge(
             labels = comprehend.labels([text])[0]
             whole = Hit("whole", -1, 0, len(text))
             extra = [Contribution(cat, w, rule, [whole]) for cat, w, rule in comprehend.contributions(labels)]
-        except ComprehendUnavailable as exc:
+        except ComprehendCallFailed as exc:
             degraded = exc.code
     if not extra and not relevant:
         if lex.model is not None:
@@ -361,29 +362,6 @@ def model_thresholds(mp: ModelPolicy, text: str, minor_context: bool | None) -> 
     return mp.thresholds["minor"]
 
 
-def _error(
-    ident: str | None,
-    n: int,
-    reason: str,
-    minor_context: bool | None,
-    version: str,
-    code: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "code": code or "invalid_comment",
-        "id": ident,
-        "line": n,
-        "verdict": "review",
-        "error": reason,
-        "categories": [],
-        "score": 0.0,
-        "severity": int(Severity.LOW),
-        "evidence": [],
-        "minor_context": minor_context,
-        "lexicon_version": version,
-    }
-
-
 def classify_lines(
     lines: Iterable[str | bytes],
     *,
@@ -414,7 +392,9 @@ def classify_lines(
     for c in parse_batch(lines, minor_context):
         n, ident, text, ctx = c.line, c.id, c.text, c.minor_context
         if text is None:  # held by the line parser (tutela.comments.lines): judged as review, with why
-            yield _error(ident, n, c.error or "invalid line", ctx, version, c.code)
+            yield held_comment(
+                ident, n, c.error or "invalid line", c.code, minor_context=ctx, lexicon_version=version
+            )
             continue
         result: dict[str, Any] = {
             "id": ident,
@@ -483,7 +463,16 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
         for c in chunk:
             n, ident, text, ctx = c.line, c.id, c.text, c.minor_context
             if text is None:
-                done.append(_error(ident, n, c.error or "invalid line", ctx, version, c.code))
+                done.append(
+                    held_comment(
+                        ident,
+                        n,
+                        c.error or "invalid line",
+                        c.code,
+                        minor_context=ctx,
+                        lexicon_version=version,
+                    )
+                )
                 continue
             result: dict[str, Any] = {
                 "id": ident,

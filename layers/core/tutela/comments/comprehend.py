@@ -3,7 +3,7 @@
 Off by default. The adapter takes an optional boto3 ``comprehend`` client and creates one
 lazily on first use (no client creation or environment reads at import time). Its labels are
 mapped to our categories and fused into the lexicon score as extra contributions; a failing
-call raises :class:`ComprehendUnavailable` and the caller fails closed (``review``).
+call raises :class:`ComprehendCallFailed` and the caller fails closed (``review``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutela.errors import TransientError
+from tutela.errors import TutelaError
 
 # Comprehend label -> our category. Only SEXUAL maps cleanly; the others are not this issue's
 # categories (profanity, insults...) and are reported for provenance only.
@@ -20,10 +20,14 @@ MAX_SEGMENT_BYTES = 1000  # DetectToxicContent: each text segment is at most 1 K
 MAX_SEGMENTS = 10
 
 
-class ComprehendUnavailable(TransientError):
-    """Comprehend could not be called (throttling, network, permissions)."""
+class ComprehendCallFailed(TutelaError):
+    """DetectToxicContent could not be called or answered wrongly (throttling, network, permissions).
 
-    code = "comprehend_unavailable"
+    Never retried and never raised out of the classifier: the comment is judged without Comprehend and
+    held for review, marked ``degraded`` with this code. (It was ``ComprehendUnavailable``, a
+    ``TransientError``: a name and base that promised a retry nothing ever made.)"""
+
+    code = "comprehend_unavailable"  # the stored ``degraded`` value: unchanged
 
 
 @dataclass
@@ -66,12 +70,12 @@ class ComprehendToxicity:
                 )
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "ClientError")
-                raise ComprehendUnavailable(f"DetectToxicContent failed: {code}") from None
+                raise ComprehendCallFailed(f"DetectToxicContent failed: {code}") from None
             except BotoCoreError as exc:
-                raise ComprehendUnavailable(f"DetectToxicContent failed: {type(exc).__name__}") from None
+                raise ComprehendCallFailed(f"DetectToxicContent failed: {type(exc).__name__}") from None
             results = resp.get("ResultList", [])
             if len(results) != len(chunk):
-                raise ComprehendUnavailable("DetectToxicContent returned a result list of the wrong length")
+                raise ComprehendCallFailed("DetectToxicContent returned a result list of the wrong length")
             for r in results:
                 scores = {str(lab["Name"]): float(lab["Score"]) for lab in r.get("Labels", [])}
                 out.append(scores)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tutela.held import INVALID_COMMENT, comment_code, reason
 from tutela.verdict import worst
 
 
@@ -24,13 +25,13 @@ def summarize(results: Iterable[Mapping[str, Any]]) -> BatchVerdict:
     results = list(results)
     verdicts = Counter(r["verdict"] for r in results)
     categories = Counter(c for r in results for c in r.get("categories", []))
-    held = Counter(str(r.get("code") or "invalid_comment") for r in results if r.get("error"))
+    held = Counter(comment_code(r) for r in results if r.get("error"))
     reasons: list[dict[str, Any]] = [
         {"code": f"comment_{cat}", "message": f"{n} comment(s) matched {cat}", "count": n}
         for cat, n in sorted(categories.items())
     ]
     for code, n in sorted(held.items()):
-        msg = f"{n} line(s) could not be read" if code == "invalid_comment" else f"{n} line(s) held: {code}"
-        reasons.append({"code": code, "message": msg, "count": n})
+        msg = f"{n} line(s) could not be read" if code == INVALID_COMMENT else f"{n} line(s) held: {code}"
+        reasons.append(reason(code, msg, count=n))
     severity = max((int(r.get("severity") or 0) for r in results), default=0)
     return BatchVerdict(worst(verdicts), severity, reasons, dict(verdicts))

@@ -126,6 +126,21 @@ def match_policy() -> MatchPolicy:
     )
 
 
+def known_content(match: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The policy cell of a bank match (by the bank's action) and its reason (also used retroactively)."""
+    cell = _POLICY["other"][
+        "known_content_block" if match.get("action") == "block" else "known_content_review"
+    ]
+    reason = {
+        "code": cell["code"],
+        "message": f"matches known content in bank {match.get('bank')} ({match.get('label')})",
+        "bank": match.get("bank"),
+        "label": match.get("label"),
+        "distance": match.get("distance"),
+    }
+    return cell, reason
+
+
 def decide_media(scan: dict[str, Any], scrub: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fuse a scan report (``ScanReport.to_dict()`` or an equivalent dict) and the scrub report."""
     if not isinstance(scan, dict):
@@ -139,21 +154,11 @@ def decide_media(scan: dict[str, Any], scrub: dict[str, Any] | None = None) -> d
 
     # Known content decides before any classifier: a bank match is the most precise signal there is.
     for match in scan.get("known_content") or []:
-        cell = _POLICY["other"][
-            "known_content_block" if match.get("action") == "block" else "known_content_review"
-        ]
+        cell, known = known_content(match)
         verdicts.append(cell["verdict"])
         severity = max(severity, Severity[cell["severity"]])
         escalate = escalate or bool(cell["escalate"])
-        reasons.append(
-            {
-                "code": cell["code"],
-                "message": f"matches known content in bank {match.get('bank')} ({match.get('label')})",
-                "bank": match.get("bank"),
-                "label": match.get("label"),
-                "distance": match.get("distance"),
-            }
-        )
+        reasons.append(known)
 
     fired = [fam for fam in _ORDER if fam in present] or ["nothing"]
     for fam in fired:

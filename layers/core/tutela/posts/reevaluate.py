@@ -26,10 +26,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tutela import comments as classifier  # loads on first use: PostContext's INIT reads no lexicon
 from tutela.act import DECISION_EVENT, ESCALATION_EVENT, Bus, Storage, Targets, plan_comments, quarantine_key
 from tutela.comment_records import expand
-from tutela.comments import LEXICON_VERSION, classify_lines
 from tutela.comments.lines import split_batch
+from tutela.comments.llm import base_stages
 from tutela.decision import (
     action_item,
     comment_items,
@@ -41,24 +42,23 @@ from tutela.decision import (
     step_decision,
 )
 from tutela.errors import TransientError
+from tutela.held import held_decision, reason
 from tutela.limits import MAX_COMMENT_BATCH_CEILING
 from tutela.objects import ObjectRef
 from tutela.policy.comments import summarize
 from tutela.posts.context import MINOR_RANK, REEVAL_SUFFIX, floor_media, stricter
 
-_UNAVAILABLE: dict[str, Any] = {
-    "kind": "comments",
-    "verdict": "review",
-    "severity": 2,
-    "reasons": [
-        {
-            "code": "batch_unavailable",
-            "message": "the post's text declares a child; the batch is no longer stored to be judged again: "
+_UNAVAILABLE: dict[str, Any] = held_decision(
+    "comments",
+    [
+        reason(
+            "batch_unavailable",
+            "the post's text declares a child; the batch is no longer stored to be judged again: "
             "its published comments are withdrawn",
-        }
+        )
     ],
-    "minor_context": True,
-}
+    minor_context=True,
+)
 
 
 class History(Protocol):
@@ -92,8 +92,17 @@ def member_ref(member: Mapping[str, Any]) -> ObjectRef:
 
 class Reevaluator:
     def __init__(
-        self, storage: Storage, history: History, members: Members, bus: Bus, targets: Targets, cause: Cause
+        self,
+        storage: Storage,
+        history: History,
+        members: Members,
+        bus: Bus,
+        targets: Targets,
+        cause: Cause,
+        *,
+        quarantine_suffix: str = REEVAL_SUFFIX,
     ) -> None:
+        self.quarantine_suffix = quarantine_suffix  # re-moderations (tutela.remod) name their own copies
         self.s3 = storage
         self.history = history
         self.members = members
@@ -128,7 +137,7 @@ class Reevaluator:
             new = self._item(ref, item, _UNAVAILABLE)  # the batch expired: it cannot be judged again
         else:
             data = self.s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
-            batch = (data, list(classify_lines(split_batch(data), minor_context=True)))
+            batch = (data, list(classifier.classify_lines(split_batch(data), minor_context=True)))
             new = self._comments_decision(ref, item, batch[1])
         stored = self.history.put_once(new)
         if stored is not None and not same_execution(stored, self.cause.execution_id):
@@ -152,7 +161,7 @@ class Reevaluator:
                 "withdrawn": withdrawn,
             }
         else:
-            action = self._comments(ref, item, decision, *batch)
+            action = self.comments(ref, item, decision, *batch)
         if logged is None:
             self._events(item, decision, action)
             logged = self.history.append(action_item(decision, action, execution_id=self.cause.execution_id))
@@ -205,7 +214,14 @@ class Reevaluator:
                 "reasons": [*batch.reasons, why],
                 "counts": batch.counts,
                 "minor_context": True,
-                "analyzers": {"comments": {"name": "tutela.comments", "lexicon_version": LEXICON_VERSION}},
+                # stages 1-2 only: the optional LLM stage (CommentsLLM) runs in ClassifyComments alone
+                "analyzers": {
+                    "comments": {
+                        "name": "tutela.comments",
+                        "lexicon_version": classifier.LEXICON_VERSION,
+                        "stages": base_stages(classifier.default_lexicon()),
+                    }
+                },
             },
         )
 
@@ -249,7 +265,7 @@ class Reevaluator:
         return {"bucket": bucket, "key": key}
 
     # ------------------------------------------------------------------ comments
-    def _comments(
+    def comments(
         self,
         ref: ObjectRef,
         item: Mapping[str, Any],
@@ -315,7 +331,7 @@ class Reevaluator:
             else:
                 action["withdrawn"] = self._unpublish(ref.key, item["sk"])
         if plan.quarantined:
-            dst, key = self.targets.quarantine_bucket, quarantine_key(ref) + REEVAL_SUFFIX
+            dst, key = self.targets.quarantine_bucket, quarantine_key(ref) + self.quarantine_suffix
             body = b"\n".join(plan.quarantined) + b"\n"
             meta = {"tutela-decision": str(decision["sk"]), "tutela-sha256": hashlib.sha256(body).hexdigest()}
             if not _holds(self.s3.head(dst, key), meta):

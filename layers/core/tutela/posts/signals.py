@@ -41,12 +41,16 @@ class Span:
 
 @cache
 def post_lexicon() -> Lexicon:
-    return load_lexicon(DATA_DIR)
+    return _matcher().lexicon
 
 
 @cache
 def _matcher() -> Matcher:
-    return Matcher(post_lexicon())
+    """Pickled at build time next to the data (``python -m tutela.comments.prebuilt tutela/posts/data``, as
+    the comment matcher is) and loaded only while it matches the data files; otherwise built from them."""
+    from tutela.comments.prebuilt import load
+
+    return load(DATA_DIR) or Matcher(load_lexicon(DATA_DIR))
 
 
 def warm() -> None:

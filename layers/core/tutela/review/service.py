@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from tutela.comments.lines import parse_batch, split_batch
 from tutela.objects import ObjectRef, key_problem
+from tutela.remod.versions import is_remod_sk
 from tutela.review import rules
 from tutela.review.policy import ReviewPolicy
 from tutela.review.rules import Actor, ReviewError
@@ -65,6 +66,14 @@ class Bus(Protocol):
     def publish_all(self, entries: Sequence[tuple[str, Mapping[str, Any]]]) -> None: ...
 
 
+class Removals(Protocol):
+    """The bank a confirmed block's hashes go to (idempotent: hashes already in it are not added again)."""
+
+    name: str
+
+    def add(self, entries: Sequence[Any], videos: Sequence[Any]) -> dict[str, Any]: ...
+
+
 def _event_id(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -83,7 +92,9 @@ class ReviewService:
         *,
         upload_bucket: str,
         now: datetime | None = None,
+        removals: Removals | None = None,
     ) -> None:
+        self.removals = removals
         self.store = store
         self.media = media
         self.bus = bus
@@ -277,11 +288,13 @@ class ReviewService:
         event is delivered."""
         ref = detail.get("decision") or {}
         pk, sk = ref.get("pk"), ref.get("sk")
-        if not isinstance(pk, str) or not isinstance(sk, str) or not _is_object_sk(sk):
+        if not isinstance(pk, str) or not isinstance(sk, str) or not (_is_object_sk(sk) or is_remod_sk(sk)):
             return 0
         decision = self.store.get(pk, sk)
         if decision is None:
             return 0
+        if is_remod_sk(sk) and not decision.get("requeue"):
+            return 0  # a re-moderation that held nothing new (the item is queued, or decided, already)
         if decision.get("kind") == "comments":
             targets = [
                 c
@@ -354,6 +367,8 @@ class ReviewService:
         else:
             action = self.media.quarantine(entry, tag)
             action["unpublished"] = self.media.unpublish(str(entry["key"]))
+            if self.removals is not None:  # before the events: a retry (repeat) adds nothing twice
+                action["banked"] = self._bank_removal(decision)
         escalate = bool(record.get("escalate"))
         detail = self._event_detail(decision, entry, action, escalate)
         events = [(DECISION_EVENT, {**detail, "event_id": _event_id(tag, DECISION_EVENT)})]
@@ -411,6 +426,18 @@ class ReviewService:
             ),
             "action": dict(action),
         }
+
+    def _bank_removal(self, decision: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A confirmed block's PDQ hashes go to the removals bank: re-uploads are blocked before any
+        classifier, and the new bank version matches earlier uploads retroactively (tutela.remod)."""
+        from tutela.policy.media import match_policy
+        from tutela.review.removals import removal_entries
+
+        assert self.removals is not None
+        entries, videos = removal_entries(decision, self.removals.name, match_policy().min_quality)
+        if not entries and not videos:
+            return None
+        return self.removals.add(entries, videos)
 
     # ------------------------------------------------------------ strikes
     def _strike(self, entry: Mapping[str, Any], record: Mapping[str, Any]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tutela.errors import (
+    ConfigurationError,
     CorruptMediaError,
     InvalidInputError,
     LimitExceededError,
@@ -31,7 +32,8 @@ _BACKENDS: dict[str, VisionBackend] = {}
 def get_backend(name: str = "local", client: Any | None = None) -> VisionBackend:
     """A backend by name. Without a client the instance is cached (models/clients reused when warm)."""
     if name not in ("local", "rekognition"):
-        raise InvalidInputError(f"unknown vision backend {name!r} (expected 'local' or 'rekognition')")
+        # A deployment's or a caller's choice, not the upload's fault.
+        raise ConfigurationError(f"unknown vision backend {name!r} (expected 'local' or 'rekognition')")
     if client is not None and name == "rekognition":
         from tutela.vision.rekognition import RekognitionBackend
 
