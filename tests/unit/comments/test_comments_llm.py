@@ -158,8 +158,9 @@ def test_the_model_can_never_loosen_a_verdict() -> None:
 
 
 def test_a_model_block_never_reaches_the_critical_legal_escalation() -> None:
-    results, texts = results_for(["so pretty"])  # allowed by stages 1-2
-    run(results, texts, FakeModel({"so pretty": ("block", ["sexualising_minor"])}))
+    results, texts = results_for(["what a beautiful girl"])
+    assert results[0]["verdict"] == "allow"  # stages 1-2 let it through: the LLM's block is the only one
+    run(results, texts, FakeModel({"what a beautiful girl": ("block", ["sexualising_minor"])}))
     assert results[0]["verdict"] == "block"
     assert LEX.policy["sexualising_minor"].severity_block == 4 and results[0]["severity"] == 3
 
