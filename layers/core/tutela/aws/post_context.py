@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from tutela.aws.store import TableAdapter
-from tutela.decision import decided_at, from_dynamo, object_keys, to_dynamo
+from tutela.decision import decided_at, object_keys, to_dynamo
 from tutela.objects import ObjectRef
 from tutela.posts.context import FLAGS, comment_context, floor_media, raised_by
 
@@ -115,22 +115,6 @@ class PostContextStore(TableAdapter):
 
     def members(self, post_id: str) -> Iterator[dict[str, Any]]:
         yield from self.query(post_pk(post_id), "member#")
-
-    def query(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
-        """Every item under ``pk`` whose sort key starts with ``prefix``, page by page (any number)."""
-        from boto3.dynamodb.conditions import Key
-
-        args: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix),
-            "ConsistentRead": True,
-        }
-        while True:
-            resp = self.table.query(**args)
-            for item in resp.get("Items", []):
-                yield dict(from_dynamo(item))
-            if "LastEvaluatedKey" not in resp:
-                return
-            args["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
 
 # ---------------------------------------------------------------------- what the handlers call

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -17,20 +16,6 @@ HASH_INDEX = "HashIndex"
 
 
 class RemodStore(DecisionStore):
-    def query(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
-        """Every item under ``pk`` whose sort key starts with ``prefix``, page by page."""
-        args: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix),
-            "ConsistentRead": True,
-        }
-        while True:
-            resp = self.table.query(**args)
-            for item in resp.get("Items", []):
-                yield dict(from_dynamo(item))
-            if "LastEvaluatedKey" not in resp:
-                return
-            args["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-
     def hash_page(
         self, shard: str, cursor: str | None, limit: int
     ) -> tuple[list[dict[str, Any]], str | None]:

@@ -32,6 +32,22 @@ class TableAdapter:
             self._table = self._resource.Table(self.table_name)
         return self._table
 
+    def query(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
+        """Every item under ``pk`` whose sort key starts with ``prefix``, page by page (any number)."""
+        from boto3.dynamodb.conditions import Key  # boto3 loads on first use (cold start)
+
+        args: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix),
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self.table.query(**args)
+            for item in resp.get("Items", []):
+                yield dict(from_dynamo(item))
+            if "LastEvaluatedKey" not in resp:
+                return
+            args["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
 
 class DecisionStore(TableAdapter):
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
