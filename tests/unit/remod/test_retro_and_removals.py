@@ -84,8 +84,11 @@ def test_concurrent_removals_are_all_kept(bucket: str) -> None:
     errors: list[BaseException] = []
 
     def block(h: str) -> None:
+        # one client per reviewer, as separate Lambda containers would have (a shared one makes moto's
+        # in-memory response streams race: "I/O operation on closed file" under load)
+        own = boto3.session.Session().client("s3")
         try:
-            RemovedBank(bucket, "platform_removed", client=client, attempts=12).add(
+            RemovedBank(bucket, "platform_removed", client=own, attempts=12).add(
                 [BankEntry("platform_removed", h)], []
             )
         except BaseException as exc:
