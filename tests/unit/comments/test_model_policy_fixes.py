@@ -1,4 +1,4 @@
-"""What the learned stage may and may not do to the rules stage (issue 11, policy after the round-3 scoring)."""
+"""What the learned stage may and may not do to the rules stage (issue 11, policy after round-3 scoring)."""
 
 from __future__ import annotations
 
