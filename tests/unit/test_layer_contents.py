@@ -60,3 +60,22 @@ def test_the_dev_package_is_importable_here_but_not_from_the_layer_source() -> N
     assert Path(tutela.__file__).is_relative_to(layer_src)
     assert not Path(tutela_dev.cli.__file__).is_relative_to(layer_src)
     assert not Path(tutela_dev.emulator.stack.__file__).is_relative_to(layer_src)
+
+
+def _pins(req: Path) -> dict[str, str]:
+    out = {}
+    for line in req.read_text().splitlines():
+        m = re.match(r"\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)", line)
+        if m:
+            out[m.group(1).lower()] = m.group(2)
+    return out
+
+
+def test_one_numpy_for_both_layers() -> None:
+    """The vision layer drops its numpy and uses the core layer's (every function with the vision layer
+    has the core one): OpenCV and pdqhash are resolved against the version pinned for it, so the pins
+    must agree, and two overlaid copies would also count twice against the 262 MB budget."""
+    core, vision = (_pins(ROOT / "layers" / n / "requirements.txt") for n in ("core", "vision"))
+    assert core["numpy"] == vision["numpy"]
+    recipe = (ROOT / "layers" / "vision" / "Makefile").read_text()
+    assert re.search(r'rm -rf .*"\$\(ARTIFACTS_DIR\)"/python/numpy ', recipe)
