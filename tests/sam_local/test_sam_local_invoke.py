@@ -223,10 +223,14 @@ def _remod_event(name: str, seeded: Seeded) -> dict[str, Any]:
 
 
 def test_remod_plan_pins_the_recorded_version(invoker: Invoker, seeded: Seeded) -> None:
-    """RemodPlan (read-only) on a listed key whose decision RecordDecision stored above."""
-    out = invoker.invoke("RemodPlanFunction", _remod_event("remod_plan_item", seeded))
-    assert out["action"] == "media" and out["key"] == MEDIA_KEY
-    assert out["detail"]["object"]["version-id"] == seeded.versions[MEDIA_KEY]
+    """RemodPlan (read-only) on a key whose decision RecordDecision stored above. Act (above) allowed it
+    and retired the original, so a backfill meets it in the published listing: the copy names the version."""
+    event = {**_remod_event("remod_plan_item", seeded), "source": "published"}
+    out = invoker.invoke("RemodPlanFunction", event)
+    assert out["action"] == "media" and out["key"] == MEDIA_KEY and out["source"] == "published"
+    # re-judged: the recorded upload version; scanned: the published copy (same pixels, scrubbed)
+    assert out["subject"]["object"]["version-id"] == seeded.versions[MEDIA_KEY]
+    assert out["detail"]["object"]["key"] == MEDIA_KEY
     assert len(out["fingerprint"]) == 16 and out["ruleset"]["banks"] == "3"
 
 
