@@ -37,18 +37,19 @@ _INVISIBLE = re.compile(
 _UNSAFE_ID = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-class _DuplicateKey(ValueError):
-    pass
+class DuplicateKeyError(ValueError):
+    """A JSON object names a key twice: parsers disagree on which value wins, so it is never trusted."""
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for every JSON an uploader writes (comment lines, post files)."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        raise _DuplicateKey
+        raise DuplicateKeyError
     return obj
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_pairs)
+_DECODER = json.JSONDecoder(object_pairs_hook=reject_duplicate_keys)
 _SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _WS: Callable[[str, int], re.Match[str]] = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
 
@@ -130,7 +131,7 @@ def parse_line(n: int, raw: str | bytes, minor_context: bool | None) -> CommentL
         obj, end = _SCAN(line, _WS(line, 0).end())
         if _WS(line, end).end() != len(line):
             raise ValueError("extra data")
-    except _DuplicateKey:
+    except DuplicateKeyError:
         return _held(n, None, ctx, "a key appears twice in the line", "duplicate_key")
     except (ValueError, RecursionError, StopIteration):
         return _held(n, None, ctx, "invalid JSON", "invalid_comment")

@@ -17,21 +17,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from tutela.comments.lines import parse_line
+from tutela.comments.lines import DuplicateKeyError, parse_line, reject_duplicate_keys
 from tutela.errors import InvalidInputError, LimitExceededError
 
 MAX_POST_ID_CHARS = 256
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise _DuplicateKey
-    return obj
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +117,8 @@ def parse_post(
     if len(data) > max_bytes:
         raise LimitExceededError(f"post file is {len(data)} bytes; the limit is {max_bytes}")
     try:
-        obj = json.loads(data.decode("utf-8"), object_pairs_hook=_pairs)
-    except _DuplicateKey:
+        obj = json.loads(data.decode("utf-8"), object_pairs_hook=reject_duplicate_keys)
+    except DuplicateKeyError:
         raise InvalidInputError("a key appears twice in the post") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidInputError("post file is not valid UTF-8 JSON") from None
