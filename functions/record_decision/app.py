@@ -103,7 +103,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 [r for r in results if informative(r)],
                 decided=item["decided_at"],
                 expires=item["expires_at"],
-                execution_id=execution_id,
             )
         )
         if isinstance((inp.decision.get("results") or {}).get("inline"), list):

@@ -12,6 +12,7 @@ Two things moto does not do, so this module does them from the stack's own resou
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ from tutela.aws import clients
 from tutela_dev.emulator.cfn import Conditions, join, null_policy_loader, tiny_zip
 from tutela_dev.emulator.cfn_yaml import load_template
 from tutela_dev.emulator.chaos import Chaos
-from tutela_dev.emulator.meter import Meter
+from tutela_dev.emulator.meter import CountingSink, Meter
 from tutela_dev.emulator.runtime import (
     _REGISTRY,
     ACCOUNT,
@@ -80,6 +81,8 @@ class LocalStack:
         self._ended_patch: Any = None
         self._parse_patch: Any = None
         self._listing_patch: Any = None
+        self._lambda_client_patch: Any = None
+        self._clients: dict[str, Any] = {}
         self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.stubs = dict(stubs or {})
@@ -135,12 +138,14 @@ class LocalStack:
         self._parse_patch.start()
         self._listing_patch = _empty_listing()
         self._listing_patch.start()
+        self._lambda_client_patch = _one_lambda_client()
+        self._lambda_client_patch.start()
         if self.retry_scale != 1.0:
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
             self._sleep_patch = mock.patch.object(retrier_decl, "time", _ScaledTime(self.retry_scale))
             self._sleep_patch.start()
-        _REGISTRY.log = self.log
+        _REGISTRY.log = CountingSink(self.log) if self.log is not None else None
         _REGISTRY.modules.clear()  # a new deployment: every function starts cold, with new clients
         clients.reset()
         for service, stub in self.stubs.items():
@@ -156,6 +161,12 @@ class LocalStack:
         except Exception:
             self.stop()
             raise
+        # One process holds moto, every function and the run's data: ~600k objects, so each full garbage
+        # collection took 0.3-0.8 s, several times per run, landing inside whichever handler (or moto call)
+        # was running (a Lambda's own heap is a fraction of that). What exists now (moto, the deployment)
+        # lives as long as the stack: move it out of the collector's reach until stop().
+        gc.collect()
+        gc.freeze()
 
     def stop(self) -> None:
         if self._sleep_patch is not None:
@@ -173,9 +184,13 @@ class LocalStack:
         if self._listing_patch is not None:
             self._listing_patch.stop()
             self._listing_patch = None
+        if self._lambda_client_patch is not None:
+            self._lambda_client_patch.stop()
+            self._lambda_client_patch = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        gc.unfreeze()  # what start() and the functions' INIT froze is collectable again
         _REGISTRY.functions.clear()
         _REGISTRY.log = None
         _REGISTRY.chaos = None
@@ -187,6 +202,7 @@ class LocalStack:
             self._uninstall_meter()
             self._uninstall_meter = None
         self._session = None
+        self._clients.clear()
         _route_logs(sys.stdout)
         os.environ.clear()
         os.environ.update(self._saved_env)
@@ -205,7 +221,12 @@ class LocalStack:
         return self._session
 
     def client(self, service: str) -> Any:
-        return self.session.client(service)
+        """One client per service for the stack's life (a botocore client is thread-safe; making one costs
+        ~10 ms, which the runner used to pay several times per upload)."""
+        client = self._clients.get(service)
+        if client is None:
+            client = self._clients[service] = self.session.client(service)
+        return client
 
     def resource(self, service: str) -> Any:
         return self.session.resource(service)
@@ -459,6 +480,27 @@ def _parse_once() -> Any:
             return programs[definition]
 
     return mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
+
+
+def _one_lambda_client() -> Any:
+    """moto's Step Functions makes a new boto3 Lambda client for every Task it runs (~10 ms each, five per
+    photo); its settings never change, so make one per region for the stack's life (made on first use,
+    i.e. after the meter's and chaos's hooks are on the default session, as before)."""
+    from unittest import mock
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    original = lambda_eval_utils.boto_client_for
+    made: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        with lock:
+            if (region, service) not in made:
+                made[region, service] = original(region=region, service=service, state_credentials=None)
+            return made[region, service]
+
+    return mock.patch.object(lambda_eval_utils, "boto_client_for", boto_client_for)
 
 
 def _empty_listing() -> Any:

@@ -161,5 +161,23 @@ def with_uploaded(results: Iterable[Mapping[str, Any]], batch: bytes) -> list[di
     return out
 
 
+def evidence_text(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A comment record's evidence spans with their text: stored in the record, or (a record that keeps its
+    uploaded line stores the spans only) cut from that line's judged text, as :func:`with_text` cut it."""
+    evidence = [dict(e) for e in record.get("evidence") or [] if isinstance(e, Mapping)]
+    uploaded = record.get("uploaded")
+    if not isinstance(uploaded, str) or all("text" in e for e in evidence):
+        return evidence
+    from tutela.comments.lines import parse_line
+
+    parsed = parse_line(1, uploaded.encode("utf-8"), None)
+    text = parsed.text if parsed is not None else None
+    for e in evidence:
+        start, end = e.get("start"), e.get("end")
+        if "text" not in e and isinstance(text, str) and isinstance(start, int) and isinstance(end, int):
+            e["text"] = text[start:end]
+    return evidence
+
+
 def has_block(results: Iterable[Mapping[str, Any]]) -> bool:
     return any(r.get("verdict") == "block" for r in results)
