@@ -141,7 +141,7 @@ def test_price_standard_vs_express() -> None:
     assert raw["Act 1024 MB, 114 ms"] == pytest.approx(0.114 * 0.0000166667)
     ex_by = {line.what.split(",")[0]: line.dollars for line in express.lines}
     assert ex_by["EXPRESS executions"] == pytest.approx(0.000001)
-    # modeled: the invocation's 144 ms + 20 ms for the state machine invoking it, rounded up to 200 ms at 64 MB
+    # modeled: the invocation's 144 ms + 20 ms for the state machine invoking it: 200 ms at 64 MB
     assert ex_by["EXPRESS duration"] == pytest.approx(0.2 * 64 / 1024 * 0.00001667)
     # measured: moto's 250 ms wall rounds up to 300 ms
     raw_ex = {line.what.split(",")[0]: line.dollars for line in price(ex, PRICES, {}, wait="moto").lines}

@@ -83,6 +83,7 @@ class LocalStack:
         self._listing_patch: Any = None
         self._lambda_client_patch: Any = None
         self._clients: dict[str, Any] = {}
+        self._rules: list[tuple[Any, list[str]]] | None = None
         self._sleep_patch: Any = None
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.stubs = dict(stubs or {})
@@ -203,6 +204,7 @@ class LocalStack:
             self._uninstall_meter = None
         self._session = None
         self._clients.clear()
+        self._rules = None
         _route_logs(sys.stdout)
         os.environ.clear()
         os.environ.update(self._saved_env)
@@ -397,23 +399,33 @@ class LocalStack:
     # -------------------------------------------------------------- running
     def deliver(self, event: dict[str, Any]) -> list[str]:
         """Play the template's EventBridge rules: start the state machine for each rule the event matches."""
-        from moto.events.models import EventPattern  # moto's own matcher: TestEventPattern is not mocked
-
-        events = self.client("events")
         started = []
-        for rule in events.list_rules()["Rules"]:
-            pattern = rule.get("EventPattern")
-            if not pattern or not EventPattern.load(pattern).matches_event(event):  # type: ignore[arg-type]
+        for pattern, machines in self._default_bus_rules():
+            if not pattern.matches_event(event):
                 continue
-            for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
-                if target["Arn"] in self.executable:
-                    run = self.client("stepfunctions").start_execution(
-                        stateMachineArn=self.executable[target["Arn"]],
-                        name=str(uuid.uuid4()),
-                        input=json.dumps(event),
-                    )
-                    started.append(run["executionArn"])
+            for machine in machines:
+                run = self.client("stepfunctions").start_execution(
+                    stateMachineArn=machine, name=str(uuid.uuid4()), input=json.dumps(event)
+                )
+                started.append(run["executionArn"])
         return started
+
+    def _default_bus_rules(self) -> list[tuple[Any, list[str]]]:
+        """The default bus's rules (the template's: nothing adds any after the deployment) as moto's own
+        matcher (TestEventPattern is not mocked) and the executable state machines they target; read once,
+        not with three API calls per delivery."""
+        if self._rules is None:
+            from moto.events.models import EventPattern
+
+            events, rules = self.client("events"), []
+            for rule in events.list_rules()["Rules"]:
+                if not rule.get("EventPattern"):
+                    continue
+                targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+                machines = [self.executable[t["Arn"]] for t in targets if t["Arn"] in self.executable]
+                rules.append((EventPattern.load(rule["EventPattern"]), machines))
+            self._rules = rules
+        return self._rules
 
     def wait(self, execution_arn: str, *, timeout_s: float = 600) -> dict[str, Any]:
         """The execution's description once it has ended: woken by moto's own end-of-execution hook
