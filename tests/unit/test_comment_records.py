@@ -96,6 +96,13 @@ def test_a_record_keeping_its_line_stores_spans_only_and_their_text_comes_back_f
     (record,) = comment_items(ObjectRef("b", "comments/p/x.jsonl", "v1"), judged, decided="t", expires=1)
     assert record["uploaded"] == line and record["evidence"] == spans  # no text stored
     assert evidence_text(record) == judged[0]["evidence"]
+    from decimal import Decimal  # as read back through the DynamoDB resource API
+
+    read = {
+        **record,
+        "evidence": [{**e, "start": Decimal(e["start"]), "end": Decimal(e["end"])} for e in spans],
+    }
+    assert [e["text"] for e in evidence_text(read)] == ["hey cutie", "加我薇信"]
     # a record without its line (a review verdict) keeps the text it was given
     (held,) = comment_items(
         ObjectRef("b", "comments/p/x.jsonl", "v1"),

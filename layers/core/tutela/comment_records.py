@@ -173,10 +173,21 @@ def evidence_text(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     parsed = parse_line(1, uploaded.encode("utf-8"), None)
     text = parsed.text if parsed is not None else None
     for e in evidence:
-        start, end = e.get("start"), e.get("end")
-        if "text" not in e and isinstance(text, str) and isinstance(start, int) and isinstance(end, int):
+        start, end = _index(e.get("start")), _index(e.get("end"))
+        if "text" not in e and isinstance(text, str) and start is not None and end is not None:
             e["text"] = text[start:end]
     return evidence
+
+
+def _index(value: Any) -> int | None:
+    """An int, or a whole Decimal (as the DynamoDB resource API returns numbers)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if type(value).__name__ == "Decimal" and value == int(value):
+        return int(value)
+    return None
 
 
 def has_block(results: Iterable[Mapping[str, Any]]) -> bool:
