@@ -19,7 +19,7 @@ DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm chromium chromium-driver
 
 .PHONY: help
 help:
-	@echo "make demo   - run the pipeline on bundled samples on the embedded local stack"
+	@echo "make demo   - run the pipeline on bundled samples on the embedded emulated stack"
 	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, checkov, ASL check, sam build,"
 	@echo "             sam local invoke of every function (Docker, started by local-image)"
 	@echo "make bench  - benchmarks against peer tools (not part of test)"
@@ -133,8 +133,8 @@ local-image-stop:
 
 .PHONY: demo
 demo: setup
-	$(BIN)/tutela local samples --dir $(OUT)/samples
-	$(BIN)/tutela local run $(OUT)/samples/* --out $(OUT)
+	$(BIN)/tutela emulator samples --dir $(OUT)/samples
+	$(BIN)/tutela emulator run $(OUT)/samples/* --out $(OUT)
 
 .PHONY: bench
 bench: setup

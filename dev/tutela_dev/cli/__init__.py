@@ -11,7 +11,10 @@ import importlib
 import sys
 
 COMMANDS = {
-    "local": ("tutela_dev.cli.local", "run the real template and state machine on an in-process moto stack"),
+    "emulator": (
+        "tutela_dev.cli.emulator",
+        "run the real template and state machine on an in-process moto stack",
+    ),
     "scrub": ("tutela_dev.cli.scrub", "remove location and identifying metadata from media, losslessly"),
     "scan": ("tutela_dev.cli.scan", "scan an image or video for nudity/underwear and minors"),
     "comments": ("tutela_dev.cli.comments", "classify comments (JSON Lines) for innuendo and grooming"),
