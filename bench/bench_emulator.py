@@ -1,4 +1,4 @@
-"""Local stack overhead per object: `tutela local run`'s wall time per upload minus the time its handlers
+"""Emulated stack overhead per object: `tutela local run`'s wall time per upload minus the time its handlers
 ran (the floor: what the same handlers cost without moto, the rule, the ASL interpreter and the runner).
 
 One deployment (timed apart), then N photos and N/4 comment batches delivered one at a time; the handler
@@ -29,19 +29,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def measure(root: Path, n: int) -> dict[str, object]:
     sys.path.insert(0, str(root / "layers" / "core"))
-    sys.path.insert(0, str(root / "dev"))  # tutela_dev: the local stack and CLI
+    sys.path.insert(0, str(root / "dev"))  # tutela_dev: the emulated stack and CLI
     from tutela_dev.emulator import samples
     from tutela_dev.emulator.cost import comment_batch
     from tutela_dev.emulator.meter import Meter
     from tutela_dev.emulator.runner import Runner
-    from tutela_dev.emulator.stack import LocalStack
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-local-"))
+    try:
+        from tutela_dev.emulator.stack import EmulatedStack
+    except ImportError:  # a tree from before the rename (--against an older REF)
+        from tutela_dev.emulator.stack import LocalStack as EmulatedStack  # type: ignore[attr-defined,no-redef]
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-emulator-"))
     photo = samples.photo(tmp / "p.jpg", size=(640, 480))
     batch = comment_batch(tmp / "b.jsonl")
     meter = Meter()
     started = time.perf_counter()
-    with (tmp / "lambda.log").open("w") as log, LocalStack(root, log=log, meter=meter) as stack:
+    with (tmp / "lambda.log").open("w") as log, EmulatedStack(root, log=log, meter=meter) as stack:
         deploy = time.perf_counter() - started
         runner = Runner(stack)
         runner.deliver(runner.upload(photo, "media/warm/p.jpg"))  # first executions: imports, clients
@@ -70,7 +74,7 @@ def summarise(rows: list[tuple[float, float]]) -> tuple[float, float, float]:
 
 def against(ref: str, n: int, rounds: int) -> int:
     """This tree and REF's, alternately in fresh processes; medians over all rounds, side by side."""
-    peer = Path(tempfile.mkdtemp(prefix="bench-local-peer-"))
+    peer = Path(tempfile.mkdtemp(prefix="bench-emulator-peer-"))
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(peer, filter="data")
