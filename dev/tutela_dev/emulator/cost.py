@@ -2,10 +2,12 @@
 cost table at the list prices of ``cost/prices.toml``.
 
 Everything counted is measured in the run (``tutela_dev.emulator.meter`` and the execution history); the only
-inputs that are not are the prices and, for CloudWatch Logs, the sizes of the records the emulated stack
-cannot see (Lambda's own START/END/REPORT lines, one record per state machine event), both in the prices
-file. Not included: storage (GB-months, not per request), KMS (S3 Bucket Keys and the services' data-key
-caching make it per-key-per-period, not per upload), data transfer (in-region), the $1/month key.
+inputs that are not are the prices, the typical latency of one AWS call per service (moto answers in-process,
+so its time is not AWS's: ``[latency_ms]``, billed as the handlers' waiting; moto's measured time is printed
+beside it) and, for CloudWatch Logs, the sizes of the records the emulated stack cannot see (Lambda's own
+START/END/REPORT lines, one record per state machine event), all in the prices file. Not included: storage
+(GB-months, not per request), KMS (S3 Bucket Keys and the services' data-key caching make it
+per-key-per-period, not per upload), data transfer (in-region), the $1/month key.
 """
 
 from __future__ import annotations
