@@ -5,6 +5,7 @@ buckets received) finds nothing lost or doubled. Promise guarded: retries conver
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,14 @@ from tutela_dev.cli import main
 from tutela_dev.emulator.samples import write_samples
 
 pytestmark = pytest.mark.integration
-SEEDS = [3, 4]  # between them: faults before/after every step, throttles, duplicate deliveries
+# classic 3 and 4: between them, faults before/after every step, throttles, duplicate deliveries; writes 3:
+# crashes right after Act's PutEvents and RecordDecision's BatchWriteItem/PutItem, and lost responses.
+# TUTELA_CHAOS_SWEEP=1 runs seeds 1-5 of both families.
+SEEDS = (
+    [(mode, seed) for mode in ("classic", "writes") for seed in range(1, 6)]
+    if os.environ.get("TUTELA_CHAOS_SWEEP") == "1"
+    else [("classic", 3), ("classic", 4), ("writes", 3)]
+)
 
 
 def _verdicts(out: Path) -> list[tuple[Any, ...]]:
@@ -29,8 +37,10 @@ def _published(out: Path) -> dict[str, bytes]:
 
 
 def _events(out: Path) -> list[tuple[str, str, str]]:
+    """What the platform acts on: one per event_id (a consumer drops a copy with an id it has seen)."""
     events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()]
-    return sorted((e["detail-type"], e["detail"]["key"], e["detail"]["verdict"]) for e in events)
+    unique = {e["detail"]["event_id"]: e for e in events}.values()
+    return sorted((e["detail-type"], e["detail"]["key"], e["detail"]["verdict"]) for e in unique)
 
 
 @pytest.fixture(scope="module")
@@ -42,21 +52,29 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Path]:
     return samples, out
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(("mode", "seed"), SEEDS)
 def test_chaos_run_converges_on_the_clean_run(
-    clean: tuple[list[Path], Path], tmp_path: Path, seed: int, capsys: pytest.CaptureFixture[str]
+    clean: tuple[list[Path], Path], tmp_path: Path, mode: str, seed: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Promise: retries converge, before *and after* a step's side effects (mode "writes": the invocation
+    dies, or loses the response, right after one of its S3/DynamoDB/EventBridge writes)."""
     samples, clean_out = clean
     capsys.readouterr()
     out = tmp_path / "chaos"
-    assert main(["local", "run", *map(str, samples), "--out", str(out), "--chaos", str(seed)]) == 0
-    summary = re.search(r"chaos: (\d+) faults injected, (\d+) lost, (\d+) doubled", capsys.readouterr().out)
-    assert summary and int(summary[1]) > 0 and summary.groups()[1:] == ("0", "0")
+    args = ["--chaos", str(seed), "--chaos-mode", mode]
+    assert main(["local", "run", *map(str, samples), "--out", str(out), *args]) == 0
+    printed = capsys.readouterr().out
+    summary = re.search(r"chaos: (\d+) faults injected, (\d+) lost, (\d+) doubled, (\d+) repeated", printed)
+    assert summary and int(summary[1]) > 0 and summary.groups()[1:3] == ("0", "0")
+    if mode == "classic":  # whole-step faults never repeat an event; only a crash right after PutEvents can
+        assert summary[4] == "0"
     assert _verdicts(out) == _verdicts(clean_out)
     assert _published(out) == _published(clean_out) and _published(out)
     assert _events(out) == _events(clean_out) and _events(out)
     log = (out / "lambda.log").read_text()
     assert "chaos:" in log  # faults really reached the handlers
+    if mode == "writes":
+        assert "died after write" in log and "response lost" in log
 
 
 def test_chaos_is_deterministic() -> None:
@@ -78,5 +96,6 @@ def test_chaos_is_deterministic() -> None:
         return out
 
     assert faults(4) == faults(4) != faults(5)
+    assert Chaos(4, mode="writes")._rng("x").random() != Chaos(4)._rng("x").random()  # a second family
     assert all(f[3] is None for f in faults(4) if f[2] == 4)  # the 4th attempt (MaxAttempts 3) is clean
     assert any(f[3] == "after" for f in faults(4)) and any(f[3] == "before" for f in faults(4))

@@ -41,6 +41,13 @@ def add_parser(sub: Any) -> None:
         help="inject transient failures, throttling and duplicate deliveries, deterministically from SEED",
     )
     run.add_argument(
+        "--chaos-mode",
+        choices=["classic", "writes"],
+        default="classic",
+        help="classic: faults before/after a step and throttles; writes: a crash or a lost response right "
+        "after one of a step's writes (default classic)",
+    )
+    run.add_argument(
         "--bank",
         action="append",
         default=[],
@@ -145,6 +152,7 @@ def run_local(args: argparse.Namespace) -> int:
             on_progress=progress,
             parameters=parameters,
             chaos_seed=args.chaos,
+            chaos_mode=args.chaos_mode,
             banks=banks,
         )
     except LocalStackError as exc:
@@ -171,7 +179,11 @@ def run_local(args: argparse.Namespace) -> int:
     print(f"events: {args.out / 'events.jsonl'}  ({len(result.events)} received)")
     audit = result.audit
     if args.chaos is not None and audit is not None:
-        print(f"chaos: {result.faults} faults injected, {audit.lost} lost, {audit.doubled} doubled")
+        print(
+            f"chaos: {result.faults} faults injected, {audit.lost} lost, {audit.doubled} doubled, "
+            f"{audit.repeated} repeated events (same event_id)"
+        )
+        print("chaos faults: " + ", ".join(f"{k} {n}" for k, n in sorted(result.fault_kinds.items())))
     if audit is not None and (audit.lost or audit.doubled):
         err.print(
             f"[red]{audit.lost} lost, {audit.doubled} doubled (decisions, events, object versions)[/red]"
