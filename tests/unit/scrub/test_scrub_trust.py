@@ -157,3 +157,32 @@ def test_tiff_strips_without_byte_counts_are_held_not_zeroed() -> None:
     data[i : i + 2] = struct.pack("<H", 280)  # StripByteCounts -> MinSampleValue: the extent is gone
     with pytest.raises(CorruptMediaError, match="byte counts"):
         scrub_bytes(bytes(data))
+
+
+def _exif_gps_off_ifd1() -> tuple[bytes, bytes]:
+    """EXIF (TIFF LE) whose thumbnail IFD1 carries the GPS pointer, not IFD0: (the EXIF block, the latitude's
+    rationals as they sit in the bytes)."""
+    lat = struct.pack("<6I", 51, 1, 30, 1, 250, 100)
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 274, 3, 1, 1)
+    ifd1_at = 8 + len(ifd0) + 4
+    gps_at = ifd1_at + 2 + 12 + 4
+    rat_at = gps_at + 2 + 12 * 2 + 4
+    ifd1 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, gps_at) + struct.pack("<I", 0)
+    gps = struct.pack("<H", 2) + struct.pack("<HHI", 1, 2, 2) + b"N\0\0\0"
+    gps += struct.pack("<HHII", 2, 5, 3, rat_at) + struct.pack("<I", 0)
+    tiff = b"II*\0" + struct.pack("<I", 8) + ifd0 + struct.pack("<I", ifd1_at) + ifd1 + gps + lat
+    return b"Exif\0\0" + tiff, lat
+
+
+def test_a_gps_ifd_hung_off_the_thumbnail_ifd_is_zeroed_and_reported() -> None:
+    """Promise: published = scrubbed, and a location found is recorded (the location-risk reason for a
+    minor). Dropping IFD1 cut the pointer but left the GPS IFD it pointed to - 51°30'2.5"N in the published
+    bytes, where no metadata tool looks - and the report said no location was found."""
+    exif_block, lat = _exif_gps_off_ifd1()
+    base = mc.jpeg(5, gps=False)
+    data = base[:2] + b"\xff\xe1" + struct.pack(">H", len(exif_block) + 2) + exif_block + base[2:]
+    assert lat in data
+    out, report = scrub_bytes(data)
+    assert lat not in out and b"N\0\0\0" not in out
+    assert report.location_found and "exif.gps" in report.removed
+    _clean(out)

@@ -200,8 +200,14 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
     zero: list[tuple[int, int]] = []
     protect: list[tuple[int, int]] = [(base, base + 8)]
 
-    def drop_subifd(rel: int) -> None:
-        """Zero a whole IFD tree (GPS, thumbnail) and everything it points to."""
+    dropped: set[int] = set()
+
+    def drop_subifd(rel: int, depth: int = 0) -> None:
+        """Zero a whole IFD tree (GPS, thumbnail) and everything it points to, nested IFDs included: a GPS
+        IFD hung off the thumbnail's IFD1 stayed in the bytes (unreferenced, the coordinates still there)."""
+        if depth > 4 or rel in dropped:
+            return
+        dropped.add(rel)
         try:
             pos, entries, _ = t.read_ifd(rel)
         except CorruptMediaError:
@@ -210,6 +216,11 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
         for e in entries:
             if not e.inline and e.data_len > 0:
                 zero.append((e.data_off, e.data_off + e.data_len))
+            if e.tag in (TAG_GPS_IFD, TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS) and e.typ in (4, 13):
+                if e.tag == TAG_GPS_IFD:
+                    res.removed.add("exif.gps")  # a location was there: the decision must know
+                for sub in t.values(e)[:64]:
+                    drop_subifd(sub, depth + 1)
             if e.tag in (513, 273) and e.typ in (3, 4):
                 offs = t.values(e)
                 lens_tag = 514 if e.tag == 513 else 279
