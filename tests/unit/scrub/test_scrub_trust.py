@@ -186,3 +186,34 @@ def test_a_gps_ifd_hung_off_the_thumbnail_ifd_is_zeroed_and_reported() -> None:
     assert lat not in out and b"N\0\0\0" not in out
     assert report.location_found and "exif.gps" in report.removed
     _clean(out)
+
+
+def _exif_gps_in_interop() -> tuple[bytes, bytes]:
+    """EXIF (TIFF LE): IFD0 -> Exif IFD -> Interop IFD, which holds InteropIndex and a GPS pointer."""
+    lat = struct.pack("<6I", 51, 1, 30, 1, 250, 100)
+    exif_at, inter_at = 8 + 18, 8 + 36
+    gps_at = inter_at + 2 + 24 + 4
+    rat_at = gps_at + 2 + 24 + 4
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8769, 4, 1, exif_at) + struct.pack("<I", 0)
+    exif_ifd = struct.pack("<H", 1) + struct.pack("<HHII", 0xA005, 4, 1, inter_at) + struct.pack("<I", 0)
+    interop = struct.pack("<H", 2) + struct.pack("<HHI", 1, 2, 4) + b"R98\0"
+    interop += struct.pack("<HHII", 0x8825, 4, 1, gps_at) + struct.pack("<I", 0)
+    gps = struct.pack("<H", 2) + struct.pack("<HHI", 1, 2, 2) + b"N\0\0\0"
+    gps += struct.pack("<HHII", 2, 5, 3, rat_at) + struct.pack("<I", 0)
+    return b"Exif\0\0" + b"II*\0" + struct.pack("<I", 8) + ifd0 + exif_ifd + interop + gps + lat, lat
+
+
+def test_a_gps_pointer_inside_the_interop_ifd_is_removed_and_seen_by_the_verifier() -> None:
+    """Promise: nothing published carries a location. The Interop IFD was kept untouched, so a GPS pointer
+    placed in it was published - exiftool reads GPSLatitude 51°30'2.5" from the "scrubbed" copy - and the
+    verifier, which did not descend into Interop IFDs, passed it."""
+    from tutela.scrub import exif
+
+    exif_block, lat = _exif_gps_in_interop()
+    assert exif.has_gps(BytesReader(exif_block[6:]))  # the verifier sees it there
+    base = mc.jpeg(5, gps=False)
+    data = base[:2] + b"\xff\xe1" + struct.pack(">H", len(exif_block) + 2) + exif_block + base[2:]
+    out, report = scrub_bytes(data)
+    assert lat not in out and report.location_found
+    assert b"R98\0" in out  # the Interop IFD's own tag stays
+    _clean(out)

@@ -62,6 +62,8 @@ EXIF_KEEP = frozenset(
     | {41987, 41988, 41989, 41990, 41991, 41992, 41993, 41994, 41995, 41996, 42034, 42035, 42036}
     | {42240, 34867, TAG_INTEROP_IFD}
 )
+# The Interop IFD's own tags: InteropIndex, InteropVersion, RelatedImageFileFormat/Width/Height.
+INTEROP_KEEP = frozenset({1, 2, 4096, 4097, 4098})
 GEOTIFF = frozenset({33550, 33922, 34264, 34735, 34736, 34737})
 NAMED = {
     TAG_GPS_IFD: "exif.gps",
@@ -267,18 +269,12 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
                 elif tag == TAG_SUBIFDS:
                     for sub in t.values(e)[:64]:
                         process(sub, IMAGE_KEEP, "image")
-                else:  # Interop IFD: only InteropIndex/version; kept untouched (and referenced).
+                else:  # Interop IFD: only its own tags. Anything else goes as in every IFD - a GPS pointer
+                    # here is followed by exiftool and was published untouched.
                     try:
-                        ipos, ients, _ = t.read_ifd(t.values(e)[0])
+                        process(t.values(e)[0], INTEROP_KEEP, "interop")
                     except CorruptMediaError:
                         keep = False
-                    else:
-                        protect.append((ipos, ipos + 2 + 12 * len(ients) + 4))
-                        protect.extend(
-                            (x.data_off, x.data_off + x.data_len)
-                            for x in ients
-                            if not x.inline and x.data_len > 0
-                        )
             if keep:
                 kept.append(e)
                 if not e.inline and e.data_len > 0:
@@ -389,7 +385,7 @@ def has_gps(reader: Reader, base: int = 0, end: int | None = None) -> bool:
             for e in entries:
                 if e.tag == TAG_GPS_IFD or e.tag in GEOTIFF:
                     return True
-                if e.tag in (TAG_EXIF_IFD, TAG_SUBIFDS) and e.typ in (4, 13):
+                if e.tag in (TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS) and e.typ in (4, 13):
                     stack.extend(t.values(e)[:64])
             if nxt:
                 stack.append(nxt)
