@@ -217,3 +217,28 @@ def test_a_gps_pointer_inside_the_interop_ifd_is_removed_and_seen_by_the_verifie
     assert lat not in out and report.location_found
     assert b"R98\0" in out  # the Interop IFD's own tag stays
     _clean(out)
+
+
+def _with_segment(segment: bytes) -> bytes:
+    base = mc.jpeg(5, gps=False)
+    i = base.index(b"\xff\xdb")
+    return base[:i] + segment + base[i:]
+
+
+def test_a_jfif_thumbnail_and_bytes_hidden_in_app0_or_app14_are_not_published() -> None:
+    """Promise: published = scanned = scrubbed. APP0 and APP14 were kept byte for byte whatever they held: a
+    JFIF thumbnail (an image exiftool extracts and nobody scanned - EXIF's IFD1 thumbnail is dropped for that
+    reason), a JFXX thumbnail, or any text after the Adobe marker's 12 bytes."""
+    rgb = bytes(range(256)) * 2 + bytes(16 * 12 * 3 - 512)
+    jfif = mc._seg(0xE0, b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01\x10\x0c" + rgb)
+    jfxx = mc._seg(0xE0, b"JFXX\x00\x13" + bytes([16, 12]) + rgb)  # JFXX RGB thumbnail
+    other = mc._seg(0xE0, b"NOTE\x00 lat=51.50072 lon=-0.12462")
+    adobe = mc._seg(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01" + b" lat=51.50072 lon=-0.12462")
+    for segment in (jfif, jfxx, other, adobe):
+        out, report = scrub_bytes(_with_segment(segment))
+        assert rgb not in out and b"51.50072" not in out, segment[:12]
+        assert report.removed, segment[:12]
+    out, _ = scrub_bytes(_with_segment(adobe))
+    assert b"Adobe\x00\x64\x00\x00\x00\x00\x01" in out  # what a CMYK decoder needs stays
+    plain = mc.jpeg(5, gps=False)
+    assert scrub_bytes(plain)[0] == plain  # a JFIF header without a thumbnail is kept as it is
