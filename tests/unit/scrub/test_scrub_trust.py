@@ -242,3 +242,24 @@ def test_a_jfif_thumbnail_and_bytes_hidden_in_app0_or_app14_are_not_published() 
     assert b"Adobe\x00\x64\x00\x00\x00\x00\x01" in out  # what a CMYK decoder needs stays
     plain = mc.jpeg(5, gps=False)
     assert scrub_bytes(plain)[0] == plain  # a JFIF header without a thumbnail is kept as it is
+
+
+def test_a_gps_ifd_hung_off_an_ifd2_chained_after_the_thumbnail_is_zeroed_too() -> None:
+    """Promise: published = scrubbed. IFD0 -> IFD1 -> IFD2 (GPS pointer): dropping IFD1 left IFD2's GPS IFD
+    in the bytes; exiftool reads its latitude from the original."""
+    from tests.hostile.trust_corpus import LAT_RATIONALS, _gps_ifd
+
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 274, 3, 1, 1)
+    ifd1_at = 8 + len(ifd0) + 4
+    ifd2_at = ifd1_at + 2 + 12 + 4
+    gps_at = ifd2_at + 2 + 12 + 4
+    ifd1 = struct.pack("<H", 1) + struct.pack("<HHII", 256, 3, 1, 8) + struct.pack("<I", ifd2_at)
+    ifd2 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, gps_at) + struct.pack("<I", 0)
+    tiff = (
+        b"II*\x00" + struct.pack("<I", 8) + ifd0 + struct.pack("<I", ifd1_at) + ifd1 + ifd2 + _gps_ifd(gps_at)
+    )
+    base = mc.jpeg(5, gps=False)
+    data = base[:2] + mc._seg(0xE1, b"Exif\x00\x00" + tiff) + base[2:]
+    out, report = scrub_bytes(data)
+    assert LAT_RATIONALS in data and LAT_RATIONALS not in out and report.location_found
+    _clean(out)

@@ -205,16 +205,18 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
     dropped: set[int] = set()
 
     def drop_subifd(rel: int, depth: int = 0) -> None:
-        """Zero a whole IFD tree (GPS, thumbnail) and everything it points to, nested IFDs included: a GPS
-        IFD hung off the thumbnail's IFD1 stayed in the bytes (unreferenced, the coordinates still there)."""
+        """Zero a whole IFD tree (GPS, thumbnail) and all it points to, nested and chained IFDs included: a
+        GPS IFD hung off IFD1 or IFD2 stayed in the bytes (unreferenced, the coordinates still there)."""
         if depth > 4 or rel in dropped:
             return
         dropped.add(rel)
         try:
-            pos, entries, _ = t.read_ifd(rel)
+            pos, entries, nxt = t.read_ifd(rel)
         except CorruptMediaError:
             return  # the pointer is removed anyway; nothing reachable remains
         zero.append((pos, pos + 2 + 12 * len(entries) + 4))
+        if nxt:  # IFD2... after the thumbnail's IFD1 go with it
+            drop_subifd(nxt, depth + 1)
         for e in entries:
             if not e.inline and e.data_len > 0:
                 zero.append((e.data_off, e.data_off + e.data_len))
