@@ -46,10 +46,11 @@ def add_parser(sub: Any) -> None:
     )
     run.add_argument(
         "--chaos-mode",
-        choices=["classic", "writes"],
+        choices=["classic", "writes", "sweep"],
         default="classic",
         help="classic: faults before/after a step and throttles; writes: a crash or a lost response right "
-        "after one of a step's writes (default classic)",
+        "after one of a step's writes; sweep: the same after each of a step's first 8 writes in turn "
+        "(default classic)",
     )
     run.add_argument(
         "--bank",

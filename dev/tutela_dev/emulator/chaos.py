@@ -15,6 +15,12 @@ puts/updates/deletes/batch and transactional writes, EventBridge PutEvents) and,
 - ``lost``: the write happened but its response is lost: the handler sees a ``ThrottlingException`` for a
   request that the service did carry out (what a read timeout or a dropped connection does).
 
+``mode="sweep"`` (``--chaos-mode sweep``) is the same fault, systematically instead of drawn: the k-th object
+of a kind (``media/.jpg``, ``comments/.jsonl``...) a step sees fails on its first attempt right after write
+``1 + k % 8``, a crash for the first eight objects and a lost response for the next eight (the seed's parity
+swaps them), and so on. Give it 16+ uploads of each kind and every step is cut after each of its first eight
+writes both ways; ``fired`` says where.
+
 At most one fault is drawn per (step, object, attempt), only on a step's first three attempts, so the ASL's
 ``MaxAttempts: 3`` always leaves one clean attempt: a chaos run must end in the same decisions, published
 bytes, object versions and events as a clean run. What it ended in is measured, not assumed (see
@@ -31,7 +37,8 @@ from typing import Any, ClassVar
 
 THROTTLED_SERVICES = ("s3", "dynamodb", "eventbridge")
 FAULT_KINDS = ("before", "throttle", "after", "duplicate", "crash", "lost")
-MODES = ("classic", "writes")
+MODES = ("classic", "writes", "sweep")
+SWEEP_DEPTH = 8  # mode "sweep": writes 1..8 of every step
 WRITE_PREFIXES = (
     "Put", "Copy", "Delete", "Update", "BatchWrite", "TransactWrite", "CompleteMultipart", "UploadPart",
 )  # fmt: skip
@@ -67,6 +74,8 @@ class Chaos:
     mode: str = "classic"  # classic: before/throttle/after a step; writes: crash or lost response mid-step
     injected: Counter[str] = field(default_factory=Counter)
     _attempts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _objects: Counter[tuple[str, str]] = field(default_factory=Counter)  # mode "sweep": per step and kind
+    fired: list[tuple[str, int, str, str]] = field(default_factory=list)  # (step, write n, operation, kind)
     _current: Invocation | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,7 +104,15 @@ class Chaos:
         inv = Invocation(function, key, attempt, self._rng("invoke", function, key, attempt))
         inv.thread = threading.get_ident()
         # At most one fault per attempt, and only on the first three attempts (MaxAttempts: 3).
-        if attempt <= 3 and inv.rng.random() < self.rate:
+        if self.mode == "sweep":
+            if attempt == 1:
+                kind = (function, _object_kind(key))  # own cycle per kind: a mix of uploads must not alias
+                with self._lock:
+                    k = self._objects[kind]
+                    self._objects[kind] += 1
+                inv.fault = ("crash", "lost")[(k // SWEEP_DEPTH + self.seed) % 2]
+                inv.write_at = 1 + k % SWEEP_DEPTH
+        elif attempt <= 3 and inv.rng.random() < self.rate:
             if self.mode == "writes":
                 inv.fault = inv.rng.choice(("crash", "lost"))
                 inv.write_at = 1 + inv.rng.randrange(4)  # steps write 1-6 times; later writes are rarer
@@ -153,6 +170,7 @@ class Chaos:
             return
         inv.write_at = None
         self.injected[str(inv.fault)] += 1
+        self.fired.append((inv.function, inv.writes, op, str(inv.fault)))
         if inv.fault == "crash":
             raise ChaosCrash(f"chaos: {inv.function} died after write {inv.writes} ({op})")
         from botocore.exceptions import ClientError
@@ -189,6 +207,12 @@ class _Throttled:
     status_code = 400
     headers: ClassVar[dict[str, str]] = {}
     content = b""
+
+
+def _object_kind(key: str) -> str:
+    """``media/.jpg``, ``comments/.jsonl``...: what decides which writes a step makes for an object."""
+    name = key.rsplit("/", 1)[-1]
+    return key.split("/", 1)[0] + "/" + (name[name.rfind(".") :].lower() if "." in name else "")
 
 
 def _object_key(event: Any) -> str:
