@@ -184,22 +184,44 @@ def jpeg_sof_declared(w: int, h: int) -> bytes:
     return bytes(d)
 
 
+# The latitude 51°30'2.5" as EXIF rationals (little endian): must never be in a published byte.
+LAT_RATIONALS = struct.pack("<6I", 51, 1, 30, 1, 250, 100)
+
+
+def _gps_ifd(at: int) -> bytes:
+    """A GPS IFD at offset ``at`` of a little-endian TIFF: LatitudeRef N and Latitude (its values follow)."""
+    gps = struct.pack("<H", 2) + struct.pack("<HHI", 1, 2, 2) + b"N\0\0\0"
+    return gps + struct.pack("<HHII", 2, 5, 3, at + 2 + 24 + 4) + struct.pack("<I", 0) + LAT_RATIONALS
+
+
 def _exif_ifd1_gps() -> bytes:
     """A TIFF (EXIF) block whose GPS IFD hangs off IFD1 (the thumbnail's IFD), not IFD0."""
-    gps_entries = [(1, 2, 2, b"N\x00\x00\x00"), (3, 2, 2, b"W\x00\x00\x00")]
     ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 274, 3, 1, 1)
-    ifd0_at = 8
-    ifd1_at = ifd0_at + len(ifd0) + 4
-    ifd1_body = struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, 0)
-    gps_at = ifd1_at + len(ifd1_body) + 4
-    ifd1 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, gps_at)
-    gps = struct.pack("<H", len(gps_entries))
-    for tag, typ, count, val in gps_entries:
-        gps += struct.pack("<HHI", tag, typ, count) + val
-    gps += struct.pack("<I", 0)
-    return (
-        b"II*\x00" + struct.pack("<I", ifd0_at) + ifd0 + struct.pack("<I", ifd1_at) + ifd1 + b"\0" * 4 + gps
-    )
+    ifd1_at = 8 + len(ifd0) + 4
+    gps_at = ifd1_at + 2 + 12 + 4
+    ifd1 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, gps_at) + struct.pack("<I", 0)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd0 + struct.pack("<I", ifd1_at) + ifd1 + _gps_ifd(gps_at)
+
+
+def jpeg_gps_in_interop() -> bytes:
+    """IFD0 -> Exif IFD -> Interop IFD holding InteropIndex and a GPS pointer (exiftool follows it)."""
+    exif_at, inter_at = 8 + 18, 8 + 36
+    gps_at = inter_at + 2 + 24 + 4
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8769, 4, 1, exif_at) + struct.pack("<I", 0)
+    exif_ifd = struct.pack("<H", 1) + struct.pack("<HHII", 0xA005, 4, 1, inter_at) + struct.pack("<I", 0)
+    interop = struct.pack("<H", 2) + struct.pack("<HHI", 1, 2, 4) + b"R98\0"
+    interop += struct.pack("<HHII", 0x8825, 4, 1, gps_at) + struct.pack("<I", 0)
+    tiff = b"II*\0" + struct.pack("<I", 8) + ifd0 + exif_ifd + interop + _gps_ifd(gps_at)
+    d = jpeg(5, gps=False)
+    return d[:2] + _seg(0xE1, b"Exif\x00\x00" + tiff) + d[2:]
+
+
+def jpeg_jfif_thumbnail() -> bytes:
+    """A JFIF APP0 with a 16x12 RGB thumbnail: an image nobody scanned."""
+    rgb = bytes(range(256)) * 2 + bytes(16 * 12 * 3 - 512)
+    d = jpeg(7, gps=False)
+    i = d.index(b"\xff\xdb")
+    return d[:i] + _seg(0xE0, b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01\x10\x0c" + rgb) + d[i:]
 
 
 def jpeg_gps_in_ifd1() -> bytes:
@@ -461,6 +483,8 @@ def media_cases(full: bool = False) -> list[Case]:
     add("video", "mp4_udta_xyz.mp4", mp4_udta_xyz, ANY)
     # location in odd places
     add("exif", "jpeg_gps_in_ifd1.jpg", jpeg_gps_in_ifd1, ANY)
+    add("exif", "jpeg_gps_in_interop.jpg", jpeg_gps_in_interop, ANY)
+    add("exif", "jpeg_jfif_thumbnail.jpg", jpeg_jfif_thumbnail, ANY)
     add("exif", "jpeg_thumbnail_gps.jpg", jpeg_thumbnail_with_gps, ANY)
     add("exif", "jpeg_makernote_gps.jpg", jpeg_makernote_gps, ANY)
     add("exif", "jpeg_xmp_gps.jpg", jpeg_xmp_gps, ANY)

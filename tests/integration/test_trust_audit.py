@@ -28,7 +28,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 import tutela.errors
-from tests.hostile.trust_corpus import HELD, Case, all_cases
+from tests.hostile.trust_corpus import HELD, LAT_RATIONALS, Case, all_cases
 from tests.integration.stacks import emulated_stack
 from tutela.decision import object_keys
 from tutela.objects import ObjectRef
@@ -48,6 +48,7 @@ CANARIES = ("lovely light", "dont tell ur parents", "sunny day", "51.50072", "48
 
 # Cases that found a bug (each fixed with a unit test of its own): always in the sample.
 REGRESSIONS = {"key_long", "key_long_unicode", "mp4_stco_lies.mp4", "lone_surrogate_id", "lone_surrogate"}
+REGRESSIONS |= {"jpeg_gps_in_ifd1.jpg", "jpeg_gps_in_interop.jpg", "jpeg_jfif_thumbnail.jpg"}
 
 
 def sample(cases: list[Case]) -> list[Case]:
@@ -161,8 +162,10 @@ def test_only_allowed_uploads_are_published_and_without_location(
         data = published[key]
         path = tmp_path / f"{len(files)}.bin"
         path.write_bytes(data)
-        if carve_location(BytesReader(data)) or find_location(path):
+        if carve_location(BytesReader(data)) or find_location(path) or LAT_RATIONALS in data:
             wrong.append((o.case.name, "location"))
+        if o.case.name == "jpeg_jfif_thumbnail.jpg" and b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01\x10" in data:
+            wrong.append((o.case.name, "an unscanned thumbnail"))
         files.append(path)
     assert wrong == []
     assert len(files) >= 5  # not vacuous: allowed media were published and checked
