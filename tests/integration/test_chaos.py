@@ -5,6 +5,7 @@ buckets received) finds nothing lost or doubled. Promise guarded: retries conver
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,14 @@ from tutela_dev.cli import main
 from tutela_dev.emulator.samples import write_samples
 
 pytestmark = pytest.mark.integration
-SEEDS = [3, 4]  # between them: faults before/after every step, throttles, duplicate deliveries
+# classic 3 and 4: between them, faults before/after every step, throttles, duplicate deliveries; writes 3:
+# crashes right after Act's PutEvents and RecordDecision's BatchWriteItem/PutItem, and lost responses.
+# TUTELA_CHAOS_SWEEP=1 runs seeds 1-5 of both families.
+SEEDS = (
+    [(mode, seed) for mode in ("classic", "writes") for seed in range(1, 6)]
+    if os.environ.get("TUTELA_CHAOS_SWEEP") == "1"
+    else [("classic", 3), ("classic", 4), ("writes", 3)]
+)
 
 
 def _verdicts(out: Path) -> list[tuple[Any, ...]]:
@@ -29,8 +37,10 @@ def _published(out: Path) -> dict[str, bytes]:
 
 
 def _events(out: Path) -> list[tuple[str, str, str]]:
+    """What the platform acts on: one per event_id (a consumer drops a copy with an id it has seen)."""
     events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()]
-    return sorted((e["detail-type"], e["detail"]["key"], e["detail"]["verdict"]) for e in events)
+    unique = {e["detail"]["event_id"]: e for e in events}.values()
+    return sorted((e["detail-type"], e["detail"]["key"], e["detail"]["verdict"]) for e in unique)
 
 
 @pytest.fixture(scope="module")
@@ -42,21 +52,29 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Path]:
     return samples, out
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(("mode", "seed"), SEEDS)
 def test_chaos_run_converges_on_the_clean_run(
-    clean: tuple[list[Path], Path], tmp_path: Path, seed: int, capsys: pytest.CaptureFixture[str]
+    clean: tuple[list[Path], Path], tmp_path: Path, mode: str, seed: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Promise: retries converge, before *and after* a step's side effects (mode "writes": the invocation
+    dies, or loses the response, right after one of its S3/DynamoDB/EventBridge writes)."""
     samples, clean_out = clean
     capsys.readouterr()
     out = tmp_path / "chaos"
-    assert main(["local", "run", *map(str, samples), "--out", str(out), "--chaos", str(seed)]) == 0
-    summary = re.search(r"chaos: (\d+) faults injected, (\d+) lost, (\d+) doubled", capsys.readouterr().out)
-    assert summary and int(summary[1]) > 0 and summary.groups()[1:] == ("0", "0")
+    args = ["--chaos", str(seed), "--chaos-mode", mode]
+    assert main(["local", "run", *map(str, samples), "--out", str(out), *args]) == 0
+    printed = capsys.readouterr().out
+    summary = re.search(r"chaos: (\d+) faults injected, (\d+) lost, (\d+) doubled, (\d+) repeated", printed)
+    assert summary and int(summary[1]) > 0 and summary.groups()[1:3] == ("0", "0")
+    if mode == "classic":  # whole-step faults never repeat an event; only a crash right after PutEvents can
+        assert summary[4] == "0"
     assert _verdicts(out) == _verdicts(clean_out)
     assert _published(out) == _published(clean_out) and _published(out)
     assert _events(out) == _events(clean_out) and _events(out)
     log = (out / "lambda.log").read_text()
     assert "chaos:" in log  # faults really reached the handlers
+    if mode == "writes":
+        assert "died after write" in log and "response lost" in log
 
 
 def test_chaos_is_deterministic() -> None:
@@ -78,5 +96,82 @@ def test_chaos_is_deterministic() -> None:
         return out
 
     assert faults(4) == faults(4) != faults(5)
+    assert Chaos(4, mode="writes")._rng("x").random() != Chaos(4)._rng("x").random()  # a second family
     assert all(f[3] is None for f in faults(4) if f[2] == 4)  # the 4th attempt (MaxAttempts 3) is clean
     assert any(f[3] == "after" for f in faults(4)) and any(f[3] == "before" for f in faults(4))
+
+
+def test_the_sweep_cuts_each_kind_of_object_after_each_write_in_turn() -> None:
+    from tutela_dev.emulator.chaos import SWEEP_DEPTH, Chaos
+
+    chaos = Chaos(1, mode="sweep")
+    plan = []
+    for i in range(2 * SWEEP_DEPTH):
+        for key in (f"media/p{i}/a.jpg", f"comments/p{i}/b.jsonl"):
+            inv = chaos.start("ActFunction", {"detail": {"object": {"key": key}}})
+            plan.append((key.split("/")[0], inv.write_at, inv.fault))
+            chaos.end()
+            assert chaos.start("ActFunction", {"detail": {"object": {"key": key}}}).fault is None  # retry
+            chaos.end()
+    for kind in ("media", "comments"):
+        cuts = [(n, f) for k, n, f in plan if k == kind]
+        assert sorted(cuts) == sorted((n, f) for f in ("crash", "lost") for n in range(1, SWEEP_DEPTH + 1))
+
+
+@pytest.mark.skipif(os.environ.get("TUTELA_CHAOS_SWEEP") != "1", reason="~2.5 min: TUTELA_CHAOS_SWEEP=1")
+def test_every_step_cut_after_each_of_its_writes_converges(tmp_path: Path) -> None:
+    """Promise: retries converge after side effects. 16 posts (a photo, a comment thread, an unsupported
+    file, the post's text) so every step is cut after each of its first 8 writes, by a crash and by a lost
+    response; the end state equals a clean run's (one event per event_id)."""
+    from tutela_dev.emulator.chaos import Chaos
+    from tutela_dev.emulator.runner import Runner
+    from tutela_dev.emulator.stack import EmulatedStack
+
+    samples = {p.name: p for p in write_samples(tmp_path / "samples")}
+    files = []
+    for i in range(16):
+        post = json.loads(samples["post.json"].read_text())
+        (tmp_path / f"post{i}.json").write_text(json.dumps({**post, "post_id": f"p{i}"}))
+        files += [
+            (samples["beach.jpg"], f"media/p{i}/beach.jpg"),
+            (samples["thread.jsonl"], f"comments/p{i}/thread.jsonl"),
+            (samples["notes.exe"], f"media/p{i}/notes.exe"),
+            (tmp_path / f"post{i}.json", f"posts/p{i}.json"),
+        ]
+
+    def run(chaos: Chaos | None) -> tuple[Any, ...]:
+        root = Path(__file__).resolve().parents[2]
+        with (
+            (tmp_path / "lambda.log").open("w") as log,
+            EmulatedStack(root, log=log, retry_scale=0.02, chaos=chaos) as stack,
+        ):
+            runner = Runner(stack)
+            runner.observe_events()
+            ups = []
+            for path, key in files:
+                ups.append(runner.upload(path, key))
+                for _ in range(chaos.deliveries(key) if chaos else 1):
+                    runner.deliver(ups[-1])
+            lines = sorted(
+                (x["key"], str(x.get("comment_id")), str(x["verdict"]), str(x.get("reasons")))
+                for u in ups
+                for x in runner.decisions(u)
+            )
+            events = runner.received_events()
+            audit = runner.audit(ups, events)
+            unique = {e["detail"]["event_id"]: e for e in events}.values()
+            return (
+                lines,
+                {k: v for k, v in runner.published()},
+                sorted((e["detail-type"], e["detail"]["key"], e["detail"]["verdict"]) for e in unique),
+                (audit.lost, audit.doubled),
+            )
+
+    clean = run(None)
+    chaos = Chaos(1, mode="sweep")
+    swept = run(chaos)
+    assert swept == clean and swept[3] == (0, 0)
+    fired = {(f[0], f[1], f[3]) for f in chaos.fired}
+    for step in ("ActFunction", "RecordDecisionFunction", "PostContextFunction"):
+        assert {n for s, n, f in fired if s == step and f == "crash"} >= {1, 2, 3}, step
+        assert {n for s, n, f in fired if s == step and f == "lost"} >= {1, 2, 3}, step

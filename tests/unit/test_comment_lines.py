@@ -81,6 +81,19 @@ def test_ids_a_record_cannot_hold_are_held_not_fatal() -> None:
     assert out[2]["verdict"] == "allow"
 
 
+def test_an_id_with_a_lone_surrogate_is_held_under_its_hash_and_the_batch_stays_storable() -> None:
+    """Promise: bad input gets a clear reason, never a traceback. A JSON-escaped lone surrogate in an id
+    ("\\udfff") is no character: the batch's results could not be encoded (UnicodeEncodeError in
+    ClassifyComments) and the whole batch was held as an analyzer error."""
+    lines = [b'{"id": "\\udfff", "text": "nice"}', b'{"id": "ok", "text": "hi \\ud800 there"}']
+    out = list(classify_lines(lines, minor_context=False))
+    assert out[0]["code"] == "unsafe_id" and out[0]["verdict"] == "review"
+    assert out[0]["id"].startswith("sha256:") and out[1]["verdict"] == "allow"
+    json.dumps(out, ensure_ascii=False).encode("utf-8")  # what is staged and stored: no surrogate left out
+    [held, ok] = parse_batch(lines, None)
+    assert held.record_id == held.id and ok.published() == b'{"id": "ok", "text": "hi \\ud800 there"}'
+
+
 def test_split_is_bytes_lines_and_blank_lines_keep_their_number() -> None:
     batch = b'{"id": "a", "text": "x\xe2\x80\xa8y"}\r\n\n{"id": "b", "text": "z"}\n\xff\n'
     raw = split_batch(batch)

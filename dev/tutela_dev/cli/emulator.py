@@ -45,6 +45,14 @@ def add_parser(sub: Any) -> None:
         help="inject transient failures, throttling and duplicate deliveries, deterministically from SEED",
     )
     run.add_argument(
+        "--chaos-mode",
+        choices=["classic", "writes", "sweep"],
+        default="classic",
+        help="classic: faults before/after a step and throttles; writes: a crash or a lost response right "
+        "after one of a step's writes; sweep: the same after each of a step's first 8 writes in turn "
+        "(default classic)",
+    )
+    run.add_argument(
         "--bank",
         action="append",
         default=[],
@@ -149,6 +157,7 @@ def run_emulated(args: argparse.Namespace) -> int:
             on_progress=progress,
             parameters=parameters,
             chaos_seed=args.chaos,
+            chaos_mode=args.chaos_mode,
             banks=banks,
         )
     except EmulatorError as exc:
@@ -175,7 +184,11 @@ def run_emulated(args: argparse.Namespace) -> int:
     print(f"events: {args.out / 'events.jsonl'}  ({len(result.events)} received)")
     audit = result.audit
     if args.chaos is not None and audit is not None:
-        print(f"chaos: {result.faults} faults injected, {audit.lost} lost, {audit.doubled} doubled")
+        print(
+            f"chaos: {result.faults} faults injected, {audit.lost} lost, {audit.doubled} doubled, "
+            f"{audit.repeated} repeated events (same event_id)"
+        )
+        print("chaos faults: " + ", ".join(f"{k} {n}" for k, n in sorted(result.fault_kinds.items())))
     if audit is not None and (audit.lost or audit.doubled):
         err.print(
             f"[red]{audit.lost} lost, {audit.doubled} doubled (decisions, events, object versions)[/red]"

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tutela_dev.emulator.chaos import Chaos, ChaosFault
+from tutela_dev.emulator.chaos import Chaos, ChaosCrash, ChaosFault
 from tutela_dev.emulator.meter import Meter
 
 REGION = "us-east-1"
@@ -158,9 +158,9 @@ def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
                 if chaos and invocation:
                     chaos.after(invocation)
             return json.dumps(result, default=str), False, ""
-        except Exception as exc:  # the Lambda runtime's error contract: errorType is the class name
+        except (Exception, ChaosCrash) as exc:  # the Lambda runtime's error contract: errorType is the class
             # An injected fault stands for a timeout or a lost response: what the ASL retries.
-            name = "TransientError" if isinstance(exc, ChaosFault) else type(exc).__name__
+            name = "TransientError" if isinstance(exc, ChaosFault | ChaosCrash) else type(exc).__name__
             trace = traceback.format_exception(exc)
             sink.write(json.dumps({"function": target.logical_id, "error": name, "trace": trace}) + "\n")
             payload = {"errorType": name, "errorMessage": str(exc), "stackTrace": []}

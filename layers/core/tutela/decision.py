@@ -30,6 +30,17 @@ from tutela.verdict import VERDICTS, Severity
 EVENT_SOURCE = "tutela.moderation"
 
 
+MAX_KEY_PART_BYTES = 512  # an item key inside another item's sort key (DynamoDB caps a sort key at 1 KiB)
+
+
+def key_part(pk: str) -> str:
+    """An object's ``pk`` as part of another item's sort key (a post's member, an account's strike). S3 keys
+    run to 1,024 bytes and DynamoDB sort keys stop there, so a long one is named by its SHA-256 (the item
+    keeps the full key in its attributes)."""
+    raw = pk.encode("utf-8", "surrogatepass")
+    return pk if len(raw) <= MAX_KEY_PART_BYTES else "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
 def object_keys(ref: ObjectRef) -> dict[str, str]:
     return {"pk": f"obj#{ref.bucket}/{ref.key}", "sk": f"v#{ref.version_label}"}
 

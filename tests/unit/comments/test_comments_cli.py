@@ -67,7 +67,10 @@ def test_lone_surrogates_do_not_break_the_output(tmp_path: Path) -> None:
 
 
 def test_lone_surrogate_in_an_id(tmp_path: Path) -> None:
+    """A lone surrogate is no character: no record or file could hold the id, so the line is held under the
+    id's hash (the Lambda crashed on it with a UnicodeEncodeError); the CLI says so and writes valid UTF-8."""
     p = _write(tmp_path, '{"id": "\\udcff", "text": "hi"}')
     out = tmp_path / "out.jsonl"
-    assert main(["comments", str(p), "-o", str(out)]) == 0
-    assert json.loads(out.read_text(encoding="utf-8"))["id"] == "\udcff"
+    assert main(["comments", str(p), "-o", str(out)]) == 1
+    row = json.loads(out.read_text(encoding="utf-8"))
+    assert row["id"].startswith("sha256:") and row["code"] == "unsafe_id" and row["verdict"] == "review"

@@ -218,3 +218,19 @@ def test_members_are_written_before_the_flags_are_read() -> None:
     batch = _Recording(frozenset({"media_seen"}))
     assert batch_context(batch, ObjectRef("up", "comments/p/b.jsonl", "v")) is False  # type: ignore[arg-type]
     assert batch.calls == ["register", "flags"]
+
+
+@pytest.mark.parametrize("name", ["x" * 1000 + ".jpg", "照" * 330 + ".jpg"])
+def test_a_member_with_the_longest_s3_key_is_registered(table: str, name: str) -> None:
+    """Promise: every upload ends in exactly one stored decision. S3 keys run to 1,024 bytes and a member's
+    sort key embedded the whole key: DynamoDB refused it (sort keys stop at 1 KiB) and RecordDecision failed
+    into the dead-letter queue for any post member with a long file name."""
+    store = PostContextStore(table)
+    ref = ObjectRef("up", f"media/p7/{name}", "v1")
+    assert len(ref.key.encode()) <= 1024
+    assert media_context(store, ref, {"kind": "media", "minor": "none"})["kind"] == "media"
+    store.register("p7", ref, "media")  # a retry: the same member, once
+    [member] = store.members("p7")
+    assert member["key"] == ref.key and member["decision"]["pk"].endswith(name)
+    assert batch_context(store, ObjectRef("up", f"comments/p7/{name[:-4]}.jsonl", "v1")) is None
+    assert len(list(store.members("p7"))) == 2

@@ -77,6 +77,13 @@ def test_post_id_comes_from_the_key_and_must_match_it() -> None:
         ({"caption": "x", "location": "Paris"}, InvalidInputError),
         ({"caption": "look \u202eevil\u202c"}, InvalidInputError),  # the reader sees another order
         (b'{"caption": "' + b"a" * 70000 + b'"}', LimitExceededError),
+        # Lone surrogates (JSON escapes of no character) in any judged text: UTF-8 cannot publish them, and
+        # ClassifyPost crashed with a UnicodeEncodeError (a traceback, an analyzer_error) instead of a reason.
+        (b'{"caption": "hi \\ud800"}', InvalidInputError),
+        (b'{"caption": "hi", "title": "\\udfff"}', InvalidInputError),
+        (b'{"caption": "hi", "hashtags": ["ok", "\\udc00"]}', InvalidInputError),
+        (b'{"caption": "hi", "location": {"name": "\\ud83d"}}', InvalidInputError),
+        (b'{"post_id": "\\ud800", "caption": "hi"}', InvalidInputError),
     ],
 )
 def test_bad_posts_are_clear_errors(body: Any, error: type[Exception]) -> None:

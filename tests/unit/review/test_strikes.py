@@ -83,3 +83,18 @@ def test_a_strike_counted_twice_escalates_once_and_strikes_below_the_threshold_d
     service._strike(_entry(99), {"sk": "r99"})
     service._strike(_entry(99), {"sk": "r99"})  # the same block confirmed again, or a retry
     assert [d["active_strikes"] for _, d in bus.events] == [POLICY.strike_threshold]
+
+
+def test_a_strike_on_the_longest_s3_key_fits_a_sort_key_and_is_voided_by_the_same_key() -> None:
+    """Promise: a reviewer's block of any upload is recorded. The strike's sort key embedded the whole object
+    key: past 1 KiB DynamoDB refuses it, and S3 keys run to 1,024 bytes."""
+    table, bus = Table(), Bus()
+    service = _service(table, bus)
+    entry = {**_entry(1), "pk": "obj#uploads/media/u/" + "照" * 330 + ".jpg"}
+    service._strike(entry, {"sk": "r1"})
+    [(pk, sk)] = list(table.items)
+    assert pk == "acct#user-9" and len(sk.encode()) <= 1024
+    service._strike(entry, {"sk": "r1"})  # counted once
+    service._void_strike(entry)
+    assert [k for k in table.items if k[1].startswith("void#")] == [("acct#user-9", f"void#{sk}")]
+    assert len(table.items) == 2

@@ -112,6 +112,27 @@ def test_lying_sample_table_in_gps_track() -> None:
         scrub_bytes(_mp4(moov, box(b"mdat", b"\x00" * 64)))
 
 
+@pytest.mark.parametrize("table", [b"stco", b"stsz", b"stsc", b"stts"])
+def test_a_kept_video_track_whose_sample_table_claims_more_entries_than_it_holds_is_corrupt(
+    table: bytes, tmp_path: Path
+) -> None:
+    """Promise: published = scanned. A video track's table (here its entry count set to 0x3FFFFFFF) that
+    claims more than its box holds was published as it was: FFmpeg stops at the box and scanned two frames,
+    a player that reads on takes the next bytes as chunk offsets and sizes - frames never scanned."""
+    path = tmp_path / "v.mp4"
+    gen.make_video(path)
+    data = path.read_bytes()
+    scrub_bytes(data)  # the honest file scrubs
+    d = bytearray(data)
+    at = d.index(table, d.index(b"moov"))
+    count_at = at + (12 if table == b"stsz" else 8)
+    if table == b"stsz":
+        d[at + 8 : at + 12] = b"\x00\x00\x00\x00"  # per-sample sizes: a table follows
+    d[count_at : count_at + 4] = struct.pack(">I", 0x3FFFFFFF)
+    with pytest.raises(CorruptMediaError, match="declares more entries"):
+        scrub_bytes(bytes(d))
+
+
 def test_xmp_entity_bomb_is_blanked_not_expanded() -> None:
     bomb = (
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'

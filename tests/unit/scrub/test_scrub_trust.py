@@ -157,3 +157,109 @@ def test_tiff_strips_without_byte_counts_are_held_not_zeroed() -> None:
     data[i : i + 2] = struct.pack("<H", 280)  # StripByteCounts -> MinSampleValue: the extent is gone
     with pytest.raises(CorruptMediaError, match="byte counts"):
         scrub_bytes(bytes(data))
+
+
+def _exif_gps_off_ifd1() -> tuple[bytes, bytes]:
+    """EXIF (TIFF LE) whose thumbnail IFD1 carries the GPS pointer, not IFD0: (the EXIF block, the latitude's
+    rationals as they sit in the bytes)."""
+    lat = struct.pack("<6I", 51, 1, 30, 1, 250, 100)
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 274, 3, 1, 1)
+    ifd1_at = 8 + len(ifd0) + 4
+    gps_at = ifd1_at + 2 + 12 + 4
+    rat_at = gps_at + 2 + 12 * 2 + 4
+    ifd1 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, gps_at) + struct.pack("<I", 0)
+    gps = struct.pack("<H", 2) + struct.pack("<HHI", 1, 2, 2) + b"N\0\0\0"
+    gps += struct.pack("<HHII", 2, 5, 3, rat_at) + struct.pack("<I", 0)
+    tiff = b"II*\0" + struct.pack("<I", 8) + ifd0 + struct.pack("<I", ifd1_at) + ifd1 + gps + lat
+    return b"Exif\0\0" + tiff, lat
+
+
+def test_a_gps_ifd_hung_off_the_thumbnail_ifd_is_zeroed_and_reported() -> None:
+    """Promise: published = scrubbed, and a location found is recorded (the location-risk reason for a
+    minor). Dropping IFD1 cut the pointer but left the GPS IFD it pointed to - 51°30'2.5"N in the published
+    bytes, where no metadata tool looks - and the report said no location was found."""
+    exif_block, lat = _exif_gps_off_ifd1()
+    base = mc.jpeg(5, gps=False)
+    data = base[:2] + b"\xff\xe1" + struct.pack(">H", len(exif_block) + 2) + exif_block + base[2:]
+    assert lat in data
+    out, report = scrub_bytes(data)
+    assert lat not in out and b"N\0\0\0" not in out
+    assert report.location_found and "exif.gps" in report.removed
+    _clean(out)
+
+
+def _exif_gps_in_interop() -> tuple[bytes, bytes]:
+    """EXIF (TIFF LE): IFD0 -> Exif IFD -> Interop IFD, which holds InteropIndex and a GPS pointer."""
+    lat = struct.pack("<6I", 51, 1, 30, 1, 250, 100)
+    exif_at, inter_at = 8 + 18, 8 + 36
+    gps_at = inter_at + 2 + 24 + 4
+    rat_at = gps_at + 2 + 24 + 4
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8769, 4, 1, exif_at) + struct.pack("<I", 0)
+    exif_ifd = struct.pack("<H", 1) + struct.pack("<HHII", 0xA005, 4, 1, inter_at) + struct.pack("<I", 0)
+    interop = struct.pack("<H", 2) + struct.pack("<HHI", 1, 2, 4) + b"R98\0"
+    interop += struct.pack("<HHII", 0x8825, 4, 1, gps_at) + struct.pack("<I", 0)
+    gps = struct.pack("<H", 2) + struct.pack("<HHI", 1, 2, 2) + b"N\0\0\0"
+    gps += struct.pack("<HHII", 2, 5, 3, rat_at) + struct.pack("<I", 0)
+    return b"Exif\0\0" + b"II*\0" + struct.pack("<I", 8) + ifd0 + exif_ifd + interop + gps + lat, lat
+
+
+def test_a_gps_pointer_inside_the_interop_ifd_is_removed_and_seen_by_the_verifier() -> None:
+    """Promise: nothing published carries a location. The Interop IFD was kept untouched, so a GPS pointer
+    placed in it was published - exiftool reads GPSLatitude 51°30'2.5" from the "scrubbed" copy - and the
+    verifier, which did not descend into Interop IFDs, passed it."""
+    from tutela.scrub import exif
+
+    exif_block, lat = _exif_gps_in_interop()
+    assert exif.has_gps(BytesReader(exif_block[6:]))  # the verifier sees it there
+    base = mc.jpeg(5, gps=False)
+    data = base[:2] + b"\xff\xe1" + struct.pack(">H", len(exif_block) + 2) + exif_block + base[2:]
+    out, report = scrub_bytes(data)
+    assert lat not in out and report.location_found
+    assert b"R98\0" in out  # the Interop IFD's own tag stays
+    _clean(out)
+
+
+def _with_segment(segment: bytes) -> bytes:
+    base = mc.jpeg(5, gps=False)
+    i = base.index(b"\xff\xdb")
+    return base[:i] + segment + base[i:]
+
+
+def test_a_jfif_thumbnail_and_bytes_hidden_in_app0_or_app14_are_not_published() -> None:
+    """Promise: published = scanned = scrubbed. APP0 and APP14 were kept byte for byte whatever they held: a
+    JFIF thumbnail (an image exiftool extracts and nobody scanned - EXIF's IFD1 thumbnail is dropped for that
+    reason), a JFXX thumbnail, or any text after the Adobe marker's 12 bytes."""
+    rgb = bytes(range(256)) * 2 + bytes(16 * 12 * 3 - 512)
+    jfif = mc._seg(0xE0, b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01\x10\x0c" + rgb)
+    jfxx = mc._seg(0xE0, b"JFXX\x00\x13" + bytes([16, 12]) + rgb)  # JFXX RGB thumbnail
+    other = mc._seg(0xE0, b"NOTE\x00 lat=51.50072 lon=-0.12462")
+    adobe = mc._seg(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01" + b" lat=51.50072 lon=-0.12462")
+    for segment in (jfif, jfxx, other, adobe):
+        out, report = scrub_bytes(_with_segment(segment))
+        assert rgb not in out and b"51.50072" not in out, segment[:12]
+        assert report.removed, segment[:12]
+    out, _ = scrub_bytes(_with_segment(adobe))
+    assert b"Adobe\x00\x64\x00\x00\x00\x00\x01" in out  # what a CMYK decoder needs stays
+    plain = mc.jpeg(5, gps=False)
+    assert scrub_bytes(plain)[0] == plain  # a JFIF header without a thumbnail is kept as it is
+
+
+def test_a_gps_ifd_hung_off_an_ifd2_chained_after_the_thumbnail_is_zeroed_too() -> None:
+    """Promise: published = scrubbed. IFD0 -> IFD1 -> IFD2 (GPS pointer): dropping IFD1 left IFD2's GPS IFD
+    in the bytes; exiftool reads its latitude from the original."""
+    from tests.hostile.trust_corpus import LAT_RATIONALS, _gps_ifd
+
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 274, 3, 1, 1)
+    ifd1_at = 8 + len(ifd0) + 4
+    ifd2_at = ifd1_at + 2 + 12 + 4
+    gps_at = ifd2_at + 2 + 12 + 4
+    ifd1 = struct.pack("<H", 1) + struct.pack("<HHII", 256, 3, 1, 8) + struct.pack("<I", ifd2_at)
+    ifd2 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, gps_at) + struct.pack("<I", 0)
+    tiff = (
+        b"II*\x00" + struct.pack("<I", 8) + ifd0 + struct.pack("<I", ifd1_at) + ifd1 + ifd2 + _gps_ifd(gps_at)
+    )
+    base = mc.jpeg(5, gps=False)
+    data = base[:2] + mc._seg(0xE1, b"Exif\x00\x00" + tiff) + base[2:]
+    out, report = scrub_bytes(data)
+    assert LAT_RATIONALS in data and LAT_RATIONALS not in out and report.location_found
+    _clean(out)

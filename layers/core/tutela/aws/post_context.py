@@ -7,9 +7,10 @@ Items, all under ``pk = post#{post_id}`` (no ``post_id``/``queue`` attribute, so
   instead of up to three). Conditional puts: the first writer's source is kept. A flag item is never updated
   or deleted - the table is append-only - so the context can only become stricter. Reading the context is
   one strongly consistent Query of a handful of small items (the union of their names): O(1) per post.
-- ``sk = member#{obj pk}#{version}``: each media object / comment batch whose decision a later caption may
-  have to re-evaluate. A member is written *before* its writer reads the flags, and a caption raises its flag
-  *before* it lists the members, so of two concurrent writers at least one sees the other.
+- ``sk = member#{obj pk}#{version}`` (a long pk by its hash: ``tutela.decision.key_part``): each media
+  object / comment batch whose decision a later caption may have to re-evaluate. A member is written
+  *before* its writer reads the flags, and a caption raises its flag *before* it lists the members, so of
+  two concurrent writers at least one sees the other.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from tutela.aws.store import TableAdapter
-from tutela.decision import decided_at, object_keys, to_dynamo
+from tutela.decision import decided_at, key_part, object_keys, to_dynamo
 from tutela.objects import ObjectRef
 from tutela.posts.context import FLAGS, comment_context, floor_media, raised_by
 
@@ -34,7 +35,7 @@ def post_pk(post_id: str) -> str:
 
 def member_sk(ref: ObjectRef) -> str:
     keys = object_keys(ref)
-    return f"member#{keys['pk']}#{keys['sk']}"
+    return f"member#{key_part(keys['pk'])}#{keys['sk']}"
 
 
 class PostContextStore(TableAdapter):

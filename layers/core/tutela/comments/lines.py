@@ -35,6 +35,8 @@ _INVISIBLE = re.compile(
     "\u206a-\u206f\u2800\u3164\ufeff\uffa0\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e007f]"
 )
 _UNSAFE_ID = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A lone surrogate (JSON "\\ud800") is no character: UTF-8 cannot encode it, so no record or file can hold it.
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class DuplicateKeyError(ValueError):
@@ -86,9 +88,11 @@ def record_id(ident: Any, line: Any) -> str:
     if ident is None or ident == "":
         return f"line-{line}"
     ident = str(ident)
-    if len(ident) > MAX_ID_CHARS:
-        return "sha256:" + hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
-    return ident
+    return _hashed(ident) if len(ident) > MAX_ID_CHARS or SURROGATE.search(ident) else ident
+
+
+def _hashed(ident: str) -> str:
+    return "sha256:" + hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def split_batch(data: bytes) -> list[bytes]:
@@ -144,6 +148,8 @@ def parse_line(n: int, raw: str | bytes, minor_context: bool | None) -> CommentL
         ident = str(ident)
     if ident is not None and type(ident) is not str:
         return _held(n, None, ctx, "id must be a string", "invalid_comment")
+    if ident is not None and SURROGATE.search(ident):  # held under its hash: the id itself cannot be stored
+        return _held(n, _hashed(ident), ctx, "id is not valid Unicode", "unsafe_id")
     if ident is not None and (len(ident) > MAX_ID_CHARS or _UNSAFE_ID.search(ident) or _hidden(ident)):
         return _held(n, ident, ctx, "id is too long or has control characters", "unsafe_id")
     text = obj.get("text")

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from tutela.comments.lines import DuplicateKeyError, parse_line, reject_duplicate_keys
+from tutela.comments.lines import SURROGATE, DuplicateKeyError, parse_line, reject_duplicate_keys
 from tutela.errors import InvalidInputError, LimitExceededError
 
 MAX_POST_ID_CHARS = 256
@@ -95,6 +95,8 @@ def _clean(value: str, name: str, max_chars: int) -> str:
     """The comment parser's cleaning: one parser decides what a text is, whoever wrote it."""
     if len(value) > max_chars:
         raise LimitExceededError(f"post {name} is longer than {max_chars} characters")
+    if SURROGATE.search(value):  # what is published is UTF-8: a lone surrogate cannot be written
+        raise InvalidInputError(f"post {name} is not valid Unicode (a lone surrogate)")
     parsed = parse_line(1, json.dumps({"text": value}), None)
     if parsed is None or parsed.text is None:
         code = parsed.code if parsed is not None else "invalid_comment"
@@ -125,7 +127,12 @@ def parse_post(
     if not isinstance(obj, dict):
         raise InvalidInputError("post file is not a JSON object")
     post_id = obj.get("post_id", key_post)
-    if not isinstance(post_id, str) or not post_id or len(post_id) > MAX_POST_ID_CHARS:
+    if (
+        not isinstance(post_id, str)
+        or not post_id
+        or len(post_id) > MAX_POST_ID_CHARS
+        or SURROGATE.search(post_id)
+    ):
         raise InvalidInputError("post_id must be a non-empty string")
     if key_post is not None and post_id != key_post:
         raise InvalidInputError("post_id does not match the object key")

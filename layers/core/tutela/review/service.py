@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tutela.comments.lines import parse_batch, split_batch
+from tutela.decision import key_part
 from tutela.objects import ObjectRef, key_problem
 from tutela.remod.versions import is_remod_sk
 from tutela.review import rules
@@ -447,7 +448,7 @@ class ReviewService:
         pk = f"acct#{uploader}"
         strike = {
             "pk": pk,
-            "sk": f"strike#{entry['pk']}|{entry['target_sk']}",
+            "sk": f"strike#{key_part(entry['pk'])}|{entry['target_sk']}",
             "kind": "strike",
             "at": rules.now_iso(self.now),
             "key": entry.get("key"),
@@ -481,7 +482,7 @@ class ReviewService:
     def _void_strike(self, entry: Mapping[str, Any]) -> None:
         uploader = entry.get("uploader")
         if uploader:
-            sk = f"strike#{entry['pk']}|{entry['target_sk']}"
+            sk = f"strike#{key_part(entry['pk'])}|{entry['target_sk']}"
             if self.store.get(f"acct#{uploader}", sk) is not None:
                 self.store.put_once(
                     {

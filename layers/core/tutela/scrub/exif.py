@@ -62,6 +62,8 @@ EXIF_KEEP = frozenset(
     | {41987, 41988, 41989, 41990, 41991, 41992, 41993, 41994, 41995, 41996, 42034, 42035, 42036}
     | {42240, 34867, TAG_INTEROP_IFD}
 )
+# The Interop IFD's own tags: InteropIndex, InteropVersion, RelatedImageFileFormat/Width/Height.
+INTEROP_KEEP = frozenset({1, 2, 4096, 4097, 4098})
 GEOTIFF = frozenset({33550, 33922, 34264, 34735, 34736, 34737})
 NAMED = {
     TAG_GPS_IFD: "exif.gps",
@@ -200,16 +202,29 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
     zero: list[tuple[int, int]] = []
     protect: list[tuple[int, int]] = [(base, base + 8)]
 
-    def drop_subifd(rel: int) -> None:
-        """Zero a whole IFD tree (GPS, thumbnail) and everything it points to."""
+    dropped: set[int] = set()
+
+    def drop_subifd(rel: int, depth: int = 0) -> None:
+        """Zero a whole IFD tree (GPS, thumbnail) and all it points to, nested and chained IFDs included: a
+        GPS IFD hung off IFD1 or IFD2 stayed in the bytes (unreferenced, the coordinates still there)."""
+        if depth > 4 or rel in dropped:
+            return
+        dropped.add(rel)
         try:
-            pos, entries, _ = t.read_ifd(rel)
+            pos, entries, nxt = t.read_ifd(rel)
         except CorruptMediaError:
             return  # the pointer is removed anyway; nothing reachable remains
         zero.append((pos, pos + 2 + 12 * len(entries) + 4))
+        if nxt:  # IFD2... after the thumbnail's IFD1 go with it
+            drop_subifd(nxt, depth + 1)
         for e in entries:
             if not e.inline and e.data_len > 0:
                 zero.append((e.data_off, e.data_off + e.data_len))
+            if e.tag in (TAG_GPS_IFD, TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS) and e.typ in (4, 13):
+                if e.tag == TAG_GPS_IFD:
+                    res.removed.add("exif.gps")  # a location was there: the decision must know
+                for sub in t.values(e)[:64]:
+                    drop_subifd(sub, depth + 1)
             if e.tag in (513, 273) and e.typ in (3, 4):
                 offs = t.values(e)
                 lens_tag = 514 if e.tag == 513 else 279
@@ -256,18 +271,12 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
                 elif tag == TAG_SUBIFDS:
                     for sub in t.values(e)[:64]:
                         process(sub, IMAGE_KEEP, "image")
-                else:  # Interop IFD: only InteropIndex/version; kept untouched (and referenced).
+                else:  # Interop IFD: only its own tags. Anything else goes as in every IFD - a GPS pointer
+                    # here is followed by exiftool and was published untouched.
                     try:
-                        ipos, ients, _ = t.read_ifd(t.values(e)[0])
+                        process(t.values(e)[0], INTEROP_KEEP, "interop")
                     except CorruptMediaError:
                         keep = False
-                    else:
-                        protect.append((ipos, ipos + 2 + 12 * len(ients) + 4))
-                        protect.extend(
-                            (x.data_off, x.data_off + x.data_len)
-                            for x in ients
-                            if not x.inline and x.data_len > 0
-                        )
             if keep:
                 kept.append(e)
                 if not e.inline and e.data_len > 0:
@@ -378,7 +387,7 @@ def has_gps(reader: Reader, base: int = 0, end: int | None = None) -> bool:
             for e in entries:
                 if e.tag == TAG_GPS_IFD or e.tag in GEOTIFF:
                     return True
-                if e.tag in (TAG_EXIF_IFD, TAG_SUBIFDS) and e.typ in (4, 13):
+                if e.tag in (TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS) and e.typ in (4, 13):
                     stack.extend(t.values(e)[:64])
             if nxt:
                 stack.append(nxt)

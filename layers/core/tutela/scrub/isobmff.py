@@ -59,6 +59,32 @@ def iter_boxes(
         pos += size
 
 
+# Sample tables: (bytes per entry, bytes before the entries: version/flags, [sample size,] entry count).
+_TABLES = {
+    b"stco": (4, 8), b"co64": (8, 8), b"stsc": (12, 8), b"stts": (8, 8), b"stss": (4, 8), b"ctts": (8, 8),
+    b"stsz": (4, 12),
+}  # fmt: skip
+
+
+def check_sample_tables(buf: bytes | bytearray, start: int, end: int, ctx: Ctx) -> None:
+    """A kept track's tables must hold the entries they declare. Players differ on a table that claims more:
+    one stops at the box, another reads the following bytes as chunk offsets and sizes - frames that were
+    never scanned. Such a file is corrupt, not published."""
+    for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        spec = _TABLES.get(btype)
+        if spec is None:
+            continue
+        entry, head = spec
+        body = off + hdr
+        if bend - body < head:
+            raise CorruptMediaError(f"truncated {btype.decode()}")
+        count = struct.unpack(">I", buf[body + head - 4 : body + head])[0]
+        if btype == b"stsz" and struct.unpack(">I", buf[body + 4 : body + 8])[0]:
+            continue  # one size for every sample: no table follows
+        if body + head + entry * count > bend:
+            raise CorruptMediaError(f"{btype.decode()} declares more entries than its box holds")
+
+
 def _free(buf: bytearray, off: int, hdr: int, end: int) -> None:
     buf[off + hdr - 4 : off + hdr] = b"free"
     buf[off + hdr : end] = bytes(end - off - hdr)
@@ -262,6 +288,8 @@ class _Mp4:
         if handler in KEEP_HANDLERS and fmt not in GPS_FORMATS:
             if handler == b"vide":
                 self.ctx.keep("video.rotation_matrix")  # tkhd matrix: never touched
+            if stbl:
+                check_sample_tables(buf, stbl[0] + stbl[1], stbl[2], self.ctx)
             self.container(buf, off + hdr, end, depth + 1, base)
             return
         if fmt in GPS_FORMATS or handler == b"camm":

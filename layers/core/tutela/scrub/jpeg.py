@@ -1,8 +1,8 @@
 """JPEG: rewrite the header segments up to the first SOS; the entropy-coded data is copied verbatim.
 
 APP1 EXIF is sanitised in place (same size, thumbnail IFD1 dropped), APP1 XMP is filtered, extended XMP
-and unknown APPn/COM segments are dropped, APP13 IPTC loses its location/creator datasets. APP0 (JFIF),
-APP2 ICC_PROFILE/MPF, APP14 Adobe and all frame/table segments are kept byte for byte.
+and unknown APPn/COM segments are dropped, APP13 IPTC loses its location/creator datasets. APP0 JFIF (without
+its thumbnail), APP14 Adobe (its 12 bytes), APP2 ICC_PROFILE/MPF and all frame/table segments are kept.
 
 The output ends at the image's end as ``layout`` walks it (every scan to EOI): anything appended after it
 — a second JPEG with GPS, a ZIP, a vendor trailer, a motion-photo video — is cut. APPn/COM segments hidden
@@ -84,9 +84,21 @@ def _edit(ctx: Ctx, marker: int, off: int, total: int, same_size: bool) -> bytes
         ctx.keep("icc_profile")
     elif marker == 0xE2 and payload.startswith(MPF_SIG):
         ctx.keep("jpeg.mpf")
-    elif marker == 0xE0 or marker == 0xEE:  # JFIF/JFXX, Adobe
-        pass
-    elif 0xE0 <= marker <= 0xEF or marker == 0xFE:
+    elif (
+        marker in (0xE0, 0xEE)
+        and payload[:5] in (b"JFIF\x00", b"Adobe")
+        and len(payload) >= 14 - 2 * (marker == 0xEE)
+    ):
+        # JFIF: version, density (what display needs); its optional thumbnail is an image nobody scanned (as
+        # EXIF's IFD1, which goes too). Adobe: the 12 bytes that name the colour transform. Anything after
+        # them is no part of either, kept nowhere.
+        keep = payload[:12] + b"\x00\x00" if marker == 0xE0 else payload[:12]
+        if keep != payload:
+            ctx.remove("jpeg.jfif_thumbnail" if marker == 0xE0 else "jpeg.app14")
+            new = _seg(marker, keep)
+            if same_size:
+                new = new[:2] + struct.pack(">H", total - 2) + new[4:] + b"\x00" * (total - len(new))
+    elif 0xE0 <= marker <= 0xEF or marker == 0xFE:  # JFXX (thumbnails), unknown APPn, comments
         ctx.remove("jpeg.comment" if marker == 0xFE else f"jpeg.app{marker - 0xE0}")
         new = b""
     if new is not None and same_size:
