@@ -7,6 +7,7 @@ recorded inputs at all.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def table_and_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str
     return table, known
 
 
-def _diff(table: dict[str, str], files: dict[str, bytes], run) -> list[str]:  # type: ignore[no-untyped-def]
+def _diff(table: dict[str, str], files: dict[str, bytes], run: Callable[[bytes], str]) -> list[str]:
     bad = []
     for name, data in files.items():
         got = run(data)
