@@ -75,19 +75,45 @@ class Layout:
         return sum(w * h for w, h in sizes)
 
 
+@dataclass(frozen=True, slots=True)
+class WalkedScans:
+    """The walk of a JPEG's primary scans over ``data[sos:end]`` (every scan to EOI). The walk reads only
+    those bytes and its result is a function of them alone, so an output holding the identical bytes at
+    another offset has the same scans, shifted: the verifier proves that with one ``memcmp`` instead of
+    walking the entropy-coded data a second time."""
+
+    data: bytes
+    sos: int
+    end: int
+    inner: tuple[tuple[int, int, int], ...]
+    ecs: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def of(cls, data: bytes, lay: Layout) -> WalkedScans:
+        end = lay.jpeg_images[0][1]
+        inner = tuple(s for s in lay.jpeg_inner_segments if s[1] < end)
+        return cls(data, lay.jpeg_sos, end, inner, tuple(e for e in lay.jpeg_ecs if e[1] <= end))
+
+
 def _ctx(reader: Reader, media_type: str, limits: ScrubLimits | None) -> Ctx:
     return Ctx(reader, limits or ScrubLimits(), media_type)
 
 
 def image_layout(
-    reader: Reader | bytes, media_type: str, limits: ScrubLimits | None = None, *, ctx: Ctx | None = None
+    reader: Reader | bytes,
+    media_type: str,
+    limits: ScrubLimits | None = None,
+    *,
+    ctx: Ctx | None = None,
+    walked: WalkedScans | None = None,
 ) -> Layout:
-    """The structural layout of an image. Raises ``CorruptMediaError``/``LimitExceededError``."""
+    """The structural layout of an image. Raises ``CorruptMediaError``/``LimitExceededError``.
+    ``walked``: scans already walked in other bytes, reused where this file holds the same bytes."""
     r = BytesReader(reader) if isinstance(reader, bytes | bytearray) else reader
     c = ctx or _ctx(r, media_type, limits)
     try:
         if media_type == "jpeg":
-            return _jpeg(c)
+            return _jpeg(c, walked)
         if media_type == "png":
             return _png(c)
         if media_type == "webp":
@@ -248,12 +274,22 @@ def _mpf_images(c: Ctx, segs: list[tuple[int, int, int]]) -> list[tuple[int, int
     return None
 
 
-def _jpeg(c: Ctx) -> Layout:
+def _jpeg(c: Ctx, walked: WalkedScans | None = None) -> Layout:
     r = c.reader
     segs, sos, (w, h) = jpeg_header(c, 0)
     inner: list[tuple[int, int, int]] = []
     ecs: list[tuple[int, int]] = []
-    primary_end = jpeg_scans_end(c, sos, inner, ecs)
+    if (
+        walked is not None
+        and isinstance(r, BytesReader)
+        and r._data.startswith(memoryview(walked.data)[walked.sos : walked.end], sos)
+    ):
+        d = sos - walked.sos  # same bytes from our SOS on: same scans, same EOI, shifted by d
+        inner = [(m, o + d, n) for m, o, n in walked.inner]
+        ecs = [(a + d, b + d) for a, b in walked.ecs]
+        primary_end = walked.end + d
+    else:
+        primary_end = jpeg_scans_end(c, sos, inner, ecs)
     lay = Layout(
         "jpeg", primary_end, 1, w, h, [(w, h)], [(0, primary_end)],
         jpeg_inner_segments=inner, jpeg_segments=segs, jpeg_sos=sos, jpeg_ecs=ecs,
