@@ -68,34 +68,77 @@ def test_cli_batch_jobs_keep_input_order(tmp_path: Path, capsys: pytest.CaptureF
     assert (tmp_path / "out1" / "f01.jpg").read_bytes() == (tmp_path / "out3" / "f01.jpg").read_bytes()
 
 
-def test_cli_batch_uses_a_pool_only_for_enough_work(
+def test_cli_batch_forks_workers_only_for_enough_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Small photos are scrubbed in this process by default (a pool costs more per file than the work);
-    inputs adding up to POOL_MIN_BYTES get one worker per CPU; --jobs N always gets N."""
-    import multiprocessing
+    """A few files are scrubbed in this process; FORK_MIN_FILES or more get one forked worker per CPU;
+    --jobs N always gets N. The output is the same either way."""
+    import os
+    import threading
 
     from tests.hostile.media_corpus import jpeg
     from tutela_dev.cli import scrub as cli
 
     files = []
-    for i in range(16):
+    for i in range(cli.FORK_MIN_FILES):
         p = tmp_path / "in" / f"f{i:02d}.jpg"
         p.parent.mkdir(exist_ok=True)
         p.write_bytes(jpeg(i))
         files.append(str(p))
-    pools: list[str] = []
-    real = multiprocessing.get_context
+    forks: list[int] = []
+    real = os.fork
 
-    def counted(method: str | None = None) -> object:
-        pools.append(str(method))
-        return real(method)
+    def counted() -> int:
+        forks.append(1)
+        return real()
 
-    monkeypatch.setattr(multiprocessing, "get_context", counted)
-    monkeypatch.setattr(cli.os, "cpu_count", lambda: 2)
-    assert main(["scrub", *files, "--out-dir", str(tmp_path / "a")]) == 0
-    assert pools == []  # 16 small files: no pool
-    monkeypatch.setattr(cli, "POOL_MIN_BYTES", 1)
-    assert main(["scrub", *files, "--out-dir", str(tmp_path / "b")]) == 0
-    assert pools == ["forkserver"]
-    capsys.readouterr()
+    monkeypatch.setattr(cli.os, "fork", counted)
+    monkeypatch.setattr(cli, "_cpus", lambda: 2)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # pytest may run helper threads
+    outs = []
+    for args, n_forks in ((files[:-1], 0), (files, 2), ([*files[:3], "--jobs", "3"], 3)):
+        forks.clear()
+        assert main(["scrub", *args, "--out-dir", str(tmp_path / str(len(outs)))]) == 0
+        assert len(forks) == n_forks
+        outs.append([json.loads(x) for x in capsys.readouterr().out.splitlines()])
+    assert [x["input"] for x in outs[1]] == files
+    assert [x["removed"] for x in outs[1][:3]] == [x["removed"] for x in outs[2]]
+    assert all(x["verified"] for x in outs[1])
+
+
+def test_cli_batch_reports_a_dead_worker_per_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that dies mid-batch: each of its remaining inputs gets an error line; the others are
+    scrubbed; exit 1."""
+    import os
+    import threading
+
+    from tests.hostile.media_corpus import jpeg
+    from tutela_dev.cli import scrub as cli
+
+    files = []
+    for i in range(10):
+        p = tmp_path / "in" / f"f{i:02d}.jpg"
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(jpeg(i))
+        files.append(str(p))
+    real = cli._job
+
+    def dies_on_f05(src: str, dst: str | None, limits: object) -> tuple[str, str | None]:
+        if src.endswith("f05.jpg"):
+            os._exit(3)
+        return real(src, dst, limits)
+
+    monkeypatch.setattr(cli, "_job", dies_on_f05)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert main(["scrub", *files, "--out-dir", str(tmp_path / "out"), "--jobs", "2"]) == 1
+    cap = capsys.readouterr()
+    lines = [json.loads(x) for x in cap.out.splitlines()]
+    assert [x["input"] for x in lines] == files
+    dead = [x["input"][-7:] for x in lines if x.get("error")]
+    assert dead == ["f05.jpg", "f07.jpg", "f09.jpg"]  # worker 1 had f01, f03, then died at f05
+    assert cap.err.count("worker stopped") == 3
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        f"f0{i}.jpg" for i in (0, 1, 2, 3, 4, 6, 8)
+    ]
