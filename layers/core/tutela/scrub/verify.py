@@ -31,9 +31,7 @@ def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None) -> None:
             continue
         payload = r.read_at(off + 4, total - 4)
         if payload.startswith(EXIF_SIG):
-            from tutela.scrub.core import BytesReader
-
-            if exif.has_gps(BytesReader(payload[6:])):
+            if exif.has_gps(r, off + 10, off + total):  # the TIFF block, bounded by its segment
                 found.add("exif.gps")
         elif b"ns.adobe.com/xap/1.0/" in payload[:64] or b"ns.adobe.com/xmp/extension" in payload[:64]:
             if xmp.has_location(payload):
