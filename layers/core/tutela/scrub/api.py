@@ -179,8 +179,11 @@ def scrub_file(
     any error a pre-existing ``dst`` is left exactly as it was (never deleted, never half-written).
     """
     limits = limits or ScrubLimits()
-    dst_path = Path(dst)
-    tmp = dst_path.with_name(f".{dst_path.name}.tutela-{secrets.token_hex(6)}.tmp")
+    dst_path = os.fspath(dst)
+    head, name = os.path.split(dst_path)
+    if not name:  # "dir/x.jpg/": as pathlib names it
+        head, name = os.path.split(os.fspath(Path(dst)))
+    tmp = os.path.join(head, f".{name}.tutela-{secrets.token_hex(6)}.tmp")
     t0 = time.perf_counter()
     try:
         src_fd = os.open(src, os.O_RDONLY)
@@ -250,7 +253,7 @@ def _render(plan: Plan, data: bytes) -> bytes:
     )  # fmt: skip
 
 
-def _scrub_stream(src_fd: int, size: int, tmp: Path, limits: ScrubLimits) -> tuple[float, float, ScrubReport]:
+def _scrub_stream(src_fd: int, size: int, tmp: str, limits: ScrubLimits) -> tuple[float, float, ScrubReport]:
     """Big files (videos): metadata read on demand, unchanged ranges copied in the kernel, the written
     output re-read for verification through the same descriptor. Memory stays bounded."""
     reader = FileReader(src_fd, size)
@@ -273,9 +276,9 @@ def _scrub_stream(src_fd: int, size: int, tmp: Path, limits: ScrubLimits) -> tup
     return t1, t2, report
 
 
-def _unlink(p: Path) -> None:
+def _unlink(p: str) -> None:
     try:
-        p.unlink()
+        os.unlink(p)
     except FileNotFoundError:
         pass
     except IsADirectoryError:
