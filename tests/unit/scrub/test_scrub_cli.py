@@ -111,7 +111,7 @@ def counted():
     forks.append(1)
     return real()
 cli.os.fork = counted
-cli._cpus = lambda: 2
+cli._idle_cpus = lambda: 2
 files = {files!r}
 for i, (args, n) in enumerate(((files[:-1], 0), (files, 2), ([*files[:3], "--jobs", "3"], 3))):
     forks.clear()
@@ -154,3 +154,12 @@ sys.exit(main(["scrub", *{files!r}, "--out-dir", "out", "--jobs", "2"]))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         f"f0{i}.jpg" for i in (0, 1, 2, 3, 4, 6, 8)
     ]
+
+
+def test_auto_workers_are_the_idle_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tutela_dev.cli import scrub as cli
+
+    monkeypatch.setattr(cli, "_cpus", lambda: 2)
+    for load, want in ((0.0, 2), (1.0, 2), (2.0, 1), (6.7, 1)):
+        monkeypatch.setattr(cli.os, "getloadavg", lambda load=load: (load, load, load))
+        assert cli._idle_cpus() == want, load
