@@ -1,24 +1,30 @@
-"""Benchmark: tutela scrub vs exiftool batch (-all=), Pillow re-encode and plain copy (the floor).
+"""Benchmark: tutela scrub against its peers, like for like, same files, same run (not a test).
 
-    .venv/bin/python bench/bench_scrub.py [--jpegs 8] [--mp4-mb 300] [--rounds 3] [--keep DIR]
-    .venv/bin/python bench/bench_scrub.py --batch 2000
+    .venv/bin/python bench/bench_scrub.py [--batch 2000] [--rounds 5] [--mp4-mb 0]
 
-Two honest comparisons, like against like:
-- command vs command (``--batch N``): ``tutela scrub FILE... --out-dir D`` (one process, Python start-up
-  included) vs ``exiftool -all= -o D/ FILE...`` (one process) on the same N small JPEGs with GPS;
-- library vs library: ``scrub_file`` per file vs a plain read+write copy (``open().read()`` then
-  ``write()``) of the same file, in the same process (the floor any scrubber that writes a new file pays).
+Two targets (docs/scrub.md, issue 10), each printed as a ratio of medians over rounds:
 
-Generates ~12 MP JPEGs carrying GPS/XMP/IPTC (Pillow + exiftool) and a large MP4 (OpenCV video whose
-mdat is padded to --mp4-mb), all in a temporary directory that is removed afterwards. Every method runs
-over the same files in the same run; exiftool runs once over all JPEGs (batch mode, per-file time =
-total / N). Prints per-file medians and ratios. Not a test.
+- **command vs command**: ``tutela scrub FILE... --out-dir D`` (one command, default settings: Python
+  start-up, imports and its forked workers included) vs ``exiftool -all= -o D/ FILE...`` (one command) on
+  the same N generated 640x480 JPEGs with EXIF GPS. Outputs are removed and ``sync`` is called before
+  every command; the two commands alternate (ABAB, then BABA) so drifting load hits both. Also printed:
+  ``tutela scrub --jobs 1`` (one process) and each command's CPU time (user + sys of the child).
+  Target: tutela >= 2x faster (wall).
+- **library vs library**: ``scrub_file`` vs a plain read + write copy (``open().read()``, then
+  ``open("wb").write()``) of the same file into a new file, in this process, interleaved file by file, on an
+  80 KB, a 1.5 MB and a 12 MP JPEG. Target: <= 1.5x the copy.
+
+The tutela command runs with its bytecode cached (in a temporary ``PYTHONPYCACHEPREFIX``, after one
+warm-up run), as an installed package has it; this dev environment sets ``PYTHONDONTWRITEBYTECODE``,
+which would make every run compile the scrubber from source first. Load average is printed at the start
+and end of every round: on a shared machine only ratios from the same run mean anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import struct
@@ -26,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,100 +41,16 @@ sys.path.insert(0, str(ROOT / "layers" / "core"))
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import scrub_fixtures as gen  # noqa: E402
 
-from tutela.scrub import Copy, find_location, plan_file, scrub_file  # noqa: E402
-
-
-def make_jpegs(d: Path, n: int) -> list[Path]:
-    from PIL import Image
-
-    h, w = 3000, 4000  # 12 MP
-    yy, xx = np.mgrid[0:h, 0:w]
-    base = np.stack([(xx * 255 // w), (yy * 255 // h), ((xx + yy) * 255 // (w + h))], axis=-1).astype(
-        np.uint8
-    )
-    rng = np.random.default_rng(0)
-    icc = gen.icc_profile()
-    files = []
-    for i in range(n):
-        noise = rng.integers(0, 24, (h, w, 1), dtype=np.uint8)
-        im = Image.fromarray(base + noise)
-        ex = Image.Exif()
-        ex[274] = 6
-        p = d / f"photo{i:02d}.jpg"
-        im.save(p, quality=92, icc_profile=icc, exif=ex.tobytes())
-        files.append(p)
-    gen.exiftool_write(files, gen.IMAGE_TAGS)
-    return files
+from tutela.scrub import find_location, scrub_file  # noqa: E402
 
 
-def make_mp4(d: Path, mb: int) -> Path:
-    p = d / "big.mp4"
-    gen.make_video(p, frames=30)
-    gen.exiftool_write([p], gen.VIDEO_TAGS)  # exiftool puts moov first; we append a padding mdat
-    block = os.urandom(1 << 20)
-    with p.open("ab") as f:
-        f.write(struct.pack(">I4s", 8 + mb * (1 << 20), b"mdat"))
-        for _ in range(mb):
-            f.write(block)
-    return p
-
-
-def fresh(out: Path) -> None:
-    """Same starting state for every method: no previous outputs to unlink, no pending writeback."""
-    for p in out.iterdir():
-        p.unlink()
-    os.sync()
-
-
-def timed(fn) -> float:  # type: ignore[no-untyped-def]
-    t = time.perf_counter()
-    fn()
-    return (time.perf_counter() - t) * 1000
-
-
-def run_ours(files: list[Path], out: Path) -> list[float]:
-    fresh(out)
-    times = []
-    for f in files:
-        dst = out / f.name
-        times.append(timed(lambda f=f, dst=dst: scrub_file(f, dst)))
-        assert find_location(dst) == []
-    return times
-
-
-def run_copy(files: list[Path], out: Path) -> list[float]:
-    """The floor: a plain read + write of the same bytes into a new file (what any tool that writes a new
-    file pays; ``shutil.copyfile`` would use an in-kernel copy and is not what a scrubber can do)."""
-    fresh(out)
-    return [timed(lambda f=f: plain_copy(f, out / f.name)) for f in files]
-
-
-def run_exiftool_batch(files: list[Path], out: Path) -> float:
-    fresh(out)
-    t = time.perf_counter()
-    subprocess.run(
-        ["exiftool", "-q", "-q", "-m", "-all=", "-o", f"{out}/", *map(str, files)],
-        check=True,
-        capture_output=True,
-    )
-    return (time.perf_counter() - t) * 1000 / len(files)
-
-
-def run_pillow(files: list[Path], out: Path) -> list[float]:
-    from PIL import Image
-
-    def one(f: Path) -> None:
-        with Image.open(f) as im:
-            im.save(out / f.name, quality=92, icc_profile=im.info.get("icc_profile"))
-
-    fresh(out)
-    return [timed(lambda f=f: one(f)) for f in files]
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def make_small_jpegs(d: Path, n: int) -> list[Path]:
-    """N distinct 640x480 JPEGs (~40 KB) with EXIF GPS, an artist and an XMP city (Pillow only: fast)."""
+    """N distinct 640x480 JPEGs (~80 KB) with EXIF GPS and an artist (Pillow only: fast)."""
     from PIL import Image
 
     from tests.hostile.media_corpus import _gps_exif
@@ -144,6 +67,55 @@ def make_small_jpegs(d: Path, n: int) -> list[Path]:
     return files
 
 
+def make_photo(d: Path, name: str, size: tuple[int, int], detail: tuple[int, int], quality: int) -> Path:
+    """A camera-like JPEG (noise upscaled from ``detail``) with EXIF GPS, an ICC profile and XMP/IPTC
+    location written by exiftool."""
+    import scrub_fixtures as gen
+    from PIL import Image
+
+    from tests.hostile.media_corpus import _gps_exif
+
+    rng = np.random.default_rng(len(name))
+    small = rng.integers(0, 255, (detail[1], detail[0], 3), dtype=np.uint8)
+    p = d / name
+    Image.fromarray(small).resize(size, Image.Resampling.BICUBIC).save(
+        p, quality=quality, exif=_gps_exif(), icc_profile=gen.icc_profile()
+    )
+    gen.exiftool_write([p], gen.IMAGE_TAGS)
+    return p
+
+
+def make_mp4(d: Path, mb: int) -> Path:
+    import scrub_fixtures as gen
+
+    p = d / "big.mp4"
+    gen.make_video(p, frames=30)
+    gen.exiftool_write([p], gen.VIDEO_TAGS)  # exiftool puts moov first; we append a padding mdat
+    block = os.urandom(1 << 20)
+    with p.open("ab") as f:
+        f.write(struct.pack(">I4s", 8 + mb * (1 << 20), b"mdat"))
+        for _ in range(mb):
+            f.write(block)
+    return p
+
+
+def fresh(out: Path) -> None:
+    """Same starting state for every method: no previous outputs to unlink, no pending writeback."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    os.sync()
+
+
+def run_cmd(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall s, CPU s of the child and its workers)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def plain_copy(src: Path, dst: Path) -> None:
     with src.open("rb") as f:
         data = f.read()
@@ -151,132 +123,116 @@ def plain_copy(src: Path, dst: Path) -> None:
         g.write(data)
 
 
-def bench_batch(n: int, rounds: int) -> int:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-scrub-batch-"))
-    try:
-        src, out = tmp / "src", tmp / "out"
-        src.mkdir()
-        out.mkdir()
-        files = make_small_jpegs(src, n)
-        kb = statistics.median(f.stat().st_size for f in files) / 1024
-        print(f"{n} JPEGs 640x480 with EXIF GPS (median {kb:.0f} KB)")
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "core"), str(ROOT / "dev")]),
-        }
-        ours_cmd = [
-            sys.executable,
-            "-c",
-            "import sys; from tutela_dev.cli import main; sys.exit(main())",
-            "scrub",
-        ]
-        res: dict[str, list[float]] = {"tutela scrub (batch)": [], "exiftool -all= (batch)": []}
-        lib: dict[str, list[float]] = {"scrub_file": [], "read+write copy": []}
+def timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def bench_commands(files: list[Path], out: Path, rounds: int, pyc: Path) -> float:
+    n = len(files)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "core"), str(ROOT / "dev")]),
+        "PYTHONPYCACHEPREFIX": str(pyc),
+    }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    tutela = [sys.executable, "-c", "import sys; from tutela_dev.cli import main; sys.exit(main())", "scrub"]
+    cmds: dict[str, tuple[list[str], dict[str, str] | None]] = {
+        "tutela scrub": ([*tutela, *map(str, files), "--out-dir", str(out)], env),
+        "exiftool -all=": (["exiftool", "-q", "-q", "-m", "-all=", "-o", f"{out}/", *map(str, files)], None),
+        "tutela scrub --jobs 1": ([*tutela, *map(str, files), "--out-dir", str(out), "--jobs", "1"], env),
+    }
+    fresh(out)
+    run_cmd([*tutela, str(files[0]), str(out / "warm.jpg")], env)  # writes the bytecode cache
+    wall: dict[str, list[float]] = {k: [] for k in cmds}
+    cpu: dict[str, list[float]] = {k: [] for k in cmds}
+    print(f"\ncommand vs command: {n} JPEGs 640x480 with EXIF GPS, {rounds} rounds (load avg 1/5/15 min)")
+    for r in range(rounds):
+        order = list(cmds) if r % 2 == 0 else list(reversed(cmds))
+        line = [f"  round {r + 1}: load {load()}"]
+        for name in order:
+            fresh(out)
+            w, c = run_cmd(*cmds[name])
+            wall[name].append(w)
+            cpu[name].append(c)
+            line.append(f"{name} {w:.2f}s")
+            if name.startswith("tutela"):
+                assert len(list(out.iterdir())) == n and find_location(out / files[-1].name) == []
+        print(", ".join(line) + f"; load {load()}")
+    ex = statistics.median(wall["exiftool -all="])
+    for name in cmds:
+        w, c = statistics.median(wall[name]), statistics.median(cpu[name])
+        print(
+            f"  {name:<22} wall {w:6.2f} s ({w / n * 1000:5.2f} ms/file)   CPU {c:6.2f} s "
+            f"({c / n * 1000:5.2f} ms/file)   exiftool/this {ex / w:4.2f}x"
+        )
+    ratio = ex / statistics.median(wall["tutela scrub"])
+    per_round = ", ".join(
+        f"{e / t:.2f}" for e, t in zip(wall["exiftool -all="], wall["tutela scrub"], strict=True)
+    )
+    met = "met" if ratio >= 2 else "NOT met"
+    print(f"  -> TARGET batch >= 2x faster than exiftool: {ratio:.2f}x ({met}); per round: {per_round}")
+    return ratio
+
+
+def bench_library(sets: dict[str, list[Path]], out: Path, rounds: int) -> dict[str, float]:
+    print(f"\nlibrary vs library: scrub_file vs read+write copy, same file, interleaved, {rounds} rounds")
+    ratios = {}
+    for label, files in sets.items():
+        copy: list[float] = []
+        ours: list[float] = []
         for _ in range(rounds):
             fresh(out)
-            t = time.perf_counter()
-            subprocess.run([*ours_cmd, *map(str, files), "--out-dir", str(out)], env=env, check=True,
-                           capture_output=True)  # fmt: skip
-            res["tutela scrub (batch)"].append(time.perf_counter() - t)
-            assert find_location(out / files[0].name) == []
-            fresh(out)
-            t = time.perf_counter()
-            subprocess.run(["exiftool", "-q", "-q", "-m", "-all=", "-o", f"{out}/", *map(str, files)],
-                           check=True, capture_output=True)  # fmt: skip
-            res["exiftool -all= (batch)"].append(time.perf_counter() - t)
-            for f in files[:500]:
-                lib["read+write copy"].append(timed(lambda f=f: plain_copy(f, out / ("c" + f.name))))
-                lib["scrub_file"].append(timed(lambda f=f: scrub_file(f, out / ("s" + f.name))))
-        ours, ex = (
-            statistics.median(res["tutela scrub (batch)"]),
-            statistics.median(res["exiftool -all= (batch)"]),
-        )
-        print("\ncommand vs command (whole batch, median of rounds)")
-        for k, v in res.items():
-            m = statistics.median(v)
-            print(f"  {k:<24} {m:8.2f} s   {m / n * 1000:6.2f} ms/file")
-        print(f"  -> tutela batch is {ex / ours:.2f}x faster than exiftool batch (target >= 2x)")
-        print("\nlibrary vs floor, same files, same process (median ms per file)")
-        lc, ls = statistics.median(lib["read+write copy"]), statistics.median(lib["scrub_file"])
+            for i, f in enumerate(files):  # new output names: replacing a file costs ext4 a flush
+                copy.append(timed(lambda f=f, i=i: plain_copy(f, out / f"c{i}{f.name}")))
+                ours.append(timed(lambda f=f, i=i: scrub_file(f, out / f"s{i}{f.name}")))
+        mc, mo = statistics.median(copy), statistics.median(ours)
+        ratios[label] = mo / mc
+        met = "met" if mo / mc <= 1.5 else "NOT met"
         print(
-            f"  read+write copy {lc:6.3f} ms   scrub_file {ls:6.3f} ms"
-            f"   -> {ls / lc:.2f}x a copy (target <= 1.5x)"
+            f"  {label:<22} copy {mc * 1000:8.3f} ms   scrub_file {mo * 1000:8.3f} ms   "
+            f"-> {mo / mc:4.2f}x a copy (TARGET <= 1.5x: {met})   load {load()}"
         )
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    return ratios
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--batch", type=int, help="only command vs command on N small JPEGs (e.g. 2000)")
-    ap.add_argument("--no-batch", action="store_true", help="skip the 2,000-file command-vs-command run")
-    ap.add_argument("--jpegs", type=int, default=8)
-    ap.add_argument("--mp4-mb", type=int, default=300)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--keep", type=Path, help="use this directory instead of a temporary one and keep it")
+    ap.add_argument("--batch", type=int, default=2000, help="small JPEGs for command vs command")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--mp4-mb", type=int, default=0, help="also a video of this size (library vs copy)")
     args = ap.parse_args()
     if not shutil.which("exiftool"):
         print("exiftool is required", file=sys.stderr)
         return 2
-    if args.batch:
-        return bench_batch(args.batch, args.rounds)
-    if not args.no_batch:
-        bench_batch(2000, 1)
-        print()
-    tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench-scrub-"))
-    tmp.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-scrub-"))
     try:
         src, out = tmp / "src", tmp / "out"
-        src.mkdir(exist_ok=True)
-        out.mkdir(exist_ok=True)
+        src.mkdir()
         t = time.perf_counter()
-        jpegs = make_jpegs(src, args.jpegs)
-        mp4 = make_mp4(src, args.mp4_mb)
-        sizes = [f.stat().st_size for f in jpegs]
+        small = make_small_jpegs(src, args.batch)
+        mid = make_photo(src, "mid.jpg", (2000, 1500), (500, 375), 92)
+        big = make_photo(src, "12mp.jpg", (4000, 3000), (1000, 750), 85)
+        sets = {
+            f"80 KB JPEG (x{min(300, len(small))})": small[:300],
+            f"{mid.stat().st_size / 1e6:.1f} MB JPEG (2000x1500)": [mid],
+            f"12 MP JPEG ({big.stat().st_size / 1e6:.1f} MB)": [big],
+        }
+        if args.mp4_mb:
+            sets[f"{args.mp4_mb} MB MP4"] = [make_mp4(src, args.mp4_mb)]
+        kb = statistics.median(f.stat().st_size for f in small) / 1024
         print(
-            f"generated {len(jpegs)} JPEGs 4000x3000 (median {statistics.median(sizes) / 1e6:.1f} MB) and "
-            f"a {mp4.stat().st_size / 1e6:.0f} MB MP4 in {time.perf_counter() - t:.1f}s"
+            f"generated {len(small)} small JPEGs (median {kb:.0f} KB) and the photos in "
+            f"{time.perf_counter() - t:.1f}s; {os.cpu_count()} CPUs; load avg {load()}"
         )
-        res: dict[str, list[float]] = {k: [] for k in ("ours", "exiftool", "pillow", "copy")}
-        vres: dict[str, list[float]] = {k: [] for k in ("ours", "exiftool", "copy")}
-        for _ in range(args.rounds):
-            res["copy"] += run_copy(jpegs, out)
-            res["ours"] += run_ours(jpegs, out)
-            res["exiftool"].append(run_exiftool_batch(jpegs, out))
-            res["pillow"] += run_pillow(jpegs, out)
-            vres["copy"] += run_copy([mp4], out)
-            vres["ours"] += run_ours([mp4], out)
-            vres["exiftool"].append(run_exiftool_batch([mp4], out))
-            fresh(out)
-        for f in (jpegs[0], mp4):
-            plan, _ = plan_file(f)
-            new = sum(
-                p.length if not hasattr(p, "data") else len(p.data)
-                for p in plan.pieces
-                if not isinstance(p, Copy)
-            )
-            print(
-                f"{f.name}: {len(plan.pieces)} plan pieces, "
-                f"{new / 1024:.1f} KiB new bytes of {plan.size / 1e6:.1f} MB"
-            )
-        print(f"\nrounds={args.rounds}; median ms per file (lower is better); ratio = method / tutela scrub")
-        for title, table in (("12 MP JPEG", res), (f"{args.mp4_mb} MB MP4", vres)):
-            ours = statistics.median(table["ours"])
-            print(f"\n{title}")
-            for k, v in table.items():
-                m = statistics.median(v)
-                print(f"  {k:<10} {m:10.2f} ms   x{m / ours:6.2f}")
-            ex = statistics.median(table["exiftool"])
-            cp = statistics.median(table["copy"])
-            print(
-                f"  -> library per file vs exiftool batch per file (NOT like for like: see --batch): "
-                f"{ex / ours:.1f}x; "
-                f"{ours / cp:.2f}x plain copy (in-process library vs an in-process copy)"
-            )
+        bench_commands(small, out, args.rounds, tmp / "pyc")
+        # Single files: more rounds for a stable median.
+        bench_library(
+            {k: v if len(v) > 1 else v * 10 for k, v in sets.items()}, out, args.rounds
+        )  # fmt: skip
     finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

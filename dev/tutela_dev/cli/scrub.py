@@ -1,25 +1,28 @@
 """``tutela scrub IN OUT`` / ``tutela scrub IN... --out-dir DIR [--jobs N]``: lossless location scrubbing.
 
-Batch mode prints one JSON line per input, in input order. By default it scrubs in this process unless the
-inputs add up to POOL_MIN_BYTES: a small photo is ~0.5 ms of work, less than what a worker pool costs per
-file (pickling, IPC, a forkserver and each worker importing the scrubber). Measured on 2,000 80 KB JPEGs on
-this 2-core machine: one process 3.5 s, two workers 5.6 s (bench/bench_scrub.py --batch). ``--jobs N``
-(N > 1) always uses N workers: big videos, many cores.
+Batch mode prints one JSON line per input, in input order. With 8 or more inputs it forks one worker per
+idle CPU (CPUs minus the 1-minute load average, like ``make -l``; measured on a loaded 2-core machine, a
+second worker competing for a busy CPU cost 25% more CPU and was slower), ``--jobs N`` forces N. Workers
+are forked *after* the scrubber is imported: a worker costs one ``fork`` (no re-import,
+no pickling, no forkserver; each worker takes every k-th input and sends its finished output lines back
+through a pipe; the parent prints them in input order). A worker that dies is reported per file. With
+threads running (``fork`` would copy their locks) or one CPU, it scrubs in this process.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tutela.errors import TutelaError
+
+FORK_MIN_FILES = 8  # fewer small files: a fork costs more than it saves
 
 
 def add_parser(subparsers: Any) -> None:
@@ -41,12 +44,12 @@ def add_parser(subparsers: Any) -> None:
         "--jobs",
         type=int,
         default=0,
-        help="batch worker processes (default: one per CPU when the inputs total 256 MiB or more, else none)",
+        help=f"batch worker processes (default: one per idle CPU with {FORK_MIN_FILES} or more inputs)",
     )
     p.set_defaults(run=run)
 
 
-def _one(src: Path, dst: Path, limits: Any) -> tuple[dict[str, Any] | None, str | None]:
+def _one(src: str, dst: str, limits: Any) -> tuple[dict[str, Any] | None, str | None]:
     from tutela.scrub import scrub_file
 
     try:
@@ -66,62 +69,125 @@ def run(args: argparse.Namespace) -> int:
         if len(args.inputs) != 2:
             print("tutela scrub: expected IN OUT, or IN... --out-dir DIR", file=sys.stderr)
             return 2
-        src, dst = Path(args.inputs[0]), Path(args.inputs[1])
+        src, dst = args.inputs
         report, err = _one(src, dst, limits)
         if err:
-            print(f"tutela scrub: {src.name}: {err}", file=sys.stderr)
+            print(f"tutela scrub: {os.path.basename(src)}: {err}", file=sys.stderr)
             return 1
-        print(json.dumps({"input": str(src), "output": str(dst), **(report or {})}))
+        print(json.dumps({"input": src, "output": dst, **(report or {})}))
         return 0
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    jobs: list[tuple[Path, Path | None]] = []
+    out_dir = os.fspath(args.out_dir)
+    jobs: list[tuple[str, str | None]] = []
     seen: set[str] = set()
-    for name in args.inputs:
-        src = Path(name)
-        jobs.append((src, None if src.name in seen else args.out_dir / src.name))
-        seen.add(src.name)
+    for src in args.inputs:
+        name = os.path.basename(os.path.normpath(src))
+        jobs.append((src, None if name in seen else os.path.join(out_dir, name)))
+        seen.add(name)
     failures = 0
-    for (inp, out), (report, err) in zip(jobs, _run_all(jobs, limits, args.jobs), strict=True):
+    out: list[str] = []  # stdout lines, written in blocks (one write per line is a syscall each)
+    for (src, _), (line, err) in zip(jobs, _run_all(jobs, limits, args.jobs), strict=True):
+        out.append(line)
         if err:
             failures += 1
-            print(f"tutela scrub: {inp.name}: {err}", file=sys.stderr)
-            print(json.dumps({"input": str(inp), "output": None, "error": err}))
-        else:
-            print(json.dumps({"input": str(inp), "output": str(out), **(report or {})}))
+            sys.stdout.write("".join(out))
+            out.clear()
+            sys.stdout.flush()
+            print(f"tutela scrub: {os.path.basename(src)}: {err}", file=sys.stderr)
+        elif len(out) >= 256:
+            sys.stdout.write("".join(out))
+            out.clear()
+    sys.stdout.write("".join(out))
     return 1 if failures else 0
 
 
-def _job(job: tuple[Path, Path | None, Any]) -> tuple[dict[str, Any] | None, str | None]:
-    src, dst, limits = job
-    if dst is None:
-        return None, "duplicate output name, skipped"
-    return _one(src, dst, limits)
+def _job(src: str, dst: str | None, limits: Any) -> tuple[str, str | None]:
+    """One input's stdout line (with its newline) and its error, if any."""
+    report: dict[str, Any] | None = None
+    err: str | None = "duplicate output name, skipped"
+    if dst is not None:
+        report, err = _one(src, dst, limits)
+    if err:
+        return json.dumps({"input": src, "output": None, "error": err}) + "\n", err
+    return json.dumps({"input": src, "output": dst, **(report or {})}) + "\n", None
 
 
-POOL_MIN_BYTES = 256 * 1024 * 1024
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
-def _total_bytes(jobs: list[tuple[Path, Path | None]]) -> int:
-    total = 0
-    for src, _ in jobs:
-        with contextlib.suppress(OSError):  # a missing input is reported by its own job
-            total += src.stat().st_size
-        if total >= POOL_MIN_BYTES:
-            break
-    return total
+def _idle_cpus() -> int:
+    cpus = _cpus()
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        return cpus
+    return max(1, min(cpus, round(cpus - busy + 1)))  # our own process counts in the load: + 1
 
 
 def _run_all(
-    jobs: list[tuple[Path, Path | None]], limits: Any, workers: int
-) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
-    items = [(src, dst, limits) for src, dst in jobs]
-    if not workers:  # auto: a pool only when there is enough work per worker to pay for it
-        workers = (os.cpu_count() or 1) if _total_bytes(jobs) >= POOL_MIN_BYTES else 1
-    workers = min(workers, len(items))
-    if workers <= 1 or "forkserver" not in multiprocessing.get_all_start_methods():
-        yield from map(_job, items)
+    jobs: list[tuple[str, str | None]], limits: Any, workers: int
+) -> Iterator[tuple[str, str | None]]:
+    if not workers:  # auto: the idle CPUs (like ``make -l``): on a busy machine a worker only adds overhead
+        workers = _idle_cpus() if len(jobs) >= FORK_MIN_FILES else 1
+    workers = min(workers, len(jobs))
+    if workers <= 1 or not hasattr(os, "fork") or threading.active_count() > 1:
+        for src, dst in jobs:
+            yield _job(src, dst, limits)
         return
-    # forkserver, not fork: workers start from a clean single-threaded server, never from a copy of a
-    # caller that may hold threads (fork after threads can deadlock).
-    with multiprocessing.get_context("forkserver").Pool(workers) as pool:
-        yield from pool.imap(_job, items, chunksize=max(1, min(64, len(items) // (4 * workers))))
+    yield from _forked(jobs, limits, workers)
+
+
+def _forked(jobs: list[tuple[str, str | None]], limits: Any, k: int) -> Iterator[tuple[str, str | None]]:
+    """k forked workers, worker w scrubbing jobs w, w+k, ...; their lines are read back in input order.
+    Each result travels as one line: ``O`` + stdout line, or ``E`` + error + tab + stdout line."""
+    from tutela.scrub import scrub_file  # noqa: F401  (imported once, before the fork)
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    readers: list[Any] = []
+    pids: list[int] = []
+    try:
+        for w in range(k):
+            r, wfd = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # worker: never returns
+                code = 1
+                try:
+                    os.close(r)
+                    for f in readers:
+                        f.close()
+                    with os.fdopen(
+                        wfd, "w", encoding="utf-8", buffering=1
+                    ) as pipe:  # a line per file: none lost
+                        for src, dst in jobs[w::k]:
+                            line, err = _job(src, dst, limits)
+                            if err:
+                                err = " ".join(err.split())  # one line, no tab: the framing below
+                            pipe.write(f"E{err}\t{line}" if err else f"O{line}")
+                    code = 0
+                except BaseException as exc:  # a bug, not a bad file: say so (no path, no bytes)
+                    sys.stderr.write(f"tutela scrub: worker stopped: {type(exc).__name__}\n")
+                finally:
+                    os._exit(code)
+            os.close(wfd)
+            pids.append(pid)
+            readers.append(os.fdopen(r, "r", encoding="utf-8"))
+        for i, (src, _dst) in enumerate(jobs):
+            msg = readers[i % k].readline()
+            if msg.startswith("O"):
+                yield msg[1:], None
+            elif msg.startswith("E"):
+                err, _, line = msg[1:].partition("\t")
+                yield line, err
+            else:  # the worker died: this input and its remaining ones are reported, not lost
+                err = "internal_error: scrub worker stopped"
+                yield json.dumps({"input": src, "output": None, "error": err}) + "\n", err
+    finally:
+        for f in readers:
+            f.close()
+        for pid in pids:
+            os.waitpid(pid, 0)

@@ -20,3 +20,17 @@ def test_same_answer_as_the_regex_on_stuffed_fill_restart_and_edge_bytes() -> No
     for buf in cases:
         for pos in range(len(buf) + 1):
             assert _find_marker(buf, pos) == _regex(buf, pos), (buf, pos)
+
+
+def test_dense_and_sparse_scans_switch_strategy_without_changing_the_answer() -> None:
+    """Long scans with 0xFF every few bytes (the walk hands over to the regex) and rarely (memchr jumps)."""
+    rng = random.Random(3)
+    for gap in (2, 8, 64, 600, 3000):
+        for _ in range(40):
+            body = bytearray(rng.randbytes(rng.randrange(200, 20_000)).replace(b"\xff", b"\x12"))
+            for i in range(rng.randrange(gap), len(body) - 1, gap):
+                odd = bytes((0xFF, rng.choice((0xD3, 0xFF, 0xD9, 0xC4))))
+                body[i : i + 2] = b"\xff\x00" if rng.random() < 0.97 else odd
+            buf = bytes(body)
+            for pos in (0, rng.randrange(len(buf)), len(buf) - 1):
+                assert _find_marker(buf, pos) == _regex(buf, pos), (gap, pos)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,34 +71,95 @@ def test_cli_batch_jobs_keep_input_order(tmp_path: Path, capsys: pytest.CaptureF
     assert (tmp_path / "out1" / "f01.jpg").read_bytes() == (tmp_path / "out3" / "f01.jpg").read_bytes()
 
 
-def test_cli_batch_uses_a_pool_only_for_enough_work(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Small photos are scrubbed in this process by default (a pool costs more per file than the work);
-    inputs adding up to POOL_MIN_BYTES get one worker per CPU; --jobs N always gets N."""
-    import multiprocessing
+def _in_fresh_process(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Fork tests run in a fresh interpreter: this test process may have threads (a fork copies their
+    locks), which the CLI itself refuses to fork under."""
+    root = Path(__file__).resolve().parents[3]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root / "layers/core"), str(root / "dev"), str(root)]),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
 
+
+def _jpegs(tmp_path: Path, n: int) -> list[str]:
     from tests.hostile.media_corpus import jpeg
-    from tutela_dev.cli import scrub as cli
 
     files = []
-    for i in range(16):
+    for i in range(n):
         p = tmp_path / "in" / f"f{i:02d}.jpg"
         p.parent.mkdir(exist_ok=True)
         p.write_bytes(jpeg(i))
         files.append(str(p))
-    pools: list[str] = []
-    real = multiprocessing.get_context
+    return files
 
-    def counted(method: str | None = None) -> object:
-        pools.append(str(method))
-        return real(method)
 
-    monkeypatch.setattr(multiprocessing, "get_context", counted)
-    monkeypatch.setattr(cli.os, "cpu_count", lambda: 2)
-    assert main(["scrub", *files, "--out-dir", str(tmp_path / "a")]) == 0
-    assert pools == []  # 16 small files: no pool
-    monkeypatch.setattr(cli, "POOL_MIN_BYTES", 1)
-    assert main(["scrub", *files, "--out-dir", str(tmp_path / "b")]) == 0
-    assert pools == ["forkserver"]
-    capsys.readouterr()
+def test_cli_batch_forks_workers_only_for_enough_files(tmp_path: Path) -> None:
+    """A few files are scrubbed in this process; FORK_MIN_FILES or more get one forked worker per CPU;
+    --jobs N always gets N. The output is the same either way."""
+    from tutela_dev.cli.scrub import FORK_MIN_FILES
+
+    files = _jpegs(tmp_path, FORK_MIN_FILES)
+    code = f"""
+import json, os, sys
+from tutela_dev.cli import main, scrub as cli
+forks = []
+real = os.fork
+def counted():
+    forks.append(1)
+    return real()
+cli.os.fork = counted
+cli._idle_cpus = lambda: 2
+files = {files!r}
+for i, (args, n) in enumerate(((files[:-1], 0), (files, 2), ([*files[:3], "--jobs", "3"], 3))):
+    forks.clear()
+    with open(f"out{{i}}.jsonl", "w") as sys.stdout:
+        rc = main(["scrub", *args, "--out-dir", f"dir{{i}}"])
+    sys.stdout = sys.__stdout__
+    assert rc == 0 and len(forks) == n, (i, rc, forks)
+"""
+    res = _in_fresh_process(code, tmp_path)
+    assert res.returncode == 0, res.stderr
+    outs = [[json.loads(x) for x in (tmp_path / f"out{i}.jsonl").read_text().splitlines()] for i in range(3)]
+    assert [x["input"] for x in outs[1]] == files
+    assert [x["removed"] for x in outs[1][:3]] == [x["removed"] for x in outs[2]]
+    assert [x["removed"] for x in outs[0]] == [x["removed"] for x in outs[1][:-1]]
+    assert all(x["verified"] for x in outs[1])
+
+
+def test_cli_batch_reports_a_dead_worker_per_file(tmp_path: Path) -> None:
+    """A worker that dies mid-batch: each of its remaining inputs gets an error line; the others are
+    scrubbed; exit 1."""
+    files = _jpegs(tmp_path, 10)
+    code = f"""
+import os, sys
+from tutela_dev.cli import main, scrub as cli
+real = cli._job
+def dies_on_f05(src, dst, limits):
+    if src.endswith("f05.jpg"):
+        os._exit(3)
+    return real(src, dst, limits)
+cli._job = dies_on_f05
+sys.exit(main(["scrub", *{files!r}, "--out-dir", "out", "--jobs", "2"]))
+"""
+    res = _in_fresh_process(code, tmp_path)
+    assert res.returncode == 1
+    lines = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [x["input"] for x in lines] == files
+    dead = [x["input"][-7:] for x in lines if x.get("error")]
+    assert dead == ["f05.jpg", "f07.jpg", "f09.jpg"]  # worker 1 had f01, f03, then died at f05
+    assert res.stderr.count("worker stopped") == 3
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        f"f0{i}.jpg" for i in (0, 1, 2, 3, 4, 6, 8)
+    ]
+
+
+def test_auto_workers_are_the_idle_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tutela_dev.cli import scrub as cli
+
+    monkeypatch.setattr(cli, "_cpus", lambda: 2)
+    for load, want in ((0.0, 2), (1.0, 2), (2.0, 1), (6.7, 1)):
+        monkeypatch.setattr(cli.os, "getloadavg", lambda load=load: (load, load, load))
+        assert cli._idle_cpus() == want, load

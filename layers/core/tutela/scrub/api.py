@@ -33,7 +33,7 @@ from tutela.scrub.core import (
     Zero,
 )
 from tutela.scrub.isobmff import metadata_ranges as isobmff_metadata_ranges
-from tutela.scrub.layout import image_layout
+from tutela.scrub.layout import Layout, WalkedScans, image_layout
 from tutela.scrub.verify import carve_location, find_location_reader
 from tutela.sniff import SNIFF_BYTES, sniff
 
@@ -57,6 +57,12 @@ def _media_type(reader: Reader) -> str:
 
 
 def _plan(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport]:
+    plan, report, _ = _plan_layout(reader, limits)
+    return plan, report
+
+
+def _plan_layout(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport, Layout | None]:
+    """The plan, its report and the input's image layout (None for ISOBMFF)."""
     if reader.size > limits.max_file_bytes:
         raise LimitExceededError("file is larger than the scrub limit")
     media_type = _media_type(reader)
@@ -64,11 +70,11 @@ def _plan(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport]:
     fn = _SCRUBBERS.get(media_type, isobmff.scrub)
     try:
         plan = fn(ctx)
+        lay: Layout | None = None
+        frames: int | None = None
         if media_type in IMAGE_LAYOUTS:
             lay = ctx.layout or image_layout(reader, media_type, ctx=ctx)
-            frames: int | None = lay.frames
-        else:
-            frames = None
+            frames = lay.frames
     except TutelaError:
         raise
     except (struct.error, IndexError, ValueError, zlib.error, OverflowError) as exc:
@@ -79,10 +85,13 @@ def _plan(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport]:
     report.location_found = any(c in LOCATION_CODES for c in ctx.removed)
     report.bytes_in = reader.size
     report.bytes_out = plan.size
-    return plan, report
+    return plan, report, lay
 
 
-def _verify(reader: Reader, report: ScrubReport, limits: ScrubLimits) -> None:
+def _verify(
+    reader: Reader, report: ScrubReport, limits: ScrubLimits, walked: WalkedScans | None = None
+) -> None:
+    """``walked``: the input's scan walk, reused where the output holds the same bytes (layout.py)."""
     if reader.size != report.bytes_out:
         raise VerificationError("scrubbed output has an unexpected size")
     mt = sniff(reader.read_upto(0, SNIFF_BYTES))
@@ -92,7 +101,7 @@ def _verify(reader: Reader, report: ScrubReport, limits: ScrubLimits) -> None:
     if report.frames is not None:
         # The whole output is the image: nothing after its end, and exactly the frames that were planned.
         try:
-            lay = image_layout(reader, report.media_type, limits)
+            lay = image_layout(reader, report.media_type, limits, walked=walked)
         except TutelaError as exc:
             raise VerificationError(f"scrubbed output does not parse: {exc}") from exc
         if lay.end != reader.size:
@@ -102,7 +111,9 @@ def _verify(reader: Reader, report: ScrubReport, limits: ScrubLimits) -> None:
         carve = lay.metadata_ranges()
     elif report.media_type not in IMAGE_LAYOUTS:
         carve = isobmff_metadata_ranges(reader)
-    found = find_location_reader(reader, report.media_type, limits) + carve_location(reader, limits, carve)
+        lay = None
+    found = find_location_reader(reader, report.media_type, limits, lay)
+    found += carve_location(reader, limits, carve)
     if found:
         raise VerificationError(f"location still present after scrubbing: {', '.join(found)}")
     report.verified = True
@@ -168,8 +179,11 @@ def scrub_file(
     any error a pre-existing ``dst`` is left exactly as it was (never deleted, never half-written).
     """
     limits = limits or ScrubLimits()
-    dst_path = Path(dst)
-    tmp = dst_path.with_name(f".{dst_path.name}.tutela-{secrets.token_hex(6)}.tmp")
+    dst_path = os.fspath(dst)
+    head, name = os.path.split(dst_path)
+    if not name:  # "dir/x.jpg/": as pathlib names it
+        head, name = os.path.split(os.fspath(Path(dst)))
+    tmp = os.path.join(head, f".{name}.tutela-{secrets.token_hex(6)}.tmp")
     t0 = time.perf_counter()
     try:
         src_fd = os.open(src, os.O_RDONLY)
@@ -188,10 +202,10 @@ def scrub_file(
             # Photos: one read, parse and render in memory, verify the exact bytes that are then written
             # (cheaper than range copies plus a second read of the output; bounded by IN_MEMORY_MAX).
             data = _read_all(src_fd, size)
-            plan, report = _plan(BytesReader(data), limits)
+            plan, report, lay = _plan_layout(BytesReader(data), limits)
             out = _render(plan, data)
             t1 = time.perf_counter()
-            _verify(BytesReader(out), report, limits)
+            _verify(BytesReader(out), report, limits, _walked(data, lay))
             t2 = time.perf_counter()
             out_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
@@ -216,6 +230,10 @@ def scrub_file(
 IN_MEMORY_MAX = 64 * 1024 * 1024
 
 
+def _walked(data: bytes, lay: Layout | None) -> WalkedScans | None:
+    return WalkedScans.of(data, lay) if lay is not None and lay.media_type == "jpeg" else None
+
+
 def _read_all(fd: int, size: int) -> bytes:
     data = os.pread(fd, size, 0)
     while len(data) < size:
@@ -235,7 +253,7 @@ def _render(plan: Plan, data: bytes) -> bytes:
     )  # fmt: skip
 
 
-def _scrub_stream(src_fd: int, size: int, tmp: Path, limits: ScrubLimits) -> tuple[float, float, ScrubReport]:
+def _scrub_stream(src_fd: int, size: int, tmp: str, limits: ScrubLimits) -> tuple[float, float, ScrubReport]:
     """Big files (videos): metadata read on demand, unchanged ranges copied in the kernel, the written
     output re-read for verification through the same descriptor. Memory stays bounded."""
     reader = FileReader(src_fd, size)
@@ -258,9 +276,9 @@ def _scrub_stream(src_fd: int, size: int, tmp: Path, limits: ScrubLimits) -> tup
     return t1, t2, report
 
 
-def _unlink(p: Path) -> None:
+def _unlink(p: str) -> None:
     try:
-        p.unlink()
+        os.unlink(p)
     except FileNotFoundError:
         pass
     except IsADirectoryError:
@@ -283,11 +301,11 @@ def scrub_bytes(data: bytes, *, limits: ScrubLimits | None = None) -> tuple[byte
     """In-memory variant for small objects. Same report, same verification."""
     limits = limits or ScrubLimits()
     t0 = time.perf_counter()
-    reader = BytesReader(bytes(data))
-    plan, report = _plan(reader, limits)
-    out = render(plan, reader)
+    data = bytes(data)
+    plan, report, lay = _plan_layout(BytesReader(data), limits)
+    out = _render(plan, data)
     t1 = time.perf_counter()
-    _verify(BytesReader(out), report, limits)
+    _verify(BytesReader(out), report, limits, _walked(data, lay))
     t2 = time.perf_counter()
     report.timings_ms = {"scrub": round((t1 - t0) * 1000, 3), "verify": round((t2 - t1) * 1000, 3)}
     return out, report

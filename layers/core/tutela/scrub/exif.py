@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from tutela.errors import CorruptMediaError, LimitExceededError
 from tutela.scrub import iptc, xmp
-from tutela.scrub.core import Budget, Reader
+from tutela.scrub.core import Budget, Reader, ScrubLimits
 
 TYPE_SIZE = {
     1: 1,
@@ -87,6 +87,10 @@ NAMED = {
 }
 
 
+_DEFAULT_LIMITS = ScrubLimits()
+_ENTRY = {"<": struct.Struct("<HHII"), ">": struct.Struct(">HHII")}  # tag, type, count, value/offset
+
+
 @dataclass(slots=True)
 class Entry:
     pos: int  # absolute offset of the 12-byte entry
@@ -146,22 +150,19 @@ class _Tiff:
         self.budget.tick(n + 1)
         body = self.r.read_at(self.abs(rel, 2 + 12 * n + 4, "IFD"), 2 + 12 * n + 4, "IFD")
         entries = []
-        for i in range(n):
-            raw = body[2 + 12 * i : 14 + 12 * i]
-            tag, typ = struct.unpack(self.e + "HH", raw[:4])
-            count = self.u32(raw[4:8])
+        base, end, epos = self.base, self.end, pos + 2
+        for tag, typ, count, val in _ENTRY[self.e].iter_unpack(body[2 : 2 + 12 * n]):
+            raw = body[epos - pos : epos - pos + 12]
             size = TYPE_SIZE.get(typ)
-            epos = pos + 2 + 12 * i
             if size is None:
                 entries.append(Entry(epos, tag, typ, count, raw, epos + 8, -1, True))
-                continue
-            length = size * count
-            if length <= 4:
-                entries.append(Entry(epos, tag, typ, count, raw, epos + 8, length, True))
+            elif size * count <= 4:
+                entries.append(Entry(epos, tag, typ, count, raw, epos + 8, size * count, True))
             else:
-                rel_off = self.u32(raw[8:12])
-                a = self.abs(rel_off, length, "IFD value")
-                entries.append(Entry(epos, tag, typ, count, raw, a, length, False))
+                if base + val + size * count > end:  # val is unsigned: never before base
+                    raise CorruptMediaError("IFD value points outside the EXIF/TIFF data")
+                entries.append(Entry(epos, tag, typ, count, raw, base + val, size * count, False))
+            epos += 12
         nxt = self.u32(body[2 + 12 * n :])
         return pos, entries, nxt
 
@@ -373,9 +374,7 @@ def sanitize_block(block: bytes, budget: Budget) -> tuple[bytes, set[str], set[s
 
 def has_gps(reader: Reader, base: int = 0, end: int | None = None) -> bool:
     """Verifier: is there a GPS IFD pointer (or GeoTIFF tag) in any IFD reachable from the header?"""
-    from tutela.scrub.core import ScrubLimits
-
-    budget = Budget(ScrubLimits())
+    budget = Budget(_DEFAULT_LIMITS)
     try:
         t = _Tiff(reader, base, reader.size if end is None else end, budget)
         stack = [t.ifd0]

@@ -75,19 +75,45 @@ class Layout:
         return sum(w * h for w, h in sizes)
 
 
+@dataclass(frozen=True, slots=True)
+class WalkedScans:
+    """The walk of a JPEG's primary scans over ``data[sos:end]`` (every scan to EOI). The walk reads only
+    those bytes and its result is a function of them alone, so an output holding the identical bytes at
+    another offset has the same scans, shifted: the verifier proves that with one ``memcmp`` instead of
+    walking the entropy-coded data a second time."""
+
+    data: bytes
+    sos: int
+    end: int
+    inner: tuple[tuple[int, int, int], ...]
+    ecs: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def of(cls, data: bytes, lay: Layout) -> WalkedScans:
+        end = lay.jpeg_images[0][1]
+        inner = tuple(s for s in lay.jpeg_inner_segments if s[1] < end)
+        return cls(data, lay.jpeg_sos, end, inner, tuple(e for e in lay.jpeg_ecs if e[1] <= end))
+
+
 def _ctx(reader: Reader, media_type: str, limits: ScrubLimits | None) -> Ctx:
     return Ctx(reader, limits or ScrubLimits(), media_type)
 
 
 def image_layout(
-    reader: Reader | bytes, media_type: str, limits: ScrubLimits | None = None, *, ctx: Ctx | None = None
+    reader: Reader | bytes,
+    media_type: str,
+    limits: ScrubLimits | None = None,
+    *,
+    ctx: Ctx | None = None,
+    walked: WalkedScans | None = None,
 ) -> Layout:
-    """The structural layout of an image. Raises ``CorruptMediaError``/``LimitExceededError``."""
+    """The structural layout of an image. Raises ``CorruptMediaError``/``LimitExceededError``.
+    ``walked``: scans already walked in other bytes, reused where this file holds the same bytes."""
     r = BytesReader(reader) if isinstance(reader, bytes | bytearray) else reader
     c = ctx or _ctx(r, media_type, limits)
     try:
         if media_type == "jpeg":
-            return _jpeg(c)
+            return _jpeg(c, walked)
         if media_type == "png":
             return _png(c)
         if media_type == "webp":
@@ -142,10 +168,14 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
 
 
 def _find_marker(buf: Any, pos: int) -> int:
-    """``_ECS_MARKER.search(buf, pos).start()`` (or -1), by memchr: in entropy-coded data 0xFF is rare
-    (stuffed as FF 00), so jumping between them with ``find`` is several times faster than the regex
-    engine stepping through every byte (it walks every scan of every photo, twice: plan and verify)."""
+    """``_ECS_MARKER.search(buf, pos).start()`` (or -1), as fast as the data allows: it walks every scan of
+    every photo. Where 0xFF is sparse (smooth images) jumping between them with memchr (``find``) skips
+    most bytes; where it is dense (camera photos: every ~256 bytes, stuffed as FF 00) each jump costs a
+    Python round trip, and the regex engine stepping through the bytes in C is faster. So: jump while
+    the 0xFF bytes are on average more than ``_SPARSE`` bytes apart, else hand the rest to the regex."""
     find, n = buf.find, len(buf)
+    start = pos
+    jumps = 0
     while True:
         i = find(b"\xff", pos)
         if i < 0 or i + 1 >= n:
@@ -154,6 +184,13 @@ def _find_marker(buf: Any, pos: int) -> int:
         if nxt != 0x00 and nxt != 0xFF and not 0xD0 <= nxt <= 0xD7:
             return i
         pos = i + 1
+        jumps += 1
+        if jumps & 15 == 0 and pos - start < _SPARSE * jumps:
+            m = _ECS_MARKER.search(buf, pos)
+            return m.start() if m else -1
+
+
+_SPARSE = 1024  # mean bytes between 0xFF above which memchr jumps beat the regex (~0.45 ns/byte; measured)
 
 
 def _next_marker(r: Reader, pos: int) -> int:
@@ -248,12 +285,22 @@ def _mpf_images(c: Ctx, segs: list[tuple[int, int, int]]) -> list[tuple[int, int
     return None
 
 
-def _jpeg(c: Ctx) -> Layout:
+def _jpeg(c: Ctx, walked: WalkedScans | None = None) -> Layout:
     r = c.reader
     segs, sos, (w, h) = jpeg_header(c, 0)
     inner: list[tuple[int, int, int]] = []
     ecs: list[tuple[int, int]] = []
-    primary_end = jpeg_scans_end(c, sos, inner, ecs)
+    if (
+        walked is not None
+        and isinstance(r, BytesReader)
+        and r._data.startswith(memoryview(walked.data)[walked.sos : walked.end], sos)
+    ):
+        d = sos - walked.sos  # same bytes from our SOS on: same scans, same EOI, shifted by d
+        inner = [(m, o + d, n) for m, o, n in walked.inner]
+        ecs = [(a + d, b + d) for a, b in walked.ecs]
+        primary_end = walked.end + d
+    else:
+        primary_end = jpeg_scans_end(c, sos, inner, ecs)
     lay = Layout(
         "jpeg", primary_end, 1, w, h, [(w, h)], [(0, primary_end)],
         jpeg_inner_segments=inner, jpeg_segments=segs, jpeg_sos=sos, jpeg_ecs=ecs,

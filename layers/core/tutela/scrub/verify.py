@@ -15,24 +15,23 @@ import zlib
 from tutela.errors import TutelaError
 from tutela.scrub import exif, iptc, xmp
 from tutela.scrub.core import Ctx, Reader, ScrubLimits
+from tutela.scrub.layout import Layout
 
 _PNG_LOC = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|province")
 _KEY_LOC = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude")
 
 
-def _jpeg(ctx: Ctx, found: set[str]) -> None:
+def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None) -> None:
     from tutela.scrub.jpeg import EXIF_SIG, segments
 
     r = ctx.reader
-    segs, sos = segments(ctx)
+    segs, sos = (lay.jpeg_segments, lay.jpeg_sos) if lay is not None else segments(ctx)
     for marker, off, total in segs:
         if marker not in (0xE1, 0xED) or total < 4:
             continue
         payload = r.read_at(off + 4, total - 4)
         if payload.startswith(EXIF_SIG):
-            from tutela.scrub.core import BytesReader
-
-            if exif.has_gps(BytesReader(payload[6:])):
+            if exif.has_gps(r, off + 10, off + total):  # the TIFF block, bounded by its segment
                 found.add("exif.gps")
         elif b"ns.adobe.com/xap/1.0/" in payload[:64] or b"ns.adobe.com/xmp/extension" in payload[:64]:
             if xmp.has_location(payload):
@@ -220,12 +219,16 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
                 _boxes(ctx, buf, 0, len(buf), found, 0)
 
 
-def find_location_reader(reader: Reader, media_type: str, limits: ScrubLimits | None = None) -> list[str]:
+def find_location_reader(
+    reader: Reader, media_type: str, limits: ScrubLimits | None = None, lay: Layout | None = None
+) -> list[str]:
+    """``lay``: this reader's own ``image_layout`` when the caller already walked it (its JPEG header
+    segments are then not walked again)."""
     ctx = Ctx(reader, limits or ScrubLimits(), media_type)
     found: set[str] = set()
     try:
         if media_type == "jpeg":
-            _jpeg(ctx, found)
+            _jpeg(ctx, found, lay if lay is not None and lay.media_type == "jpeg" else None)
         elif media_type == "png":
             _png(ctx, found)
         elif media_type == "webp":
