@@ -92,20 +92,20 @@ def test_in_place_ngram_buckets_match_the_plain_formula(texts: list[str]) -> Non
     codes, row0 = _codes(norms)
     for skip_space in (False, True):
         got_b, got_r = _char_grams(codes, row0, (1, 2, 3, 4, 5), "c", shift, skip_space)
-        for n, (b, r) in enumerate(zip(got_b, got_r, strict=True), 1):
+        for order, (b, r) in enumerate(zip(got_b, got_r, strict=True), 1):
             want_b, want_r = [], []
             cs = [int(c) for c in codes]
-            for i in range(len(cs) - n + 1):
-                gram = cs[i : i + n]
+            for i in range(len(cs) - order + 1):
+                gram = cs[i : i + order]
                 if 0 in gram or (skip_space and 32 in gram):
                     continue
-                h = 0
+                acc = 0
                 for c in gram:
-                    h = (h * int(_B) + c) % 2**64
-                want_b.append((((h + int(_SALT[f"c{n}"])) * int(_MIX)) % 2**64) >> int(shift))
+                    acc = (acc * int(_B) + c) % 2**64
+                want_b.append((((acc + int(_SALT[f"c{order}"])) * int(_MIX)) % 2**64) >> int(shift))
                 want_r.append(int(row0[i]))
             assert b.tolist() == want_b and r.tolist() == want_r
     # the same features as one text at a time, concatenated in batch order (rows tell them apart)
-    for i, n in enumerate(norms):
-        _, b1, _ = text_features([n], model.fold_table, [True], model.bits)
+    for i, norm in enumerate(norms):
+        _, b1, _ = text_features([norm], model.fold_table, [True], model.bits)
         assert sorted(b1.tolist()) == sorted(buckets[rows == i].tolist())
