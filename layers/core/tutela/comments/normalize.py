@@ -346,6 +346,10 @@ _S2, _S3, _S4, _S5, _S6, _S7 = STAGES[2:8]
 _JOIN_GATE = re.compile(r"(?<![a-z0-9])[a-z][ \x01]+[a-z](?![a-z0-9])")
 _TRIPLE_GATE = re.compile(r"([a-z])\1\1")
 _LATIN_OR_DIGSYM = re.compile(r"[a-z0-9@$]")
+# Both gates in one search, for text without CJK: there every character is one of [a-z0-9 \x01] at this
+# point (the table gives lowercase ASCII letters, digits, spaces, SEP and @$, which stages 2-3 remove), so
+# "not after [a-z0-9]" is "after a space or SEP" (position 0 is the pad), a prefix the engine can use.
+_ASCII_STAGE4_GATE = re.compile(r"[ \x01][a-z][ \x01]+[a-z](?![a-z0-9])|([a-z])\1\1")
 
 
 def _script_gates(s: str, cjk: bool) -> tuple[bool, bool]:
@@ -380,7 +384,11 @@ def normalize(text: str) -> str:
     if digsym:
         s = _S2[0].sub(_S2[1], s)
         s = _S3[0].sub(_S3[1], s)
-    if latin and (_JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None):
+    if latin and (
+        _ASCII_STAGE4_GATE.search(s) is not None
+        if not cjk
+        else _JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None
+    ):
         s = _S4[0].sub(_S4[1], s)
     if SEP in s:
         s = s.replace(SEP, " ")
