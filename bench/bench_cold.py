@@ -89,7 +89,7 @@ warm = {"first_request_ms": first, "second_request_ms": warm}
 def function_env(name: str) -> dict[str, str]:
     """The function's template environment with the default parameters (what Lambda would set)."""
     sys.path.insert(0, str(ROOT / "layers" / "core"))
-    sys.path.insert(0, str(ROOT / "dev"))  # tutela_dev: the local stack and CLI
+    sys.path.insert(0, str(ROOT / "dev"))  # tutela_dev: the emulated stack and CLI
     from tutela_dev.emulator.cfn_yaml import load_template
 
     template = load_template(ROOT / "template.yaml")
