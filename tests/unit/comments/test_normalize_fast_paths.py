@@ -7,7 +7,8 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tutela.comments.normalize import _apply_fast, _run, normalize, normalize_mapped, translate
+from tests.unit.comments.offsets_oracle import staged
+from tutela.comments.normalize import normalize, normalize_mapped
 
 # Characters that reach every gate: single letters and separators (joins), repeats, digits and leet
 # symbols, punctuation and emoji (SEP), full-width and Cyrillic look-alikes, Chinese (CJK stages).
@@ -24,6 +25,6 @@ _ALPHABET = "aabsexy xx 01357@$.-_!,'\t\u200bｓＸех加微信啪一三八🍑
 @example(text="加 a b")
 @example(text="х x х")
 def test_gated_normalize_is_the_staged_reference(text: str) -> None:
-    want = _run(" " + translate(text) + " ", _apply_fast)
+    want = staged(text)
     assert normalize(text) == want
     assert normalize_mapped(text)[0] == want
