@@ -499,18 +499,20 @@ def normalize_mapped(text: str) -> tuple[str, OffsetMap]:
     layers: list[_Layer] = []
     s = " " + t + " "
     cjk = not s.isascii()
+    # Stages 0, 3 and 9 replace every match with as many characters (digit for digit, symbol or SEP by a
+    # space): a layer of such edits maps every position to itself, so they are applied, not recorded.
     if cjk:
-        s = _record(_S0, s, layers)
+        s = _S0[0].sub(_S0[1], s)
     latin, digsym = _script_gates(s, cjk)
     if cjk and (latin or digsym):
         s = _record(_S1, s, layers)
     if digsym:
         s = _record(_S2, s, layers)
-        s = _record(_S3, s, layers)
+        s = _S3[0].sub(_S3[1], s)
     if latin and (_JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None):
         s = _record(_S4, s, layers)
     if SEP in s:
-        s = _record(STAGES[9], s, layers)
+        s = s.replace(SEP, " ")
     if cjk:
         s = _record(_S5, s, layers)
         if s.find(" ", 1, -1) >= 0:
