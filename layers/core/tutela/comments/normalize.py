@@ -472,6 +472,7 @@ def _record(stage: Stage, s: str, layers: list[_Layer]) -> str:
     pos = 0
     opos = 0
     fixed = fn if isinstance(fn, str) else None
+    same_lengths = True
     for m in rx.finditer(s):
         a, b = m.span()
         out.append(s[pos:a])
@@ -482,10 +483,12 @@ def _record(stage: Stage, s: str, layers: list[_Layer]) -> str:
         edits.append((a, b, r))
         opos += len(r)
         pos = b
+        same_lengths = same_lengths and len(r) == b - a
     if pos == 0:
         return s
     out.append(s[pos:])
-    layers.append((s, starts, edits))
+    if not same_lengths:  # a layer of same-length edits maps every position to itself: not kept
+        layers.append((s, starts, edits))
     return "".join(out)
 
 
