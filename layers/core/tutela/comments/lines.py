@@ -111,6 +111,13 @@ def iter_batch(stream: IO[bytes]) -> Iterator[bytes]:
         yield from chunk.splitlines()
 
 
+def _unsafe_id(s: str) -> bool:
+    """``_UNSAFE_ID`` occurs in ``s``; for ASCII that is a character outside 0x20-0x7e, i.e. not printable."""
+    if s.isascii():
+        return not s.isprintable()
+    return _UNSAFE_ID.search(s) is not None
+
+
 def _hidden(s: str) -> bool:
     return not s.isascii() and _BIDI_OR_INVISIBLE.search(s) is not None
 
@@ -150,7 +157,7 @@ def parse_line(n: int, raw: str | bytes, minor_context: bool | None) -> CommentL
         ident = str(ident)
     if ident is not None and type(ident) is not str:
         return _held(n, None, ctx, "id must be a string", "invalid_comment")
-    if ident is not None and (len(ident) > MAX_ID_CHARS or _UNSAFE_ID.search(ident) or _hidden(ident)):
+    if ident is not None and (len(ident) > MAX_ID_CHARS or _unsafe_id(ident) or _hidden(ident)):
         return _held(n, ident, ctx, "id is too long or has control characters", "unsafe_id")
     text = obj.get("text")
     if type(text) is not str:
