@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tutela.comments.classify import rules_stage
 from tutela.comments.hashed import (
     _B,
+    _MAX,
     _MIX,
     _SALT,
     HashedModel,
@@ -109,3 +110,48 @@ def test_in_place_ngram_buckets_match_the_plain_formula(texts: list[str]) -> Non
     for i, norm in enumerate(norms):
         _, b1, _ = text_features([norm], model.fold_table, [True], model.bits)
         assert sorted(b1.tolist()) == sorted(buckets[rows == i].tolist())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(
+        st.one_of(
+            st.text(alphabet="加微信私聊 ab1", max_size=30),
+            # no repeats (stage 5 would collapse them); folds to ~3 letters a character: around _MAX
+            st.builds(lambda k: ("加微信私聊" * 200)[:k], st.integers(_MAX // 4, _MAX // 2)),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_batch_fold_is_each_text_folded_and_clipped(texts: list[str]) -> None:
+    """The fold of a batch (skipping the clip when no text folds past _MAX) is every text's own fold,
+    clipped to _MAX characters, joined by the separator."""
+    model = _model()
+    norms = [normalize(t) for t in texts]
+    codes, rows = _codes(norms)
+    out, out_rows = model.fold_table.apply(codes, rows)
+    clipped = [t if len(t) <= _MAX else t[:_MAX] for t in norms]
+    want = "\x00".join(model.fold_text(t)[:_MAX] for t in clipped)
+    assert "".join(map(chr, out.tolist())) == want
+    assert (
+        out_rows.tolist()
+        == [i for i, t in enumerate(clipped) for _ in range(len(model.fold_text(t)[:_MAX]) + 1)][: len(want)]
+    )
+
+
+def test_fold_clip_at_the_boundary() -> None:
+    """Texts whose fold is just under, at and just over _MAX characters, first and last in a batch."""
+    model = _model()
+    cjk = ("加微信私聊" * 200)[:500]
+    base = len(model.fold_text(normalize(cjk + " ab")))
+    for extra in range(-2, 4):
+        m = _MAX - base + 2 + extra  # letters after the Chinese: the fold grows one per letter
+        text = cjk + " " + ("ab" * _MAX)[:m]
+        norm = normalize(text)
+        assert len(model.fold_text(norm)) == _MAX + extra
+        for batch in ([norm], ["so cute", norm], [norm, "so cute"]):
+            codes, rows = _codes(batch)
+            out, _ = model.fold_table.apply(codes, rows)
+            want = "\x00".join(model.fold_text(t)[:_MAX] for t in batch)
+            assert "".join(map(chr, out.tolist())) == want

@@ -104,6 +104,8 @@ class FoldTable:
         offset = np.arange(len(src)) - first[src]
         out = np.where(inside[src], self.letters[self.start[safe[src]] + offset], codes[src])
         out_rows = rows[src]
+        if np.bincount(out_rows).max() <= _MAX:  # no text folds to more than _MAX characters: nothing to clip
+            return out, out_rows
         # clip every text to _MAX folded characters (the separator after a text is kept)
         text_first = np.flatnonzero(np.concatenate(([True], out_rows[1:] != out_rows[:-1])))
         pos = np.arange(len(out)) - np.repeat(text_first, np.diff(np.append(text_first, len(out))))
