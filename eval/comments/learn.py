@@ -234,11 +234,20 @@ def predict(design: Design, w: np.ndarray, rows: list[dict[str, Any]]) -> np.nda
 
 
 def train(
-    rows: list[dict[str, Any]], *, l2: float, iters: int, min_df: int, bad_weight: float
+    rows: list[dict[str, Any]],
+    *,
+    l2: float,
+    iters: int,
+    min_df: int,
+    bad_weight: float,
+    any_only: bool = False,
 ) -> tuple[Design, np.ndarray]:
+    """``any_only``: fit only the ``any`` output (each output's loss and Adam state are separate, so its
+    weights are the same as in the full fit; cross-validation needs nothing else, at 1/6 of the cost)."""
     design = Design(rows, min_df)
     x = design.matrix(rows)
-    w = fit(x, targets(rows), sample_weights(rows, bad_weight), l2, iters)
+    y = targets(rows)
+    w = fit(x, y[:, :1] if any_only else y, sample_weights(rows, bad_weight), l2, iters)
     return design, w
 
 
