@@ -519,7 +519,8 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                 lowest,  # categories are read only where the model flags
             )
             for (i, text, norm, ctx, plan, by_key, result), pr in zip(todo, probs.tolist(), strict=True):
-                if plan is not None:
+                if plan is not None and (plan.verdict != "allow" or pr[0] >= lowest):
+                    # (an allowed plan under every threshold: _combine neither vetoes nor flags, skipped)
                     m = dict(zip(outputs, pr, strict=True))
                     verdict = _combine(
                         result, plan.scores, lex, model, m, text, norm, ctx, rule_features=plan.features
@@ -529,7 +530,7 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                             _spans(text, norm, [(cat, rule, by_key[k]) for k, cat, rule in plan.evidence])
                             + result["evidence"]
                         )
-                elif pr[0] >= lowest:
+                elif plan is None and pr[0] >= lowest:
                     _combine(result, {}, lex, model, dict(zip(outputs, pr, strict=True)), text, norm, ctx)
                 done[i] = result
         yield from done  # type: ignore[misc]
