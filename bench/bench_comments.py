@@ -154,10 +154,12 @@ def tutela(src: Path, dst: Path, lexicon: Lexicon | None = None) -> int:
     return n
 
 
-def timed(fn: Callable[[Path, Path], int], src: Path, dst: Path) -> tuple[float, int]:
-    t = time.perf_counter()
+def timed(fn: Callable[[Path, Path], int], src: Path, dst: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds of this process, lines. On a shared machine the CPU time is the steadier
+    measure (a process waiting for a core accrues wall time but no CPU time)."""
+    t, c = time.perf_counter(), time.process_time()
     n = fn(src, dst)
-    return time.perf_counter() - t, n
+    return time.perf_counter() - t, time.process_time() - c, n
 
 
 def main() -> int:
@@ -184,14 +186,20 @@ def main() -> int:
         floor_t: list[float] = []
         ours_t: list[float] = []
         rules_t: list[float] = []
+        floor_c: list[float] = []
+        ours_c: list[float] = []
+        rules_c: list[float] = []
         verdicts: dict[str, int] = {}
         for _ in range(args.repeat):  # interleaved, so machine noise hits both alike
-            dt, n = timed(floor, src, out)
+            dt, dc, n = timed(floor, src, out)
             floor_t.append(dt)
-            dt, n3 = timed(rules_only, src, out)
+            floor_c.append(dc)
+            dt, dc, n3 = timed(rules_only, src, out)
             rules_t.append(dt)
-            dt, n2 = timed(tutela, src, out)
+            rules_c.append(dc)
+            dt, dc, n2 = timed(tutela, src, out)
             ours_t.append(dt)
+            ours_c.append(dc)
             assert n == n2 == n3 == args.lines
         for line in out.read_text(encoding="utf-8").splitlines():
             v = json.loads(line)["verdict"]
@@ -212,6 +220,11 @@ def main() -> int:
         "model": model.model_id if model else None,
         "rules_only_comments_per_s": round(args.lines / r_med),
         "ratio_rules_only_over_floor": round(r_med / f_med, 2),
+        # the same medians in CPU seconds of this process (steadier when other processes share the cores)
+        "ratio_cpu_tutela_over_floor": round(statistics.median(ours_c) / statistics.median(floor_c), 2),
+        "ratio_cpu_rules_only_over_floor": round(statistics.median(rules_c) / statistics.median(floor_c), 2),
+        "tutela_comments_per_cpu_s": round(args.lines / statistics.median(ours_c)),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "verdicts": verdicts,
         "cpu": os.cpu_count(),
         "python": sys.version.split()[0],

@@ -7,6 +7,7 @@ Nothing here logs or echoes comment text; error messages name the problem, not t
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
@@ -34,10 +35,12 @@ _LATIN_RE = re.compile(r"[A-Za-z]")
 
 @cache
 def _matcher_for(lexicon: Lexicon) -> Matcher:
-    ready = prebuilt()
-    if ready is not None and ready.lexicon is lexicon:
-        return ready  # the packaged lexicon's matcher, built at build time (tutela.comments.prebuilt)
-    return Matcher(lexicon)
+    ready = prebuilt()  # the packaged lexicon's matcher, built at build time (tutela.comments.prebuilt)
+    matcher = ready if ready is not None and ready.lexicon is lexicon else Matcher(lexicon)
+    # The lexicon, automaton and model live as long as the process (~200k objects): out of the cyclic
+    # collector's generations, each full collection no longer walks them all (it cost ~10% of judging)
+    gc.freeze()
+    return matcher
 
 
 def default_matcher() -> Matcher:
@@ -516,7 +519,8 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                 lowest,  # categories are read only where the model flags
             )
             for (i, text, norm, ctx, plan, by_key, result), pr in zip(todo, probs.tolist(), strict=True):
-                if plan is not None:
+                if plan is not None and (plan.verdict != "allow" or pr[0] >= lowest):
+                    # (an allowed plan under every threshold: _combine neither vetoes nor flags, skipped)
                     m = dict(zip(outputs, pr, strict=True))
                     verdict = _combine(
                         result, plan.scores, lex, model, m, text, norm, ctx, rule_features=plan.features
@@ -526,7 +530,7 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                             _spans(text, norm, [(cat, rule, by_key[k]) for k, cat, rule in plan.evidence])
                             + result["evidence"]
                         )
-                elif pr[0] >= lowest:
+                elif plan is None and pr[0] >= lowest:
                     _combine(result, {}, lex, model, dict(zip(outputs, pr, strict=True)), text, norm, ctx)
                 done[i] = result
         yield from done  # type: ignore[misc]

@@ -28,6 +28,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import repeat
 from typing import Any
 
@@ -103,6 +104,8 @@ class FoldTable:
         offset = np.arange(len(src)) - first[src]
         out = np.where(inside[src], self.letters[self.start[safe[src]] + offset], codes[src])
         out_rows = rows[src]
+        if np.bincount(out_rows).max() <= _MAX:  # no text folds to more than _MAX characters: nothing to clip
+            return out, out_rows
         # clip every text to _MAX folded characters (the separator after a text is kept)
         text_first = np.flatnonzero(np.concatenate(([True], out_rows[1:] != out_rows[:-1])))
         pos = np.arange(len(out)) - np.repeat(text_first, np.diff(np.append(text_first, len(out))))
@@ -113,7 +116,12 @@ class FoldTable:
 
 
 def _bucket(h: np.ndarray, kind: str, shift: np.uint64) -> np.ndarray:
-    return (((h + _SALT[kind]) * _MIX) >> shift).astype(np.int64)
+    # ((h + salt) * MIX) >> shift, in place on one copy; the result is below 2**bits, so its int64 view is
+    # the same numbers as an astype copy
+    out = h + _SALT[kind]
+    out *= _MIX
+    out >>= shift
+    return out.view(np.int64)
 
 
 def _char_grams(
@@ -130,19 +138,23 @@ def _char_grams(
     n_all = len(codes)
     if not n_all:
         return buckets, rows
-    bad = codes == _SEP
+    good = codes != _SEP
     if skip_space:
-        bad = bad | (codes == _SPACE)
+        good &= codes != _SPACE
     h = codes.copy()
-    invalid = bad.copy()  # an n-gram is invalid when it contains a separator
+    valid = good.copy()  # an n-gram is valid when it contains no separator
     for n in range(1, max(orders) + 1):
         if n > 1:
             if n_all < n:
                 break
-            h = h[:-1] * _B + codes[n - 1 :]
-            invalid = invalid[:-1] | bad[n - 1 :]
+            # in place on a view of the previous order's arrays (no longer needed): same numbers
+            h = h[:-1]
+            h *= _B
+            h += codes[n - 1 :]
+            valid = valid[:-1]
+            valid &= good[n - 1 :]
         if n in orders:
-            keep = np.flatnonzero(~invalid)
+            keep = np.flatnonzero(valid)
             buckets.append(_bucket(h[keep], f"{prefix}{n}", shift))
             rows.append(row0[keep])
     return buckets, rows
@@ -237,6 +249,16 @@ class HashedModel:
     def fold_text(self, norm: str) -> str:
         return norm.translate(self.fold) if not norm.isascii() else norm
 
+    def _rule_sum(self, rule_features: Sequence[str], minor_context: bool | None) -> np.ndarray:
+        """The rule-feature weights of one comment, summed in key order from zero."""
+        z = np.zeros(len(self.outputs))
+        get = self.rules.get
+        for key in rule_keys(rule_features, minor_context):
+            v = get(key)
+            if v is not None:
+                z += v
+        return z
+
     def batch(
         self,
         norms: Sequence[str],
@@ -254,13 +276,15 @@ class HashedModel:
         k = len(self.outputs)
         cidx = [CONTEXT_INDEX[c] for c in ctxs]
         rule_z = np.zeros((n, k))
-        get = self.rules.get
         for i, feats in enumerate(rule_features):
             if feats:
-                for key in rule_keys(feats, ctxs[i]):
-                    v = get(key)
-                    if v is not None:
-                        rule_z[i] += v
+                # the rules stage's features are one memoised tuple per plan (rules._plan): their weights
+                # are summed once per (features, context), in the same order, to the same numbers
+                rule_z[i] = (
+                    _rule_sum(self, feats, ctxs[i])
+                    if type(feats) is tuple
+                    else self._rule_sum(feats, ctxs[i])
+                )
         z0 = np.bincount(rows, weights=self.table[0][buckets], minlength=n)
         z0 *= self.scale
         z0 *= scale
@@ -303,6 +327,14 @@ class HashedModel:
         """One comment: ``{"any": p, <category>: p, ...}`` (a batch of one: the same numbers)."""
         p = self.batch([norm], [minor_context], [rule_features])[0]
         return {o: float(v) for o, v in zip(self.outputs, p, strict=True)}
+
+
+@lru_cache(maxsize=16384)
+def _rule_sum(model: HashedModel, rule_features: tuple[str, ...], minor_context: bool | None) -> np.ndarray:
+    """:meth:`HashedModel._rule_sum`, memoised (read-only: callers copy it into their batch)."""
+    z = model._rule_sum(rule_features, minor_context)
+    z.flags.writeable = False
+    return z
 
 
 def _b64(a: np.ndarray) -> str:

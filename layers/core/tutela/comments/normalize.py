@@ -317,6 +317,10 @@ _S2, _S3, _S4, _S5, _S6, _S7 = STAGES[2:8]
 _JOIN_GATE = re.compile(r"(?<![a-z0-9])[a-z][ \x01]+[a-z](?![a-z0-9])")
 _TRIPLE_GATE = re.compile(r"([a-z])\1\1")
 _LATIN_OR_DIGSYM = re.compile(r"[a-z0-9@$]")
+# Both gates in one search, for text without CJK: there every character is one of [a-z0-9 \x01] at this
+# point (the table gives lowercase ASCII letters, digits, spaces, SEP and @$, which stages 2-3 remove), so
+# "not after [a-z0-9]" is "after a space or SEP" (position 0 is the pad), a prefix the engine can use.
+_ASCII_STAGE4_GATE = re.compile(r"[ \x01][a-z][ \x01]+[a-z](?![a-z0-9])|([a-z])\1\1")
 
 
 def _script_gates(s: str, cjk: bool) -> tuple[bool, bool]:
@@ -351,7 +355,11 @@ def normalize(text: str) -> str:
     if digsym:
         s = _S2[0].sub(_S2[1], s)
         s = _S3[0].sub(_S3[1], s)
-    if latin and (_JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None):
+    if latin and (
+        _ASCII_STAGE4_GATE.search(s) is not None
+        if not cjk
+        else _JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None
+    ):
         s = _S4[0].sub(_S4[1], s)
     if SEP in s:
         s = s.replace(SEP, " ")
@@ -464,6 +472,7 @@ def _record(stage: Stage, s: str, layers: list[_Layer]) -> str:
     pos = 0
     opos = 0
     fixed = fn if isinstance(fn, str) else None
+    same_lengths = True
     for m in rx.finditer(s):
         a, b = m.span()
         out.append(s[pos:a])
@@ -474,10 +483,12 @@ def _record(stage: Stage, s: str, layers: list[_Layer]) -> str:
         edits.append((a, b, r))
         opos += len(r)
         pos = b
+        same_lengths = same_lengths and len(r) == b - a
     if pos == 0:
         return s
     out.append(s[pos:])
-    layers.append((s, starts, edits))
+    if not same_lengths:  # a layer of same-length edits maps every position to itself: not kept
+        layers.append((s, starts, edits))
     return "".join(out)
 
 
@@ -491,18 +502,20 @@ def normalize_mapped(text: str) -> tuple[str, OffsetMap]:
     layers: list[_Layer] = []
     s = " " + t + " "
     cjk = not s.isascii()
+    # Stages 0, 3 and 9 replace every match with as many characters (digit for digit, symbol or SEP by a
+    # space): a layer of such edits maps every position to itself, so they are applied, not recorded.
     if cjk:
-        s = _record(_S0, s, layers)
+        s = _S0[0].sub(_S0[1], s)
     latin, digsym = _script_gates(s, cjk)
     if cjk and (latin or digsym):
         s = _record(_S1, s, layers)
     if digsym:
         s = _record(_S2, s, layers)
-        s = _record(_S3, s, layers)
+        s = _S3[0].sub(_S3[1], s)
     if latin and (_JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None):
         s = _record(_S4, s, layers)
     if SEP in s:
-        s = _record(STAGES[9], s, layers)
+        s = s.replace(SEP, " ")
     if cjk:
         s = _record(_S5, s, layers)
         if s.find(" ", 1, -1) >= 0:
