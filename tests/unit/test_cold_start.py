@@ -44,3 +44,15 @@ def test_act_does_not_load_the_classifier() -> None:
         "act", ["tutela.comments.classify", "pypinyin"], POWERTOOLS_TRACE_DISABLED="true"
     )
     assert loaded == {"tutela.comments.classify": False, "pypinyin": False}
+
+
+FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "app.py").is_file())
+
+
+@pytest.mark.parametrize("function", [f for f in FUNCTIONS if f != "scan_media"])
+def test_no_handler_imports_boto3_or_importlib_resources_at_init(function: str) -> None:
+    """boto3 (and botocore's client machinery, ~100 ms) comes with the first client, in the first request;
+    importlib.resources (tempfile, shutil, bz2, lzma: ~10 ms) is never needed to read our own data files."""
+    mods = ["boto3", "botocore.client", "botocore.config", "importlib.resources"]
+    loaded = loaded_after_import(function, mods, POWERTOOLS_TRACE_DISABLED="true")
+    assert loaded == dict.fromkeys(mods, False)
