@@ -56,3 +56,31 @@ def test_no_handler_imports_boto3_or_importlib_resources_at_init(function: str) 
     mods = ["boto3", "botocore.client", "botocore.config", "importlib.resources"]
     loaded = loaded_after_import(function, mods, POWERTOOLS_TRACE_DISABLED="true")
     assert loaded == dict.fromkeys(mods, False)
+
+
+def test_review_api_loads_only_the_api_gateway_resolver() -> None:
+    mods = ["aws_lambda_powertools.event_handler.api_gateway", "aws_lambda_powertools.event_handler.appsync"]
+    loaded = loaded_after_import("review_api", [*mods, "asyncio"], POWERTOOLS_TRACE_DISABLED="true")
+    assert loaded == {mods[0]: True, mods[1]: False, "asyncio": False}
+
+
+def test_a_deferred_package_still_gives_every_name_it_defines() -> None:
+    """tutela.aws.imports: the package's __init__ runs on the first use of a name it defines (and only then),
+    in the module object everyone already holds; submodules import as usual before and after."""
+    code = (
+        "import sys\n"
+        f"sys.path[:0] = [{str(ROOT / 'layers' / 'core')!r}]\n"
+        "from tutela.aws.imports import defer_package_init\n"
+        "defer_package_init('aws_lambda_powertools.event_handler')\n"
+        "from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver\n"
+        "import aws_lambda_powertools.event_handler as pkg\n"
+        "before = 'aws_lambda_powertools.event_handler.appsync' in sys.modules\n"
+        "from aws_lambda_powertools.event_handler import AppSyncResolver, APIGatewayHttpResolver as again\n"
+        "from aws_lambda_powertools.event_handler import content_types\n"
+        "import aws_lambda_powertools as root\n"
+        "print(before, again is APIGatewayHttpResolver, AppSyncResolver.__name__,\n"
+        "      sys.modules['aws_lambda_powertools.event_handler'] is pkg is root.event_handler,\n"
+        "      content_types.APPLICATION_JSON)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "AppSyncResolver", "True", "application/json"]
