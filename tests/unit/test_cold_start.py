@@ -39,6 +39,13 @@ def test_xray_sdk_is_imported_only_when_tracing_is_on(function: str) -> None:
     assert on == {"aws_xray_sdk": True}
 
 
+def test_post_context_reads_no_lexicon_at_init() -> None:
+    """PostContext needs the classifier only when it re-evaluates a batch (a post that declares a child)."""
+    mods = ["tutela.comments.lexicon", "tutela.comments.llm", "tomllib"]
+    loaded = loaded_after_import("post_context", mods, POWERTOOLS_TRACE_DISABLED="true")
+    assert loaded == dict.fromkeys(mods, False)
+
+
 def test_act_does_not_load_the_classifier() -> None:
     loaded = loaded_after_import(
         "act", ["tutela.comments.classify", "pypinyin"], POWERTOOLS_TRACE_DISABLED="true"
