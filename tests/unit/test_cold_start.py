@@ -66,9 +66,22 @@ def test_no_handler_imports_boto3_or_importlib_resources_at_init(function: str) 
 
 
 def test_review_api_loads_only_the_api_gateway_resolver() -> None:
-    mods = ["aws_lambda_powertools.event_handler.api_gateway", "aws_lambda_powertools.event_handler.appsync"]
-    loaded = loaded_after_import("review_api", [*mods, "asyncio"], POWERTOOLS_TRACE_DISABLED="true")
-    assert loaded == {mods[0]: True, mods[1]: False, "asyncio": False}
+    used = "aws_lambda_powertools.event_handler.api_gateway"
+    unused = [
+        "aws_lambda_powertools.event_handler.appsync",
+        "aws_lambda_powertools.utilities.data_classes.code_pipeline_job_event",
+        "asyncio",
+        "zipfile",
+    ]
+    loaded = loaded_after_import("review_api", [used, *unused], POWERTOOLS_TRACE_DISABLED="true")
+    assert loaded == {used: True, **dict.fromkeys(unused, False)}
+
+
+def test_reexports_are_read_from_the_package_source() -> None:
+    from tutela.aws.imports import reexports
+
+    source = "from .a import X, Y as Z\nfrom . import b\nfrom .c import *\nfrom os import path\nimport json\n"
+    assert reexports(source) == {"X": ("a", "X"), "Z": ("a", "Y")}
 
 
 def test_a_deferred_package_still_gives_every_name_it_defines() -> None:
@@ -91,3 +104,23 @@ def test_a_deferred_package_still_gives_every_name_it_defines() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True", "AppSyncResolver", "True", "application/json"]
+
+
+def test_a_deferred_package_serves_its_reexports_from_their_submodules() -> None:
+    """A name the package's __init__ imports from one of its submodules comes from that submodule alone;
+    a name it does not re-export (here ``__all__``) runs the __init__."""
+    code = (
+        "import sys\n"
+        f"sys.path[:0] = [{str(ROOT / 'layers' / 'core')!r}]\n"
+        "from tutela.aws.imports import defer_package_init\n"
+        "name = 'aws_lambda_powertools.utilities.data_classes'\n"
+        "defer_package_init(name)\n"
+        "from aws_lambda_powertools.utilities.data_classes import SQSEvent, ALBEvent\n"
+        "from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent as direct\n"
+        "unused = name + '.code_pipeline_job_event'\n"
+        "before = unused in sys.modules\n"
+        "every = sys.modules[name].__all__\n"
+        "print(SQSEvent is direct, ALBEvent.__name__, before, unused in sys.modules, 'SQSEvent' in every)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "ALBEvent", "False", "True", "True"]
