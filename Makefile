@@ -19,7 +19,7 @@ DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm chromium chromium-driver
 
 .PHONY: help
 help:
-	@echo "make demo   - run the pipeline on bundled samples on the embedded local stack"
+	@echo "make demo   - run the pipeline on bundled samples on the embedded emulated stack"
 	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, checkov, ASL check, sam build,"
 	@echo "             sam local invoke of every function (Docker, started by local-image)"
 	@echo "make bench  - benchmarks against peer tools (not part of test)"

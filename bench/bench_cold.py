@@ -75,7 +75,7 @@ def function_env(name: str, build: Path = BUILD) -> dict[str, str]:
     """The function's environment in the built template with the default parameters (what Lambda would
     set; the build's own template, so a peer build gets its own)."""
     sys.path.insert(0, str(ROOT / "layers" / "core"))
-    sys.path.insert(0, str(ROOT / "dev"))  # tutela_dev: the local stack and CLI
+    sys.path.insert(0, str(ROOT / "dev"))  # tutela_dev: the emulated stack and CLI
     from tutela_dev.emulator.cfn_yaml import load_template
 
     built = build / "template.yaml"

@@ -27,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "core"))
-sys.path.insert(0, str(ROOT / "dev"))  # tutela_dev: the local stack and CLI
+sys.path.insert(0, str(ROOT / "dev"))  # tutela_dev: the emulated stack and CLI
 sys.path.insert(0, str(ROOT))
 
 

@@ -196,7 +196,7 @@ def main() -> None:
     print(f"{result['images']} x 12 MP JPEG (avg {mb:.1f} MB), OpenCV {cv2.__version__}, {result['machine']}")
     print(f"{'':24s}{'ms/image':>10s}")
     print(f"{'cv2.imread full (floor)':24s}{floor:10.1f}")
-    print(f"{'tutela local scan':24s}{scan:10.1f}   = {scan / floor:.2f}x the floor")
+    print(f"{'tutela emulator scan':24s}{scan:10.1f}   = {scan / floor:.2f}x the floor")
     print()
     print("cost per 1 million images (USD)")
     print(

@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core"))
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))  # tutela_dev: the local stack and CLI
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))  # tutela_dev: the emulated stack and CLI
 from tutela.contracts import RESULT_PATHS, STEP_ALTERNATIVES, STEP_INPUTS
 from tutela_dev.emulator.cfn_yaml import load_template
 

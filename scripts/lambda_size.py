@@ -16,7 +16,7 @@ def main(build_dir: str) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core"))
     sys.path.insert(
         0, str(Path(__file__).resolve().parents[1] / "dev")
-    )  # tutela_dev: the local stack and CLI
+    )  # tutela_dev: the emulated stack and CLI
     from tutela_dev.emulator.cfn_yaml import load_template
 
     build = Path(build_dir)

@@ -15,7 +15,7 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 for layer in ("CoreLayer", "VisionLayer"):
     sys.path.insert(0, str(build / layer / "python"))
-    # Only what Lambda runs: the local stack, the CLI (tutela_dev) and moto stay in the dev venv.
+    # Only what Lambda runs: the emulated stack, the CLI (tutela_dev) and moto stay in the dev venv.
     for dev_only in ("tutela_dev", "tutela/local", "tutela/cli", "moto"):
         assert not (build / layer / "python" / dev_only).exists(), f"{layer} ships {dev_only}"
 

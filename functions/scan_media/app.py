@@ -16,6 +16,7 @@ from tutela.bank.store import BankRepository, CachedIndex
 from tutela.contracts import StepInput
 from tutela.errors import TutelaError
 from tutela.vision import get_backend, scan_file
+from tutela.vision.limits import ScanLimits
 
 _s3 = S3()
 _settings = at_init(ScanSettings.from_env)
@@ -64,7 +65,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     backend = cfg.vision_backend
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         src = Path(tmp) / "object"
-        _s3.download(ref, src, max_bytes=cfg.max_media_bytes)
+        # Bug fix (issue 9): it fetched up to MAX_MEDIA_BYTES (2 GiB) and then refused a video over 500 MiB.
+        _s3.download(ref, src, max_bytes=min(cfg.max_media_bytes, ScanLimits().max_file_bytes))
         # A re-moderation run names the bank version it is keyed on: the scan uses at least that one.
         at_least = int(event["banks"]) if str(event.get("banks", "")).isdigit() else None
         index = _bank_index(cfg.bank_bucket).get(at_least=at_least) if cfg.bank_bucket else None

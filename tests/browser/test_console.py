@@ -1,5 +1,5 @@
 """The review console in real headless Chromium (Debian's chromium + chromedriver, driven by Selenium)
-against ``tutela local serve``'s server on the local stack."""
+against ``tutela local serve``'s server on the emulated stack."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tutela_dev.emulator import samples
 from tutela_dev.emulator.review_api import ReviewRules
 from tutela_dev.emulator.runner import Runner, Upload
 from tutela_dev.emulator.serve import Served, start
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ class _FakeScan:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Runner, dict[str, Upload]]]:
     tmp = tmp_path_factory.mktemp("console")
     log = (tmp / "lambda.log").open("w")
-    with LocalStack(ROOT, log=log) as stack:
+    with EmulatedStack(ROOT, log=log) as stack:
         runner = Runner(stack)
         rules = ReviewRules(stack)
         module = stack.handler_module("ScanMediaFunction")

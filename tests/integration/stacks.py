@@ -1,4 +1,4 @@
-"""What the integration modules share: a local stack per module and an observer on the decisions bus."""
+"""What the integration modules share: a emulated stack per module and an observer on the decisions bus."""
 
 from __future__ import annotations
 
@@ -9,22 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def local_stack(tmp_path_factory: pytest.TempPathFactory, retry_scale: float = 1.0) -> Iterator[LocalStack]:
+def emulated_stack(
+    tmp_path_factory: pytest.TempPathFactory, retry_scale: float = 1.0
+) -> Iterator[EmulatedStack]:
     """The real template on moto; handler logs go to a file of the test's own."""
     with (
         (tmp_path_factory.mktemp("logs") / "lambda.log").open("w") as log,
-        LocalStack(ROOT, log=log, retry_scale=retry_scale) as stack,
+        EmulatedStack(ROOT, log=log, retry_scale=retry_scale) as stack,
     ):
         yield stack
 
 
-def observe_decisions(stack: LocalStack, name: str) -> str:
+def observe_decisions(stack: EmulatedStack, name: str) -> str:
     """Subscribe an SQS queue (and rule) named ``name`` to the decisions bus: what the platform receives."""
     sqs, events = stack.client("sqs"), stack.client("events")
     url = sqs.create_queue(QueueName=name)["QueueUrl"]

@@ -1,6 +1,6 @@
 """Stage 3 (CommentsLLM) through the real template and ASL on moto, with a Stubber bedrock-runtime (moto has
 no Converse): a comment stages 1-2 allow is blocked by the model, a Bedrock failure fails closed, and the
-records say which stages ran. Without a stub, the local stack refuses the parameter."""
+records say which stages ran. Without a stub, the emulated stack refuses the parameter."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tutela.comment_records import expand
 from tutela.decision import object_keys
 from tutela.objects import ObjectRef
 from tutela_dev.emulator.runner import Runner
-from tutela_dev.emulator.stack import REGION, LocalStack, LocalStackError
+from tutela_dev.emulator.stack import REGION, EmulatedStack, EmulatorError
 
 pytestmark = pytest.mark.integration
 MODEL = "amazon.nova-micro-v1:0"
@@ -45,7 +45,7 @@ def log_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def runner(bedrock: Stubber, log_path: Path) -> Iterator[Runner]:
     with (
         log_path.open("w") as log,
-        LocalStack(
+        EmulatedStack(
             ROOT,
             parameters={"CommentsLLM": MODEL},
             stubs={"bedrock-runtime": bedrock.client},
@@ -130,9 +130,9 @@ def test_a_bedrock_failure_fails_closed(runner: Runner, bedrock: Stubber, tmp_pa
     assert up.key not in dict(runner.published())
 
 
-def test_the_local_stack_refuses_the_llm_without_a_stub(tmp_path: Path) -> None:
-    with pytest.raises(LocalStackError, match="moto has no Converse"):
-        LocalStack(ROOT, parameters={"CommentsLLM": MODEL})
+def test_the_emulated_stack_refuses_the_llm_without_a_stub(tmp_path: Path) -> None:
+    with pytest.raises(EmulatorError, match="moto has no Converse"):
+        EmulatedStack(ROOT, parameters={"CommentsLLM": MODEL})
     from tutela_dev.cli import main
 
     batch = _batch(tmp_path)

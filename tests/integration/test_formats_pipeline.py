@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tutela_dev.emulator.runner import Runner
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "scrub"))
 import scrub_fixtures as gen
@@ -35,7 +35,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
     with (
         (tmp_path_factory.mktemp("logs") / "lambda.log").open("w") as log,
-        LocalStack(ROOT, log=log) as stack,
+        EmulatedStack(ROOT, log=log) as stack,
     ):
         yield Runner(stack)
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from tests.integration.stacks import local_stack
+from tests.integration.stacks import emulated_stack
 from tests.integration.test_pipeline import CHILD, _FakeScan
 from tutela.comment_records import expand
 from tutela.comments.lines import parse_batch, split_batch
@@ -20,7 +20,7 @@ from tutela.decision import object_keys
 from tutela.objects import ObjectRef
 from tutela_dev.emulator import samples
 from tutela_dev.emulator.runner import Runner, published_path
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,18 +59,18 @@ CORPUS: list[tuple[bytes, str]] = [
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with local_stack(tmp_path_factory, retry_scale=0.01) as s:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
+    with emulated_stack(tmp_path_factory, retry_scale=0.01) as s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def runner(stack: LocalStack) -> Runner:
+def runner(stack: EmulatedStack) -> Runner:
     return Runner(stack)
 
 
 @pytest.fixture(scope="module")
-def minor_post(stack: LocalStack, runner: Runner, tmp_path_factory: pytest.TempPathFactory) -> str:
+def minor_post(stack: EmulatedStack, runner: Runner, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A post whose media decision recorded a likely minor (no exposure: allowed, location scrubbed)."""
     photo = samples.photo(tmp_path_factory.mktemp("media") / "kid.jpg", size=(320, 240))
     with pytest.MonkeyPatch.context() as mp:
@@ -173,7 +173,7 @@ def test_keys_with_path_tricks_are_held_with_a_reason(runner: Runner, tmp_path: 
     assert key not in dict(runner.published())
 
 
-def test_the_local_runner_never_writes_outside_published(tmp_path: Path) -> None:
+def test_the_emulator_runner_never_writes_outside_published(tmp_path: Path) -> None:
     base = (tmp_path / "published").resolve()
     for key in ("../x", "a/../../x", "/etc/passwd", "a//b", "a\\..\\b", "a/./b", ".."):
         assert published_path(base, key) is None, key

@@ -19,7 +19,7 @@ from tests.hostile.media_corpus import HELD, OK, Case, generate
 from tutela.decision import object_keys
 from tutela.objects import ObjectRef
 from tutela_dev.emulator.runner import Runner, Upload
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runner, list
     tmp = tmp_path_factory.mktemp("hostile-asl")
     cases = generate(tmp / "in")
     log = (tmp / "lambda.log").open("w")
-    with LocalStack(ROOT, log=log, retry_scale=0.01) as stack:
+    with EmulatedStack(ROOT, log=log, retry_scale=0.01) as stack:
         runner = Runner(stack)
         done = []
         for case in cases:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from tests.integration.stacks import local_stack, observe_decisions
+from tests.integration.stacks import emulated_stack, observe_decisions
 from tutela.comment_records import expand
 from tutela.decision import object_keys
 from tutela.errors import TransientError
@@ -18,20 +18,20 @@ from tutela.objects import ObjectRef
 from tutela.scrub import find_location
 from tutela_dev.emulator import samples
 from tutela_dev.emulator.runner import Runner, Upload
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with local_stack(tmp_path_factory) as s:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
+    with emulated_stack(tmp_path_factory) as s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def runner(stack: LocalStack) -> Runner:
+def runner(stack: EmulatedStack) -> Runner:
     return Runner(stack)
 
 
@@ -41,12 +41,12 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def events_queue(stack: LocalStack) -> str:
+def events_queue(stack: EmulatedStack) -> str:
     """Subscribe an SQS queue to the decisions bus to observe what the platform would receive."""
     return observe_decisions(stack, "observe-decisions")
 
 
-def drain(stack: LocalStack, url: str) -> list[dict[str, Any]]:
+def drain(stack: EmulatedStack, url: str) -> list[dict[str, Any]]:
     sqs, out = stack.client("sqs"), []
     while msgs := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         for m in msgs:
@@ -67,7 +67,7 @@ def published_keys(runner: Runner) -> dict[str, bytes]:
 
 
 def test_geotagged_photo_is_published_scrubbed(
-    stack: LocalStack, runner: Runner, photo: Path, events_queue: str
+    stack: EmulatedStack, runner: Runner, photo: Path, events_queue: str
 ):
     up = runner.upload(photo, "media/post-1/beach.jpg")
     [execution] = runner.deliver(up)
@@ -115,7 +115,7 @@ def test_key_outside_the_layout_is_held(runner: Runner, photo: Path):
 
 
 def test_analyzer_failure_is_held(
-    stack: LocalStack, runner: Runner, photo: Path, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, monkeypatch: pytest.MonkeyPatch
 ):
     def boom(*_a: Any, **_k: Any) -> Any:
         raise RuntimeError("vision backend crashed")
@@ -154,7 +154,7 @@ CHILD = [
 
 
 def test_explicit_with_minor_is_blocked_quarantined_and_escalated(
-    stack: LocalStack, runner: Runner, photo: Path, events_queue: str, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, events_queue: str, monkeypatch: pytest.MonkeyPatch
 ):
     # Explicit content is never generated: the backend's output is what the policy sees.
     labels = [{"Name": "Explicit Nudity", "ParentName": "Explicit", "Confidence": 97.0, "TaxonomyLevel": 2}]
@@ -177,7 +177,9 @@ def test_explicit_with_minor_is_blocked_quarantined_and_escalated(
     assert sorted(kinds) == ["Moderation Decision", "Moderation Escalation"]
 
 
-def test_swimwear_with_minor_is_held_for_review(stack: LocalStack, runner: Runner, photo: Path, monkeypatch):
+def test_swimwear_with_minor_is_held_for_review(
+    stack: EmulatedStack, runner: Runner, photo: Path, monkeypatch
+):
     labels = [{"Name": "Swimwear or Underwear", "ParentName": "", "Confidence": 88.0, "TaxonomyLevel": 1}]
     monkeypatch.setattr(
         stack.handler_module("ScanMediaFunction"), "scan_file", lambda *a, **k: _FakeScan(labels, CHILD)
@@ -191,7 +193,7 @@ def test_swimwear_with_minor_is_held_for_review(stack: LocalStack, runner: Runne
     assert any(i["key"] == up.key for i in queue["Items"])
 
 
-def test_transient_error_is_retried(stack: LocalStack, runner: Runner, photo: Path, monkeypatch):
+def test_transient_error_is_retried(stack: EmulatedStack, runner: Runner, photo: Path, monkeypatch):
     module = stack.handler_module("ScanMediaFunction")
     real, calls = module.scan_file, []
 
@@ -209,7 +211,7 @@ def test_transient_error_is_retried(stack: LocalStack, runner: Runner, photo: Pa
 
 
 def test_unrecordable_decision_goes_to_the_dead_letter_queue(
-    stack: LocalStack, runner: Runner, photo: Path, monkeypatch
+    stack: EmulatedStack, runner: Runner, photo: Path, monkeypatch
 ):
     module = stack.handler_module("RecordDecisionFunction")
 
@@ -227,7 +229,7 @@ def test_unrecordable_decision_goes_to_the_dead_letter_queue(
 
 
 def test_comment_thread_flags_grooming_and_publishes_only_allowed(
-    stack: LocalStack, runner: Runner, tmp_path: Path
+    stack: EmulatedStack, runner: Runner, tmp_path: Path
 ):
     thread = samples.thread(tmp_path / "thread.jsonl")
     up = runner.upload(thread, "comments/post-9/batch-1.jsonl")
@@ -282,7 +284,12 @@ EXPOSURE = {
 @pytest.mark.parametrize("minor", sorted(AGES))
 @pytest.mark.parametrize("exposure", sorted(EXPOSURE))
 def test_every_minor_plus_exposure_case_is_held(
-    stack: LocalStack, runner: Runner, photo: Path, monkeypatch: pytest.MonkeyPatch, minor: str, exposure: str
+    stack: EmulatedStack,
+    runner: Runner,
+    photo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    minor: str,
+    exposure: str,
 ):
     labels = [{**EXPOSURE[exposure], "Confidence": 90.0}]
     faces = [{"BoundingBox": CHILD[0]["BoundingBox"], "AgeRange": AGES[minor], "Confidence": 99.0}]

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from tests.integration.stacks import local_stack, observe_decisions
+from tests.integration.stacks import emulated_stack, observe_decisions
 from tutela.decision import object_keys
 from tutela.objects import ObjectRef
 from tutela_dev.emulator import samples
 from tutela_dev.emulator.runner import Runner, Upload
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,18 +36,18 @@ INNUENDO = [{"id": "k1", "text": "Great colours!"}, {"id": "k2", "text": "so sex
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with local_stack(tmp_path_factory) as s:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
+    with emulated_stack(tmp_path_factory) as s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def runner(stack: LocalStack, events_queue: str) -> Runner:
+def runner(stack: EmulatedStack, events_queue: str) -> Runner:
     return Runner(stack)
 
 
 @pytest.fixture(scope="module")
-def events_queue(stack: LocalStack) -> str:
+def events_queue(stack: EmulatedStack) -> str:
     """An SQS queue on the decisions bus: what the platform would receive (checked by the last test)."""
     return observe_decisions(stack, "observe-post-decisions")
 
@@ -73,7 +73,7 @@ class _FakeScan:
         return self.value
 
 
-def scan_as(stack: LocalStack, monkeypatch: pytest.MonkeyPatch, labels: list[dict[str, Any]]) -> None:
+def scan_as(stack: EmulatedStack, monkeypatch: pytest.MonkeyPatch, labels: list[dict[str, Any]]) -> None:
     """The vision backend sees an adult face (and ``labels``): its minor status is "none"."""
     module = stack.handler_module("ScanMediaFunction")
     monkeypatch.setattr(module, "scan_file", lambda *a, **k: _FakeScan(labels, ADULT))
@@ -108,7 +108,7 @@ def items(runner: Runner, up: Upload) -> list[dict[str, Any]]:
 
 
 def test_caption_declaring_a_child_rejudges_earlier_and_later_comments(
-    stack: LocalStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     scan_as(stack, monkeypatch, [])
     media = send(runner, photo, "media/pa/beach.jpg")
@@ -160,7 +160,7 @@ def test_framing_hashtags_in_chinese_with_a_child_are_blocked(runner: Runner, tm
 
 
 def test_coordinates_are_coarsened_in_what_is_published(
-    stack: LocalStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     scan_as(stack, monkeypatch, [])
     send(runner, photo, "media/pd/beach.jpg")  # an adult's post: no minor
@@ -205,7 +205,7 @@ def test_precise_location_on_a_childs_post_is_held(runner: Runner, tmp_path: Pat
 
 
 def test_media_after_the_caption_is_decided_with_the_child_once(
-    stack: LocalStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     send(runner, post_file(tmp_path, "pf.json", caption="小学生的泳池派对"), "posts/pf.json")
     scan_as(stack, monkeypatch, SWIMWEAR)  # allowed for an adult; held with a child
@@ -218,7 +218,7 @@ def test_media_after_the_caption_is_decided_with_the_child_once(
 
 
 def test_published_media_is_withdrawn_or_quarantined_when_a_caption_declares_a_child(
-    stack: LocalStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     scan_as(stack, monkeypatch, SWIMWEAR)
     swim = send(runner, photo, "media/pg/swim.jpg")
@@ -256,7 +256,7 @@ def test_invalid_post_is_held_with_a_reason(runner: Runner, tmp_path: Path):
 
 
 def test_an_expired_batch_is_withdrawn_when_it_cannot_be_judged_again(
-    stack: LocalStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     scan_as(stack, monkeypatch, [])
     send(runner, photo, "media/pi/beach.jpg")
@@ -271,7 +271,7 @@ def test_an_expired_batch_is_withdrawn_when_it_cannot_be_judged_again(
     assert "comments/pi/b.jsonl" not in published(runner)  # fail closed: withdrawn, not left as judged
 
 
-def test_every_event_matches_its_schema_and_carries_no_coordinates(stack: LocalStack, events_queue: str):
+def test_every_event_matches_its_schema_and_carries_no_coordinates(stack: EmulatedStack, events_queue: str):
     """Runs last: post decisions and re-evaluations are documented events (events/schemas)."""
     from tests.event_schemas import validate_event
 

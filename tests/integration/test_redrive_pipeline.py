@@ -9,24 +9,24 @@ from typing import Any
 
 import pytest
 
-from tests.integration.stacks import local_stack
+from tests.integration.stacks import emulated_stack
 from tutela.aws.redrive import Redriver, Targets
 from tutela_dev.emulator import samples
 from tutela_dev.emulator.runner import Runner, object_created_event
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with local_stack(tmp_path_factory) as s:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
+    with emulated_stack(tmp_path_factory) as s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def runner(stack: LocalStack) -> Runner:
+def runner(stack: EmulatedStack) -> Runner:
     return Runner(stack)
 
 
@@ -35,7 +35,7 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return samples.photo(tmp_path_factory.mktemp("media") / "beach.jpg", size=(320, 240))
 
 
-def redriver(stack: LocalStack) -> Redriver:
+def redriver(stack: EmulatedStack) -> Redriver:
     # moto's copy of the template's state machine does not execute: the stack's executable one stands in.
     return Redriver(
         Targets(
@@ -47,26 +47,26 @@ def redriver(stack: LocalStack) -> Redriver:
     )
 
 
-def redrive(stack: LocalStack, **kw: Any) -> list[dict[str, Any]]:
+def redrive(stack: EmulatedStack, **kw: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     summary = redriver(stack).run(report=out.append, **kw)
     assert sum(summary.counts.values()) == len(out)
     return out
 
 
-def dead_letter_bodies(stack: LocalStack) -> list[str]:
+def dead_letter_bodies(stack: EmulatedStack) -> list[str]:
     sqs, url = stack.client("sqs"), stack.outputs["DeadLetterQueueUrl"]
     msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
     return [m["Body"] for m in msgs]
 
 
-def versions(stack: LocalStack, bucket: str, key: str) -> int:
+def versions(stack: EmulatedStack, bucket: str, key: str) -> int:
     listed = stack.client("s3").list_object_versions(Bucket=bucket, Prefix=key)
     return len([v for v in listed.get("Versions", []) if v["Key"] == key])
 
 
 def test_a_decision_act_could_not_carry_out_is_resumed_once(
-    stack: LocalStack, runner: Runner, photo: Path, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A clean run first: handlers read their settings at INIT, which must happen inside an invocation.
     runner.deliver(runner.upload(photo, "media/post-r0/beach.jpg"))
@@ -105,7 +105,7 @@ def test_a_decision_act_could_not_carry_out_is_resumed_once(
 
 
 def test_an_upload_the_rule_could_not_deliver_starts_one_execution(
-    stack: LocalStack, runner: Runner, photo: Path
+    stack: EmulatedStack, runner: Runner, photo: Path
 ) -> None:
     up = runner.upload(photo, "media/post-r2/beach.jpg")
     head = runner.s3.head_object(Bucket=runner.bucket, Key=up.key, VersionId=up.version_id)
@@ -123,7 +123,7 @@ def test_an_upload_the_rule_could_not_deliver_starts_one_execution(
 
 
 def test_what_is_not_understood_stays_in_the_queue_and_fails_the_cli(
-    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+    stack: EmulatedStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from tutela_dev.cli import main
 

@@ -14,7 +14,7 @@ import cv2
 import pytest
 from skimage import data as samples
 
-from tests.integration.stacks import local_stack
+from tests.integration.stacks import emulated_stack
 from tutela.aws.banks import S3Blobs
 from tutela.bank.media import hash_file
 from tutela.bank.model import Bank
@@ -24,14 +24,14 @@ from tutela.review.rules import parse_item_id
 from tutela_dev.cli import main
 from tutela_dev.emulator.review_api import ReviewApi, ReviewRules
 from tutela_dev.emulator.runner import Runner, object_created_event
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with local_stack(tmp_path_factory, retry_scale=0.01) as s:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
+    with emulated_stack(tmp_path_factory, retry_scale=0.01) as s:
         yield s
 
 
@@ -41,11 +41,11 @@ def _photo(tmp: Path, name: str, image: Any) -> Path:
     return path
 
 
-def _remod_arn(stack: LocalStack) -> str:
+def _remod_arn(stack: EmulatedStack) -> str:
     return stack.executable[stack.outputs["RemoderationStateMachineArn"]]
 
 
-def _chain(stack: LocalStack, runner: Runner, upload: Any) -> list[dict[str, Any]]:
+def _chain(stack: EmulatedStack, runner: Runner, upload: Any) -> list[dict[str, Any]]:
     """The object version's decision items (pipeline's first), without comment, action or review items."""
     keys = object_keys(runner.ref(upload))
     table = stack.resource("dynamodb").Table(stack.outputs["DecisionsTableName"])
@@ -59,7 +59,7 @@ def _chain(stack: LocalStack, runner: Runner, upload: Any) -> list[dict[str, Any
     )
 
 
-def _backfill(stack: LocalStack, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
+def _backfill(stack: EmulatedStack, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
     argv = [
         "backfill",
         "--since",
@@ -77,23 +77,23 @@ def _backfill(stack: LocalStack, capsys: pytest.CaptureFixture[str], *extra: str
     return summary
 
 
-def _bank(stack: LocalStack) -> BankRepository:
+def _bank(stack: EmulatedStack) -> BankRepository:
     return BankRepository(S3Blobs(stack.outputs["BankBucketName"], client=stack.client("s3")))
 
 
-def _published(stack: LocalStack, key: str) -> bool:
+def _published(stack: EmulatedStack, key: str) -> bool:
     s3 = stack.client("s3")
     return bool(s3.list_objects_v2(Bucket=stack.outputs["PublishedBucketName"], Prefix=key).get("KeyCount"))
 
 
-def _quarantined(stack: LocalStack) -> list[str]:
+def _quarantined(stack: EmulatedStack) -> list[str]:
     s3 = stack.client("s3")
     listing = s3.list_objects_v2(Bucket=stack.outputs["QuarantineBucketName"]).get("Contents", [])
     return [o["Key"] for o in listing]
 
 
 def test_backfill_is_once_per_ruleset_stricter_applied_looser_reviewed(
-    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    stack: EmulatedStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runner = Runner(stack)
     rules = ReviewRules(stack)  # the decisions bus -> the review queue's intake, as the template routes it
@@ -192,7 +192,7 @@ def _entry(bank: str, pdq: str) -> Any:
 
 
 def test_bank_import_blocks_an_earlier_upload_retroactively_exactly_once(
-    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    stack: EmulatedStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runner = Runner(stack)
     photo = _photo(tmp_path, "rocket.jpg", samples.rocket())  # in no bank of this stack yet
@@ -231,19 +231,19 @@ def test_bank_import_blocks_an_earlier_upload_retroactively_exactly_once(
     assert [i["verdict"] for i in _chain(stack, runner, other)] == ["allow"]  # no match: untouched
 
 
-def _versions(stack: LocalStack, key: str) -> list[str]:
+def _versions(stack: EmulatedStack, key: str) -> list[str]:
     """The upload bucket's object versions of ``key`` (delete markers left out)."""
     listing = stack.client("s3").list_object_versions(Bucket=stack.outputs["UploadBucketName"], Prefix=key)
     return [v["VersionId"] for v in listing.get("Versions", []) if v["Key"] == key]
 
 
-def _expire(stack: LocalStack, key: str, version_id: str) -> None:
+def _expire(stack: EmulatedStack, key: str, version_id: str) -> None:
     """What the noncurrent-version rule does after OriginalRetentionDays: the retired original is gone."""
     stack.client("s3").delete_object(Bucket=stack.outputs["UploadBucketName"], Key=key, VersionId=version_id)
 
 
 def test_retired_originals_are_judged_through_their_published_copies(
-    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    stack: EmulatedStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runner = Runner(stack)
     batch = tmp_path / "kind.jsonl"

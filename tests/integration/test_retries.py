@@ -10,25 +10,25 @@ from typing import Any
 
 import pytest
 
-from tests.integration.stacks import local_stack, observe_decisions
+from tests.integration.stacks import emulated_stack, observe_decisions
 from tests.integration.test_pipeline import CHILD, _FakeScan, drain
 from tutela.errors import TransientError
 from tutela_dev.emulator import samples
 from tutela_dev.emulator.runner import Runner
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with local_stack(tmp_path_factory, retry_scale=0.01) as s:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
+    with emulated_stack(tmp_path_factory, retry_scale=0.01) as s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def runner(stack: LocalStack) -> Runner:
+def runner(stack: EmulatedStack) -> Runner:
     return Runner(stack)
 
 
@@ -38,7 +38,7 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def events_queue(stack: LocalStack) -> str:
+def events_queue(stack: EmulatedStack) -> str:
     return observe_decisions(stack, "observe-retries")
 
 
@@ -58,13 +58,13 @@ def fail_once_after(obj: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> lis
     return calls
 
 
-def versions(stack: LocalStack, bucket_output: str, key: str) -> list[dict[str, Any]]:
+def versions(stack: EmulatedStack, bucket_output: str, key: str) -> list[dict[str, Any]]:
     s3 = stack.client("s3")
     return s3.list_object_versions(Bucket=stack.outputs[bucket_output], Prefix=key).get("Versions", [])
 
 
 def test_record_decision_retried_after_its_put_committed_still_acts(
-    stack: LocalStack, runner: Runner, photo: Path, events_queue: str, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, events_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Item 5: the retry saw its own item as a duplicate delivery and the execution SUCCEEDED with
     nothing published and no event."""
@@ -83,7 +83,7 @@ def test_record_decision_retried_after_its_put_committed_still_acts(
 
 
 def test_comment_batch_recorded_then_retried_is_acted_on(
-    stack: LocalStack, runner: Runner, tmp_path: Path, events_queue: str, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, tmp_path: Path, events_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tutela.aws.store import DecisionStore
 
@@ -104,7 +104,7 @@ def test_comment_batch_recorded_then_retried_is_acted_on(
 
 
 def test_act_retried_after_publishing_adds_no_version(
-    stack: LocalStack, runner: Runner, photo: Path, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Item 7: an Act retry made extra published copies."""
     from tutela.aws.s3 import S3
@@ -117,7 +117,7 @@ def test_act_retried_after_publishing_adds_no_version(
 
 
 def test_block_retried_after_the_delete_still_escalates(
-    stack: LocalStack, runner: Runner, photo: Path, events_queue: str, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, events_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Item 6: the retry failed on the deleted version; the state went to the DLQ with no event."""
     from tutela.aws.s3 import S3
@@ -148,7 +148,7 @@ def test_a_redelivery_by_another_execution_stops(runner: Runner, photo: Path) ->
 
 
 def test_a_replay_completes_a_decision_its_execution_never_carried_out(
-    stack: LocalStack, runner: Runner, photo: Path, events_queue: str, monkeypatch: pytest.MonkeyPatch
+    stack: EmulatedStack, runner: Runner, photo: Path, events_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Item 6: after Act failed for good (dead-letter queue), replaying the event stopped as a duplicate and
     the decision was never carried out. A redelivery of a decision whose execution ended without acting

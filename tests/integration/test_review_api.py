@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.integration.stacks import local_stack
+from tests.integration.stacks import emulated_stack
 from tutela.review.policy import load_policy
 from tutela.scrub import find_location
 from tutela_dev.emulator import samples
 from tutela_dev.emulator.review_api import ApiResponse, ReviewApi, ReviewRules
 from tutela_dev.emulator.runner import Runner, Upload
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,23 +36,23 @@ class _FakeScan:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with local_stack(tmp_path_factory) as s:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
+    with emulated_stack(tmp_path_factory) as s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def runner(stack: LocalStack) -> Runner:
+def runner(stack: EmulatedStack) -> Runner:
     return Runner(stack)
 
 
 @pytest.fixture(scope="module")
-def rules(stack: LocalStack) -> ReviewRules:
+def rules(stack: EmulatedStack) -> ReviewRules:
     return ReviewRules(stack)
 
 
 @pytest.fixture(scope="module")
-def api(stack: LocalStack) -> ReviewApi:
+def api(stack: EmulatedStack) -> ReviewApi:
     return ReviewApi(stack)
 
 
@@ -68,7 +68,7 @@ def call(
     return api.call(method, path, query=query, body=data, authorization=f"Bearer {api.identities[who].token}")
 
 
-def held(stack: LocalStack, runner: Runner, rules: ReviewRules, photo: Path, key: str, monkeypatch, *,
+def held(stack: EmulatedStack, runner: Runner, rules: ReviewRules, photo: Path, key: str, monkeypatch, *,
          uploader: str = "user-1", labels: list[dict[str, Any]] | None = None) -> Upload:  # fmt: skip
     """Upload ``photo`` (with the platform's uploader-id) and let the pipeline hold it for review
     (``labels=[]``: the real local scan, which allows the sample photo)."""
@@ -95,7 +95,7 @@ def queued_id(api: ReviewApi, key: str, kind: str = "media") -> str:
     return str(item["id"])
 
 
-def published(stack: LocalStack) -> dict[str, bytes]:
+def published(stack: EmulatedStack) -> dict[str, bytes]:
     s3, bucket = stack.client("s3"), stack.outputs["PublishedBucketName"]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}

@@ -64,6 +64,31 @@ def test_scan_media(env: dict[str, Any], tmp_path: Path, lambda_context: Any) ->
         assert face["AgeRange"]["Low"] <= face["AgeRange"]["High"]
 
 
+def test_scan_media_downloads_no_more_than_a_scan_accepts(
+    env: dict[str, Any], tmp_path: Path, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Promise: ScanMedia refuses an object bigger than any scan accepts (a video over 500 MiB) from its
+    size, before fetching it, not after downloading up to the 2 GiB media cap."""
+    import sys
+
+    from tutela.vision.limits import ScanLimits
+
+    scan = handler("scan_media")
+    app = sys.modules[scan.__module__]
+    caps: list[int] = []
+    real = app._s3
+
+    class Recording:
+        def download(self, ref: Any, dest: Path, *, max_bytes: int) -> int:
+            caps.append(max_bytes)
+            return real.download(ref, dest, max_bytes=max_bytes)
+
+    monkeypatch.setattr(app, "_s3", Recording())
+    event = put(env, load_event("scan_media"), samples.photo(tmp_path / "p.jpg", (64, 48)).read_bytes())
+    assert scan(event, lambda_context)["media_type"] == "jpeg"
+    assert caps == [ScanLimits().max_video_bytes] and caps[0] < app._settings().max_media_bytes
+
+
 def test_scrub_geotags_verifies_a_copy_and_stages_nothing_below_the_splice_size(
     env: dict[str, Any], tmp_path: Path, lambda_context: Any
 ) -> None:

@@ -1,4 +1,4 @@
-"""Promise: the Lambda layers and function packages carry only what Lambda runs. The local stack (moto
+"""Promise: the Lambda layers and function packages carry only what Lambda runs. The emulated stack (moto
 harness) and the CLI live in ``tutela_dev`` (dev/), installed only in the dev venv; a layer that shipped
 them would carry moto's imports and a second copy of the CLI into every cold start."""
 

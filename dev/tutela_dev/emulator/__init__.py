@@ -1,1 +1,1 @@
-"""The embedded local stack: the real template and state machine on in-process moto (no AWS account)."""
+"""The embedded emulated stack: the real template and state machine on in-process moto (no AWS account)."""

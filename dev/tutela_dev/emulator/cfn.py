@@ -1,4 +1,4 @@
-"""CloudFormation helpers for the local stack: what moto's CloudFormation cannot do with a SAM-transformed
+"""CloudFormation helpers for the emulated stack: what moto's CloudFormation cannot do with a SAM-transformed
 template (conditions inside policy lists, DefinitionString joins, local code URIs)."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ import io
 import zipfile
 from typing import Any
 
-from tutela_dev.emulator.runtime import LocalStackError
+from tutela_dev.emulator.runtime import EmulatorError
 
 
 def tiny_zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("README.txt", "tutela local stack: handlers run in-process from the source tree\n")
+        zf.writestr("README.txt", "tutela emulated stack: handlers run in-process from the source tree\n")
     return buf.getvalue()
 
 
@@ -58,7 +58,7 @@ class Conditions:
             return any(self._eval(a) for a in args)
         if fn == "Condition":
             return self.truth(args)
-        raise LocalStackError(f"unsupported condition function {fn}")
+        raise EmulatorError(f"unsupported condition function {fn}")
 
     def apply(self, node: Any) -> Any:
         if isinstance(node, dict):
@@ -80,4 +80,4 @@ def join(value: Any) -> str:
     if isinstance(value, dict) and "Fn::Join" in value:
         sep, parts = value["Fn::Join"]
         return str(sep).join(join(p) for p in parts)
-    raise LocalStackError(f"unsupported DefinitionString form: {type(value).__name__}")
+    raise EmulatorError(f"unsupported DefinitionString form: {type(value).__name__}")

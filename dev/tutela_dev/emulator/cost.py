@@ -2,7 +2,7 @@
 cost table at the list prices of ``cost/prices.toml``.
 
 Everything counted is measured in the run (``tutela_dev.emulator.meter`` and the execution history); the only
-inputs that are not are the prices and, for CloudWatch Logs, the sizes of the records the local stack
+inputs that are not are the prices and, for CloudWatch Logs, the sizes of the records the emulated stack
 cannot see (Lambda's own START/END/REPORT lines, one record per state machine event), both in the prices
 file. Not included: storage (GB-months, not per request), KMS (S3 Bucket Keys and the services' data-key
 caching make it per-key-per-period, not per upload), data transfer (in-region), the $1/month key.
@@ -298,7 +298,7 @@ def measure(root: Path, work: Path, parameters: Mapping[str, str]) -> list[Execu
     minor context). Returns each upload's metered execution."""
     from tutela_dev.emulator import samples
     from tutela_dev.emulator.runner import Runner
-    from tutela_dev.emulator.stack import LocalStack
+    from tutela_dev.emulator.stack import EmulatedStack
 
     work.mkdir(parents=True, exist_ok=True)
     photo = samples.photo(work / "photo.jpg")
@@ -307,7 +307,7 @@ def measure(root: Path, work: Path, parameters: Mapping[str, str]) -> list[Execu
     out = []
     with (
         (work / "lambda.log").open("w", encoding="utf-8") as log,
-        LocalStack(root, parameters=dict(parameters), log=log, meter=meter) as stack,
+        EmulatedStack(root, parameters=dict(parameters), log=log, meter=meter) as stack,
     ):
         runner = Runner(stack)
         sfn = stack.client("stepfunctions")
@@ -343,16 +343,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = args.root.resolve()
     prices = tomllib.loads((args.prices or root / "cost" / "prices.toml").read_text(encoding="utf-8"))
     overrides = dict(p.split("=", 1) for p in args.param)
-    from tutela_dev.emulator.stack import LocalStackError
+    from tutela_dev.emulator.stack import EmulatorError
 
     try:
         executions = measure(root, args.work, overrides)
-    except LocalStackError as exc:  # e.g. CommentsLLM: no Bedrock here (its estimate is printed without it)
+    except EmulatorError as exc:  # e.g. CommentsLLM: no Bedrock here (its estimate is printed without it)
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from tutela_dev.emulator.stack import LOCAL_PARAMETERS
+    from tutela_dev.emulator.stack import EMULATOR_PARAMETERS
 
-    effective = {**template_defaults(root), **LOCAL_PARAMETERS, **overrides}
+    effective = {**template_defaults(root), **EMULATOR_PARAMETERS, **overrides}
     failed = [e.key for e in executions if e.status != "SUCCEEDED"]
     bill = price(executions, prices, effective, platform_logs=platform_logs(root))
     print(render(bill, executions, prices, overrides, verbose=args.calls))

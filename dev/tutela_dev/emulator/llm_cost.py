@@ -1,6 +1,6 @@
 """What the optional LLM stage costs per million comments asked, at the list prices of ``cost/prices.toml``.
 
-The local stack has no Bedrock, so this is an estimate from the stage's real request and answer formats:
+The emulated stack has no Bedrock, so this is an estimate from the stage's real request and answer formats:
 the versioned prompt, one call's user message rendered from a typical 10%-bad comment sample (the batch
 ``make cost`` measures), and the answer the prompt asks for. Tokens are counted as a typical tokenizer does
 (``typical_tokens``: ~4 ASCII characters per token, one token per other character), not with the budget's

@@ -1,9 +1,9 @@
-"""Meter the local stack: what one upload costs, counted from what the pipeline actually does.
+"""Meter the emulated stack: what one upload costs, counted from what the pipeline actually does.
 
 - every AWS API call a *handler* makes (a botocore ``before-call``/``after-call`` hook on boto3's default
   session, counted only while a handler invocation is running; ``lambda:Invoke`` is the state machine
   calling the function, billed as a Lambda request, not an API call). The runner's own calls go through
-  its own session (``LocalStack.client``) and are never seen here;
+  its own session (``EmulatedStack.client``) and are never seen here;
 - DynamoDB capacity units from the items themselves (write units per 1 KB of item, again for each global
   secondary index the item appears in; read units per 4 KB, halved when eventually consistent), since
   DynamoDB bills a failed conditional write like a successful one;
@@ -72,7 +72,7 @@ class Invocation:
 
 @dataclass
 class Meter:
-    """Install with ``meter.install()`` (returns the uninstaller); the local stack wraps every handler
+    """Install with ``meter.install()`` (returns the uninstaller); the emulated stack wraps every handler
     invocation in ``meter.invocation(...)``. ``snapshot()``/``since()`` cut the record per upload."""
 
     table_keys: tuple[str, ...] = ("pk", "sk")

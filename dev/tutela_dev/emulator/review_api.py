@@ -1,4 +1,4 @@
-"""The review API on the local stack: the template's ReviewApiFunction invoked through moto's Lambda (so
+"""The review API on the emulated stack: the template's ReviewApiFunction invoked through moto's Lambda (so
 it runs with its template environment), HTTP API v2 events built the way API Gateway builds them, and the
 decisions bus's rule for the review queue played from the events the pipeline sent.
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 OBSERVER = "tutela-local-observer"
 
@@ -29,7 +29,7 @@ class Identity:
     claims: dict[str, Any]
 
 
-def local_identities() -> dict[str, Identity]:
+def emulator_identities() -> dict[str, Identity]:
     """Two reviewers (the second also a lead), so appeals can be decided by someone else."""
     people = {
         "token": {"sub": "local-reviewer-1", "cognito:username": "reviewer1", "cognito:groups": "[reviewer]"},
@@ -55,10 +55,10 @@ class ApiResponse:
 class ReviewApi:
     """Calls the review function as API Gateway would, one call at a time (moto is not thread-safe)."""
 
-    def __init__(self, stack: LocalStack, identities: dict[str, Identity] | None = None) -> None:
+    def __init__(self, stack: EmulatedStack, identities: dict[str, Identity] | None = None) -> None:
         self.stack = stack
         self.function = stack.resources["ReviewApiFunction"]
-        self.identities = identities or local_identities()
+        self.identities = identities or emulator_identities()
         self._by_token = {i.token: i for i in self.identities.values()}
         self._lock = threading.Lock()
         self._lambda = stack.client("lambda")
@@ -125,7 +125,7 @@ class ReviewRules:
     """Observe the decisions bus (an SQS queue on a catch-all rule) and deliver to the review function what
     the template's rule for it would match."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: EmulatedStack) -> None:
         self.stack = stack
         self.sqs = stack.client("sqs")
         self.events = stack.client("events")

@@ -25,7 +25,7 @@ from tutela.decision import EVENT_SOURCE, action_keys, from_dynamo, object_keys,
 from tutela.objects import ObjectRef, key_problem
 from tutela.posts.context import REEVAL_SUFFIX
 from tutela_dev.emulator.chaos import Chaos
-from tutela_dev.emulator.stack import ACCOUNT, REGION, LocalStack
+from tutela_dev.emulator.stack import ACCOUNT, REGION, EmulatedStack
 
 POST_ID = "local"
 
@@ -92,7 +92,7 @@ def published_path(base: Path, key: str) -> Path | None:
 class Runner:
     """Deploys once, then uploads/delivers files and collects decisions and published objects."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: EmulatedStack) -> None:
         self.stack = stack
         self.s3 = stack.client("s3")
         self.bucket = stack.outputs["UploadBucketName"]
@@ -356,7 +356,7 @@ def run_files(
     scale = retry_scale if retry_scale is not None else (0.02 if chaos else 1.0)
     with (
         (out_dir / "lambda.log").open("w", encoding="utf-8") as log,
-        LocalStack(root, parameters=parameters, log=log, retry_scale=scale, chaos=chaos) as stack,
+        EmulatedStack(root, parameters=parameters, log=log, retry_scale=scale, chaos=chaos) as stack,
     ):
         runner = Runner(stack)
         for csv_path, bank in banks or []:

@@ -1,4 +1,4 @@
-"""The fake Lambda runtime of the local stack: our handlers run in-process (instead of moto's Docker) with
+"""The fake Lambda runtime of the emulated stack: our handlers run in-process (instead of moto's Docker) with
 their function's template environment, a Lambda-like context, warm module caching, and the chaos hooks."""
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 
-class LocalStackError(RuntimeError):
-    """The local stack could not be deployed or did not behave; the message says what and where."""
+class EmulatorError(RuntimeError):
+    """The emulated stack could not be deployed or did not behave; the message says what and where."""
 
 
 @dataclass
@@ -85,7 +85,7 @@ def load_handler(code_dir: Path, handler: str, *, cold: bool = False) -> Callabl
             unique, code_dir / f"{module_name.replace('.', '/')}.py"
         )
         if spec is None or spec.loader is None:
-            raise LocalStackError(f"cannot load handler {handler} from {code_dir}")
+            raise EmulatorError(f"cannot load handler {handler} from {code_dir}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[unique] = module
         spec.loader.exec_module(module)

@@ -1,5 +1,5 @@
-"""``tutela local serve``: the local stack, the pipeline run on the given files, then the review API and the
-console on 127.0.0.1 until interrupted.
+"""``tutela local serve``: the emulated stack, the pipeline run on the given files, then the review API
+and the console on 127.0.0.1 until interrupted.
 
 Requests under ``/api/`` and ``/platform/`` go to the template's ReviewApiFunction as API Gateway would
 send them (bearer tokens stand in for Cognito:
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from tutela_dev.emulator.review_api import ReviewApi, ReviewRules
 from tutela_dev.emulator.runner import Runner, Upload, published_path
-from tutela_dev.emulator.stack import LocalStack
+from tutela_dev.emulator.stack import EmulatedStack
 
 MAX_BODY = 1024 * 1024
 API_PREFIXES = ("/api/", "/platform/")
@@ -120,7 +120,7 @@ def make_handler(api: ReviewApi, rules: ReviewRules, web: Path) -> type[BaseHTTP
     return Handler
 
 
-def start(stack: LocalStack, *, port: int = 0, web: Path, rules: ReviewRules | None = None) -> Served:
+def start(stack: EmulatedStack, *, port: int = 0, web: Path, rules: ReviewRules | None = None) -> Served:
     api = ReviewApi(stack)
     rules = rules or ReviewRules(stack)
     server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(api, rules, web))
@@ -157,7 +157,7 @@ def serve_files(
     stop = until or threading.Event()
     with (
         (out_dir / "lambda.log").open("w", encoding="utf-8") as log,
-        LocalStack(root, log=log) as stack,
+        EmulatedStack(root, log=log) as stack,
     ):
         runner = Runner(stack)
         rules = ReviewRules(stack)

@@ -33,9 +33,9 @@ from tutela_dev.emulator.runtime import (
     _REGISTRY,
     ACCOUNT,
     REGION,
+    EmulatorError,
     FakeContext,
     Function,
-    LocalStackError,
     _route_logs,
     import_handler_module,
     invoke_in_process,
@@ -44,16 +44,16 @@ from tutela_dev.emulator.runtime import (
 
 # Kept importable from here (tests and tools used these names before the split).
 _Conditions, _null_policy_loader = Conditions, null_policy_loader
-__all__ = ["ACCOUNT", "REGION", "FakeContext", "LocalStack", "LocalStackError", "load_handler"]
+__all__ = ["ACCOUNT", "REGION", "EmulatedStack", "EmulatorError", "FakeContext", "load_handler"]
 
 CODE_BUCKET = "tutela-local-code"
 STACK_NAME = "tutela-local"
-LOCAL_PARAMETERS = {"Stage": "dev", "VisionBackend": "local"}
+EMULATOR_PARAMETERS = {"Stage": "dev", "VisionBackend": "local"}
 _SUB = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
-class LocalStack:
-    """``with LocalStack(root) as stack:`` deploys the template; ``stack.outputs`` names the resources."""
+class EmulatedStack:
+    """``with EmulatedStack(root) as stack:`` deploys the template; ``stack.outputs`` names the resources."""
 
     def __init__(
         self,
@@ -81,12 +81,12 @@ class LocalStack:
         self._parse_patch: Any = None
         self._listing_patch: Any = None
         self._sleep_patch: Any = None
-        self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        self.parameters = {**EMULATOR_PARAMETERS, **(parameters or {})}
         self.stubs = dict(stubs or {})
         if self.parameters.get("CommentsLLM") and "bedrock-runtime" not in self.stubs:
-            raise LocalStackError(
-                "CommentsLLM needs Amazon Bedrock (Converse), which the local stack does not emulate (moto "
-                "has no Converse): leave it empty here, or pass a stubbed bedrock-runtime client (tests)"
+            raise EmulatorError(
+                "CommentsLLM needs Amazon Bedrock (Converse), which the emulated stack lacks (moto has no "
+                "Converse): leave it empty here, or pass a stubbed bedrock-runtime client (tests)"
             )
         self.log = log
         self.outputs: dict[str, str] = {}
@@ -102,7 +102,7 @@ class LocalStack:
         self._saved_env: dict[str, str] = {}
 
     # -------------------------------------------------------------- lifecycle
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> EmulatedStack:
         self.start()
         return self
 
@@ -214,12 +214,12 @@ class LocalStack:
     def _deploy(self) -> None:
         template_path = self.root / "template.yaml"
         if not template_path.is_file():
-            raise LocalStackError(f"no template.yaml in {self.root}")
+            raise EmulatorError(f"no template.yaml in {self.root}")
         template = load_template(template_path)
         self.defaults = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
         if self.meter is not None:
             self.meter.configure(template)
-        functions = self._rewrite_local_paths(template)
+        functions = self._rewrite_code_paths(template)
         cfn_template = self._transform(template)
         cfn = self.client("cloudformation")
         cfn.create_stack(
@@ -230,7 +230,7 @@ class LocalStack:
         )
         stack = cfn.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
         if stack["StackStatus"] != "CREATE_COMPLETE":
-            raise LocalStackError(
+            raise EmulatorError(
                 f"stack creation ended in {stack['StackStatus']}: {stack.get('StackStatusReason')}"
             )
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
@@ -269,7 +269,7 @@ class LocalStack:
                     Bucket=self.resources[logical], VersioningConfiguration={"Status": status}
                 )
 
-    def _rewrite_local_paths(self, template: dict[str, Any]) -> dict[str, Function]:
+    def _rewrite_code_paths(self, template: dict[str, Any]) -> dict[str, Function]:
         """Point CodeUri/ContentUri at a stub zip in moto S3; inline the ASL file as ``Definition``."""
         s3 = self.client("s3")
         s3.create_bucket(Bucket=CODE_BUCKET)
@@ -331,7 +331,7 @@ class LocalStack:
             if attr == "Arn" and physical:
                 fn = self.client("lambda").get_function(FunctionName=physical)
                 return str(fn["Configuration"]["FunctionArn"])
-        raise LocalStackError(f"cannot resolve substitution {value!r}")
+        raise EmulatorError(f"cannot resolve substitution {value!r}")
 
     def _create_state_machine(self, cfn_template: dict[str, Any]) -> None:
         """One executable copy per state machine in the template (the rules target the template's)."""
@@ -341,7 +341,7 @@ class LocalStack:
             if r["Type"] == "AWS::StepFunctions::StateMachine"
         }
         if not machines:
-            raise LocalStackError("no state machine in the template")
+            raise EmulatorError("no state machine in the template")
         sfn = self.client("stepfunctions")
         for logical, res in machines.items():
             props = res["Properties"]
@@ -352,7 +352,7 @@ class LocalStack:
             subs = {k: self._resolve(v) for k, v in props.get("DefinitionSubstitutions", {}).items()}
             missing = sorted(set(_SUB.findall(text)) - set(subs))
             if missing:
-                raise LocalStackError(f"state machine definition uses unknown substitutions: {missing}")
+                raise EmulatorError(f"state machine definition uses unknown substitutions: {missing}")
             text = _SUB.sub(lambda m, values=subs: values[m.group(1)], text)  # type: ignore[misc]
             role_name = self.resources[props["RoleArn"]["Fn::GetAtt"][0]]
             role_arn = self.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
@@ -398,7 +398,7 @@ class LocalStack:
         """The execution's description once it has ended: woken by moto's own end-of-execution hook
         (``_ENDED``), not by polling."""
         if not _ENDED.event(execution_arn).wait(timeout_s):
-            raise LocalStackError(f"execution still running after {timeout_s:.0f}s: {execution_arn}")
+            raise EmulatorError(f"execution still running after {timeout_s:.0f}s: {execution_arn}")
         _ENDED.forget(execution_arn)
         return dict(self.client("stepfunctions").describe_execution(executionArn=execution_arn))
 

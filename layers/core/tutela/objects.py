@@ -83,7 +83,7 @@ class ObjectRef:
     def key_problem(self) -> str | None:
         """Why this key must not be published as is, or None. S3 keys are opaque strings, but a key with
         ``..``/``.``/empty segments, a leading slash, backslashes or control characters escapes or
-        confuses every consumer that maps keys to paths or URLs (the local runner writes files)."""
+        confuses every consumer that maps keys to paths or URLs (the emulator runner writes files)."""
         return key_problem(self.key)
 
     def require_safe_key(self) -> ObjectRef:

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from tutela.aws import clients
 from tutela.comments import ComprehendCallFailed, ComprehendToxicity, classify_text
 
 
@@ -82,12 +83,13 @@ def test_client_is_created_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[str] = []
     real = _client()
 
-    def fake_client(name: str, region_name: str | None = None) -> Any:
+    def fake_client(name: str, config: Any = None) -> Any:
         made.append(name)
         return real
 
-    monkeypatch.setattr(boto3, "client", fake_client)
-    comp = ComprehendToxicity(region_name="us-east-1")
+    # the one home of AWS clients (aws/clients.py), asked on first use only
+    monkeypatch.setattr(clients, "client", fake_client)
+    comp = ComprehendToxicity()
     assert made == []
     comp._get_client()
     comp._get_client()

@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tutela.comments.normalize import (
-    STAGES,
-    _apply_fast,
-    _run,
-    normalize,
-    normalize_mapped,
-    normalize_with_offsets,
-    translate,
-)
+from tests.unit.comments.offsets_oracle import normalize_with_offsets, staged
+from tutela.comments.normalize import STAGES, normalize, normalize_mapped
 
 EVAL = Path(__file__).resolve().parents[3] / "eval" / "comments"
 
@@ -97,15 +90,11 @@ def test_fast_and_offset_paths_agree() -> None:
             assert 0 <= a <= b <= len(text)
 
 
-def _staged(text: str) -> str:
-    return _run(" " + translate(text) + " ", _apply_fast)
-
-
 def test_inlined_fast_path_matches_the_staged_reference() -> None:
-    # normalize() inlines the stages with extra gates and a split/join collapse; _run is the reference
+    # normalize() inlines the stages with extra gates and a split/join collapse; staged() is the reference
     extra = ["a  b   c", "s e x y", "sexxxy", "a b", "  ", "\t\n x", "中 文", "中  文 a", "啪啪啪啪", "１ ２"]
     for text in [*_corpus(), *extra]:
-        assert normalize(text) == _staged(text), text
+        assert normalize(text) == staged(text), text
     assert len(STAGES) == 10
 
 

@@ -3,7 +3,7 @@ every warm invocation (creating one costs 10-30 ms). Nothing is created at impor
 
 A client that needs its own botocore ``Config`` (timeouts, retries) passes a module-level constant: the
 cache keys on that object. ``override`` puts a given client in front of every lookup of its service (the
-local stack's stubbed services, which moto does not emulate)."""
+emulated stack's stubbed services, which moto does not emulate)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def override(service: str, made: Any | None) -> None:
 
 
 def reset() -> None:
-    """Forget every client (a new deployment, e.g. the local stack starting on a fresh moto); overrides
+    """Forget every client (a new deployment, e.g. the emulated stack starting on a fresh moto); overrides
     stay until their owner removes them."""
     with _LOCK:
         _CACHE.clear()

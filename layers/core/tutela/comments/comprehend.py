@@ -35,7 +35,6 @@ class ComprehendToxicity:
     """Score English text with DetectToxicContent; ``threshold`` is the minimum label score used."""
 
     client: Any = None
-    region_name: str | None = None
     threshold: float = 0.5
     language_code: str = "en"
     _client: Any = field(default=None, init=False, repr=False)
@@ -43,14 +42,10 @@ class ComprehendToxicity:
     def _get_client(self) -> Any:
         if self.client is not None:
             return self.client
-        if self._client is None and self.region_name is None:
+        if self._client is None:
             from tutela.aws import clients
 
-            self._client = clients.client("comprehend")  # the process's shared client
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("comprehend", region_name=self.region_name)
+            self._client = clients.client("comprehend")  # the process's shared client (aws/clients.py)
         return self._client
 
     def labels(self, texts: list[str]) -> list[dict[str, float]]:

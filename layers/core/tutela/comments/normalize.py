@@ -13,11 +13,12 @@ The normalised form is what the lexicon is matched against. It is built in two l
    between Chinese characters, spaced-out digits, and collapsed whitespace. The result is padded
    with one space on each side so that whole-word patterns can be written as `` word ``.
 
-There are two implementations of the same stages: :func:`normalize` (C-speed string ops, no
-offsets; used for every comment) and :func:`normalize_with_offsets` (a slower pass that also
-returns, for every normalised character, the ``(start, end)`` span of original text it came
-from; used only for comments that are reviewed or blocked, for evidence). Both use the
-*same* table and the *same* replacement functions, so their strings are identical.
+Two functions run the same stages: :func:`normalize` (C-speed string ops, no offsets; used for
+every comment) and :func:`normalize_mapped` (also returns an :class:`OffsetMap` from every
+normalised character back to the span of original text it came from; used only for comments that
+are reviewed or blocked, for evidence). Both use the *same* table and the *same* stage
+replacements, so their strings are identical; the tests hold a plain staged reference and an eager
+offset oracle (``tests/unit/comments/offsets_oracle.py``) that both must equal.
 
 Lexicon patterns go through :func:`normalize` too, so a pattern and the text it should match
 always agree, whatever the stages do.
@@ -287,36 +288,6 @@ STAGES: tuple[Stage, ...] = (
 _S0, _S1 = STAGES[0], STAGES[1]
 
 
-def _run(s: str, apply: Callable[[Stage, str], str]) -> str:
-    """Apply the stages whose gate holds; shared by both paths so they cannot diverge."""
-    cjk = not s.isascii()
-    if cjk:
-        s = apply(STAGES[0], s)
-    digsym = _DIGSYM.search(s) is not None
-    latin = not cjk or _LATIN.search(s) is not None  # ASCII text: assume letters, skip the search
-    if cjk and (latin or digsym):
-        s = apply(STAGES[1], s)
-    if digsym:
-        s = apply(STAGES[2], s)
-        s = apply(STAGES[3], s)
-    if latin:
-        s = apply(STAGES[4], s)
-    if SEP in s:
-        s = apply(STAGES[9], s)
-    if cjk:
-        s = apply(STAGES[5], s)
-        s = apply(STAGES[6], s)
-    if digsym:
-        s = apply(STAGES[7], s)
-    if "  " in s:
-        s = apply(STAGES[8], s)
-    return s
-
-
-def _apply_fast(stage: Stage, s: str) -> str:
-    return stage[0].sub(stage[1], s)
-
-
 def _ascii_tables() -> tuple[bytes, bytes]:
     table = bytearray(range(256))
     delete = bytearray()
@@ -360,9 +331,9 @@ def _script_gates(s: str, cjk: bool) -> tuple[bool, bool]:
 def normalize(text: str) -> str:
     """The normalised form of ``text``, padded with a space on each side.
 
-    The same stages and gates as :func:`_run` (which the offset path uses), inlined: this runs for
-    every comment. Stage 8 (collapse spaces) is ``split``/``join``: every whitespace character of
-    the translated text is a plain space, so the two agree.
+    The stages of :data:`STAGES` in order, each behind a gate that is a necessary condition for it to
+    match, inlined: this runs for every comment. Stage 8 (collapse spaces) is ``split``/``join``:
+    every whitespace character of the translated text is a plain space, so the two agree.
     """
     if text.isascii():
         s = " " + text.encode("ascii").translate(_ASCII_TABLE, _ASCII_DELETE).decode("ascii") + " "
@@ -402,8 +373,8 @@ class OffsetMap:
 
     Built by :func:`normalize_mapped`: it keeps, for every stage that changed the text, the
     stage's input and its replacements, and walks a position back through them only when asked
-    (evidence needs two positions per hit, not a span for every character). Gives exactly the
-    spans of :func:`normalize_with_offsets`.
+    (evidence needs two positions per hit, not a span for every character). The tests check it
+    gives exactly the spans of an eager oracle.
     """
 
     __slots__ = ("_cum", "_last", "_layers", "_n")
@@ -513,7 +484,7 @@ def _record(stage: Stage, s: str, layers: list[_Layer]) -> str:
 def normalize_mapped(text: str) -> tuple[str, OffsetMap]:
     """Like :func:`normalize`, plus an :class:`OffsetMap` back to the original text.
 
-    The stages of :func:`_run` behind the same extra gates as :func:`normalize` (each a necessary
+    The stages of :data:`STAGES` behind the same gates as :func:`normalize` (each a necessary
     condition for its stage to match, so a skipped stage is one that would record nothing).
     """
     t = translate(text)
@@ -541,74 +512,3 @@ def normalize_mapped(text: str) -> tuple[str, OffsetMap]:
     if "  " in s:
         s = _record(STAGES[8], s, layers)
     return s, OffsetMap(text, t, layers)
-
-
-def normalize_with_offsets(text: str) -> tuple[str, list[Span]]:
-    """Like :func:`normalize`, plus the original ``(start, end)`` span of every output character."""
-    n = len(text)
-    t = translate(text)
-    if len(t) == n and text.isascii():  # ASCII maps one to one unless something was deleted
-        applier = _OffsetApplier([(0, 0), *((i, i + 1) for i in range(n)), (n, n)])
-        return _run(" " + t + " ", applier), applier.spans
-    chars: list[str] = [" "]
-    spans: list[Span] = [(0, 0)]
-    for i, ch in enumerate(text):
-        r = TABLE[ord(ch)]
-        if len(r) == 1:
-            chars.append(r)
-            spans.append((i, i + 1))
-        else:
-            for c in r:
-                chars.append(c)
-                spans.append((i, i + 1))
-    chars.append(" ")
-    spans.append((n, n))
-    applier = _OffsetApplier(spans)
-    return _run("".join(chars), applier), applier.spans
-
-
-def _align(s: str, a: int, b: int, r: str, spans: list[Span]) -> list[Span]:
-    """Spans for a replacement ``r`` of ``s[a:b]``: when ``r`` keeps characters of the match in
-    order (letters joined, repeats collapsed) each keeps its own span; otherwise (digits spelled
-    out, spaces inserted) every character gets the span of the whole match."""
-    kept = _align_index(s, a, b, r)
-    if kept is None:
-        whole = (spans[a][0], spans[b - 1][1]) if b > a else (spans[a][0], spans[a][0])
-        return [whole] * len(r)
-    return [spans[j] for j in kept]
-
-
-class _OffsetApplier:
-    """Applies a stage with ``finditer`` and carries the span list along."""
-
-    def __init__(self, spans: list[Span]) -> None:
-        self.spans = spans
-
-    def __call__(self, stage: Stage, s: str) -> str:
-        spans = self.spans
-        rx, fn, _ = stage
-        out: list[str] = []
-        new_spans: list[Span] = []
-        pos = 0
-        for m in rx.finditer(s):
-            a, b = m.span()
-            out.append(s[pos:a])
-            new_spans.extend(spans[pos:a])
-            r = fn if isinstance(fn, str) else fn(m)
-            out.append(r)
-            if len(r) == b - a:
-                new_spans.extend(spans[a:b])
-            elif r:
-                new_spans.extend(_align(s, a, b, r, spans))
-            pos = b
-        if pos == 0:
-            return s
-        out.append(s[pos:])
-        new_spans.extend(spans[pos:])
-        self.spans = new_spans
-        return "".join(out)
-
-
-def original_span(spans: list[Span], start: int, end: int) -> Span:
-    """Map a ``[start, end)`` range of normalised text to a range of the original text."""
-    return spans[start][0], spans[end - 1][1]

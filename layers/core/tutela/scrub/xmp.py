@@ -41,7 +41,7 @@ _END_PI = b'<?xpacket end="w"?>'
 _MAX_DEPTH = 64
 
 
-def _local(tag: str) -> tuple[str, str]:
+def _split_qname(tag: str) -> tuple[str, str]:
     if tag.startswith("{"):
         uri, _, name = tag[1:].partition("}")
         return uri, name
@@ -49,7 +49,7 @@ def _local(tag: str) -> tuple[str, str]:
 
 
 def _classify(tag: str) -> str | None:
-    uri, name = _local(tag)
+    uri, name = _split_qname(tag)
     if uri in (_RDF, _X, _XML):
         return None
     if LOCATION_NAME.search(name):
@@ -114,7 +114,7 @@ def _serialize(root: ET.Element, ns: list[tuple[str, str]]) -> str:
     extra: dict[str, str] = {}
 
     def qname(tag: str) -> str:
-        uri, name = _local(tag)
+        uri, name = _split_qname(tag)
         if not uri:
             return name
         if uri not in prefix_of:

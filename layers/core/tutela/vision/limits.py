@@ -36,6 +36,11 @@ class ScanLimits:
     def deadline(self) -> Deadline:
         return Deadline(self.max_seconds)
 
+    @property
+    def max_file_bytes(self) -> int:
+        """The largest file any scan accepts: a download for scanning can stop there."""
+        return max(self.max_image_bytes, self.max_video_bytes)
+
 
 class Deadline:
     def __init__(self, seconds: float) -> None:

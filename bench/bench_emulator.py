@@ -1,5 +1,6 @@
-"""Local stack overhead per object: `tutela local run`'s wall time per upload minus the time its handlers
-ran (the floor: what the same handlers cost without moto, the rule, the ASL interpreter and the polling).
+"""Emulated stack overhead per object: `tutela local run`'s wall time per upload minus the time its
+handlers ran (the floor: what the same handlers cost without moto, the rule, the ASL interpreter and
+the polling).
 
 One deployment (timed apart), then N photos and N/4 comment batches delivered one at a time; the handler
 time comes from the cost meter (`tutela_dev.emulator.meter`).
@@ -17,13 +18,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "core"))
-sys.path.insert(0, str(ROOT / "dev"))  # tutela_dev: the local stack and CLI
+sys.path.insert(0, str(ROOT / "dev"))  # tutela_dev: the emulated stack and CLI
 
 from tutela_dev.emulator import samples  # noqa: E402
 from tutela_dev.emulator.cost import comment_batch  # noqa: E402
 from tutela_dev.emulator.meter import Meter  # noqa: E402
 from tutela_dev.emulator.runner import Runner  # noqa: E402
-from tutela_dev.emulator.stack import LocalStack  # noqa: E402
+from tutela_dev.emulator.stack import EmulatedStack  # noqa: E402
 
 
 def main() -> int:
@@ -35,7 +36,7 @@ def main() -> int:
     batch = comment_batch(tmp / "b.jsonl")
     meter = Meter()
     started = time.perf_counter()
-    with (tmp / "lambda.log").open("w") as log, LocalStack(ROOT, log=log, meter=meter) as stack:
+    with (tmp / "lambda.log").open("w") as log, EmulatedStack(ROOT, log=log, meter=meter) as stack:
         deploy = time.perf_counter() - started
         runner = Runner(stack)
         runner.deliver(runner.upload(photo, "media/warm/p.jpg"))  # first executions: imports, clients

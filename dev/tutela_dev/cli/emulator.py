@@ -14,8 +14,12 @@ _VERDICT_STYLE = {"allow": "green", "review": "yellow", "block": "bold red", Non
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("local", help="run the real template and state machine on an in-process moto stack")
-    lsub = p.add_subparsers(dest="local_command", metavar="ACTION", required=True)
+    p = sub.add_parser(
+        "local",
+        aliases=["emulator"],
+        help="run the real template and state machine on an in-process moto stack",
+    )
+    lsub = p.add_subparsers(dest="emulator_command", metavar="ACTION", required=True)
     run = lsub.add_parser("run", help="moderate local files end to end (no AWS account needed)")
     run.add_argument("files", nargs="+", type=Path, metavar="FILE")
     run.add_argument(
@@ -31,7 +35,7 @@ def add_parser(sub: Any) -> None:
         "--comments-llm",
         default="",
         metavar="MODEL_ID",
-        help="CommentsLLM parameter (Amazon Bedrock): refused here, the local stack has no Bedrock",
+        help="CommentsLLM parameter (Amazon Bedrock): refused here, the emulated stack has no Bedrock",
     )
     run.add_argument(
         "--chaos",
@@ -47,7 +51,7 @@ def add_parser(sub: Any) -> None:
         metavar="FILE.csv[:NAME]",
         help="preload a PDQ hash list (signal_type,signal[,label]) into bank NAME (default: the file's stem)",
     )
-    run.set_defaults(run=run_local)
+    run.set_defaults(run=run_emulated)
     serve = lsub.add_parser(
         "serve", help="moderate files, then serve the review API and console on 127.0.0.1"
     )
@@ -94,13 +98,13 @@ def run_samples(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_local(args: argparse.Namespace) -> int:
+def run_emulated(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
     from tutela.bank.model import check_bank_name
     from tutela_dev.emulator.runner import run_files
-    from tutela_dev.emulator.stack import LocalStackError
+    from tutela_dev.emulator.stack import EmulatorError
 
     err = Console(stderr=True)
     missing = [str(f) for f in args.files if not f.is_file()]
@@ -147,7 +151,7 @@ def run_local(args: argparse.Namespace) -> int:
             chaos_seed=args.chaos,
             banks=banks,
         )
-    except LocalStackError as exc:
+    except EmulatorError as exc:
         err.print(f"[red]error:[/red] {exc}")
         return 2
     table = Table(title=f"Tutela decisions ({time.monotonic() - started:.1f}s)")

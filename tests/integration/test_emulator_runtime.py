@@ -1,4 +1,4 @@
-"""Promise (the local stack): a handler imported for a test to patch (``LocalStack.handler_module``) is
+"""Promise (the emulated stack): a handler imported for a test to patch (``EmulatedStack.handler_module``) is
 imported like its Lambda INIT — inside its own function's environment — so settings parsed at import are
 the deployed function's, with no warm-up invocation first, and nothing of that environment leaks out."""
 
@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.integration.stacks import local_stack
+from tests.integration.stacks import emulated_stack
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ def test_handler_module_imports_a_handler_in_its_functions_environment(
 ) -> None:
     for var in FUNCTION_ONLY:
         monkeypatch.delenv(var, raising=False)
-    with local_stack(tmp_path_factory) as stack:
+    with emulated_stack(tmp_path_factory) as stack:
         module = stack.handler_module("ActFunction")  # cold: the deployment cleared every module
         settings = module._settings()  # parsed at import; a ConfigurationError here before the fix
         assert settings.published_bucket == stack.resources["PublishedBucket"]

@@ -1,4 +1,5 @@
-"""Issue #2's acceptance run, through the real CLI: `tutela local run a.jpg a.jpg thread.jsonl notes.exe`."""
+"""Issue #2's acceptance run, through the real CLI:
+`tutela local run a.jpg a.jpg thread.jsonl notes.exe`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tutela_dev.emulator import samples
 pytestmark = pytest.mark.integration
 
 
-def test_local_run_acceptance(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_emulator_run_acceptance(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = samples.photo(tmp_path / "a.jpg", (640, 480))
     thread = samples.thread(tmp_path / "thread.jsonl")
     notes = samples.unsupported(tmp_path / "notes.exe")
