@@ -11,7 +11,8 @@ seeded moto server (``bench/first_request.py``); the process's CPU time of each.
 only a gain when ready + first request shrinks too: boto3 is imported and the clients are created there.
 
 ``--peer DIR``: another build (e.g. a copy of main's ``.aws-sam/build``) measured in the same run, process
-for process alternately, so its CPU column is comparable under the same load.
+for process alternately, so its CPU column is comparable under the same load. ``--instructions``: instead,
+the instructions each process executes to ready, counted by valgrind (exact whatever the load; slow).
 
 Run ``make build`` first. Output: one line per function, median and min wall time of N fresh processes,
 the median process CPU time at ready, of the first request, ready + first request (and the peer's), and
@@ -25,6 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -118,7 +121,11 @@ def layers_of(name: str, build: Path = BUILD) -> list[Path]:
 
 
 def run_once(
-    name: str, build: Path = BUILD, event: Path | None = None, aws: dict[str, str] | None = None
+    name: str,
+    build: Path = BUILD,
+    event: Path | None = None,
+    aws: dict[str, str] | None = None,
+    wrapper: tuple[str, ...] = (),
 ) -> dict[str, object]:
     fn_dir = build / name
     paths = [str(fn_dir), *(str(p) for p in layers_of(name, build))]
@@ -138,7 +145,7 @@ def run_once(
         env.update({k: v for k, v in aws.items() if k.startswith("AWS_") or k in env})
     started = time.time()
     out = subprocess.run(
-        [str(LAMBDA_PY), "-c", code, str(fn_dir), *([str(event)] if event is not None else [])],
+        [*wrapper, str(LAMBDA_PY), "-c", code, str(fn_dir), *([str(event)] if event is not None else [])],
         env=env,
         capture_output=True,
         text=True,
@@ -147,6 +154,9 @@ def run_once(
     if out.returncode != 0:
         raise SystemExit(f"{name}: {out.stderr[-2000:]}")
     data: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    counted = re.search(r"Collected : (\d+)", out.stderr)
+    if counted:
+        data["instructions"] = int(counted.group(1))
     data["ready_ms"] = 1000 * (float(data["ready"]) - started)  # type: ignore[arg-type]
     return data
 
@@ -162,6 +172,24 @@ def ready_after(code: str) -> float:
         check=True,
     )
     return 1000 * (float(out.stdout.strip()) - started)
+
+
+def instructions(names: list[str], build: Path, peer: Path | None) -> int:
+    """Instructions executed from process start to ready (valgrind's callgrind): the same on a busy machine
+    as on an idle one, so two builds compare exactly (CPU time at this load moves +-20%)."""
+    if shutil.which("valgrind") is None:
+        print("bench_cold --instructions: needs valgrind (Debian package valgrind)")
+        return 1
+    wrapper = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+    print(f"{'function':26s} {'M instr.':>9s}" + (f" {'peer':>9s} {'ratio':>6s}" if peer else ""))
+    for name in names:
+        own = int(str(run_once(name, build, wrapper=wrapper)["instructions"])) / 1e6
+        line = f"{name:26s} {own:9.1f}"
+        if peer is not None:
+            theirs = int(str(run_once(name, peer, wrapper=wrapper)["instructions"])) / 1e6
+            line += f" {theirs:9.1f} {own / theirs:6.2f}"
+        print(line, flush=True)
+    return 0
 
 
 def _median(runs: list[dict[str, object]], key: str) -> float | None:
@@ -192,6 +220,7 @@ def main() -> int:
     parser.add_argument("--build", type=Path, default=BUILD, help="the build to measure")
     parser.add_argument("--peer", type=Path, default=None, help="another build, measured alternately")
     parser.add_argument("--no-requests", action="store_true", help="ready only (no moto server)")
+    parser.add_argument("--instructions", action="store_true", help="instructions to ready (valgrind), once")
     args = parser.parse_args()
     build: Path = args.build
     if not LAMBDA_PY.exists() or not build.is_dir():
@@ -203,6 +232,8 @@ def main() -> int:
     names = [n for n in EVENT_OF if n in built] + sorted(built - set(EVENT_OF))  # the pipeline's order
     if args.only:
         names = [args.only]
+    if args.instructions:
+        return instructions(names, build, args.peer)
     seeded = None if args.no_requests else Seeded()
     try:
         start = statistics.median(ready_after("pass") for _ in range(args.n))
