@@ -89,3 +89,11 @@ print(f"PDQ in the layer: quality {pdq.quality}")
 verdict = classify_text("add me on snap, don't tell your parents", minor_context=True)["verdict"]
 assert verdict in ("review", "block"), verdict
 print("comments classifier in the layer:", verdict)
+# The matchers the layer build prebuilt must be the ones INIT loads: a file that no longer loads (a format or
+# library change) would silently rebuild them at every cold start (pypinyin, the automaton: ~0.5 s).
+from tutela.comments.prebuilt import load, prebuilt  # noqa: E402
+
+core = build / "CoreLayer" / "python" / "tutela"
+assert prebuilt() is not None, "the prebuilt comment matcher does not load"
+assert load(core / "posts" / "data") is not None, "the prebuilt post signals matcher does not load"
+print("prebuilt matchers load in the layer: comments, post signals")

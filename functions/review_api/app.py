@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-
 from tutela.aws.banks import RemovedBank
 from tutela.aws.bus import DecisionBus
+from tutela.aws.http_api import APIGatewayHttpResolver, Response
 from tutela.aws.review_media import Buckets, ReviewMedia
 from tutela.aws.review_store import ReviewStore
 from tutela.aws.s3 import S3

@@ -13,7 +13,7 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.stub import ANY, Stubber
 
 from tutela.aws import clients
-from tutela.aws.bedrock import CONFIG, READ_TIMEOUT_S, WORST_CALL_SECONDS, BedrockConverse
+from tutela.aws.bedrock import READ_TIMEOUT_S, WORST_CALL_SECONDS, BedrockConverse, client_config
 from tutela.comments import default_lexicon
 from tutela.comments.llm import CODE_INVALID, CODE_UNAVAILABLE, LLMConfig, LLMUnavailable, judge
 
@@ -147,12 +147,14 @@ def test_the_client_is_bounded_to_fit_the_function_timeout(template: dict[str, A
     from functions.classify_comments.app import RESERVE_SECONDS
 
     timeout = template["Resources"]["ClassifyCommentsFunction"]["Properties"]["Timeout"]
-    assert CONFIG.read_timeout == READ_TIMEOUT_S and CONFIG.retries["total_max_attempts"] == 2
+    config = client_config()
+    assert config is client_config()  # one object: the client cache keys on it
+    assert config.read_timeout == READ_TIMEOUT_S and config.retries["total_max_attempts"] == 2
     assert timeout / 2 >= WORST_CALL_SECONDS + RESERVE_SECONDS
     clients.reset()
     try:
-        made = clients.client("bedrock-runtime", CONFIG)
-        assert made is clients.client("bedrock-runtime", CONFIG)
+        made = clients.client("bedrock-runtime", config)
+        assert made is clients.client("bedrock-runtime", config)
         assert made.meta.config.read_timeout == READ_TIMEOUT_S
         assert made is not clients.client("bedrock-runtime")
     finally:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 from tutela.comments import prebuilt
 from tutela.comments.lexicon import DATA_DIR, load_lexicon
 from tutela.comments.match import Matcher
 from tutela.comments.normalize import normalize
+
+DEV_CORPUS = Path(__file__).resolve().parents[3] / "eval" / "comments" / "dev.jsonl"
 
 
 def test_prebuilt_matcher_round_trips_and_judges_the_same(tmp_path: Path) -> None:
@@ -37,3 +40,50 @@ def test_a_corrupt_pickle_is_ignored(tmp_path: Path) -> None:
     shutil.copytree(DATA_DIR, root, ignore=shutil.ignore_patterns(prebuilt.PICKLE.name))
     (root / prebuilt.PICKLE.name).write_bytes(b"not a pickle")
     assert prebuilt.load(root) is None
+
+
+def test_the_prebuilt_learned_model_scores_byte_identically(tmp_path: Path) -> None:
+    """The weight table travels outside the compressed body (column bitmap + non-zero columns): rebuilt, it
+    is the same writable int8 array, and every result on the dev corpus is the one the data files give."""
+    import json
+
+    import numpy as np
+
+    from tutela.comments import classify_lines
+
+    root = tmp_path / "data"
+    shutil.copytree(DATA_DIR, root, ignore=shutil.ignore_patterns(prebuilt.PICKLE.name))
+    prebuilt.write(root)
+    matcher = prebuilt.load(root)
+    assert matcher is not None
+    fresh = load_lexicon(root)
+    loaded, built = matcher.lexicon.model, fresh.model
+    assert loaded is not None and built is not None
+    table = getattr(loaded, "table", None)
+    if table is not None:  # the hashed model: its table was the blob
+        assert table.dtype == np.int8 and table.flags.writeable and table.flags.c_contiguous
+        assert table.tobytes() == built.table.tobytes()  # type: ignore[union-attr]
+    rows = [json.loads(line) for line in (DEV_CORPUS).read_text(encoding="utf-8").splitlines() if line]
+    lines = [json.dumps({"id": str(i), "text": r["text"]}) for i, r in enumerate(rows)]
+    for ctx in (True, None, False):
+        want = list(classify_lines(lines, minor_context=ctx, lexicon=fresh))
+        got = list(classify_lines(lines, minor_context=ctx, lexicon=matcher.lexicon))
+        assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
+
+
+def test_a_truncated_or_old_format_file_is_ignored(tmp_path: Path) -> None:
+    import pickle
+    import zlib
+
+    root = tmp_path / "data"
+    shutil.copytree(DATA_DIR, root, ignore=shutil.ignore_patterns(prebuilt.PICKLE.name))
+    path = prebuilt.write(root)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) - 1000])  # the blobs cut short
+    assert prebuilt.load(root) is None
+    matcher = Matcher(load_lexicon(root))
+    old = (1, prebuilt.data_digest(root), tuple(sys.version_info[:2]), matcher)  # format 1: one zlib'd pickle
+    path.write_bytes(zlib.compress(pickle.dumps(old)))
+    assert prebuilt.load(root) is None
+    path.write_bytes(whole)
+    assert prebuilt.load(root) is not None

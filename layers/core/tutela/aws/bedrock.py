@@ -9,11 +9,13 @@ failure becomes :class:`~tutela.comments.llm.LLMUnavailable` with a kind (``thro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from botocore.config import Config
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from tutela.comments.llm import LLMUnavailable, Reply
+
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 CONNECT_TIMEOUT_S = 2
 # Non-streaming: the whole answer must arrive within it (25 comments' answer of at most 2,064 tokens at the
@@ -22,11 +24,22 @@ READ_TIMEOUT_S = 20
 MAX_ATTEMPTS = 2  # the first call and one retry (botocore's standard mode: throttles and 5xx, with backoff)
 # Two attempts of connect + read, plus standard mode's backoff between them (at most a few seconds here).
 WORST_CALL_SECONDS = MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + 4
-CONFIG = Config(
-    connect_timeout=CONNECT_TIMEOUT_S,
-    read_timeout=READ_TIMEOUT_S,
-    retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
-)
+
+
+@cache
+def client_config() -> Config:
+    """The client's bounds; one object per process (``tutela.aws.clients`` keys its cache on it). Made on
+    first use: importing botocore.config loads most of botocore (~100 ms of ClassifyComments' INIT, which
+    otherwise imports boto3 only with its first client)."""
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+    )
+
+
 _THROTTLED = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}
 _TIMEOUT = {"ModelTimeoutException", "RequestTimeout"}
 _DENIED = {"AccessDeniedException", "UnrecognizedClientException", "ResourceNotFoundException"}
@@ -47,7 +60,7 @@ class BedrockConverse:
         if self._client is None:
             from tutela.aws import clients
 
-            self._client = clients.client("bedrock-runtime", CONFIG)
+            self._client = clients.client("bedrock-runtime", client_config())
         return self._client
 
     def ask(self, system: str, user: str, max_tokens: int) -> Reply:

@@ -7,8 +7,6 @@ import base64
 import json
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from tutela.aws.store import DecisionStore
 from tutela.decision import from_dynamo, to_dynamo
 
@@ -21,6 +19,8 @@ class RemodStore(DecisionStore):
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Up to ``limit`` media decisions of one HashIndex shard (projected: keys, bucket, key, version,
         hashes) and the cursor of the next page (None at the end)."""
+        from boto3.dynamodb.conditions import Key  # boto3 loads on first use (cold start)
+
         args: dict[str, Any] = {
             "IndexName": HASH_INDEX,
             "KeyConditionExpression": Key("pdq_shard").eq(shard),

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 from tutela.comment_records import line_ranges
@@ -122,7 +122,7 @@ def system_prompt(version: str = PROMPT_VERSION) -> str:
     """The versioned prompt file (``prompts/{version}.txt``), read once per process."""
     if not re.fullmatch(r"[a-z0-9-]+", version):
         raise ValueError("invalid prompt version")
-    return resources.files("tutela.comments").joinpath("prompts", f"{version}.txt").read_text("utf-8")
+    return (Path(__file__).parent / "prompts" / f"{version}.txt").read_text("utf-8")
 
 
 def estimate_tokens(text: str) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from tutela.verdict import VERDICTS, Severity, Verdict, worst
@@ -71,7 +71,7 @@ def raised_by(decision: Mapping[str, Any], route: str) -> set[str]:
 
 @cache
 def _media_policy() -> dict[str, Any]:
-    text = resources.files("tutela.policy").joinpath("media_policy.json").read_text(encoding="utf-8")
+    text = (Path(__file__).parents[1] / "policy" / "media_policy.json").read_text(encoding="utf-8")
     policy: dict[str, Any] = json.loads(text)
     return policy
 

@@ -30,7 +30,6 @@ from tutela import comments as classifier  # loads on first use: PostContext's I
 from tutela.act import DECISION_EVENT, ESCALATION_EVENT, Bus, Storage, Targets, plan_comments, quarantine_key
 from tutela.comment_records import expand
 from tutela.comments.lines import split_batch
-from tutela.comments.llm import base_stages
 from tutela.decision import (
     action_item,
     comment_items,
@@ -219,7 +218,7 @@ class Reevaluator:
                     "comments": {
                         "name": "tutela.comments",
                         "lexicon_version": classifier.LEXICON_VERSION,
-                        "stages": base_stages(classifier.default_lexicon()),
+                        "stages": _base_stages(),
                     }
                 },
             },
@@ -361,3 +360,10 @@ def _meta(head: Mapping[str, Any] | None) -> dict[str, str]:
 def _holds(head: Mapping[str, Any] | None, expected: Mapping[str, str]) -> bool:
     meta = _meta(head)
     return head is not None and all(meta.get(k) == v for k, v in expected.items())
+
+
+def _base_stages() -> list[str]:
+    # with the classifier, on a re-evaluation only: PostContext's INIT loads neither the lexicon nor tomllib
+    from tutela.comments.llm import base_stages
+
+    return base_stages(classifier.default_lexicon())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
@@ -66,5 +66,5 @@ class ReviewPolicy:
 
 @cache
 def load_policy() -> ReviewPolicy:
-    text = resources.files("tutela.review").joinpath("review_policy.json").read_text(encoding="utf-8")
+    text = (Path(__file__).parent / "review_policy.json").read_text(encoding="utf-8")
     return ReviewPolicy.from_dict(json.loads(text))
