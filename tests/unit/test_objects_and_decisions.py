@@ -90,6 +90,20 @@ def test_object_item_queues_reviews_and_expires() -> None:
     assert "queue" not in allowed
 
 
+def test_only_media_with_hashes_enter_the_sparse_hash_index() -> None:
+    """Promise: the HashIndex (retroactive bank matching reads all of it) holds exactly the media decisions
+    that stored a PDQ hash; a media decision without one, or a post carrying a ``pdq`` field, stays out."""
+    from tutela.decision import hash_shard
+
+    ref = ObjectRef.from_detail(DETAIL)
+    hashed = {"kind": "media", "verdict": "allow", "reasons": [], "pdq": [{"pdq": "f" * 64, "quality": 90}]}
+    item = object_item(ref, step_decision(hashed), execution_id=None, event_time=None, retention_days=1)
+    assert item["pdq_shard"] == hash_shard(item["pk"])
+    for other in ({**hashed, "pdq": []}, {**hashed, "kind": "post"}):
+        kept = object_item(ref, step_decision(other), execution_id=None, event_time=None, retention_days=1)
+        assert "pdq_shard" not in kept
+
+
 def test_comment_items_one_per_comment_keyed_under_the_object() -> None:
     ref = ObjectRef.from_detail(DETAIL)
     results = [
