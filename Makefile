@@ -133,8 +133,8 @@ local-image-stop:
 
 .PHONY: demo
 demo: setup
-	$(BIN)/tutela emulator samples --dir $(OUT)/samples
-	$(BIN)/tutela emulator run $(OUT)/samples/* --out $(OUT)
+	$(BIN)/tutela local samples --dir $(OUT)/samples
+	$(BIN)/tutela local run $(OUT)/samples/* --out $(OUT)
 
 .PHONY: bench
 bench: setup

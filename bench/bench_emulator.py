@@ -1,4 +1,4 @@
-"""Emulated stack overhead per object: `tutela emulator run`'s wall time per upload minus the time its
+"""Emulated stack overhead per object: `tutela local run`'s wall time per upload minus the time its
 handlers ran (the floor: what the same handlers cost without moto, the rule, the ASL interpreter and
 the polling).
 

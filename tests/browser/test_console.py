@@ -1,5 +1,5 @@
 """The review console in real headless Chromium (Debian's chromium + chromedriver, driven by Selenium)
-against ``tutela emulator serve``'s server on the emulated stack."""
+against ``tutela local serve``'s server on the emulated stack."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Chaos mode: `tutela emulator run FILES --out DIR --chaos SEED` on every sample kind ends with the same
+"""Chaos mode: `tutela local run FILES --out DIR --chaos SEED` on every sample kind ends with the same
 verdicts, published bytes and events as a clean run, and its own audit (computed from what the bus and the
 buckets received) finds nothing lost or doubled. Promise guarded: retries converge (DESIGN.md)."""
 
@@ -38,7 +38,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Path]:
     tmp = tmp_path_factory.mktemp("chaos")
     samples = write_samples(tmp / "samples")
     out = tmp / "clean"
-    assert main(["emulator", "run", *map(str, samples), "--out", str(out)]) == 0
+    assert main(["local", "run", *map(str, samples), "--out", str(out)]) == 0
     return samples, out
 
 
@@ -49,7 +49,7 @@ def test_chaos_run_converges_on_the_clean_run(
     samples, clean_out = clean
     capsys.readouterr()
     out = tmp_path / "chaos"
-    assert main(["emulator", "run", *map(str, samples), "--out", str(out), "--chaos", str(seed)]) == 0
+    assert main(["local", "run", *map(str, samples), "--out", str(out), "--chaos", str(seed)]) == 0
     summary = re.search(r"chaos: (\d+) faults injected, (\d+) lost, (\d+) doubled", capsys.readouterr().out)
     assert summary and int(summary[1]) > 0 and summary.groups()[1:] == ("0", "0")
     assert _verdicts(out) == _verdicts(clean_out)

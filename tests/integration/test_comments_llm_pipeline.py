@@ -136,4 +136,4 @@ def test_the_emulated_stack_refuses_the_llm_without_a_stub(tmp_path: Path) -> No
     from tutela_dev.cli import main
 
     batch = _batch(tmp_path)
-    assert main(["emulator", "run", str(batch), "--out", str(tmp_path / "out"), "--comments-llm", MODEL]) == 2
+    assert main(["local", "run", str(batch), "--out", str(tmp_path / "out"), "--comments-llm", MODEL]) == 2

@@ -1,5 +1,5 @@
 """Issue #2's acceptance run, through the real CLI:
-`tutela emulator run a.jpg a.jpg thread.jsonl notes.exe`."""
+`tutela local run a.jpg a.jpg thread.jsonl notes.exe`."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_emulator_run_acceptance(tmp_path: Path, capsys: pytest.CaptureFixture[s
     post = samples.post(tmp_path / "post.json")  # the post's own text: a child declared, precise coordinates
     out = tmp_path / "out"
     args = [str(a), str(a), str(thread), str(notes), str(post)]
-    assert main(["emulator", "run", *args, "--out", str(out)]) == 0
+    assert main(["local", "run", *args, "--out", str(out)]) == 0
     lines = [json.loads(x) for x in (out / "decisions.jsonl").read_text().splitlines()]
     by_key: dict[str, list[dict]] = {}
     for line in lines:

@@ -11,7 +11,9 @@ import importlib
 import sys
 
 COMMANDS = {
-    "emulator": (
+    # `tutela local run` is the developer command the product documents; `emulator` is an alias (inside the
+    # code "local" names only the on-function vision backend, the emulated stack is `emulator`).
+    "local": (
         "tutela_dev.cli.emulator",
         "run the real template and state machine on an in-process moto stack",
     ),
@@ -31,6 +33,8 @@ COMMANDS = {
     "comments-export-labels": ("tutela_dev.cli.comments_labels", "review outcomes -> comment training rows"),
 }
 
+ALIASES = {"emulator": "local"}
+
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tutela", description="Tutela moderation pipeline tools.")
@@ -39,6 +43,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tutela {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = next((a for a in argv if not a.startswith("-")), None)
+    wanted = ALIASES.get(wanted, wanted) if wanted else wanted
     for name, (module, help_text) in COMMANDS.items():
         if name == wanted:
             importlib.import_module(module).add_parser(sub)

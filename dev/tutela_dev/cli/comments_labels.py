@@ -27,7 +27,7 @@ def add_parser(subparsers: Any) -> None:
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument(
-        "--decisions", type=Path, help="a decisions.jsonl (tutela emulator run output, or an export)"
+        "--decisions", type=Path, help="a decisions.jsonl (tutela local run output, or an export)"
     )
     src.add_argument("--table", help="the decisions table name (scanned for review outcomes)")
     p.add_argument(

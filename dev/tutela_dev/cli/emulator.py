@@ -1,4 +1,4 @@
-"""``tutela emulator run FILE... --out DIR`` and ``tutela emulator samples --dir DIR``."""
+"""``tutela local run FILE... --out DIR`` and ``tutela local samples --dir DIR``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ _VERDICT_STYLE = {"allow": "green", "review": "yellow", "block": "bold red", Non
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("emulator", help="run the real template and state machine on an in-process moto stack")
+    p = sub.add_parser(
+        "local",
+        aliases=["emulator"],
+        help="run the real template and state machine on an in-process moto stack",
+    )
     lsub = p.add_subparsers(dest="emulator_command", metavar="ACTION", required=True)
     run = lsub.add_parser("run", help="moderate local files end to end (no AWS account needed)")
     run.add_argument("files", nargs="+", type=Path, metavar="FILE")

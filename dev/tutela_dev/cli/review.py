@@ -1,7 +1,7 @@
 """``tutela review list|show|decide|appeal|report``: the command line over the review API.
 
 Where the API is: ``--url`` (or ``TUTELA_REVIEW_URL``), ``--serve-json DIR/serve.json`` written by
-``tutela emulator serve``, or ``--stack NAME`` (the deployed stack's ``ReviewApiUrl`` output). The bearer
+``tutela local serve``, or ``--stack NAME`` (the deployed stack's ``ReviewApiUrl`` output). The bearer
 token: ``--token`` (or ``TUTELA_REVIEW_TOKEN``), or ``serve.json``'s ``token`` (``--as token2`` for the
 second local reviewer). Prints the API's JSON; exits 1 when the API refuses, with its reason.
 """
@@ -23,7 +23,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("review", help="list, show and decide review items; appeal; report")
     p.add_argument("--url", default=os.environ.get("TUTELA_REVIEW_URL"), help="the review API's base URL")
     p.add_argument("--token", default=os.environ.get("TUTELA_REVIEW_TOKEN"), help="a reviewer's bearer token")
-    p.add_argument("--serve-json", type=Path, help="serve.json of `tutela emulator serve` (url and tokens)")
+    p.add_argument("--serve-json", type=Path, help="serve.json of `tutela local serve` (url and tokens)")
     p.add_argument("--as", dest="identity", default="token", help="which serve.json token (token, token2)")
     p.add_argument("--stack", help="read the URL from this deployed stack's ReviewApiUrl output")
     rsub = p.add_subparsers(dest="review_command", metavar="ACTION", required=True)

@@ -1,4 +1,4 @@
-"""Chaos for the emulated stack: ``tutela emulator run FILES --out DIR --chaos SEED``.
+"""Chaos for the emulated stack: ``tutela local run FILES --out DIR --chaos SEED``.
 
 Deterministically from SEED, for every Lambda step of every object:
 - a transient failure *before* the handler runs (no side effect yet),

@@ -1,4 +1,4 @@
-"""``tutela emulator run``: push local files through the real template and state machine on moto.
+"""``tutela local run``: push local files through the real template and state machine on moto.
 
 Each distinct file is uploaded once (``.jsonl`` -> ``comments/local/<name>``, ``.json`` ->
 ``posts/local/<name>``: a post's caption, title, hashtags and location; anything else ->

@@ -1,4 +1,4 @@
-"""``tutela emulator serve``: the emulated stack, the pipeline run on the given files, then the review API
+"""``tutela local serve``: the emulated stack, the pipeline run on the given files, then the review API
 and the console on 127.0.0.1 until interrupted.
 
 Requests under ``/api/`` and ``/platform/`` go to the template's ReviewApiFunction as API Gateway would
