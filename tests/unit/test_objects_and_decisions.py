@@ -195,3 +195,13 @@ def test_sniff_edge_cases() -> None:
     assert sniff(b"\0\0\0\x18ftypcrx \0\0\0\x01crx isom") is None  # Canon CR3 raw
     truncated = sniff(b"\xff\xd8\xff\xe0\x00")
     assert truncated is not None and truncated.name == "jpeg"
+
+
+def test_a_stored_version_label_reads_back_as_the_version_id() -> None:
+    """Promise: an unversioned object's record says "null" (S3's name) and reads back as no version id, so
+    the adapters never send VersionId=null; a real version id round-trips unchanged."""
+    from tutela.objects import version_args, version_id_of
+
+    for ref in (ObjectRef("b", "media/p/a.jpg", None), ObjectRef("b", "media/p/a.jpg", "v1")):
+        assert version_id_of(ref.version_label) == ref.version_id
+    assert version_id_of(None) is None and version_args(version_id_of("null")) == {}
