@@ -217,6 +217,44 @@ def test_classify_comments_asks_the_configured_llm_and_records_its_stricter_verd
     assert first["stages"][-1] == f"llm:{model}" and second["verdict"] == "allow"
 
 
+def test_the_llm_stage_honours_the_configured_scope(env: dict[str, Any]) -> None:
+    """Promise: COMMENTS_LLM_SCOPE=all also asks the model about comments under an adult's post (the default
+    scope, child-or-unknown, never does): the operator's setting reaches the stage."""
+    import sys
+
+    from botocore.stub import ANY, Stubber
+
+    from tutela.aws import clients
+    from tutela.aws.settings import LLMSettings
+    from tutela.comments import classify_lines
+
+    model = "amazon.nova-micro-v1:0"
+    app = sys.modules[handler("classify_comments").__module__]
+    lines = [b'{"id": "c1", "text": "great shot"}']
+    answer = {"verdicts": [{"id": "1", "verdict": "allow", "categories": [], "reason": "a compliment"}]}
+    reply = {
+        "output": {"message": {"role": "assistant", "content": [{"text": json.dumps(answer)}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 500, "outputTokens": 20, "totalTokens": 520},
+        "metrics": {"latencyMs": 100},
+    }
+    bedrock = boto3.client("bedrock-runtime")
+    asked = {"modelId": model, "system": ANY, "messages": ANY, "inferenceConfig": ANY}
+    with Stubber(bedrock) as stub:
+        stub.add_response("converse", reply, asked)
+        clients.override("bedrock-runtime", bedrock)
+        try:
+            calls = {}
+            for scope in ("child-or-unknown", "all"):
+                results = list(classify_lines(lines, minor_context=False))
+                report = app.run_llm_stage(LLMSettings(model, scope, 30_000), results, lines, False, None)
+                calls[scope] = report.calls
+        finally:
+            clients.override("bedrock-runtime", None)
+        stub.assert_no_pending_responses()
+    assert calls == {"child-or-unknown": 0, "all": 1}
+
+
 def test_record_decision_is_idempotent(env: dict[str, Any], lambda_context: Any) -> None:
     """Promise: exactly one decision per object version; a retry of the same execution continues with the
     stored decision, a redelivery (another execution) stops (issue 8, item 5: today the retry stopped)."""
