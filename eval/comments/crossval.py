@@ -44,6 +44,7 @@ def main() -> int:
     ap.add_argument("--bad-weight", type=float, default=1.0)
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--all-outputs", action="store_true", help="fit the category outputs too (6x slower)")
     args = ap.parse_args()
     t0 = time.time()
     lex = load_lexicon(with_model=False)
@@ -51,11 +52,7 @@ def main() -> int:
     judged = args.groups or [g for g in groups if g != "project"]
     rng = random.Random(args.seed)
     s2t = learn.s2t_table()
-    fold = (
-        json.loads(Path("/tmp/fold.json").read_text())
-        if Path("/tmp/fold.json").exists()
-        else learn.fold_table()
-    )
+    fold = learn.fold_table()
     everything = [r for rs in groups.values() for r in rs]
     aug = [] if args.no_augment else [a for r in everything for a in learn.augment(r, rng, s2t)]
     learn.featurize(everything + aug, lex, fold, args.bits)
@@ -68,7 +65,12 @@ def main() -> int:
         t1 = time.time()
         train_rows = [r for r in everything + aug if r["writer"] != g]
         design, w = learn.train(
-            train_rows, l2=args.l2, iters=args.iters, min_df=args.min_df, bad_weight=args.bad_weight
+            train_rows,
+            l2=args.l2,
+            iters=args.iters,
+            min_df=args.min_df,
+            bad_weight=args.bad_weight,
+            any_only=not args.all_outputs,
         )
         rows = groups[g]
         p = learn.predict(design, w, rows)
@@ -76,7 +78,7 @@ def main() -> int:
         with args.dump.open("a", encoding="utf-8") as fh:
             for r, pr, rr in zip(rows, p, rules, strict=True):
                 out = {k: v for k, v in r.items() if not k.startswith("_")}
-                out["p"] = dict(zip(learn.OUTPUTS, np.round(pr, 5).tolist(), strict=True))
+                out["p"] = dict(zip(learn.OUTPUTS, np.round(pr, 5).tolist(), strict=False))
                 out["rules"] = rr["verdict"]
                 out["rule_cats"] = rr["categories"]
                 out["rule_feats"] = list(r["_rules"])

@@ -53,6 +53,19 @@ def _cues(lex: Any) -> tuple[str, ...]:
     return tuple(doc.get("model", {}).get("sexual_cues", []))
 
 
+def _listed(key: str) -> tuple[str, ...]:
+    """A list of id prefixes of the packaged policy's ``[model]`` table (e.g. ``always_cues``)."""
+    import tomllib
+
+    from tutela.comments.lexicon import DATA_DIR
+
+    doc = tomllib.loads((DATA_DIR / "policy.toml").read_text(encoding="utf-8"))
+    return tuple(doc.get("model", {}).get(key, []))
+
+
+ALWAYS = _listed("always_cues")  # never vetoed under any post
+
+
 def cell(r: dict[str, Any]) -> str:
     return ("zh." if _CJK.search(r["text"]) else "") + CTX[r["minor_context"]]
 
@@ -71,14 +84,18 @@ def verdicts(rows: list[dict[str, Any]], mp: ModelPolicy) -> list[dict[str, Any]
 def _frontier(
     p: np.ndarray, bad: np.ndarray, rules: np.ndarray, standing: np.ndarray
 ) -> list[tuple[int, int, float, float]]:
-    """Pareto-optimal ``(false positives, true positives, veto, review)`` over the threshold grid."""
+    """Pareto-optimal ``(false positives, true positives, veto, review)`` over the threshold grid
+    (counts per review threshold by binary search over the sorted probabilities: same as masking)."""
     grid = np.round(np.arange(0.02, 1.0001, 0.01), 2)
-    pts = {}
+    pts: dict[int, tuple[int, int, float, float]] = {}
     for veto in grid:
         base = standing | (rules & (p >= veto))
-        for review in grid:
-            flag = base | (p >= review)
-            fp, tp = int(flag[~bad].sum()), int(flag[bad].sum())
+        rest = ~base & (p == p)  # a NaN (abstaining) probability never flags
+        counts = []
+        for sel in (~bad, bad):
+            q = np.sort(p[rest & sel])
+            counts.append(int(base[sel].sum()) + len(q) - np.searchsorted(q, grid, side="left"))
+        for review, fp, tp in zip(grid, counts[0].tolist(), counts[1].tolist(), strict=True):
             if fp not in pts or tp > pts[fp][1]:
                 pts[fp] = (fp, tp, float(veto), float(review))
     out: list[tuple[int, int, float, float]] = []
@@ -89,64 +106,93 @@ def _frontier(
 
 
 def choose(
-    rows: list[dict[str, Any]], fpr_max: float, block_precision: float, cues: tuple[str, ...]
+    rows: list[dict[str, Any]],
+    fpr_max: float,
+    block_precision: float,
+    cues: tuple[str, ...],
+    script_fpr: float = 0.03,
+    cell_fpr: float = 0.04,
+    curve: list[str] | None = None,
 ) -> dict[str, ModelThreshold]:
-    """Per script, share a false-positive budget of ``fpr_max`` x acceptable comments among the contexts:
-    greedily take the step (in any context) that buys the most true positives per false positive."""
+    """Share one false-positive budget of ``fpr_max`` x all acceptable comments among the six cells
+    (script x context): greedily take the step (in any cell) that buys the most true positives per
+    false positive, as long as the pooled FPR stays <= ``fpr_max``, each script's (comments with Chinese
+    characters or not) <= ``script_fpr`` and each cell's <= ``cell_fpr``. ``curve``: if given, the
+    pooled (FPR, recall) point after every step is appended to it (the curve the point was chosen from).
+    """
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by[cell(r)].append(r)
-    out = {}
-    for script in ("", "zh."):
-        keys = [k for k in sorted(by) if k.startswith(script) and (script or not k.startswith("zh."))]
-        fronts: dict[str, list[tuple[int, int, float, float]]] = {}
-        arrays = {}
-        for key in keys:
-            rs = by[key]
-            p = np.array([r["p"]["any"] for r in rs])
-            bad = np.array([bool(r["labels"]) for r in rs])
-            rules = np.array([r["rules"] != "allow" for r in rs])
-            fixed = np.array(
-                [
-                    non_vetoable(
-                        r["minor_context"], dict.fromkeys(r["rule_cats"], 1.0), r["rule_feats"], cues
-                    )
-                    for r in rs
-                ]
-            )
-            fronts[key] = _frontier(p, bad, rules, rules & fixed)
-            arrays[key] = (p, bad)
-        budget = fpr_max * sum(int((~arrays[k][1]).sum()) for k in keys)
-        at = dict.fromkeys(keys, 0)
-        spent = sum(fronts[k][0][0] for k in keys)
-        while True:
-            best = None
-            for k in keys:
-                f, i = fronts[k], at[k]
-                for j in range(i + 1, len(f)):
-                    dfp, dtp = f[j][0] - f[i][0], f[j][1] - f[i][1]
-                    if spent + dfp > budget:
-                        break
-                    gain = dtp / max(dfp, 1e-9)
-                    if best is None or gain > best[0]:
-                        best = (gain, k, j, dfp)
-            if best is None:
-                break
-            _, k, j, dfp = best
-            at[k] = j
-            spent += dfp
+    keys = sorted(by)
+    fronts: dict[str, list[tuple[int, int, float, float]]] = {}
+    arrays = {}
+    for key in keys:
+        rs = by[key]
+        p = np.array([r["p"]["any"] for r in rs])
+        bad = np.array([bool(r["labels"]) for r in rs])
+        rules = np.array([r["rules"] != "allow" for r in rs])
+        fixed = np.array(
+            [
+                non_vetoable(
+                    r["minor_context"],
+                    dict.fromkeys(r["rule_cats"], 1.0),
+                    r["rule_feats"],
+                    cues,
+                    ALWAYS,
+                )
+                for r in rs
+            ]
+        )
+        fronts[key] = _frontier(p, bad, rules, rules & fixed)
+        arrays[key] = (p, bad)
+    good = {k: int((~arrays[k][1]).sum()) for k in keys}
+    n_bad = sum(int(arrays[k][1].sum()) for k in keys)
+    script = {k: k.startswith("zh.") for k in keys}
+    s_good = {z: sum(good[k] for k in keys if script[k] == z) for z in (False, True)}
+    at = dict.fromkeys(keys, 0)
+    fp = {k: fronts[k][0][0] for k in keys}
+    tp = {k: fronts[k][0][1] for k in keys}
+
+    def fits(k: str, dfp: int) -> bool:
+        tot = sum(fp.values()) + dfp
+        sfp = sum(fp[j] for j in keys if script[j] == script[k]) + dfp
+        return (
+            tot <= fpr_max * sum(good.values())
+            and sfp <= script_fpr * s_good[script[k]]
+            and fp[k] + dfp <= cell_fpr * max(good[k], 1)
+        )
+
+    while True:
+        best = None
         for k in keys:
-            _, _, veto, review = fronts[k][at[k]]
-            p, bad = arrays[k]
-            block = None
-            if not k.endswith("adult"):
-                for t in np.round(np.arange(1.0, 0.0, -0.01), 2):
-                    if t < review:
-                        break
-                    sel = p >= t
-                    if sel.sum() >= 5 and bad[sel].mean() >= block_precision:
-                        block = float(t)
-            out[k] = ModelThreshold(review=review, block=block, veto=veto, veto_block=veto)
+            f, i = fronts[k], at[k]
+            for j in range(i + 1, len(f)):
+                dfp, dtp = f[j][0] - f[i][0], f[j][1] - f[i][1]
+                if not fits(k, dfp):
+                    break
+                gain = dtp / max(dfp, 1e-9)
+                if best is None or gain > best[0]:
+                    best = (gain, k, j)
+        if best is None:
+            break
+        _, k, j = best
+        at[k] = j
+        fp[k], tp[k] = fronts[k][j][0], fronts[k][j][1]
+        if curve is not None:
+            curve.append(f"{sum(fp.values()) / sum(good.values()):.4f} {sum(tp.values()) / n_bad:.4f}")
+    out = {}
+    for k in keys:
+        _, _, veto, review = fronts[k][at[k]]
+        p, bad = arrays[k]
+        block = None
+        if not k.endswith("adult"):
+            for t in np.round(np.arange(1.0, 0.0, -0.01), 2):
+                if t < review:
+                    break
+                sel = p >= t
+                if sel.sum() >= 5 and bad[sel].mean() >= block_precision:
+                    block = float(t)
+        out[k] = ModelThreshold(review=review, block=block, veto=veto, veto_block=veto)
     return out
 
 
@@ -248,7 +294,10 @@ def stages(rows: list[dict[str, Any]], mp: ModelPolicy) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dumps", nargs="+", type=Path)
-    ap.add_argument("--fpr", type=float, default=0.025)
+    ap.add_argument("--fpr", type=float, default=0.025, help="pooled FPR budget")
+    ap.add_argument("--script-fpr", type=float, default=0.03, help="cap per script (Chinese or not)")
+    ap.add_argument("--cell-fpr", type=float, default=0.04, help="cap per script x context cell")
+    ap.add_argument("--curve", type=Path, help="with --choose: write the pooled (FPR, recall) steps here")
     ap.add_argument("--block-precision", type=float, default=0.95)
     ap.add_argument("--choose", action="store_true")
     ap.add_argument("--report", action="store_true")
@@ -264,9 +313,12 @@ def main() -> int:
         if len(norm) - norm.count(" ") < MIN_CHARS:  # the shipped model abstains on so short a text
             r["p"]["any"] = float("nan")
     if args.choose:
-        th = choose(rows, args.fpr, args.block_precision, cues)
+        steps: list[str] = []
+        th = choose(rows, args.fpr, args.block_precision, cues, args.script_fpr, args.cell_fpr, steps)
+        if args.curve:
+            args.curve.write_text("fpr recall\n" + "\n".join(steps) + "\n")
         print(policy_text(th))
-        mp = ModelPolicy(th, 0.4, cues)
+        mp = ModelPolicy(th, 0.4, cues, ALWAYS)
         report(
             f"chosen thresholds on the same pool ({len(rows)} comments; optimistic)", rows, verdicts(rows, mp)
         )
@@ -275,7 +327,12 @@ def main() -> int:
         res: list[dict[str, Any]] = [{} for _ in rows]
         for w in sorted({r["writer"] for r in rows}):
             others = [r for r in rows if r["writer"] != w]
-            mp = ModelPolicy(choose(others, args.fpr, args.block_precision, cues), 0.4, cues)
+            mp = ModelPolicy(
+                choose(others, args.fpr, args.block_precision, cues, args.script_fpr, args.cell_fpr),
+                0.4,
+                cues,
+                ALWAYS,
+            )
             idx = [i for i, r in enumerate(rows) if r["writer"] == w]
             for i, v in zip(idx, verdicts([rows[i] for i in idx], mp), strict=True):
                 res[i] = v

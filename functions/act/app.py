@@ -28,6 +28,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         execution_id=inp.step.execution_id,
         retire_originals=cfg.retire_originals,
     )
-    action = actor.act(inp.step.ref, inp.decision)
+    action = actor.act(inp.step.ref, inp.decision, first=inp.first_act)
     logger.info("acted", extra={"verdict": inp.decision.get("verdict"), "action": sorted(action)})
     return action

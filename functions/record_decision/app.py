@@ -103,7 +103,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 [r for r in results if informative(r)],
                 decided=item["decided_at"],
                 expires=item["expires_at"],
-                execution_id=execution_id,
             )
         )
         if isinstance((inp.decision.get("results") or {}).get("inline"), list):
@@ -117,4 +116,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         extra={"kind": decision.kind, "verdict": item.get("verdict"), "retry": existing is not None},
     )
     metrics.add_metric(name=f"Verdict_{item.get('verdict')}", unit=MetricUnit.Count, value=1)
-    return RecordOutput(duplicate=False, decision=item).to_event()
+    return RecordOutput(duplicate=False, decision=item, fresh=existing is None).to_event()

@@ -160,9 +160,9 @@ def _run(world: dict[str, Any], make: Callable[..., Any], verdict: str, at: int 
     ref, decision = make(world, verdict) if make in (_media, _photo) else make(world)
     rec, bus = Recorder(at, when), Bus()
     actor = _actor(rec, bus, world)
-    for _ in range(3):  # the ASL's MaxAttempts
+    for attempt in range(3):  # the ASL's MaxAttempts; the first on a decision this execution just created
         try:
-            result = actor.act(ref, decision)
+            result = actor.act(ref, decision, first=attempt == 0)
             break
         except Fault:
             continue
@@ -363,3 +363,25 @@ def test_only_an_original_nobody_needs_is_retired(world: dict[str, Any], verdict
     versions = world["s3"].list_object_versions(Bucket=UPLOADS, Prefix=ref.key)
     assert any(m["IsLatest"] for m in versions.get("DeleteMarkers", [])) is retired
     assert world["s3"].head_object(Bucket=UPLOADS, Key=ref.key, VersionId=ref.version_id)  # still readable
+
+
+def test_only_a_first_act_on_a_fresh_decision_skips_reading_its_action_record(world: dict[str, Any]) -> None:
+    """Promise: the action record is read (one GetItem) unless no Act can have run before - the first
+    attempt on a decision this execution's RecordDecision created (``ActInput.first_act``); a retry, a
+    redrive or a takeover reads it, so the events are never sent twice for a recorded action."""
+    from tutela.contracts import ActInput
+
+    ref, decision = _media(world, "review")
+    rec, bus = Recorder(None, "before"), Bus()
+    actor = _actor(rec, bus, world)
+    reads: list[str] = []
+    get = actor.history.get
+    actor.history.get = lambda pk, sk: reads.append(sk) or get(pk, sk)  # type: ignore[method-assign]
+    actor.act(ref, decision, first=True)
+    assert reads == [] and len(bus.sent) == 1
+    actor.act(ref, decision)  # a retry: reads the record and sends nothing again
+    assert len(reads) == 1 and len(bus.sent) == 1
+    base = {"detail": {"bucket": {"name": UPLOADS}, "object": {"key": ref.key}}, "decision": decision}
+    assert ActInput.from_event({**base, "fresh": True, "attempt": 0}).first_act
+    for other in ({"fresh": True, "attempt": 1}, {"fresh": False, "attempt": 0}, {"fresh": True}, {}):
+        assert not ActInput.from_event({**base, **other}).first_act, other

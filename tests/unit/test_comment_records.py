@@ -6,6 +6,7 @@ import json
 
 from tutela.comment_records import (
     allowed_lines,
+    evidence_text,
     expand,
     fits_inline,
     informative,
@@ -79,3 +80,34 @@ def test_only_blocked_lines_carry_their_uploaded_bytes_and_only_when_they_fit() 
     assert [r.get("uploaded") for r in out] == [None, BATCH.splitlines()[1].decode(), None, None]
     assert kept_in_record(b"x" * 1000) and not kept_in_record(b"x" * 200_000)
     assert not kept_in_record(b"\xff\xfe not utf-8")
+
+
+def test_a_record_keeping_its_line_stores_spans_only_and_their_text_comes_back_from_it() -> None:
+    """Promise: a blocked comment's record holds its uploaded line and its evidence spans without their
+    text (one DynamoDB write unit instead of two for a typical line); the text is the line's at the spans."""
+    from tutela.decision import comment_items
+    from tutela.objects import ObjectRef
+
+    line = json.dumps({"id": "c9", "text": "hey cutie 加我薇信, don't tell"}, ensure_ascii=False)
+    spans = [{"start": 0, "end": 9, "category": "grooming", "rule": "r1"}, {"start": 10, "end": 14}]
+    batch = (line + "\n").encode()
+    judged = with_uploaded(with_text([{"line": 1, "verdict": "block", "evidence": spans}], batch), batch)
+    assert [e["text"] for e in judged[0]["evidence"]] == ["hey cutie", "加我薇信"]
+    (record,) = comment_items(ObjectRef("b", "comments/p/x.jsonl", "v1"), judged, decided="t", expires=1)
+    assert record["uploaded"] == line and record["evidence"] == spans  # no text stored
+    assert evidence_text(record) == judged[0]["evidence"]
+    from decimal import Decimal  # as read back through the DynamoDB resource API
+
+    read = {
+        **record,
+        "evidence": [{**e, "start": Decimal(e["start"]), "end": Decimal(e["end"])} for e in spans],
+    }
+    assert [e["text"] for e in evidence_text(read)] == ["hey cutie", "加我薇信"]
+    # a record without its line (a review verdict) keeps the text it was given
+    (held,) = comment_items(
+        ObjectRef("b", "comments/p/x.jsonl", "v1"),
+        [{**judged[0], "verdict": "review", "uploaded": None}],
+        decided="t",
+        expires=1,
+    )
+    assert held["evidence"] == judged[0]["evidence"] and evidence_text(held) == judged[0]["evidence"]

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT, create_decisions_table, load_event
+from tutela.comment_records import evidence_text
 from tutela.scrub import find_location
 from tutela_dev.emulator import samples
 from tutela_dev.emulator.stack import load_handler
@@ -283,7 +284,8 @@ def test_a_redelivery_never_rewrites_comment_records(
     batch = next(i for i in items.values() if "#c#" not in i["sk"])
     assert batch["allowed_lines"] == "1-2,4"
     first = next(sk for sk in items if sk.endswith("#c#000003"))
-    assert items[first]["evidence"] and all(e["text"] for e in items[first]["evidence"])
+    # its evidence text: cut from its uploaded line (a blocked record keeps the spans only)
+    assert items[first]["evidence"] and all(e["text"] for e in evidence_text(items[first]))
     env["table"].update_item(
         Key={"pk": items[first]["pk"], "sk": first},
         UpdateExpression="SET marker = :m",

@@ -116,22 +116,73 @@ def _execution(key: str, invocations: list[Invocation], calls: list[Call], state
 
 
 def test_price_standard_vs_express() -> None:
-    inv = [Invocation("ActFunction", 1024, duration_ms=100.0, api_ms=40.0, thread_cpu_ms=60.0)]
+    inv = [
+        Invocation(
+            "ActFunction",
+            1024,
+            duration_ms=100.0,
+            api_ms=10.0,
+            thread_cpu_ms=60.0,
+            calls=[("s3", "PutObject"), ("s3", "HeadObject")],
+        )
+    ]
     calls = [Call("ActFunction", "s3", "PutObject"), Call("ActFunction", "s3", "HeadObject")]
     ex = [_execution("media/p/x.jpg", inv, calls, states=4)]
     standard = price(ex, PRICES, {"StateMachineLogLevel": "ALL"})
     ex[0].machine_type = "EXPRESS"
     express = price(ex, PRICES, {"StateMachineLogLevel": "ERROR"})
-    by = {line.what: line.dollars for line in standard.lines}
+    by = {line.what.split(":")[0]: line.dollars for line in standard.lines}
     assert by["STANDARD state transitions"] == pytest.approx(4 * 0.000025)
     assert by["PutObject"] == pytest.approx(0.000005) and by["HeadObject"] == pytest.approx(0.0000004)
-    # 60 ms of CPU on a full core is 60 * 1769/1024 = 103.6 ms at 1024 MB, + 40 ms waiting on AWS
-    assert by["ActFunction 1024 MB, 144 ms"] == pytest.approx(0.144 * 0.0000166667)
-    ex_by = {line.what: line.dollars for line in express.lines}
+    # 60 ms of CPU on a full core is 60 * 1769/1024 = 103.6 ms at 1024 MB, + 2 S3 calls of 20 ms (modeled)
+    assert by["Act 1024 MB, 144 ms"] == pytest.approx(0.144 * 0.0000166667)
+    # with moto's measured 10 ms in the calls instead (the raw number, shown beside the modeled one)
+    raw = {line.what.split(":")[0]: line.dollars for line in price(ex, PRICES, {}, wait="moto").lines}
+    assert raw["Act 1024 MB, 114 ms"] == pytest.approx(0.114 * 0.0000166667)
+    ex_by = {line.what.split(",")[0]: line.dollars for line in express.lines}
     assert ex_by["EXPRESS executions"] == pytest.approx(0.000001)
-    # 250 ms rounds up to 300 ms, at 64 MB
-    assert ex_by["EXPRESS duration"] == pytest.approx(0.3 * 64 / 1024 * 0.00001667)
+    # modeled: the invocation's 144 ms + 20 ms for the state machine invoking it: 200 ms at 64 MB
+    assert ex_by["EXPRESS duration"] == pytest.approx(0.2 * 64 / 1024 * 0.00001667)
+    # measured: moto's 250 ms wall rounds up to 300 ms
+    raw_ex = {line.what.split(",")[0]: line.dollars for line in price(ex, PRICES, {}, wait="moto").lines}
+    assert raw_ex["EXPRESS duration"] == pytest.approx(0.3 * 64 / 1024 * 0.00001667)
     assert express.total < standard.total
+
+
+def test_modeled_latency_is_per_call_from_the_prices_file() -> None:
+    from tutela_dev.emulator.cost import call_latency_ms, modeled_wait_ms
+
+    lat = {"s3": 20, "s3:DeleteObject": 7, "dynamodb": 5, "default": 30}
+    assert call_latency_ms("s3", "GetObject", lat) == 20 and call_latency_ms("s3", "DeleteObject", lat) == 7
+    assert call_latency_ms("sqs", "SendMessage", lat) == 30
+    inv = Invocation("f", 256, calls=[("s3", "GetObject"), ("dynamodb", "PutItem"), ("dynamodb", "Query")])
+    assert modeled_wait_ms(inv, lat) == 30
+    with pytest.raises(KeyError):
+        call_latency_ms("sqs", "SendMessage", {"s3": 20})
+    # every service the pipeline calls has a figure (or the default) in the real prices file
+    assert all(call_latency_ms(s, "X", PRICES["latency_ms"]) > 0 for s in ("s3", "dynamodb", "events", "sqs"))
+
+
+def test_a_parallel_states_branches_count_as_the_longest() -> None:
+    from tutela_dev.emulator.cost import execution_ms
+
+    lam, lat = PRICES["lambda"], {"default": 20, "lambda:Invoke": 10}
+    a = Invocation("Scan", 1769, duration_ms=50.0, thread_cpu_ms=30.0, started=0.0)  # 30 ms
+    b = Invocation("Scrub", 1769, duration_ms=50.0, thread_cpu_ms=10.0, started=0.01)  # overlaps a: 10 ms
+    c = Invocation("Act", 1769, duration_ms=5.0, thread_cpu_ms=5.0, calls=[("s3", "X")], started=0.2)  # 25
+    ex = Execution("k", "SUCCEEDED", [], [a, b, c], [])
+    assert execution_ms(ex, lat, lam) == (30 + 10) + (25 + 10)
+
+
+def test_the_output_ends_with_the_cost_line() -> None:
+    from tutela_dev.emulator.cost import Bill, summary
+
+    bill = Bill()
+    bill.add("S3", "PutObject", 2, "req", 0.00001)
+    text = summary(bill, {}, raw=bill)
+    assert text.splitlines()[-1] == (
+        "cost per million uploads: $10.00 (1 photo + 20 comments, default parameters)"
+    )
 
 
 def test_comment_batch_is_twenty_lines_with_two_bad(tmp_path: Path) -> None:

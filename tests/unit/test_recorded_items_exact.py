@@ -27,11 +27,7 @@ def test_a_comment_record_holds_every_field_exactly() -> None:
         "lexicon_version": "lex-1",
     }
     held = {"line": 4, "error": "missing text", "minor_context": None}  # everything else defaulted
-    items = list(
-        comment_items(
-            ref, [flagged, held], decided="2026-12-01T00:00:00.000+00:00", expires=99, execution_id="arn:x"
-        )
-    )
+    items = list(comment_items(ref, [flagged, held], decided="2026-12-01T00:00:00.000+00:00", expires=99))
     common = {
         "pk": "obj#uploads/comments/post-1/batch.jsonl",
         "kind": "comment",
@@ -39,8 +35,7 @@ def test_a_comment_record_holds_every_field_exactly() -> None:
         "key": "comments/post-1/batch.jsonl",
         "version_id": "v7",
         "decided_at": "2026-12-01T00:00:00.000+00:00",
-        "expires_at": 99,
-        "execution_id": "arn:x",
+        "expires_at": 99,  # not the execution id: the batch's own item holds it
         "post_id": "post-1",  # the post the batch belongs to (its re-evaluation finds it by this)
     }
     assert items[0] == {

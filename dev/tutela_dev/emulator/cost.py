@@ -2,10 +2,12 @@
 cost table at the list prices of ``cost/prices.toml``.
 
 Everything counted is measured in the run (``tutela_dev.emulator.meter`` and the execution history); the only
-inputs that are not are the prices and, for CloudWatch Logs, the sizes of the records the emulated stack
-cannot see (Lambda's own START/END/REPORT lines, one record per state machine event), both in the prices
-file. Not included: storage (GB-months, not per request), KMS (S3 Bucket Keys and the services' data-key
-caching make it per-key-per-period, not per upload), data transfer (in-region), the $1/month key.
+inputs that are not are the prices, the typical latency of one AWS call per service (moto answers in-process,
+so its time is not AWS's: ``[latency_ms]``, billed as the handlers' waiting; moto's measured time is printed
+beside it) and, for CloudWatch Logs, the sizes of the records the emulated stack cannot see (Lambda's own
+START/END/REPORT lines, one record per state machine event), all in the prices file. Not included: storage
+(GB-months, not per request), KMS (S3 Bucket Keys and the services' data-key caching make it
+per-key-per-period, not per upload), data transfer (in-region), the $1/month key.
 """
 
 from __future__ import annotations
@@ -121,18 +123,26 @@ def price(
     parameters: Mapping[str, str],
     *,
     platform_logs: bool = True,
+    wait: str = "modeled",
 ) -> Bill:
-    """The cost of ``executions`` (together: one "upload" of the issue = 1 photo + 1 comment batch)."""
+    """The cost of ``executions`` (together: one "upload" of the issue = 1 photo + 1 comment batch).
+
+    ``wait="modeled"``: a handler's time in AWS calls is the prices file's typical latency per call
+    (``[latency_ms]``); ``wait="moto"``: moto's measured in-process wall time (raw, moves with load)."""
     bill = Bill()
     sfn, lam, s3p, ddb = prices["stepfunctions"], prices["lambda"], prices["s3"], prices["dynamodb"]
+    latency = prices.get("latency_ms") if wait == "modeled" else None
     express = [e for e in executions if e.machine_type == "EXPRESS"]
     if express:
         rnd = sfn["express_duration_round_ms"]
-        billed_s = sum(math.ceil(max(e.duration_ms, 1) / rnd) * rnd / 1000 for e in express)
+        billed_s = sum(math.ceil(max(execution_ms(e, latency, lam), 1) / rnd) * rnd / 1000 for e in express)
         gb_s = billed_s * sfn["express_memory_mb"] / 1024
         n = len(express)
         bill.add("Step Functions", "EXPRESS executions", n, "req", n * sfn["express_per_request"])
-        bill.add("Step Functions", "EXPRESS duration", gb_s, "GB-s", gb_s * sfn["express_per_gb_second"])
+        what = f"EXPRESS duration, {billed_s * 1000:.0f} ms"
+        if latency is not None:
+            what += f" (modeled; moto's wall {sum(e.duration_ms for e in express):.0f})"
+        bill.add("Step Functions", what, gb_s, "GB-s", gb_s * sfn["express_per_gb_second"])
     n = sum(e.transitions for e in executions if e.machine_type != "EXPRESS")
     each = sfn["standard_per_transition"]
     bill.add("Step Functions", "STANDARD state transitions", n, "transitions", n * each)
@@ -145,9 +155,16 @@ def price(
         by_fn[inv.function, inv.memory_mb].append(inv)
     bill.add("Lambda", "requests", len(invocations), "req", len(invocations) * lam["per_request"])
     for (fn, mem), invs in sorted(by_fn.items()):
-        billed = [billed_ms(i, lam["full_vcpu_mb"], rnd) for i in invs]
+        waits = [None if latency is None else modeled_wait_ms(i, latency) for i in invs]
+        billed = [billed_ms(i, lam["full_vcpu_mb"], rnd, w) for i, w in zip(invs, waits, strict=True)]
         gb_s = sum(ms / 1000 * mem / 1024 for ms in billed)
-        bill.add("Lambda", f"{fn} {mem} MB, {sum(billed):.0f} ms", gb_s, "GB-s", gb_s * gb_price)
+        cpu = sum(i.cpu_ms for i in invs)
+        moto = sum(min(i.api_ms, i.duration_ms) for i in invs)
+        what = f"{fn.removesuffix('Function')} {mem} MB, {sum(billed):.0f} ms: CPU {cpu:.0f}"
+        what += (
+            f", wait {sum(w or 0 for w in waits):.0f} (moto {moto:.0f})" if latency else f", moto {moto:.0f}"
+        )
+        bill.add("Lambda", what, gb_s, "GB-s", gb_s * gb_price)
 
     calls = [c for e in executions for c in e.calls]
     ops: dict[tuple[str, str], list[Call]] = defaultdict(list)
@@ -211,18 +228,54 @@ def price(
     return bill
 
 
-def billed_ms(inv: Invocation, full_vcpu_mb: int, round_ms: int) -> float:
+def billed_ms(inv: Invocation, full_vcpu_mb: int, round_ms: int, wait_ms: float | None = None) -> float:
     """Lambda duration at the function's memory size: the handler's CPU time measured here (a full core)
     takes ``full_vcpu_mb / memory`` times longer on the smaller CPU share Lambda gives below one vCPU; time
-    in AWS calls is waiting and does not stretch (measured as wall time in moto, which answers in-process:
-    on a busy machine an overestimate)."""
+    in AWS calls is waiting and does not stretch: ``wait_ms`` (the modeled latency of its calls), or without
+    it moto's in-process wall time (not AWS's latency; on a busy machine it jumps)."""
     stretch = max(1.0, full_vcpu_mb / inv.memory_mb)
-    ms = inv.cpu_ms * stretch + min(inv.api_ms, inv.duration_ms)
+    waited = min(inv.api_ms, inv.duration_ms) if wait_ms is None else wait_ms
+    ms = inv.cpu_ms * stretch + waited
     return math.ceil(ms / round_ms) * round_ms
+
+
+def call_latency_ms(service: str, operation: str, latency: Mapping[str, Any]) -> float:
+    """The modeled wait of one call: ``service:Operation``, else ``service``, else ``default``."""
+    for key in (f"{service}:{operation}", service, "default"):
+        if key in latency:
+            return float(latency[key])
+    raise KeyError(f"no latency for {service}:{operation} and no default in [latency_ms]")
+
+
+def modeled_wait_ms(inv: Invocation, latency: Mapping[str, Any]) -> float:
+    """What the invocation's AWS calls would keep it waiting on Lambda (one after another)."""
+    return sum(call_latency_ms(service, op, latency) for service, op in inv.calls)
+
+
+def execution_ms(execution: Execution, latency: Mapping[str, Any] | None, lam: Mapping[str, Any]) -> float:
+    """An execution's billed duration. Without ``latency``: its measured wall time in moto (which includes
+    moto's own ASL interpreter on this machine). With it: what it would take on AWS - its invocations one
+    after another (overlapping ones, a Parallel state's branches, count as the longest), each its billed
+    Lambda duration plus the modeled latency of the state machine invoking it (``lambda:Invoke``)."""
+    if latency is None:
+        return execution.duration_ms
+    total, group_end, group_ms = 0.0, -math.inf, 0.0
+    for inv in sorted(execution.invocations, key=lambda i: i.started):
+        ms = billed_ms(inv, lam["full_vcpu_mb"], lam["duration_round_ms"], modeled_wait_ms(inv, latency))
+        ms += call_latency_ms("lambda", "Invoke", latency)
+        if inv.started < group_end:  # overlaps the previous invocation(s)
+            group_ms = max(group_ms, ms)
+        else:
+            total, group_ms = total + group_ms, ms
+        group_end = max(group_end, inv.started + inv.duration_ms / 1000)
+    return total + group_ms
 
 
 def _logs_all(parameters: Mapping[str, str]) -> bool:
     return parameters.get("StateMachineLogLevel", "ALL") == "ALL"
+
+
+WHAT = 64  # width of the "what" column
 
 
 def render(
@@ -233,6 +286,7 @@ def render(
     *,
     verbose: bool = False,
 ) -> str:
+    """The cost table (without the summary: see :func:`summary`)."""
     meta = prices["meta"]
     out = [
         f"prices: {meta['region']}, list, as of {meta['date']} (cost/prices.toml)",
@@ -248,7 +302,7 @@ def render(
         if verbose:
             out.extend(
                 f"    {i.function}: {i.duration_ms:.0f} ms wall, {i.cpu_ms:.0f} ms CPU, "
-                f"{i.api_ms:.0f} ms in AWS calls"
+                f"{i.api_ms:.0f} ms in moto's AWS calls"
                 for i in e.invocations
             )
         fns = ", ".join(
@@ -259,18 +313,38 @@ def render(
             f"{len(e.calls)} API calls; {fns}"
         )
     out.append("")
-    out.append(f"{'service':16s} {'what':44s} {'quantity':>12s} {'unit':<11s} {'$ per 1M uploads':>17s}")
+    if "latency_ms" in prices:
+        lat = ", ".join(f"{k} {v} ms" for k, v in prices["latency_ms"].items())
+        out.append(
+            "Lambda lines: billed ms = CPU ms (measured, stretched below 1 vCPU) + wait, the modeled latency "
+            f"of each AWS call ({lat}; cost/prices.toml [latency_ms]); moto = the same calls' measured "
+            "in-process wall time, not billed"
+        )
+    out.append(f"{'service':16s} {'what':{WHAT}s} {'quantity':>10s} {'unit':<6s} {'$ per 1M uploads':>17s}")
     for line in bill.lines:
         qty = f"{line.quantity:.3f}" if line.quantity % 1 else f"{line.quantity:.0f}"
         dollars = line.dollars * PER_MILLION
-        out.append(f"{line.service:16s} {line.what[:44]:44s} {qty:>12s} {line.unit:<11s} {dollars:17.2f}")
+        out.append(
+            f"{line.service:16s} {line.what[:WHAT]:{WHAT}s} {qty:>10s} {line.unit:<6s} {dollars:17.2f}"
+        )
+    return "\n".join(out)
+
+
+def summary(bill: Bill, parameters: Mapping[str, str], *, raw: Bill | None = None) -> str:
+    """Totals per service, then (with ``raw``) the total with moto's measured call time, then the line
+    ``cost per million uploads: $X.XX (...)``, always last."""
+    out = []
     totals: dict[str, float] = defaultdict(float)
     for line in bill.lines:
         totals[line.service] += line.dollars
-    out.append("")
     for service, dollars in sorted(totals.items(), key=lambda kv: -kv[1]):
         share = dollars / bill.total if bill.total else 0
         out.append(f"{service:16s} {dollars * PER_MILLION:10.2f}  ({share:4.0%})")
+    if raw is not None:
+        out.append(
+            f"(with moto's measured in-process call time instead of the modeled latency: "
+            f"${raw.total * PER_MILLION:.2f}; it moves with the machine's load)"
+        )
     setting = ", ".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "default parameters"
     out.append(
         f"cost per million uploads: ${bill.total * PER_MILLION:.2f} (1 photo + 20 comments, {setting})"
@@ -354,7 +428,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     effective = {**template_defaults(root), **EMULATOR_PARAMETERS, **overrides}
     failed = [e.key for e in executions if e.status != "SUCCEEDED"]
-    bill = price(executions, prices, effective, platform_logs=platform_logs(root))
+    logs = platform_logs(root)
+    bill = price(executions, prices, effective, platform_logs=logs)
+    raw = (
+        price(executions, prices, effective, platform_logs=logs, wait="moto")
+        if "latency_ms" in prices
+        else None
+    )
     print(render(bill, executions, prices, overrides, verbose=args.calls))
     if "bedrock" in prices:
         from tutela_dev.emulator.llm_cost import per_million, render_table
@@ -362,6 +442,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sample = [(t, False) for t in BENIGN] + [(t, True) for t in BAD]  # the measured batch's 10% bad
         print()
         print(render_table(per_million(sample, prices["bedrock"]["models"]), prices["bedrock"]["date"]))
+    print()
+    print(summary(bill, overrides, raw=raw))
     if failed:
         print(f"executions did not succeed: {failed}", file=sys.stderr)
         return 1

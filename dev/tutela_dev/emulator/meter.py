@@ -56,9 +56,14 @@ class Invocation:
     duration_ms: float = 0.0
     init_ms: float = 0.0
     log_bytes: int = 0
-    api_ms: float = 0.0  # wall time inside AWS calls (on Lambda: waiting on the network, not the CPU)
+    # wall time inside AWS calls as moto answered them in-process: not AWS's latency (it is moto's Python on
+    # this machine, and it jumps with the machine's load); ``make cost`` prices a modeled wait per call
+    # (``cost/prices.toml`` [latency_ms]) and shows this raw number beside it
+    api_ms: float = 0.0
     thread_cpu_ms: float = 0.0  # the process's CPU time during the invocation, AWS calls excluded
     thread: int = 0
+    started: float = 0.0  # perf_counter() at the start (which invocations overlapped: a Parallel state)
+    calls: list[tuple[str, str]] = field(default_factory=list)  # (service, operation) of each AWS call
     _api_cpu_ms: float = 0.0
 
     @property
@@ -96,6 +101,7 @@ class Meter:
         logged = _position(sink)
         self._current = inv
         started, cpu = time.perf_counter(), time.process_time()
+        inv.started = started
         try:
             yield inv
         finally:
@@ -127,6 +133,7 @@ class Meter:
             if threading.get_ident() == inv.thread:
                 context["tutela_meter_cpu"] = time.process_time()
         call = Call(inv.function, service, model.name)
+        inv.calls.append((service, model.name))
         if service == "dynamodb":
             body = _json_body(params)
             call.write_units = self._write_units(model.name, body)
@@ -254,6 +261,25 @@ def _value_size(value: Any) -> int:
 def _number_size(text: str) -> int:
     digits = text.lstrip("-").replace(".", "").lstrip("0") or "0"
     return math.ceil(len(digits) / 2) + 1
+
+
+class CountingSink:
+    """A text stream that counts the UTF-8 bytes written through it (``tell()``): a file's own ``tell()``
+    flushes and rebuilds its decoder state, which cost the emulated stack ~10 ms per invocation."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.written = 0
+
+    def write(self, text: str) -> int:
+        self.written += len(text.encode("utf-8", "surrogatepass"))
+        return int(self.stream.write(text))
+
+    def tell(self) -> int:
+        return self.written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _position(sink: Any) -> int:

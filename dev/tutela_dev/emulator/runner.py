@@ -38,6 +38,7 @@ class Upload:
     size: int = 0
     deliveries: int = 0
     executions: list[dict[str, Any]] = field(default_factory=list)
+    etag: str | None = None  # from the upload's PutObject (else read with a HEAD at delivery)
 
 
 def key_for(path: Path) -> str:
@@ -108,7 +109,8 @@ class Runner:
         key = key or key_for(path)
         with path.open("rb") as fh:
             put = self.s3.put_object(Bucket=self.bucket, Key=key, Body=fh)
-        return Upload(path, key, put.get("VersionId"), path.stat().st_size)
+        etag = str(put["ETag"]).strip('"') if put.get("ETag") else None
+        return Upload(path, key, put.get("VersionId"), path.stat().st_size, etag=etag)
 
     def load_bank(self, csv_path: Path, bank: str) -> int:
         """Import a hash list into the stack's bank bucket (as `tutela bank import --bucket` would)."""
@@ -126,10 +128,10 @@ class Runner:
         return added.added + added.videos_added
 
     def deliver(self, upload: Upload) -> list[dict[str, Any]]:
-        head = self.s3.head_object(Bucket=self.bucket, Key=upload.key, **self.ref(upload).version_args())
-        event = object_created_event(
-            self.bucket, upload.key, upload.version_id, upload.size, head["ETag"].strip('"')
-        )
+        if upload.etag is None:
+            head = self.s3.head_object(Bucket=self.bucket, Key=upload.key, **self.ref(upload).version_args())
+            upload.etag = str(head["ETag"]).strip('"')
+        event = object_created_event(self.bucket, upload.key, upload.version_id, upload.size, upload.etag)
         upload.deliveries += 1
         results = [self.stack.wait(arn) for arn in self.stack.deliver(event)]
         upload.executions.extend(results)

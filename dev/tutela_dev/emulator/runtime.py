@@ -4,6 +4,7 @@ their function's template environment, a Lambda-like context, warm module cachin
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.util
 import io
 import json
@@ -46,7 +47,7 @@ class _Registry:
 
     functions: dict[str, Function] = field(default_factory=dict)
     modules: dict[str, ModuleType] = field(default_factory=dict)
-    log: io.TextIOBase | None = None
+    log: Any = None  # a text stream (the stack wraps it in a meter.CountingSink)
     chaos: Chaos | None = None
     meter: Meter | None = None
 
@@ -138,8 +139,11 @@ def invoke_in_process(fn: Any, event: Any = None) -> tuple[str, bool, str]:
         sink = _REGISTRY.log or io.StringIO()
         try:
             started = time.perf_counter()
+            loaded = len(_REGISTRY.modules)
             handler = load_handler(target.code_dir, target.handler)
             init_ms = 1000 * (time.perf_counter() - started)
+            if len(_REGISTRY.modules) > loaded:
+                gc.freeze()  # the function's INIT (modules, models) lives as long as the stack: see stack.py
             _route_logs(sink)
             invocation = chaos.start(target.logical_id, event) if chaos else None
             metered = (

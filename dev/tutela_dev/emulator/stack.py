@@ -12,6 +12,8 @@ Two things moto does not do, so this module does them from the stack's own resou
 
 from __future__ import annotations
 
+import copy
+import gc
 import json
 import logging
 import os
@@ -28,7 +30,7 @@ from tutela.aws import clients
 from tutela_dev.emulator.cfn import Conditions, join, null_policy_loader, tiny_zip
 from tutela_dev.emulator.cfn_yaml import load_template
 from tutela_dev.emulator.chaos import Chaos
-from tutela_dev.emulator.meter import Meter
+from tutela_dev.emulator.meter import CountingSink, Meter
 from tutela_dev.emulator.runtime import (
     _REGISTRY,
     ACCOUNT,
@@ -80,6 +82,10 @@ class EmulatedStack:
         self._ended_patch: Any = None
         self._parse_patch: Any = None
         self._listing_patch: Any = None
+        self._lambda_client_patch: Any = None
+        self._copy_patches: list[Any] = []
+        self._clients: dict[str, Any] = {}
+        self._rules: list[tuple[Any, list[str]]] | None = None
         self._sleep_patch: Any = None
         self.parameters = {**EMULATOR_PARAMETERS, **(parameters or {})}
         self.stubs = dict(stubs or {})
@@ -135,12 +141,17 @@ class EmulatedStack:
         self._parse_patch.start()
         self._listing_patch = _empty_listing()
         self._listing_patch.start()
+        self._lambda_client_patch = _one_lambda_client()
+        self._lambda_client_patch.start()
+        self._copy_patches = _json_copies() + _parsed_paths()
+        for patch in self._copy_patches:
+            patch.start()
         if self.retry_scale != 1.0:
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
             self._sleep_patch = mock.patch.object(retrier_decl, "time", _ScaledTime(self.retry_scale))
             self._sleep_patch.start()
-        _REGISTRY.log = self.log
+        _REGISTRY.log = CountingSink(self.log) if self.log is not None else None
         _REGISTRY.modules.clear()  # a new deployment: every function starts cold, with new clients
         clients.reset()
         for service, stub in self.stubs.items():
@@ -156,6 +167,12 @@ class EmulatedStack:
         except Exception:
             self.stop()
             raise
+        # One process holds moto, every function and the run's data: ~600k objects, so each full garbage
+        # collection took 0.3-0.8 s, several times per run, landing inside whichever handler (or moto call)
+        # was running (a Lambda's own heap is a fraction of that). What exists now (moto, the deployment)
+        # lives as long as the stack: move it out of the collector's reach until stop().
+        gc.collect()
+        gc.freeze()
 
     def stop(self) -> None:
         if self._sleep_patch is not None:
@@ -173,9 +190,16 @@ class EmulatedStack:
         if self._listing_patch is not None:
             self._listing_patch.stop()
             self._listing_patch = None
+        if self._lambda_client_patch is not None:
+            self._lambda_client_patch.stop()
+            self._lambda_client_patch = None
+        for patch in self._copy_patches:
+            patch.stop()
+        self._copy_patches = []
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        gc.unfreeze()  # what start() and the functions' INIT froze is collectable again
         _REGISTRY.functions.clear()
         _REGISTRY.log = None
         _REGISTRY.chaos = None
@@ -187,6 +211,8 @@ class EmulatedStack:
             self._uninstall_meter()
             self._uninstall_meter = None
         self._session = None
+        self._clients.clear()
+        self._rules = None
         _route_logs(sys.stdout)
         os.environ.clear()
         os.environ.update(self._saved_env)
@@ -205,7 +231,12 @@ class EmulatedStack:
         return self._session
 
     def client(self, service: str) -> Any:
-        return self.session.client(service)
+        """One client per service for the stack's life (a botocore client is thread-safe; making one costs
+        ~10 ms, which the runner used to pay several times per upload)."""
+        client = self._clients.get(service)
+        if client is None:
+            client = self._clients[service] = self.session.client(service)
+        return client
 
     def resource(self, service: str) -> Any:
         return self.session.resource(service)
@@ -376,23 +407,33 @@ class EmulatedStack:
     # -------------------------------------------------------------- running
     def deliver(self, event: dict[str, Any]) -> list[str]:
         """Play the template's EventBridge rules: start the state machine for each rule the event matches."""
-        from moto.events.models import EventPattern  # moto's own matcher: TestEventPattern is not mocked
-
-        events = self.client("events")
         started = []
-        for rule in events.list_rules()["Rules"]:
-            pattern = rule.get("EventPattern")
-            if not pattern or not EventPattern.load(pattern).matches_event(event):  # type: ignore[arg-type]
+        for pattern, machines in self._default_bus_rules():
+            if not pattern.matches_event(event):
                 continue
-            for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
-                if target["Arn"] in self.executable:
-                    run = self.client("stepfunctions").start_execution(
-                        stateMachineArn=self.executable[target["Arn"]],
-                        name=str(uuid.uuid4()),
-                        input=json.dumps(event),
-                    )
-                    started.append(run["executionArn"])
+            for machine in machines:
+                run = self.client("stepfunctions").start_execution(
+                    stateMachineArn=machine, name=str(uuid.uuid4()), input=json.dumps(event)
+                )
+                started.append(run["executionArn"])
         return started
+
+    def _default_bus_rules(self) -> list[tuple[Any, list[str]]]:
+        """The default bus's rules (the template's: nothing adds any after the deployment) as moto's own
+        matcher (TestEventPattern is not mocked) and the executable state machines they target; read once,
+        not with three API calls per delivery."""
+        if self._rules is None:
+            from moto.events.models import EventPattern
+
+            events, rules = self.client("events"), []
+            for rule in events.list_rules()["Rules"]:
+                if not rule.get("EventPattern"):
+                    continue
+                targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+                machines = [self.executable[t["Arn"]] for t in targets if t["Arn"] in self.executable]
+                rules.append((EventPattern.load(rule["EventPattern"]), machines))
+            self._rules = rules
+        return self._rules
 
     def wait(self, execution_arn: str, *, timeout_s: float = 600) -> dict[str, Any]:
         """The execution's description once it has ended: woken by moto's own end-of-execution hook
@@ -459,6 +500,84 @@ def _parse_once() -> Any:
             return programs[definition]
 
     return mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
+
+
+def _one_lambda_client() -> Any:
+    """moto's Step Functions makes a new boto3 Lambda client for every Task it runs (~10 ms each, five per
+    photo); its settings never change, so make one per region for the stack's life (made on first use,
+    i.e. after the meter's and chaos's hooks are on the default session, as before)."""
+    from unittest import mock
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    original = lambda_eval_utils.boto_client_for
+    made: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        with lock:
+            if (region, service) not in made:
+                made[region, service] = original(region=region, service=service, state_credentials=None)
+            return made[region, service]
+
+    return mock.patch.object(lambda_eval_utils, "boto_client_for", boto_client_for)
+
+
+def json_copy(value: Any) -> Any:
+    """``copy.deepcopy`` for JSON data (dicts, lists, str, int, float, bool, None), several times faster;
+    anything else goes to ``copy.deepcopy``. Unlike deepcopy it does not keep two references to one
+    object shared in the copy, which JSON values never rely on."""
+    kind = type(value)
+    if kind is dict:
+        return {k: json_copy(v) for k, v in value.items()}
+    if kind is list:
+        return [json_copy(v) for v in value]
+    if kind in _IMMUTABLE:
+        return value
+    return copy.deepcopy(value)
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
+
+class _JsonCopyModule:
+    """Stands in for the ``copy`` module inside moto's ASL interpreter."""
+
+    deepcopy = staticmethod(json_copy)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _json_copies() -> list[Any]:
+    """moto's ASL interpreter deep-copies the whole state for every JSONPath it evaluates ("copy on write"
+    is a TODO there): ~0.1 s of a 20-comment batch's execution, whose state carries the batch's results.
+    The state is JSON (it is what Step Functions passes between states), so copy it as JSON."""
+    from unittest import mock
+
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.component.common.string import string_expression
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.asl.eval import environment, states
+
+    shim = _JsonCopyModule()
+    modules = (states, string_expression, result_path, execute_state, environment)
+    return [mock.patch.object(module, "copy", shim) for module in modules]
+
+
+def _parsed_paths() -> list[Any]:
+    """moto evaluates every JSONPath by building a new jsonpath_ng (yacc) parser for it (~1-2 ms, ~20 per
+    upload); the parsed paths are immutable, so parse each path string once."""
+    from functools import lru_cache
+    from unittest import mock
+
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    return [
+        mock.patch.object(json_path, "parse", lru_cache(maxsize=1024)(json_path.parse)),
+        mock.patch.object(result_path, "parse", lru_cache(maxsize=1024)(result_path.parse)),
+    ]
 
 
 def _empty_listing() -> Any:

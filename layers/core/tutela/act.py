@@ -141,13 +141,15 @@ class Actor:
         self.execution_id = execution_id
         self.retire_originals = retire_originals
 
-    def act(self, ref: ObjectRef, decision: Mapping[str, Any]) -> dict[str, Any]:
+    def act(self, ref: ObjectRef, decision: Mapping[str, Any], *, first: bool = False) -> dict[str, Any]:
+        """``first``: no Act can have run for this decision before (its first attempt, on a decision this
+        execution just created): then there is no action record to read (a GetItem per upload saved)."""
         if decision.get("verdict") not in ("allow", "review", "block") or not decision.get("sk"):
             raise InvalidInputError("Act needs a recorded decision")
         keys = action_keys(ref)
         if decision.get("pk") != keys["pk"] or not keys["sk"].startswith(f"{decision['sk']}#"):
             raise InvalidInputError("the decision is not this object version's")
-        logged = self.history.get(keys["pk"], keys["sk"])
+        logged = None if first else self.history.get(keys["pk"], keys["sk"])
         kind, verdict = decision.get("kind"), decision["verdict"]
         original: dict[str, Any] | None = None
         # A post's text (kind "post") is staged and published like a scrubbed copy: the judged JSON only.

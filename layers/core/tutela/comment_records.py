@@ -161,5 +161,34 @@ def with_uploaded(results: Iterable[Mapping[str, Any]], batch: bytes) -> list[di
     return out
 
 
+def evidence_text(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A comment record's evidence spans with their text: stored in the record, or (a record that keeps its
+    uploaded line stores the spans only) cut from that line's judged text, as :func:`with_text` cut it."""
+    evidence = [dict(e) for e in record.get("evidence") or [] if isinstance(e, Mapping)]
+    uploaded = record.get("uploaded")
+    if not isinstance(uploaded, str) or all("text" in e for e in evidence):
+        return evidence
+    from tutela.comments.lines import parse_line
+
+    parsed = parse_line(1, uploaded.encode("utf-8"), None)
+    text = parsed.text if parsed is not None else None
+    for e in evidence:
+        start, end = _index(e.get("start")), _index(e.get("end"))
+        if "text" not in e and isinstance(text, str) and start is not None and end is not None:
+            e["text"] = text[start:end]
+    return evidence
+
+
+def _index(value: Any) -> int | None:
+    """An int, or a whole Decimal (as the DynamoDB resource API returns numbers)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if type(value).__name__ == "Decimal" and value == int(value):
+        return int(value)
+    return None
+
+
 def has_block(results: Iterable[Mapping[str, Any]]) -> bool:
     return any(r.get("verdict") == "block" for r in results)

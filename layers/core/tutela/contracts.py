@@ -111,29 +111,43 @@ class RecordInput:
 @dataclass(frozen=True, slots=True)
 class RecordOutput:
     """``duplicate``: a redelivery found another execution's decision (the ASL stops); otherwise
-    ``decision`` is the stored item Act carries out."""
+    ``decision`` is the stored item Act carries out. ``fresh``: this invocation created the decision item
+    (nothing can have acted on it yet)."""
 
-    FIELDS: ClassVar[tuple[str, ...]] = ("duplicate", "decision")
+    FIELDS: ClassVar[tuple[str, ...]] = ("duplicate", "decision", "fresh")
     duplicate: bool
     decision: dict[str, Any]
+    fresh: bool = False
 
     @classmethod
     def from_event(cls, event: Any) -> RecordOutput:
         if not isinstance(event, Mapping) or not isinstance(event.get("duplicate"), bool):
             raise InvalidInputError("RecordDecision output needs a boolean duplicate")
-        return cls(bool(event["duplicate"]), _mapping(event, "decision"))
+        return cls(bool(event["duplicate"]), _mapping(event, "decision"), event.get("fresh") is True)
 
     def to_event(self) -> dict[str, Any]:
-        return {"duplicate": self.duplicate, "decision": self.decision}
+        return {"duplicate": self.duplicate, "decision": self.decision, "fresh": self.fresh}
 
 
 @dataclass(frozen=True, slots=True)
 class ActInput:
-    """A recorded decision (the stored item) to carry out."""
+    """A recorded decision (the stored item) to carry out. ``fresh`` (RecordDecision's) and ``attempt``
+    (the state's ``$$.State.RetryCount``) together say whether any Act can have run for it before: on the
+    first attempt for a decision created by this execution's RecordDecision none can, so Act skips reading
+    its action record. Without them (a redrive, an older machine) Act reads it, as always."""
 
-    FIELDS: ClassVar[tuple[str, ...]] = ("detail", "execution_id", "event_time", "decision")
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "detail",
+        "execution_id",
+        "event_time",
+        "decision",
+        "fresh",
+        "attempt",
+    )
     step: StepInput
     decision: dict[str, Any]
+    fresh: bool = False
+    attempt: int | None = None
 
     @classmethod
     def from_event(cls, event: Any) -> ActInput:
@@ -141,10 +155,22 @@ class ActInput:
         decision = _mapping(event, "decision")
         if decision.get("verdict") not in ("allow", "review", "block") or not decision.get("sk"):
             raise InvalidInputError("Act needs a recorded decision")
-        return cls(step, decision)
+        attempt = event.get("attempt")
+        valid = isinstance(attempt, int) and not isinstance(attempt, bool) and attempt >= 0
+        return cls(step, decision, event.get("fresh") is True, attempt if valid else None)
+
+    @property
+    def first_act(self) -> bool:
+        """No Act can have run for this decision yet."""
+        return self.fresh and self.attempt == 0
 
     def to_event(self) -> dict[str, Any]:
-        return {**self.step.to_event(), "decision": self.decision}
+        return {
+            **self.step.to_event(),
+            "decision": self.decision,
+            "fresh": self.fresh,
+            "attempt": self.attempt,
+        }
 
 
 # The ASL's Task resources (DefinitionSubstitutions names) and the contract of what each one is sent.

@@ -147,9 +147,13 @@ def comment_items(
     *,
     decided: str,
     expires: int,
-    execution_id: str | None = None,
 ) -> Iterable[dict[str, Any]]:
-    """One item per comment result, keyed by its line number (unique in a batch whatever the ids)."""
+    """One item per comment result, keyed by its line number (unique in a batch whatever the ids).
+
+    What the batch's own item (``sk`` without ``#c#...``) already holds is not repeated: the execution id
+    (the same execution writes the batch item and its records). A record that keeps its uploaded line
+    (``uploaded``) keeps its evidence spans without their text, which is ``uploaded``'s judged text at those
+    spans (``tutela.comment_records.evidence_text``): under DynamoDB's 1 KB write unit for a typical line."""
     for r in results:
         line = r.get("line")
         if not isinstance(line, int) or isinstance(line, bool) or line < 1:
@@ -174,10 +178,13 @@ def comment_items(
             "llm": r.get("llm"),
             "decided_at": decided,
             "expires_at": expires,
-            "execution_id": execution_id,
         }
         if isinstance(r.get("uploaded"), str):  # a blocked line's evidence (tutela.comment_records)
             item["uploaded"] = r["uploaded"]
+            item["evidence"] = [
+                {k: v for k, v in e.items() if k != "text"} if isinstance(e, Mapping) else e
+                for e in item["evidence"] or []
+            ]
         if r.get("computed_verdict"):  # a re-moderation judged it looser: held for a human (tutela.remod)
             item["computed_verdict"] = r["computed_verdict"]
         held = comment_reason(r)

@@ -162,19 +162,20 @@ def test_chinese_comments_have_their_own_thresholds(tmp_path: Path) -> None:
     from tutela.comments.classify import model_thresholds
 
     mp = lex.model_policy
-    # a context where the packaged policy gives Chinese text a higher review threshold
+    # a context where the packaged policy gives Chinese and other text different review thresholds
     ctx = next(
         c
         for c in (True, None, False)
         if (model_thresholds(mp, "你好呀", c).review or 1.0)
-        > (model_thresholds(mp, "hello there", c).review or 1.0)
+        != (model_thresholds(mp, "hello there", c).review or 1.0)
     )
     zh, en = model_thresholds(mp, "你好呀", ctx), model_thresholds(mp, "hello there", ctx)
-    assert zh.review is not None and en.review is not None and zh.review > en.review
-    p = (zh.review + en.review) / 2  # flags English, not Chinese
+    assert zh.review is not None and en.review is not None and zh.review != en.review
+    p = (zh.review + en.review) / 2  # flags the text with the lower threshold only
     m = {"any": p, **dict.fromkeys(CATEGORIES, 0.9)}
     base = {"verdict": "allow", "categories": [], "score": 0.0, "severity": 0, "evidence": []}
     en_r, zh_r = dict(base), dict(base)
     _combine(en_r, {}, lex, lex.model, m, "hello there", " hello there ", ctx)
     _combine(zh_r, {}, lex, lex.model, m, "你好呀", " 你好呀 ", ctx)
-    assert en_r["verdict"] != "allow" and zh_r["verdict"] == "allow"
+    low, high = (en_r, zh_r) if en.review < zh.review else (zh_r, en_r)
+    assert low["verdict"] != "allow" and high["verdict"] == "allow"

@@ -283,7 +283,6 @@ class Reevaluator:
                     results,
                     decided=decision["decided_at"],
                     expires=decision["expires_at"],
-                    execution_id=self.cause.execution_id,
                 ),
                 item["sk"],
                 decision["sk"],
