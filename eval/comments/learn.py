@@ -27,7 +27,8 @@ from tutela.comments.lexicon import CATEGORIES, Lexicon  # noqa: E402
 
 TRAIN_DIR = HERE / "train"
 SEALED_DIR = HERE / "sealed-2026-12"
-# Later rounds' held-out writers, scored once, then burned: one group per writer folder, named ``rN-<folder>``.
+# Later rounds' held-out writers, scored once, then burned: one group per writer folder, named
+# ``rN-<folder>``.
 SEALED_ROUNDS = {"r3": HERE / "sealed-2026-12-r3", "r4": HERE / "sealed-2026-12-r4"}
 OUTPUTS = ("any", *CATEGORIES)
 _CJK = (0x3400, 0x9FFF)
