@@ -148,7 +148,7 @@ bench: setup
 train-comments: setup
 	$(BIN)/python eval/comments/train.py $(TRAIN_ARGS)
 
-# Mutation testing (docs/testing.md). Not part of `make test`: a run costs ~25 min for the default sample
+# Mutation testing (docs/testing.md). Not part of `make test`: a run costs ~30-50 min for the default sample
 # on 2 cores, all ~5,000 mutants many hours. mutmut gets its own venv (it needs a newer click than
 # aws-sam-cli pins; pyproject's `mutation` extra), which sees the dev venv's packages through a .pth file.
 MUTMUT_REQ = $(shell $(RUNTIME_PY) -c "import tomllib; \

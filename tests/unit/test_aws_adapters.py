@@ -117,3 +117,20 @@ def test_events_that_stay_rejected_are_a_transient_error() -> None:
         )
     with stub, pytest.raises(TransientError):
         DecisionBus("bus", client).publish_all([("A", {"n": 1})])
+
+
+@pytest.mark.parametrize(
+    ("value", "on"), [(None, True), ("", True), ("false", True), ("1", False), ("True", False)]
+)
+def test_tracing_is_on_unless_the_template_turns_it_off(
+    value: str | None, on: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Promise: X-Ray tracing follows the template's Tracing parameter (POWERTOOLS_TRACE_DISABLED), and a
+    function deployed without that variable traces (the default), rather than failing at INIT."""
+    from tutela.aws.step import tracing_enabled
+
+    if value is None:
+        monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED", raising=False)
+    else:
+        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", value)
+    assert tracing_enabled() is on

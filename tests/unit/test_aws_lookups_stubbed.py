@@ -160,3 +160,50 @@ def test_head_raises_what_is_not_absence() -> None:
         assert head is not None and head["ContentLength"] == 3 and head["ETag"] == '"e"'
         with pytest.raises(ClientError):
             S3(client).head("up", "k")
+
+
+def test_a_conditional_bank_read_of_a_missing_index_makes_the_first_write_create_only() -> None:
+    """Promise: when the bank index does not exist yet (S3 may say 404 or NoSuchKey), the writer's index
+    write is create-only (If-None-Match), so two first writers cannot both win."""
+    from tutela.aws.banks import ConditionalS3Blobs
+    from tutela.bank.store import INDEX_KEY
+
+    client, stub = _s3_stubbed()
+    stub.add_client_error(
+        "get_object", "404", http_status_code=404, expected_params={"Bucket": "banks", "Key": INDEX_KEY}
+    )
+    stub.add_response(
+        "put_object",
+        {"ETag": '"new"'},
+        {"Bucket": "banks", "Key": INDEX_KEY, "Body": b"{}", "IfNoneMatch": "*"},
+    )
+    blobs = ConditionalS3Blobs("banks", client)
+    with stub:
+        assert blobs.get(INDEX_KEY) is None
+        blobs.put(INDEX_KEY, b"{}")
+        stub.assert_no_pending_responses()
+
+
+def test_exporting_comment_records_reads_every_page_of_the_table() -> None:
+    """Promise: `tutela comments-export-labels --table` exports every comment record and review outcome,
+    not just the first 1 MB page of the scan (each next page starts where the last one stopped)."""
+    from tutela.aws.store import DecisionStore
+
+    class Paged:
+        def __init__(self) -> None:
+            self.asked: list[dict[str, Any]] = []
+
+        def scan(self, **kwargs: Any) -> dict[str, Any]:
+            self.asked.append(kwargs)
+            if "ExclusiveStartKey" not in kwargs:
+                return {"Items": [{"pk": "a", "kind": "comment"}], "LastEvaluatedKey": {"pk": "a"}}
+            assert kwargs["ExclusiveStartKey"] == {"pk": "a"}
+            return {"Items": [{"pk": "b", "kind": "comment_review"}]}
+
+    store = DecisionStore("decisions")
+    store._table = table = Paged()
+    assert [r["pk"] for r in store.scan_comment_records()] == ["a", "b"]
+    assert len(table.asked) == 2 and table.asked[0]["ExpressionAttributeValues"] == {
+        ":c": "comment",
+        ":r": "comment_review",
+    }

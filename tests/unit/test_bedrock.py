@@ -141,6 +141,27 @@ def test_a_read_timeout_fails_closed(bedrock: tuple[Any, Stubber], monkeypatch: 
     assert "timeout" in rs[0]["error"] and report.failed_calls == 1
 
 
+def test_a_network_failure_fails_closed_and_names_its_cause(
+    bedrock: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Promise: a call that never reached Bedrock (no connection) holds every asked comment for review, and
+    the recorded error names what failed (the operator's first clue), not a placeholder."""
+    from botocore.exceptions import EndpointConnectionError
+
+    client, _ = bedrock
+
+    def unreachable(**_: Any) -> Any:
+        raise EndpointConnectionError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(client, "converse", unreachable)
+    with pytest.raises(LLMUnavailable) as exc:
+        BedrockConverse(MODEL, client=client).ask("s", "u", 10)
+    assert exc.value.kind == "error:EndpointConnectionError"
+    rs, _ = run(client)
+    assert [(r["verdict"], r["code"]) for r in rs] == [("review", CODE_UNAVAILABLE)] * 2
+    assert "error:EndpointConnectionError" in rs[0]["error"]
+
+
 def test_the_client_is_bounded_to_fit_the_function_timeout(template: dict[str, Any]) -> None:
     """One call with its retry, after the rules stages' time, must fit ClassifyComments' timeout with the
     handler's reserve; the shared client is built with these bounds."""

@@ -165,6 +165,97 @@ def test_classify_comments(env: dict[str, Any], tmp_path: Path, lambda_context: 
     assert "don't tell your parents" not in json.dumps(out)  # the state carries counts, not text
 
 
+def test_classify_comments_asks_the_configured_llm_and_records_its_stricter_verdict(
+    env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Promise: with COMMENTS_LLM set, ClassifyComments asks exactly that model (Bedrock Converse) about the
+    comments stages 1-2 allowed under a post of unknown age, applies its stricter verdict to that comment
+    only, and says in the decision which stages judged the batch and the comment."""
+    from botocore.stub import ANY, Stubber
+
+    from tutela.aws import clients
+    from tutela_dev.emulator.stack import FakeContext
+
+    model = "amazon.nova-micro-v1:0"
+    monkeypatch.setenv("COMMENTS_LLM", model)
+    bedrock = boto3.client("bedrock-runtime")
+    answer = {
+        "verdicts": [
+            {"id": "1", "verdict": "review", "categories": ["grooming"], "reason": "asks to move the chat"},
+            {"id": "2", "verdict": "allow", "categories": [], "reason": "a compliment"},
+        ]
+    }
+    reply = {
+        "output": {"message": {"role": "assistant", "content": [{"text": json.dumps(answer)}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 900, "outputTokens": 40, "totalTokens": 940},
+        "metrics": {"latencyMs": 300},
+    }
+    asked = {"modelId": model, "system": ANY, "messages": ANY, "inferenceConfig": ANY}
+    batch = b'{"id": "c1", "text": "lovely photo"}\n{"id": "c2", "text": "great shot"}\n'
+    event = put(env, load_event("classify_comments"), batch)
+    with Stubber(bedrock) as stub:
+        stub.add_response("converse", reply, asked)
+        clients.override("bedrock-runtime", bedrock)
+        try:
+            # the function's own timeout leaves room for a model call (a 60 s one would hold both lines)
+            out = handler("classify_comments")(event, FakeContext("classify", 300, 1024))
+        finally:
+            clients.override("bedrock-runtime", None)
+        stub.assert_no_pending_responses()
+    assert out["verdict"] == "review" and out["counts"] == {"allow": 1, "review": 1}
+    assert out["analyzers"]["comments"]["stages"][-1] == f"llm:{model}"
+    assert out["analyzers"]["comments"]["llm"]["calls"] == 1
+    # the model's reason may quote the comment: the results are staged, never carried in the state
+    assert "inline" not in out["results"] and out["results"]["bucket"] == STAGING
+    body = env["s3"].get_object(Bucket=STAGING, Key=out["results"]["key"])["Body"].read()
+    first, second = (json.loads(line) for line in body.splitlines())
+    assert (first["line"], first["verdict"], first["llm"]) == (
+        1,
+        "review",
+        {"model": model, "verdict": "review"},
+    )
+    assert first["stages"][-1] == f"llm:{model}" and second["verdict"] == "allow"
+
+
+def test_the_llm_stage_honours_the_configured_scope(env: dict[str, Any]) -> None:
+    """Promise: COMMENTS_LLM_SCOPE=all also asks the model about comments under an adult's post (the default
+    scope, child-or-unknown, never does): the operator's setting reaches the stage."""
+    import sys
+
+    from botocore.stub import ANY, Stubber
+
+    from tutela.aws import clients
+    from tutela.aws.settings import LLMSettings
+    from tutela.comments import classify_lines
+
+    model = "amazon.nova-micro-v1:0"
+    app = sys.modules[handler("classify_comments").__module__]
+    lines = [b'{"id": "c1", "text": "great shot"}']
+    answer = {"verdicts": [{"id": "1", "verdict": "allow", "categories": [], "reason": "a compliment"}]}
+    reply = {
+        "output": {"message": {"role": "assistant", "content": [{"text": json.dumps(answer)}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 500, "outputTokens": 20, "totalTokens": 520},
+        "metrics": {"latencyMs": 100},
+    }
+    bedrock = boto3.client("bedrock-runtime")
+    asked = {"modelId": model, "system": ANY, "messages": ANY, "inferenceConfig": ANY}
+    with Stubber(bedrock) as stub:
+        stub.add_response("converse", reply, asked)
+        clients.override("bedrock-runtime", bedrock)
+        try:
+            calls = {}
+            for scope in ("child-or-unknown", "all"):
+                results = list(classify_lines(lines, minor_context=False))
+                report = app.run_llm_stage(LLMSettings(model, scope, 30_000), results, lines, False, None)
+                calls[scope] = report.calls
+        finally:
+            clients.override("bedrock-runtime", None)
+        stub.assert_no_pending_responses()
+    assert calls == {"child-or-unknown": 0, "all": 1}
+
+
 def test_record_decision_is_idempotent(env: dict[str, Any], lambda_context: Any) -> None:
     """Promise: exactly one decision per object version; a retry of the same execution continues with the
     stored decision, a redelivery (another execution) stops (issue 8, item 5: today the retry stopped)."""

@@ -90,6 +90,20 @@ def test_object_item_queues_reviews_and_expires() -> None:
     assert "queue" not in allowed
 
 
+def test_only_media_with_hashes_enter_the_sparse_hash_index() -> None:
+    """Promise: the HashIndex (retroactive bank matching reads all of it) holds exactly the media decisions
+    that stored a PDQ hash; a media decision without one, or a post carrying a ``pdq`` field, stays out."""
+    from tutela.decision import hash_shard
+
+    ref = ObjectRef.from_detail(DETAIL)
+    hashed = {"kind": "media", "verdict": "allow", "reasons": [], "pdq": [{"pdq": "f" * 64, "quality": 90}]}
+    item = object_item(ref, step_decision(hashed), execution_id=None, event_time=None, retention_days=1)
+    assert item["pdq_shard"] == hash_shard(item["pk"])
+    for other in ({**hashed, "pdq": []}, {**hashed, "kind": "post"}):
+        kept = object_item(ref, step_decision(other), execution_id=None, event_time=None, retention_days=1)
+        assert "pdq_shard" not in kept
+
+
 def test_comment_items_one_per_comment_keyed_under_the_object() -> None:
     ref = ObjectRef.from_detail(DETAIL)
     results = [
@@ -181,3 +195,13 @@ def test_sniff_edge_cases() -> None:
     assert sniff(b"\0\0\0\x18ftypcrx \0\0\0\x01crx isom") is None  # Canon CR3 raw
     truncated = sniff(b"\xff\xd8\xff\xe0\x00")
     assert truncated is not None and truncated.name == "jpeg"
+
+
+def test_a_stored_version_label_reads_back_as_the_version_id() -> None:
+    """Promise: an unversioned object's record says "null" (S3's name) and reads back as no version id, so
+    the adapters never send VersionId=null; a real version id round-trips unchanged."""
+    from tutela.objects import version_args, version_id_of
+
+    for ref in (ObjectRef("b", "media/p/a.jpg", None), ObjectRef("b", "media/p/a.jpg", "v1")):
+        assert version_id_of(ref.version_label) == ref.version_id
+    assert version_id_of(None) is None and version_args(version_id_of("null")) == {}

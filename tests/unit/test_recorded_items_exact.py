@@ -81,3 +81,20 @@ def test_s3_reads_exactly_the_bytes_and_version_asked_for(aws: Any, tmp_path: Pa
     latest = tmp_path / "latest"
     assert adapter.download(ObjectRef("reads", "k"), latest, max_bytes=100) == 16
     assert latest.read_bytes() == b"abcdefghijklmnop"
+
+
+def test_a_comment_the_llm_stage_judged_records_which_stages_ran_and_what_the_model_said() -> None:
+    """Promise: the audit of a comment escalated to the LLM stage keeps the stages that judged it and the
+    model's own verdict (even when looser than the recorded one); comments it did not judge carry neither."""
+    ref = ObjectRef("uploads", "comments/post-1/batch.jsonl", "v7", 10)
+    judged = {
+        "line": 1,
+        "verdict": "review",
+        "stages": ["rules", "model", "llm"],
+        "llm": {"model": "anthropic.claude-x", "verdict": "allow"},
+    }
+    plain = {"line": 2, "verdict": "allow"}
+    first, second = comment_items(ref, [judged, plain], decided="d", expires=1)
+    assert first["stages"] == ["rules", "model", "llm"]
+    assert first["llm"] == {"model": "anthropic.claude-x", "verdict": "allow"}
+    assert "stages" not in second and "llm" not in second

@@ -184,3 +184,51 @@ def test_a_dry_run_names_each_replay_and_a_failed_start_keeps_the_message(aws: N
         }
     ]
     assert len(sqs2.receive_message(QueueUrl=url2, VisibilityTimeout=0)["Messages"]) == 1  # kept
+
+
+class _ExistingSfn:
+    """The execution a replay would start exists already (an earlier redrive of this message started it)."""
+
+    def start_execution(self, **kwargs: Any) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "ExecutionAlreadyExists", "Message": "x"}}, "StartExecution")
+
+
+class _DuplicateLambda(_Lambda):
+    def invoke(self, FunctionName: str, Payload: bytes) -> dict[str, Any]:
+        self.calls.append((FunctionName, json.loads(Payload)))
+        return {"Payload": io.BytesIO(json.dumps({"duplicate": True}).encode())}
+
+
+def test_a_replay_that_already_happened_is_deleted_without_doing_it_twice(aws: None) -> None:
+    """Promise: redriving twice never moderates twice. A start whose execution (named after the message)
+    already exists is reported "already started" and deleted; a resume whose version another execution
+    already decided is reported so and deleted, and Act is not invoked. The redriver's default clients are
+    the process's (tutela.aws.clients), as `tutela redrive` builds it."""
+    from tutela.aws import clients
+
+    sqs, url = _queue()
+    upload = load_event("object_created_media")
+    state = {**load_event("record_decision"), "error": {"Error": "RuntimeError", "Cause": "x"}}
+    start, resume = _send(sqs, url, upload), _send(sqs, url, state)
+    lam = _DuplicateLambda()
+    clients.override("lambda", lam)
+    try:
+        out: list[dict[str, Any]] = []
+        summary = Redriver(Targets(url, "sm", "record", "act"), sfn=_ExistingSfn()).run(report=out.append)
+    finally:
+        clients.override("lambda", None)
+    by_id = {o["message_id"]: o for o in out}
+    assert by_id[start]["outcome"] == "already started" and by_id[start]["delete"] is True
+    assert by_id[start]["execution"] == f"redrive-{start}"
+    assert by_id[resume] == {
+        "message_id": resume,
+        "kind": "resume",
+        "key": state["detail"]["object"]["key"],
+        "outcome": "decided by another execution",
+        "delete": True,
+    }
+    assert [name for name, _ in lam.calls] == ["record"]  # never Act
+    assert summary.counts == {"already started": 1, "decided by another execution": 1}
+    assert sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages") is None  # both deleted

@@ -285,3 +285,74 @@ def test_an_original_past_its_retention_is_quarantined_from_its_published_copy(
     assert "Contents" not in env["s3"].list_objects_v2(Bucket=PUBLISHED)
     logged = next(i for sk, i in items(env).items() if sk.endswith("#action"))
     assert logged["action"]["quarantined"]["from"] == "published"
+
+
+def test_plan_versions_are_this_codes_policies_with_scan_medias_model_and_banks(
+    env: dict[str, Any], lambda_context: Any
+) -> None:
+    """Promise: a backfill judges with the ruleset it names - this code's policy versions plus the model and
+    bank versions ScanMedia reported (the probe); without that probe it refuses rather than guess."""
+    from tutela.remod.versions import code_versions
+
+    probe = {"model": "local: opencv 4.10", "banks": "3"}
+    out = handler("remod_plan")({"op": "versions", "probe": probe}, lambda_context)
+    assert out == {**code_versions(), "model": "local: opencv 4.10", "banks": "3"}
+    with pytest.raises(InvalidInputError):
+        handler("remod_plan")({"op": "versions"}, lambda_context)
+
+
+def test_scan_media_without_banks_reports_bank_version_zero(
+    env: dict[str, Any], lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Promise: a stack deployed without a bank bucket still reports its versions (banks "0"), so a
+    backfill can run there; it never reads a bank that is not configured."""
+    pytest.importorskip("cv2")
+    monkeypatch.delenv("BANK_BUCKET")
+    out = handler("scan_media")({"op": "versions"}, lambda_context)
+    assert out["banks"] == "0" and out["model"].startswith("local: ")
+
+
+def test_a_retro_page_finds_the_stored_uploads_a_bank_addition_matches(
+    env: dict[str, Any], lambda_context: Any
+) -> None:
+    """Promise: when a bank version adds a hash, the retro pages over the HashIndex find every stored media
+    decision whose hash it matches (and only those), page by page from the cursor."""
+    from tutela.aws.banks import S3Blobs
+    from tutela.bank.model import Bank, BankEntry
+    from tutela.bank.store import BankRepository
+    from tutela.decision import hash_shard
+
+    repo = BankRepository(S3Blobs(BANKS))
+    repo.add("platform_removed", [BankEntry("platform_removed", "0" * 64)], defaults=Bank("platform_removed"))
+    repo.add("platform_removed", [BankEntry("platform_removed", "f" * 64)])
+    plan = handler("remod_plan")(load_event("remod_retro"), lambda_context)
+    decision = {"kind": "media", "verdict": "allow", "severity": 0, "reasons": [], "minor": "none"}
+    stored = {}
+    for n, h in enumerate(("f" * 64, "0" * 64, "f" * 64)):  # v2 added f...: two uploads hold it
+        ref = ObjectRef(UPLOADS, f"media/p/{n}.jpg", f"v{n}")
+        item = object_item(
+            ref,
+            step_decision({**decision, "pdq": [{"pdq": h, "quality": 100}]}),
+            execution_id="arn:x",
+            event_time=None,
+            retention_days=30,
+        )
+        env["table"].put_item(Item=item)
+        stored[ref.key] = item["pk"]
+    found, read = set(), 0
+    for shard in plan["shards"]:
+        cursor = None
+        while True:
+            page = {"op": "retro_page", "addition": plan["addition"], "shard": shard}
+            out = handler("remod_plan")({**page, **({"cursor": cursor} if cursor else {})}, lambda_context)
+            found |= {(m["key"], m["version_id"]) for m in out["matches"]}
+            read += out["read"]
+            cursor = out["cursor"]
+            if not cursor:
+                break
+    assert found == {("media/p/0.jpg", "v0"), ("media/p/2.jpg", "v2")} and read == 3
+    assert {hash_shard(pk) for pk in stored.values()} <= set(plan["shards"])
+    with pytest.raises(InvalidInputError):
+        handler("remod_plan")(
+            {"op": "retro_page", "addition": plan["addition"], "shard": "99"}, lambda_context
+        )

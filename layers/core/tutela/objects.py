@@ -104,6 +104,12 @@ def quarantine_key(ref: ObjectRef) -> str:
 
 
 def version_args(version_id: str | None) -> dict[str, str]:
-    """``{"VersionId": ...}`` for a real version id; nothing for none or S3's ``"null"`` (the one place
-    that knows an unversioned object's version is called "null")."""
+    """``{"VersionId": ...}`` for a real version id; nothing for none or S3's ``"null"``."""
     return {"VersionId": version_id} if version_id and version_id != "null" else {}
+
+
+def version_id_of(label: object) -> str | None:
+    """A stored version label (``ObjectRef.version_label``) back to a version id: S3 calls an
+    unversioned object's version ``"null"``, which is no version id. With :func:`version_args` and
+    ``version_label``, the only code that knows that name."""
+    return None if label is None or label == "null" else str(label)

@@ -161,7 +161,10 @@ def test_no_face_is_possible_minor_and_never_allowed(content: str) -> None:
         out = decide_media(_scan([], labels[content], "x"), None)
         assert out["minor"] == "possible"
         assert out["verdict"] != "allow"
-        assert "no face" in out["reasons"][0]["message"]
+        # the reviewer reads why: the family, the possible minor, and that no face (no age) was found
+        family = {"explicit": "explicit nudity or sexual content", "non_explicit": "non-explicit nudity"}
+        what = family.get(content, "swimwear or underwear")
+        assert out["reasons"][0]["message"] == f"{what} with a possible minor (no face found, age unknown)"
 
 
 def test_core_rule_nudity_or_swimwear_with_minor_never_allowed() -> None:
@@ -240,7 +243,16 @@ def test_video_reasons_carry_timestamps() -> None:
 def test_disturbing_content_goes_to_review() -> None:
     labels = [{"Name": "Violence", "ParentName": "", "Confidence": 91.0, "TaxonomyLevel": 1}]
     out = decide_media(_scan([REK_FACE["none"]], labels, "x"), None)
-    assert out["verdict"] == "review" and out["reasons"][0]["code"] == "disturbing_content"
+    assert out["verdict"] == "review"
+    # the reviewer sees which labels fired and how sure the scan was (the recorded reason, exactly)
+    assert out["reasons"] == [
+        {
+            "code": "disturbing_content",
+            "message": "violent, disturbing or hateful content",
+            "labels": ["Violence"],
+            "confidence": 91.0,
+        }
+    ]
 
 
 def test_an_unverified_scrub_is_never_allowed() -> None:
@@ -258,4 +270,7 @@ def test_scrubbed_frames_must_be_the_scanned_frames() -> None:
     scan = {**_scan([REK_FACE["none"]], [], "x"), "kind": "image", "frames": 1}
     assert decide_media(scan, {"verified": True, "frames": 1})["verdict"] == "allow"
     out = decide_media(scan, {"verified": True, "frames": 3})
-    assert out["verdict"] == "review" and "frames_mismatch" in [r["code"] for r in out["reasons"]]
+    assert out["verdict"] == "review"
+    assert out["reasons"] == [
+        {"code": "frames_mismatch", "message": "scrubbed copy and scan cover different frames"}
+    ]

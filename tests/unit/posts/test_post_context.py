@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -120,6 +121,8 @@ def test_flags_are_set_once_and_read_in_one_query_whatever_the_post_size(table: 
     assert len(calls) == 1 and calls[0]["ConsistentRead"] is True
     kept = DecisionStore(table).get("post#big", "flag#media_seen")
     assert kept and kept["source"]["pk"].endswith("media/big/a.jpg")  # the first writer's source is kept
+    # the audit of a post's context: when each flag was first raised (the item is never updated)
+    assert kept["kind"] == "post_flag" and datetime.fromisoformat(kept["raised_at"]).tzinfo is not None
     assert sum(1 for _ in store.members("big")) == 300
     with pytest.raises(ValueError):
         store.raise_flags("big", ["minor_lowered"], source=first)
@@ -162,7 +165,10 @@ def test_a_batch_registers_before_reading_its_context(table: str) -> None:
     store = PostContextStore(table)
     ref = ObjectRef("up", "comments/p2/b.jsonl", "v1")
     assert batch_context(store, ref) is None
-    assert [m["key"] for m in store.members("p2")] == ["comments/p2/b.jsonl"]
+    # the member's record says what it is (media or a comment batch), for the post's audit
+    assert [(m["key"], m["member_kind"]) for m in store.members("p2")] == [
+        ("comments/p2/b.jsonl", "comments")
+    ]
     raise_for(store, ObjectRef("up", "media/p2/a.jpg", "v1"), {"kind": "media", "minor": "none"})
     assert batch_context(store, ref) is False
     raise_for(store, ObjectRef("up", "posts/p2.json", "v1"), {"kind": "post", "minor_declared": True})

@@ -139,3 +139,17 @@ def test_a_snapshot_left_by_a_dead_writer_is_taken_over(bucket: str) -> None:
         BankRepository(ConditionalS3Blobs(bucket)).add("b", [BankEntry("b", A)])
     done = BankRepository(ConditionalS3Blobs(bucket, abandoned_after=-1)).add("b", [BankEntry("b", A)])
     assert done.added == 1 and done.total == 1
+
+
+def test_a_committed_snapshot_is_never_taken_over(bucket: str) -> None:
+    """Promise: only a snapshot no index ever committed counts as abandoned. A late writer of a version the
+    index already holds (for its own bank) gets a conflict, however old the snapshot is; it never
+    overwrites what the index points at."""
+    from tutela.aws.banks import BankConflict, ConditionalS3Blobs
+    from tutela.bank.store import BankRepository
+
+    BankRepository(ConditionalS3Blobs(bucket)).add("b", [BankEntry("b", A)])  # commits banks/b/v1
+    before = boto3.client("s3").get_object(Bucket=bucket, Key="banks/b/v1.pdq")["Body"].read()
+    with pytest.raises(BankConflict):
+        ConditionalS3Blobs(bucket, abandoned_after=-1).put("banks/b/v1.pdq", b"\1" * 32)
+    assert boto3.client("s3").get_object(Bucket=bucket, Key="banks/b/v1.pdq")["Body"].read() == before

@@ -15,7 +15,7 @@ from typing import Any
 from tutela.aws.s3 import S3
 from tutela.errors import TransientError, TutelaError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING
-from tutela.objects import ObjectRef, quarantine_key
+from tutela.objects import ObjectRef, quarantine_key, version_id_of
 from tutela.review.rules import ReviewError
 from tutela.sniff import SNIFF_BYTES, sniff
 
@@ -29,8 +29,7 @@ class Buckets:
 
 
 def ref_of(entry: Mapping[str, Any]) -> ObjectRef:
-    version = entry.get("version_id")
-    return ObjectRef(str(entry["bucket"]), str(entry["key"]), None if version in (None, "null") else version)
+    return ObjectRef(str(entry["bucket"]), str(entry["key"]), version_id_of(entry.get("version_id")))
 
 
 class ReviewMedia:

@@ -43,7 +43,7 @@ from tutela.decision import (
 from tutela.errors import TransientError
 from tutela.held import held_decision, reason
 from tutela.limits import MAX_COMMENT_BATCH_CEILING
-from tutela.objects import ObjectRef
+from tutela.objects import ObjectRef, version_id_of
 from tutela.policy.comments import summarize
 from tutela.posts.context import MINOR_RANK, REEVAL_SUFFIX, floor_media, stricter
 
@@ -83,10 +83,7 @@ class Cause:
 
 
 def member_ref(member: Mapping[str, Any]) -> ObjectRef:
-    version = member.get("version_id")
-    return ObjectRef(
-        str(member["bucket"]), str(member["key"]), None if version in (None, "null") else str(version)
-    )
+    return ObjectRef(str(member["bucket"]), str(member["key"]), version_id_of(member.get("version_id")))
 
 
 class Reevaluator:

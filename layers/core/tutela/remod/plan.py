@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from tutela.objects import ObjectRef
+from tutela.objects import ObjectRef, version_id_of
 from tutela.remod.chain import ChainReader, read_chain
 from tutela.remod.versions import fingerprint, remod_sk, ruleset
 
@@ -81,7 +81,7 @@ def plan_published(
         return {"action": "skip", "why": "not_a_published_copy", "key": key}
     if current is not None and str(current.get("VersionId") or "null") == source:
         return {"action": "skip", "why": "listed_in_uploads", "key": key}
-    subject = ObjectRef(upload_bucket, key, None if source == "null" else source)
+    subject = ObjectRef(upload_bucket, key, version_id_of(source))
     plan = _plan_version(subject, history, versions, dry_run=dry_run)
     if plan["action"] == "media":
         plan["subject"] = plan["detail"]
