@@ -22,15 +22,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 REGION = "us-east-1"
-NAMES = {  # the names the events/ files use (tests/sam_local)
-    "UPLOAD_BUCKET": "tutela-dev-uploads-example",
-    "STAGING_BUCKET": "tutela-dev-staging-example",
-    "PUBLISHED_BUCKET": "tutela-dev-published-example",
-    "QUARANTINE_BUCKET": "tutela-dev-quarantine-example",
-    "DECISIONS_TABLE": "tutela-dev-decisions-example",
-    "EVENT_BUS_NAME": "tutela-decisions-dev",
-    "BANK_BUCKET": "tutela-dev-banks-example",
-}
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tests.sam_local.conftest import NAMES  # noqa: E402  (the names the events/ files use: one definition)
+
 EXAMPLE_VERSIONS = {
     "media/post-123/beach.jpg": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH",
     "comments/post-123/batch-0001.jsonl": "Ua8Jq0bQ7lx1vN3_Y4pXz0Wc2kq9mS1e",
