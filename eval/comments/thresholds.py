@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parents[1] / "layers" / "core"))
 import evaluate  # noqa: E402
 
 from tutela.comments.classify import decide, model_thresholds, non_vetoable  # noqa: E402
-from tutela.comments.hashed import MIN_CHARS  # noqa: E402
+from tutela.comments.hashed import MIN_CHARS, readable  # noqa: E402
 from tutela.comments.lexicon import ModelPolicy, ModelThreshold, load_lexicon  # noqa: E402
 from tutela.comments.normalize import normalize  # noqa: E402
 
@@ -310,7 +310,8 @@ def main() -> int:
     for r in rows:
         r["labels"] = sorted(set(r["labels"]))
         norm = normalize(r["text"])
-        if len(norm) - norm.count(" ") < MIN_CHARS:  # the shipped model abstains on so short a text
+        raw = [r["text"]] if r.get("emoji") else None  # (dumps of models without pictograph features)
+        if readable([norm], raw)[0] < MIN_CHARS:  # the shipped model abstains on so short a text
             r["p"]["any"] = float("nan")
     if args.choose:
         steps: list[str] = []
