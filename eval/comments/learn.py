@@ -31,6 +31,7 @@ SEALED_DIR = HERE / "sealed-2026-12"
 SEALED_ROUNDS = {
     "r3": HERE / "sealed-2026-12-r3",
     "r4": HERE / "sealed-2026-12-r4",
+    "r5": HERE / "sealed-2026-12-r5",
 }
 OUTPUTS = ("any", *CATEGORIES)
 _CJK = (0x3400, 0x9FFF)
