@@ -385,3 +385,48 @@ def test_only_a_first_act_on_a_fresh_decision_skips_reading_its_action_record(wo
     assert ActInput.from_event({**base, "fresh": True, "attempt": 0}).first_act
     for other in ({"fresh": True, "attempt": 1}, {"fresh": False, "attempt": 0}, {"fresh": True}, {}):
         assert not ActInput.from_event({**base, **other}).first_act, other
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize(
+    ("make", "verdict"), [(_photo, "allow"), (_comments, "block")], ids=["photo", "comments"]
+)
+def test_a_fault_in_the_retire_beside_the_events_and_record_converges(
+    template: dict[str, Any], make: Callable[..., Any], verdict: str, when: str
+) -> None:
+    """The retire runs on another thread beside PutEvents -> action item: a fault in it (before or after its
+    delete marker) fails the attempt only after the events and the record are done, and the retry converges
+    on the clean run's end state (one event each, one action item, the original noncurrent)."""
+    from moto import mock_aws
+
+    from tutela.aws import clients
+
+    def fresh(fault: bool) -> Any:
+        clients.reset()
+        with mock_aws():
+            world = {"s3": boto3.client("s3")}
+            for b in (UPLOADS, STAGING, PUBLISHED, QUARANTINE):
+                world["s3"].create_bucket(Bucket=b)
+                world["s3"].put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+            world["table"] = create_decisions_table(boto3.client("dynamodb"), template)
+            ref, decision = make(world, verdict) if make is _photo else make(world)
+            rec, bus = Recorder(1 if fault else None, when), Bus()
+            actor = _actor(Recorder(None, when), bus, world)
+            actor.s3.retire = rec.wrap(actor.s3.retire)  # type: ignore[method-assign]
+            failures = 0
+            for attempt in range(3):
+                try:
+                    result = actor.act(ref, decision, first=attempt == 0)
+                    break
+                except Fault:
+                    failures += 1
+            current = world["s3"].list_object_versions(Bucket=UPLOADS).get("DeleteMarkers", [])
+            state = _state(world, bus)
+            same = json.loads(json.dumps([result, state], default=repr).replace(str(ref.version_id), "V"))
+            return same, failures, rec.names, len(current)
+
+    clean, none, names, markers = fresh(False)
+    assert none == 0 and names == ["retire"] and markers == 1
+    faulted, failures, names, markers = fresh(True)
+    assert failures == 1 and names == ["retire", "retire"] and markers == 1
+    assert faulted == clean

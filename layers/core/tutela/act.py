@@ -13,9 +13,10 @@ Order, and why each step is safe to repeat:
    A retry that finds the action item sends nothing again; one that does not, sends the events (each has a
    stable ``event_id`` for consumers, since only the window between PutEvents and the put can repeat one);
 4. last, the original of a block is deleted (a retry after the delete finds the verified copy and the
-   action item and finishes without error); an original nobody needs any more (allowed) is retired: a
-   delete marker makes it noncurrent, and the upload bucket's noncurrent-version rule expires it after
-   OriginalRetentionDays; one held for review is kept as it is.
+   action item and finishes without error); an original nobody needs any more (allowed) is retired
+   (beside step 3, which it does not depend on: Act waits for both): a delete marker makes it noncurrent,
+   and the upload bucket's noncurrent-version rule expires it after OriginalRetentionDays; one held for
+   review is kept as it is.
 
 The adapters are passed in (``tutela.aws``); this module itself never touches boto3.
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 from tutela.comment_records import kept_in_record
@@ -161,16 +163,27 @@ class Actor:
             action = self._comments(ref, decision)
         else:  # review, unsupported files and analyzer errors stay where they are (private upload bucket)
             action = {"held": True}
-        if logged is None:
-            self._events(decision, action)
-            logged = self.history.append(action_item(decision, action, execution_id=self.execution_id))
+        # Nobody needs an allowed original any more (the published copy is the scrubbed one): make it
+        # noncurrent so the upload bucket's lifecycle expires it after OriginalRetentionDays. Free (a DELETE)
+        # and idempotent (a tag would cost a PUT-class request per upload). Its outcome is already carried
+        # out, so the retire runs beside the events and the record instead of after them (one wait instead
+        # of two); a retry after a failed retire finds the record and retires again. A retry still re-reads
+        # the original by its version id, which a delete marker does not hide.
+        retiring = (
+            _background().submit(self.s3.retire, ref)
+            if original is None and self.retire_originals and _final(decision, action)
+            else None
+        )
+        try:
+            if logged is None:
+                self._events(decision, action)
+                logged = self.history.append(action_item(decision, action, execution_id=self.execution_id))
+        finally:
+            failed = retiring.exception() if retiring is not None else None  # waits: nothing outlives Act
+        if failed is not None:
+            raise failed
         if original is not None:
             self.s3.delete_version(ref)  # last: the verified copy, the events and the record exist
-        elif self.retire_originals and _final(decision, action):
-            # Nobody needs the original any more (the published copy is the scrubbed one): make it noncurrent
-            # so the upload bucket's lifecycle expires it after OriginalRetentionDays. Free (a DELETE) and
-            # idempotent; a tag would cost a PUT-class request per upload.
-            self.s3.retire(ref)
         return dict(logged.get("action") or action)
 
     # ------------------------------------------------------------------ media
@@ -296,6 +309,15 @@ class Actor:
         types = [DECISION_EVENT] + ([ESCALATION_EVENT] if decision.get("escalate") else [])
         detail = event_detail(decision, action)
         self.bus.publish_all([(t, {**detail, "event_id": event_id(decision, t)}) for t in types])
+
+
+@cache
+def _background() -> Any:
+    """One thread for the call Act makes beside the others (the retire): started on first use, idle between
+    invocations (boto3 clients are thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutela-act")
 
 
 def _final(decision: Mapping[str, Any], action: Mapping[str, Any]) -> bool:
