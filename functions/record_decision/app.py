@@ -1,4 +1,5 @@
-"""RecordDecision: store exactly one decision per object version (and one record per comment line)."""
+"""RecordDecision: store exactly one decision per object version (and one record per comment line); a media
+analysis is fused through the media policy first (``tutela.analysis``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from tutela.analysis import fuse, is_analysis
 from tutela.aws.executions import ENDED_WITHOUT_SUCCESS, Executions
 from tutela.aws.post_context import PostContextStore, media_context, raise_for
 from tutela.aws.s3 import S3
@@ -51,6 +53,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     store = DecisionStore(cfg.decisions_table)
     posts = PostContextStore(cfg.decisions_table)
     raw, results = dict(inp.decision), None
+    if is_analysis(raw):  # the media path: scan + scrub -> the versioned media policy (pure)
+        raw = fuse(raw)
     if raw.get("kind") == "comments":
         # The results (inline or staged) are read first: the batch item names the plainly allowed lines
         # instead of storing one item each (tutela.comment_records), and never stores the inline list.

@@ -121,25 +121,53 @@ def test_scrub_rejects_non_media(env: dict[str, Any], lambda_context: Any) -> No
     assert env["s3"].list_objects_v2(Bucket=STAGING).get("KeyCount", 0) == 0
 
 
-def test_decide(lambda_context: Any) -> None:
-    event = load_event("decide")
-    out = handler("decide")(event, lambda_context)
-    assert out["kind"] == "media" and out["verdict"] == "allow" and out["minor"] == "none"
-    assert out["staged"]["key"].startswith("scrubbed/") and out["policy"]["version"]
+def test_record_decision_fuses_a_media_analysis(env: dict[str, Any], lambda_context: Any) -> None:
+    """The media path hands RecordDecision the Parallel state's output; it stores the media policy's decision
+    (what the Decide step returned before it was folded in), exactly once."""
+    event = load_event("record_media_analysis")
+    out = handler("record_decision")(event, lambda_context)
+    stored = out["decision"]
+    assert out["duplicate"] is False and out["fresh"] is True
+    assert stored["kind"] == "media" and stored["verdict"] == "allow" and stored["minor"] == "none"
+    assert stored["staged"]["key"].startswith("scrubbed/") and stored["policy"]["version"]
     # Provenance (issue 9 mutation 'Decide stores no labels' survived): the signals the verdict rests on.
-    scan = event["analysis"][0]["scan"]
-    assert out["signals"]["labels"] == scan["ModerationLabels"]
-    assert out["signals"]["faces"] == [f["AgeRange"] for f in scan["Faces"]]
-    labels = [{"Name": "Swimwear or Underwear", "ParentName": "", "Confidence": 88.0, "TaxonomyLevel": 1}]
-    event["analysis"][0]["scan"]["ModerationLabels"] = labels
-    assert handler("decide")(event, lambda_context)["signals"]["labels"] == labels
+    scan = event["decision"]["analysis"][0]["scan"]
+    assert stored["signals"]["labels"] == scan["ModerationLabels"]
+    assert stored["signals"]["faces"] == [f["AgeRange"] for f in scan["Faces"]]
+    # a retry of the same execution fuses the same analysis again and carries on with the stored decision
+    retry = handler("record_decision")(event, lambda_context)
+    assert retry["duplicate"] is False and retry["fresh"] is False and retry["decision"] == stored
+    (item,) = [i for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#")]
+    assert item["verdict"] == "allow" and item["kind"] == "media"
 
 
-def test_decide_never_allows_an_unverified_scrub(lambda_context: Any) -> None:
-    event = load_event("decide")
-    event["analysis"][1]["scrub"]["verified"] = False
-    out = handler("decide")(event, lambda_context)
-    assert out["verdict"] == "review" and "scrub_unverified" in [r["code"] for r in out["reasons"]]
+def test_record_decision_never_allows_an_unverified_scrub(env: dict[str, Any], lambda_context: Any) -> None:
+    event = load_event("record_media_analysis")
+    event["decision"]["analysis"][1]["scrub"]["verified"] = False
+    stored = handler("record_decision")(event, lambda_context)["decision"]
+    assert stored["verdict"] == "review" and "scrub_unverified" in [r["code"] for r in stored["reasons"]]
+
+
+@pytest.mark.parametrize(
+    "analysis",
+    [
+        [{"scan": {}}],  # the scrub part missing
+        [{"scan": "labels"}, {"scrub": {}}],  # malformed
+        [{"scan": {"ModerationLabels": "x", "Faces": 7}}, {"scrub": {"verified": True}}],  # the policy fails
+    ],
+    ids=["missing", "malformed", "policy-error"],
+)
+def test_an_analysis_that_cannot_be_fused_is_recorded_held(
+    env: dict[str, Any], lambda_context: Any, analysis: list[Any]
+) -> None:
+    """Fail closed, as the Catch on the old Decide state did: a stored review decision with the error as its
+    reason, never an exception that would send the upload to the dead-letter queue undecided."""
+    event = load_event("record_media_analysis")
+    event["decision"]["analysis"] = analysis
+    out = handler("record_decision")(event, lambda_context)
+    stored = out["decision"]
+    assert out["duplicate"] is False and stored["kind"] == "error" and stored["verdict"] == "review"
+    assert stored["reasons"][0]["error"] and "staged" not in stored
 
 
 def test_classify_comments(env: dict[str, Any], tmp_path: Path, lambda_context: Any) -> None:
