@@ -26,6 +26,7 @@ from tutela.contracts import RecordInput, RecordOutput
 from tutela.decision import comment_items, object_item, same_execution, step_decision
 from tutela.errors import InvalidInputError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING, MAX_COMMENT_RESULTS_BYTES
+from tutela.provenance import split
 
 _s3 = S3()
 _executions = Executions()
@@ -73,13 +74,19 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             raw["allowed_lines"] = allowed_lines(results)
     # A media decision of a post whose text declares a child is recorded with that minor floor (tutela.posts).
     decision = step_decision(media_context(posts, ref, raw))
-    item = object_item(
-        ref,
-        decision,
-        execution_id=execution_id,
-        event_time=inp.step.event_time,
-        retention_days=cfg.retention_days,
+    # The policy's thresholds and the analyzers' version strings go to the deployment's provenance item
+    # (tutela.provenance; written before any decision names it); the item keeps their digest.
+    item, provenance = split(
+        object_item(
+            ref,
+            decision,
+            execution_id=execution_id,
+            event_time=inp.step.event_time,
+            retention_days=cfg.retention_days,
+        )
     )
+    if provenance is not None:
+        store.put_provenance(provenance)
     # The conditional put claims the object version. If the item exists, the execution id in it says who
     # wrote it: this execution (a retry after the put committed: carry on with what was stored), another one
     # that is running or done (a redelivery: stop), or another one that failed before acting (take over).

@@ -139,6 +139,15 @@ def test_record_decision_fuses_a_media_analysis(env: dict[str, Any], lambda_cont
     assert retry["duplicate"] is False and retry["fresh"] is False and retry["decision"] == stored
     (item,) = [i for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#")]
     assert item["verdict"] == "allow" and item["kind"] == "media"
+    # The policy's thresholds and the scan's version are in the provenance item the decision names.
+    from tutela.policy.media import THRESHOLDS
+    from tutela.provenance import PROVENANCE_PK, merged
+
+    (provenance,) = [i for i in env["table"].scan()["Items"] if i["pk"] == PROVENANCE_PK]
+    assert stored["provenance"] == provenance["sk"] and "thresholds" not in stored["policy"]
+    whole = merged(stored, json.loads(json.dumps(provenance, default=float)))
+    assert whole["policy"]["thresholds"] == THRESHOLDS
+    assert whole["analyzers"]["scan"] == scan["backend"]
 
 
 def test_record_decision_never_allows_an_unverified_scrub(env: dict[str, Any], lambda_context: Any) -> None:
