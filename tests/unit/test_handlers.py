@@ -306,16 +306,42 @@ def test_record_decision_is_idempotent(env: dict[str, Any], lambda_context: Any)
     assert len(items) == 1 and items[0]["verdict"] == "allow" and items[0]["post_id"] == "post-123"
 
 
+def _record_and_act(event: dict[str, Any], decision: dict[str, Any], execution: str, context: Any) -> Any:
+    """RecordDecision, then (unless it stopped a redelivery) Act, as the state machine runs them."""
+    record = {**event, "execution_id": execution, "decision": decision}
+    recorded = handler("record_decision")(record, context)
+    if recorded["duplicate"]:
+        return recorded, None
+    act = {**record, "decision": recorded["decision"], "fresh": recorded["fresh"], "attempt": 0}
+    return recorded, handler("act")(act, context)
+
+
 def test_a_redelivery_never_rewrites_comment_records(
     env: dict[str, Any], tmp_path: Path, lambda_context: Any
 ) -> None:
     """Promise: history is append-only; a redelivery (another execution) stops before writing anything
-    (issue 9 mutation 'RecordDecision skips the comment pre-read' survived)."""
+    (issue 9 mutation 'RecordDecision skips the comment pre-read' survived). The records are Act's to write:
+    RecordDecision stores the batch item only."""
     event = put(env, load_event("classify_comments"), samples.thread(tmp_path / "t.jsonl").read_bytes())
     decision = handler("classify_comments")(event, lambda_context)
-    record = {**event, "execution_id": "arn:first", "decision": decision}
-    assert handler("record_decision")(record, lambda_context)["duplicate"] is False
-    items = {i["sk"]: i for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#")}  # not post#
+    recorded = handler("record_decision")(
+        {**event, "execution_id": "arn:first", "decision": decision}, lambda_context
+    )
+    assert recorded["duplicate"] is False
+    assert [i["sk"] for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#")] == [
+        recorded["decision"]["sk"]
+    ]
+    act = {
+        **event,
+        "execution_id": "arn:first",
+        "decision": recorded["decision"],
+        "fresh": True,
+        "attempt": 0,
+    }
+    handler("act")(act, lambda_context)
+    items = {
+        i["sk"]: i for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#") and "action" not in i
+    }
     # The batch item (plainly allowed lines listed in it) + one item per flagged comment (c3, c5).
     assert len(items) == 1 + 2
     batch = next(i for i in items.values() if "#c#" not in i["sk"])
@@ -323,33 +349,46 @@ def test_a_redelivery_never_rewrites_comment_records(
     first = next(sk for sk in items if sk.endswith("#c#000003"))
     # its evidence text: cut from its uploaded line (a blocked record keeps the spans only)
     assert items[first]["evidence"] and all(e["text"] for e in evidence_text(items[first]))
+    assert (
+        items[first]["decided_at"] == batch["decided_at"]
+        and items[first]["expires_at"] == batch["expires_at"]
+    )
     env["table"].update_item(
         Key={"pk": items[first]["pk"], "sk": first},
         UpdateExpression="SET marker = :m",
         ExpressionAttributeValues={":m": "untouched"},
     )
-    again = handler("record_decision")({**record, "execution_id": "arn:second"}, lambda_context)
-    assert again["duplicate"] is True
+    again, acted = _record_and_act(event, decision, "arn:second", lambda_context)
+    assert again["duplicate"] is True and acted is None
     assert env["table"].get_item(Key={"pk": items[first]["pk"], "sk": first})["Item"]["marker"] == "untouched"
 
 
 def test_a_small_batchs_blocked_lines_are_kept_in_their_records_not_quarantined(
     env: dict[str, Any], tmp_path: Path, lambda_context: Any
 ) -> None:
-    """Inline results: RecordDecision keeps each blocked line's uploaded bytes in its record, so Act publishes
-    the allowed lines and writes no quarantine object (one PUT per batch fewer)."""
+    """Inline results: Act keeps each blocked line's uploaded bytes in its record, publishes the allowed
+    lines and writes no quarantine object (one PUT per batch fewer); RecordDecision reads no batch."""
     thread = samples.thread(tmp_path / "t.jsonl").read_bytes()
     event = put(env, load_event("classify_comments"), thread)
     decision = handler("classify_comments")(event, lambda_context)
     assert "inline" in decision["results"]
-    recorded = handler("record_decision")({**event, "decision": decision}, lambda_context)
+    calls: list[str] = []
+    env["s3"].meta.events.register("before-call.s3.GetObject", lambda **kw: calls.append("GetObject"))
+    from tutela.aws import clients
+
+    clients.override("s3", env["s3"])
+    try:
+        recorded = handler("record_decision")({**event, "decision": decision}, lambda_context)
+        assert calls == []  # the batch is read once per upload, by Act
+        action = handler("act")({**event, "decision": recorded["decision"]}, lambda_context)
+        assert calls == ["GetObject"]
+    finally:
+        clients.override("s3", None)
     items = {i["sk"]: i for i in env["table"].scan()["Items"] if "#c#" in i["sk"]}
     lines = thread.splitlines()
     for n in (3, 5):  # the two blocked lines: their exact uploaded bytes
         (item,) = [i for sk, i in items.items() if sk.endswith(f"#c#{n:06d}")]
         assert item["verdict"] == "block" and item["uploaded"].encode() == lines[n - 1]
-    env["table"].put_item(Item={"pk": recorded["decision"]["pk"], "sk": recorded["decision"]["sk"]})
-    action = handler("act")({**event, "decision": recorded["decision"]}, lambda_context)
     assert action["quarantined"] == {"comments": 2, "in_records": 2}
     assert env["s3"].list_objects_v2(Bucket=QUARANTINE).get("KeyCount", 0) == 0
     assert action["published"]["comments"] == 3
