@@ -36,8 +36,7 @@ EXAMPLE_VERSIONS = {
 EVENT_OF = {
     "ScanMediaFunction": "scan_media",
     "ScrubGeotagsFunction": "scrub_geotags",
-    "DecideFunction": "decide",
-    "RecordDecisionFunction": "record_decision",
+    "RecordDecisionFunction": "record_media_analysis",  # the media path: fuse the analysis, then store
     "ActFunction": "act",
     "ClassifyCommentsFunction": "classify_comments",
     "ClassifyPostFunction": "classify_post",

@@ -1,5 +1,6 @@
 """Run inside a bare Python (boto3 only, like the Lambda runtime) with the built layers on sys.path:
-every handler must import, and the pure Decide step must run on its sample event."""
+every handler must import, and the media policy fusion (RecordDecision's pure part) must run on its sample
+event."""
 
 from __future__ import annotations
 
@@ -18,11 +19,6 @@ for layer in ("CoreLayer", "VisionLayer"):
     # Only what Lambda runs: the emulated stack, the CLI (tutela_dev) and moto stay in the dev venv.
     for dev_only in ("tutela_dev", "tutela/local", "tutela/cli", "moto"):
         assert not (build / layer / "python" / dev_only).exists(), f"{layer} ships {dev_only}"
-
-
-class Context:
-    function_name, memory_limit_in_mb, aws_request_id = "smoke", 256, "smoke"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:smoke"
 
 
 handlers = {}
@@ -47,9 +43,12 @@ for name in (
 ):
     mod = importlib.import_module(name)
     assert str(build) in str(mod.__file__), f"{name} was not loaded from the built layers: {mod.__file__}"
-out = handlers["DecideFunction"](json.loads((root / "events/decide.json").read_text()), Context())
-assert out["verdict"] == "allow", out
-print("DecideFunction on events/decide.json:", out["verdict"])
+from tutela.analysis import fuse  # noqa: E402
+
+analysis = json.loads((root / "events/record_media_analysis.json").read_text())["decision"]
+out = fuse(analysis)
+assert out["kind"] == "media" and out["verdict"] == "allow", out
+print("media policy on events/record_media_analysis.json:", out["verdict"])
 
 # The local vision backend with the layer's OpenCV and CC0 age model, on a synthetic image.
 import cv2  # noqa: E402

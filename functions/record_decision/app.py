@@ -1,4 +1,6 @@
-"""RecordDecision: store exactly one decision per object version (and one record per comment line)."""
+"""RecordDecision: store exactly one decision per object version; a media analysis is fused through the
+media policy first (``tutela.analysis``). A comment batch's per-line records are written by Act, which reads
+the batch anyway (``tutela.act``)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from tutela.analysis import fuse, is_analysis
 from tutela.aws.executions import ENDED_WITHOUT_SUCCESS, Executions
 from tutela.aws.post_context import PostContextStore, media_context, raise_for
 from tutela.aws.s3 import S3
@@ -14,16 +17,12 @@ from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
 from tutela.comment_records import (
     allowed_lines,
-    has_block,
-    informative,
-    needs_text,
-    with_text,
-    with_uploaded,
 )
 from tutela.contracts import RecordInput, RecordOutput
-from tutela.decision import comment_items, object_item, same_execution, step_decision
+from tutela.decision import object_item, same_execution, step_decision
 from tutela.errors import InvalidInputError
-from tutela.limits import MAX_COMMENT_BATCH_CEILING, MAX_COMMENT_RESULTS_BYTES
+from tutela.limits import MAX_COMMENT_RESULTS_BYTES
+from tutela.provenance import split
 
 _s3 = S3()
 _executions = Executions()
@@ -51,17 +50,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     store = DecisionStore(cfg.decisions_table)
     posts = PostContextStore(cfg.decisions_table)
     raw, results = dict(inp.decision), None
+    if is_analysis(raw):  # the media path: scan + scrub -> the versioned media policy (pure)
+        raw = fuse(raw)
     if raw.get("kind") == "comments":
         # The results (inline or staged) are read first: the batch item names the plainly allowed lines
         # instead of storing one item each (tutela.comment_records), and never stores the inline list.
+        # The per-comment records are Act's to write: it reads the batch anyway (tutela.act).
         ptr = raw.get("results") if isinstance(raw.get("results"), dict) else {}
         if isinstance(ptr.get("inline"), list):
             results = ptr["inline"]
-            if needs_text(results) or has_block(results):
-                # Flagged comments' records keep their evidence text, and blocked ones their uploaded line
-                # (Act then quarantines no copy of it): both from the batch.
-                batch = _s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
-                results = with_uploaded(with_text(results, batch), batch)
         elif ptr.get("bucket") and ptr.get("key"):
             results = _s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=MAX_COMMENT_RESULTS_BYTES)
         if results is not None:
@@ -69,13 +66,19 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             raw["allowed_lines"] = allowed_lines(results)
     # A media decision of a post whose text declares a child is recorded with that minor floor (tutela.posts).
     decision = step_decision(media_context(posts, ref, raw))
-    item = object_item(
-        ref,
-        decision,
-        execution_id=execution_id,
-        event_time=inp.step.event_time,
-        retention_days=cfg.retention_days,
+    # The policy's thresholds and the analyzers' version strings go to the deployment's provenance item
+    # (tutela.provenance; written before any decision names it); the item keeps their digest.
+    item, provenance = split(
+        object_item(
+            ref,
+            decision,
+            execution_id=execution_id,
+            event_time=inp.step.event_time,
+            retention_days=cfg.retention_days,
+        )
     )
+    if provenance is not None:
+        store.put_provenance(provenance)
     # The conditional put claims the object version. If the item exists, the execution id in it says who
     # wrote it: this execution (a retry after the put committed: carry on with what was stored), another one
     # that is running or done (a redelivery: stop), or another one that failed before acting (take over).
@@ -95,16 +98,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if decision.kind == "comments":
         if results is None:
             raise InvalidInputError("comment decision without results")
-        # Only the execution that claimed the version writes its comment records (the same content again on
-        # a retry: every field, decided_at included, comes from the stored object item).
-        store.put_many(
-            comment_items(
-                ref,
-                [r for r in results if informative(r)],
-                decided=item["decided_at"],
-                expires=item["expires_at"],
-            )
-        )
         if isinstance((inp.decision.get("results") or {}).get("inline"), list):
             # Act publishes from the results: hand them on in the state (they are not stored).
             item = {

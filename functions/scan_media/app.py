@@ -81,6 +81,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "faces": len(report.get("Faces", [])),
             "frames": report.get("frames"),
             "known_content": [m["bank"] for m in report.get("known_content", [])],
+            "timings_ms": report.get("timings_ms"),  # per stage; the decision keeps the total
         },
     )
     return report

@@ -1,6 +1,6 @@
 """Every function through `sam local invoke` with its events/ file, against seeded moto: the README's promise.
 
-One object's way through the media path (scan, scrub, decide, record, act) and a comment batch's
+One object's way through the media path (scan, scrub, record the policy's decision, act) and a batch's
 classification, each a real Lambda container from the built template and layers. The events/ files name the
 example buckets and an example version id; the seeded objects get real version ids from moto, so each event is
 the file with that id (and the object's real size) substituted — nothing else changes.
@@ -126,12 +126,6 @@ def test_scrub_geotags_verifies_a_copy_without_location(
     assert _location_tags(clean, tmp_path) == []
 
 
-def test_decide(invoker: Invoker, seeded: Seeded) -> None:
-    out = invoker.invoke("DecideFunction", seeded.event("decide"))
-    assert out["kind"] == "media" and out["verdict"] == "allow"
-    assert out["policy"]["version"]
-
-
 def test_classify_comments(invoker: Invoker, seeded: Seeded) -> None:
     out = invoker.invoke("ClassifyCommentsFunction", seeded.event("classify_comments"))
     assert out["kind"] == "comments"
@@ -145,11 +139,11 @@ def test_classify_comments(invoker: Invoker, seeded: Seeded) -> None:
     assert len(judged) == results["count"] == len(seeded.thread.splitlines())
 
 
-def test_record_decision_stores_the_item(invoker: Invoker, seeded: Seeded) -> None:
-    out = invoker.invoke("RecordDecisionFunction", seeded.event("record_decision"))
+def test_record_decision_fuses_the_analysis_and_stores_the_item(invoker: Invoker, seeded: Seeded) -> None:
+    out = invoker.invoke("RecordDecisionFunction", seeded.event("record_media_analysis"))
     assert out["duplicate"] is False
     decision = out["decision"]
-    assert decision["verdict"] == "allow"
+    assert decision["kind"] == "media" and decision["verdict"] == "allow" and decision["policy"]["version"]
     table = seeded.moto.client("dynamodb")
     item = table.get_item(
         TableName=NAMES["DECISIONS_TABLE"],

@@ -128,11 +128,27 @@ def _comments(world: dict[str, Any]) -> tuple[ObjectRef, dict[str, Any]]:
     return ref, _decision(ref, kind="comments", verdict="block", results=ptr)
 
 
+def _inline_comments(world: dict[str, Any]) -> tuple[ObjectRef, dict[str, Any]]:
+    """A small batch: the results travel in the state without text; Act writes the flagged lines' records
+    with their evidence text and the blocked line's uploaded bytes (so no quarantine object)."""
+    s3 = world["s3"]
+    put = s3.put_object(Bucket=UPLOADS, Key="comments/p1/b.jsonl", Body=BATCH)
+    ref = ObjectRef(UPLOADS, "comments/p1/b.jsonl", put["VersionId"], len(BATCH))
+    evidence = [{"start": 13, "end": 24, "category": "grooming", "rule": "contact"}]
+    results = [
+        {"id": "c1", "line": 1, "verdict": "allow"},
+        {"id": "c2", "line": 2, "verdict": "block", "categories": ["grooming"], "evidence": evidence},
+        {"id": "c3", "line": 3, "verdict": "allow"},
+    ]
+    return ref, _decision(ref, kind="comments", verdict="block", results={"inline": results, "count": 3})
+
+
 def _actor(rec: Recorder, bus: Bus, world: dict[str, Any]) -> Actor:
     s3, store = S3(), DecisionStore(world["table"])
     for name in ("copy", "put_bytes", "delete_version"):
         setattr(s3, name, rec.wrap(getattr(s3, name)))
     store.append = rec.wrap(store.append)  # type: ignore[method-assign]
+    store.put_many = rec.wrap(store.put_many)  # type: ignore[method-assign]
     bus.publish_all = rec.wrap(bus.publish_all)  # type: ignore[method-assign]
     return Actor(s3, store, bus, Targets(PUBLISHED, QUARANTINE), EXECUTION)
 
@@ -152,7 +168,16 @@ def _state(world: dict[str, Any], bus: Bus) -> dict[str, Any]:
             for v in versions
         )
     items = boto3.resource("dynamodb").Table(world["table"]).scan()["Items"]
-    out["actions"] = sorted((i["sk"], json.dumps(i["action"], default=str)) for i in items)
+    out["actions"] = sorted((i["sk"], json.dumps(i["action"], default=str)) for i in items if "action" in i)
+    # a comment batch's per-line records (Act writes them first): the same, whatever the faults
+    # (without the decision's own timestamps, which differ between the fresh worlds compared)
+    out["records"] = sorted(
+        json.dumps(
+            {k: v for k, v in i.items() if k not in ("decided_at", "expires_at")}, default=str, sort_keys=True
+        )
+        for i in items
+        if "#c#" in i["sk"]
+    )
     return out
 
 
@@ -175,11 +200,20 @@ def _run(world: dict[str, Any], make: Callable[..., Any], verdict: str, at: int 
     return same[0], same[1], rec.names
 
 
-CASES = [(_media, "allow"), (_photo, "allow"), (_media, "block"), (_media, "review"), (_comments, "block")]
+CASES = [
+    (_media, "allow"),
+    (_photo, "allow"),
+    (_media, "block"),
+    (_media, "review"),
+    (_comments, "block"),
+    (_inline_comments, "block"),
+]
 
 
 @pytest.mark.parametrize(
-    ("make", "verdict"), CASES, ids=["allow", "allow-rescrubbed", "block", "review", "comments"]
+    ("make", "verdict"),
+    CASES,
+    ids=["allow", "allow-rescrubbed", "block", "review", "comments", "comments-inline"],
 )
 def test_a_fault_before_or_after_any_side_effect_converges(
     template: dict[str, Any], make: Callable[..., Any], verdict: str
@@ -385,3 +419,65 @@ def test_only_a_first_act_on_a_fresh_decision_skips_reading_its_action_record(wo
     assert ActInput.from_event({**base, "fresh": True, "attempt": 0}).first_act
     for other in ({"fresh": True, "attempt": 1}, {"fresh": False, "attempt": 0}, {"fresh": True}, {}):
         assert not ActInput.from_event({**base, **other}).first_act, other
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize(
+    ("make", "verdict"), [(_photo, "allow"), (_comments, "block")], ids=["photo", "comments"]
+)
+def test_a_fault_in_the_retire_beside_the_events_and_record_converges(
+    template: dict[str, Any], make: Callable[..., Any], verdict: str, when: str
+) -> None:
+    """The retire runs on another thread beside PutEvents -> action item: a fault in it (before or after its
+    delete marker) fails the attempt only after the events and the record are done, and the retry converges
+    on the clean run's end state (one event each, one action item, the original noncurrent)."""
+    from moto import mock_aws
+
+    from tutela.aws import clients
+
+    def fresh(fault: bool) -> Any:
+        clients.reset()
+        with mock_aws():
+            world = {"s3": boto3.client("s3")}
+            for b in (UPLOADS, STAGING, PUBLISHED, QUARANTINE):
+                world["s3"].create_bucket(Bucket=b)
+                world["s3"].put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+            world["table"] = create_decisions_table(boto3.client("dynamodb"), template)
+            ref, decision = make(world, verdict) if make is _photo else make(world)
+            rec, bus = Recorder(1 if fault else None, when), Bus()
+            actor = _actor(Recorder(None, when), bus, world)
+            actor.s3.retire = rec.wrap(actor.s3.retire)  # type: ignore[method-assign]
+            failures = 0
+            for attempt in range(3):
+                try:
+                    result = actor.act(ref, decision, first=attempt == 0)
+                    break
+                except Fault:
+                    failures += 1
+            current = world["s3"].list_object_versions(Bucket=UPLOADS).get("DeleteMarkers", [])
+            state = _state(world, bus)
+            same = json.loads(json.dumps([result, state], default=repr).replace(str(ref.version_id), "V"))
+            return same, failures, rec.names, len(current)
+
+    clean, none, names, markers = fresh(False)
+    assert none == 0 and names == ["retire"] and markers == 1
+    faulted, failures, names, markers = fresh(True)
+    assert failures == 1 and names == ["retire", "retire"] and markers == 1
+    assert faulted == clean
+
+
+def test_a_small_batchs_records_carry_their_evidence_text_and_the_blocked_line(world: dict[str, Any]) -> None:
+    """Act writes the flagged comments' records from the batch it reads: the evidence text cut at the spans
+    (the state carried spans only) and the blocked line's uploaded bytes, instead of a quarantine object."""
+    from tutela.comment_records import evidence_text
+
+    result, state, names = _run(world, _inline_comments, "block", None, "before")
+    assert names.count("put_many") == 1 and state[QUARANTINE] == []
+    (record,) = [
+        i for i in boto3.resource("dynamodb").Table(world["table"]).scan()["Items"] if "#c#" in i["sk"]
+    ]
+    assert record["line"] == 2 and record["verdict"] == "block"
+    assert record["uploaded"].encode() == BATCH.splitlines()[1]
+    assert [e.get("text") for e in record["evidence"]] == [None]  # the spans only: the text is the line's
+    assert [e["text"] for e in evidence_text(record)] == ["how old r u? add me on snap"[13:24]]
+    assert result["quarantined"] == {"comments": 1, "in_records": 1}

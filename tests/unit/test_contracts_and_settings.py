@@ -21,7 +21,7 @@ from tutela.policy.comments import summarize
     [
         (StepInput, "scan_media"),
         (StepInput, "classify_comments"),
-        (DecideInput, "decide"),
+        (RecordInput, "record_media_analysis"),
         (RecordInput, "record_decision"),
         (ActInput, "act"),
     ],
@@ -49,9 +49,9 @@ def test_contracts_refuse_what_they_cannot_parse() -> None:
 
 def test_decide_input_treats_an_unsaid_verification_as_unverified() -> None:
     """Promise: never allow an unverified scrub (fail closed when the report does not say)."""
-    event = load_event("decide")
-    event["analysis"][1]["scrub"].pop("verified")
-    assert DecideInput.from_event(event).scrub["verified"] is False
+    analysis = load_event("record_media_analysis")["decision"]
+    analysis["analysis"][1]["scrub"].pop("verified")
+    assert DecideInput.from_event(analysis).scrub["verified"] is False
 
 
 def test_check_asl_checks_the_state_machine_against_the_contracts(tmp_path: Path) -> None:

@@ -121,25 +121,62 @@ def test_scrub_rejects_non_media(env: dict[str, Any], lambda_context: Any) -> No
     assert env["s3"].list_objects_v2(Bucket=STAGING).get("KeyCount", 0) == 0
 
 
-def test_decide(lambda_context: Any) -> None:
-    event = load_event("decide")
-    out = handler("decide")(event, lambda_context)
-    assert out["kind"] == "media" and out["verdict"] == "allow" and out["minor"] == "none"
-    assert out["staged"]["key"].startswith("scrubbed/") and out["policy"]["version"]
+def test_record_decision_fuses_a_media_analysis(env: dict[str, Any], lambda_context: Any) -> None:
+    """The media path hands RecordDecision the Parallel state's output; it stores the media policy's decision
+    (what the Decide step returned before it was folded in), exactly once."""
+    event = load_event("record_media_analysis")
+    out = handler("record_decision")(event, lambda_context)
+    stored = out["decision"]
+    assert out["duplicate"] is False and out["fresh"] is True
+    assert stored["kind"] == "media" and stored["verdict"] == "allow" and stored["minor"] == "none"
+    assert stored["staged"]["key"].startswith("scrubbed/") and stored["policy"]["version"]
     # Provenance (issue 9 mutation 'Decide stores no labels' survived): the signals the verdict rests on.
-    scan = event["analysis"][0]["scan"]
-    assert out["signals"]["labels"] == scan["ModerationLabels"]
-    assert out["signals"]["faces"] == [f["AgeRange"] for f in scan["Faces"]]
-    labels = [{"Name": "Swimwear or Underwear", "ParentName": "", "Confidence": 88.0, "TaxonomyLevel": 1}]
-    event["analysis"][0]["scan"]["ModerationLabels"] = labels
-    assert handler("decide")(event, lambda_context)["signals"]["labels"] == labels
+    scan = event["decision"]["analysis"][0]["scan"]
+    assert stored["signals"]["labels"] == scan["ModerationLabels"]
+    assert stored["signals"]["faces"] == [f["AgeRange"] for f in scan["Faces"]]
+    # a retry of the same execution fuses the same analysis again and carries on with the stored decision
+    retry = handler("record_decision")(event, lambda_context)
+    assert retry["duplicate"] is False and retry["fresh"] is False and retry["decision"] == stored
+    (item,) = [i for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#")]
+    assert item["verdict"] == "allow" and item["kind"] == "media"
+    # The policy's thresholds and the scan's version are in the provenance item the decision names.
+    from tutela.policy.media import THRESHOLDS
+    from tutela.provenance import PROVENANCE_PK, merged
+
+    (provenance,) = [i for i in env["table"].scan()["Items"] if i["pk"] == PROVENANCE_PK]
+    assert stored["provenance"] == provenance["sk"] and "thresholds" not in stored["policy"]
+    whole = merged(stored, json.loads(json.dumps(provenance, default=float)))
+    assert whole["policy"]["thresholds"] == THRESHOLDS
+    assert whole["analyzers"]["scan"] == scan["backend"]
 
 
-def test_decide_never_allows_an_unverified_scrub(lambda_context: Any) -> None:
-    event = load_event("decide")
-    event["analysis"][1]["scrub"]["verified"] = False
-    out = handler("decide")(event, lambda_context)
-    assert out["verdict"] == "review" and "scrub_unverified" in [r["code"] for r in out["reasons"]]
+def test_record_decision_never_allows_an_unverified_scrub(env: dict[str, Any], lambda_context: Any) -> None:
+    event = load_event("record_media_analysis")
+    event["decision"]["analysis"][1]["scrub"]["verified"] = False
+    stored = handler("record_decision")(event, lambda_context)["decision"]
+    assert stored["verdict"] == "review" and "scrub_unverified" in [r["code"] for r in stored["reasons"]]
+
+
+@pytest.mark.parametrize(
+    "analysis",
+    [
+        [{"scan": {}}],  # the scrub part missing
+        [{"scan": "labels"}, {"scrub": {}}],  # malformed
+        [{"scan": {"ModerationLabels": "x", "Faces": 7}}, {"scrub": {"verified": True}}],  # the policy fails
+    ],
+    ids=["missing", "malformed", "policy-error"],
+)
+def test_an_analysis_that_cannot_be_fused_is_recorded_held(
+    env: dict[str, Any], lambda_context: Any, analysis: list[Any]
+) -> None:
+    """Fail closed, as the Catch on the old Decide state did: a stored review decision with the error as its
+    reason, never an exception that would send the upload to the dead-letter queue undecided."""
+    event = load_event("record_media_analysis")
+    event["decision"]["analysis"] = analysis
+    out = handler("record_decision")(event, lambda_context)
+    stored = out["decision"]
+    assert out["duplicate"] is False and stored["kind"] == "error" and stored["verdict"] == "review"
+    assert stored["reasons"][0]["error"] and "staged" not in stored
 
 
 def test_classify_comments(env: dict[str, Any], tmp_path: Path, lambda_context: Any) -> None:
@@ -269,16 +306,42 @@ def test_record_decision_is_idempotent(env: dict[str, Any], lambda_context: Any)
     assert len(items) == 1 and items[0]["verdict"] == "allow" and items[0]["post_id"] == "post-123"
 
 
+def _record_and_act(event: dict[str, Any], decision: dict[str, Any], execution: str, context: Any) -> Any:
+    """RecordDecision, then (unless it stopped a redelivery) Act, as the state machine runs them."""
+    record = {**event, "execution_id": execution, "decision": decision}
+    recorded = handler("record_decision")(record, context)
+    if recorded["duplicate"]:
+        return recorded, None
+    act = {**record, "decision": recorded["decision"], "fresh": recorded["fresh"], "attempt": 0}
+    return recorded, handler("act")(act, context)
+
+
 def test_a_redelivery_never_rewrites_comment_records(
     env: dict[str, Any], tmp_path: Path, lambda_context: Any
 ) -> None:
     """Promise: history is append-only; a redelivery (another execution) stops before writing anything
-    (issue 9 mutation 'RecordDecision skips the comment pre-read' survived)."""
+    (issue 9 mutation 'RecordDecision skips the comment pre-read' survived). The records are Act's to write:
+    RecordDecision stores the batch item only."""
     event = put(env, load_event("classify_comments"), samples.thread(tmp_path / "t.jsonl").read_bytes())
     decision = handler("classify_comments")(event, lambda_context)
-    record = {**event, "execution_id": "arn:first", "decision": decision}
-    assert handler("record_decision")(record, lambda_context)["duplicate"] is False
-    items = {i["sk"]: i for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#")}  # not post#
+    recorded = handler("record_decision")(
+        {**event, "execution_id": "arn:first", "decision": decision}, lambda_context
+    )
+    assert recorded["duplicate"] is False
+    assert [i["sk"] for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#")] == [
+        recorded["decision"]["sk"]
+    ]
+    act = {
+        **event,
+        "execution_id": "arn:first",
+        "decision": recorded["decision"],
+        "fresh": True,
+        "attempt": 0,
+    }
+    handler("act")(act, lambda_context)
+    items = {
+        i["sk"]: i for i in env["table"].scan()["Items"] if i["pk"].startswith("obj#") and "action" not in i
+    }
     # The batch item (plainly allowed lines listed in it) + one item per flagged comment (c3, c5).
     assert len(items) == 1 + 2
     batch = next(i for i in items.values() if "#c#" not in i["sk"])
@@ -286,33 +349,46 @@ def test_a_redelivery_never_rewrites_comment_records(
     first = next(sk for sk in items if sk.endswith("#c#000003"))
     # its evidence text: cut from its uploaded line (a blocked record keeps the spans only)
     assert items[first]["evidence"] and all(e["text"] for e in evidence_text(items[first]))
+    assert (
+        items[first]["decided_at"] == batch["decided_at"]
+        and items[first]["expires_at"] == batch["expires_at"]
+    )
     env["table"].update_item(
         Key={"pk": items[first]["pk"], "sk": first},
         UpdateExpression="SET marker = :m",
         ExpressionAttributeValues={":m": "untouched"},
     )
-    again = handler("record_decision")({**record, "execution_id": "arn:second"}, lambda_context)
-    assert again["duplicate"] is True
+    again, acted = _record_and_act(event, decision, "arn:second", lambda_context)
+    assert again["duplicate"] is True and acted is None
     assert env["table"].get_item(Key={"pk": items[first]["pk"], "sk": first})["Item"]["marker"] == "untouched"
 
 
 def test_a_small_batchs_blocked_lines_are_kept_in_their_records_not_quarantined(
     env: dict[str, Any], tmp_path: Path, lambda_context: Any
 ) -> None:
-    """Inline results: RecordDecision keeps each blocked line's uploaded bytes in its record, so Act publishes
-    the allowed lines and writes no quarantine object (one PUT per batch fewer)."""
+    """Inline results: Act keeps each blocked line's uploaded bytes in its record, publishes the allowed
+    lines and writes no quarantine object (one PUT per batch fewer); RecordDecision reads no batch."""
     thread = samples.thread(tmp_path / "t.jsonl").read_bytes()
     event = put(env, load_event("classify_comments"), thread)
     decision = handler("classify_comments")(event, lambda_context)
     assert "inline" in decision["results"]
-    recorded = handler("record_decision")({**event, "decision": decision}, lambda_context)
+    calls: list[str] = []
+    env["s3"].meta.events.register("before-call.s3.GetObject", lambda **kw: calls.append("GetObject"))
+    from tutela.aws import clients
+
+    clients.override("s3", env["s3"])
+    try:
+        recorded = handler("record_decision")({**event, "decision": decision}, lambda_context)
+        assert calls == []  # the batch is read once per upload, by Act
+        action = handler("act")({**event, "decision": recorded["decision"]}, lambda_context)
+        assert calls == ["GetObject"]
+    finally:
+        clients.override("s3", None)
     items = {i["sk"]: i for i in env["table"].scan()["Items"] if "#c#" in i["sk"]}
     lines = thread.splitlines()
     for n in (3, 5):  # the two blocked lines: their exact uploaded bytes
         (item,) = [i for sk, i in items.items() if sk.endswith(f"#c#{n:06d}")]
         assert item["verdict"] == "block" and item["uploaded"].encode() == lines[n - 1]
-    env["table"].put_item(Item={"pk": recorded["decision"]["pk"], "sk": recorded["decision"]["sk"]})
-    action = handler("act")({**event, "decision": recorded["decision"]}, lambda_context)
     assert action["quarantined"] == {"comments": 2, "in_records": 2}
     assert env["s3"].list_objects_v2(Bucket=QUARANTINE).get("KeyCount", 0) == 0
     assert action["published"]["comments"] == 3

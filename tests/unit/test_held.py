@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import load_event
-from tests.unit.test_handlers import env, handler, put  # noqa: F401  (env is a fixture)
+from tests.unit.test_handlers import _record_and_act, env, handler, put  # noqa: F401  (env is a fixture)
 from tutela.decision import step_decision
 from tutela.errors import CorruptMediaError, TransientError
 from tutela.held import (
@@ -39,7 +39,7 @@ def test_the_same_invalid_utf8_line_is_recorded_the_same_from_the_cli_and_the_la
 
     event = put(env, load_event("classify_comments"), BATCH)
     decision = handler("classify_comments")(event, lambda_context)
-    handler("record_decision")({**event, "execution_id": "arn:x", "decision": decision}, lambda_context)
+    _record_and_act(event, decision, "arn:x", lambda_context)  # Act writes the comment records
     stored = {
         int(i["line"]): i["reasons"]
         for i in env["table"].scan()["Items"]

@@ -26,7 +26,7 @@ def _code_dirs(template: dict[str, Any]) -> list[Path]:
 
 def test_no_layer_or_function_source_holds_the_dev_package(template: dict[str, Any]) -> None:
     dirs = _code_dirs(template)
-    assert ROOT / "layers" / "core" in dirs and ROOT / "functions" / "decide" in dirs
+    assert ROOT / "layers" / "core" in dirs and ROOT / "functions" / "record_decision" in dirs
     for d in dirs:
         names = {p.relative_to(d).as_posix() for p in d.rglob("*")}
         shipped_dev = sorted(

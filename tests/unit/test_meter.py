@@ -201,3 +201,83 @@ def test_cpu_time_stretches_below_one_vcpu_and_waiting_does_not() -> None:
     assert billed_ms(Invocation("f", 256, duration_ms=50.0, thread_cpu_ms=50.0), 1769, 1) == math.ceil(
         50 * 1769 / 256
     )
+
+
+def test_the_branches_of_a_parallel_state_overlap_although_the_emulator_runs_them_in_turn() -> None:
+    """moto's Parallel runs its branches' handlers one after the other (they share os.environ); the history
+    says which invocations were branches of one Parallel state, and those count as the longest."""
+    from tutela_dev.emulator.cost import execution_ms
+
+    lam, lat = PRICES["lambda"], {"default": 20, "lambda:Invoke": 10}
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
+    history = [
+        {"type": t, "timestamp": t0}
+        for t in (
+            "ParallelStateEntered",
+            "LambdaFunctionScheduled",
+            "LambdaFunctionScheduled",
+            "ParallelStateExited",
+            "LambdaFunctionScheduled",
+        )
+    ]
+    a = Invocation("Scan", 1769, duration_ms=50.0, thread_cpu_ms=30.0, started=0.0)  # 30 ms
+    b = Invocation("Scrub", 1769, duration_ms=10.0, thread_cpu_ms=10.0, started=0.06)  # after a: 10 ms
+    c = Invocation("Act", 1769, duration_ms=5.0, thread_cpu_ms=5.0, calls=[("s3", "X")], started=0.2)  # 25
+    assert execution_ms(Execution("k", "SUCCEEDED", [], [a, b, c], history), lat, lam) == (30 + 10) + (
+        25 + 10
+    )
+    # without the Parallel state they are one after the other
+    serial = [{**e, "type": "LambdaFunctionScheduled"} for e in history[1:3] + history[4:]]
+    assert execution_ms(Execution("k", "SUCCEEDED", [], [a, b, c], serial), lat, lam) == 40 + 20 + 35
+
+
+def test_concurrent_calls_wait_for_the_longest_chain() -> None:
+    """A handler that makes independent calls side by side waits for the longest chain of them (spans
+    measured in moto), one after another otherwise."""
+    from tutela_dev.emulator.cost import modeled_wait_ms
+
+    lat = {"s3": 20, "events": 20, "dynamodb": 5}
+    calls = [("s3", "GetObject"), ("events", "PutEvents"), ("s3", "DeleteObject"), ("dynamodb", "PutItem")]
+    serial = Invocation("Act", 384, calls=calls, spans=[(0, 1), (1, 2), (2, 3), (3, 4)])
+    assert modeled_wait_ms(serial, lat) == 65
+    # the delete ran beside events -> put: GET, then the longer of (events + put, delete)
+    side = Invocation("Act", 384, calls=calls, spans=[(0, 1), (1, 2), (1.1, 1.5), (2, 3)])
+    assert modeled_wait_ms(side, lat) == 20 + max(20 + 5, 20)
+    # a call that finished first in moto is conservatively a predecessor of what started after it
+    fast = Invocation("Act", 384, calls=calls, spans=[(0, 1), (1, 3), (1.1, 1.2), (1.5, 4)])
+    assert modeled_wait_ms(fast, lat) == 20 + 20 + 5
+    # no spans (or not one per call): one after another
+    assert modeled_wait_ms(Invocation("Act", 384, calls=calls), lat) == 65
+
+
+def test_calls_on_other_threads_are_metered_and_their_cpu_is_not_the_handlers(meter: Meter) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    s3 = clients.client("s3")
+    s3.create_bucket(Bucket="bkt")
+    with meter.invocation("ActFunction", 384), ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket="bkt", Key=f"k{i}", Body=b"x"), range(6)))
+    (inv,) = meter.invocations
+    assert [op for _, op in inv.calls] == ["PutObject"] * 6 and len(inv.spans) == 6
+    assert all(start <= end < math.inf for start, end in inv.spans)
+    assert inv._api_cpu_ms > 0 and inv.cpu_ms < inv.duration_ms
+
+
+def test_a_pool_tasks_first_call_could_start_when_the_task_was_submitted(meter: Meter) -> None:
+    """In-process, a pool thread may get the GIL only after the submitter's next call (moto's Python) is
+    done; on AWS that call is I/O and the task's call starts at once: its span starts at the submission."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    s3 = clients.client("s3")
+    s3.create_bucket(Bucket="bkt")
+
+    def late() -> None:
+        time.sleep(0.2)
+        s3.put_object(Bucket="bkt", Key="k", Body=b"x")
+
+    with meter.invocation("ActFunction", 384), ThreadPoolExecutor(1) as pool:
+        submitted = time.perf_counter()
+        pool.submit(late).result()
+    ((start, end),) = meter.invocations[0].spans
+    assert start - submitted < 0.1 and end - start >= 0.2

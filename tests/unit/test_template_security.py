@@ -28,7 +28,6 @@ REGION = "us-east-1"
 FUNCTIONS = [
     "ScanMediaFunction",
     "ScrubGeotagsFunction",
-    "DecideFunction",
     "ClassifyCommentsFunction",
     "RecordDecisionFunction",
     "ActFunction",

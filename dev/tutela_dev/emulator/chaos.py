@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 THROTTLED_SERVICES = ("s3", "dynamodb", "eventbridge")
 FAULT_KINDS = ("before", "throttle", "after", "duplicate", "crash", "lost")
 MODES = ("classic", "writes", "sweep")
+OWN_THREADS = "tutela-"  # thread-name prefix of the handlers' own pools (tutela.act)
 SWEEP_DEPTH = 8  # mode "sweep": writes 1..8 of every step
 WRITE_PREFIXES = (
     "Put", "Copy", "Delete", "Update", "BatchWrite", "TransactWrite", "CompleteMultipart", "UploadPart",
@@ -157,22 +158,30 @@ class Chaos:
 
     def on_response(self, http_response: Any = None, parsed: Any = None, model: Any = None, **_: Any) -> None:
         """``after-call`` hook (mode "writes"): after the n-th successful write of the invocation, crash or
-        lose the response. Only in the invocation's own thread (a transfer manager's workers are left be)."""
+        lose the response. Only in the invocation's own thread or a pool thread of ours (Act's retire runs
+        beside its events and record; the handler waits for it and re-raises what it raised); a transfer
+        manager's workers are left be. Which write is the n-th then depends on timing; how many there are
+        does not."""
         inv = self._current
-        if inv is None or inv.write_at is None or inv.thread != threading.get_ident():
+        if inv is None or inv.write_at is None:
+            return
+        ours = threading.current_thread().name.startswith(OWN_THREADS)
+        if inv.thread != threading.get_ident() and not ours:
             return
         op = str(getattr(model, "name", ""))
         status = getattr(http_response, "status_code", 200)
         if not op.startswith(WRITE_PREFIXES) or status >= 300 or (parsed or {}).get("Error"):
             return
-        inv.writes += 1
-        if inv.writes != inv.write_at:
-            return
-        inv.write_at = None
-        self.injected[str(inv.fault)] += 1
-        self.fired.append((inv.function, inv.writes, op, str(inv.fault)))
+        with self._lock:  # two threads of one invocation may write at once
+            inv.writes += 1
+            n = inv.writes
+            if n != inv.write_at:
+                return
+            inv.write_at = None
+            self.injected[str(inv.fault)] += 1
+            self.fired.append((inv.function, n, op, str(inv.fault)))
         if inv.fault == "crash":
-            raise ChaosCrash(f"chaos: {inv.function} died after write {inv.writes} ({op})")
+            raise ChaosCrash(f"chaos: {inv.function} died after write {n} ({op})")
         from botocore.exceptions import ClientError
 
         error = {"Error": {"Code": "ThrottlingException", "Message": f"chaos: {op} response lost"}}

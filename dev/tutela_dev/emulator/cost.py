@@ -248,8 +248,20 @@ def call_latency_ms(service: str, operation: str, latency: Mapping[str, Any]) ->
 
 
 def modeled_wait_ms(inv: Invocation, latency: Mapping[str, Any]) -> float:
-    """What the invocation's AWS calls would keep it waiting on Lambda (one after another)."""
-    return sum(call_latency_ms(service, op, latency) for service, op in inv.calls)
+    """What the invocation's AWS calls would keep it waiting on Lambda: the longest chain of its calls.
+
+    A call waits for every call that had ended (in moto) before it started - the ones before it on its own
+    thread, and any other that happened to finish first (an overestimate, never an underestimate, of what
+    concurrent calls wait on AWS); calls that overlapped in moto overlap in the model. Without measured
+    spans (or when they disagree with the calls), the calls are one after another."""
+    waits = [call_latency_ms(service, op, latency) for service, op in inv.calls]
+    if len(inv.spans) != len(waits):
+        return sum(waits)
+    ends: list[float] = []  # the modeled end of each call, in the order of ``inv.calls``
+    for i, (start, _) in enumerate(inv.spans):
+        after = [ends[j] for j in range(i) if inv.spans[j][1] <= start]
+        ends.append(max(after, default=0.0) + waits[i])
+    return max(ends, default=0.0)
 
 
 def execution_ms(execution: Execution, latency: Mapping[str, Any] | None, lam: Mapping[str, Any]) -> float:
@@ -259,16 +271,37 @@ def execution_ms(execution: Execution, latency: Mapping[str, Any] | None, lam: M
     Lambda duration plus the modeled latency of the state machine invoking it (``lambda:Invoke``)."""
     if latency is None:
         return execution.duration_ms
-    total, group_end, group_ms = 0.0, -math.inf, 0.0
-    for inv in sorted(execution.invocations, key=lambda i: i.started):
+    invocations = sorted(execution.invocations, key=lambda i: i.started)
+    parallel = parallel_of_invocations(execution.history, len(invocations))
+    total, group_end, group_ms, group_parallel = 0.0, -math.inf, 0.0, -1
+    for inv, in_parallel in zip(invocations, parallel, strict=True):
         ms = billed_ms(inv, lam["full_vcpu_mb"], lam["duration_round_ms"], modeled_wait_ms(inv, latency))
         ms += call_latency_ms("lambda", "Invoke", latency)
-        if inv.started < group_end:  # overlaps the previous invocation(s)
+        # The emulated stack runs a Parallel state's branches one after the other (the handlers share
+        # os.environ); on AWS they run side by side: the invocations of one Parallel state overlap.
+        if inv.started < group_end or (in_parallel >= 0 and in_parallel == group_parallel):
             group_ms = max(group_ms, ms)
         else:
             total, group_ms = total + group_ms, ms
-        group_end = max(group_end, inv.started + inv.duration_ms / 1000)
+        group_end, group_parallel = max(group_end, inv.started + inv.duration_ms / 1000), in_parallel
     return total + group_ms
+
+
+def parallel_of_invocations(history: Sequence[Mapping[str, Any]], invocations: int) -> list[int]:
+    """For each Lambda invocation of an execution, in the order they were scheduled: the number of the
+    outermost Parallel state it ran in, or -1. (Each branch of ours is one Task.) All -1 when the history's
+    Lambda events do not match the metered invocations one to one."""
+    out: list[int] = []
+    depth, parallels = 0, 0
+    for e in history:
+        if e["type"] == "ParallelStateEntered":
+            depth += 1
+            parallels += depth == 1
+        elif e["type"] == "ParallelStateExited" and depth:
+            depth -= 1
+        elif e["type"] == "LambdaFunctionScheduled":
+            out.append(parallels if depth else -1)
+    return out if len(out) == invocations else [-1] * invocations
 
 
 def _logs_all(parameters: Mapping[str, str]) -> bool:

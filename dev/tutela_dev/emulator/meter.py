@@ -16,6 +16,7 @@ State transitions and execution durations come from the execution history (``tut
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import math
 import threading
@@ -62,16 +63,20 @@ class Invocation:
     api_ms: float = 0.0
     thread_cpu_ms: float = 0.0  # the process's CPU time during the invocation, AWS calls excluded
     thread: int = 0
-    started: float = 0.0  # perf_counter() at the start (which invocations overlapped: a Parallel state)
+    started: float = 0.0  # perf_counter() at the start (which invocations overlapped)
+    started_at: float = 0.0  # time.time() at the start (inside which state of the execution history)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (service, operation) of each AWS call
+    # perf_counter() (start, end) of each call, in the order of ``calls``: which calls overlapped (a handler
+    # that makes independent calls concurrently waits for the longest chain, not the sum)
+    spans: list[tuple[float, float]] = field(default_factory=list)
     _api_cpu_ms: float = 0.0
 
     @property
     def cpu_ms(self) -> float:
         """The handler's own compute: the process's CPU time during the invocation (all its threads: OpenCV
-        workers, a video prefetch thread) minus the CPU spent while its thread waited in an AWS call (moto
-        answers in-process). CPU time, not wall time, so other processes on a busy machine do not inflate
-        it; other threads' calls (the transfer manager's) stay in, an overestimate."""
+        workers, a video prefetch thread) minus the CPU each thread spent inside its AWS calls (moto answers
+        in-process, on the calling thread). CPU time, not wall time, so other processes on a busy machine do
+        not inflate it."""
         return max(0.0, self.thread_cpu_ms)
 
 
@@ -86,6 +91,9 @@ class Meter:
     invocations: list[Invocation] = field(default_factory=list)
     _current: Invocation | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _submitted: threading.local = field(
+        default_factory=threading.local
+    )  # .at: when a pool task was submitted
 
     # ------------------------------------------------------------------ invocations
     def configure(self, template: Mapping[str, Any], table: str = "DecisionsTable") -> None:
@@ -101,7 +109,7 @@ class Meter:
         logged = _position(sink)
         self._current = inv
         started, cpu = time.perf_counter(), time.process_time()
-        inv.started = started
+        inv.started, inv.started_at = started, time.time()
         try:
             yield inv
         finally:
@@ -128,12 +136,20 @@ class Meter:
         service = model.service_model.service_name
         if service == "lambda":
             return  # the state machine invoking a function (a Lambda request, counted per invocation)
-        if isinstance(context, dict):
-            context["tutela_meter_started"] = time.perf_counter()
-            if threading.get_ident() == inv.thread:
-                context["tutela_meter_cpu"] = time.process_time()
         call = Call(inv.function, service, model.name)
-        inv.calls.append((service, model.name))
+        # A call that a pool thread makes can start when its task was submitted: in-process, the thread often
+        # gets the GIL only after the submitter's next call (moto's Python) is done, which AWS's I/O would
+        # not wait for.
+        started = getattr(self._submitted, "at", None) or time.perf_counter()
+        self._submitted.at = None
+        with self._lock:
+            inv.calls.append((service, model.name))
+            inv.spans.append((started, math.inf))
+            index = len(inv.calls) - 1
+        if isinstance(context, dict):
+            context["tutela_meter_call"] = index
+            context["tutela_meter_started"] = time.perf_counter()
+            context["tutela_meter_cpu"] = time.thread_time()  # this thread's: moto runs on the caller's
         if service == "dynamodb":
             body = _json_body(params)
             call.write_units = self._write_units(model.name, body)
@@ -149,12 +165,18 @@ class Meter:
         inv = self._current
         if inv is None or model is None:
             return
-        started = context.get("tutela_meter_started") if isinstance(context, dict) else None
-        if started is not None:
-            inv.api_ms += 1000 * (time.perf_counter() - started)
-        cpu = context.get("tutela_meter_cpu") if isinstance(context, dict) else None
-        if cpu is not None and threading.get_ident() == inv.thread:
-            inv._api_cpu_ms += 1000 * (time.process_time() - cpu)
+        ctx = context if isinstance(context, dict) else {}
+        started, cpu, index = (
+            ctx.get(k) for k in ("tutela_meter_started", "tutela_meter_cpu", "tutela_meter_call")
+        )
+        now = time.perf_counter()
+        with self._lock:
+            if started is not None:
+                inv.api_ms += 1000 * (now - started)
+            if cpu is not None:
+                inv._api_cpu_ms += 1000 * (time.thread_time() - cpu)
+            if isinstance(index, int) and index < len(inv.spans):
+                inv.spans[index] = (inv.spans[index][0], now)
         if model.service_model.service_name != "dynamodb":
             return
         if model.name not in ("GetItem", "Query", "Scan", "BatchGetItem"):
@@ -174,16 +196,34 @@ class Meter:
         call.read_units = float(units) if call.consistent else units / 2
 
     def install(self) -> Any:
-        """Register on boto3's default session (the one every handler client comes from)."""
+        """Register on boto3's default session (the one every handler client comes from), and time the tasks
+        handed to thread pools (when each could start)."""
         import boto3
 
         events = boto3._get_default_session().events
         events.register("before-call", self.on_before_call, unique_id="tutela-meter-before")
         events.register("after-call", self.on_after_call, unique_id="tutela-meter-after")
+        pool = concurrent.futures.ThreadPoolExecutor
+        submit, local = pool.submit, self._submitted
+
+        def timed_submit(executor: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            at = time.perf_counter()
+
+            def task(*a: Any, **k: Any) -> Any:
+                local.at = at  # the task's first AWS call could have started here
+                try:
+                    return fn(*a, **k)
+                finally:
+                    local.at = None
+
+            return submit(executor, task, *args, **kwargs)
+
+        pool.submit = timed_submit  # type: ignore[method-assign]
 
         def uninstall() -> None:
             events.unregister("before-call", unique_id="tutela-meter-before")
             events.unregister("after-call", unique_id="tutela-meter-after")
+            pool.submit = submit  # type: ignore[method-assign]
 
         return uninstall
 

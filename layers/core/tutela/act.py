@@ -1,7 +1,8 @@
 """Carry out a recorded decision so that a retry at any point converges on one clean run's end state.
 
 Only an ``allow`` reaches the published bucket, and only as the scrubbed copy (media) or the judged fields
-of the allowed lines (comments); ``block`` moves the original to quarantine; every outcome is an event.
+of the allowed lines (comments, whose per-line records Act writes first); ``block`` moves the original to
+quarantine; every outcome is an event.
 
 Order, and why each step is safe to repeat:
 1. effects that are checked before they are made: a publish or quarantine write is skipped when the target
@@ -13,9 +14,10 @@ Order, and why each step is safe to repeat:
    A retry that finds the action item sends nothing again; one that does not, sends the events (each has a
    stable ``event_id`` for consumers, since only the window between PutEvents and the put can repeat one);
 4. last, the original of a block is deleted (a retry after the delete finds the verified copy and the
-   action item and finishes without error); an original nobody needs any more (allowed) is retired: a
-   delete marker makes it noncurrent, and the upload bucket's noncurrent-version rule expires it after
-   OriginalRetentionDays; one held for review is kept as it is.
+   action item and finishes without error); an original nobody needs any more (allowed) is retired
+   (beside step 3, which it does not depend on: Act waits for both): a delete marker makes it noncurrent,
+   and the upload bucket's noncurrent-version rule expires it after OriginalRetentionDays; one held for
+   review is kept as it is.
 
 The adapters are passed in (``tutela.aws``); this module itself never touches boto3.
 """
@@ -23,13 +25,14 @@ The adapters are passed in (``tutela.aws``); this module itself never touches bo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
-from tutela.comment_records import kept_in_record
+from tutela.comment_records import informative, kept_in_record, with_text, with_uploaded
 from tutela.comments.lines import CommentLine, parse_batch, split_batch
-from tutela.decision import action_item, action_keys, event_detail, event_id
+from tutela.decision import action_item, action_keys, comment_items, event_detail, event_id
 from tutela.errors import InvalidInputError, TransientError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING, MAX_COMMENT_RESULTS_BYTES
 from tutela.objects import ObjectRef, quarantine_key
@@ -70,6 +73,7 @@ class Storage(Protocol):
 class History(Protocol):
     def get(self, pk: str, sk: str) -> dict[str, Any] | None: ...
     def append(self, item: Mapping[str, Any]) -> dict[str, Any]: ...
+    def put_many(self, items: Iterable[Mapping[str, Any]]) -> int: ...
 
 
 class Bus(Protocol):
@@ -161,16 +165,27 @@ class Actor:
             action = self._comments(ref, decision)
         else:  # review, unsupported files and analyzer errors stay where they are (private upload bucket)
             action = {"held": True}
-        if logged is None:
-            self._events(decision, action)
-            logged = self.history.append(action_item(decision, action, execution_id=self.execution_id))
+        # Nobody needs an allowed original any more (the published copy is the scrubbed one): make it
+        # noncurrent so the upload bucket's lifecycle expires it after OriginalRetentionDays. Free (a DELETE)
+        # and idempotent (a tag would cost a PUT-class request per upload). Its outcome is already carried
+        # out, so the retire runs beside the events and the record instead of after them (one wait instead
+        # of two); a retry after a failed retire finds the record and retires again. A retry still re-reads
+        # the original by its version id, which a delete marker does not hide.
+        retiring = (
+            _background().submit(self.s3.retire, ref)
+            if original is None and self.retire_originals and _final(decision, action)
+            else None
+        )
+        try:
+            if logged is None:
+                self._events(decision, action)
+                logged = self.history.append(action_item(decision, action, execution_id=self.execution_id))
+        finally:
+            failed = retiring.exception() if retiring is not None else None  # waits: nothing outlives Act
+        if failed is not None:
+            raise failed
         if original is not None:
             self.s3.delete_version(ref)  # last: the verified copy, the events and the record exist
-        elif self.retire_originals and _final(decision, action):
-            # Nobody needs the original any more (the published copy is the scrubbed one): make it noncurrent
-            # so the upload bucket's lifecycle expires it after OriginalRetentionDays. Free (a DELETE) and
-            # idempotent; a tag would cost a PUT-class request per upload.
-            self.s3.retire(ref)
         return dict(logged.get("action") or action)
 
     # ------------------------------------------------------------------ media
@@ -258,7 +273,12 @@ class Actor:
             results = self.s3.get_jsonl(ptr["bucket"], ptr["key"], max_bytes=MAX_COMMENT_RESULTS_BYTES)
         else:
             raise InvalidInputError("comment decision without results")
-        plan = plan_comments(results, self.s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING))
+        inline = isinstance(ptr.get("inline"), list)
+        data = self.s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
+        plan = plan_comments(results, data)  # refuses results that do not match the batch
+        self._comment_records(
+            ref, decision, with_uploaded(with_text(results, data), data) if inline else results
+        )
         action: dict[str, Any] = {"held_comments": plan.held}
         if plan.published:
             if ref.key_problem():
@@ -267,9 +287,8 @@ class Actor:
             self._put_once(b"\n".join(plan.published) + b"\n", dst, ref.key, decision)
             action["published"] = {"bucket": dst, "key": ref.key, "comments": len(plan.published)}
         if plan.quarantined:
-            # Small batches: RecordDecision kept each blocked line's uploaded bytes in its record; only what
-            # did not fit there (or a staged batch's lines) is written to the quarantine bucket.
-            inline = isinstance(ptr.get("inline"), list)
+            # Small batches: each blocked line's record keeps its uploaded bytes; only what did not fit there
+            # (or a staged batch's lines) is written to the quarantine bucket.
             elsewhere = [q for q in plan.quarantined if not (inline and kept_in_record(q))]
             action["quarantined"] = {"comments": len(plan.quarantined)}
             if len(elsewhere) < len(plan.quarantined):
@@ -279,6 +298,21 @@ class Actor:
                 self._put_once(b"\n".join(elsewhere) + b"\n", dst, key, decision)
                 action["quarantined"].update(bucket=dst, key=key)
         return action
+
+    def _comment_records(
+        self, ref: ObjectRef, decision: Mapping[str, Any], judged: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """One record per comment that carries information (``tutela.comment_records``), before any effect
+        of the batch is visible. Every field comes from the judged results and the stored decision item
+        (``decided_at``, ``expires_at``), so a retry or a takeover writes the same records again; a
+        redelivery never gets here (RecordDecision stops it). Small batches' results travel in the state
+        without their text: the flagged comments' evidence text and the blocked lines' uploaded bytes are
+        taken from the batch this step reads anyway."""
+        decided, expires = decision.get("decided_at"), decision.get("expires_at")
+        if not isinstance(decided, str) or not isinstance(expires, int) or isinstance(expires, bool):
+            raise InvalidInputError("a comment decision without decided_at/expires_at is not a stored one")
+        records = comment_items(ref, [r for r in judged if informative(r)], decided=decided, expires=expires)
+        self.history.put_many(list(records))
 
     def _put_once(self, body: bytes, bucket: str, key: str, decision: Mapping[str, Any]) -> None:
         meta = {"tutela-decision": str(decision["sk"]), "tutela-sha256": hashlib.sha256(body).hexdigest()}
@@ -296,6 +330,15 @@ class Actor:
         types = [DECISION_EVENT] + ([ESCALATION_EVENT] if decision.get("escalate") else [])
         detail = event_detail(decision, action)
         self.bus.publish_all([(t, {**detail, "event_id": event_id(decision, t)}) for t in types])
+
+
+@cache
+def _background() -> Any:
+    """One thread for the call Act makes beside the others (the retire): started on first use, idle between
+    invocations (boto3 clients are thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutela-act")
 
 
 def _final(decision: Mapping[str, Any], action: Mapping[str, Any]) -> bool:

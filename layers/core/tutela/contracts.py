@@ -7,7 +7,6 @@ Payloads (``statemachine/moderation.asl.json``):
 | step | input | output (where the ASL puts it) |
 | --- | --- | --- |
 | ScanMedia, ScrubGeotags, ClassifyComments | :class:`StepInput` | report / decision dict |
-| Decide | :class:`DecideInput` | decision dict (``$.decision``) |
 | RecordDecision | :class:`RecordInput` | :class:`RecordOutput` (``$.record``) |
 | Act | :class:`ActInput` | action dict (``$.action``) |
 """
@@ -65,7 +64,8 @@ class StepInput:
 
 @dataclass(frozen=True, slots=True)
 class DecideInput:
-    """The Parallel state's output: one labelled part per branch, ``[{"scan": ...}, {"scrub": ...}]``."""
+    """The Parallel state's output: one labelled part per branch, ``[{"scan": ...}, {"scrub": ...}]``
+    (``$.decision.analysis``; RecordDecision fuses it, ``tutela.analysis``)."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("detail", "analysis")
     detail: dict[str, Any]
@@ -82,7 +82,7 @@ class DecideInput:
                 parts.update(part)
         scan, scrub = parts.get("scan"), parts.get("scrub")
         if not isinstance(scan, Mapping) or not isinstance(scrub, Mapping):
-            raise InvalidInputError("Decide needs the scan and scrub results")
+            raise InvalidInputError("the media policy needs the scan and scrub results")
         # Fail closed: a scrub report that does not say it was verified was not.
         scrub = {**scrub, "verified": scrub.get("verified") is True}
         return cls(_mapping(event, "detail"), dict(scan), scrub)
@@ -93,7 +93,8 @@ class DecideInput:
 
 @dataclass(frozen=True, slots=True)
 class RecordInput:
-    """A decision to store: from Decide, ClassifyComments, HoldOnError or the Unsupported pass state."""
+    """A decision to store: a media analysis (the Parallel state's output, fused by RecordDecision), or a
+    decision from ClassifyComments, PostContext, HoldOnError or the Unsupported pass state."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("detail", "execution_id", "event_time", "decision")
     step: StepInput
@@ -178,7 +179,6 @@ STEP_INPUTS: dict[str, type[Any]] = {
     "ScanMediaFunctionArn": StepInput,
     "ScrubGeotagsFunctionArn": StepInput,
     "ClassifyCommentsFunctionArn": StepInput,
-    "DecideFunctionArn": DecideInput,
     "RecordDecisionFunctionArn": RecordInput,
     "ActFunctionArn": ActInput,
 }

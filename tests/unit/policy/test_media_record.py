@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from tutela.bank.model import MatchPolicy
-from tutela.policy.media import POLICY_VERSION, THRESHOLDS, decide_media, match_policy, media_decision
+from tutela.policy.media import (
+    POLICY_SHA256,
+    POLICY_VERSION,
+    THRESHOLDS,
+    decide_media,
+    match_policy,
+    media_decision,
+)
 
 ADULT = [{"AgeRange": {"Low": 30, "High": 40}, "Confidence": 99.0}]
 
@@ -63,9 +70,18 @@ def test_the_recorded_media_decision_carries_exact_provenance() -> None:
             "location_found": True,
         },
         "staged": {"bucket": "staging", "key": "media/a.jpg", "content_type": "image/jpeg"},
-        "timings_ms": {"scan": {"total": 12}, "scrub": {"total": 3}},
+        "timings_ms": {"scan": 12, "scrub": 3},  # totals in whole ms (the stages are in ScanMedia's log)
     }
-    assert record["policy"] == {"version": POLICY_VERSION, "thresholds": THRESHOLDS}
+    assert record["policy"] == {
+        "version": POLICY_VERSION,
+        "sha256": POLICY_SHA256[:16],
+        "thresholds": THRESHOLDS,
+    }
+    # without a total, the stages' sum
+    assert (
+        media_decision(scan, {**scrub, "timings_ms": {"scrub": 0.4, "verify": 1.3}})["timings_ms"]["scrub"]
+        == 2
+    )
     assert record["escalate"] is False
 
 

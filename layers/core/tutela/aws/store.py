@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,11 @@ class TableAdapter:
             args["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
 
+# (table, digest) this container has written or found, per client (a new client - a test's new moto - asks
+# again)
+_PROVENANCE_STORED: weakref.WeakKeyDictionary[Any, set[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
 class DecisionStore(TableAdapter):
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
         item = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
@@ -79,6 +85,15 @@ class DecisionStore(TableAdapter):
                 batch.put_item(Item=to_dynamo(dict(item)))
                 n += 1
         return n
+
+    def put_provenance(self, item: Mapping[str, Any]) -> None:
+        """Store a provenance item (``tutela.provenance``) once per container: the same digest is the same
+        content, and it is never changed or deleted, so a container that wrote or found it skips the write."""
+        stored = _PROVENANCE_STORED.setdefault(self.table.meta.client, set())
+        if (self.table_name, item["sk"]) in stored:
+            return
+        self.put_once(item)
+        stored.add((self.table_name, item["sk"]))
 
     def append(self, item: Mapping[str, Any], *, attempts: int = 4) -> dict[str, Any]:
         """Add ``item`` to the append-only history; if its key is taken, the stored item wins and is

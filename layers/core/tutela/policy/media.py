@@ -14,6 +14,7 @@ decision is the most restrictive cell (verdict, severity, escalate) with one rea
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -25,10 +26,11 @@ Minor = Literal["likely", "possible", "none"]
 
 # Next to this file, not through importlib.resources: importing that (tempfile, shutil, bz2, lzma...) was
 # ~10 ms of every cold start.
-_POLICY: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "media_policy.json").read_text(encoding="utf-8")
-)
+_POLICY_BYTES = (Path(__file__).parent / "media_policy.json").read_bytes()
+_POLICY: dict[str, Any] = json.loads(_POLICY_BYTES)
 POLICY_VERSION: str = _POLICY["version"]
+# The file's digest pins all of it (matrix, families, thresholds), whatever its version string says.
+POLICY_SHA256: str = hashlib.sha256(_POLICY_BYTES).hexdigest()
 THRESHOLDS: dict[str, Any] = _POLICY["thresholds"]
 _FAMILIES: dict[str, frozenset[str]] = {
     fam: frozenset(n.casefold() for n in names) for fam, names in _POLICY["families"].items()
@@ -113,7 +115,7 @@ def _decision(
         "reasons": reasons,
         "minor": minor,
         "escalate": escalate,
-        "policy": {"version": POLICY_VERSION, "thresholds": THRESHOLDS},
+        "policy": {"version": POLICY_VERSION, "sha256": POLICY_SHA256[:16], "thresholds": THRESHOLDS},
     }
 
 
@@ -253,5 +255,17 @@ def media_decision(scan: dict[str, Any], scrub: dict[str, Any]) -> dict[str, Any
             "location_found": bool(scrub.get("location_found")),
         },
         "staged": {**scrub.get("staging", {}), "content_type": scrub.get("content_type")},
-        "timings_ms": {"scan": scan.get("timings_ms"), "scrub": scrub.get("timings_ms")},
+        # Totals in whole ms (the item stays under 1 KB): ScanMedia's DEBUG line has the scan's stages.
+        "timings_ms": {
+            "scan": _total_ms(scan.get("timings_ms")),
+            "scrub": _total_ms(scrub.get("timings_ms")),
+        },
     }
+
+
+def _total_ms(timings: Any) -> int | None:
+    if not isinstance(timings, dict) or not timings:
+        return None
+    numbers = [v for v in timings.values() if isinstance(v, int | float) and not isinstance(v, bool)]
+    total = timings.get("total")
+    return round(total if isinstance(total, int | float) else sum(numbers))
