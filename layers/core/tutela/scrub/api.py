@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import secrets
 import struct
 import time
 import zlib
 from collections.abc import Callable
-from pathlib import Path
 
 from tutela.errors import (
     CorruptMediaError,
@@ -18,7 +16,6 @@ from tutela.errors import (
     UnsupportedMediaError,
     VerificationError,
 )
-from tutela.scrub import isobmff, jpeg, png, tiff, webp
 from tutela.scrub.core import (
     LOCATION_CODES,
     BytesReader,
@@ -32,19 +29,36 @@ from tutela.scrub.core import (
     ScrubReport,
     Zero,
 )
-from tutela.scrub.isobmff import metadata_ranges as isobmff_metadata_ranges
 from tutela.scrub.layout import Layout, WalkedScans, image_layout
 from tutela.scrub.verify import carve_location, find_location_reader
 from tutela.sniff import SNIFF_BYTES, sniff
 
-_SCRUBBERS: dict[str, Callable[[Ctx], Plan]] = {
-    "jpeg": jpeg.scrub,
-    "png": png.scrub,
-    "webp": webp.scrub,
-    "tiff": tiff.scrub,
-}
 _COPY_CHUNK = 8 * 1024 * 1024
 IMAGE_LAYOUTS = frozenset({"jpeg", "png", "webp", "tiff"})
+
+
+def _scrubber(media_type: str) -> Callable[[Ctx], Plan]:
+    """The format's scrubber, its module imported on first use (a command scrubbing JPEGs loads no video
+    code)."""
+    if media_type == "jpeg":
+        from tutela.scrub import jpeg
+
+        return jpeg.scrub
+    if media_type == "png":
+        from tutela.scrub import png
+
+        return png.scrub
+    if media_type == "webp":
+        from tutela.scrub import webp
+
+        return webp.scrub
+    if media_type == "tiff":
+        from tutela.scrub import tiff
+
+        return tiff.scrub
+    from tutela.scrub import isobmff
+
+    return isobmff.scrub
 
 
 def _media_type(reader: Reader) -> str:
@@ -67,7 +81,7 @@ def _plan_layout(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport
         raise LimitExceededError("file is larger than the scrub limit")
     media_type = _media_type(reader)
     ctx = Ctx(reader, limits, media_type)
-    fn = _SCRUBBERS.get(media_type, isobmff.scrub)
+    fn = _scrubber(media_type)
     try:
         plan = fn(ctx)
         lay: Layout | None = None
@@ -110,7 +124,9 @@ def _verify(
             raise VerificationError("scrubbed output has a different number of frames than planned")
         carve = lay.metadata_ranges()
     elif report.media_type not in IMAGE_LAYOUTS:
-        carve = isobmff_metadata_ranges(reader)
+        from tutela.scrub.isobmff import metadata_ranges
+
+        carve = metadata_ranges(reader)
         lay = None
     found = find_location_reader(reader, report.media_type, limits, lay)
     found += carve_location(reader, limits, carve)
@@ -182,8 +198,10 @@ def scrub_file(
     dst_path = os.fspath(dst)
     head, name = os.path.split(dst_path)
     if not name:  # "dir/x.jpg/": as pathlib names it
+        from pathlib import Path
+
         head, name = os.path.split(os.fspath(Path(dst)))
-    tmp = os.path.join(head, f".{name}.tutela-{secrets.token_hex(6)}.tmp")
+    tmp = os.path.join(head, f".{name}.tutela-{os.urandom(6).hex()}.tmp")
     t0 = time.perf_counter()
     try:
         src_fd = os.open(src, os.O_RDONLY)
