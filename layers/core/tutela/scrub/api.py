@@ -128,8 +128,9 @@ def _verify(
 
         carve = metadata_ranges(reader)
         lay = None
-    found = find_location_reader(reader, report.media_type, limits, lay)
-    found += carve_location(reader, limits, carve)
+    clean_exif: dict[int, int] = {}  # EXIF blocks the format walk found clean: the carve skips them
+    found = find_location_reader(reader, report.media_type, limits, lay, clean_exif)
+    found += carve_location(reader, limits, carve, clean_exif)
     if found:
         raise VerificationError(f"location still present after scrubbing: {', '.join(found)}")
     report.verified = True

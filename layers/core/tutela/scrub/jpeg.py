@@ -118,8 +118,14 @@ def scrub(ctx: Ctx) -> Plan:
     same_size = any(m == 0xE2 and r.read_upto(o + 4, 4) == MPF_SIG for m, o, _ in segs)
     plan = Plan()
     plan.copy(0, 2)
+    meta_limit = ctx.limits.max_metadata_bytes
     for marker, off, total in segs:
-        new = None if marker in _STANDALONE else _edit(ctx, marker, off, total, same_size)
+        if not (0xE0 <= marker <= 0xEF or marker == 0xFE):  # frame/table segments: kept as they are
+            if total > meta_limit:
+                ctx.budget.check_meta(total, "JPEG segment")
+            plan.copy(off, total)
+            continue
+        new = _edit(ctx, marker, off, total, same_size)
         if new is None:
             plan.copy(off, total)
         elif new:

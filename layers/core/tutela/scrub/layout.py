@@ -131,6 +131,8 @@ def image_layout(
 def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tuple[int, int]]:
     """Segments from SOI to the first SOS: ([(marker, offset, total)], sos offset, (width, height))."""
     r = c.reader
+    if type(r) is BytesReader:
+        return _jpeg_header_bytes(c, r._data, start)
     if r.read_at(start, 2, "JPEG header") != b"\xff\xd8":
         raise CorruptMediaError("not a JPEG (missing SOI)")
     pos = start + 2
@@ -163,6 +165,51 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
         if marker in _SOF and length >= 7:
             h, w = struct.unpack(">HH", r.read_at(pos + 5, 4))
             size = (w, h)
+        out.append((marker, pos, 2 + length))
+        pos += 2 + length
+
+
+def _jpeg_header_bytes(
+    c: Ctx, d: bytes, start: int
+) -> tuple[list[tuple[int, int, int]], int, tuple[int, int]]:
+    """``jpeg_header`` over bytes in memory: the same walk, the same errors, indexing the bytes directly
+    instead of a bounds-checked read per segment (it runs twice per photo: on the input and on the output)."""
+    n = len(d)
+    if start < 0 or start + 2 > n:
+        raise CorruptMediaError("truncated or out-of-bounds JPEG header")
+    if d[start] != 0xFF or d[start + 1] != 0xD8:
+        raise CorruptMediaError("not a JPEG (missing SOI)")
+    pos = start + 2
+    out: list[tuple[int, int, int]] = []
+    size = (0, 0)
+    tick = c.budget.tick
+    while True:
+        tick()
+        if pos + 2 > n:
+            raise CorruptMediaError("truncated or out-of-bounds JPEG segment")
+        if d[pos] != 0xFF:
+            raise CorruptMediaError("JPEG segment marker expected")
+        marker = d[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            out.append((marker, pos, 2))
+            pos += 2
+            continue
+        if marker == 0xD9:
+            raise CorruptMediaError("JPEG ends before any image data")
+        if pos + 4 > n:
+            raise CorruptMediaError("truncated or out-of-bounds JPEG segment length")
+        length = (d[pos + 2] << 8) | d[pos + 3]
+        if length < 2:
+            raise CorruptMediaError("JPEG segment with impossible length")
+        if pos + 2 + length > n:
+            raise CorruptMediaError("truncated JPEG segment")
+        if marker == 0xDA:
+            return out, pos, size
+        if marker in _SOF and length >= 7:
+            size = ((d[pos + 7] << 8) | d[pos + 8], (d[pos + 5] << 8) | d[pos + 6])
         out.append((marker, pos, 2 + length))
         pos += 2 + length
 

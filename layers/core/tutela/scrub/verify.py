@@ -21,7 +21,7 @@ _PNG_LOC = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|provin
 _KEY_LOC = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude")
 
 
-def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None) -> None:
+def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None, clean_exif: dict[int, int] | None) -> None:
     from tutela.scrub.jpeg import EXIF_SIG, segments
 
     r = ctx.reader
@@ -33,6 +33,8 @@ def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None) -> None:
         if payload.startswith(EXIF_SIG):
             if exif.has_gps(r, off + 10, off + total):  # the TIFF block, bounded by its segment
                 found.add("exif.gps")
+            elif clean_exif is not None:
+                clean_exif[off + 10] = off + total
         elif b"ns.adobe.com/xap/1.0/" in payload[:64] or b"ns.adobe.com/xmp/extension" in payload[:64]:
             if xmp.has_location(payload):
                 found.add("xmp.location")
@@ -220,15 +222,20 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
 
 
 def find_location_reader(
-    reader: Reader, media_type: str, limits: ScrubLimits | None = None, lay: Layout | None = None
+    reader: Reader,
+    media_type: str,
+    limits: ScrubLimits | None = None,
+    lay: Layout | None = None,
+    clean_exif: dict[int, int] | None = None,
 ) -> list[str]:
     """``lay``: this reader's own ``image_layout`` when the caller already walked it (its JPEG header
-    segments are then not walked again)."""
+    segments are then not walked again). ``clean_exif``: filled with {TIFF header offset: end} of every
+    EXIF block found clean here, for ``carve_location`` (see there)."""
     ctx = Ctx(reader, limits or ScrubLimits(), media_type)
     found: set[str] = set()
     try:
         if media_type == "jpeg":
-            _jpeg(ctx, found, lay if lay is not None and lay.media_type == "jpeg" else None)
+            _jpeg(ctx, found, lay if lay is not None and lay.media_type == "jpeg" else None, clean_exif)
         elif media_type == "png":
             _png(ctx, found)
         elif media_type == "webp":
@@ -250,17 +257,25 @@ _CARVE_WINDOW = 4 * 1024 * 1024
 
 
 def carve_location(
-    reader: Reader, limits: ScrubLimits | None = None, ranges: list[tuple[int, int]] | None = None
+    reader: Reader,
+    limits: ScrubLimits | None = None,
+    ranges: list[tuple[int, int]] | None = None,
+    clean_exif: dict[int, int] | None = None,
 ) -> list[str]:
     """Forensic carve, blind to the format: every EXIF block (``Exif\\0\\0`` + TIFF header), every XMP
     packet and every Photoshop/IPTC APP13 segment found — an appended or embedded JPEG, a polyglot, a gap no
     structure references — is checked for location. The format walkers above only see what the container
     points to; this sees what a carving tool would extract. ``ranges``: where to look (default: the whole
-    file; the JPEG verifier passes everything but the entropy-coded scan data, which is pixels)."""
+    file; the JPEG verifier passes everything but the entropy-coded scan data, which is pixels).
+
+    ``clean_exif`` ({TIFF header offset: end}, from ``find_location_reader`` on these same bytes): an EXIF
+    block at one of those offsets is not walked again where the carve's bound is the same or further.
+    ``has_gps`` only ever reads more with a further bound where a nearer one made it fail (an offset past
+    the bound counts as GPS), so a walk that ended clean at ``end`` ends clean at any bound >= ``end``."""
     found: set[str] = set()
     for a, b in ranges if ranges is not None else [(0, reader.size)]:
         if b > a:
-            _carve(reader, a, b, limits, found)
+            _carve(reader, a, b, limits, found, clean_exif or {})
     return sorted(found)
 
 
@@ -281,7 +296,9 @@ def _find(reader: Reader, pattern: bytes, pos: int, end: int) -> int:
     return -1
 
 
-def _carve(reader: Reader, a: int, b: int, limits: ScrubLimits | None, found: set[str]) -> None:
+def _carve(
+    reader: Reader, a: int, b: int, limits: ScrubLimits | None, found: set[str], clean_exif: dict[int, int]
+) -> None:
     from tutela.scrub.core import Budget
 
     budget = Budget(limits or ScrubLimits())
@@ -289,6 +306,8 @@ def _carve(reader: Reader, a: int, b: int, limits: ScrubLimits | None, found: se
     while (i := _find(reader, b"Exif\x00\x00", pos, b)) >= 0:
         budget.tick()
         pos = i + 6
+        if clean_exif.get(i + 6, b + 1) <= b:  # walked clean to a nearer bound: clean to this one
+            continue
         if reader.read_upto(i + 6, 4) in (b"II*\x00", b"MM\x00*") and exif.has_gps(reader, i + 6, b):
             found.add("carved.exif.gps")
     pos = a
