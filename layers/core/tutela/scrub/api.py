@@ -96,7 +96,7 @@ def _plan_layout(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport
     except RecursionError as exc:
         raise LimitExceededError(f"{media_type} structure nested too deeply") from exc
     report = ScrubReport(media_type=media_type, removed=list(ctx.removed), kept=list(ctx.kept), frames=frames)
-    report.location_found = any(c in LOCATION_CODES for c in ctx.removed)
+    report.location_found = not LOCATION_CODES.isdisjoint(ctx.removed)
     report.bytes_in = reader.size
     report.bytes_out = plan.size
     return plan, report, lay

@@ -14,7 +14,8 @@ import zlib
 
 from tutela.errors import TutelaError
 from tutela.scrub import exif, iptc, xmp
-from tutela.scrub.core import Ctx, Reader, ScrubLimits
+from tutela.scrub.core import Budget, BytesReader, Ctx, Reader, ScrubLimits
+from tutela.scrub.jpeg import EXIF_SIG, segments
 from tutela.scrub.layout import Layout
 
 _PNG_LOC = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|province")
@@ -22,24 +23,22 @@ _KEY_LOC = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude")
 
 
 def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None, clean_exif: dict[int, int] | None) -> None:
-    from tutela.scrub.jpeg import EXIF_SIG, segments
-
     r = ctx.reader
     segs, sos = (lay.jpeg_segments, lay.jpeg_sos) if lay is not None else segments(ctx)
     for marker, off, total in segs:
         if marker not in (0xE1, 0xED) or total < 4:
             continue
-        payload = r.read_at(off + 4, total - 4)
-        if payload.startswith(EXIF_SIG):
+        head = r.read_at(off + 4, min(64, total - 4))  # the whole payload only where it is parsed
+        if head.startswith(EXIF_SIG):
             if exif.has_gps(r, off + 10, off + total):  # the TIFF block, bounded by its segment
                 found.add("exif.gps")
             elif clean_exif is not None:
                 clean_exif[off + 10] = off + total
-        elif b"ns.adobe.com/xap/1.0/" in payload[:64] or b"ns.adobe.com/xmp/extension" in payload[:64]:
-            if xmp.has_location(payload):
+        elif b"ns.adobe.com/xap/1.0/" in head or b"ns.adobe.com/xmp/extension" in head:
+            if xmp.has_location(r.read_at(off + 4, total - 4)):
                 found.add("xmp.location")
-        elif marker == 0xED and payload.startswith(iptc.PS_SIG):  # noqa: SIM102
-            if iptc.irb_has_location(payload[len(iptc.PS_SIG) :]):
+        elif marker == 0xED and head.startswith(iptc.PS_SIG):  # noqa: SIM102
+            if iptc.irb_has_location(r.read_at(off + 4 + len(iptc.PS_SIG), total - 4 - len(iptc.PS_SIG))):
                 found.add("iptc.location")
     # Secondary images (MPF) or a trailer after the primary scan data. Entropy-coded data cannot contain
     # FF E1, so without MPF and with the file ending at EOI there is nothing more to look at.
@@ -57,8 +56,6 @@ def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None, clean_exif: dict[int, i
         if head.startswith(EXIF_SIG) or head.startswith(b"http://ns.adobe.com/x"):
             total = 2 + struct.unpack(">H", r.read_at(i + 2, 2))[0]
             payload = r.read_upto(i + 4, total - 4)
-            from tutela.scrub.core import BytesReader
-
             if head.startswith(EXIF_SIG):
                 if exif.has_gps(BytesReader(payload[6:])):
                     found.add("exif.gps")
@@ -67,7 +64,6 @@ def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None, clean_exif: dict[int, i
 
 
 def _png(ctx: Ctx, found: set[str]) -> None:
-    from tutela.scrub.core import BytesReader
     from tutela.scrub.png import TEXT_INFLATE_LIMIT, chunks, raw_profile_location, text_payload
 
     r = ctx.reader
@@ -93,7 +89,6 @@ def _png(ctx: Ctx, found: set[str]) -> None:
 
 
 def _webp(ctx: Ctx, found: set[str]) -> None:
-    from tutela.scrub.core import BytesReader
     from tutela.scrub.webp import chunks
 
     r = ctx.reader
@@ -193,7 +188,6 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
 
 
 def _isobmff(ctx: Ctx, found: set[str]) -> None:
-    from tutela.scrub.core import BytesReader
     from tutela.scrub.isobmff import heif_items, top_level
 
     r = ctx.reader
@@ -254,6 +248,7 @@ def find_location_reader(
 _RDF_NS = b"22-rdf-syntax-ns#"  # every XMP packet declares the RDF namespace, whatever its prefixes
 _RDF_CLOSE = re.compile(rb"</[\w.-]*:?RDF\s*>")
 _CARVE_WINDOW = 4 * 1024 * 1024
+_SHORTEST_SIGNATURE = min(len(EXIF_SIG), len(_RDF_NS), len(iptc.PS_SIG))
 
 
 def carve_location(
@@ -274,15 +269,13 @@ def carve_location(
     the bound counts as GPS), so a walk that ended clean at ``end`` ends clean at any bound >= ``end``."""
     found: set[str] = set()
     for a, b in ranges if ranges is not None else [(0, reader.size)]:
-        if b > a:
+        if b - a >= _SHORTEST_SIGNATURE:  # a shorter range holds none of the three signatures
             _carve(reader, a, b, limits, found, clean_exif or {})
     return sorted(found)
 
 
 def _find(reader: Reader, pattern: bytes, pos: int, end: int) -> int:
-    from tutela.scrub.core import BytesReader
-
-    if isinstance(reader, BytesReader):
+    if type(reader) is BytesReader:
         return reader._data.find(pattern, pos, end)
     window = 4 * 1024 * 1024  # bounded by ``end``: never reads past the range (an S3 object's mdat)
     while pos < end:
@@ -299,8 +292,6 @@ def _find(reader: Reader, pattern: bytes, pos: int, end: int) -> int:
 def _carve(
     reader: Reader, a: int, b: int, limits: ScrubLimits | None, found: set[str], clean_exif: dict[int, int]
 ) -> None:
-    from tutela.scrub.core import Budget
-
     budget = Budget(limits or ScrubLimits())
     pos = a
     while (i := _find(reader, b"Exif\x00\x00", pos, b)) >= 0:
