@@ -8,9 +8,9 @@ must not move. Tags are kept by allowlist (fail closed): anything not known to b
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
 from tutela.errors import CorruptMediaError, LimitExceededError
+from tutela.record import Record
 from tutela.scrub import iptc, xmp
 from tutela.scrub.core import Budget, Reader, ScrubLimits
 
@@ -91,24 +91,38 @@ _DEFAULT_LIMITS = ScrubLimits()
 _ENTRY = {"<": struct.Struct("<HHII"), ">": struct.Struct(">HHII")}  # tag, type, count, value/offset
 
 
-@dataclass(slots=True)
-class Entry:
-    pos: int  # absolute offset of the 12-byte entry
-    tag: int
-    typ: int
-    count: int
-    raw: bytes  # 12 bytes
-    data_off: int  # absolute offset of the value (inline or out of line)
-    data_len: int  # -1 when the type is unknown
-    inline: bool
+class Entry(Record):
+    __slots__ = ("count", "data_len", "data_off", "inline", "pos", "raw", "tag", "typ")
+
+    def __init__(
+        self,
+        pos: int,  # absolute offset of the 12-byte entry
+        tag: int,
+        typ: int,
+        count: int,
+        raw: bytes,  # 12 bytes
+        data_off: int,  # absolute offset of the value (inline or out of line)
+        data_len: int,  # -1 when the type is unknown
+        inline: bool,
+    ) -> None:
+        self.pos = pos
+        self.tag = tag
+        self.typ = typ
+        self.count = count
+        self.raw = raw
+        self.data_off = data_off
+        self.data_len = data_len
+        self.inline = inline
 
 
-@dataclass(slots=True)
-class ExifResult:
-    patches: list[tuple[int, bytes | int]] = field(default_factory=list)
-    removed: set[str] = field(default_factory=set)
-    kept: set[str] = field(default_factory=set)
-    referenced: list[tuple[int, int]] = field(default_factory=list)  # absolute ranges still referenced
+class ExifResult(Record):
+    __slots__ = ("kept", "patches", "referenced", "removed")
+
+    def __init__(self) -> None:
+        self.patches: list[tuple[int, bytes | int]] = []
+        self.removed: set[str] = set()
+        self.kept: set[str] = set()
+        self.referenced: list[tuple[int, int]] = []  # absolute ranges still referenced
 
 
 class _Tiff:

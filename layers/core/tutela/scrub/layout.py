@@ -23,11 +23,14 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from dataclasses import dataclass, field
-from typing import Any
 
 from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
+from tutela.record import FrozenRecord, Record
 from tutela.scrub.core import BytesReader, Ctx, FileReader, Reader, ScrubLimits
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up, see tutela/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A real marker inside entropy-coded data: FF followed by anything but 00 (stuffing), D0-D7 (restart)
 # or FF (fill). Byte stuffing guarantees nothing else in a scan looks like this.
@@ -39,24 +42,58 @@ MAX_ICC_BYTES = 8 * 1024 * 1024  # largest ICC profile accepted once inflated (r
 MAX_PNG_CHUNKS = 100_000
 
 
-@dataclass(slots=True)
-class Layout:
-    media_type: str
-    end: int  # bytes at or after ``end`` are not part of the image
-    frames: int = 1  # frames/pages a viewer can show (what the scanner must scan)
-    width: int = 0  # primary image / canvas
-    height: int = 0
-    frame_sizes: list[tuple[int, int]] = field(default_factory=list)  # (w, h) per frame when known
-    # JPEG only: byte ranges of each independent image (MPF), and APPn/COM segments found between scans.
-    jpeg_images: list[tuple[int, int]] = field(default_factory=list)
-    jpeg_inner_segments: list[tuple[int, int, int]] = field(default_factory=list)
-    jpeg_segments: list[tuple[int, int, int]] = field(default_factory=list)  # primary header, to SOS
-    jpeg_sos: int = 0
-    jpeg_padding: list[tuple[int, int]] = field(default_factory=list)  # after an MPF image's EOI
-    jpeg_ecs: list[tuple[int, int]] = field(default_factory=list)  # entropy-coded (pixel) data ranges
+class Layout(Record):
+    __slots__ = (
+        "animated",
+        "end",
+        "frame_sizes",
+        "frames",
+        "height",
+        "jpeg_ecs",
+        "jpeg_images",
+        "jpeg_inner_segments",
+        "jpeg_padding",
+        "jpeg_segments",
+        "jpeg_sos",
+        "media_type",
+        "png_default_hidden",
+        "width",
+    )
 
-    animated: bool = False
-    png_default_hidden: bool = False  # APNG whose IDAT image is not the first frame
+    def __init__(
+        self,
+        media_type: str,
+        end: int,  # bytes at or after ``end`` are not part of the image
+        frames: int = 1,  # frames/pages a viewer can show (what the scanner must scan)
+        width: int = 0,  # primary image / canvas
+        height: int = 0,
+        frame_sizes: list[tuple[int, int]] | None = None,  # (w, h) per frame when known
+        # JPEG only: byte ranges of each independent image (MPF), and APPn/COM segments found between scans.
+        jpeg_images: list[tuple[int, int]] | None = None,
+        jpeg_inner_segments: list[tuple[int, int, int]] | None = None,
+        jpeg_segments: list[tuple[int, int, int]] | None = None,  # primary header, to SOS
+        jpeg_sos: int = 0,
+        jpeg_padding: list[tuple[int, int]] | None = None,  # after an MPF image's EOI
+        jpeg_ecs: list[tuple[int, int]] | None = None,  # entropy-coded (pixel) data ranges
+        animated: bool = False,
+        png_default_hidden: bool = False,  # APNG whose IDAT image is not the first frame
+    ) -> None:
+        self.media_type = media_type
+        self.end = end
+        self.frames = frames
+        self.width = width
+        self.height = height
+        self.frame_sizes: list[tuple[int, int]] = [] if frame_sizes is None else frame_sizes
+        self.jpeg_images: list[tuple[int, int]] = [] if jpeg_images is None else jpeg_images
+        self.jpeg_inner_segments: list[tuple[int, int, int]] = (
+            [] if jpeg_inner_segments is None else jpeg_inner_segments
+        )
+        self.jpeg_segments: list[tuple[int, int, int]] = [] if jpeg_segments is None else jpeg_segments
+        self.jpeg_sos = jpeg_sos
+        self.jpeg_padding: list[tuple[int, int]] = [] if jpeg_padding is None else jpeg_padding
+        self.jpeg_ecs: list[tuple[int, int]] = [] if jpeg_ecs is None else jpeg_ecs
+        self.animated = animated
+        self.png_default_hidden = png_default_hidden
 
     def metadata_ranges(self) -> list[tuple[int, int]]:
         """[0, end) minus pixel payload (JPEG scan data): where metadata can be, for the carve."""
@@ -75,18 +112,27 @@ class Layout:
         return sum(w * h for w, h in sizes)
 
 
-@dataclass(frozen=True, slots=True)
-class WalkedScans:
+class WalkedScans(FrozenRecord):
     """The walk of a JPEG's primary scans over ``data[sos:end]`` (every scan to EOI). The walk reads only
     those bytes and its result is a function of them alone, so an output holding the identical bytes at
     another offset has the same scans, shifted: the verifier proves that with one ``memcmp`` instead of
     walking the entropy-coded data a second time."""
 
-    data: bytes
-    sos: int
-    end: int
-    inner: tuple[tuple[int, int, int], ...]
-    ecs: tuple[tuple[int, int], ...]
+    __slots__ = ("data", "ecs", "end", "inner", "sos")
+
+    def __init__(
+        self,
+        data: bytes,
+        sos: int,
+        end: int,
+        inner: tuple[tuple[int, int, int], ...],
+        ecs: tuple[tuple[int, int], ...],
+    ) -> None:
+        self.data = data
+        self.sos = sos
+        self.end = end
+        self.inner = inner
+        self.ecs = ecs
 
     @classmethod
     def of(cls, data: bytes, lay: Layout) -> WalkedScans:
