@@ -7,6 +7,7 @@ must not move. Tags are kept by allowlist (fail closed): anything not known to b
 
 from __future__ import annotations
 
+import operator
 import struct
 
 from tutela.errors import CorruptMediaError, LimitExceededError
@@ -89,6 +90,9 @@ NAMED = {
 
 _DEFAULT_LIMITS = ScrubLimits()
 _ENTRY = {"<": struct.Struct("<HHII"), ">": struct.Struct(">HHII")}  # tag, type, count, value/offset
+_U16 = {"<": struct.Struct("<H").unpack, ">": struct.Struct(">H").unpack}
+_U32 = {"<": struct.Struct("<I").unpack_from, ">": struct.Struct(">I").unpack_from}
+_FIRST = operator.itemgetter(0)
 
 
 class Entry(Record):
@@ -154,17 +158,23 @@ class _Tiff:
 
     def read_ifd(self, rel: int) -> tuple[int, list[Entry], int]:
         """Return (absolute ifd offset, entries, next ifd rel offset)."""
-        if rel in self.visited:
+        visited = self.visited
+        if rel in visited:
             raise CorruptMediaError("IFD loop")
-        self.visited.add(rel)
-        if len(self.visited) > self.budget.limits.max_ifds:
+        visited.add(rel)
+        if len(visited) > self.budget.limits.max_ifds:
             raise LimitExceededError("too many IFDs")
-        pos = self.abs(rel, 2, "IFD")
-        n = self.u16(self.r.read_at(pos, 2, "IFD"))
+        base, end = self.base, self.end
+        pos = base + rel
+        if rel < 0 or pos + 2 > end:  # as self.abs(rel, 2, "IFD")
+            raise CorruptMediaError("IFD points outside the EXIF/TIFF data")
+        n = _U16[self.e](self.r.read_at(pos, 2, "IFD"))[0]
         self.budget.tick(n + 1)
-        body = self.r.read_at(self.abs(rel, 2 + 12 * n + 4, "IFD"), 2 + 12 * n + 4, "IFD")
+        if pos + 2 + 12 * n + 4 > end:
+            raise CorruptMediaError("IFD points outside the EXIF/TIFF data")
+        body = self.r.read_at(pos, 2 + 12 * n + 4, "IFD")
         entries = []
-        base, end, epos = self.base, self.end, pos + 2
+        epos = pos + 2
         for tag, typ, count, val in _ENTRY[self.e].iter_unpack(body[2 : 2 + 12 * n]):
             raw = body[epos - pos : epos - pos + 12]
             size = TYPE_SIZE.get(typ)
@@ -177,7 +187,7 @@ class _Tiff:
                     raise CorruptMediaError("IFD value points outside the EXIF/TIFF data")
                 entries.append(Entry(epos, tag, typ, count, raw, base + val, size * count, False))
             epos += 12
-        nxt = self.u32(body[2 + 12 * n :])
+        nxt: int = _U32[self.e](body, 2 + 12 * n)[0]
         return pos, entries, nxt
 
     def values(self, e: Entry) -> list[int]:
@@ -382,7 +392,7 @@ def sanitize_block(block: bytes, budget: Budget) -> tuple[bytes, set[str], set[s
 
     res = sanitize(BytesReader(block), 0, len(block), budget, whole_tiff=False)
     buf = bytearray(block)
-    apply(buf, sorted(res.patches, key=lambda p: p[0]))
+    apply(buf, sorted(res.patches, key=_FIRST))
     return bytes(buf), res.removed, res.kept
 
 
