@@ -109,8 +109,12 @@ def _job(src: str, dst: str | None, limits: Any) -> tuple[str, str | None]:
     if dst is not None:
         report, err = _one(src, dst, limits)
     if err:
-        return json.dumps({"input": src, "output": None, "error": err}) + "\n", err
-    return json.dumps({"input": src, "output": dst, **(report or {})}) + "\n", None
+        return _ENCODE({"input": src, "output": None, "error": err}) + "\n", err
+    return _ENCODE({"input": src, "output": dst, **(report or {})}) + "\n", None
+
+
+# json.dumps' output, without building an encoder per line nor checking plain dicts for cycles.
+_ENCODE = json.JSONEncoder(check_circular=False).encode
 
 
 def _cpus() -> int:

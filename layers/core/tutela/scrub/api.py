@@ -40,25 +40,24 @@ IMAGE_LAYOUTS = frozenset({"jpeg", "png", "webp", "tiff"})
 def _scrubber(media_type: str) -> Callable[[Ctx], Plan]:
     """The format's scrubber, its module imported on first use (a command scrubbing JPEGs loads no video
     code)."""
+    cached = _SCRUBBERS.get(media_type)
+    if cached is not None:
+        return cached
     if media_type == "jpeg":
-        from tutela.scrub import jpeg
+        from tutela.scrub.jpeg import scrub as fn
+    elif media_type == "png":
+        from tutela.scrub.png import scrub as fn
+    elif media_type == "webp":
+        from tutela.scrub.webp import scrub as fn
+    elif media_type == "tiff":
+        from tutela.scrub.tiff import scrub as fn
+    else:
+        from tutela.scrub.isobmff import scrub as fn
+    _SCRUBBERS[media_type] = fn
+    return fn
 
-        return jpeg.scrub
-    if media_type == "png":
-        from tutela.scrub import png
 
-        return png.scrub
-    if media_type == "webp":
-        from tutela.scrub import webp
-
-        return webp.scrub
-    if media_type == "tiff":
-        from tutela.scrub import tiff
-
-        return tiff.scrub
-    from tutela.scrub import isobmff
-
-    return isobmff.scrub
+_SCRUBBERS: dict[str, Callable[[Ctx], Plan]] = {}
 
 
 def _media_type(reader: Reader) -> str:

@@ -278,7 +278,7 @@ def _find_marker(buf: Any, pos: int) -> int:
             return i
         pos = i + 1
         jumps += 1
-        if jumps & 15 == 0 and pos - start < _SPARSE * jumps:
+        if jumps & 3 == 0 and pos - start < _SPARSE * jumps:  # judged every 4 jumps
             m = _ECS_MARKER.search(buf, pos)
             return m.start() if m else -1
 
