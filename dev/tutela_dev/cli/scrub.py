@@ -109,33 +109,12 @@ def _job(src: str, dst: str | None, limits: Any) -> tuple[str, str | None]:
     if dst is not None:
         report, err = _one(src, dst, limits)
     if err:
-        return dumps({"input": src, "output": None, "error": err}) + "\n", err
-    return dumps({"input": src, "output": dst, **(report or {})}) + "\n", None
+        return _ENCODE({"input": src, "output": None, "error": err}) + "\n", err
+    return _ENCODE({"input": src, "output": dst, **(report or {})}) + "\n", None
 
 
+# json.dumps' output, without building an encoder per line nor checking plain dicts for cycles.
 _ENCODE = json.JSONEncoder(check_circular=False).encode
-_STR = json.encoder.encode_basestring_ascii  # the C string encoder json.dumps itself uses
-
-
-def dumps(v: object) -> str:
-    """``json.dumps(v)`` (same text, tested), spelled out for the values a report line holds: str, bool,
-    int, finite float, None, and lists and str-keyed dicts of them; anything else goes through json. The
-    encoder's generic walk was ~5% of the batch's CPU per 80 KB photo (callgrind)."""
-    if type(v) is str:
-        return str(_STR(v))
-    if type(v) is bool:
-        return "true" if v else "false"
-    if type(v) is int:
-        return int.__repr__(v)
-    if type(v) is float and v - v == 0:  # finite (json spells NaN and Infinity its own way)
-        return float.__repr__(v)
-    if v is None:
-        return "null"
-    if type(v) is list:
-        return "[" + ", ".join(map(dumps, v)) + "]"
-    if type(v) is dict and all(type(k) is str for k in v):
-        return "{" + ", ".join(_STR(k) + ": " + dumps(x) for k, x in v.items()) + "}"
-    return _ENCODE(v)
 
 
 def _cpus() -> int:
