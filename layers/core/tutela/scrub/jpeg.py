@@ -115,7 +115,7 @@ def scrub(ctx: Ctx) -> Plan:
     segs, sos = lay.jpeg_segments, lay.jpeg_sos
     # With an MPF index every segment keeps its size: MPF offsets are relative to the index and the
     # primary image's MPImageLength covers the whole first JPEG.
-    same_size = any(m == 0xE2 and r.read_upto(o + 4, 4) == MPF_SIG for m, o, _ in segs)
+    same_size = lay.jpeg_mpf
     plan = Plan()
     meta_limit = ctx.limits.max_metadata_bytes
     start, stop = 0, 2  # the run of kept bytes not yet in the plan (SOI first): one Copy per run

@@ -52,6 +52,7 @@ class Layout(Record):
         "jpeg_ecs",
         "jpeg_images",
         "jpeg_inner_segments",
+        "jpeg_mpf",
         "jpeg_padding",
         "jpeg_segments",
         "jpeg_sos",
@@ -77,6 +78,7 @@ class Layout(Record):
         jpeg_ecs: list[tuple[int, int]] | None = None,  # entropy-coded (pixel) data ranges
         animated: bool = False,
         png_default_hidden: bool = False,  # APNG whose IDAT image is not the first frame
+        jpeg_mpf: bool = False,  # the header holds an MPF index (APP2 "MPF\0"), even an empty one
     ) -> None:
         self.media_type = media_type
         self.end = end
@@ -94,6 +96,7 @@ class Layout(Record):
         self.jpeg_ecs: list[tuple[int, int]] = [] if jpeg_ecs is None else jpeg_ecs
         self.animated = animated
         self.png_default_hidden = png_default_hidden
+        self.jpeg_mpf = jpeg_mpf
 
     def metadata_ranges(self) -> list[tuple[int, int]]:
         """[0, end) minus pixel payload (JPEG scan data): where metadata can be, for the carve."""
@@ -399,6 +402,7 @@ def _jpeg(c: Ctx, walked: WalkedScans | None = None) -> Layout:
         jpeg_inner_segments=inner, jpeg_segments=segs, jpeg_sos=sos, jpeg_ecs=ecs,
     )  # fmt: skip
     images = _mpf_images(c, segs)
+    lay.jpeg_mpf = images is not None
     if not images:
         return lay
     prev = primary_end

@@ -42,7 +42,11 @@ def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None, clean_exif: dict[int, i
                 found.add("iptc.location")
     # Secondary images (MPF) or a trailer after the primary scan data. Entropy-coded data cannot contain
     # FF E1, so without MPF and with the file ending at EOI there is nothing more to look at.
-    has_mpf = any(marker == 0xE2 and r.read_upto(off + 4, 4) == b"MPF\x00" for marker, off, _total in segs)
+    has_mpf = (
+        lay.jpeg_mpf
+        if lay is not None  # the output's own layout walk looked for it
+        else any(marker == 0xE2 and r.read_upto(off + 4, 4) == b"MPF\x00" for marker, off, _total in segs)
+    )
     if not has_mpf and r.read_upto(max(sos, r.size - 4096), 4096).rstrip(b"\x00").endswith(b"\xff\xd9"):
         return
     pos = sos
