@@ -15,12 +15,13 @@ import argparse
 import json
 import os
 import sys
-import threading
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 from tutela.errors import TutelaError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up counts in every batch
+if TYPE_CHECKING:
+    from typing import Any
 
 FORK_MIN_FILES = 8  # fewer small files: a fork costs more than it saves
 
@@ -38,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="IN",
         help="input file(s); with one input and no --out-dir, the last positional argument is OUT",
     )
-    p.add_argument("--out-dir", type=Path, help="write each scrubbed file to DIR/<input name>")
+    p.add_argument("--out-dir", help="write each scrubbed file to DIR/<input name>")
     p.add_argument("--max-bytes", type=int, default=None, help="refuse inputs larger than this")
     p.add_argument(
         "--jobs",
@@ -76,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(json.dumps({"input": src, "output": dst, **(report or {})}))
         return 0
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    out_dir = os.fspath(args.out_dir)
+    out_dir = args.out_dir
+    os.makedirs(out_dir, exist_ok=True)
     jobs: list[tuple[str, str | None]] = []
     seen: set[str] = set()
     for src in args.inputs:
@@ -108,8 +109,12 @@ def _job(src: str, dst: str | None, limits: Any) -> tuple[str, str | None]:
     if dst is not None:
         report, err = _one(src, dst, limits)
     if err:
-        return json.dumps({"input": src, "output": None, "error": err}) + "\n", err
-    return json.dumps({"input": src, "output": dst, **(report or {})}) + "\n", None
+        return _ENCODE({"input": src, "output": None, "error": err}) + "\n", err
+    return _ENCODE({"input": src, "output": dst, **(report or {})}) + "\n", None
+
+
+# json.dumps' output, without building an encoder per line nor checking plain dicts for cycles.
+_ENCODE = json.JSONEncoder(check_circular=False).encode
 
 
 def _cpus() -> int:
@@ -134,7 +139,8 @@ def _run_all(
     if not workers:  # auto: the idle CPUs (like ``make -l``): on a busy machine a worker only adds overhead
         workers = _idle_cpus() if len(jobs) >= FORK_MIN_FILES else 1
     workers = min(workers, len(jobs))
-    if workers <= 1 or not hasattr(os, "fork") or threading.active_count() > 1:
+    threading = sys.modules.get("threading")  # never imported: no thread was started with it
+    if workers <= 1 or not hasattr(os, "fork") or (threading is not None and threading.active_count() > 1):
         for src, dst in jobs:
             yield _job(src, dst, limits)
         return

@@ -6,19 +6,25 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import Literal
+
+from tutela.record import FrozenRecord
 
 SNIFF_BYTES = 64
 
-Kind = Literal["image", "video"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up, see tutela/record.py)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Kind = Literal["image", "video"]
 
 
-@dataclass(frozen=True, slots=True)
-class MediaType:
-    name: str  # jpeg, png, webp, tiff, heif, avif, mp4, mov, m4v, 3gp
-    kind: Kind
-    mime: str
+class MediaType(FrozenRecord):
+    __slots__ = ("kind", "mime", "name")
+
+    def __init__(self, name: str, kind: Kind, mime: str) -> None:
+        self.name = name  # jpeg, png, webp, tiff, heif, avif, mp4, mov, m4v, 3gp
+        self.kind = kind
+        self.mime = mime
 
 
 JPEG = MediaType("jpeg", "image", "image/jpeg")

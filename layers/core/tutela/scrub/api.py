@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import secrets
 import struct
 import time
 import zlib
 from collections.abc import Callable
-from pathlib import Path
 
 from tutela.errors import (
     CorruptMediaError,
@@ -18,7 +16,6 @@ from tutela.errors import (
     UnsupportedMediaError,
     VerificationError,
 )
-from tutela.scrub import isobmff, jpeg, png, tiff, webp
 from tutela.scrub.core import (
     LOCATION_CODES,
     BytesReader,
@@ -32,19 +29,35 @@ from tutela.scrub.core import (
     ScrubReport,
     Zero,
 )
-from tutela.scrub.isobmff import metadata_ranges as isobmff_metadata_ranges
 from tutela.scrub.layout import Layout, WalkedScans, image_layout
 from tutela.scrub.verify import carve_location, find_location_reader
 from tutela.sniff import SNIFF_BYTES, sniff
 
-_SCRUBBERS: dict[str, Callable[[Ctx], Plan]] = {
-    "jpeg": jpeg.scrub,
-    "png": png.scrub,
-    "webp": webp.scrub,
-    "tiff": tiff.scrub,
-}
 _COPY_CHUNK = 8 * 1024 * 1024
 IMAGE_LAYOUTS = frozenset({"jpeg", "png", "webp", "tiff"})
+
+
+def _scrubber(media_type: str) -> Callable[[Ctx], Plan]:
+    """The format's scrubber, its module imported on first use (a command scrubbing JPEGs loads no video
+    code)."""
+    cached = _SCRUBBERS.get(media_type)
+    if cached is not None:
+        return cached
+    if media_type == "jpeg":
+        from tutela.scrub.jpeg import scrub as fn
+    elif media_type == "png":
+        from tutela.scrub.png import scrub as fn
+    elif media_type == "webp":
+        from tutela.scrub.webp import scrub as fn
+    elif media_type == "tiff":
+        from tutela.scrub.tiff import scrub as fn
+    else:
+        from tutela.scrub.isobmff import scrub as fn
+    _SCRUBBERS[media_type] = fn
+    return fn
+
+
+_SCRUBBERS: dict[str, Callable[[Ctx], Plan]] = {}
 
 
 def _media_type(reader: Reader) -> str:
@@ -67,7 +80,7 @@ def _plan_layout(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport
         raise LimitExceededError("file is larger than the scrub limit")
     media_type = _media_type(reader)
     ctx = Ctx(reader, limits, media_type)
-    fn = _SCRUBBERS.get(media_type, isobmff.scrub)
+    fn = _scrubber(media_type)
     try:
         plan = fn(ctx)
         lay: Layout | None = None
@@ -82,7 +95,7 @@ def _plan_layout(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport
     except RecursionError as exc:
         raise LimitExceededError(f"{media_type} structure nested too deeply") from exc
     report = ScrubReport(media_type=media_type, removed=list(ctx.removed), kept=list(ctx.kept), frames=frames)
-    report.location_found = any(c in LOCATION_CODES for c in ctx.removed)
+    report.location_found = not LOCATION_CODES.isdisjoint(ctx.removed)
     report.bytes_in = reader.size
     report.bytes_out = plan.size
     return plan, report, lay
@@ -110,10 +123,13 @@ def _verify(
             raise VerificationError("scrubbed output has a different number of frames than planned")
         carve = lay.metadata_ranges()
     elif report.media_type not in IMAGE_LAYOUTS:
-        carve = isobmff_metadata_ranges(reader)
+        from tutela.scrub.isobmff import metadata_ranges
+
+        carve = metadata_ranges(reader)
         lay = None
-    found = find_location_reader(reader, report.media_type, limits, lay)
-    found += carve_location(reader, limits, carve)
+    clean_exif: dict[int, int] = {}  # EXIF blocks the format walk found clean: the carve skips them
+    found = find_location_reader(reader, report.media_type, limits, lay, clean_exif)
+    found += carve_location(reader, limits, carve, clean_exif)
     if found:
         raise VerificationError(f"location still present after scrubbing: {', '.join(found)}")
     report.verified = True
@@ -182,8 +198,10 @@ def scrub_file(
     dst_path = os.fspath(dst)
     head, name = os.path.split(dst_path)
     if not name:  # "dir/x.jpg/": as pathlib names it
+        from pathlib import Path
+
         head, name = os.path.split(os.fspath(Path(dst)))
-    tmp = os.path.join(head, f".{name}.tutela-{secrets.token_hex(6)}.tmp")
+    tmp = os.path.join(head, f".{name}.tutela-{os.urandom(6).hex()}.tmp")
     t0 = time.perf_counter()
     try:
         src_fd = os.open(src, os.O_RDONLY)

@@ -10,36 +10,81 @@ from __future__ import annotations
 import mmap
 import os
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 from tutela.errors import CorruptMediaError, LimitExceededError
+from tutela.record import FrozenRecord, Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up, see tutela/record.py)
+if TYPE_CHECKING:
+    from tutela.scrub.layout import Layout
 
 
-@dataclass(frozen=True, slots=True)
-class ScrubLimits:
+class ScrubLimits(FrozenRecord):
     """Safety limits; hitting one raises ``LimitExceededError`` (the file is held, not published)."""
 
-    max_file_bytes: int = 8 * 1024**3
-    max_metadata_bytes: int = 64 * 1024**2  # one metadata structure read into memory (moov, APPn, XMP...)
-    max_boxes: int = 200_000  # boxes / segments / chunks / IFD entries visited in total
-    max_depth: int = 24  # box nesting
-    max_ifds: int = 256
-    max_samples: int = 20_000_000  # sample-table entries of a removed timed-metadata track
-    max_seconds: float = 120.0
+    __slots__ = (
+        "max_boxes",
+        "max_depth",
+        "max_file_bytes",
+        "max_ifds",
+        "max_metadata_bytes",
+        "max_samples",
+        "max_seconds",
+    )
+
+    def __init__(
+        self,
+        max_file_bytes: int = 8 * 1024**3,
+        max_metadata_bytes: int = 64 * 1024**2,  # one metadata structure read into memory (moov, APPn...)
+        max_boxes: int = 200_000,  # boxes / segments / chunks / IFD entries visited in total
+        max_depth: int = 24,  # box nesting
+        max_ifds: int = 256,
+        max_samples: int = 20_000_000,  # sample-table entries of a removed timed-metadata track
+        max_seconds: float = 120.0,
+    ) -> None:
+        self.max_file_bytes = max_file_bytes
+        self.max_metadata_bytes = max_metadata_bytes
+        self.max_boxes = max_boxes
+        self.max_depth = max_depth
+        self.max_ifds = max_ifds
+        self.max_samples = max_samples
+        self.max_seconds = max_seconds
 
 
-@dataclass(slots=True)
-class ScrubReport:
-    media_type: str
-    removed: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-    location_found: bool = False
-    verified: bool = False
-    bytes_in: int = 0
-    bytes_out: int = 0
-    frames: int | None = None  # frames/pages kept (still images); None for video
-    timings_ms: dict[str, float] = field(default_factory=dict)
+class ScrubReport(Record):
+    __slots__ = (
+        "bytes_in",
+        "bytes_out",
+        "frames",
+        "kept",
+        "location_found",
+        "media_type",
+        "removed",
+        "timings_ms",
+        "verified",
+    )
+
+    def __init__(
+        self,
+        media_type: str,
+        removed: list[str] | None = None,
+        kept: list[str] | None = None,
+        location_found: bool = False,
+        verified: bool = False,
+        bytes_in: int = 0,
+        bytes_out: int = 0,
+        frames: int | None = None,  # frames/pages kept (still images); None for video
+        timings_ms: dict[str, float] | None = None,
+    ) -> None:
+        self.media_type = media_type
+        self.removed: list[str] = [] if removed is None else removed
+        self.kept: list[str] = [] if kept is None else kept
+        self.location_found = location_found
+        self.verified = verified
+        self.bytes_in = bytes_in
+        self.bytes_out = bytes_out
+        self.frames = frames
+        self.timings_ms: dict[str, float] = {} if timings_ms is None else timings_ms
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -193,20 +238,26 @@ class FileReader(Reader):
         return b"".join(chunks)
 
 
-@dataclass(frozen=True, slots=True)
-class Copy:
-    offset: int
-    length: int
+class Copy(FrozenRecord):
+    __slots__ = ("length", "offset")
+
+    def __init__(self, offset: int, length: int) -> None:
+        self.offset = offset
+        self.length = length
 
 
-@dataclass(frozen=True, slots=True)
-class Data:
-    data: bytes
+class Data(FrozenRecord):
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
 
-@dataclass(frozen=True, slots=True)
-class Zero:
-    length: int
+class Zero(FrozenRecord):
+    __slots__ = ("length",)
+
+    def __init__(self, length: int) -> None:
+        self.length = length
 
 
 Piece = Copy | Data | Zero
@@ -280,7 +331,7 @@ class Ctx:
         self.media_type = media_type
         self.removed: list[str] = []
         self.kept: list[str] = []
-        self.layout: Any = None  # the image's structural layout, once a format module computed it
+        self.layout: Layout | None = None  # the image's structural layout, once a format module computed it
 
     def remove(self, code: str) -> None:
         if code not in self.removed:

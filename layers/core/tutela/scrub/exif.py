@@ -7,10 +7,11 @@ must not move. Tags are kept by allowlist (fail closed): anything not known to b
 
 from __future__ import annotations
 
+import operator
 import struct
-from dataclasses import dataclass, field
 
 from tutela.errors import CorruptMediaError, LimitExceededError
+from tutela.record import Record
 from tutela.scrub import iptc, xmp
 from tutela.scrub.core import Budget, Reader, ScrubLimits
 
@@ -89,26 +90,43 @@ NAMED = {
 
 _DEFAULT_LIMITS = ScrubLimits()
 _ENTRY = {"<": struct.Struct("<HHII"), ">": struct.Struct(">HHII")}  # tag, type, count, value/offset
+_U16 = {"<": struct.Struct("<H").unpack, ">": struct.Struct(">H").unpack}
+_U32 = {"<": struct.Struct("<I").unpack_from, ">": struct.Struct(">I").unpack_from}
+_FIRST = operator.itemgetter(0)
 
 
-@dataclass(slots=True)
-class Entry:
-    pos: int  # absolute offset of the 12-byte entry
-    tag: int
-    typ: int
-    count: int
-    raw: bytes  # 12 bytes
-    data_off: int  # absolute offset of the value (inline or out of line)
-    data_len: int  # -1 when the type is unknown
-    inline: bool
+class Entry(Record):
+    __slots__ = ("count", "data_len", "data_off", "inline", "pos", "raw", "tag", "typ")
+
+    def __init__(
+        self,
+        pos: int,  # absolute offset of the 12-byte entry
+        tag: int,
+        typ: int,
+        count: int,
+        raw: bytes,  # 12 bytes
+        data_off: int,  # absolute offset of the value (inline or out of line)
+        data_len: int,  # -1 when the type is unknown
+        inline: bool,
+    ) -> None:
+        self.pos = pos
+        self.tag = tag
+        self.typ = typ
+        self.count = count
+        self.raw = raw
+        self.data_off = data_off
+        self.data_len = data_len
+        self.inline = inline
 
 
-@dataclass(slots=True)
-class ExifResult:
-    patches: list[tuple[int, bytes | int]] = field(default_factory=list)
-    removed: set[str] = field(default_factory=set)
-    kept: set[str] = field(default_factory=set)
-    referenced: list[tuple[int, int]] = field(default_factory=list)  # absolute ranges still referenced
+class ExifResult(Record):
+    __slots__ = ("kept", "patches", "referenced", "removed")
+
+    def __init__(self) -> None:
+        self.patches: list[tuple[int, bytes | int]] = []
+        self.removed: set[str] = set()
+        self.kept: set[str] = set()
+        self.referenced: list[tuple[int, int]] = []  # absolute ranges still referenced
 
 
 class _Tiff:
@@ -140,17 +158,23 @@ class _Tiff:
 
     def read_ifd(self, rel: int) -> tuple[int, list[Entry], int]:
         """Return (absolute ifd offset, entries, next ifd rel offset)."""
-        if rel in self.visited:
+        visited = self.visited
+        if rel in visited:
             raise CorruptMediaError("IFD loop")
-        self.visited.add(rel)
-        if len(self.visited) > self.budget.limits.max_ifds:
+        visited.add(rel)
+        if len(visited) > self.budget.limits.max_ifds:
             raise LimitExceededError("too many IFDs")
-        pos = self.abs(rel, 2, "IFD")
-        n = self.u16(self.r.read_at(pos, 2, "IFD"))
+        base, end = self.base, self.end
+        pos = base + rel
+        if rel < 0 or pos + 2 > end:  # as self.abs(rel, 2, "IFD")
+            raise CorruptMediaError("IFD points outside the EXIF/TIFF data")
+        n = _U16[self.e](self.r.read_at(pos, 2, "IFD"))[0]
         self.budget.tick(n + 1)
-        body = self.r.read_at(self.abs(rel, 2 + 12 * n + 4, "IFD"), 2 + 12 * n + 4, "IFD")
+        if pos + 2 + 12 * n + 4 > end:
+            raise CorruptMediaError("IFD points outside the EXIF/TIFF data")
+        body = self.r.read_at(pos, 2 + 12 * n + 4, "IFD")
         entries = []
-        base, end, epos = self.base, self.end, pos + 2
+        epos = pos + 2
         for tag, typ, count, val in _ENTRY[self.e].iter_unpack(body[2 : 2 + 12 * n]):
             raw = body[epos - pos : epos - pos + 12]
             size = TYPE_SIZE.get(typ)
@@ -163,7 +187,7 @@ class _Tiff:
                     raise CorruptMediaError("IFD value points outside the EXIF/TIFF data")
                 entries.append(Entry(epos, tag, typ, count, raw, base + val, size * count, False))
             epos += 12
-        nxt = self.u32(body[2 + 12 * n :])
+        nxt: int = _U32[self.e](body, 2 + 12 * n)[0]
         return pos, entries, nxt
 
     def values(self, e: Entry) -> list[int]:
@@ -368,7 +392,7 @@ def sanitize_block(block: bytes, budget: Budget) -> tuple[bytes, set[str], set[s
 
     res = sanitize(BytesReader(block), 0, len(block), budget, whole_tiff=False)
     buf = bytearray(block)
-    apply(buf, sorted(res.patches, key=lambda p: p[0]))
+    apply(buf, sorted(res.patches, key=_FIRST))
     return bytes(buf), res.removed, res.kept
 
 

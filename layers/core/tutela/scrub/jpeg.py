@@ -115,15 +115,28 @@ def scrub(ctx: Ctx) -> Plan:
     segs, sos = lay.jpeg_segments, lay.jpeg_sos
     # With an MPF index every segment keeps its size: MPF offsets are relative to the index and the
     # primary image's MPImageLength covers the whole first JPEG.
-    same_size = any(m == 0xE2 and r.read_upto(o + 4, 4) == MPF_SIG for m, o, _ in segs)
+    same_size = lay.jpeg_mpf
     plan = Plan()
-    plan.copy(0, 2)
+    meta_limit = ctx.limits.max_metadata_bytes
+    start, stop = 0, 2  # the run of kept bytes not yet in the plan (SOI first): one Copy per run
     for marker, off, total in segs:
-        new = None if marker in _STANDALONE else _edit(ctx, marker, off, total, same_size)
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            new = _edit(ctx, marker, off, total, same_size)
+        else:  # frame/table segments: kept as they are
+            if total > meta_limit:
+                ctx.budget.check_meta(total, "JPEG segment")
+            new = None
         if new is None:
-            plan.copy(off, total)
-        elif new:
-            plan.data(new)
+            if off != stop:
+                plan.copy(start, stop - start)
+                start = off
+            stop = off + total
+        else:
+            plan.copy(start, stop - start)
+            start = stop = off + total
+            if new:
+                plan.data(new)
+    plan.copy(start, stop - start)
     # After the first SOS: scan data copied, APPn/COM between scans dropped (same size: COM filler),
     # secondary MPF images' headers scrubbed in place, gaps between images zeroed, nothing after the end.
     patches: list[tuple[int, bytes | int]] = []

@@ -23,11 +23,14 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from dataclasses import dataclass, field
-from typing import Any
 
 from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
+from tutela.record import FrozenRecord, Record
 from tutela.scrub.core import BytesReader, Ctx, FileReader, Reader, ScrubLimits
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up, see tutela/record.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A real marker inside entropy-coded data: FF followed by anything but 00 (stuffing), D0-D7 (restart)
 # or FF (fill). Byte stuffing guarantees nothing else in a scan looks like this.
@@ -39,24 +42,61 @@ MAX_ICC_BYTES = 8 * 1024 * 1024  # largest ICC profile accepted once inflated (r
 MAX_PNG_CHUNKS = 100_000
 
 
-@dataclass(slots=True)
-class Layout:
-    media_type: str
-    end: int  # bytes at or after ``end`` are not part of the image
-    frames: int = 1  # frames/pages a viewer can show (what the scanner must scan)
-    width: int = 0  # primary image / canvas
-    height: int = 0
-    frame_sizes: list[tuple[int, int]] = field(default_factory=list)  # (w, h) per frame when known
-    # JPEG only: byte ranges of each independent image (MPF), and APPn/COM segments found between scans.
-    jpeg_images: list[tuple[int, int]] = field(default_factory=list)
-    jpeg_inner_segments: list[tuple[int, int, int]] = field(default_factory=list)
-    jpeg_segments: list[tuple[int, int, int]] = field(default_factory=list)  # primary header, to SOS
-    jpeg_sos: int = 0
-    jpeg_padding: list[tuple[int, int]] = field(default_factory=list)  # after an MPF image's EOI
-    jpeg_ecs: list[tuple[int, int]] = field(default_factory=list)  # entropy-coded (pixel) data ranges
+class Layout(Record):
+    __slots__ = (
+        "animated",
+        "end",
+        "frame_sizes",
+        "frames",
+        "height",
+        "jpeg_ecs",
+        "jpeg_images",
+        "jpeg_inner_segments",
+        "jpeg_mpf",
+        "jpeg_padding",
+        "jpeg_segments",
+        "jpeg_sos",
+        "media_type",
+        "png_default_hidden",
+        "width",
+    )
 
-    animated: bool = False
-    png_default_hidden: bool = False  # APNG whose IDAT image is not the first frame
+    def __init__(
+        self,
+        media_type: str,
+        end: int,  # bytes at or after ``end`` are not part of the image
+        frames: int = 1,  # frames/pages a viewer can show (what the scanner must scan)
+        width: int = 0,  # primary image / canvas
+        height: int = 0,
+        frame_sizes: list[tuple[int, int]] | None = None,  # (w, h) per frame when known
+        # JPEG only: byte ranges of each independent image (MPF), and APPn/COM segments found between scans.
+        jpeg_images: list[tuple[int, int]] | None = None,
+        jpeg_inner_segments: list[tuple[int, int, int]] | None = None,
+        jpeg_segments: list[tuple[int, int, int]] | None = None,  # primary header, to SOS
+        jpeg_sos: int = 0,
+        jpeg_padding: list[tuple[int, int]] | None = None,  # after an MPF image's EOI
+        jpeg_ecs: list[tuple[int, int]] | None = None,  # entropy-coded (pixel) data ranges
+        animated: bool = False,
+        png_default_hidden: bool = False,  # APNG whose IDAT image is not the first frame
+        jpeg_mpf: bool = False,  # the header holds an MPF index (APP2 "MPF\0"), even an empty one
+    ) -> None:
+        self.media_type = media_type
+        self.end = end
+        self.frames = frames
+        self.width = width
+        self.height = height
+        self.frame_sizes: list[tuple[int, int]] = [] if frame_sizes is None else frame_sizes
+        self.jpeg_images: list[tuple[int, int]] = [] if jpeg_images is None else jpeg_images
+        self.jpeg_inner_segments: list[tuple[int, int, int]] = (
+            [] if jpeg_inner_segments is None else jpeg_inner_segments
+        )
+        self.jpeg_segments: list[tuple[int, int, int]] = [] if jpeg_segments is None else jpeg_segments
+        self.jpeg_sos = jpeg_sos
+        self.jpeg_padding: list[tuple[int, int]] = [] if jpeg_padding is None else jpeg_padding
+        self.jpeg_ecs: list[tuple[int, int]] = [] if jpeg_ecs is None else jpeg_ecs
+        self.animated = animated
+        self.png_default_hidden = png_default_hidden
+        self.jpeg_mpf = jpeg_mpf
 
     def metadata_ranges(self) -> list[tuple[int, int]]:
         """[0, end) minus pixel payload (JPEG scan data): where metadata can be, for the carve."""
@@ -75,18 +115,27 @@ class Layout:
         return sum(w * h for w, h in sizes)
 
 
-@dataclass(frozen=True, slots=True)
-class WalkedScans:
+class WalkedScans(FrozenRecord):
     """The walk of a JPEG's primary scans over ``data[sos:end]`` (every scan to EOI). The walk reads only
     those bytes and its result is a function of them alone, so an output holding the identical bytes at
     another offset has the same scans, shifted: the verifier proves that with one ``memcmp`` instead of
     walking the entropy-coded data a second time."""
 
-    data: bytes
-    sos: int
-    end: int
-    inner: tuple[tuple[int, int, int], ...]
-    ecs: tuple[tuple[int, int], ...]
+    __slots__ = ("data", "ecs", "end", "inner", "sos")
+
+    def __init__(
+        self,
+        data: bytes,
+        sos: int,
+        end: int,
+        inner: tuple[tuple[int, int, int], ...],
+        ecs: tuple[tuple[int, int], ...],
+    ) -> None:
+        self.data = data
+        self.sos = sos
+        self.end = end
+        self.inner = inner
+        self.ecs = ecs
 
     @classmethod
     def of(cls, data: bytes, lay: Layout) -> WalkedScans:
@@ -131,6 +180,8 @@ def image_layout(
 def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tuple[int, int]]:
     """Segments from SOI to the first SOS: ([(marker, offset, total)], sos offset, (width, height))."""
     r = c.reader
+    if type(r) is BytesReader:
+        return _jpeg_header_bytes(c, r._data, start)
     if r.read_at(start, 2, "JPEG header") != b"\xff\xd8":
         raise CorruptMediaError("not a JPEG (missing SOI)")
     pos = start + 2
@@ -167,6 +218,51 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
         pos += 2 + length
 
 
+def _jpeg_header_bytes(
+    c: Ctx, d: bytes, start: int
+) -> tuple[list[tuple[int, int, int]], int, tuple[int, int]]:
+    """``jpeg_header`` over bytes in memory: the same walk, the same errors, indexing the bytes directly
+    instead of a bounds-checked read per segment (it runs twice per photo: on the input and on the output)."""
+    n = len(d)
+    if start < 0 or start + 2 > n:
+        raise CorruptMediaError("truncated or out-of-bounds JPEG header")
+    if d[start] != 0xFF or d[start + 1] != 0xD8:
+        raise CorruptMediaError("not a JPEG (missing SOI)")
+    pos = start + 2
+    out: list[tuple[int, int, int]] = []
+    size = (0, 0)
+    tick = c.budget.tick
+    while True:
+        tick()
+        if pos + 2 > n:
+            raise CorruptMediaError("truncated or out-of-bounds JPEG segment")
+        if d[pos] != 0xFF:
+            raise CorruptMediaError("JPEG segment marker expected")
+        marker = d[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            out.append((marker, pos, 2))
+            pos += 2
+            continue
+        if marker == 0xD9:
+            raise CorruptMediaError("JPEG ends before any image data")
+        if pos + 4 > n:
+            raise CorruptMediaError("truncated or out-of-bounds JPEG segment length")
+        length = (d[pos + 2] << 8) | d[pos + 3]
+        if length < 2:
+            raise CorruptMediaError("JPEG segment with impossible length")
+        if pos + 2 + length > n:
+            raise CorruptMediaError("truncated JPEG segment")
+        if marker == 0xDA:
+            return out, pos, size
+        if marker in _SOF and length >= 7:
+            size = ((d[pos + 7] << 8) | d[pos + 8], (d[pos + 5] << 8) | d[pos + 6])
+        out.append((marker, pos, 2 + length))
+        pos += 2 + length
+
+
 def _find_marker(buf: Any, pos: int) -> int:
     """``_ECS_MARKER.search(buf, pos).start()`` (or -1), as fast as the data allows: it walks every scan of
     every photo. Where 0xFF is sparse (smooth images) jumping between them with memchr (``find``) skips
@@ -185,7 +281,7 @@ def _find_marker(buf: Any, pos: int) -> int:
             return i
         pos = i + 1
         jumps += 1
-        if jumps & 15 == 0 and pos - start < _SPARSE * jumps:
+        if jumps & 3 == 0 and pos - start < _SPARSE * jumps:  # judged every 4 jumps
             m = _ECS_MARKER.search(buf, pos)
             return m.start() if m else -1
 
@@ -306,6 +402,7 @@ def _jpeg(c: Ctx, walked: WalkedScans | None = None) -> Layout:
         jpeg_inner_segments=inner, jpeg_segments=segs, jpeg_sos=sos, jpeg_ecs=ecs,
     )  # fmt: skip
     images = _mpf_images(c, segs)
+    lay.jpeg_mpf = images is not None
     if not images:
         return lay
     prev = primary_end

@@ -14,34 +14,39 @@ import zlib
 
 from tutela.errors import TutelaError
 from tutela.scrub import exif, iptc, xmp
-from tutela.scrub.core import Ctx, Reader, ScrubLimits
+from tutela.scrub.core import Budget, BytesReader, Ctx, Reader, ScrubLimits
+from tutela.scrub.jpeg import EXIF_SIG, segments
 from tutela.scrub.layout import Layout
 
 _PNG_LOC = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|province")
 _KEY_LOC = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude")
 
 
-def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None) -> None:
-    from tutela.scrub.jpeg import EXIF_SIG, segments
-
+def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None, clean_exif: dict[int, int] | None) -> None:
     r = ctx.reader
     segs, sos = (lay.jpeg_segments, lay.jpeg_sos) if lay is not None else segments(ctx)
     for marker, off, total in segs:
         if marker not in (0xE1, 0xED) or total < 4:
             continue
-        payload = r.read_at(off + 4, total - 4)
-        if payload.startswith(EXIF_SIG):
+        head = r.read_at(off + 4, min(64, total - 4))  # the whole payload only where it is parsed
+        if head.startswith(EXIF_SIG):
             if exif.has_gps(r, off + 10, off + total):  # the TIFF block, bounded by its segment
                 found.add("exif.gps")
-        elif b"ns.adobe.com/xap/1.0/" in payload[:64] or b"ns.adobe.com/xmp/extension" in payload[:64]:
-            if xmp.has_location(payload):
+            elif clean_exif is not None:
+                clean_exif[off + 10] = off + total
+        elif b"ns.adobe.com/xap/1.0/" in head or b"ns.adobe.com/xmp/extension" in head:
+            if xmp.has_location(r.read_at(off + 4, total - 4)):
                 found.add("xmp.location")
-        elif marker == 0xED and payload.startswith(iptc.PS_SIG):  # noqa: SIM102
-            if iptc.irb_has_location(payload[len(iptc.PS_SIG) :]):
+        elif marker == 0xED and head.startswith(iptc.PS_SIG):  # noqa: SIM102
+            if iptc.irb_has_location(r.read_at(off + 4 + len(iptc.PS_SIG), total - 4 - len(iptc.PS_SIG))):
                 found.add("iptc.location")
     # Secondary images (MPF) or a trailer after the primary scan data. Entropy-coded data cannot contain
     # FF E1, so without MPF and with the file ending at EOI there is nothing more to look at.
-    has_mpf = any(marker == 0xE2 and r.read_upto(off + 4, 4) == b"MPF\x00" for marker, off, _total in segs)
+    has_mpf = (
+        lay.jpeg_mpf
+        if lay is not None  # the output's own layout walk looked for it
+        else any(marker == 0xE2 and r.read_upto(off + 4, 4) == b"MPF\x00" for marker, off, _total in segs)
+    )
     if not has_mpf and r.read_upto(max(sos, r.size - 4096), 4096).rstrip(b"\x00").endswith(b"\xff\xd9"):
         return
     pos = sos
@@ -55,8 +60,6 @@ def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None) -> None:
         if head.startswith(EXIF_SIG) or head.startswith(b"http://ns.adobe.com/x"):
             total = 2 + struct.unpack(">H", r.read_at(i + 2, 2))[0]
             payload = r.read_upto(i + 4, total - 4)
-            from tutela.scrub.core import BytesReader
-
             if head.startswith(EXIF_SIG):
                 if exif.has_gps(BytesReader(payload[6:])):
                     found.add("exif.gps")
@@ -65,7 +68,6 @@ def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None) -> None:
 
 
 def _png(ctx: Ctx, found: set[str]) -> None:
-    from tutela.scrub.core import BytesReader
     from tutela.scrub.png import TEXT_INFLATE_LIMIT, chunks, raw_profile_location, text_payload
 
     r = ctx.reader
@@ -91,7 +93,6 @@ def _png(ctx: Ctx, found: set[str]) -> None:
 
 
 def _webp(ctx: Ctx, found: set[str]) -> None:
-    from tutela.scrub.core import BytesReader
     from tutela.scrub.webp import chunks
 
     r = ctx.reader
@@ -191,7 +192,6 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
 
 
 def _isobmff(ctx: Ctx, found: set[str]) -> None:
-    from tutela.scrub.core import BytesReader
     from tutela.scrub.isobmff import heif_items, top_level
 
     r = ctx.reader
@@ -220,15 +220,20 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
 
 
 def find_location_reader(
-    reader: Reader, media_type: str, limits: ScrubLimits | None = None, lay: Layout | None = None
+    reader: Reader,
+    media_type: str,
+    limits: ScrubLimits | None = None,
+    lay: Layout | None = None,
+    clean_exif: dict[int, int] | None = None,
 ) -> list[str]:
     """``lay``: this reader's own ``image_layout`` when the caller already walked it (its JPEG header
-    segments are then not walked again)."""
+    segments are then not walked again). ``clean_exif``: filled with {TIFF header offset: end} of every
+    EXIF block found clean here, for ``carve_location`` (see there)."""
     ctx = Ctx(reader, limits or ScrubLimits(), media_type)
     found: set[str] = set()
     try:
         if media_type == "jpeg":
-            _jpeg(ctx, found, lay if lay is not None and lay.media_type == "jpeg" else None)
+            _jpeg(ctx, found, lay if lay is not None and lay.media_type == "jpeg" else None, clean_exif)
         elif media_type == "png":
             _png(ctx, found)
         elif media_type == "webp":
@@ -247,27 +252,34 @@ def find_location_reader(
 _RDF_NS = b"22-rdf-syntax-ns#"  # every XMP packet declares the RDF namespace, whatever its prefixes
 _RDF_CLOSE = re.compile(rb"</[\w.-]*:?RDF\s*>")
 _CARVE_WINDOW = 4 * 1024 * 1024
+_SHORTEST_SIGNATURE = min(len(EXIF_SIG), len(_RDF_NS), len(iptc.PS_SIG))
 
 
 def carve_location(
-    reader: Reader, limits: ScrubLimits | None = None, ranges: list[tuple[int, int]] | None = None
+    reader: Reader,
+    limits: ScrubLimits | None = None,
+    ranges: list[tuple[int, int]] | None = None,
+    clean_exif: dict[int, int] | None = None,
 ) -> list[str]:
     """Forensic carve, blind to the format: every EXIF block (``Exif\\0\\0`` + TIFF header), every XMP
     packet and every Photoshop/IPTC APP13 segment found — an appended or embedded JPEG, a polyglot, a gap no
     structure references — is checked for location. The format walkers above only see what the container
     points to; this sees what a carving tool would extract. ``ranges``: where to look (default: the whole
-    file; the JPEG verifier passes everything but the entropy-coded scan data, which is pixels)."""
+    file; the JPEG verifier passes everything but the entropy-coded scan data, which is pixels).
+
+    ``clean_exif`` ({TIFF header offset: end}, from ``find_location_reader`` on these same bytes): an EXIF
+    block at one of those offsets is not walked again where the carve's bound is the same or further.
+    ``has_gps`` only ever reads more with a further bound where a nearer one made it fail (an offset past
+    the bound counts as GPS), so a walk that ended clean at ``end`` ends clean at any bound >= ``end``."""
     found: set[str] = set()
     for a, b in ranges if ranges is not None else [(0, reader.size)]:
-        if b > a:
-            _carve(reader, a, b, limits, found)
+        if b - a >= _SHORTEST_SIGNATURE:  # a shorter range holds none of the three signatures
+            _carve(reader, a, b, limits, found, clean_exif or {})
     return sorted(found)
 
 
 def _find(reader: Reader, pattern: bytes, pos: int, end: int) -> int:
-    from tutela.scrub.core import BytesReader
-
-    if isinstance(reader, BytesReader):
+    if type(reader) is BytesReader:
         return reader._data.find(pattern, pos, end)
     window = 4 * 1024 * 1024  # bounded by ``end``: never reads past the range (an S3 object's mdat)
     while pos < end:
@@ -281,14 +293,16 @@ def _find(reader: Reader, pattern: bytes, pos: int, end: int) -> int:
     return -1
 
 
-def _carve(reader: Reader, a: int, b: int, limits: ScrubLimits | None, found: set[str]) -> None:
-    from tutela.scrub.core import Budget
-
+def _carve(
+    reader: Reader, a: int, b: int, limits: ScrubLimits | None, found: set[str], clean_exif: dict[int, int]
+) -> None:
     budget = Budget(limits or ScrubLimits())
     pos = a
     while (i := _find(reader, b"Exif\x00\x00", pos, b)) >= 0:
         budget.tick()
         pos = i + 6
+        if clean_exif.get(i + 6, b + 1) <= b:  # walked clean to a nearer bound: clean to this one
+            continue
         if reader.read_upto(i + 6, 4) in (b"II*\x00", b"MM\x00*") and exif.has_gps(reader, i + 6, b):
             found.add("carved.exif.gps")
     pos = a

@@ -9,12 +9,15 @@ items, MP4 ``uuid`` boxes). If anything is odd the whole packet is blanked: fail
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from io import BytesIO
 
 XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
 JPEG_XMP_SIG = b"http://ns.adobe.com/xap/1.0/\x00"
 JPEG_XMP_EXT_SIG = b"http://ns.adobe.com/xmp/extension/\x00"
+
+TYPE_CHECKING = False  # ElementTree is imported on the first XMP parse: most photos carry no XMP
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _X = "adobe:ns:meta/"
@@ -64,6 +67,8 @@ class _Bad(Exception):
 
 
 def _parse(xml: bytes) -> tuple[ET.Element, list[tuple[str, str]]]:
+    import xml.etree.ElementTree as ET
+
     if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
         raise _Bad
     ns: list[tuple[str, str]] = []

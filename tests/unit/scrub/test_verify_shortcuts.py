@@ -1,0 +1,63 @@
+"""The verifier's shortcuts never let a location through: the carve skips only an EXIF block the format walk
+found clean at the very same offset, with a bound no further than its own."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from tests.hostile import media_corpus as mc
+from tutela.errors import VerificationError
+from tutela.scrub import ScrubReport
+from tutela.scrub.api import _verify
+from tutela.scrub.core import BytesReader, ScrubLimits
+from tutela.scrub.verify import carve_location, find_location_reader
+
+GPS_EXIF = mc._gps_exif()  # b"Exif\0\0" + a TIFF block with a GPS IFD
+
+
+def _clean_exif() -> bytes:
+    ex = Image.Exif()
+    ex[274] = 1
+    return bytes(ex.tobytes())
+
+
+def _with_segments(*segs: bytes) -> bytes:
+    """A JPEG without metadata with ``segs`` inserted right after SOI."""
+    base = mc.jpeg(gps=False)
+    return base[:2] + b"".join(segs) + base[2:]
+
+
+def test_carve_skips_only_the_recorded_offset_within_its_bound() -> None:
+    data = b"\x00" * 100 + GPS_EXIF + b"\x00" * 100
+    tiff_at = 100 + 6
+    r = BytesReader(data)
+    assert carve_location(r) == ["carved.exif.gps"]
+    # Another offset, or a bound further than the carve's range: walked, found.
+    assert carve_location(r, None, None, {tiff_at + 1: 50}) == ["carved.exif.gps"]
+    assert carve_location(r, None, [(0, len(data))], {tiff_at: len(data) + 1}) == ["carved.exif.gps"]
+    # The recorded offset with a nearer bound is the caller's proof: not walked again.
+    assert carve_location(r, None, [(0, len(data))], {tiff_at: len(data)}) == []
+
+
+def test_format_walk_records_only_clean_exif_blocks() -> None:
+    for exif, clean in ((_clean_exif(), True), (GPS_EXIF, False)):
+        data = _with_segments(mc._seg(0xE1, exif))
+        recorded: dict[int, int] = {}
+        found = find_location_reader(BytesReader(data), "jpeg", None, None, recorded)
+        assert (found == []) is clean
+        # The TIFF block starts after FF D8, FF E1 + length, "Exif\0\0"; bounded by its segment.
+        assert recorded == ({2 + 4 + 6: 2 + 4 + len(exif)} if clean else {})
+
+
+def test_gps_exif_the_format_walk_cannot_see_is_still_carved() -> None:
+    """A clean APP1 EXIF (skipped by the carve) and, in a COM segment the format walk ignores, a GPS EXIF
+    block: the output is refused."""
+    out = _with_segments(mc._seg(0xE1, _clean_exif()), mc._seg(0xFE, GPS_EXIF))
+    report = ScrubReport("jpeg", frames=1, bytes_out=len(out))
+    with pytest.raises(VerificationError, match=r"carved\.exif\.gps"):
+        _verify(BytesReader(out), report, ScrubLimits())
+    clean = _with_segments(mc._seg(0xE1, _clean_exif()))
+    report = ScrubReport("jpeg", frames=1, bytes_out=len(clean))
+    _verify(BytesReader(clean), report, ScrubLimits())
+    assert report.verified
