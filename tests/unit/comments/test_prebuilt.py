@@ -43,7 +43,8 @@ def test_a_corrupt_pickle_is_ignored(tmp_path: Path) -> None:
 
 
 def test_the_prebuilt_learned_model_scores_byte_identically(tmp_path: Path) -> None:
-    """The weight table travels outside the compressed body (column bitmap + non-zero columns): rebuilt, it
+    """The weight table travels outside the compressed body (per row: gaps between non-zero entries + those
+    entries): rebuilt, it
     is the same writable int8 array, and every result on the dev corpus is the one the data files give."""
     import json
 

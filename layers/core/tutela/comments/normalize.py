@@ -145,12 +145,12 @@ def _map_char(ch: str) -> str:
     if stripped.isascii():
         s = stripped
     s = s.casefold()
-    ts = _ts_chars()
     out: list[str] = []
     for c in s:
         c = HOMOGLYPHS.get(c, c)
         for c2 in c:
-            c2 = ts.get(c2, c2)
+            if not c2.isascii():  # OpenCC maps no ASCII character: ASCII text never reads its file
+                c2 = _ts_chars().get(c2, c2)
             if c2.isdigit() and not c2.isascii():
                 d = unicodedata.digit(c2, None)
                 c2 = str(d) if d is not None else " "
