@@ -14,6 +14,7 @@ from functools import cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from tutela.comments import regexes
 from tutela.comments.comprehend import ComprehendCallFailed, ComprehendToxicity
 from tutela.comments.lexicon import CATEGORIES, Lexicon, ModelPolicy, ModelThreshold, default_lexicon
 from tutela.comments.lines import CommentLine, parse_batch
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # the model modules are imported by the model file that is lo
     from tutela.comments.model import LinearModel
 
 MODEL_MAX_SEVERITY = int(Severity.HIGH)
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_RE = regexes.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 
 

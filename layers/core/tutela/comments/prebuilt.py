@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import re
 import sys
 import zlib
 from array import array
@@ -36,16 +37,18 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutela.comments import regexes
 from tutela.comments.lexicon import DATA_DIR
 
 if TYPE_CHECKING:
     from tutela.comments.match import Matcher
 
 PICKLE = DATA_DIR / "matcher.pickle"
-_FORMAT = 4
+_FORMAT = 5
 _SPARSE_ROWS = "int8-sparse-rows"
 _NARROW = "narrow-ints"
 _CHAR_MAP = "char-map"
+_REGEX = "regex"
 _MIN_TABLE_BYTES = 1 << 20
 _MIN_NARROW_BYTES = 1 << 16  # smaller arrays and maps stay in the compressed body
 _MIN_MAP_ITEMS = 4096
@@ -80,6 +83,8 @@ class _Writer(pickle.Pickler):
         return at, len(data)
 
     def persistent_id(self, obj: Any) -> Any:
+        if type(obj) is re.Pattern:  # made again from the build's recorded program (tutela.comments.regexes)
+            return (_REGEX, obj.pattern, obj.flags)
         np = self._np
         if np is not None and type(obj) is np.ndarray:
             if obj.dtype == np.int8 and obj.ndim == 2 and obj.nbytes >= _MIN_TABLE_BYTES:
@@ -124,6 +129,8 @@ class _Reader(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         kind = pid[0]
+        if kind == _REGEX:
+            return regexes.compile(pid[1], pid[2])
         if kind == _CHAR_MAP:
             keys = array("I")
             keys.frombytes(self._bytes(pid[1]))
