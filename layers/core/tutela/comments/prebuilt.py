@@ -5,7 +5,7 @@ pickle of the finished :class:`Matcher` (its lexicon and learned model included)
 that. The file records a digest of every file in ``data/`` and is used only if the files still match it,
 so an edited lexicon is never judged by a stale automaton: it is rebuilt from the files, as before.
 
-The file (format 3)::
+The file (format 6)::
 
     u32 big-endian n | header: pickle (format, data digest, python, body length) of n bytes
     | body: zlib'd pickle of the matcher | blobs: raw bytes the body refers to
@@ -13,11 +13,12 @@ The file (format 3)::
 The header is checked before anything else is read. What zlib was slowest on goes to the blobs, each
 rebuilt exactly (same type, dtype, shape and contents): the learned model's weight table (6 x 2**20 int8,
 ~17% non-zero) row by row as the gaps between its non-zero entries (in the narrowest unsigned type that
-holds them: one byte) plus those entries, rebuilt with one cumulative sum and one scatter per row
-(measured: ~3x faster than the non-zero columns it replaced, which scattered 2.3M entries for 1.1M
-non-zero ones, and 0.4 MB smaller), the pinyin fold's integer arrays in the narrowest integer type that
-holds their values, and its code point -> pinyin map as two flat sequences. The layer is shared by
-ScanMedia near Lambda's 262 MB: the blobs must stay small.
+holds them: one byte) plus those entries, rebuilt with one cumulative sum and one scatter per row (the
+non-zero columns it replaced scattered 2.3M entries for 1.1M non-zero ones), the pinyin fold's integer
+arrays in the narrowest integer type that holds their values, and its code point -> pinyin map as flat
+sequences (keys, each distinct value once, an index per key: ~27,000 keys, ~400 values). Compiled regular
+expressions are made again from the build's recorded programs (:mod:`tutela.comments.regexes`). The layer
+is shared by ScanMedia near Lambda's 262 MB: the blobs must stay small.
 
 ``python -m tutela.comments.prebuilt`` writes it (the CoreLayer build does, with the runtime's Python);
 a source checkout without it builds the matcher on first use. The file is a build artifact of this
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from tutela.comments.match import Matcher
 
 PICKLE = DATA_DIR / "matcher.pickle"
-_FORMAT = 5
+_FORMAT = 6
 _SPARSE_ROWS = "int8-sparse-rows"
 _NARROW = "narrow-ints"
 _CHAR_MAP = "char-map"
@@ -102,11 +103,15 @@ class _Writer(pickle.Pickler):
                 narrow = np.promote_types(narrow, np.min_scalar_type(int(obj.max()))) if len(obj) else narrow
                 return (_NARROW, obj.dtype.str, narrow.str, self._blob(obj.astype(narrow).tobytes()))
         if type(obj) is dict and len(obj) >= _MIN_MAP_ITEMS and _char_map(obj):
-            # int -> str (a str.translate table, the pinyin fold): one join and one split instead of
-            # ~27,000 pickled items (~4 ms)
+            # int -> str (a str.translate table, the pinyin fold): ~27,000 keys but ~400 distinct values, so
+            # the keys, each distinct value once and an index per key (one string object per distinct value)
+            distinct = list(dict.fromkeys(obj.values()))
+            position = {v: i for i, v in enumerate(distinct)}
             keys = self._blob(array("I", obj).tobytes())
-            values = self._blob("\0".join(obj.values()).encode("utf-8"))
-            return (_CHAR_MAP, keys, values)
+            values = self._blob("\0".join(distinct).encode("utf-8"))
+            code = "H" if len(distinct) <= 1 << 16 else "I"
+            index = self._blob(array(code, map(position.__getitem__, obj.values())).tobytes())
+            return (_CHAR_MAP, keys, values, code, index)
         return None
 
 
@@ -132,9 +137,12 @@ class _Reader(pickle.Unpickler):
         if kind == _REGEX:
             return regexes.compile(pid[1], pid[2])
         if kind == _CHAR_MAP:
-            keys = array("I")
-            keys.frombytes(self._bytes(pid[1]))
-            return dict(zip(keys, str(self._bytes(pid[2]), "utf-8").split("\0"), strict=True))
+            _, keys_at, values_at, code, index_at = pid
+            keys, index = array("I"), array(code)
+            keys.frombytes(self._bytes(keys_at))
+            index.frombytes(self._bytes(index_at))
+            distinct = str(self._bytes(values_at), "utf-8").split("\0")
+            return dict(zip(keys, map(distinct.__getitem__, index), strict=True))
         import numpy as np
 
         if kind == _NARROW:
