@@ -39,7 +39,12 @@ BUILD = ROOT / ".aws-sam" / "build"
 LAMBDA_PY = ROOT / ".make" / "lambda-python" / "bin" / "python"
 # ScanMedia has no ready target: it loads OpenCV and its models at INIT, so its first request is as fast
 # as its second (the warm column shows both).
-TARGET_MS: dict[str, float | None] = {"ClassifyCommentsFunction": 250.0, "ScanMediaFunction": None}
+# the two functions that load the comment classifier (its model and matcher) at INIT: 250 ms (issue 10)
+TARGET_MS: dict[str, float | None] = {
+    "ClassifyCommentsFunction": 250.0,
+    "ClassifyPostFunction": 250.0,
+    "ScanMediaFunction": None,
+}
 DEFAULT_TARGET_MS = 150.0
 
 # Runs inside the fresh interpreter; "ready" is the wall clock when the handler is imported, compared with

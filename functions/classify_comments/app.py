@@ -7,13 +7,13 @@ carries only the batch summary and a pointer.
 
 from __future__ import annotations
 
+import importlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.aws import clients
-from tutela.aws.bedrock import WORST_CALL_SECONDS, BedrockConverse
 from tutela.aws.post_context import PostContextStore, batch_context
 from tutela.aws.s3 import S3
 from tutela.aws.settings import ClassifySettings, LLMSettings, at_init
@@ -27,16 +27,30 @@ from tutela.comments import (
     default_matcher,
 )
 from tutela.comments.lines import parse_batch, split_batch
-from tutela.comments.llm import LLMConfig, Report, base_stages, carries_model_text, judge
+from tutela.comments.stages import base_stages, carries_model_text
 from tutela.contracts import StepInput
-from tutela.errors import LimitExceededError
+from tutela.errors import ConfigurationError, LimitExceededError
 from tutela.objects import ObjectRef
 from tutela.policy.comments import summarize
+
+if TYPE_CHECKING:
+    from tutela.comments.llm import Report
 
 RESERVE_SECONDS = 10  # after the last model call: staging the results and returning
 _s3 = S3()
 _settings = at_init(ClassifySettings.from_env)
-default_matcher()  # build the Aho-Corasick automaton during INIT (0.3-0.6 s), not in the first invocation
+default_matcher()  # load the prebuilt matcher and model during INIT, not in the first invocation
+
+
+def _llm_stage() -> bool:
+    try:
+        return _settings().llm is not None
+    except ConfigurationError:  # raised again, with its message, by the first request
+        return False
+
+
+if _llm_stage():  # the LLM stage's code (and Bedrock's) only when it is configured, then during INIT
+    importlib.import_module("tutela.aws.bedrock")
 
 
 def results_key(ref: ObjectRef) -> str:
@@ -64,6 +78,9 @@ def run_llm_stage(
     minor: bool | None,
     until: float | None,
 ) -> Report:
+    from tutela.aws.bedrock import WORST_CALL_SECONDS, BedrockConverse
+    from tutela.comments.llm import LLMConfig, judge
+
     texts = {c.line: c.text for c in parse_batch(lines, minor) if c.text is not None}
     config = LLMConfig(
         settings.model_id,

@@ -124,3 +124,14 @@ def test_a_deferred_package_serves_its_reexports_from_their_submodules() -> None
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "ALBEvent", "False", "True", "True"]
+
+
+def test_classify_comments_loads_the_llm_stage_only_when_it_is_configured() -> None:
+    """Stage 3 is off by default: its prompts, answer validation and Bedrock adapter stay out of INIT; with
+    COMMENTS_LLM set they load at INIT (not in the first request)."""
+    mods = ["tutela.comments.llm", "tutela.aws.bedrock"]
+    env = {"POWERTOOLS_TRACE_DISABLED": "true", "STAGING_BUCKET": "b", "DECISIONS_TABLE": "t"}
+    off = loaded_after_import("classify_comments", mods, **env, COMMENTS_LLM="")
+    on = loaded_after_import("classify_comments", mods, **env, COMMENTS_LLM="amazon.nova-micro-v1:0")
+    assert off == dict.fromkeys(mods, False)
+    assert on == dict.fromkeys(mods, True)

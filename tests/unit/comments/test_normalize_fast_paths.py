@@ -40,3 +40,23 @@ def test_lazy_offsets_are_the_eager_ones(text: str) -> None:
     got, omap = normalize_mapped(text)
     assert got == norm
     assert [omap.span(p) for p in range(len(norm))] == spans
+
+
+def test_ascii_characters_never_need_the_opencc_table() -> None:
+    """The per-character table consults OpenCC's traditional -> simplified map only for non-ASCII characters
+    (so a process judging ASCII text never reads its file): exact only while the map has no ASCII key."""
+    from tutela.comments.normalize import _map_char, _ts_chars
+
+    table = _ts_chars()
+    assert table and not any(k.isascii() for k in table)
+    assert _map_char("發") == table["發"]  # a traditional character is still simplified
+
+
+def test_importing_the_normaliser_reads_no_opencc_data() -> None:
+    """Cold start: the ASCII fast-path tables are built at import without OpenCC's dictionary."""
+    import subprocess
+    import sys
+
+    code = "import sys, tutela.comments.normalize; print('opencc' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

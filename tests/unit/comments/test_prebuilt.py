@@ -43,8 +43,9 @@ def test_a_corrupt_pickle_is_ignored(tmp_path: Path) -> None:
 
 
 def test_the_prebuilt_learned_model_scores_byte_identically(tmp_path: Path) -> None:
-    """The weight table travels outside the compressed body (column bitmap + non-zero columns): rebuilt, it
-    is the same writable int8 array, and every result on the dev corpus is the one the data files give."""
+    """The weight table travels outside the compressed body (per row: gaps between non-zero entries + those
+    entries): rebuilt, it is the same writable int8 array, the pinyin fold the same map, and every result on
+    the dev corpus is the one the data files give."""
     import json
 
     import numpy as np
@@ -63,6 +64,8 @@ def test_the_prebuilt_learned_model_scores_byte_identically(tmp_path: Path) -> N
     if table is not None:  # the hashed model: its table was the blob
         assert table.dtype == np.int8 and table.flags.writeable and table.flags.c_contiguous
         assert table.tobytes() == built.table.tobytes()  # type: ignore[union-attr]
+        fold = loaded.fold  # type: ignore[union-attr]  # the pinyin fold: same items in the same order
+        assert fold == built.fold and list(fold.items()) == list(built.fold.items())  # type: ignore[union-attr]
     rows = [json.loads(line) for line in (DEV_CORPUS).read_text(encoding="utf-8").splitlines() if line]
     lines = [json.dumps({"id": str(i), "text": r["text"]}) for i, r in enumerate(rows)]
     for ctx in (True, None, False):

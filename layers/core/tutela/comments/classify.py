@@ -14,22 +14,23 @@ from functools import cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from tutela.comments import regexes
 from tutela.comments.comprehend import ComprehendCallFailed, ComprehendToxicity
 from tutela.comments.lexicon import CATEGORIES, Lexicon, ModelPolicy, ModelThreshold, default_lexicon
 from tutela.comments.lines import CommentLine, parse_batch
 from tutela.comments.match import Hit, Matcher
-from tutela.comments.model import LinearModel
 from tutela.comments.normalize import OffsetMap, normalize, normalize_mapped
 from tutela.comments.prebuilt import prebuilt
 from tutela.comments.rules import Contribution, assess, plan_hits
 from tutela.held import held_comment
 from tutela.verdict import Severity, Verdict, worst
 
-if TYPE_CHECKING:
-    from tutela.comments.hashed import HashedModel  # numpy: imported when a model file is loaded
+if TYPE_CHECKING:  # the model modules are imported by the model file that is loaded (numpy for hashed)
+    from tutela.comments.hashed import HashedModel
+    from tutela.comments.model import LinearModel
 
 MODEL_MAX_SEVERITY = int(Severity.HIGH)
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_RE = regexes.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 
 

@@ -33,6 +33,8 @@ from typing import Any, Literal
 
 from tutela.comment_records import line_ranges
 from tutela.comments.lexicon import CATEGORIES, Lexicon
+from tutela.comments.stages import base_stages
+from tutela.comments.stages import carries_model_text as carries_model_text  # re-exported
 from tutela.errors import TutelaError
 from tutela.verdict import VERDICTS, Severity, Verdict, worst
 
@@ -297,11 +299,6 @@ class Report:
         }
 
 
-def base_stages(lexicon: Lexicon) -> list[str]:
-    """The stages every comment went through before this one."""
-    return ["rules", "model"] if lexicon.model is not None else ["rules"]
-
-
 def in_scope(result: Mapping[str, Any], scope: str) -> bool:
     """Comments the model is asked about: not already blocked, judged by stages 1-2 (a line the parser
     held has no text to ask about and is already review), under a child's or unknown post unless the scope
@@ -412,9 +409,3 @@ def _call(
         merge(r, texts[r["line"]], judgement, lexicon, config.model_id)
         if r["verdict"] != before:
             report.escalated += 1
-
-
-def carries_model_text(results: Iterable[Mapping[str, Any]]) -> bool:
-    """Does any result hold a model's reason? Such results never travel in the execution state (the
-    state carries verdicts, never what a child was told, and a reason may quote it): they are staged."""
-    return any("reason" in e for r in results if r.get("llm") for e in r.get("evidence") or [])

@@ -17,11 +17,12 @@ from typing import NamedTuple
 
 import ahocorasick
 
+from tutela.comments import regexes
 from tutela.comments.lexicon import Lexicon, Term
 from tutela.comments.normalize import TEXTSPEAK, normalize
 
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_DOUBLE = re.compile(r"([a-z])\1")
+_CJK_RE = regexes.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_DOUBLE = regexes.compile(r"([a-z])\1")
 
 
 class Hit(NamedTuple):
@@ -167,7 +168,7 @@ class Matcher:
         for gate, idxs in groups.items():
             g = len(self._regex_groups)
             self._regex_groups.append(
-                re.compile("|".join(f"(?P<r{i}>{lexicon.regexes[i].pattern})" for i in idxs))
+                regexes.compile("|".join(f"(?P<r{i}>{lexicon.regexes[i].pattern})" for i in idxs))
             )
             if not gate:
                 self._ungated.append(g)
@@ -210,11 +211,11 @@ class Matcher:
                 self._emoji_index.setdefault(ch, []).append(idx)
         chars = sorted(self._emoji_index, key=len, reverse=True)
         if chars and all(len(c) == 1 for c in chars):
-            self._emoji_re: re.Pattern[str] | None = re.compile(
+            self._emoji_re: re.Pattern[str] | None = regexes.compile(
                 "[" + "".join(re.escape(c) for c in chars) + "]"
             )
         else:
-            self._emoji_re = re.compile("|".join(re.escape(c) for c in chars)) if chars else None
+            self._emoji_re = regexes.compile("|".join(re.escape(c) for c in chars)) if chars else None
 
     def find(self, norm: str, original: str) -> tuple[list[Hit], bool]:
         """All hits, and whether any is relevant; without a relevant hit the list is empty."""

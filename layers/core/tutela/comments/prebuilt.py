@@ -5,17 +5,20 @@ pickle of the finished :class:`Matcher` (its lexicon and learned model included)
 that. The file records a digest of every file in ``data/`` and is used only if the files still match it,
 so an edited lexicon is never judged by a stale automaton: it is rebuilt from the files, as before.
 
-The file (format 3)::
+The file (format 6)::
 
     u32 big-endian n | header: pickle (format, data digest, python, body length) of n bytes
     | body: zlib'd pickle of the matcher | blobs: raw bytes the body refers to
 
 The header is checked before anything else is read. What zlib was slowest on goes to the blobs, each
 rebuilt exactly (same type, dtype, shape and contents): the learned model's weight table (6 x 2**20 int8,
-~40% non-zero columns) as a bitmap of its non-zero columns plus those columns (rebuilt in ~5 ms where
-decompressing it took ~30 ms), the pinyin fold's integer arrays in the narrowest integer type that holds
-their values, and its code point -> pinyin map as two flat sequences. The file is ~1.1 MB larger than
-when it was compressed whole, in a layer that ScanMedia shares near Lambda's 262 MB.
+~17% non-zero) row by row as the gaps between its non-zero entries (in the narrowest unsigned type that
+holds them: one byte) plus those entries, rebuilt with one cumulative sum and one scatter per row (the
+non-zero columns it replaced scattered 2.3M entries for 1.1M non-zero ones), the pinyin fold's integer
+arrays in the narrowest integer type that holds their values, and its code point -> pinyin map as flat
+sequences (keys, each distinct value once, an index per key: ~27,000 keys, ~400 values). Compiled regular
+expressions are made again from the build's recorded programs (:mod:`tutela.comments.regexes`). The layer
+is shared by ScanMedia near Lambda's 262 MB: the blobs must stay small.
 
 ``python -m tutela.comments.prebuilt`` writes it (the CoreLayer build does, with the runtime's Python);
 a source checkout without it builds the matcher on first use. The file is a build artifact of this
@@ -27,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import re
 import sys
 import zlib
 from array import array
@@ -34,16 +38,18 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutela.comments import regexes
 from tutela.comments.lexicon import DATA_DIR
 
 if TYPE_CHECKING:
     from tutela.comments.match import Matcher
 
 PICKLE = DATA_DIR / "matcher.pickle"
-_FORMAT = 3
-_SPARSE_COLUMNS = "int8-sparse-columns"
+_FORMAT = 6
+_SPARSE_ROWS = "int8-sparse-rows"
 _NARROW = "narrow-ints"
 _CHAR_MAP = "char-map"
+_REGEX = "regex"
 _MIN_TABLE_BYTES = 1 << 20
 _MIN_NARROW_BYTES = 1 << 16  # smaller arrays and maps stay in the compressed body
 _MIN_MAP_ITEMS = 4096
@@ -78,24 +84,34 @@ class _Writer(pickle.Pickler):
         return at, len(data)
 
     def persistent_id(self, obj: Any) -> Any:
+        if type(obj) is re.Pattern:  # made again from the build's recorded program (tutela.comments.regexes)
+            return (_REGEX, obj.pattern, obj.flags)
         np = self._np
         if np is not None and type(obj) is np.ndarray:
             if obj.dtype == np.int8 and obj.ndim == 2 and obj.nbytes >= _MIN_TABLE_BYTES:
-                used = obj.any(axis=0)
-                bitmap = self._blob(np.packbits(used).tobytes())
-                columns = self._blob(np.ascontiguousarray(obj[:, used]).tobytes())
-                return (_SPARSE_COLUMNS, obj.shape, bitmap, columns)
+                rows = []
+                for row in obj:
+                    at = np.flatnonzero(row)
+                    gaps = np.diff(at, prepend=-1)  # >= 1 each: position = cumulative sum - 1
+                    narrow = np.min_scalar_type(int(gaps.max()) if len(gaps) else 0)
+                    values = self._blob(row[at].tobytes())
+                    rows.append((narrow.str, self._blob(gaps.astype(narrow).tobytes()), values))
+                return (_SPARSE_ROWS, obj.shape, tuple(rows))
             if obj.dtype.kind in "iu" and obj.ndim == 1 and obj.nbytes >= _MIN_NARROW_BYTES:
                 # e.g. the pinyin fold's int64 tables of small numbers: 1 MB that zlib spent ~4 ms on
                 narrow = np.min_scalar_type(int(obj.min())) if len(obj) else np.dtype(np.uint8)
                 narrow = np.promote_types(narrow, np.min_scalar_type(int(obj.max()))) if len(obj) else narrow
                 return (_NARROW, obj.dtype.str, narrow.str, self._blob(obj.astype(narrow).tobytes()))
         if type(obj) is dict and len(obj) >= _MIN_MAP_ITEMS and _char_map(obj):
-            # int -> str (a str.translate table, the pinyin fold): one join and one split instead of
-            # ~27,000 pickled items (~4 ms)
+            # int -> str (a str.translate table, the pinyin fold): ~27,000 keys but ~400 distinct values, so
+            # the keys, each distinct value once and an index per key (one string object per distinct value)
+            distinct = list(dict.fromkeys(obj.values()))
+            position = {v: i for i, v in enumerate(distinct)}
             keys = self._blob(array("I", obj).tobytes())
-            values = self._blob("\0".join(obj.values()).encode("utf-8"))
-            return (_CHAR_MAP, keys, values)
+            values = self._blob("\0".join(distinct).encode("utf-8"))
+            code = "H" if len(distinct) <= 1 << 16 else "I"
+            index = self._blob(array(code, map(position.__getitem__, obj.values())).tobytes())
+            return (_CHAR_MAP, keys, values, code, index)
         return None
 
 
@@ -118,24 +134,29 @@ class _Reader(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         kind = pid[0]
+        if kind == _REGEX:
+            return regexes.compile(pid[1], pid[2])
         if kind == _CHAR_MAP:
-            keys = array("I")
-            keys.frombytes(self._bytes(pid[1]))
-            return dict(zip(keys, str(self._bytes(pid[2]), "utf-8").split("\0"), strict=True))
+            _, keys_at, values_at, code, index_at = pid
+            keys, index = array("I"), array(code)
+            keys.frombytes(self._bytes(keys_at))
+            index.frombytes(self._bytes(index_at))
+            distinct = str(self._bytes(values_at), "utf-8").split("\0")
+            return dict(zip(keys, map(distinct.__getitem__, index), strict=True))
         import numpy as np
 
         if kind == _NARROW:
             _, dtype, narrow, where = pid
             return np.frombuffer(self._bytes(where), dtype=narrow).astype(dtype)  # a writable copy
-        if kind == _SPARSE_COLUMNS:
-            _, shape, bitmap_at, columns_at = pid
-            rows, width = shape
-            bitmap = np.frombuffer(self._bytes(bitmap_at), dtype=np.uint8)
-            used = np.flatnonzero(np.unpackbits(bitmap, count=width))
-            columns = np.frombuffer(self._bytes(columns_at), dtype=np.int8).reshape(rows, len(used))
+        if kind == _SPARSE_ROWS:
+            _, shape, rows = pid
             table = np.zeros(shape, dtype=np.int8)  # writable and owning its memory, as the dense original
-            for j in range(rows):  # one row at a time: measured ~3x faster than a 2-D fancy assignment
-                table[j][used] = columns[j]
+            if len(rows) != shape[0]:
+                raise pickle.UnpicklingError("one entry per table row")
+            for row, (gap_type, gaps_at, values_at) in zip(table, rows, strict=True):
+                at = np.cumsum(np.frombuffer(self._bytes(gaps_at), dtype=gap_type), dtype=np.intp)
+                at -= 1
+                row[at] = np.frombuffer(self._bytes(values_at), dtype=np.int8)  # IndexError if malformed
             return table
         raise pickle.UnpicklingError(f"unknown blob {kind!r}")
 
