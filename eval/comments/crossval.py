@@ -82,6 +82,7 @@ def main() -> int:
                 out["rules"] = rr["verdict"]
                 out["rule_cats"] = rr["categories"]
                 out["rule_feats"] = list(r["_rules"])
+                out["emoji"] = True  # the model read pictographs (thresholds.py: they count as readable)
                 fh.write(json.dumps(out, ensure_ascii=False) + "\n")
         bad = np.array([bool(r["labels"]) for r in rows])
         print(

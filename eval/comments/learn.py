@@ -81,7 +81,9 @@ def writer_groups() -> dict[str, list[dict[str, Any]]]:
 # ---------------------------------------------------------------- augmentation
 
 _LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
-_PAD = ["🍑", "💕", "✨", ".", "*", "_", "❤"]
+# Padding between characters: punctuation only. Pictographs are features of their own now, and padding
+# good and bad rows alike with 🍑 or ❤ would teach the model that they mean nothing.
+_PAD = [".", "*", "_", "~", "·", "-", "。"]
 
 
 def s2t_table() -> dict[str, str]:
@@ -146,7 +148,8 @@ def featurize(rows: list[dict[str, Any]], lex: Lexicon, fold: dict[str, str], bi
         chunk = rows[a : a + step]
         norms = [r["_norm"] for r in chunk]
         folds = [s.translate(table) if not s.isascii() else s for s in norms]
-        rws, bks, scale = text_features(norms, folds, [r["minor_context"] for r in chunk], bits)
+        raws = [r["text"] for r in chunk]
+        rws, bks, scale = text_features(norms, folds, [r["minor_context"] for r in chunk], bits, raws)
         order = np.lexsort((bks, rws))
         rws, bks = rws[order], bks[order]
         bounds = np.searchsorted(rws, np.arange(len(chunk) + 1))
@@ -267,4 +270,6 @@ def export(
     tb = np.flatnonzero(keep[:nb])
     rules = {design.rule_keys[i - nb]: [int(a) for a in q[i]] for i in range(nb, design.bias0) if keep[i]}
     bias = w[design.bias0 :]
-    return dump_model(design.buckets[tb], q[tb], scale, rules, bias, bits, OUTPUTS, fold, 0.0, meta)
+    return dump_model(
+        design.buckets[tb], q[tb], scale, rules, bias, bits, OUTPUTS, fold, 0.0, meta, emoji=True
+    )

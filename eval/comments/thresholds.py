@@ -13,6 +13,9 @@ fold). Thresholds are chosen per script (comments with Chinese characters or not
 (a child's, an unknown and an adult's post): ``veto`` (a rules-stage flag stands from it) and
 ``review`` maximise recall with the cell's FPR at most ``--fpr``; ``block`` is the lowest probability
 whose blocks are ``--block-precision`` precise (never under an adult's post: policy).
+``--adult-fpr F``: the adult's-post cells first spend a budget of their own (F x their acceptable
+comments; policy: explicit requests for sexual images, solicitation and sexual contact-moving are
+reviewed under an adult's post too), then the pooled budget is shared as before.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ sys.path.insert(0, str(HERE.parents[1] / "layers" / "core"))
 import evaluate  # noqa: E402
 
 from tutela.comments.classify import decide, model_thresholds, non_vetoable  # noqa: E402
-from tutela.comments.hashed import MIN_CHARS  # noqa: E402
+from tutela.comments.hashed import MIN_CHARS, readable  # noqa: E402
 from tutela.comments.lexicon import ModelPolicy, ModelThreshold, load_lexicon  # noqa: E402
 from tutela.comments.normalize import normalize  # noqa: E402
 
@@ -113,12 +116,15 @@ def choose(
     script_fpr: float = 0.03,
     cell_fpr: float = 0.04,
     curve: list[str] | None = None,
+    adult_fpr: float | None = None,
 ) -> dict[str, ModelThreshold]:
     """Share one false-positive budget of ``fpr_max`` x all acceptable comments among the six cells
     (script x context): greedily take the step (in any cell) that buys the most true positives per
     false positive, as long as the pooled FPR stays <= ``fpr_max``, each script's (comments with Chinese
     characters or not) <= ``script_fpr`` and each cell's <= ``cell_fpr``. ``curve``: if given, the
     pooled (FPR, recall) point after every step is appended to it (the curve the point was chosen from).
+    ``adult_fpr``: the adult's-post cells first spend up to this FPR over their own acceptable comments
+    (within the same pooled, script and cell caps), then the rest is shared as above.
     """
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -153,33 +159,47 @@ def choose(
     fp = {k: fronts[k][0][0] for k in keys}
     tp = {k: fronts[k][0][1] for k in keys}
 
-    def fits(k: str, dfp: int) -> bool:
+    adult = [k for k in keys if k.endswith("adult")]
+    a_good = sum(good[k] for k in adult)
+
+    def fits(k: str, dfp: int, reserved: bool) -> bool:
         tot = sum(fp.values()) + dfp
         sfp = sum(fp[j] for j in keys if script[j] == script[k]) + dfp
+        afp = sum(fp[j] for j in adult) + dfp
         return (
             tot <= fpr_max * sum(good.values())
             and sfp <= script_fpr * s_good[script[k]]
             and fp[k] + dfp <= cell_fpr * max(good[k], 1)
+            and (not reserved or afp <= (adult_fpr or 0.0) * a_good)
         )
 
-    while True:
-        best = None
-        for k in keys:
-            f, i = fronts[k], at[k]
-            for j in range(i + 1, len(f)):
-                dfp, dtp = f[j][0] - f[i][0], f[j][1] - f[i][1]
-                if not fits(k, dfp):
-                    break
-                gain = dtp / max(dfp, 1e-9)
-                if best is None or gain > best[0]:
-                    best = (gain, k, j)
-        if best is None:
-            break
-        _, k, j = best
-        at[k] = j
-        fp[k], tp[k] = fronts[k][j][0], fronts[k][j][1]
-        if curve is not None:
-            curve.append(f"{sum(fp.values()) / sum(good.values()):.4f} {sum(tp.values()) / n_bad:.4f}")
+    def spend(cells: list[str], reserved: bool) -> None:
+        while True:
+            best = None
+            for k in cells:
+                f, i = fronts[k], at[k]
+                for j in range(i + 1, len(f)):
+                    dfp, dtp = f[j][0] - f[i][0], f[j][1] - f[i][1]
+                    if not fits(k, dfp, reserved):
+                        break
+                    gain = dtp / max(dfp, 1e-9)
+                    if best is None or gain > best[0]:
+                        best = (gain, k, j)
+            if best is None:
+                return
+            _, k, j = best
+            at[k] = j
+            fp[k], tp[k] = fronts[k][j][0], fronts[k][j][1]
+            if curve is not None:
+                curve.append(f"{sum(fp.values()) / sum(good.values()):.4f} {sum(tp.values()) / n_bad:.4f}")
+
+    if adult_fpr:
+        # Policy (issue 11): explicit requests for sexual images, solicitation and sexual contact-moving
+        # are reviewed under an adult's post too. Adult cells first spend a budget of their own
+        # (adult_fpr x their acceptable comments); otherwise a child's post, where a true positive is
+        # cheapest, takes the whole pooled budget and adult posts get almost nothing.
+        spend(adult, True)
+    spend(keys, False)
     out = {}
     for k in keys:
         _, _, veto, review = fronts[k][at[k]]
@@ -297,6 +317,9 @@ def main() -> int:
     ap.add_argument("--fpr", type=float, default=0.025, help="pooled FPR budget")
     ap.add_argument("--script-fpr", type=float, default=0.03, help="cap per script (Chinese or not)")
     ap.add_argument("--cell-fpr", type=float, default=0.04, help="cap per script x context cell")
+    ap.add_argument(
+        "--adult-fpr", type=float, help="budget reserved for the adult's-post cells (their own FPR)"
+    )
     ap.add_argument("--curve", type=Path, help="with --choose: write the pooled (FPR, recall) steps here")
     ap.add_argument("--block-precision", type=float, default=0.95)
     ap.add_argument("--choose", action="store_true")
@@ -310,11 +333,14 @@ def main() -> int:
     for r in rows:
         r["labels"] = sorted(set(r["labels"]))
         norm = normalize(r["text"])
-        if len(norm) - norm.count(" ") < MIN_CHARS:  # the shipped model abstains on so short a text
+        raw = [r["text"]] if r.get("emoji") else None  # (dumps of models without pictograph features)
+        if readable([norm], raw)[0] < MIN_CHARS:  # the shipped model abstains on so short a text
             r["p"]["any"] = float("nan")
     if args.choose:
         steps: list[str] = []
-        th = choose(rows, args.fpr, args.block_precision, cues, args.script_fpr, args.cell_fpr, steps)
+        th = choose(
+            rows, args.fpr, args.block_precision, cues, args.script_fpr, args.cell_fpr, steps, args.adult_fpr
+        )
         if args.curve:
             args.curve.write_text("fpr recall\n" + "\n".join(steps) + "\n")
         print(policy_text(th))
@@ -328,7 +354,15 @@ def main() -> int:
         for w in sorted({r["writer"] for r in rows}):
             others = [r for r in rows if r["writer"] != w]
             mp = ModelPolicy(
-                choose(others, args.fpr, args.block_precision, cues, args.script_fpr, args.cell_fpr),
+                choose(
+                    others,
+                    args.fpr,
+                    args.block_precision,
+                    cues,
+                    args.script_fpr,
+                    args.cell_fpr,
+                    adult_fpr=args.adult_fpr,
+                ),
                 0.4,
                 cues,
                 ALWAYS,

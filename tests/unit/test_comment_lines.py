@@ -102,6 +102,21 @@ def test_split_is_bytes_lines_and_blank_lines_keep_their_number() -> None:
     assert parsed[0].text == "x\u2028y" and parsed[2].code == "invalid_comment"
 
 
+def test_a_leading_utf8_bom_is_not_part_of_the_first_comment() -> None:
+    """A "UTF-8 with BOM" batch: its first comment is judged, not held as invalid JSON; a BOM elsewhere is
+    content (an invisible character inside line 2 is the line's, and the line parser judges it)."""
+    import io
+
+    from tutela.comments.lines import iter_batch
+
+    batch = b'\xef\xbb\xbf{"id": "a", "text": "hello there"}\n\xef\xbb\xbf{"id": "b", "text": "z"}\n'
+    raw = split_batch(batch)
+    assert raw[0] == b'{"id": "a", "text": "hello there"}' and raw[1].startswith(b"\xef\xbb\xbf")
+    assert list(iter_batch(io.BytesIO(batch))) == raw
+    first = next(iter(classify_lines(raw)))
+    assert first["id"] == "a" and first["verdict"] == "allow" and "error" not in first
+
+
 def test_the_cli_and_the_lambda_split_and_judge_a_batch_the_same_way(tmp_path: Any) -> None:
     """Issue 9: the CLI and the Lambda recorded different errors for the same invalid UTF-8 line."""
     import io

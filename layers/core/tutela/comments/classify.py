@@ -517,6 +517,7 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                 [t[3] for t in todo],
                 [t[4].features if t[4] else () for t in todo],
                 lowest,  # categories are read only where the model flags
+                [t[1] for t in todo],  # the raw texts: their pictographs (normalisation drops them)
             )
             for (i, text, norm, ctx, plan, by_key, result), pr in zip(todo, probs.tolist(), strict=True):
                 if plan is not None and (plan.verdict != "allow" or pr[0] >= lowest):

@@ -9,6 +9,11 @@ Features of a comment (all hashed into ``2**bits`` buckets, one weight row per b
   ``siliao`` and the homophone ``思聊`` give the same folded n-grams;
 - words and word pairs conjoined with the post context (a child's, an unknown or an adult's post), so
   the same words can weigh differently under each;
+- emoji and other pictographs of the *raw* text (normalisation drops them, and the rules stage's
+  offsets depend on that, so they are read here): each pictograph, each pair of consecutive ones, and
+  each conjoined with the context; skin-tone modifiers, variation selectors, ZWJ, keycap and tag
+  characters are dropped, so ``👍🏽`` is ``👍`` and ``👨‍👩‍👧`` is ``👨 👩 👧`` (models whose file says
+  ``"emoji": true``; older files score as they were trained);
 - the rules stage's output (matched term ids, fired rules, category levels), plain and conjoined
   with the context, as exact strings in a small dict (these are 0/1, not length-normalised).
 
@@ -39,7 +44,7 @@ from tutela.comments.lexicon import LexiconError
 FORMAT = "tutela.comments.hashed/1"
 CONTEXT_KEYS = {True: "minor", None: "unknown", False: "adult"}
 CONTEXT_INDEX = {True: 0, None: 1, False: 2}
-MIN_CHARS = 3  # below this many (non-space) normalised characters the model abstains
+MIN_CHARS = 3  # below this many (non-space) normalised characters + pictographs the model abstains
 _MAX = 2000  # characters of a comment the model reads (longer texts: the first _MAX)
 _B = np.uint64(0x100000001B3)  # odd multiplier of the polynomial hash
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -49,6 +54,7 @@ _SPACE = 32
 _KINDS = (
     "c1", "c2", "c3", "c4", "c5", "w", "wp", "f2", "f3", "f4", "f5",
     "xw0", "xw1", "xw2", "xp0", "xp1", "xp2",
+    "e1", "e2", "ex0", "ex1", "ex2",  # pictographs, their pairs, context-conjoined (appended: salts kept)
 )  # fmt: skip
 _SALT = {k: np.uint64((0x51ED270B27A3F1D3 * (i + 1)) & 0xFFFFFFFFFFFFFFFF) for i, k in enumerate(_KINDS)}
 
@@ -61,6 +67,72 @@ def _codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     lens = np.fromiter(map(len, clipped), dtype=np.int64, count=len(clipped))
     rows = np.repeat(np.arange(len(clipped), dtype=np.int64), lens + 1)[: len(codes)]
     return codes, rows
+
+
+# Pictographic code points (inclusive ranges): arrows, misc technical, geometric shapes, misc symbols and
+# dingbats (♡ ❤ ✨ ☺), supplemental arrows, misc symbols and arrows (⭐ ⬆), CJK enclosed ideographic
+# supplement and the emoji planes (U+1F000-1FAFF: mahjong to symbols-and-pictographs extended-A).
+_PICTO = np.array(
+    [
+        (0x2190, 0x21FF), (0x2300, 0x23FF), (0x25A0, 0x25FF), (0x2600, 0x27BF), (0x2900, 0x297F),
+        (0x2B00, 0x2BFF), (0x3030, 0x3030), (0x303D, 0x303D), (0x3297, 0x3299), (0x1F000, 0x1FAFF),
+    ],
+    dtype=np.uint64,
+)  # fmt: skip
+# Parts of an emoji sequence that are not pictographs of their own: skin tones, then dropped
+_MODIFIERS = np.array([(0x1F3FB, 0x1F3FF)], dtype=np.uint64)
+
+
+def _pictographs(raws: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The pictographs of every raw text in order (uint64 code points) and their rows. Only texts with
+    a non-ASCII character are encoded (ASCII has none); each text clipped to ``_MAX`` like the rest."""
+    idx = [i for i, t in enumerate(raws) if not t.isascii()]
+    if not idx:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    codes, sub = _codes([raws[i] for i in idx])
+    keep = np.zeros(len(codes), dtype=bool)
+    for lo, hi in _PICTO:
+        keep |= (codes >= lo) & (codes <= hi)
+    for lo, hi in _MODIFIERS:
+        keep &= (codes < lo) | (codes > hi)
+    # (variation selectors U+FE0E/F, ZWJ U+200D, keycap U+20E3, tags U+E0020-7F lie outside _PICTO)
+    return codes[keep], np.asarray(idx, dtype=np.int64)[sub[keep]]
+
+
+def pictograph_counts(raws: Sequence[str]) -> np.ndarray:
+    """Pictographs per raw text (what counts toward :data:`MIN_CHARS` besides normalised characters)."""
+    _, rows = _pictographs(raws)
+    return np.bincount(rows, minlength=len(raws))
+
+
+def readable(norms: Sequence[str], raws: Sequence[str] | None) -> np.ndarray:
+    """What the model reads per comment: non-space normalised characters, plus pictographs when ``raws``
+    are given. Below :data:`MIN_CHARS` the model abstains."""
+    n = len(norms)
+    chars = np.fromiter(map(len, norms), dtype=np.int64, count=n)
+    chars -= np.fromiter(map(str.count, norms, repeat(" ")), dtype=np.int64, count=n)
+    if raws is not None:
+        chars += pictograph_counts(raws)
+    return chars
+
+
+def _emoji(
+    raws: Sequence[str], ctx: np.ndarray, shift: np.uint64
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Buckets and rows of pictographs, pairs of consecutive pictographs and their context conjunctions."""
+    e, erow = _pictographs(raws)
+    if not len(e):
+        return [], []
+    same = erow[1:] == erow[:-1]
+    ph = e[:-1][same] * _MIX + e[1:][same]
+    buckets = [_bucket(e, "e1", shift), _bucket(ph, "e2", shift)]
+    rows = [erow, erow[:-1][same]]
+    ectx = ctx[erow]
+    for k in range(3):
+        m = ectx == k
+        buckets.append(_bucket(e[m], f"ex{k}", shift))
+        rows.append(erow[m])
+    return buckets, rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,11 +274,16 @@ def _words(
 
 
 def text_features(
-    norms: Sequence[str], folds: Sequence[str] | FoldTable, ctxs: Sequence[bool | None], bits: int
+    norms: Sequence[str],
+    folds: Sequence[str] | FoldTable,
+    ctxs: Sequence[bool | None],
+    bits: int,
+    raws: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(rows, buckets, scale)``: every hashed text feature of a batch (repeats = counts) and each
     comment's length normalisation ``1/sqrt(n)``. Shared by training and inference. ``folds``: the
-    folded texts, or the :class:`FoldTable` that folds the normalised texts here (the same codes)."""
+    folded texts, or the :class:`FoldTable` that folds the normalised texts here (the same codes).
+    ``raws``: the comments as written, for the pictograph features (None: no pictograph features)."""
     shift = np.uint64(64 - bits)
     ctx = np.fromiter((CONTEXT_INDEX[c] for c in ctxs), dtype=np.int64, count=len(ctxs))
     codes, row0 = _codes(norms)
@@ -214,8 +291,10 @@ def text_features(
     b2, r2 = _words(codes, row0, ctx, shift)
     fcodes, frow0 = folds.apply(codes, row0) if isinstance(folds, FoldTable) else _codes(folds)
     b3, r3 = _char_grams(fcodes, frow0, (2, 3, 4, 5), "f", shift, skip_space=True)
-    rows = np.concatenate(r1 + r2 + r3) if (r1 or r2 or r3) else np.zeros(0, dtype=np.int64)
-    buckets = np.concatenate(b1 + b2 + b3) if (b1 or b2 or b3) else np.zeros(0, dtype=np.int64)
+    b4, r4 = _emoji(raws, ctx, shift) if raws is not None else ([], [])
+    rs, bs = r1 + r2 + r3 + r4, b1 + b2 + b3 + b4
+    rows = np.concatenate(rs) if rs else np.zeros(0, dtype=np.int64)
+    buckets = np.concatenate(bs) if bs else np.zeros(0, dtype=np.int64)
     n = np.bincount(rows, minlength=len(norms)).astype(np.float64)
     scale = np.divide(1.0, np.sqrt(n), out=np.zeros_like(n), where=n > 0)
     return rows, buckets, scale
@@ -245,6 +324,7 @@ class HashedModel:
     fold: dict[int, str]  # str.translate table: Chinese character -> toneless pinyin
     gate: float
     fold_table: FoldTable  # the same fold as arrays (applied to a whole batch at once)
+    emoji: bool = False  # trained with the raw text's pictograph features (weights file "emoji": true)
 
     def fold_text(self, norm: str) -> str:
         return norm.translate(self.fold) if not norm.isascii() else norm
@@ -265,14 +345,18 @@ class HashedModel:
         ctxs: Sequence[bool | None],
         rule_features: Sequence[Sequence[str]],
         gate: float = 0.0,
+        raws: Sequence[str] | None = None,
     ) -> np.ndarray:
         """Probabilities ``(n, len(outputs))`` for a batch of normalised comments (``any`` is NaN when
-        the normalised text has fewer than :data:`MIN_CHARS` characters: the model abstains).
+        the comment has fewer than :data:`MIN_CHARS` readable characters: the model abstains).
+        ``raws``: the comments as written (their pictographs are features of an ``emoji`` model and
+        count as readable; without them an ``emoji`` model reads the normalised texts only).
 
         The category outputs are computed only for comments whose ``any`` reaches ``gate`` (0.0 for the
         others); each computed number is the same as without a gate (same terms, same order)."""
         n = len(norms)
-        rows, buckets, scale = text_features(norms, self.fold_table, ctxs, self.bits)
+        raws = raws if self.emoji else None
+        rows, buckets, scale = text_features(norms, self.fold_table, ctxs, self.bits, raws)
         k = len(self.outputs)
         cidx = [CONTEXT_INDEX[c] for c in ctxs]
         rule_z = np.zeros((n, k))
@@ -292,13 +376,11 @@ class HashedModel:
         z0 += rule_z[:, 0]
         out = np.zeros((n, k))
         out[:, 0] = _sigmoid(z0)
-        # too little to read (emoji-only, punctuation, "x", "ok": fewer than MIN_CHARS characters in the
-        # normalised text): the model abstains (NaN: it neither flags nor vetoes; the rules stage decides,
-        # with its single-cue policy: "dm", 私我 are still reviewed under a child's post). On so few
-        # features its bias and one or two weights decide ("x" scored 0.93 under a child's post).
-        chars = np.fromiter(map(len, norms), dtype=np.int64, count=n)
-        chars -= np.fromiter(map(str.count, norms, repeat(" ")), dtype=np.int64, count=n)
-        blank = chars < MIN_CHARS
+        # too little to read ("😏", punctuation, "x", "ok": fewer than MIN_CHARS non-space normalised
+        # characters + pictographs): the model abstains (NaN: it neither flags nor vetoes; the rules stage
+        # decides, with its single-cue policy: "dm", 私我 are still reviewed under a child's post). On so
+        # few features its bias and one or two weights decide ("x" scored 0.93 under a child's post).
+        blank = readable(norms, raws) < MIN_CHARS
         out[blank, 0] = np.nan
         sel = out[:, 0] >= gate
         if k > 1 and sel.any():
@@ -325,7 +407,7 @@ class HashedModel:
         gate: float | None = None,
     ) -> dict[str, float]:
         """One comment: ``{"any": p, <category>: p, ...}`` (a batch of one: the same numbers)."""
-        p = self.batch([norm], [minor_context], [rule_features])[0]
+        p = self.batch([norm], [minor_context], [rule_features], raws=[text])[0]
         return {o: float(v) for o, v in zip(self.outputs, p, strict=True)}
 
 
@@ -352,6 +434,7 @@ def dump_model(
     fold: dict[str, str],
     gate: float,
     meta: dict[str, Any],
+    emoji: bool = False,
 ) -> bytes:
     """The weights file: gzip'd JSON; the bucket table is sparse (indices + int8 weights, base64)."""
     import hashlib
@@ -369,6 +452,8 @@ def dump_model(
         "gate": gate,
         "meta": meta,
     }
+    if emoji:  # absent in older files (trained without pictograph features)
+        doc["emoji"] = True
     body = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
     doc["model_id"] = "hng2-" + hashlib.sha256(body).hexdigest()[:10]
     raw = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
@@ -400,9 +485,14 @@ def parse_model(doc: dict[str, Any], where: str) -> HashedModel:
             raise ValueError("a bias per context (minor, unknown, adult) and output")
         fold = {ord(c): str(p) for c, p in doc["fold"].items() if len(c) == 1}
         gate = float(doc["gate"])
+        emoji = doc.get("emoji", False)
+        if not isinstance(emoji, bool):
+            raise ValueError("emoji must be true or false")
         model_id = str(doc["model_id"])
     except (KeyError, TypeError, ValueError, AttributeError, base64.binascii.Error) as exc:  # type: ignore[attr-defined]
         raise LexiconError(f"{where}: {exc}") from None
     if not math.isfinite(scale):
         raise LexiconError(f"{where}: scale must be finite")
-    return HashedModel(model_id, outputs, bits, table, scale, rules, bias, fold, gate, FoldTable.build(fold))
+    return HashedModel(
+        model_id, outputs, bits, table, scale, rules, bias, fold, gate, FoldTable.build(fold), emoji
+    )

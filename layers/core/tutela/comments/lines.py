@@ -101,17 +101,25 @@ def _hashed(ident: str) -> str:
     return "sha256:" + hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+BOM = b"\xef\xbb\xbf"
+
+
 def split_batch(data: bytes) -> list[bytes]:
     """The batch's lines as bytes: an invalid UTF-8 line stays that comment's error, and a raw U+2028 inside
     a JSON string is not a line break (``str.splitlines`` would split there). Line numbers are 1-based
-    positions in this list; blank lines keep their number."""
-    return data.splitlines()
+    positions in this list; blank lines keep their number. A UTF-8 byte order mark at the very start (what
+    "UTF-8 with BOM" editors write) is not part of line 1: RFC 8259 lets a parser ignore it, and treating it
+    as line 1's content would hold a well-formed batch's first comment as invalid JSON."""
+    return data.removeprefix(BOM).splitlines()
 
 
 def iter_batch(stream: IO[bytes]) -> Iterator[bytes]:
     """:func:`split_batch` over a binary stream, without holding it whole: the same lines, in the same
     order (a binary readline ends at ``\\n``, so a ``\\r\\n`` is never cut in two)."""
+    first = True
     for chunk in stream:
+        if first:
+            chunk, first = chunk.removeprefix(BOM), False
         yield from chunk.splitlines()
 
 
