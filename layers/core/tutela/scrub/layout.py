@@ -3,7 +3,8 @@
 Scanner and scrubber both call ``image_layout`` on the same original bytes, so they agree by construction
 on *what the image is*: the scanner decodes exactly the frames listed here, the scrubber keeps exactly
 the bytes up to ``end`` (anything after the primary image — an appended JPEG with GPS, a ZIP, a vendor
-trailer — is cut), and both report ``frames``. Decide holds a file when the two counts disagree.
+trailer — is cut), and both report ``frames``. The media policy (run by RecordDecision) holds a file when
+the two counts disagree.
 
 Every declared length is checked against the file before anything is read or allocated, so a decoder
 handed bytes that passed this walk never sees a chunk/box/segment larger than the file.
