@@ -59,14 +59,18 @@ class Bus:
         self.sent.extend((t, json.loads(json.dumps(d))) for t, d in entries)
 
 
-@pytest.fixture
-def world(aws: None, template: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _new_world(template: dict[str, Any]) -> dict[str, Any]:
+    """The four versioned buckets and the decisions table, inside an active moto mock."""
     s3 = boto3.client("s3")
     for b in (UPLOADS, STAGING, PUBLISHED, QUARANTINE):
         s3.create_bucket(Bucket=b)
         s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
-    table = create_decisions_table(boto3.client("dynamodb"), template)
-    yield {"s3": s3, "table": table}
+    return {"s3": s3, "table": create_decisions_table(boto3.client("dynamodb"), template)}
+
+
+@pytest.fixture
+def world(aws: None, template: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield _new_world(template)
 
 
 def _decision(ref: ObjectRef, **fields: Any) -> dict[str, Any]:
@@ -225,11 +229,7 @@ def test_a_fault_before_or_after_any_side_effect_converges(
     def fresh(at: int | None, when: str) -> Any:
         clients.reset()
         with mock_aws():
-            world = {"s3": boto3.client("s3")}
-            for b in (UPLOADS, STAGING, PUBLISHED, QUARANTINE):
-                world["s3"].create_bucket(Bucket=b)
-                world["s3"].put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
-            world["table"] = create_decisions_table(boto3.client("dynamodb"), template)
+            world = _new_world(template)
             return _run(world, make, verdict, at, when)
 
     clean_result, clean, calls = fresh(None, "before")
@@ -438,11 +438,7 @@ def test_a_fault_in_the_retire_beside_the_events_and_record_converges(
     def fresh(fault: bool) -> Any:
         clients.reset()
         with mock_aws():
-            world = {"s3": boto3.client("s3")}
-            for b in (UPLOADS, STAGING, PUBLISHED, QUARANTINE):
-                world["s3"].create_bucket(Bucket=b)
-                world["s3"].put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
-            world["table"] = create_decisions_table(boto3.client("dynamodb"), template)
+            world = _new_world(template)
             ref, decision = make(world, verdict) if make is _photo else make(world)
             rec, bus = Recorder(1 if fault else None, when), Bus()
             actor = _actor(Recorder(None, when), bus, world)
