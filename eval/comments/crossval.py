@@ -45,6 +45,12 @@ def main() -> int:
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--all-outputs", action="store_true", help="fit the category outputs too (6x slower)")
+    ap.add_argument("--no-deep", action="store_true", help="the linear model alone (no deep head)")
+    ap.add_argument(
+        "--baseline-dump",
+        type=Path,
+        help="also write the same folds' linear-only scores here (the linear part is the same fit)",
+    )
     args = ap.parse_args()
     t0 = time.time()
     lex = load_lexicon(with_model=False)
@@ -61,34 +67,45 @@ def main() -> int:
         file=sys.stderr,
     )
     args.dump.write_text("")
+    if args.baseline_dump:
+        args.baseline_dump.write_text("")
     for g in judged:
         t1 = time.time()
         train_rows = [r for r in everything + aug if r["writer"] != g]
-        design, w = learn.train(
+        design, w, head = learn.train(
             train_rows,
             l2=args.l2,
             iters=args.iters,
             min_df=args.min_df,
             bad_weight=args.bad_weight,
             any_only=not args.all_outputs,
+            deep=None if args.no_deep else learn.DEEP,
+            seed=args.seed,
         )
         rows = groups[g]
-        p = learn.predict(design, w, rows)
+        p = learn.predict(design, w, rows, head)
+        p_lin = learn.predict(design, w, rows) if head is not None else p
         rules = evaluate.judge(rows, lex)
-        with args.dump.open("a", encoding="utf-8") as fh:
-            for r, pr, rr in zip(rows, p, rules, strict=True):
-                out = {k: v for k, v in r.items() if not k.startswith("_")}
-                out["p"] = dict(zip(learn.OUTPUTS, np.round(pr, 5).tolist(), strict=False))
-                out["rules"] = rr["verdict"]
-                out["rule_cats"] = rr["categories"]
-                out["rule_feats"] = list(r["_rules"])
-                out["emoji"] = True  # the model read pictographs (thresholds.py: they count as readable)
-                fh.write(json.dumps(out, ensure_ascii=False) + "\n")
+        for path, probs in ((args.dump, p), (args.baseline_dump, p_lin)):
+            if path is None:
+                continue
+            with path.open("a", encoding="utf-8") as fh:
+                for r, pr, pl, rr in zip(rows, probs, p_lin, rules, strict=True):
+                    out = {k: v for k, v in r.items() if not k.startswith("_")}
+                    out["p"] = dict(zip(learn.OUTPUTS, np.round(pr, 5).tolist(), strict=False))
+                    out["p_lin"] = round(float(pl[0]), 5)
+                    out["rules"] = rr["verdict"]
+                    out["rule_cats"] = rr["categories"]
+                    out["rule_feats"] = list(r["_rules"])
+                    out["emoji"] = True  # the model read pictographs (thresholds.py: they count as readable)
+                    fh.write(json.dumps(out, ensure_ascii=False) + "\n")
         bad = np.array([bool(r["labels"]) for r in rows])
         print(
             f"{g}: {len(rows)} rows, fold trained+judged in {time.time() - t1:.0f}s; "
-            f"'any' AUC-ish recall@p>=0.5 {float((p[bad, 0] >= 0.5).mean()):.3f} "
-            f"FPR {float((p[~bad, 0] >= 0.5).mean()):.3f}",
+            f"'any' recall@p>=0.5 {float((p[bad, 0] >= 0.5).mean()):.3f} "
+            f"FPR {float((p[~bad, 0] >= 0.5).mean()):.3f} "
+            f"(linear alone {float((p_lin[bad, 0] >= 0.5).mean()):.3f} / "
+            f"{float((p_lin[~bad, 0] >= 0.5).mean()):.3f})",
             file=sys.stderr,
             flush=True,
         )

@@ -237,9 +237,23 @@ def sample_weights(rows: list[dict[str, Any]], bad_weight: float) -> np.ndarray:
     return w * np.array([mean / per[r["writer"]] for r in rows]) ** 0.5
 
 
-def predict(design: Design, w: np.ndarray, rows: list[dict[str, Any]]) -> np.ndarray:
-    z = design.matrix(rows) @ w
+def predict(design: Design, w: np.ndarray, rows: list[dict[str, Any]], head: Any = None) -> np.ndarray:
+    """Probabilities per output; with the deep head its logit is added to ``any``'s."""
+    x = design.matrix(rows)
+    z = x @ w
+    if head is not None:
+        z[:, 0] += head.logit(x[:, head.cols], contexts(rows))
     return 1.0 / (1.0 + np.exp(-z))
+
+
+def contexts(rows: list[dict[str, Any]]) -> np.ndarray:
+    return np.array([CONTEXT_INDEX[r["minor_context"]] for r in rows], dtype=np.int64)
+
+
+# The deep head's defaults (``deep.fit_head``); ``deep_min_df``: the features it reads (fewer than the
+# linear model's: a rare n-gram's embedding learns nothing, and the file stays small).
+DEEP = {"dim": 16, "hidden": 32, "epochs": 4, "batch": 512, "lr": 0.01, "l2_emb": 1e-6, "l2_dense": 1e-4}
+DEEP_MIN_DF = 5
 
 
 def train(
@@ -250,18 +264,36 @@ def train(
     min_df: int,
     bad_weight: float,
     any_only: bool = False,
-) -> tuple[Design, np.ndarray]:
+    deep: dict[str, Any] | None = None,
+    deep_min_df: int = DEEP_MIN_DF,
+    seed: int = 7,
+) -> tuple[Design, np.ndarray, Any]:
     """``any_only``: fit only the ``any`` output (each output's loss and Adam state are separate, so its
-    weights are the same as in the full fit; cross-validation needs nothing else, at 1/6 of the cost)."""
+    weights are the same as in the full fit; cross-validation needs nothing else, at 1/6 of the cost).
+    ``deep``: also fit the deep head (``deep.fit_head`` options) on ``any``; returned third (else None)."""
     design = Design(rows, min_df)
     x = design.matrix(rows)
     y = targets(rows)
-    w = fit(x, y[:, :1] if any_only else y, sample_weights(rows, bad_weight), l2, iters)
-    return design, w
+    sw = sample_weights(rows, bad_weight)
+    w = fit(x, y[:, :1] if any_only else y, sw, l2, iters)
+    head = None
+    if deep is not None:
+        import deep as deep_mod
+
+        df = np.bincount(x.indices, minlength=design.n_feat)[: design.bias0]
+        cols = np.flatnonzero(df >= deep_min_df)
+        head = deep_mod.fit_head(x, contexts(rows), y[:, 0], sw, cols, seed=seed, **deep)
+    return design, w, head
 
 
 def export(
-    design: Design, w: np.ndarray, bits: int, fold: dict[str, str], prune: float, meta: dict[str, Any]
+    design: Design,
+    w: np.ndarray,
+    bits: int,
+    fold: dict[str, str],
+    prune: float,
+    meta: dict[str, Any],
+    head: Any = None,
 ) -> bytes:
     nb = len(design.buckets)
     feats = w[: design.bias0]
@@ -271,6 +303,42 @@ def export(
     tb = np.flatnonzero(keep[:nb])
     rules = {design.rule_keys[i - nb]: [int(a) for a in q[i]] for i in range(nb, design.bias0) if keep[i]}
     bias = w[design.bias0 :]
-    return dump_model(
+    raw = dump_model(
         design.buckets[tb], q[tb], scale, rules, bias, bits, OUTPUTS, fold, 0.0, meta, emoji=True
     )
+    if head is None:
+        return raw
+    from tutela.comments.widedeep import dump_widedeep
+
+    escale = float(np.abs(head.emb).max()) / 127.0 or 1.0
+    eq = np.rint(head.emb / escale).astype(np.int64)
+    live = eq.any(axis=1)  # an all-zero embedding adds nothing: not stored
+    text = live & (head.cols < nb)
+    erules = {
+        design.rule_keys[c - nb]: [int(a) for a in eq[i]]
+        for i, c in enumerate(head.cols)
+        if c >= nb and live[i]
+    }
+    return dump_widedeep(
+        raw, design.buckets[head.cols[text]], eq[text], escale, erules, head.w1, head.b1, head.w2, head.b2
+    )
+
+
+def quantisation_drift(
+    raw: bytes, design: Design, w: np.ndarray, head: Any, rows: list[dict[str, Any]], n: int = 2000
+) -> float:
+    """The largest difference in ``any`` between the weights file (int8, pruned) and the fit it was
+    written from, on ``n`` rows spread over ``rows``: the shipped model should score what was trained."""
+    from tutela.comments.model import load_model
+
+    m = load_model(raw, "trained")
+    sample = rows[:: max(1, len(rows) // n)]
+    fitted = predict(design, w, sample, head)[:, 0]
+    got = m.batch(  # type: ignore[union-attr]
+        [r["_norm"] for r in sample],
+        [r["minor_context"] for r in sample],
+        [r["_rules"] for r in sample],
+        raws=[r["text"] for r in sample],
+    )[:, 0]
+    ok = ~np.isnan(got)
+    return float(np.abs(got[ok] - fitted[ok]).max()) if ok.any() else 0.0

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 FORMAT = "tutela.comments.linear/1"
 HASHED_FORMAT = "tutela.comments.hashed/1"
+WIDEDEEP_FORMAT = "tutela.comments.widedeep/1"
 KINDS = ("word", "pair", "head", "char", "bigram", "rule")
 TEXT_KINDS = 5  # the first five are counted and length-normalised; rule features are 0/1
 _MAX = 6000  # slices are precomputed up to this length; longer texts are truncated for the model
@@ -133,8 +134,12 @@ def load_model(raw: bytes, where: str) -> LinearModel | HashedModel:
         from tutela.comments.hashed import parse_model  # the version-2 model (numpy, scored per batch)
 
         return parse_model(doc, where)
+    if isinstance(doc, dict) and doc.get("format") == WIDEDEEP_FORMAT:
+        from tutela.comments.widedeep import parse_widedeep  # version 3: version 2 + a nonlinear head
+
+        return parse_widedeep(doc, where)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise LexiconError(f"{where}: format must be {FORMAT!r} or {HASHED_FORMAT!r}")
+        raise LexiconError(f"{where}: format must be {FORMAT!r}, {HASHED_FORMAT!r} or {WIDEDEEP_FORMAT!r}")
     try:
         outputs = tuple(str(o) for o in doc["outputs"])
         scale = float(doc["scale"])  # weights are stored as integers: weight = int * scale
