@@ -42,7 +42,7 @@ _MAX_HIDDEN = 256
 class WideDeepModel(HashedModel):
     """A :class:`HashedModel` whose ``any`` logit also gets the deep head's."""
 
-    emb: np.ndarray  # (dim, 2**bits) int8: row j = embedding component j of every bucket
+    emb: np.ndarray  # (2**bits, dim) int8: one contiguous embedding per bucket
     emb_scale: float
     emb_rules: dict[str, np.ndarray]  # rule key -> float embedding (already scaled)
     w1: np.ndarray  # (dim, hidden)
@@ -52,7 +52,7 @@ class WideDeepModel(HashedModel):
 
     def _rule_emb(self, rule_features: Sequence[str], minor_context: bool | None) -> np.ndarray:
         """The rule keys' embeddings of one comment, summed in key order from zero."""
-        h = np.zeros(self.emb.shape[0])
+        h = np.zeros(self.emb.shape[1])
         get = self.emb_rules.get
         for key in rule_keys(rule_features, minor_context):
             v = get(key)
@@ -71,9 +71,17 @@ class WideDeepModel(HashedModel):
     ) -> np.ndarray | float:
         n = len(cidx)
         dim = self.w1.shape[0]
-        h = np.empty((dim, n))
-        for j in range(dim):  # exact integer sums per comment, then one scale
-            h[j] = np.bincount(rows, weights=self.emb[j][buckets], minlength=n)
+        # one gather of each feature's dim bytes (rows of emb are contiguous), the features grouped by
+        # comment (stable: text_features' rows are a few sorted runs), then exact integer sums per comment
+        h = np.zeros((n, dim))
+        if len(rows):
+            order = np.argsort(rows, kind="stable")
+            g = self.emb.take(buckets[order], axis=0)  # (measured: ~8x faster than emb[idx])
+            bounds = np.searchsorted(rows[order], np.arange(n + 1))
+            has = bounds[1:] > bounds[:-1]
+            sums = np.add.reduceat(g, np.minimum(bounds[:-1], len(g) - 1), axis=0, dtype=np.int32)
+            h[has] = sums[has]
+        h = h.T  # (dim, n)
         h *= self.emb_scale
         h *= scale
         if self.emb_rules:
@@ -153,8 +161,8 @@ def parse_widedeep(doc: dict[str, Any], where: str) -> WideDeepModel:
         q = np.frombuffer(base64.b64decode(d["emb"]), dtype=np.int8)
         if len(q) != len(idx) * dim or (len(idx) and int(idx.max()) >= 1 << base.bits):
             raise ValueError("one embedding per bucket, buckets below 2**bits")
-        emb = np.zeros((dim, 1 << base.bits), dtype=np.int8)
-        emb[:, idx] = q.reshape(len(idx), dim).T
+        emb = np.zeros((1 << base.bits, dim), dtype=np.int8)
+        emb[idx] = q.reshape(len(idx), dim)
         rules = {}
         for key, ws in d["rules"].items():
             if len(ws) != dim:
