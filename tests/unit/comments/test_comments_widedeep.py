@@ -176,3 +176,17 @@ def test_the_model_id_and_score_are_in_the_evidence(tmp_path: Path) -> None:
     assert r["model"]["id"].startswith("hwd1-")
     p = lex.model.scores(normalize("zebra time"), "zebra time", True)["any"]
     assert r["model"]["score"] == round(p, 4)
+
+
+def test_a_comment_without_features_gets_the_heads_bias_only() -> None:
+    """A comment with no text features in the middle of a batch: its embedding sum is zero, not a
+    neighbour's features (the per-comment sums are segments of one array)."""
+    m = _model()
+    norm = normalize("zebra time")
+    rows, buckets, scale = text_features([norm, norm], [norm, norm], [True, True], BITS, ["zebra time"] * 2)
+    rows = np.where(rows == 1, 2, rows)  # comment 1 has none, comment 2 gets the second one's
+    scale = np.array([scale[0], 0.0, scale[1]])
+    got = m._any_head(rows, buckets, scale, [0, 1, 0], [(), (), ()], [True, None, True])
+    empty = float(np.maximum(m.b1[1], 0.0) @ m.w2 + m.b2[1])
+    assert got[1] == pytest.approx(empty, rel=1e-12)
+    assert got[0] == got[2] != pytest.approx(empty)
