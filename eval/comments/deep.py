@@ -119,3 +119,13 @@ def fit_head(
             adam("b1", gb1)
             adam("emb", ge, used)
     return DeepHead(cols, params["emb"], params["w1"], params["b1"], params["w2"], params["b2"])
+
+
+def keep_largest(head: DeepHead, rows: int) -> None:
+    """Zero all but the ``rows`` embeddings with the largest component (ties: the lower column), in
+    place: the file stores only non-zero embeddings, and the many rare features' small ones add little."""
+    if len(head.emb) <= rows:
+        return
+    size = np.abs(head.emb).max(axis=1)
+    drop = np.argsort(-size, kind="stable")[rows:]
+    head.emb[drop] = 0.0
