@@ -5,8 +5,8 @@ through an embedding bag: each feature (bucket seen in >= ``min_df`` training ro
 ``dim``-vector; a comment's vectors are summed with the linear model's values (text counts scaled by
 ``1/sqrt(n)``, rule keys 1), then one hidden ReLU layer (its bias per post context) and one logit (its
 bias per post context). It is trained on its own (not on the linear model's residual: the linear model
-nearly memorises its training rows, so their residual carries little signal) and its logit is *added*
-to the linear model's ``any`` logit. Minibatch Adam with lazy (touched rows only) embedding updates;
+nearly memorises its training rows, so their residual carries little signal) and the ``any`` logit is
+the mean of its logit and the linear model's. Minibatch Adam with lazy (touched rows only) embedding updates;
 numpy + scipy.sparse, training only.
 """
 

@@ -238,11 +238,12 @@ def sample_weights(rows: list[dict[str, Any]], bad_weight: float) -> np.ndarray:
 
 
 def predict(design: Design, w: np.ndarray, rows: list[dict[str, Any]], head: Any = None) -> np.ndarray:
-    """Probabilities per output; with the deep head its logit is added to ``any``'s."""
+    """Probabilities per output; with the deep head ``any``'s logit is the mean of the linear and the
+    head's."""
     x = design.matrix(rows)
     z = x @ w
     if head is not None:
-        z[:, 0] += head.logit(x[:, head.cols], contexts(rows))
+        z[:, 0] = 0.5 * (z[:, 0] + head.logit(x[:, head.cols], contexts(rows)))  # as widedeep._any_logit
     return 1.0 / (1.0 + np.exp(-z))
 
 

@@ -374,7 +374,7 @@ class HashedModel:
         z0 *= scale
         z0 += self.bias[cidx, 0]
         z0 += rule_z[:, 0]
-        z0 += self._any_head(rows, buckets, scale, cidx, rule_features, ctxs)
+        z0 = self._any_logit(z0, rows, buckets, scale, cidx, rule_features, ctxs)
         out = np.zeros((n, k))
         out[:, 0] = _sigmoid(z0)
         # too little to read ("😏", punctuation, "x", "ok": fewer than MIN_CHARS non-space normalised
@@ -397,18 +397,19 @@ class HashedModel:
             out[:, 1:] = np.where(sel[:, None], _sigmoid(z), 0.0)
         return out
 
-    def _any_head(
+    def _any_logit(
         self,
+        z0: np.ndarray,
         rows: np.ndarray,
         buckets: np.ndarray,
         scale: np.ndarray,
         cidx: list[int],
         rule_features: Sequence[Sequence[str]],
         ctxs: Sequence[bool | None],
-    ) -> np.ndarray | float:
-        """More of the ``any`` logit per comment from the same features (the wide & deep model's head,
-        :mod:`tutela.comments.widedeep`); none here."""
-        return 0.0
+    ) -> np.ndarray:
+        """The ``any`` logit per comment from the linear one ``z0`` (the wide & deep model combines it
+        with its head's, :mod:`tutela.comments.widedeep`); here it is ``z0``."""
+        return z0
 
     def scores(
         self,
