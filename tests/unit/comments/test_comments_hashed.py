@@ -230,3 +230,14 @@ def test_the_model_abstains_on_a_blank_normalised_text(tmp_path: Path) -> None:
     # the rules stage still reviews a sexual emoji under a child's post (no veto from an abstaining model)
     assert classify_text("🍆💦", minor_context=True, lexicon=lex)["verdict"] != "allow"
     assert classify_text("hello there", minor_context=True, lexicon=lex)["verdict"] != "allow"  # bias 3
+
+
+def test_the_fold_table_expands_every_code_point_as_translate_does() -> None:
+    from tutela.comments.hashed import FoldTable
+
+    fold = {ord("私"): "si", ord("聊"): "liao", ord("一"): "", ord("你"): "ni"}
+    t = FoldTable.build(fold)
+    for cp in range(t.lo, t.lo + len(t.n)):
+        got = "".join(map(chr, t.letters[t.start[cp - t.lo] : t.start[cp - t.lo] + t.n[cp - t.lo]].tolist()))
+        assert got == (fold.get(cp) or chr(cp))
+    assert t.lo == ord("你") and len(t.n) == ord("聊") - ord("你") + 1  # "一" folds to "": not in the table
