@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -381,6 +380,8 @@ def _model_policy(doc: dict[str, Any]) -> ModelPolicy | None:
 def load_lexicon(data_dir: Path | str | None = None, *, with_model: bool = True) -> Lexicon:
     """Read and validate every ``*.toml`` in ``data_dir`` (default: the packaged ``data/``) and the
     learned stage's ``model.*.json.gz`` if there is one (``with_model=False``: the rules stage alone)."""
+    import tomllib  # here: a cold start loads the prebuilt lexicon instead (~10M instructions)
+
     root = Path(data_dir) if data_dir is not None else DATA_DIR
     files = sorted(root.glob("*.toml"))
     if not any(f.name == "policy.toml" for f in files):
