@@ -135,3 +135,23 @@ def test_classify_comments_loads_the_llm_stage_only_when_it_is_configured() -> N
     on = loaded_after_import("classify_comments", mods, **env, COMMENTS_LLM="amazon.nova-micro-v1:0")
     assert off == dict.fromkeys(mods, False)
     assert on == dict.fromkeys(mods, True)
+
+
+@pytest.mark.parametrize(
+    "function", [f for f in FUNCTIONS if f not in ("scan_media", "classify_comments", "classify_post")]
+)
+def test_no_handler_builds_a_dataclass_at_init(function: str) -> None:
+    """Each ``@dataclass`` costs 2-5M instructions at import (its methods compiled from source): what a
+    handler loads at INIT uses ``tutela.record`` instead (settings, contracts, decisions...)."""
+    code = (
+        "import sys, importlib.util\n"
+        f"sys.path[:0] = [{str(ROOT / 'functions' / function)!r}, {str(ROOT / 'layers' / 'core')!r}]\n"
+        "spec = importlib.util.spec_from_file_location('app', sys.path[0] + '/app.py')\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "print(sorted(f'{n}.{v.__name__}' for n, mod in list(sys.modules.items()) if n.startswith('tutela')\n"
+        "             for v in list(vars(mod).values())\n"
+        "             if isinstance(v, type) and v.__module__ == n and '__dataclass_fields__' in vars(v)))\n"
+    )
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

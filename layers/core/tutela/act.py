@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
@@ -36,6 +35,7 @@ from tutela.decision import action_item, action_keys, comment_items, event_detai
 from tutela.errors import InvalidInputError, TransientError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING, MAX_COMMENT_RESULTS_BYTES
 from tutela.objects import ObjectRef, quarantine_key
+from tutela.record import FrozenRecord
 
 DECISION_EVENT = "Moderation Decision"
 # = ScrubGeotags' SPLICE_MIN_BYTES: below it nothing is staged and Act scrubs the original again in memory.
@@ -80,10 +80,12 @@ class Bus(Protocol):
     def publish_all(self, entries: Sequence[tuple[str, Mapping[str, Any]]]) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Targets:
-    published_bucket: str
-    quarantine_bucket: str
+class Targets(FrozenRecord):
+    __slots__ = ("published_bucket", "quarantine_bucket")
+
+    def __init__(self, published_bucket: str, quarantine_bucket: str) -> None:
+        self.published_bucket = published_bucket
+        self.quarantine_bucket = quarantine_bucket
 
 
 def _meta(head: Mapping[str, Any] | None) -> dict[str, str]:
@@ -95,14 +97,16 @@ def _holds(head: Mapping[str, Any] | None, expected: Mapping[str, str]) -> bool:
     return head is not None and all(meta.get(k) == v for k, v in expected.items())
 
 
-@dataclass(frozen=True, slots=True)
-class CommentPlan:
+class CommentPlan(FrozenRecord):
     """Which lines of a batch go where. Published lines are re-serialised from the judged fields only;
     quarantined lines keep the uploaded bytes (evidence for a report)."""
 
-    published: list[bytes]
-    quarantined: list[bytes]
-    held: int
+    __slots__ = ("held", "published", "quarantined")
+
+    def __init__(self, published: list[bytes], quarantined: list[bytes], held: int) -> None:
+        self.published = published
+        self.quarantined = quarantined
+        self.held = held
 
 
 def plan_comments(results: Sequence[Mapping[str, Any]], data: bytes) -> CommentPlan:

@@ -1,4 +1,4 @@
-"""What each step of the state machine receives and returns: one frozen dataclass per payload, one
+"""What each step of the state machine receives and returns: one frozen record per payload, one
 ``from_event``/``to_event`` pair each. The handlers parse with these, the tests build events with them, and
 ``scripts/check_asl.py`` checks the ASL's ``Parameters`` and paths against ``FIELDS``.
 
@@ -14,11 +14,11 @@ Payloads (``statemachine/moderation.asl.json``):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from tutela.errors import InvalidInputError
 from tutela.objects import ObjectRef
+from tutela.record import FrozenRecord
 
 
 def _opt_str(event: Mapping[str, Any], name: str) -> str | None:
@@ -39,18 +39,19 @@ def _mapping(event: Mapping[str, Any], name: str) -> dict[str, Any]:
     return dict(value)
 
 
-@dataclass(frozen=True, slots=True)
-class StepInput:
+class StepInput(FrozenRecord):
     """The upload an execution is about: the S3 event detail, the execution id and the event time."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("detail", "execution_id", "event_time")
-    detail: dict[str, Any]
-    execution_id: str | None = None
-    event_time: str | None = None
-    ref: ObjectRef = field(init=False, compare=False)
+    __slots__ = ("detail", "event_time", "execution_id", "ref")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ref", ObjectRef.from_detail(self.detail))
+    def __init__(
+        self, detail: dict[str, Any], execution_id: str | None = None, event_time: str | None = None
+    ) -> None:
+        self.detail = detail
+        self.execution_id = execution_id
+        self.event_time = event_time
+        self.ref = ObjectRef.from_detail(detail)
 
     @classmethod
     def from_event(cls, event: Any) -> StepInput:
@@ -62,15 +63,17 @@ class StepInput:
         return {"detail": self.detail, "execution_id": self.execution_id, "event_time": self.event_time}
 
 
-@dataclass(frozen=True, slots=True)
-class DecideInput:
+class DecideInput(FrozenRecord):
     """The Parallel state's output: one labelled part per branch, ``[{"scan": ...}, {"scrub": ...}]``
     (``$.decision.analysis``; RecordDecision fuses it, ``tutela.analysis``)."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("detail", "analysis")
-    detail: dict[str, Any]
-    scan: dict[str, Any]
-    scrub: dict[str, Any]
+    __slots__ = ("detail", "scan", "scrub")
+
+    def __init__(self, detail: dict[str, Any], scan: dict[str, Any], scrub: dict[str, Any]) -> None:
+        self.detail = detail
+        self.scan = scan
+        self.scrub = scrub
 
     @classmethod
     def from_event(cls, event: Any) -> DecideInput:
@@ -91,14 +94,16 @@ class DecideInput:
         return {"detail": self.detail, "analysis": [{"scan": self.scan}, {"scrub": self.scrub}]}
 
 
-@dataclass(frozen=True, slots=True)
-class RecordInput:
+class RecordInput(FrozenRecord):
     """A decision to store: a media analysis (the Parallel state's output, fused by RecordDecision), or a
     decision from ClassifyComments, PostContext, HoldOnError or the Unsupported pass state."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("detail", "execution_id", "event_time", "decision")
-    step: StepInput
-    decision: dict[str, Any]
+    __slots__ = ("decision", "step")
+
+    def __init__(self, step: StepInput, decision: dict[str, Any]) -> None:
+        self.step = step
+        self.decision = decision
 
     @classmethod
     def from_event(cls, event: Any) -> RecordInput:
@@ -109,16 +114,18 @@ class RecordInput:
         return {**self.step.to_event(), "decision": self.decision}
 
 
-@dataclass(frozen=True, slots=True)
-class RecordOutput:
+class RecordOutput(FrozenRecord):
     """``duplicate``: a redelivery found another execution's decision (the ASL stops); otherwise
     ``decision`` is the stored item Act carries out. ``fresh``: this invocation created the decision item
     (nothing can have acted on it yet)."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("duplicate", "decision", "fresh")
-    duplicate: bool
-    decision: dict[str, Any]
-    fresh: bool = False
+    __slots__ = ("decision", "duplicate", "fresh")
+
+    def __init__(self, duplicate: bool, decision: dict[str, Any], fresh: bool = False) -> None:
+        self.duplicate = duplicate
+        self.decision = decision
+        self.fresh = fresh
 
     @classmethod
     def from_event(cls, event: Any) -> RecordOutput:
@@ -130,8 +137,7 @@ class RecordOutput:
         return {"duplicate": self.duplicate, "decision": self.decision, "fresh": self.fresh}
 
 
-@dataclass(frozen=True, slots=True)
-class ActInput:
+class ActInput(FrozenRecord):
     """A recorded decision (the stored item) to carry out. ``fresh`` (RecordDecision's) and ``attempt``
     (the state's ``$$.State.RetryCount``) together say whether any Act can have run for it before: on the
     first attempt for a decision created by this execution's RecordDecision none can, so Act skips reading
@@ -145,10 +151,15 @@ class ActInput:
         "fresh",
         "attempt",
     )
-    step: StepInput
-    decision: dict[str, Any]
-    fresh: bool = False
-    attempt: int | None = None
+    __slots__ = ("attempt", "decision", "fresh", "step")
+
+    def __init__(
+        self, step: StepInput, decision: dict[str, Any], fresh: bool = False, attempt: int | None = None
+    ) -> None:
+        self.step = step
+        self.decision = decision
+        self.fresh = fresh
+        self.attempt = attempt
 
     @classmethod
     def from_event(cls, event: Any) -> ActInput:
@@ -184,15 +195,13 @@ STEP_INPUTS: dict[str, type[Any]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class VersionsProbe:
+class VersionsProbe(FrozenRecord):
     """ScanMedia asked which model and bank versions it runs (the re-moderation machine's first step)."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("op",)
 
 
-@dataclass(frozen=True, slots=True)
-class RescanInput:
+class RescanInput(FrozenRecord):
     """ScanMedia in a re-moderation: the upload plus the bank index version the run is keyed on."""
 
     FIELDS: ClassVar[tuple[str, ...]] = (*StepInput.FIELDS, "banks")

@@ -15,7 +15,6 @@ import json
 import math
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from tutela.comments.lines import record_id
 from tutela.held import comment_reason, reason, step_error_reason
 from tutela.objects import ObjectRef
+from tutela.record import FrozenRecord
 from tutela.review.policy import load_policy
 from tutela.review.rules import distribution
 from tutela.verdict import VERDICTS, Severity
@@ -60,15 +60,19 @@ def same_execution(stored: Mapping[str, Any], execution_id: str | None) -> bool:
     return bool(execution_id) and stored.get("execution_id") == execution_id
 
 
-@dataclass(frozen=True, slots=True)
-class StepDecision:
+class StepDecision(FrozenRecord):
     """A decision in one canonical shape whatever step produced it."""
 
-    kind: str
-    verdict: str
-    severity: int
-    reasons: list[dict[str, Any]]
-    extra: dict[str, Any]
+    __slots__ = ("extra", "kind", "reasons", "severity", "verdict")
+
+    def __init__(
+        self, kind: str, verdict: str, severity: int, reasons: list[dict[str, Any]], extra: dict[str, Any]
+    ) -> None:
+        self.kind = kind
+        self.verdict = verdict
+        self.severity = severity
+        self.reasons = reasons
+        self.extra = extra
 
 
 def step_decision(decision: Mapping[str, Any]) -> StepDecision:

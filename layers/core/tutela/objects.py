@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tutela.errors import InvalidInputError, UnsafeKeyError
+from tutela.record import FrozenRecord
 
 Route = Literal["media", "comments", "posts", "other"]
 _CONTROL = re.compile("[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -24,15 +24,35 @@ def key_problem(key: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
-    bucket: str
-    key: str
-    version_id: str | None = None
-    size: int | None = None
-    # The event's ETag of this version: Act retires the original only while it is still the current version
-    # (a conditional delete). Not part of the identity.
-    etag: str | None = field(default=None, compare=False)
+class ObjectRef(FrozenRecord):
+    __slots__ = ("bucket", "etag", "key", "size", "version_id")
+
+    def __init__(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None = None,
+        size: int | None = None,
+        etag: str | None = None,
+    ) -> None:
+        self.bucket = bucket
+        self.key = key
+        self.version_id = version_id
+        self.size = size
+        # The event's ETag of this version: Act retires the original only while it is still the current
+        # version (a conditional delete). Not part of the identity (==, hash).
+        self.etag = etag
+
+    def _identity(self) -> tuple[str, str, str | None, int | None]:
+        return (self.bucket, self.key, self.version_id, self.size)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
 
     @classmethod
     def from_detail(cls, detail: Any) -> ObjectRef:

@@ -1,9 +1,10 @@
 """``Record``/``FrozenRecord``: value semantics (``==``, ``repr``; ``hash`` when frozen) for small slotted
 classes that write their own ``__init__``.
 
-The scrubber's data classes use these instead of ``dataclasses``: importing it (with ``inspect``, ``ast``,
-``dis``, ``typing``) and generating the methods cost ~70 M instructions, a third of ``tutela scrub``'s
-start-up (callgrind), paid by every command and every cold start of the scrubbing function.
+The data classes a handler loads at INIT (settings, step contracts, the scrubber's, ...) use these instead of
+``dataclasses``: importing it (with ``inspect``, ``ast``, ``dis``, ``typing``) and generating the methods
+cost ~70 M instructions, a third of ``tutela scrub``'s start-up (callgrind), and ~2-5 M per class (each
+method is compiled from source; ``slots=True`` builds the class twice), paid by every cold start.
 """
 
 from __future__ import annotations

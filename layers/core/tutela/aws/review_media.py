@@ -9,23 +9,25 @@ bytes are ever copied to the published bucket, whatever happened to the pipeline
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from tutela.aws.s3 import S3
 from tutela.errors import TransientError, TutelaError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING
 from tutela.objects import ObjectRef, quarantine_key, version_id_of
+from tutela.record import FrozenRecord
 from tutela.review.rules import ReviewError
 from tutela.sniff import SNIFF_BYTES, sniff
 
 
-@dataclass(frozen=True, slots=True)
-class Buckets:
-    upload: str
-    staging: str
-    published: str
-    quarantine: str
+class Buckets(FrozenRecord):
+    __slots__ = ("published", "quarantine", "staging", "upload")
+
+    def __init__(self, upload: str, staging: str, published: str, quarantine: str) -> None:
+        self.upload = upload
+        self.staging = staging
+        self.published = published
+        self.quarantine = quarantine
 
 
 def ref_of(entry: Mapping[str, Any]) -> ObjectRef:

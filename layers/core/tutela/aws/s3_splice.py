@@ -10,13 +10,13 @@ reach S3's 5 MiB minimum part size, fetched with ranged GETs). Every part but th
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tutela.aws import clients
 from tutela.aws.errors import is_retryable
 from tutela.errors import InvalidInputError, TransientError, VerificationError
 from tutela.objects import version_args
+from tutela.record import FrozenRecord, Record
 from tutela.scrub import Copy, Data, Plan, Reader, ScrubLimits, ScrubReport, Zero, plan_reader, verify_reader
 
 if TYPE_CHECKING:
@@ -27,17 +27,21 @@ MAX_PART = 5 * 1024 * 1024 * 1024
 MAX_PARTS = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class CopyPart:
-    start: int  # source byte range [start, end)
-    end: int
+class CopyPart(FrozenRecord):
+    __slots__ = ("end", "start")
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start = start  # source byte range [start, end)
+        self.end = end
 
 
-@dataclass(slots=True)
-class AssembledPart:
+class AssembledPart(Record):
     """Uploaded with UploadPart: a mix of source ranges (fetched) and new bytes."""
 
-    pieces: list[Copy | Data] = field(default_factory=list)
+    __slots__ = ("pieces",)
+
+    def __init__(self, pieces: list[Copy | Data] | None = None) -> None:
+        self.pieces = [] if pieces is None else pieces
 
     @property
     def size(self) -> int:

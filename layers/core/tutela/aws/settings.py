@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from tutela.errors import ConfigurationError
 from tutela.limits import MAX_COMMENT_BATCH_BYTES, MAX_COMMENTS_PER_BATCH
+from tutela.record import FrozenRecord
 
 Env = Mapping[str, str]
 MAX_MEDIA_BYTES = 2 * 1024**3
@@ -45,11 +45,13 @@ def _bool(env: Env, name: str) -> bool:
     return raw == "true"
 
 
-@dataclass(frozen=True, slots=True)
-class ScanSettings:
-    vision_backend: str
-    max_media_bytes: int
-    bank_bucket: str | None = None  # known-content hash banks; unset = no banks (hashes still recorded)
+class ScanSettings(FrozenRecord):
+    __slots__ = ("bank_bucket", "max_media_bytes", "vision_backend")
+
+    def __init__(self, vision_backend: str, max_media_bytes: int, bank_bucket: str | None = None) -> None:
+        self.vision_backend = vision_backend
+        self.max_media_bytes = max_media_bytes
+        self.bank_bucket = bank_bucket  # known-content hash banks; unset = no banks (hashes still recorded)
 
     @classmethod
     def from_env(cls, env: Env) -> ScanSettings:
@@ -60,11 +62,13 @@ class ScanSettings:
         return cls(backend, max_bytes, env.get("BANK_BUCKET") or None)
 
 
-@dataclass(frozen=True, slots=True)
-class ScrubSettings:
-    staging_bucket: str
-    max_media_bytes: int
-    splice_min_bytes: int
+class ScrubSettings(FrozenRecord):
+    __slots__ = ("max_media_bytes", "splice_min_bytes", "staging_bucket")
+
+    def __init__(self, staging_bucket: str, max_media_bytes: int, splice_min_bytes: int) -> None:
+        self.staging_bucket = staging_bucket
+        self.max_media_bytes = max_media_bytes
+        self.splice_min_bytes = splice_min_bytes
 
     @classmethod
     def from_env(cls, env: Env) -> ScrubSettings:
@@ -75,14 +79,24 @@ class ScrubSettings:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ClassifySettings:
-    staging_bucket: str
-    decisions_table: str
-    max_batch_bytes: int
-    max_comments: int
-    comprehend: bool
-    llm: LLMSettings | None = None  # stage 3 (Amazon Bedrock); None = off
+class ClassifySettings(FrozenRecord):
+    __slots__ = ("comprehend", "decisions_table", "llm", "max_batch_bytes", "max_comments", "staging_bucket")
+
+    def __init__(
+        self,
+        staging_bucket: str,
+        decisions_table: str,
+        max_batch_bytes: int,
+        max_comments: int,
+        comprehend: bool,
+        llm: LLMSettings | None = None,
+    ) -> None:
+        self.staging_bucket = staging_bucket
+        self.decisions_table = decisions_table
+        self.max_batch_bytes = max_batch_bytes
+        self.max_comments = max_comments
+        self.comprehend = comprehend
+        self.llm = llm  # stage 3 (Amazon Bedrock); None = off
 
     @classmethod
     def from_env(cls, env: Env) -> ClassifySettings:
@@ -102,14 +116,16 @@ class ClassifySettings:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class LLMSettings:
+class LLMSettings(FrozenRecord):
     """The comments' optional LLM stage: ``COMMENTS_LLM`` (a Bedrock foundation-model id; empty = off),
     ``COMMENTS_LLM_SCOPE`` and ``COMMENTS_LLM_BATCH_TOKENS`` (estimated input tokens per comment batch)."""
 
-    model_id: str
-    scope: str
-    batch_tokens: int
+    __slots__ = ("batch_tokens", "model_id", "scope")
+
+    def __init__(self, model_id: str, scope: str, batch_tokens: int) -> None:
+        self.model_id = model_id
+        self.scope = scope
+        self.batch_tokens = batch_tokens
 
     @classmethod
     def from_env(cls, env: Env) -> LLMSettings | None:
@@ -130,23 +146,42 @@ class LLMSettings:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RecordSettings:
-    decisions_table: str
-    retention_days: int
+class RecordSettings(FrozenRecord):
+    __slots__ = ("decisions_table", "retention_days")
+
+    def __init__(self, decisions_table: str, retention_days: int) -> None:
+        self.decisions_table = decisions_table
+        self.retention_days = retention_days
 
     @classmethod
     def from_env(cls, env: Env) -> RecordSettings:
         return cls(_str(env, "DECISIONS_TABLE"), _int(env, "DECISION_RETENTION_DAYS", 400, low=1))
 
 
-@dataclass(frozen=True, slots=True)
-class ActSettings:
-    decisions_table: str
-    event_bus_name: str
-    published_bucket: str
-    quarantine_bucket: str
-    retire_originals: bool = False  # OriginalRetentionDays > 0: final originals are made noncurrent
+class ActSettings(FrozenRecord):
+    __slots__ = (
+        "decisions_table",
+        "event_bus_name",
+        "published_bucket",
+        "quarantine_bucket",
+        "retire_originals",
+    )
+
+    def __init__(
+        self,
+        decisions_table: str,
+        event_bus_name: str,
+        published_bucket: str,
+        quarantine_bucket: str,
+        retire_originals: bool = False,
+    ) -> None:
+        self.decisions_table = decisions_table
+        self.event_bus_name = event_bus_name
+        self.published_bucket = published_bucket
+        self.quarantine_bucket = quarantine_bucket
+        self.retire_originals = (
+            retire_originals  # OriginalRetentionDays > 0: final originals are made noncurrent
+        )
 
     @classmethod
     def from_env(cls, env: Env) -> ActSettings:
@@ -159,23 +194,27 @@ class ActSettings:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class PostSettings:
+class PostSettings(FrozenRecord):
     """ClassifyPost (the post file's limits are policy, in tutela/posts/data/posts.toml)."""
 
-    staging_bucket: str
-    decisions_table: str
+    __slots__ = ("decisions_table", "staging_bucket")
+
+    def __init__(self, staging_bucket: str, decisions_table: str) -> None:
+        self.staging_bucket = staging_bucket
+        self.decisions_table = decisions_table
 
     @classmethod
     def from_env(cls, env: Env) -> PostSettings:
         return cls(_str(env, "STAGING_BUCKET"), _str(env, "DECISIONS_TABLE"))
 
 
-@dataclass(frozen=True, slots=True)
-class PostContextSettings:
-    decisions_table: str
-    retention_days: int
-    act: ActSettings
+class PostContextSettings(FrozenRecord):
+    __slots__ = ("act", "decisions_table", "retention_days")
+
+    def __init__(self, decisions_table: str, retention_days: int, act: ActSettings) -> None:
+        self.decisions_table = decisions_table
+        self.retention_days = retention_days
+        self.act = act
 
     @classmethod
     def from_env(cls, env: Env) -> PostContextSettings:
@@ -186,16 +225,37 @@ class PostContextSettings:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewApiSettings:
-    upload_bucket: str
-    staging_bucket: str
-    published_bucket: str
-    quarantine_bucket: str
-    decisions_table: str
-    event_bus_name: str
-    bank_bucket: str | None = None
-    removed_bank: str | None = None  # a confirmed block's hashes go to this bank (unset: off)
+class ReviewApiSettings(FrozenRecord):
+    __slots__ = (
+        "bank_bucket",
+        "decisions_table",
+        "event_bus_name",
+        "published_bucket",
+        "quarantine_bucket",
+        "removed_bank",
+        "staging_bucket",
+        "upload_bucket",
+    )
+
+    def __init__(
+        self,
+        upload_bucket: str,
+        staging_bucket: str,
+        published_bucket: str,
+        quarantine_bucket: str,
+        decisions_table: str,
+        event_bus_name: str,
+        bank_bucket: str | None = None,
+        removed_bank: str | None = None,
+    ) -> None:
+        self.upload_bucket = upload_bucket
+        self.staging_bucket = staging_bucket
+        self.published_bucket = published_bucket
+        self.quarantine_bucket = quarantine_bucket
+        self.decisions_table = decisions_table
+        self.event_bus_name = event_bus_name
+        self.bank_bucket = bank_bucket
+        self.removed_bank = removed_bank  # a confirmed block's hashes go to this bank (unset: off)
 
     @classmethod
     def from_env(cls, env: Env) -> ReviewApiSettings:
@@ -215,14 +275,22 @@ class ReviewApiSettings:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RemodPlanSettings:
+class RemodPlanSettings(FrozenRecord):
     """RemodPlan (read-only): which version of a listed upload to re-moderate; what a bank version added."""
 
-    upload_bucket: str
-    decisions_table: str
-    bank_bucket: str
-    published_bucket: str
+    __slots__ = ("bank_bucket", "decisions_table", "published_bucket", "upload_bucket")
+
+    def __init__(
+        self,
+        upload_bucket: str,
+        decisions_table: str,
+        bank_bucket: str,
+        published_bucket: str,
+    ) -> None:
+        self.upload_bucket = upload_bucket
+        self.decisions_table = decisions_table
+        self.bank_bucket = bank_bucket
+        self.published_bucket = published_bucket
 
     @classmethod
     def from_env(cls, env: Env) -> RemodPlanSettings:
@@ -234,11 +302,13 @@ class RemodPlanSettings:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RemoderateSettings:
-    decisions_table: str
-    retention_days: int
-    act: ActSettings
+class RemoderateSettings(FrozenRecord):
+    __slots__ = ("act", "decisions_table", "retention_days")
+
+    def __init__(self, decisions_table: str, retention_days: int, act: ActSettings) -> None:
+        self.decisions_table = decisions_table
+        self.retention_days = retention_days
+        self.act = act
 
     @classmethod
     def from_env(cls, env: Env) -> RemoderateSettings:

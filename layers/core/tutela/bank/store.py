@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tutela.bank.index import BankIndex, hex_to_words
 from tutela.bank.model import Bank, BankEntry, VideoEntry, check_bank_name
 from tutela.bank.vpdq import VideoIndex, video_entries_from_json, video_entries_to_json
+from tutela.record import FrozenRecord
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,15 +58,26 @@ class DirBlobs:
         tmp.replace(path)
 
 
-@dataclass(frozen=True)
-class AddResult:
-    bank: str
-    added: int
-    already_present: int
-    total: int
-    version: int
-    videos_added: int = 0
-    videos_total: int = 0
+class AddResult(FrozenRecord):
+    __slots__ = ("added", "already_present", "bank", "total", "version", "videos_added", "videos_total")
+
+    def __init__(
+        self,
+        bank: str,
+        added: int,
+        already_present: int,
+        total: int,
+        version: int,
+        videos_added: int = 0,
+        videos_total: int = 0,
+    ) -> None:
+        self.bank = bank
+        self.added = added
+        self.already_present = already_present
+        self.total = total
+        self.version = version
+        self.videos_added = videos_added
+        self.videos_total = videos_total
 
 
 class BankRepository:

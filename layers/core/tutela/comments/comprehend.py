@@ -8,10 +8,10 @@ call raises :class:`ComprehendCallFailed` and the caller fails closed (``review`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from tutela.errors import TutelaError
+from tutela.record import Record
 
 # Comprehend label -> our category. Only SEXUAL maps cleanly; the others are not this issue's
 # categories (profanity, insults...) and are reported for provenance only.
@@ -30,14 +30,16 @@ class ComprehendCallFailed(TutelaError):
     code = "comprehend_unavailable"  # the stored ``degraded`` value: unchanged
 
 
-@dataclass
-class ComprehendToxicity:
+class ComprehendToxicity(Record):
     """Score English text with DetectToxicContent; ``threshold`` is the minimum label score used."""
 
-    client: Any = None
-    threshold: float = 0.5
-    language_code: str = "en"
-    _client: Any = field(default=None, init=False, repr=False)
+    __slots__ = ("_client", "client", "language_code", "threshold")
+
+    def __init__(self, client: Any = None, threshold: float = 0.5, language_code: str = "en") -> None:
+        self.client = client
+        self.threshold = threshold
+        self.language_code = language_code
+        self._client: Any = None
 
     def _get_client(self) -> Any:
         if self.client is not None:

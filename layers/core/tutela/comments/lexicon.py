@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tutela.errors import TutelaError
+from tutela.record import FrozenRecord
 
 if TYPE_CHECKING:
     from tutela.comments.hashed import HashedModel
@@ -50,75 +49,150 @@ class LexiconError(TutelaError):
     code = "lexicon_invalid"
 
 
-@dataclass(frozen=True)
-class Term:
-    id: str
-    patterns: tuple[str, ...]
-    signals: tuple[str, ...]
-    lang: str = "any"
-    category: str | None = None
-    weight: float = 0.0
-    match: str = "word"
-    unless: tuple[str, ...] = ()
-    except_: tuple[str, ...] = ()
-    pinyin: bool = False
-    collapse: bool = True
-    note: str = ""
+class Term(FrozenRecord):
+    __slots__ = (
+        "category",
+        "collapse",
+        "except_",
+        "id",
+        "lang",
+        "match",
+        "note",
+        "patterns",
+        "pinyin",
+        "signals",
+        "unless",
+        "weight",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        patterns: tuple[str, ...],
+        signals: tuple[str, ...],
+        lang: str = "any",
+        category: str | None = None,
+        weight: float = 0.0,
+        match: str = "word",
+        unless: tuple[str, ...] = (),
+        except_: tuple[str, ...] = (),
+        pinyin: bool = False,
+        collapse: bool = True,
+        note: str = "",
+    ) -> None:
+        self.id = id
+        self.patterns = patterns
+        self.signals = signals
+        self.lang = lang
+        self.category = category
+        self.weight = weight
+        self.match = match
+        self.unless = unless
+        self.except_ = except_
+        self.pinyin = pinyin
+        self.collapse = collapse
+        self.note = note
 
 
-@dataclass(frozen=True)
-class Emoji:
-    id: str
-    chars: tuple[str, ...]
-    signals: tuple[str, ...]
-    category: str | None = None
-    weight: float = 0.0
-    unless: tuple[str, ...] = ()
-    note: str = ""
+class Emoji(FrozenRecord):
+    __slots__ = ("category", "chars", "id", "note", "signals", "unless", "weight")
+
+    def __init__(
+        self,
+        id: str,
+        chars: tuple[str, ...],
+        signals: tuple[str, ...],
+        category: str | None = None,
+        weight: float = 0.0,
+        unless: tuple[str, ...] = (),
+        note: str = "",
+    ) -> None:
+        self.id = id
+        self.chars = chars
+        self.signals = signals
+        self.category = category
+        self.weight = weight
+        self.unless = unless
+        self.note = note
 
 
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    category: str
-    weight: float
-    all: tuple[str, ...] = ()
-    any: tuple[str, ...] = ()
-    unless: tuple[str, ...] = ()
-    contexts: tuple[str, ...] = CONTEXTS
-    min_score: tuple[tuple[str, float], ...] = ()
-    note: str = ""
+class Rule(FrozenRecord):
+    __slots__ = ("all", "any", "category", "contexts", "id", "min_score", "note", "unless", "weight")
+
+    def __init__(
+        self,
+        id: str,
+        category: str,
+        weight: float,
+        all: tuple[str, ...] = (),
+        any: tuple[str, ...] = (),
+        unless: tuple[str, ...] = (),
+        contexts: tuple[str, ...] = CONTEXTS,
+        min_score: tuple[tuple[str, float], ...] = (),
+        note: str = "",
+    ) -> None:
+        self.id = id
+        self.category = category
+        self.weight = weight
+        self.all = all
+        self.any = any
+        self.unless = unless
+        self.contexts = contexts
+        self.min_score = min_score
+        self.note = note
 
 
-@dataclass(frozen=True)
-class RegexRule:
-    id: str
-    pattern: str
-    signals: tuple[str, ...]
-    gate: tuple[str, ...] = ()
-    category: str | None = None
-    weight: float = 0.0
-    unless: tuple[str, ...] = ()
-    note: str = ""
+class RegexRule(FrozenRecord):
+    __slots__ = ("category", "gate", "id", "note", "pattern", "signals", "unless", "weight")
+
+    def __init__(
+        self,
+        id: str,
+        pattern: str,
+        signals: tuple[str, ...],
+        gate: tuple[str, ...] = (),
+        category: str | None = None,
+        weight: float = 0.0,
+        unless: tuple[str, ...] = (),
+        note: str = "",
+    ) -> None:
+        self.id = id
+        self.pattern = pattern
+        self.signals = signals
+        self.gate = gate
+        self.category = category
+        self.weight = weight
+        self.unless = unless
+        self.note = note
 
 
-@dataclass(frozen=True)
-class Threshold:
-    review: float | None
-    block: float | None
+class Threshold(FrozenRecord):
+    __slots__ = ("block", "review")
+
+    def __init__(self, review: float | None, block: float | None) -> None:
+        self.review = review
+        self.block = block
 
 
-@dataclass(frozen=True)
-class CategoryPolicy:
-    name: str
-    severity_review: int
-    severity_block: int
-    thresholds: dict[str, Threshold]
-    description: str = ""
+class CategoryPolicy(FrozenRecord):
+    __slots__ = ("description", "name", "severity_block", "severity_review", "thresholds")
+
+    def __init__(
+        self,
+        name: str,
+        severity_review: int,
+        severity_block: int,
+        thresholds: dict[str, Threshold],
+        description: str = "",
+    ) -> None:
+        self.name = name
+        self.severity_review = severity_review
+        self.severity_block = severity_block
+        self.thresholds = thresholds
+        self.description = description
 
 
-@dataclass(frozen=True)
-class ModelThreshold:
+class ModelThreshold(FrozenRecord):
     """The learned stage's thresholds on its ``any`` probability in one context.
 
     ``veto``: a rules-stage review or block is dropped when the model's probability is below it
@@ -126,22 +200,35 @@ class ModelThreshold:
     ``veto_block``: the same for rules-stage blocks (``None``: a rules block always stands).
     """
 
-    review: float | None
-    block: float | None
-    veto: float
-    veto_block: float | None
+    __slots__ = ("block", "review", "veto", "veto_block")
+
+    def __init__(
+        self, review: float | None, block: float | None, veto: float, veto_block: float | None
+    ) -> None:
+        self.review = review
+        self.block = block
+        self.veto = veto
+        self.veto_block = veto_block
 
 
-@dataclass(frozen=True)
-class ModelPolicy:
-    # "minor", "adult", optionally "unknown", and the same prefixed "zh." for text with Chinese characters
-    thresholds: dict[str, ModelThreshold]
-    category_min: float  # a model category is reported when its probability reaches this
-    # term/emoji id prefixes that make a sexual cue the model may not veto under a child's or unknown
-    # post (empty: any sexual cue); see classify.non_vetoable
-    sexual_cues: tuple[str, ...] = ()
-    # id prefixes the model may not veto in any context (secrecy from parents implies a child)
-    always_cues: tuple[str, ...] = ()
+class ModelPolicy(FrozenRecord):
+    __slots__ = ("always_cues", "category_min", "sexual_cues", "thresholds")
+
+    def __init__(
+        self,
+        thresholds: dict[str, ModelThreshold],
+        category_min: float,
+        sexual_cues: tuple[str, ...] = (),
+        always_cues: tuple[str, ...] = (),
+    ) -> None:
+        # "minor", "adult", optionally "unknown", and the same prefixed "zh." for text with Chinese characters
+        self.thresholds = thresholds
+        self.category_min = category_min  # a model category is reported when its probability reaches this
+        # term/emoji id prefixes that make a sexual cue the model may not veto under a child's or unknown
+        # post (empty: any sexual cue); see classify.non_vetoable
+        self.sexual_cues = sexual_cues
+        # id prefixes the model may not veto in any context (secrecy from parents implies a child)
+        self.always_cues = always_cues
 
     @property
     def flag_gate(self) -> float:
@@ -149,20 +236,52 @@ class ModelPolicy:
         return min((t.review for t in self.thresholds.values() if t.review is not None), default=1.0)
 
 
-@dataclass(frozen=True, eq=False)  # hashed by identity: one compiled Matcher per Lexicon object
 class Lexicon:
-    version: str
-    terms: tuple[Term, ...]
-    emoji: tuple[Emoji, ...]
-    rules: tuple[Rule, ...]
-    regexes: tuple[RegexRule, ...]
-    policy: dict[str, CategoryPolicy]
-    benign_words: frozenset[str] = field(default_factory=frozenset)
-    max_chars: int = 5000
-    model: LinearModel | HashedModel | None = None  # the learned stage (data/model.*.json.gz), if shipped
-    model_policy: ModelPolicy | None = None
-    report_signals: frozenset[str] = frozenset()  # quoted/reported speech: rule scores are damped
-    report_damping: float = 1.0
+    """Compared and hashed by identity: one compiled Matcher per Lexicon object. Not changed after
+    ``__init__``."""
+
+    __slots__ = (
+        "benign_words",
+        "emoji",
+        "max_chars",
+        "model",
+        "model_policy",
+        "policy",
+        "regexes",
+        "report_damping",
+        "report_signals",
+        "rules",
+        "terms",
+        "version",
+    )
+
+    def __init__(
+        self,
+        version: str,
+        terms: tuple[Term, ...],
+        emoji: tuple[Emoji, ...],
+        rules: tuple[Rule, ...],
+        regexes: tuple[RegexRule, ...],
+        policy: dict[str, CategoryPolicy],
+        benign_words: frozenset[str] = frozenset(),
+        max_chars: int = 5000,
+        model: LinearModel | HashedModel | None = None,
+        model_policy: ModelPolicy | None = None,
+        report_signals: frozenset[str] = frozenset(),
+        report_damping: float = 1.0,
+    ) -> None:
+        self.version = version
+        self.terms = terms
+        self.emoji = emoji
+        self.rules = rules
+        self.regexes = regexes
+        self.policy = policy
+        self.benign_words = benign_words
+        self.max_chars = max_chars
+        self.model = model  # the learned stage (data/model.*.json.gz), if shipped
+        self.model_policy = model_policy
+        self.report_signals = report_signals  # quoted/reported speech: rule scores are damped
+        self.report_damping = report_damping
 
 
 def _strs(value: Any, where: str) -> tuple[str, ...]:
@@ -261,6 +380,8 @@ def _model_policy(doc: dict[str, Any]) -> ModelPolicy | None:
 def load_lexicon(data_dir: Path | str | None = None, *, with_model: bool = True) -> Lexicon:
     """Read and validate every ``*.toml`` in ``data_dir`` (default: the packaged ``data/``) and the
     learned stage's ``model.*.json.gz`` if there is one (``with_model=False``: the rules stage alone)."""
+    import tomllib  # here: a cold start loads the prebuilt lexicon instead (~10M instructions)
+
     root = Path(data_dir) if data_dir is not None else DATA_DIR
     files = sorted(root.glob("*.toml"))
     if not any(f.name == "policy.toml" for f in files):

@@ -24,20 +24,24 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, NamedTuple
 
+from tutela.comments import regexes
+
 MAX_LINE_CHARS = 64 * 1024  # a raw JSON line longer than this is refused before parsing
 MAX_ID_CHARS = 256  # longer ids are stored as a hash and the line is held
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Made from the build's recorded programs (tutela.comments.regexes): compiling them costs ~13 M
+# instructions at every cold start that parses or writes comment lines (Act, RecordDecision, ...).
+_BIDI = regexes.compile("[\u202a-\u202e\u2066-\u2069]")
 # Format (Cf) characters that render as nothing, plus the Hangul fillers and the Braille blank that render
 # as blanks; ZWJ (U+200D) stays, emoji sequences need it.
-_INVISIBLE = re.compile(
+_INVISIBLE = regexes.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200c\u200e\u200f\u2060-\u2064"
     "\u206a-\u206f\u2800\u3164\ufeff\uffa0\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e007f]"
 )
-_UNSAFE_ID = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_UNSAFE_ID = regexes.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # A lone surrogate (JSON "\\ud800") is no character: UTF-8 cannot encode it, so no record or file can hold it.
-SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE = regexes.compile("[\ud800-\udfff]")
 # Either of the two above (every character of both is non-ASCII): one search for the common, clean text.
-_BIDI_OR_INVISIBLE = re.compile(f"{_BIDI.pattern}|{_INVISIBLE.pattern}")
+_BIDI_OR_INVISIBLE = regexes.compile(f"{_BIDI.pattern}|{_INVISIBLE.pattern}")
 
 
 class DuplicateKeyError(ValueError):

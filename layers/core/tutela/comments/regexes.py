@@ -2,7 +2,8 @@
 
 CPython's ``re`` compiles a character class one code point at a time, in Python: every class over the
 Chinese ranges (``[\\u3400-\\u9fff...]``, ~28,000 code points) costs ~30M instructions (~7 ms), and the
-normaliser, the matcher and the lexicon's regexes compile several of them at INIT. The CoreLayer build
+normaliser, the matcher and the lexicon's regexes compile several of them at INIT (the comment line
+parser's smaller classes, ~13M together, at every cold start that reads a batch). The CoreLayer build
 records the program of every pattern that went through :func:`compile` (``python -m
 tutela.comments.regexes``, after the matchers are prebuilt); at INIT a recorded pattern is made from its
 program with ``_sre.compile``, the call :func:`re.compile` itself ends with. The result is the same

@@ -14,49 +14,71 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 from tutela.comments.lexicon import Lexicon, Rule
 from tutela.comments.match import Hit
+from tutela.record import FrozenRecord, Record
 from tutela.verdict import Severity, Verdict, worst
 
 
-@dataclass(slots=True)
-class Contribution:
-    category: str
-    weight: float
-    rule: str
-    hits: list[Hit] = field(default_factory=list)
+class Contribution(Record):
+    __slots__ = ("category", "hits", "rule", "weight")
+
+    def __init__(self, category: str, weight: float, rule: str, hits: list[Hit] | None = None) -> None:
+        self.category = category
+        self.weight = weight
+        self.rule = rule
+        self.hits = [] if hits is None else hits
 
 
-@dataclass(slots=True)
-class Assessment:
-    verdict: Verdict
-    severity: int
-    score: float
-    scores: dict[str, float]
-    contributions: list[Contribution]
-    features: tuple[str, ...] = ()
+class Assessment(Record):
+    __slots__ = ("contributions", "features", "score", "scores", "severity", "verdict")
+
+    def __init__(
+        self,
+        verdict: Verdict,
+        severity: int,
+        score: float,
+        scores: dict[str, float],
+        contributions: list[Contribution],
+        features: tuple[str, ...] = (),
+    ) -> None:
+        self.verdict = verdict
+        self.severity = severity
+        self.score = score
+        self.scores = scores
+        self.contributions = contributions
+        self.features = features
 
 
 _Src = tuple[str, tuple[str, ...], str | None, float, tuple[str, ...], tuple[str, ...]]
 
 
-@dataclass(frozen=True, slots=True)
-class _CompiledRule:
-    rule: Rule
-    all: frozenset[str]
-    any: frozenset[str]
-    unless: frozenset[str]
+class _CompiledRule(FrozenRecord):
+    __slots__ = ("all", "any", "rule", "unless")
+
+    def __init__(self, rule: Rule, all: frozenset[str], any: frozenset[str], unless: frozenset[str]) -> None:
+        self.rule = rule
+        self.all = all
+        self.any = any
+        self.unless = unless
 
 
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    sources: dict[str, tuple[_Src, ...]]
-    by_signal: dict[str, tuple[_CompiledRule, ...]]  # keyed by a signal the rule cannot fire without
-    score_only: tuple[_CompiledRule, ...]  # rules with only min_score conditions
-    conditional: dict[str, tuple[bool, ...]]  # per source: has unless/except signals
+class _Compiled(FrozenRecord):
+    __slots__ = ("by_signal", "conditional", "score_only", "sources")
+
+    def __init__(
+        self,
+        sources: dict[str, tuple[_Src, ...]],
+        by_signal: dict[str, tuple[_CompiledRule, ...]],
+        score_only: tuple[_CompiledRule, ...],
+        conditional: dict[str, tuple[bool, ...]],
+    ) -> None:
+        self.sources = sources
+        self.by_signal = by_signal  # keyed by a signal the rule cannot fire without
+        self.score_only = score_only  # rules with only min_score conditions
+        self.conditional = conditional  # per source: has unless/except signals
 
 
 @cache
@@ -106,20 +128,43 @@ _Key = tuple[str, int]  # (hit kind, source index)
 _Recipe = tuple[tuple[str, float, str, frozenset[_Key]], ...]  # (category, weight, rule, sources used)
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    verdict: Verdict
-    severity: int
-    score: float
-    scores: dict[str, float]
-    recipe: _Recipe
-    rounded_score: float  # round(score, 4), as reported
-    categories: tuple[str, ...]  # non-zero categories, highest score first, then by name
-    # (source, category, rule) in recipe order, first per (source, category): what evidence walks
-    evidence: tuple[tuple[_Key, str, str], ...]
-    # what the learned stage reads of this stage: matched term/regex/emoji ids, fired rules, each
-    # category's level (low/review/block), the verdict, and "report" when quoted speech damped it
-    features: tuple[str, ...] = ()
+class _Plan(FrozenRecord):
+    __slots__ = (
+        "categories",
+        "evidence",
+        "features",
+        "recipe",
+        "rounded_score",
+        "score",
+        "scores",
+        "severity",
+        "verdict",
+    )
+
+    def __init__(
+        self,
+        verdict: Verdict,
+        severity: int,
+        score: float,
+        scores: dict[str, float],
+        recipe: _Recipe,
+        rounded_score: float,
+        categories: tuple[str, ...],
+        evidence: tuple[tuple[_Key, str, str], ...],
+        features: tuple[str, ...] = (),
+    ) -> None:
+        self.verdict = verdict
+        self.severity = severity
+        self.score = score
+        self.scores = scores
+        self.recipe = recipe
+        self.rounded_score = rounded_score  # round(score, 4), as reported
+        self.categories = categories  # non-zero categories, highest score first, then by name
+        # (source, category, rule) in recipe order, first per (source, category): what evidence walks
+        self.evidence = evidence
+        # what the learned stage reads of this stage: matched term/regex/emoji ids, fired rules, each
+        # category's level (low/review/block), the verdict, and "report" when quoted speech damped it
+        self.features = features
 
 
 def assess(

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from tutela.held import INVALID_COMMENT, comment_code, reason
+from tutela.record import FrozenRecord
 from tutela.verdict import worst
 
 
-@dataclass(frozen=True, slots=True)
-class BatchVerdict:
-    verdict: str
-    severity: int
-    reasons: list[dict[str, Any]] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
+class BatchVerdict(FrozenRecord):
+    __slots__ = ("counts", "reasons", "severity", "verdict")
+
+    def __init__(
+        self,
+        verdict: str,
+        severity: int,
+        reasons: list[dict[str, Any]] | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> None:
+        self.verdict = verdict
+        self.severity = severity
+        self.reasons = [] if reasons is None else reasons
+        self.counts = {} if counts is None else counts
 
 
 def summarize(results: Iterable[Mapping[str, Any]]) -> BatchVerdict:

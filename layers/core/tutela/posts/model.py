@@ -14,29 +14,40 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from tutela.comments.lines import SURROGATE, DuplicateKeyError, parse_line, reject_duplicate_keys
 from tutela.errors import InvalidInputError, LimitExceededError
+from tutela.record import FrozenRecord
 
 MAX_POST_ID_CHARS = 256
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
-    name: str | None
-    lat: float | None
-    lon: float | None
+class Location(FrozenRecord):
+    __slots__ = ("lat", "lon", "name")
+
+    def __init__(self, name: str | None, lat: float | None, lon: float | None) -> None:
+        self.name = name
+        self.lat = lat
+        self.lon = lon
 
 
-@dataclass(frozen=True, slots=True)
-class Post:
-    post_id: str
-    caption: str
-    title: str | None
-    hashtags: tuple[str, ...]
-    location: Location | None
+class Post(FrozenRecord):
+    __slots__ = ("caption", "hashtags", "location", "post_id", "title")
+
+    def __init__(
+        self,
+        post_id: str,
+        caption: str,
+        title: str | None,
+        hashtags: tuple[str, ...],
+        location: Location | None,
+    ) -> None:
+        self.post_id = post_id
+        self.caption = caption
+        self.title = title
+        self.hashtags = hashtags
+        self.location = location
 
     def fields(self) -> list[tuple[str, str]]:
         """The judged texts, by field name (hashtags as one text, each with its ``#``)."""

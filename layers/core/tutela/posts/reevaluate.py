@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tutela import comments as classifier  # loads on first use: PostContext's INIT reads no lexicon
@@ -46,6 +45,7 @@ from tutela.limits import MAX_COMMENT_BATCH_CEILING
 from tutela.objects import ObjectRef, version_id_of
 from tutela.policy.comments import summarize
 from tutela.posts.context import MINOR_RANK, REEVAL_SUFFIX, floor_media, stricter
+from tutela.record import FrozenRecord
 
 _UNAVAILABLE: dict[str, Any] = held_decision(
     "comments",
@@ -72,14 +72,18 @@ class Members(Protocol):
     def query(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Cause:
+class Cause(FrozenRecord):
     """The post-text decision that raised the context (stored in every re-evaluation)."""
 
-    ref: ObjectRef
-    execution_id: str | None
-    event_time: str | None
-    retention_days: int
+    __slots__ = ("event_time", "execution_id", "ref", "retention_days")
+
+    def __init__(
+        self, ref: ObjectRef, execution_id: str | None, event_time: str | None, retention_days: int
+    ) -> None:
+        self.ref = ref
+        self.execution_id = execution_id
+        self.event_time = event_time
+        self.retention_days = retention_days
 
 
 def member_ref(member: Mapping[str, Any]) -> ObjectRef:

@@ -8,7 +8,6 @@ its hits are mapped back to spans of the original text the same way comment evid
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,18 +15,21 @@ from typing import Any
 from tutela.comments.lexicon import Lexicon, load_lexicon
 from tutela.comments.match import Matcher
 from tutela.comments.normalize import normalize, normalize_mapped
+from tutela.record import FrozenRecord
 
 DATA_DIR = Path(__file__).parent / "data"
 SIGNALS = ("declares_minor", "sexual_framing", "location_text")
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    signal: str
-    start: int
-    end: int
-    text: str
-    rule: str
+class Span(FrozenRecord):
+    __slots__ = ("end", "rule", "signal", "start", "text")
+
+    def __init__(self, signal: str, start: int, end: int, text: str, rule: str) -> None:
+        self.signal = signal
+        self.start = start
+        self.end = end
+        self.text = text
+        self.rule = rule
 
     def to_dict(self) -> dict[str, Any]:
         return {

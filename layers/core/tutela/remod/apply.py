@@ -18,7 +18,6 @@ the action item (``…#remod#{ruleset}#action``), and the original of a block is
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tutela.act import DECISION_EVENT, ESCALATION_EVENT, Bus, Storage, Targets, quarantine_key
@@ -26,6 +25,7 @@ from tutela.decision import action_item, event_detail, event_id, object_item, sa
 from tutela.errors import TransientError
 from tutela.objects import ObjectRef
 from tutela.posts.context import stricter
+from tutela.record import FrozenRecord
 from tutela.remod.chain import Chain, carried, read_chain
 from tutela.remod.versions import remod_sk
 from tutela.verdict import Severity, Verdict, worst
@@ -41,16 +41,26 @@ class History(Protocol):
     def put_many(self, items: Iterable[Mapping[str, Any]]) -> int: ...
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(FrozenRecord):
     """What judged this re-moderation: the ruleset (stored) and its fingerprint (in the key)."""
 
-    fingerprint: str
-    ruleset: dict[str, Any]
-    execution_id: str | None
-    event_time: str | None
-    retention_days: int
-    cause: dict[str, Any] = field(default_factory=dict)  # e.g. {"bank": ..., "version": ...} for retro
+    __slots__ = ("cause", "event_time", "execution_id", "fingerprint", "retention_days", "ruleset")
+
+    def __init__(
+        self,
+        fingerprint: str,
+        ruleset: dict[str, Any],
+        execution_id: str | None,
+        event_time: str | None,
+        retention_days: int,
+        cause: dict[str, Any] | None = None,
+    ) -> None:
+        self.fingerprint = fingerprint
+        self.ruleset = ruleset
+        self.execution_id = execution_id
+        self.event_time = event_time
+        self.retention_days = retention_days
+        self.cause = {} if cause is None else cause  # e.g. {"bank": ..., "version": ...} for retro
 
 
 def looser(new: str, old: str) -> bool:

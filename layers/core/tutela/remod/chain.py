@@ -8,12 +8,12 @@ unless a human closed its review with a verdict of their own.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tutela.decision import object_keys
 from tutela.objects import ObjectRef
 from tutela.posts.context import REEVAL_SUFFIX
+from tutela.record import FrozenRecord
 from tutela.remod.versions import REMOD, is_remod_sk
 
 
@@ -22,12 +22,15 @@ class ChainReader(Protocol):
     def query(self, pk: str, prefix: str) -> Iterable[dict[str, Any]]: ...
 
 
-@dataclass(frozen=True)
-class Chain:
-    base: dict[str, Any]  # the pipeline's own decision: re-moderations are keyed under it
-    latest: dict[str, Any]  # the decision in force
-    verdict: str  # the verdict in force (a human's, when one closed the latest decision's review)
-    by_human: bool
+class Chain(FrozenRecord):
+    __slots__ = ("base", "by_human", "latest", "verdict")
+
+    def __init__(self, base: dict[str, Any], latest: dict[str, Any], verdict: str, by_human: bool) -> None:
+        self.base = base  # the pipeline's own decision: re-moderations are keyed under it
+        self.latest = latest  # the decision in force
+        # the verdict in force (a human's, when one closed the latest decision's review)
+        self.verdict = verdict
+        self.by_human = by_human
 
 
 def read_chain(history: ChainReader, ref: ObjectRef, *, fingerprint: str | None = None) -> Chain | None:

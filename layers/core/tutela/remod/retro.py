@@ -12,7 +12,6 @@ uploaded *before* the bank addition is not found retroactively (at upload time a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from tutela.bank.index import BankIndex
@@ -20,18 +19,21 @@ from tutela.bank.model import Bank, MatchPolicy
 from tutela.bank.store import HASH_BYTES, BankRepository
 from tutela.decision import HASH_SHARDS
 from tutela.errors import TransientError
+from tutela.record import FrozenRecord
 
 SHARDS = [f"{i:02d}" for i in range(HASH_SHARDS)]
 
 
-@dataclass(frozen=True)
-class Addition:
+class Addition(FrozenRecord):
     """The rows bank version ``version`` added: ``first`` to ``total`` (exclusive)."""
 
-    bank: Bank
-    version: int
-    first: int
-    total: int
+    __slots__ = ("bank", "first", "total", "version")
+
+    def __init__(self, bank: Bank, version: int, first: int, total: int) -> None:
+        self.bank = bank
+        self.version = version
+        self.first = first
+        self.total = total
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.bank.to_dict(), "version": self.version, "first": self.first, "total": self.total}

@@ -3,34 +3,80 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tutela.record import FrozenRecord
 
-@dataclass(frozen=True, slots=True)
-class ReviewPolicy:
-    version: str
-    queues: tuple[str, ...]
-    minor_markers: tuple[str, ...]
-    minor_values: frozenset[str]
-    decide_groups: frozenset[str]
-    max_reason_chars: int
-    reason_required: bool
-    escalate_categories: frozenset[str]
-    appealable_verdicts: frozenset[str]
-    max_statement_chars: int
-    different_reviewer: bool
-    report_categories: frozenset[str]
-    child_safety_categories: frozenset[str]
-    hide_after_reporters: int
-    max_note_chars: int
-    max_reporters_kept: int
-    strike_threshold: int
-    strike_window_days: int
-    limited_minor: frozenset[str]
-    preview: dict[str, int]
+
+class ReviewPolicy(FrozenRecord):
+    __slots__ = (
+        "appealable_verdicts",
+        "child_safety_categories",
+        "decide_groups",
+        "different_reviewer",
+        "escalate_categories",
+        "hide_after_reporters",
+        "limited_minor",
+        "max_note_chars",
+        "max_reason_chars",
+        "max_reporters_kept",
+        "max_statement_chars",
+        "minor_markers",
+        "minor_values",
+        "preview",
+        "queues",
+        "reason_required",
+        "report_categories",
+        "strike_threshold",
+        "strike_window_days",
+        "version",
+    )
+
+    def __init__(
+        self,
+        version: str,
+        queues: tuple[str, ...],
+        minor_markers: tuple[str, ...],
+        minor_values: frozenset[str],
+        decide_groups: frozenset[str],
+        max_reason_chars: int,
+        reason_required: bool,
+        escalate_categories: frozenset[str],
+        appealable_verdicts: frozenset[str],
+        max_statement_chars: int,
+        different_reviewer: bool,
+        report_categories: frozenset[str],
+        child_safety_categories: frozenset[str],
+        hide_after_reporters: int,
+        max_note_chars: int,
+        max_reporters_kept: int,
+        strike_threshold: int,
+        strike_window_days: int,
+        limited_minor: frozenset[str],
+        preview: dict[str, int],
+    ) -> None:
+        self.version = version
+        self.queues = queues
+        self.minor_markers = minor_markers
+        self.minor_values = minor_values
+        self.decide_groups = decide_groups
+        self.max_reason_chars = max_reason_chars
+        self.reason_required = reason_required
+        self.escalate_categories = escalate_categories
+        self.appealable_verdicts = appealable_verdicts
+        self.max_statement_chars = max_statement_chars
+        self.different_reviewer = different_reviewer
+        self.report_categories = report_categories
+        self.child_safety_categories = child_safety_categories
+        self.hide_after_reporters = hide_after_reporters
+        self.max_note_chars = max_note_chars
+        self.max_reporters_kept = max_reporters_kept
+        self.strike_threshold = strike_threshold
+        self.strike_window_days = strike_window_days
+        self.limited_minor = limited_minor
+        self.preview = preview
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ReviewPolicy:

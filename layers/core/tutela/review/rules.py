@@ -13,10 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tutela.record import FrozenRecord
 from tutela.review.policy import ReviewPolicy
 
 Verdict = str
@@ -33,14 +33,16 @@ class ReviewError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
+class Actor(FrozenRecord):
     """Who acts: from the token's claims (reviewers) or the caller's IAM identity (the platform)."""
 
-    sub: str
-    name: str
-    groups: frozenset[str] = field(default_factory=frozenset)
-    via: str = "jwt"
+    __slots__ = ("groups", "name", "sub", "via")
+
+    def __init__(self, sub: str, name: str, groups: frozenset[str] = frozenset(), via: str = "jwt") -> None:
+        self.sub = sub
+        self.name = name
+        self.groups = groups
+        self.via = via
 
     def record(self) -> dict[str, Any]:
         return {"sub": self.sub, "name": self.name, "via": self.via, "groups": sorted(self.groups)}
@@ -194,13 +196,17 @@ def _next(entry: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- decide
-@dataclass(frozen=True, slots=True)
-class Decision:
-    verdict: Verdict
-    reason: str
-    category: str | None
-    escalate: bool
-    appeal: bool  # deciding an appeal (a different reviewer than the one who decided the item)
+class Decision(FrozenRecord):
+    __slots__ = ("appeal", "category", "escalate", "reason", "verdict")
+
+    def __init__(
+        self, verdict: Verdict, reason: str, category: str | None, escalate: bool, appeal: bool
+    ) -> None:
+        self.verdict = verdict
+        self.reason = reason
+        self.category = category
+        self.escalate = escalate
+        self.appeal = appeal  # deciding an appeal (a different reviewer than the one who decided the item)
 
 
 def check_decision(
@@ -286,12 +292,14 @@ def apply_appeal(
 
 
 # ---------------------------------------------------------------- reports
-@dataclass(frozen=True, slots=True)
-class ReportOutcome:
-    entry: dict[str, Any]
-    record: dict[str, Any]
-    requeued: bool
-    hide: bool
+class ReportOutcome(FrozenRecord):
+    __slots__ = ("entry", "hide", "record", "requeued")
+
+    def __init__(self, entry: dict[str, Any], record: dict[str, Any], requeued: bool, hide: bool) -> None:
+        self.entry = entry
+        self.record = record
+        self.requeued = requeued
+        self.hide = hide
 
 
 def apply_report(
