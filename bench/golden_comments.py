@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/golden_comments.py --peer /work/main          # compare with main's code
     .venv/bin/python bench/golden_comments.py --dump OUT_DIR [--tree T]  # just write the outputs
+    .venv/bin/python bench/golden_comments.py --against OUT_DIR          # this tree against a dump
 
 A large deterministic corpus goes through ``classify_lines`` of this tree and of the peer tree (a
 subprocess running this same script with the peer's ``layers/core`` first on the path, so both judge
@@ -114,9 +115,9 @@ def corpora(tmp: Path) -> dict[str, list[bytes]]:
     return out
 
 
-def dump(out_dir: Path, tree: Path) -> None:
+def dump(out_dir: Path, tree: Path, only: str = "") -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        inputs = corpora(Path(tmp))
+        inputs = {k: v for k, v in corpora(Path(tmp)).items() if k.startswith(only)}
     # the judging tree's layers/core goes first on the path (the corpus module imports no tutela)
     assert not any(m == "tutela" or m.startswith("tutela.") for m in sys.modules)
     sys.path.insert(0, str(tree.resolve() / "layers" / "core"))
@@ -136,7 +137,7 @@ def dump(out_dir: Path, tree: Path) -> None:
 
 def compare(ours: Path, peer: Path) -> int:
     names = sorted(p.name for p in ours.glob("*.jsonl"))
-    if names != sorted(p.name for p in peer.glob("*.jsonl")):
+    if not names or not set(names) <= {p.name for p in peer.glob("*.jsonl")}:
         print("different output files")
         return 1
     total = 0
@@ -161,20 +162,23 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--peer", type=Path, help="a worktree whose layers/core is compared with this one's")
     p.add_argument("--dump", type=Path, help="write the outputs to this directory")
+    p.add_argument("--against", type=Path, help="compare this tree with an earlier --dump (of the peer)")
+    p.add_argument("--only", default="", help="only the corpora whose name starts with this (bench, eval...)")
     p.add_argument("--tree", type=Path, default=HERE.parent, help="whose layers/core judges (--dump)")
     args = p.parse_args()
     if args.dump is not None:
-        dump(args.dump, args.tree)
+        dump(args.dump, args.tree, args.only)
         return 0
-    if args.peer is None:
-        p.error("--peer or --dump")
+    if args.peer is None and args.against is None:
+        p.error("--peer, --against or --dump")
     with tempfile.TemporaryDirectory() as tmp:
         mine, theirs = Path(tmp) / "ours", Path(tmp) / "peer"
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         for tree, out in ((HERE.parent, mine), (args.peer, theirs)):
-            cmd = [sys.executable, __file__, "--dump", str(out), "--tree", str(tree)]
-            subprocess.run(cmd, check=True, env=env)
-        return compare(mine, theirs)
+            if tree is not None:
+                cmd = [sys.executable, __file__, "--dump", str(out), "--tree", str(tree), "--only", args.only]
+                subprocess.run(cmd, check=True, env=env)
+        return compare(mine, args.against or theirs)
 
 
 if __name__ == "__main__":
