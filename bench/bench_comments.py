@@ -11,6 +11,8 @@ a temporary file. Each round times, on the same file:
   ``json.dumps`` -> write;
 - rules only: the same without the learned stage (what stage 2 costs is the difference).
 
+Speed work must keep every output: ``bench/golden_comments.py --peer <other worktree>`` checks that.
+
 Reported: medians over the rounds, comments/s for both, and the ratio tutela/floor. The lexicon
 automaton is built once before timing (as in a warm Lambda); the build time is printed separately.
 """
