@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +23,14 @@ from tutela.comments.normalize import OffsetMap, normalize, normalize_mapped
 from tutela.comments.prebuilt import prebuilt
 from tutela.comments.rules import Contribution, assess, plan_hits
 from tutela.held import held_comment
-from tutela.verdict import Severity, Verdict, worst
+from tutela.verdict import VERDICTS, Severity, Verdict, worst
 
 if TYPE_CHECKING:  # the model modules are imported by the model file that is loaded (numpy for hashed)
     from tutela.comments.hashed import HashedModel
     from tutela.comments.model import LinearModel
 
 MODEL_MAX_SEVERITY = int(Severity.HIGH)
+_RANK = {v: i for i, v in enumerate(VERDICTS)}  # what tutela.verdict.worst ranks by
 _CJK_RE = regexes.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 
@@ -293,7 +294,7 @@ def _combine(
                 "score": round(p, 4),
             }
         ]
-    verdict = worst((rv, mv))
+    verdict = rv if _RANK[rv] >= _RANK[mv] else mv  # worst((rv, mv))
     result["verdict"] = verdict
     result["categories"] = sorted(scores, key=lambda k: (-scores[k], k))
     result["score"] = round(max(scores.values(), default=0.0), 4)
@@ -320,11 +321,27 @@ def non_vetoable(
     positives on unseen writers, docs/comments.md). With ``cues`` (policy ``[model] sexual_cues``: term
     and emoji id prefixes) only those terms count: explicit words, body and minor-sexual phrases, not a
     lone ambiguous slang word or emoji ("sao", 💦, 🍑) that the model judges in its context."""
+    adult = minor_context is False
+    sexual_minor = not rule_scores.get("sexualising_minor", 0) <= 0
+    if type(rule_features) is tuple:  # the rules stage's memoised features (rules._plan): one answer each
+        return _non_vetoable(adult, sexual_minor, rule_features, cues, always)
+    return _non_vetoable.__wrapped__(adult, sexual_minor, rule_features, cues, always)
+
+
+@lru_cache(maxsize=16384)
+def _non_vetoable(
+    adult: bool,
+    sexual_minor: bool,
+    rule_features: Sequence[str],
+    cues: tuple[str, ...],
+    always: tuple[str, ...],
+) -> bool:
+    """:func:`non_vetoable` on what it reads of the context and scores (memoised per plan's features)."""
     if any(f == "report" or ".neg." in f for f in rule_features):
         return False
     if always and any(f.startswith(always) for f in rule_features):
         return True  # ``[model] always_cues``: e.g. secrecy from parents, under any post
-    if minor_context is False or rule_scores.get("sexualising_minor", 0) <= 0:
+    if adult or not sexual_minor:
         return False
     return not cues or any(f.startswith(cues) for f in rule_features)
 
@@ -454,7 +471,9 @@ CHUNK = 512  # lines per model batch: numpy's per-call cost is amortised, memory
 
 def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[dict[str, Any]]:
     """``classify_lines`` without Comprehend and with the batch-scored model: per chunk, the rules
-    stage per comment, one model pass, then the same ``_combine`` per comment."""
+    stage per comment, one model pass, then the same ``_combine`` per comment -- only for the comments
+    where it can change something (the rules stage flagged, or the model's ``any`` reaches its lowest
+    threshold); every other result is already final when the rules stage has filled it."""
     model = lex.model
     mp = lex.model_policy
     assert model is not None and mp is not None and hasattr(model, "batch")
@@ -471,17 +490,22 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
         chunk = list(islice(parsed, CHUNK))
         if not chunk:
             return
-        done: list[dict[str, Any] | None] = []
-        todo: list[tuple[int, str, str, bool | None, Any, Any, dict[str, Any]]] = []
-        for c in chunk:
-            n, ident, text, ctx = c.line, c.id, c.text, c.minor_context
+        done: list[dict[str, Any]] = []
+        # the comments the model scores, as parallel lists (index j); rel: j -> the rules stage's plan
+        results: list[dict[str, Any]] = []
+        texts: list[str] = []
+        norms: list[str] = []
+        ctxs: list[bool | None] = []
+        feats: list[tuple[str, ...]] = []
+        rel: dict[int, tuple[Any, Any]] = {}
+        for n, ident, text, ctx, error, code in chunk:
             if text is None:
                 done.append(
                     held_comment(
                         ident,
                         n,
-                        c.error or "invalid line",
-                        c.code,
+                        error or "invalid line",
+                        code,
                         minor_context=ctx,
                         lexicon_version=version,
                     )
@@ -498,32 +522,34 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                 "minor_context": ctx,
                 "lexicon_version": version,
             }
+            done.append(result)
             if len(text) > max_chars:
-                done.append(_judge(text, ctx, None, lex, _matcher_for(lex), result))
+                done[-1] = _judge(text, ctx, None, lex, _matcher_for(lex), result)
                 continue
             norm = normalize(text)
             hits, relevant = find(norm, text)
-            plan = by_key = None
             if relevant:
                 plan, by_key = plan_hits(lex, hits, "adult" if ctx is False else "minor")
                 result["verdict"] = plan.verdict
                 result["categories"] = list(plan.categories)
                 result["score"] = plan.rounded_score
                 result["severity"] = plan.severity
-            todo.append((len(done), text, norm, ctx, plan, by_key, result))
-            done.append(None)
-        if todo:
-            probs = batch(
-                [t[2] for t in todo],
-                [t[3] for t in todo],
-                [t[4].features if t[4] else () for t in todo],
-                lowest,  # categories are read only where the model flags
-                [t[1] for t in todo],  # the raw texts: their pictographs (normalisation drops them)
-            )
-            for (i, text, norm, ctx, plan, by_key, result), pr in zip(todo, probs.tolist(), strict=True):
-                if plan is not None and (plan.verdict != "allow" or pr[0] >= lowest):
-                    # (an allowed plan under every threshold: _combine neither vetoes nor flags, skipped)
-                    m = dict(zip(outputs, pr, strict=True))
+                rel[len(results)] = (plan, by_key)
+                feats.append(plan.features)
+            else:
+                feats.append(())
+            results.append(result)
+            texts.append(text)
+            norms.append(norm)
+            ctxs.append(ctx)
+        if results:
+            probs = batch(norms, ctxs, feats, lowest, texts)  # categories only where the model flags
+            high = set((probs[:, 0] >= lowest).nonzero()[0].tolist())  # (NaN: the model abstains, False)
+            for j, (plan, by_key) in rel.items():
+                # (an allowed plan under every threshold: _combine neither vetoes nor flags, skipped)
+                if plan.verdict != "allow" or j in high:
+                    text, norm, ctx, result = texts[j], norms[j], ctxs[j], results[j]
+                    m = dict(zip(outputs, probs[j].tolist(), strict=True))
                     verdict = _combine(
                         result, plan.scores, lex, model, m, text, norm, ctx, rule_features=plan.features
                     )
@@ -532,7 +558,7 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                             _spans(text, norm, [(cat, rule, by_key[k]) for k, cat, rule in plan.evidence])
                             + result["evidence"]
                         )
-                elif plan is None and pr[0] >= lowest:
-                    _combine(result, {}, lex, model, dict(zip(outputs, pr, strict=True)), text, norm, ctx)
-                done[i] = result
-        yield from done  # type: ignore[misc]
+            for j in high.difference(rel):  # no relevant rules hit, the model alone may flag
+                m = dict(zip(outputs, probs[j].tolist(), strict=True))
+                _combine(results[j], {}, lex, model, m, texts[j], norms[j], ctxs[j])
+        yield from done

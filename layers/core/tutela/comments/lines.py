@@ -157,8 +157,11 @@ def parse_line(n: int, raw: str | bytes, minor_context: bool | None) -> CommentL
     if len(line) > MAX_LINE_CHARS:
         return _held(n, None, ctx, f"line longer than {MAX_LINE_CHARS} characters", "invalid_comment")
     try:
-        obj, end = _SCAN(line, _WS(line, 0).end())
-        if _WS(line, end).end() != len(line):
+        # the whitespace matches are skipped where they cannot match (a line starts with "{", ends after
+        # "}" or "}\n"): the same offsets without two regex calls per line
+        obj, end = _SCAN(line, 0 if line[0] == "{" else _WS(line, 0).end())
+        rest = len(line) - end
+        if rest and not (rest == 1 and line[-1] == "\n") and _WS(line, end).end() != len(line):
             raise ValueError("extra data")
     except DuplicateKeyError:
         return _held(n, None, ctx, "a key appears twice in the line", "duplicate_key")
@@ -169,20 +172,28 @@ def parse_line(n: int, raw: str | bytes, minor_context: bool | None) -> CommentL
     if obj.get("minor_context") is True:  # stricter only: false/null cannot lower the post's context
         ctx = True
     ident = obj.get("id")
-    if isinstance(ident, int) and not isinstance(ident, bool):
-        ident = str(ident)
     if ident is not None and type(ident) is not str:
-        return _held(n, None, ctx, "id must be a string", "invalid_comment")
-    # held under its hash: the id itself cannot be stored (a surrogate is never ASCII)
-    if ident is not None and not ident.isascii() and SURROGATE.search(ident):
-        return _held(n, _hashed(ident), ctx, "id is not valid Unicode", "unsafe_id")
-    if ident is not None and (len(ident) > MAX_ID_CHARS or _unsafe_id(ident) or _hidden(ident)):
-        return _held(n, ident, ctx, "id is too long or has control characters", "unsafe_id")
+        if not isinstance(ident, int) or isinstance(ident, bool):
+            return _held(n, None, ctx, "id must be a string", "invalid_comment")
+        ident = str(ident)
+    if ident is not None:  # _unsafe_id and _hidden, inlined: this runs for every line
+        if ident.isascii():
+            unsafe = len(ident) > MAX_ID_CHARS or not ident.isprintable()
+        elif SURROGATE.search(ident):  # held under its hash: the id itself cannot be stored
+            return _held(n, _hashed(ident), ctx, "id is not valid Unicode", "unsafe_id")
+        else:
+            unsafe = (
+                len(ident) > MAX_ID_CHARS
+                or _UNSAFE_ID.search(ident) is not None
+                or _BIDI_OR_INVISIBLE.search(ident) is not None
+            )
+        if unsafe:
+            return _held(n, ident, ctx, "id is too long or has control characters", "unsafe_id")
     text = obj.get("text")
     if type(text) is not str:
         reason = "missing text" if text is None else "text must be a string"
         return _held(n, ident, ctx, reason, "invalid_comment")
-    if _hidden(text):
+    if not text.isascii() and _BIDI_OR_INVISIBLE.search(text) is not None:  # _hidden(text)
         if _BIDI.search(text):
             return _held(n, ident, ctx, "text has bidirectional control characters", "bidi_control")
         text = _INVISIBLE.sub("", text)

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import ahocorasick
 
@@ -23,6 +23,7 @@ from tutela.comments.normalize import TEXTSPEAK, normalize
 
 _CJK_RE = regexes.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _DOUBLE = regexes.compile(r"([a-z])\1")
+_ALNUM = regexes.compile(r"[a-z0-9]")
 
 
 class Hit(NamedTuple):
@@ -188,22 +189,18 @@ class Matcher:
         self.emoji_relevant = tuple(
             e.category is not None or not triggers.isdisjoint(e.signals) for e in lexicon.emoji
         )
-        self._automaton = ahocorasick.Automaton()
         # Most comments have no relevant hit: a second, smaller automaton of only the keys that can
         # make a hit relevant or open a regex gate decides that without building the other hits.
-        self._triggers = ahocorasick.Automaton()
+        entries: dict[str, tuple[Any, Any]] = {}
         for key in by_key.keys() | gate_of.keys():
             idxs = by_key.get(key, [])
             rel = any(self.term_relevant[i] for i in idxs)
             gates = tuple(gate_of.get(key, ()))
-            if idxs:
-                self._automaton.add_word(key, (len(key), key[0] == " ", key[-1] == " ", tuple(idxs)))
-            if rel or gates:
-                self._triggers.add_word(key, (rel, gates))
-        for a, empty in ((self._automaton, (0, False, False, ())), (self._triggers, (False, ()))):
-            if len(a) == 0:  # an automaton needs a key to be made; no normalised text has a NUL
-                a.add_word("\x00", empty)
-            a.make_automaton()
+            entries[key] = (
+                (len(key), key[0] == " ", key[-1] == " ", tuple(idxs)) if idxs else None,
+                (rel, gates) if rel or gates else None,
+            )
+        self._split(entries)
         self.n_keys = len(by_key)
         self._emoji_index: dict[str, list[int]] = {}
         for idx, e in enumerate(lexicon.emoji):
@@ -217,18 +214,67 @@ class Matcher:
         else:
             self._emoji_re = regexes.compile("|".join(re.escape(c) for c in chars)) if chars else None
 
+    def _split(self, entries: dict[str, tuple[Any, Any]]) -> None:
+        """The automata, each in two: keys of ASCII characters only, and the others.
+
+        pyahocorasick finds a node's child by a linear scan of its children, and the root of the whole
+        automaton has ~300 (the first characters of the Chinese keys): every character of a comment that
+        falls back to the root paid that scan (~11k instructions per English comment). An ASCII text can
+        only hold ASCII keys, so it walks the ASCII automata alone (a root with a few children) and finds
+        exactly the same matches, in the same order. Other texts walk the non-ASCII automata, and the
+        ASCII ones too when they hold a character every ASCII key has (see ``find``)."""
+        self._automaton = ahocorasick.Automaton()
+        self._triggers = ahocorasick.Automaton()
+        self._ascii_automaton = ahocorasick.Automaton()
+        self._ascii_triggers = ahocorasick.Automaton()
+        for key in sorted(entries):  # sorted: the same automata (and speed) in every process
+            hit, trigger = entries[key]
+            ascii_key = key.isascii()
+            if hit is not None:
+                (self._ascii_automaton if ascii_key else self._automaton).add_word(key, hit)
+            if trigger is not None:
+                (self._ascii_triggers if ascii_key else self._triggers).add_word(key, trigger)
+        # an ASCII key can only be in a non-ASCII text that has one of its letters or digits
+        self._ascii_alnum = all(_ALNUM.search(k) for k in entries if k.isascii())
+        for a, empty in (
+            (self._automaton, (0, False, False, ())),
+            (self._triggers, (False, ())),
+            (self._ascii_automaton, (0, False, False, ())),
+            (self._ascii_triggers, (False, ())),
+        ):
+            if len(a) == 0:  # an automaton needs a key to be made; no normalised text has a NUL
+                a.add_word("\x00", empty)
+            a.make_automaton()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_ascii_triggers" not in state:  # pickled before the split: its automata hold every key
+            hits = dict(self._automaton.items())
+            triggers = dict(self._triggers.items())
+            self._split({k: (hits.get(k), triggers.get(k)) for k in hits.keys() | triggers.keys()})
+
+    def _walks(self, norm: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """(trigger automata, hit automata) that can match in ``norm``."""
+        if norm.isascii():
+            return (self._ascii_triggers,), (self._ascii_automaton,)
+        if not self._ascii_alnum or _ALNUM.search(norm) is not None:
+            return (self._triggers, self._ascii_triggers), (self._automaton, self._ascii_automaton)
+        return (self._triggers,), (self._automaton,)
+
     def find(self, norm: str, original: str) -> tuple[list[Hit], bool]:
         """All hits, and whether any is relevant; without a relevant hit the list is empty."""
         relevant = False
         gated: set[int] | None = None
-        for _, (rel, gates) in self._triggers.iter(norm):
-            if rel:
-                relevant = True
-            if gates:
-                if gated is None:
-                    gated = set(gates)
-                else:
-                    gated.update(gates)
+        triggers, automata = self._walks(norm)
+        for automaton in triggers:
+            for _, (rel, gates) in automaton.iter(norm):
+                if rel:
+                    relevant = True
+                if gates:
+                    if gated is None:
+                        gated = set(gates)
+                    else:
+                        gated.update(gates)
         extra: list[Hit] = []
         run = self._ungated if gated is None else sorted(gated.union(self._ungated))
         if run:  # usually empty
@@ -251,10 +297,11 @@ class Matcher:
         hits: list[Hit] = []
         append = hits.append
         new = _new_hit  # tuple.__new__: the same Hit as Hit(...), without its Python-level __new__
-        for end, (length, lead, trail, idxs) in self._automaton.iter(norm):
-            start = end - length + 1 + lead
-            stop = end + 1 - trail
-            for idx in idxs:
-                append(new(Hit, ("term", idx, start, stop)))
+        for automaton in automata:
+            for end, (length, lead, trail, idxs) in automaton.iter(norm):
+                start = end - length + 1 + lead
+                stop = end + 1 - trail
+                for idx in idxs:
+                    append(new(Hit, ("term", idx, start, stop)))
         hits.extend(extra)
         return hits, True

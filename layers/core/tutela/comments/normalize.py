@@ -386,7 +386,7 @@ class OffsetMap:
     gives exactly the spans of an eager oracle.
     """
 
-    __slots__ = ("_cum", "_last", "_layers", "_n")
+    __slots__ = ("_cum", "_last", "_layers", "_n", "_plain")
 
     def __init__(self, text: str, translated: str, layers: list[_Layer]) -> None:
         self._n = len(text)
@@ -399,6 +399,7 @@ class OffsetMap:
             None if one_to_one else list(accumulate(map(len, map(TABLE.__getitem__, map(ord, text)))))
         )
         self._layers = layers
+        self._plain = not layers and self._cum is None  # every position is its own, past the opening pad
 
     def _coord(self, p: int, which: int) -> int:
         """``span(p)[which]``, walked back through the layers without building spans."""
@@ -441,6 +442,13 @@ class OffsetMap:
 
     def original(self, start: int, end: int) -> Span:
         """Map a ``[start, end)`` range of normalised text to a range of the original text."""
+        if self._plain:  # _coord without layers or expansions, inlined (evidence maps every hit)
+            n, last = self._n, self._last
+            e = end - 1
+            return (
+                0 if start == 0 else n if start == last else start - 1,
+                0 if e == 0 else n if e == last else e,
+            )
         return self._coord(start, 0), self._coord(end - 1, 1)
 
 
@@ -513,7 +521,9 @@ def normalize_mapped(text: str) -> tuple[str, OffsetMap]:
     if digsym:
         s = _record(_S2, s, layers)
         s = _S3[0].sub(_S3[1], s)
-    if latin and (_JOIN_GATE.search(s) is not None or _TRIPLE_GATE.search(s) is not None):
+    if latin and (
+        (_JOIN_GATE if cjk else _ASCII_JOIN_GATE).search(s) is not None or _TRIPLE_GATE.search(s) is not None
+    ):  # the same gates as normalize()
         s = _record(_S4, s, layers)
     if SEP in s:
         s = s.replace(SEP, " ")

@@ -198,10 +198,8 @@ def plan_hits(
         kind = h[0]
         src = h[1]
         if conditional[kind][src]:
-            if raw is None:
-                raw = set()
-                for o in hits:
-                    raw.update(srcs[o[0]][o[1]][1])
+            if raw is None:  # every signal of the comment (one union: cheaper than an update per hit)
+                raw = set().union(*[srcs[o[0]][o[1]][1] for o in hits])
             _, _, _, _, unless, exc = srcs[kind][src]
             if unless and not raw.isdisjoint(unless):
                 continue
