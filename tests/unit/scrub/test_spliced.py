@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.hostile import media_corpus as mc
 from tutela.errors import CorruptMediaError, VerificationError
-from tutela.scrub import scrub_bytes, scrub_file
+from tutela.scrub import api, scrub_bytes, scrub_file
 from tutela.scrub.api import _plan_layout, _render, _verify, _walked
 from tutela.scrub.core import BytesReader, Copy, Data, Plan, ScrubLimits
 from tutela.scrub.layout import image_layout
@@ -51,23 +52,52 @@ def test_spliced_output_reads_as_the_rendered_output(tmp_path: Path) -> None:
     assert used >= 3  # ordinary JPEGs take this path
 
 
-def test_scrub_file_writes_what_scrub_bytes_returns(tmp_path: Path) -> None:
+@pytest.fixture
+def splice_all(monkeypatch: pytest.MonkeyPatch) -> list[SplicedReader]:
+    """Every size spliced (the corpus is small); the spliced readers ``scrub_file`` used are collected."""
+    used: list[SplicedReader] = []
+
+    def spy(*args: Any) -> SplicedReader | None:
+        sp = splice(*args)
+        if sp is not None:
+            used.append(sp)
+        return sp
+
+    monkeypatch.setattr(api, "SPLICE_MIN", 0)
+    monkeypatch.setattr(api, "splice", spy)
+    return used
+
+
+def test_scrub_file_writes_what_scrub_bytes_returns(tmp_path: Path, splice_all: list[SplicedReader]) -> None:
     for i, data in enumerate(_jpegs(tmp_path)):
         src, dst = tmp_path / f"in{i}.jpg", tmp_path / f"out{i}.jpg"
         src.write_bytes(data)
         out, report = scrub_bytes(data)
         assert scrub_file(src, dst).to_dict() | {"timings_ms": {}} == report.to_dict() | {"timings_ms": {}}
         assert dst.read_bytes() == out
+    assert len(splice_all) >= 3
 
 
-def test_partial_writes_are_resumed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_files_are_rendered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    used: list[object] = []
+    monkeypatch.setattr(api, "splice", lambda *a: used.append(a))
+    src = tmp_path / "in.jpg"
+    src.write_bytes(mc.jpeg(gps=True))
+    assert src.stat().st_size < api.SPLICE_MIN
+    scrub_file(src, tmp_path / "out.jpg")
+    assert used == []
+
+
+def test_partial_writes_are_resumed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, splice_all: list[SplicedReader]
+) -> None:
     data = mc.jpeg(gps=True)
     real = os.writev
     monkeypatch.setattr(os, "writev", lambda fd, bufs: real(fd, [bytes(memoryview(bufs[0])[:777])]))
     src, dst = tmp_path / "in.jpg", tmp_path / "out.jpg"
     src.write_bytes(data)
     scrub_file(src, dst)
-    assert dst.read_bytes() == scrub_bytes(data)[0]
+    assert dst.read_bytes() == scrub_bytes(data)[0] and len(splice_all) == 1
 
 
 def test_location_in_the_spliced_head_is_refused(tmp_path: Path) -> None:
