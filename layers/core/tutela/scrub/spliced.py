@@ -1,12 +1,13 @@
 """A JPEG output verified and written as two parts: its rendered header and the input's scan data, uncopied.
 
-``scrub_file`` (in-memory path) used to render the whole output (one copy of every pixel byte), verify it
-(a ``memcmp`` of the scans against the input's to reuse their walk) and write it. When the plan ends with
-one ``Copy`` holding every scan to the image's end, the output is exactly ``head + data[start:end]``:
-``SplicedReader`` serves those bytes to the verifier, and ``write`` hands the same two buffers to
-``os.writev``. The verifier reads the output through this reader as through any other (header walk, EXIF
-and XMP re-parse, carve); only the scans' identity with the walked input is known from the pieces, not from
-a ``memcmp`` (``covers``). What is written is what was verified: the same objects, the byte count checked.
+``scrub_file`` (in-memory path, files from ``api.SPLICE_MIN`` on) used to render the whole output (one copy
+of every pixel byte), verify it (a ``memcmp`` of the scans against the input's to reuse their walk) and write
+it. When the plan ends with one ``Copy`` holding every scan to the image's end, the output is exactly
+``head + data[start:end]``: ``SplicedReader`` serves those bytes to the verifier, and ``write`` hands the same
+two buffers to ``os.writev``. The verifier reads the output through this reader as through any other (header
+walk, EXIF and XMP re-parse, carve); only the scans' identity with the walked input is known from the pieces,
+not from a ``memcmp`` (``covers``). What is written is what was verified: the same objects, the byte count
+checked.
 """
 
 from __future__ import annotations
