@@ -53,6 +53,15 @@ def test_scrub_file_outputs_are_unchanged(
     assert _diff(table, files, lambda d: golden.outcome(d, tmp_path)) == []
 
 
+def test_spliced_outputs_are_unchanged(
+    table_and_inputs: tuple[dict[str, str], dict[str, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JPEGs verified and written spliced (header + the input's scan bytes, spliced.py) at every size."""
+    table, files = table_and_inputs
+    monkeypatch.setattr(api, "SPLICE_MIN", 0)
+    assert _diff(table, files, lambda d: golden.outcome(d, tmp_path)) == []
+
+
 def test_streamed_outputs_are_unchanged(
     table_and_inputs: tuple[dict[str, str], dict[str, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

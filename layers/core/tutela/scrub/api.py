@@ -30,6 +30,7 @@ from tutela.scrub.core import (
     Zero,
 )
 from tutela.scrub.layout import Layout, WalkedScans, image_layout
+from tutela.scrub.spliced import render_pieces, splice
 from tutela.scrub.verify import carve_location, find_location_reader
 from tutela.sniff import SNIFF_BYTES, sniff
 
@@ -221,15 +222,25 @@ def scrub_file(
             # (cheaper than range copies plus a second read of the output; bounded by IN_MEMORY_MAX).
             data = _read_all(src_fd, size)
             plan, report, lay = _plan_layout(BytesReader(data), limits)
-            out = _render(plan, data)
+            walked = _walked(data, lay)
+            # A JPEG whose scans are copied as they are: verified and written as header + the input's scan
+            # bytes (spliced.py), without rendering the pixels into a second buffer. Below SPLICE_MIN the
+            # rendered buffer is as cheap (measured: an 80 KB photo took 2-3% more CPU spliced).
+            spliced = None
+            if size >= SPLICE_MIN and walked is not None and walked.ecs and lay and not lay.jpeg_mpf:
+                spliced = splice(plan, data, walked.sos, walked.end, walked.ecs[0][0])
+            out = _render(plan, data) if spliced is None else b""
             t1 = time.perf_counter()
-            _verify(BytesReader(out), report, limits, _walked(data, lay))
+            _verify(BytesReader(out) if spliced is None else spliced, report, limits, walked)
             t2 = time.perf_counter()
             out_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                view = memoryview(out)
-                while view:
-                    view = view[os.write(out_fd, view) :]
+                if spliced is not None:
+                    spliced.write(out_fd)
+                else:
+                    view = memoryview(out)
+                    while view:
+                        view = view[os.write(out_fd, view) :]
             finally:
                 os.close(out_fd)
         else:
@@ -246,6 +257,7 @@ def scrub_file(
 
 
 IN_MEMORY_MAX = 64 * 1024 * 1024
+SPLICE_MIN = 256 * 1024  # bench/bench_scrub.py: at 1.6 MB and 12 MP splicing halved scrub_file's CPU time
 
 
 def _walked(data: bytes, lay: Layout | None) -> WalkedScans | None:
@@ -263,12 +275,7 @@ def _read_all(fd: int, size: int) -> bytes:
 
 
 def _render(plan: Plan, data: bytes) -> bytes:
-    mv = memoryview(data)
-    return b"".join(
-        mv[p.offset : p.offset + p.length] if isinstance(p, Copy) else p.data if isinstance(p, Data)
-        else bytes(p.length)
-        for p in plan.pieces
-    )  # fmt: skip
+    return render_pieces(plan.pieces, data)
 
 
 def _scrub_stream(src_fd: int, size: int, tmp: str, limits: ScrubLimits) -> tuple[float, float, ScrubReport]:

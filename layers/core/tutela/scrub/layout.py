@@ -28,6 +28,7 @@ import zlib
 from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
 from tutela.record import FrozenRecord, Record
 from tutela.scrub.core import BytesReader, Ctx, FileReader, Reader, ScrubLimits
+from tutela.scrub.spliced import SplicedReader
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up, see tutela/record.py)
 if TYPE_CHECKING:
@@ -183,6 +184,15 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
     r = c.reader
     if type(r) is BytesReader:
         return _jpeg_header_bytes(c, r._data, start)
+    if type(r) is SplicedReader and start == 0:
+        # The same walk over the output's first bytes. Where it succeeds a walk of the whole output gives
+        # the same result (the same bytes; the bounds checks pass against a larger size). Where it does not,
+        # the whole output is walked below and gives its own answer, with the budget it had.
+        count = c.budget.count
+        try:
+            return _jpeg_header_bytes(c, r.prefix(), 0)
+        except CorruptMediaError:
+            c.budget.count = count
     if r.read_at(start, 2, "JPEG header") != b"\xff\xd8":
         raise CorruptMediaError("not a JPEG (missing SOI)")
     pos = start + 2
@@ -389,8 +399,12 @@ def _jpeg(c: Ctx, walked: WalkedScans | None = None) -> Layout:
     ecs: list[tuple[int, int]] = []
     if (
         walked is not None
-        and isinstance(r, BytesReader)
-        and r._data.startswith(memoryview(walked.data)[walked.sos : walked.end], sos)
+        and (
+            r.covers(sos, walked.data, walked.sos, walked.end)  # the same bytes, by construction (spliced.py)
+            if isinstance(r, SplicedReader)
+            else isinstance(r, BytesReader)
+            and r._data.startswith(memoryview(walked.data)[walked.sos : walked.end], sos)
+        )
     ):
         d = sos - walked.sos  # same bytes from our SOS on: same scans, same EOI, shifted by d
         inner = [(m, o + d, n) for m, o, n in walked.inner]

@@ -17,6 +17,7 @@ from tutela.scrub import exif, iptc, xmp
 from tutela.scrub.core import Budget, BytesReader, Ctx, Reader, ScrubLimits
 from tutela.scrub.jpeg import EXIF_SIG, segments
 from tutela.scrub.layout import Layout
+from tutela.scrub.spliced import SplicedReader
 
 _PNG_LOC = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|province")
 _KEY_LOC = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude")
@@ -281,6 +282,8 @@ def carve_location(
 def _find(reader: Reader, pattern: bytes, pos: int, end: int) -> int:
     if type(reader) is BytesReader:
         return reader._data.find(pattern, pos, end)
+    if type(reader) is SplicedReader and end <= reader.prefix_size:
+        return reader.prefix().find(pattern, pos, end)
     window = 4 * 1024 * 1024  # bounded by ``end``: never reads past the range (an S3 object's mdat)
     while pos < end:
         buf = reader.read_upto(pos, min(window, end - pos))
