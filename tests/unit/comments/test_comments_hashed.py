@@ -219,7 +219,7 @@ def test_the_model_abstains_on_a_blank_normalised_text(tmp_path: Path) -> None:
     for f in DATA_DIR.glob("*.toml"):
         shutil.copyfile(f, tmp_path / f.name)
     raw = dump_model(
-        np.array([1]), np.zeros((1, 6)), 1.0, {}, np.full((3, 6), 3.0), BITS, OUTPUTS, {}, 0.0, {}
+        np.array([1]), np.zeros((1, 6)), 1.0, {}, np.full((3, 6), 5.0), BITS, OUTPUTS, {}, 0.0, {}
     )
     (tmp_path / "model.comments.json.gz").write_bytes(raw)
     lex = load_lexicon(tmp_path)
@@ -229,7 +229,7 @@ def test_the_model_abstains_on_a_blank_normalised_text(tmp_path: Path) -> None:
         assert classify_text(text, minor_context=True, lexicon=lex)["verdict"] == "allow"
     # the rules stage still reviews a sexual emoji under a child's post (no veto from an abstaining model)
     assert classify_text("🍆💦", minor_context=True, lexicon=lex)["verdict"] != "allow"
-    assert classify_text("hello there", minor_context=True, lexicon=lex)["verdict"] != "allow"  # bias 3
+    assert classify_text("hello there", minor_context=True, lexicon=lex)["verdict"] != "allow"  # bias 5: p 0.993, above every review threshold
 
 
 def test_the_fold_table_expands_every_code_point_as_translate_does() -> None:

@@ -44,7 +44,7 @@ def _data_dir(tmp_path: Path, doc: dict[str, Any]) -> Path:
 
 
 # "zebra" is a made-up cue: strongly bad for the model, unknown to the rules
-ZEBRA = {"word:zebra": [9, 0, 0, 9, 0, 0], "word:snap": [-9, 0, 0, -9, 0, 0]}
+ZEBRA = {"word:zebra": [12, 0, 0, 9, 0, 0], "word:snap": [-9, 0, 0, -9, 0, 0]}
 
 
 def test_features_are_words_pairs_heads_and_for_chinese_characters_and_pairs() -> None:
@@ -99,7 +99,7 @@ def test_malformed_model_files_are_rejected_at_load(mutate: Any, message: str) -
 def test_the_model_flags_what_the_rules_miss_and_says_so(tmp_path: Path) -> None:
     lex = load_lexicon(_data_dir(tmp_path, _doc(ZEBRA)))
     r = classify_text("zebra", minor_context=True, lexicon=lex)
-    assert r["verdict"] == "block"  # p >= the minor block threshold
+    assert r["verdict"] == "block"  # p 0.996 >= the minor block threshold
     assert r["model"]["id"] == "test-model" and r["model"]["score"] > 0.9
     assert r["evidence"][-1]["rule"] == "model:test-model" and r["evidence"][-1]["text"] == "zebra"
     assert r["categories"] == ["grooming"]  # the output ZEBRA weighs (index 3)
