@@ -66,6 +66,12 @@ def test_the_prebuilt_learned_model_scores_byte_identically(tmp_path: Path) -> N
         assert table.tobytes() == built.table.tobytes()  # type: ignore[union-attr]
         fold = loaded.fold  # type: ignore[union-attr]  # the pinyin fold: same items in the same order
         assert fold == built.fold and list(fold.items()) == list(built.fold.items())  # type: ignore[union-attr]
+    emb = getattr(loaded, "emb", None)
+    if emb is not None:  # the wide & deep model: its embedding table travels as its non-zero rows
+        assert emb.dtype == np.int8 and emb.flags.writeable and emb.flags.c_contiguous
+        assert emb.shape == built.emb.shape and emb.tobytes() == built.emb.tobytes()  # type: ignore[union-attr]
+        # the layer is shared by ScanMedia near Lambda's 262 MB: the dense 16 MB table must not be shipped
+        assert (root / prebuilt.PICKLE.name).stat().st_size < 8_000_000
     rows = [json.loads(line) for line in (DEV_CORPUS).read_text(encoding="utf-8").splitlines() if line]
     lines = [json.dumps({"id": str(i), "text": r["text"]}) for i, r in enumerate(rows)]
     for ctx in (True, None, False):

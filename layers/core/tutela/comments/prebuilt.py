@@ -5,7 +5,7 @@ pickle of the finished :class:`Matcher` (its lexicon and learned model included)
 that. The file records a digest of every file in ``data/`` and is used only if the files still match it,
 so an edited lexicon is never judged by a stale automaton: it is rebuilt from the files, as before.
 
-The file (format 6)::
+The file (format 7)::
 
     u32 big-endian n | header: pickle (format, data digest, python, body length) of n bytes
     | body: zlib'd pickle of the matcher | blobs: raw bytes the body refers to
@@ -16,7 +16,9 @@ rebuilt exactly (same type, dtype, shape and contents): the learned model's weig
 holds them: one byte) plus those entries, rebuilt with one cumulative sum and one scatter per row (the
 non-zero columns it replaced scattered 2.3M entries for 1.1M non-zero ones), the pinyin fold's integer
 arrays in the narrowest integer type that holds their values, and its code point -> pinyin map as flat
-sequences (keys, each distinct value once, an index per key: ~27,000 keys, ~400 values). Compiled regular
+sequences (keys, each distinct value once, an index per key: ~27,000 keys, ~400 values). The wide & deep
+model's embedding table (2**20 rows of 16 int8) stays in the compressed body as its non-zero rows and their
+positions (gaps). Compiled regular
 expressions are made again from the build's recorded programs (:mod:`tutela.comments.regexes`). The layer
 is shared by ScanMedia near Lambda's 262 MB: the blobs must stay small.
 
@@ -45,8 +47,9 @@ if TYPE_CHECKING:
     from tutela.comments.match import Matcher
 
 PICKLE = DATA_DIR / "matcher.pickle"
-_FORMAT = 6
+_FORMAT = 7
 _SPARSE_ROWS = "int8-sparse-rows"
+_ROW_TABLE = "int8-nonzero-rows"
 _NARROW = "narrow-ints"
 _CHAR_MAP = "char-map"
 _REGEX = "regex"
@@ -88,7 +91,17 @@ class _Writer(pickle.Pickler):
             return (_REGEX, obj.pattern, obj.flags)
         np = self._np
         if np is not None and type(obj) is np.ndarray:
-            if obj.dtype == np.int8 and obj.ndim == 2 and obj.nbytes >= _MIN_TABLE_BYTES:
+            big = obj.dtype == np.int8 and obj.ndim == 2 and obj.nbytes >= _MIN_TABLE_BYTES
+            if big and obj.shape[0] > obj.shape[1]:
+                # one short row per hash bucket (the wide & deep model's embeddings, 2**20 x 16, ~23% of rows
+                # non-zero): the non-zero rows' positions as gaps in the narrowest type, and those rows, both
+                # inline in the zlib'd body (the rows compress ~1.9x; raw they would push ScanMedia's
+                # function + layers over 262 MB)
+                at = np.flatnonzero(obj.any(axis=1))
+                gaps = np.diff(at, prepend=-1)
+                narrow = np.min_scalar_type(int(gaps.max()) if len(gaps) else 0)
+                return (_ROW_TABLE, obj.shape, narrow.str, gaps.astype(narrow).tobytes(), obj[at].tobytes())
+            if big:
                 rows = []
                 for row in obj:
                     at = np.flatnonzero(row)
@@ -148,6 +161,14 @@ class _Reader(pickle.Unpickler):
         if kind == _NARROW:
             _, dtype, narrow, where = pid
             return np.frombuffer(self._bytes(where), dtype=narrow).astype(dtype)  # a writable copy
+        if kind == _ROW_TABLE:
+            _, shape, gap_type, gaps, data = pid
+            table = np.zeros(shape, dtype=np.int8)
+            at = np.cumsum(np.frombuffer(gaps, dtype=gap_type), dtype=np.intp)
+            at -= 1
+            # ValueError / IndexError if malformed: the file is ignored, the matcher built from the files
+            table[at] = np.frombuffer(data, dtype=np.int8).reshape(len(at), shape[1])
+            return table
         if kind == _SPARSE_ROWS:
             _, shape, rows = pid
             table = np.zeros(shape, dtype=np.int8)  # writable and owning its memory, as the dense original
