@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from tutela.comments.hashed import HashedModel, parse_model, rule_keys
+from tutela.comments.hashed import HashedModel, _b64, parse_model, rule_keys
 from tutela.comments.lexicon import LexiconError
 
 FORMAT = "tutela.comments.widedeep/1"
@@ -125,10 +125,6 @@ def _rule_emb(model: WideDeepModel, rule_features: tuple[str, ...], minor_contex
     h = model._rule_emb(rule_features, minor_context)
     h.flags.writeable = False
     return h
-
-
-def _b64(a: np.ndarray) -> str:
-    return base64.b64encode(a.tobytes()).decode("ascii")
 
 
 def dump_widedeep(
