@@ -229,7 +229,8 @@ def test_the_model_abstains_on_a_blank_normalised_text(tmp_path: Path) -> None:
         assert classify_text(text, minor_context=True, lexicon=lex)["verdict"] == "allow"
     # the rules stage still reviews a sexual emoji under a child's post (no veto from an abstaining model)
     assert classify_text("🍆💦", minor_context=True, lexicon=lex)["verdict"] != "allow"
-    assert classify_text("hello there", minor_context=True, lexicon=lex)["verdict"] != "allow"  # bias 5: p 0.993, above every review threshold
+    # bias 5: p 0.993, above every review threshold
+    assert classify_text("hello there", minor_context=True, lexicon=lex)["verdict"] != "allow"
 
 
 def test_the_fold_table_expands_every_code_point_as_translate_does() -> None:
