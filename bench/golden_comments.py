@@ -1,6 +1,7 @@
 """Golden check for speed work on the comment path: full outputs byte-identical to a peer tree's.
 
-    .venv/bin/python bench/golden_comments.py --peer /work/main          # compare with main's code
+    git worktree add ../peer main     # a checkout of the code to compare with (e.g. main)
+    .venv/bin/python bench/golden_comments.py --peer ../peer             # compare with its code
     .venv/bin/python bench/golden_comments.py --dump OUT_DIR [--tree T]  # just write the outputs
     .venv/bin/python bench/golden_comments.py --against OUT_DIR          # this tree against a dump
 
