@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,21 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TutelaTest")
+
+
+def outputs_under_hash_seeds(code: str, seeds: tuple[str, ...] = ("1", "2")) -> set[str]:
+    """What ``python -c code`` prints in fresh processes with different ``PYTHONHASHSEED``s (one item when
+    the output does not depend on the per-process string hash)."""
+    return {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in seeds
+    }
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import outputs_under_hash_seeds
 from tutela.comments import LexiconError, classify_text, load_lexicon
 from tutela.comments.hashed import HashedModel, dump_model, parse_model, text_features
 from tutela.comments.lexicon import CATEGORIES, DATA_DIR
@@ -85,17 +83,7 @@ def test_scores_do_not_depend_on_the_process_hash_seed() -> None:
         "from tutela.comments.hashed import text_features;"
         "print(sorted(text_features([' hi there 你好 '], [' hi there nihao '], [None], 16)[1].tolist()))"
     )
-    outs = {
-        subprocess.run(
-            [sys.executable, "-c", code],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for seed in ("1", "2")
-    }
-    assert len(outs) == 1
+    assert len(outputs_under_hash_seeds(code)) == 1
 
 
 def test_malformed_weights_files_are_rejected() -> None:
