@@ -74,19 +74,53 @@ def bucket(aws: None) -> str:
     return "banks-test"
 
 
-def test_concurrent_removals_are_all_kept(bucket: str) -> None:
-    """Reviewers block at the same time: every hash ends in the bank (conditional writes + retry)."""
+@pytest.fixture
+def atomic_s3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each request to moto applied atomically, as S3 applies it. moto answers in the calling thread and
+    checks a PUT's If-Match/If-None-Match before the write, not with it: two concurrent writers could both
+    pass, and a hash was lost (2 of 100 runs on a loaded machine; S3 lets exactly one win and answers the
+    other 412, or 409 while both are in flight). It also closes an overwritten object's buffer under a
+    concurrent GET ("I/O operation on closed file", 4 of 100). Writers still interleave between requests."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    process = BotocoreStubber.process_request
+
+    def atomic(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return process(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", atomic)
+
+
+def test_concurrent_removals_are_all_kept(bucket: str, atomic_s3: None) -> None:
+    """Reviewers block at the same time: every hash ends in the bank (conditional writes + retry). All eight
+    read the bank before any of them writes (a barrier before each one's first PUT), so every run races
+    eight writers for the same snapshot version and index: unconditional writes would keep one hash."""
     from tutela.aws.banks import RemovedBank, S3Blobs
     from tutela.bank.store import BankRepository
 
     client = boto3.client("s3")
     hashes = [_flip(A, n) for n in range(1, 9)]
     errors: list[BaseException] = []
+    all_read = threading.Barrier(len(hashes), timeout=60)
+    refused: list[int] = []
 
     def block(h: str) -> None:
-        # one client per reviewer, as separate Lambda containers would have (a shared one makes moto's
-        # in-memory response streams race: "I/O operation on closed file" under load)
-        own = boto3.session.Session().client("s3")
+        own = boto3.session.Session().client("s3")  # one per reviewer, as separate Lambda containers
+        first_put = [True]
+
+        def wait_for_all(**_: Any) -> None:
+            if first_put:
+                first_put.clear()
+                all_read.wait()
+
+        def count_refused(http_response: Any, **_: Any) -> None:
+            if http_response.status_code == 412:
+                refused.append(1)
+
+        own.meta.events.register("before-call.s3.PutObject", wait_for_all)
+        own.meta.events.register("after-call.s3.PutObject", count_refused)
         try:
             RemovedBank(bucket, "platform_removed", client=own, attempts=12).add(
                 [BankEntry("platform_removed", h)], []
@@ -100,11 +134,23 @@ def test_concurrent_removals_are_all_kept(bucket: str) -> None:
     for t in threads:
         t.join()
     assert errors == []
+    assert len(refused) >= len(hashes) - 1  # the race happened: seven writers lost the first round
     repo = BankRepository(S3Blobs(bucket, client))
     meta = repo.read_index()["banks"]["platform_removed"]
     words, _ = repo._snapshot("platform_removed", meta["version"])
     assert sorted(w.astype(">u8").tobytes().hex() for w in words) == sorted(hashes)
     assert meta["count"] == 8 and meta["action"] == "block"
+
+
+def test_only_a_dead_writers_snapshot_counts_as_abandoned(template: dict[str, Any]) -> None:
+    """Promise: a takeover never overwrites a snapshot its writer may still commit (that writer's additions
+    would be lost). The conditional writer is the review function, which Lambda stops at its timeout: a
+    snapshot counts as abandoned only when it is older than that."""
+    from tutela.aws.banks import ABANDONED_AFTER_S, ConditionalS3Blobs
+
+    timeout = template["Resources"]["ReviewApiFunction"]["Properties"]["Timeout"]
+    assert timeout < ABANDONED_AFTER_S
+    assert ConditionalS3Blobs("b").abandoned_after == ABANDONED_AFTER_S
 
 
 def test_a_lost_race_is_a_conflict_not_an_overwrite(bucket: str) -> None:

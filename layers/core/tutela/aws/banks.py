@@ -37,13 +37,22 @@ class BankConflict(TransientError):
     """Another writer changed the bank between this writer's read and its write: read again and retry."""
 
 
+# A snapshot version nobody committed counts as abandoned once it is older than this. Taking over a version
+# whose writer is still alive could lose that writer's additions (it may commit the index after the
+# takeover's overwrite), so this must exceed the lifetime of every conditional writer: the review function
+# (Lambda ends it at its 29 s timeout; tests/unit/remod/test_retro_and_removals.py checks the template).
+ABANDONED_AFTER_S = 120.0
+
+
 class ConditionalS3Blobs(S3Blobs):
     """S3Blobs whose writes cannot lose another writer's: the bank index is replaced only if it is still
     the version this writer read (If-Match, or If-None-Match when there was none), and a snapshot object is
     written only if no other writer wrote that version first (If-None-Match). A version written by a writer
     that died before committing the index (older than ``abandoned_after``) is taken over."""
 
-    def __init__(self, bucket: str, client: Any | None = None, abandoned_after: float = 120.0) -> None:
+    def __init__(
+        self, bucket: str, client: Any | None = None, abandoned_after: float = ABANDONED_AFTER_S
+    ) -> None:
         super().__init__(bucket, client)
         self.abandoned_after = abandoned_after
         self._etags: dict[str, str | None] = {}
