@@ -32,6 +32,7 @@ from tutela.scrub.spliced import SplicedReader
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up, see tutela/record.py)
 if TYPE_CHECKING:
+    import mmap
     from typing import Any
 
 # A real marker inside entropy-coded data: FF followed by anything but 00 (stuffing), D0-D7 (restart)
@@ -183,57 +184,51 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
     """Segments from SOI to the first SOS: ([(marker, offset, total)], sos offset, (width, height))."""
     r = c.reader
     if type(r) is BytesReader:
-        return _jpeg_header_bytes(c, r._data, start)
+        return _jpeg_header_walk(c, r._data, start)
     if type(r) is SplicedReader and start == 0:
         # The same walk over the output's first bytes. Where it succeeds a walk of the whole output gives
         # the same result (the same bytes; the bounds checks pass against a larger size). Where it does not,
         # the whole output is walked below and gives its own answer, with the budget it had.
         count = c.budget.count
         try:
-            return _jpeg_header_bytes(c, r.prefix(), 0)
+            return _jpeg_header_walk(c, r.prefix(), 0)
         except CorruptMediaError:
             c.budget.count = count
-    if r.read_at(start, 2, "JPEG header") != b"\xff\xd8":
-        raise CorruptMediaError("not a JPEG (missing SOI)")
-    pos = start + 2
-    out: list[tuple[int, int, int]] = []
-    size = (0, 0)
-    while True:
-        c.budget.tick()
-        b = r.read_at(pos, 4, "JPEG segment") if pos + 4 <= r.size else r.read_at(pos, 2, "JPEG segment")
-        if b[0] != 0xFF:
-            raise CorruptMediaError("JPEG segment marker expected")
-        marker = b[1]
-        if marker == 0xFF:
-            pos += 1
-            continue
-        if marker in _STANDALONE:
-            out.append((marker, pos, 2))
-            pos += 2
-            continue
-        if marker == 0xD9:
-            raise CorruptMediaError("JPEG ends before any image data")
-        if len(b) < 4:
-            raise CorruptMediaError("truncated or out-of-bounds JPEG segment length")
-        length = (b[2] << 8) | b[3]
-        if length < 2:
-            raise CorruptMediaError("JPEG segment with impossible length")
-        if pos + 2 + length > r.size:
-            raise CorruptMediaError("truncated JPEG segment")
-        if marker == 0xDA:
-            return out, pos, size  # no frame header: (0, 0), which the scanner refuses
-        if marker in _SOF and length >= 7:
-            h, w = struct.unpack(">HH", r.read_at(pos + 5, 4))
-            size = (w, h)
-        out.append((marker, pos, 2 + length))
-        pos += 2 + length
+    if type(r) is FileReader:
+        return _jpeg_header_walk(c, r.buffer() if r.size else b"", start)  # mapped, as the scan walk reads it
+    return _jpeg_header_walk(c, _Paged(r), start)  # an S3 object (ranged reads), a spliced output
 
 
-def _jpeg_header_bytes(
-    c: Ctx, d: bytes, start: int
+class _Paged:
+    """A reader indexed like bytes (``d[i]`` is the byte at ``i``, ``len(d)`` its size), read a page at a
+    time through ``read_at``: the header walk reads a few bytes per segment, mostly in the same page."""
+
+    __slots__ = ("_base", "_page", "_r")
+    PAGE = 4096
+
+    def __init__(self, r: Reader) -> None:
+        self._r = r
+        self._base = 0
+        self._page = b""
+
+    def __len__(self) -> int:
+        return self._r.size
+
+    def __getitem__(self, i: int) -> int:
+        j = i - self._base
+        if 0 <= j < len(self._page):
+            return self._page[j]
+        self._base = i
+        self._page = self._r.read_at(i, min(self.PAGE, self._r.size - i), "JPEG segment")
+        return self._page[0]
+
+
+def _jpeg_header_walk(
+    c: Ctx, d: bytes | mmap.mmap | _Paged, start: int
 ) -> tuple[list[tuple[int, int, int]], int, tuple[int, int]]:
-    """``jpeg_header`` over bytes in memory: the same walk, the same errors, indexing the bytes directly
-    instead of a bounds-checked read per segment (it runs twice per photo: on the input and on the output)."""
+    """``jpeg_header`` over ``d``, the file's bytes: in memory or mapped, indexed directly (no bounds-checked
+    read per segment: it runs twice per photo, on the input and on the output), or read through a reader a
+    page at a time."""
     n = len(d)
     if start < 0 or start + 2 > n:
         raise CorruptMediaError("truncated or out-of-bounds JPEG header")
@@ -267,7 +262,7 @@ def _jpeg_header_bytes(
         if pos + 2 + length > n:
             raise CorruptMediaError("truncated JPEG segment")
         if marker == 0xDA:
-            return out, pos, size
+            return out, pos, size  # no frame header: (0, 0), which the scanner refuses
         if marker in _SOF and length >= 7:
             size = ((d[pos + 7] << 8) | d[pos + 8], (d[pos + 5] << 8) | d[pos + 6])
         out.append((marker, pos, 2 + length))
