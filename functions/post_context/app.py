@@ -15,7 +15,7 @@ from tutela.act import Targets
 from tutela.aws.bus import DecisionBus
 from tutela.aws.post_context import PostContextStore, raise_for
 from tutela.aws.s3 import S3
-from tutela.aws.settings import PostContextSettings, at_init
+from tutela.aws.settings import ReevaluateSettings, at_init
 from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
 from tutela.contracts import StepInput
@@ -24,7 +24,7 @@ from tutela.errors import InvalidInputError
 from tutela.posts.reevaluate import Cause, Reevaluator
 
 _s3 = S3()
-_settings = at_init(PostContextSettings.from_env)
+_settings = at_init(ReevaluateSettings.from_env)
 
 
 @step

@@ -16,7 +16,7 @@ from tutela.aws.bus import DecisionBus
 from tutela.aws.post_context import PostContextStore
 from tutela.aws.remod_store import RemodStore
 from tutela.aws.s3 import S3
-from tutela.aws.settings import RemoderateSettings, at_init
+from tutela.aws.settings import ReevaluateSettings, at_init
 from tutela.aws.step import logger, metrics, step
 from tutela.errors import InvalidInputError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING
@@ -27,10 +27,10 @@ from tutela.remod.retro import Addition
 from tutela.remod.versions import retro_fingerprint
 
 _s3 = S3()
-_settings = at_init(RemoderateSettings.from_env)
+_settings = at_init(ReevaluateSettings.from_env)
 
 
-def _remoderator(cfg: RemoderateSettings, event: dict[str, Any], run_args: dict[str, Any]) -> Remoderator:
+def _remoderator(cfg: ReevaluateSettings, event: dict[str, Any], run_args: dict[str, Any]) -> Remoderator:
     run = Run(
         execution_id=event.get("execution_id") if isinstance(event.get("execution_id"), str) else None,
         event_time=event.get("event_time") if isinstance(event.get("event_time"), str) else None,

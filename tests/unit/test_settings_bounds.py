@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tutela.aws.settings import ClassifySettings, PostContextSettings, RecordSettings
+from tutela.aws.settings import ClassifySettings, RecordSettings, ReevaluateSettings
 from tutela.errors import ConfigurationError
 from tutela.limits import MAX_COMMENT_BATCH_BYTES, MAX_COMMENTS_PER_BATCH
 
@@ -40,7 +40,7 @@ BASE = {
             MAX_COMMENT_BATCH_BYTES,
         ),
         (RecordSettings, "DECISION_RETENTION_DAYS", "retention_days", 1, None, 400),
-        (PostContextSettings, "DECISION_RETENTION_DAYS", "retention_days", 1, None, 400),
+        (ReevaluateSettings, "DECISION_RETENTION_DAYS", "retention_days", 1, None, 400),
     ],
 )
 def test_numeric_settings_hold_their_range_exactly(
@@ -68,5 +68,5 @@ def test_a_flag_is_true_or_false_and_off_by_default() -> None:
 
 
 def test_post_context_carries_acts_settings() -> None:
-    s = PostContextSettings.from_env(BASE)
+    s = ReevaluateSettings.from_env(BASE)
     assert (s.act.published_bucket, s.act.quarantine_bucket, s.act.event_bus_name) == ("p", "q", "bus")

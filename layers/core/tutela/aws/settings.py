@@ -208,23 +208,6 @@ class PostSettings(FrozenRecord):
         return cls(_str(env, "STAGING_BUCKET"), _str(env, "DECISIONS_TABLE"))
 
 
-class PostContextSettings(FrozenRecord):
-    __slots__ = ("act", "decisions_table", "retention_days")
-
-    def __init__(self, decisions_table: str, retention_days: int, act: ActSettings) -> None:
-        self.decisions_table = decisions_table
-        self.retention_days = retention_days
-        self.act = act
-
-    @classmethod
-    def from_env(cls, env: Env) -> PostContextSettings:
-        return cls(
-            _str(env, "DECISIONS_TABLE"),
-            _int(env, "DECISION_RETENTION_DAYS", 400, low=1),
-            ActSettings.from_env(env),
-        )
-
-
 class ReviewApiSettings(FrozenRecord):
     __slots__ = (
         "bank_bucket",
@@ -302,7 +285,10 @@ class RemodPlanSettings(FrozenRecord):
         )
 
 
-class RemoderateSettings(FrozenRecord):
+class ReevaluateSettings(FrozenRecord):
+    """PostContext and Remoderate: both append decisions to uploads already decided (a post's flags, a
+    re-moderation run) and carry them out as Act does, with Act's settings."""
+
     __slots__ = ("act", "decisions_table", "retention_days")
 
     def __init__(self, decisions_table: str, retention_days: int, act: ActSettings) -> None:
@@ -311,7 +297,7 @@ class RemoderateSettings(FrozenRecord):
         self.act = act
 
     @classmethod
-    def from_env(cls, env: Env) -> RemoderateSettings:
+    def from_env(cls, env: Env) -> ReevaluateSettings:
         return cls(
             _str(env, "DECISIONS_TABLE"),
             _int(env, "DECISION_RETENTION_DAYS", 400, low=1),
