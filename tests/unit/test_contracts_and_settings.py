@@ -138,6 +138,10 @@ SETTINGS = {
     "ClassifyCommentsFunction": "ClassifySettings",
     "RecordDecisionFunction": "RecordSettings",
     "ActFunction": "ActSettings",
+    "ClassifyPostFunction": "PostSettings",
+    "PostContextFunction": "ReevaluateSettings",
+    "RemodPlanFunction": "RemodPlanSettings",
+    "RemoderateFunction": "ReevaluateSettings",
     "ReviewApiFunction": "ReviewApiSettings",
 }
 
