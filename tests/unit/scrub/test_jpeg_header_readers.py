@@ -73,16 +73,22 @@ def test_every_reader_walks_a_header_as_bytes_in_memory_do(tmp_path: Path) -> No
 
 
 def test_a_paged_reader_reads_a_page_per_miss_not_a_read_per_byte() -> None:
-    class Counting(_Ranged):
-        reads = 0
+    """Pages are aligned: a read never straddles two pages (nor the reader's larger blocks)."""
+    reads: list[tuple[int, int]] = []
 
+    class Counting(_Ranged):
         def _read(self, offset: int, n: int) -> bytes:
-            Counting.reads += 1
+            reads.append((offset, n))
             return super()._read(offset, n)
 
     data = bytes(range(256)) * 40
     paged = _Paged(Counting(data))
     assert len(paged) == len(data)
     assert [paged[i] for i in range(0, len(data), 3)] == list(data[::3])
-    assert Counting.reads == -(-len(data) // _Paged.PAGE)
-    assert paged[5] == 5 and paged[len(data) - 1] == data[-1]
+    assert len(reads) == -(-len(data) // _Paged.PAGE)
+    reads.clear()
+    assert [paged[i] for i in (4090, 4095, 4096, 9000, len(data) - 1, 5)] == [
+        data[i] for i in (4090, 4095, 4096, 9000, len(data) - 1, 5)
+    ]
+    assert reads == [(4090, 6), (4096, 4096), (9000, 1240), (5, 4091)]  # 10239: in 9000's page
+    assert all(o // _Paged.PAGE == (o + n - 1) // _Paged.PAGE for o, n in reads)

@@ -201,7 +201,8 @@ def jpeg_header(c: Ctx, start: int) -> tuple[list[tuple[int, int, int]], int, tu
 
 class _Paged:
     """A reader indexed like bytes (``d[i]`` is the byte at ``i``, ``len(d)`` its size), read a page at a
-    time through ``read_at``: the header walk reads a few bytes per segment, mostly in the same page."""
+    time through ``read_at``: the header walk reads a few bytes per segment, mostly in the same page. Pages
+    are aligned, so one never straddles a larger block of the reader (S3Reader's, FileReader's head)."""
 
     __slots__ = ("_base", "_page", "_r")
     PAGE = 4096
@@ -218,8 +219,9 @@ class _Paged:
         j = i - self._base
         if 0 <= j < len(self._page):
             return self._page[j]
+        end = min((i // self.PAGE + 1) * self.PAGE, self._r.size)  # to the end of i's page
         self._base = i
-        self._page = self._r.read_at(i, min(self.PAGE, self._r.size - i), "JPEG segment")
+        self._page = self._r.read_at(i, end - i, "JPEG segment")
         return self._page[0]
 
 
