@@ -421,8 +421,8 @@ class HashedModel:
                     if type(feats) is tuple
                     else self._rule_sum(feats, ctxs[i])
                 )
-        cols = self.index.row[buckets]
-        z0 = np.bincount(rows, weights=self.table[0][cols], minlength=n)
+        cols = self.index.row.take(buckets)  # (take: faster than indexing for these gathers)
+        z0 = np.bincount(rows, weights=self.table[0].take(cols), minlength=n)
         z0 *= self.scale
         z0 *= scale
         z0 += self.bias[cidx, 0]
@@ -442,7 +442,7 @@ class HashedModel:
             r, b = rows[keep], cols[keep]
             z = np.empty((n, k - 1))
             for j in range(1, k):
-                z[:, j - 1] = np.bincount(r, weights=self.table[j][b], minlength=n)
+                z[:, j - 1] = np.bincount(r, weights=self.table[j].take(b), minlength=n)
             z *= self.scale
             z *= scale[:, None]
             z += self.bias[cidx, 1:]

@@ -97,7 +97,7 @@ class WideDeepModel(HashedModel):
         if len(rows):
             order = np.argsort(rows, kind="stable")
             # (measured: take ~8x faster than emb[idx])
-            g = self.emb.take(self.emb_index.row[buckets[order]], axis=0)
+            g = self.emb.take(self.emb_index.row.take(buckets[order]), axis=0)
             starts = np.searchsorted(rows[order], np.arange(n))
             # a comment without features gets some neighbour's row here, times its scale of 0
             h[:] = np.add.reduceat(g, np.minimum(starts, len(g) - 1), axis=0, dtype=np.int32)
