@@ -309,7 +309,6 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
 
-@dataclass(frozen=True, eq=False)
 class BucketRows:
     """Where each of the ``2**bits`` hash buckets is in a compact table, one that keeps a row only for the
     buckets the weights file lists (pruning leaves a fraction of them) plus one last row of zeros that every
@@ -319,8 +318,11 @@ class BucketRows:
 
     Pickled as the gaps between the listed buckets (one byte each when they fit); the map is rebuilt."""
 
-    ids: np.ndarray  # the listed buckets, increasing (int64)
-    row: np.ndarray  # (2**bits,) int32: bucket -> its row; len(ids) (the zero row) for the others
+    __slots__ = ("ids", "row")  # a plain class: a dataclass costs ~3M instructions at import (cold start)
+
+    def __init__(self, ids: np.ndarray, row: np.ndarray) -> None:
+        self.ids = ids  # the listed buckets, increasing (int64)
+        self.row = row  # (2**bits,) int32: bucket -> its row; len(ids) (the zero row) for the others
 
     @classmethod
     def of(cls, ids: np.ndarray, bits: int) -> BucketRows:
