@@ -12,7 +12,8 @@ only a gain when ready + first request shrinks too: boto3 is imported and the cl
 
 ``--peer DIR``: another build (e.g. a copy of main's ``.aws-sam/build``) measured in the same run, process
 for process alternately, so its CPU column is comparable under the same load. ``--instructions``: instead,
-the instructions each process executes to ready, counted by valgrind (exact whatever the load; slow).
+the instructions each process executes to ready, counted by valgrind (exact whatever the load; slow). The
+probe ends with ``os._exit``: the interpreter's teardown (freeing every module, the automata) is not counted.
 
 Run ``make build`` first. Output: one line per function, median and min wall time of N fresh processes,
 the median process CPU time at ready, of the first request, ready + first request (and the peer's), and
@@ -66,7 +67,9 @@ if len(sys.argv) > 2:
     first = time.process_time() - cpu
     s = time.process_time(); handler(event, C()); second = time.process_time() - s
     first, second = 1000 * first, 1000 * second
-print(json.dumps({{"ready": ready, "cpu_ms": 1000 * cpu, "first_ms": first, "second_ms": second}}))
+report = {{"ready": ready, "cpu_ms": 1000 * cpu, "first_ms": first, "second_ms": second}}
+print(json.dumps(report), flush=True)
+os._exit(0)  # no interpreter teardown: Lambda never tears down a ready process, and valgrind would count it
 """
 
 IMPORT_HANDLER = """

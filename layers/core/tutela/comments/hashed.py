@@ -309,6 +309,58 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
 
+class BucketRows:
+    """Where each of the ``2**bits`` hash buckets is in a compact table, one that keeps a row only for the
+    buckets the weights file lists (pruning leaves a fraction of them) plus one last row of zeros that every
+    other bucket reads: ``row[bucket]``. A gather through ``row`` reads the same numbers the dense table
+    held, so every sum is the same; loading builds a ``2**bits`` int32 map instead of scattering every row
+    into a dense table (16 MB of embeddings), and the compact rows travel as they are.
+
+    Pickled as the gaps between the listed buckets (one byte each when they fit); the map is rebuilt."""
+
+    __slots__ = ("ids", "row")  # a plain class: a dataclass costs ~3M instructions at import (cold start)
+
+    def __init__(self, ids: np.ndarray, row: np.ndarray) -> None:
+        self.ids = ids  # the listed buckets, increasing (int64)
+        self.row = row  # (2**bits,) int32: bucket -> its row; len(ids) (the zero row) for the others
+
+    @classmethod
+    def of(cls, ids: np.ndarray, bits: int) -> BucketRows:
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) and (int(ids[0]) < 0 or int(ids[-1]) >= 1 << bits or bool((ids[1:] <= ids[:-1]).any())):
+            raise ValueError("buckets must be increasing and below 2**bits")
+        row = np.full(1 << bits, len(ids), dtype=np.int32)
+        row[ids] = np.arange(len(ids), dtype=np.int32)
+        return cls(ids, row)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        gaps = np.diff(self.ids, prepend=-1)  # >= 1 each: bucket = cumulative sum - 1
+        narrow = np.min_scalar_type(int(gaps.max()) if len(gaps) else 0)
+        return (_bucket_rows, (gaps.astype(narrow).tobytes(), narrow.str, len(self.row)))
+
+
+def _bucket_rows(gaps: bytes, gap_type: str, buckets: int) -> BucketRows:
+    """:class:`BucketRows` from its pickle (the prebuilt matcher, ``tutela.comments.prebuilt``)."""
+    ids = np.cumsum(np.frombuffer(gaps, dtype=gap_type), dtype=np.int64)
+    ids -= 1
+    return BucketRows.of(ids, buckets.bit_length() - 1)
+
+
+def compact_rows(idx: np.ndarray, q: np.ndarray, bits: int) -> tuple[BucketRows, np.ndarray]:
+    """The weights file's bucket list ``idx`` and their rows ``q`` (``(len(idx), width)``) as a
+    :class:`BucketRows` and the compact ``(len(ids) + 1, width)`` int8 table (last row zeros). A bucket
+    listed twice keeps its last row, as a dense table filled in file order would."""
+    idx = np.asarray(idx, dtype=np.int64)
+    order = np.argsort(idx, kind="stable")
+    ids = idx[order]
+    last = np.ones(len(ids), dtype=bool)
+    last[:-1] = ids[1:] != ids[:-1]
+    ids, order = ids[last], order[last]
+    table = np.zeros((len(ids) + 1, q.shape[1]), dtype=np.int8)
+    table[: len(ids)] = q[order]
+    return BucketRows.of(ids, bits), table
+
+
 @dataclass(frozen=True, eq=False)
 class HashedModel:
     """Weights per bucket and output (``any`` + categories), rule-feature weights, biases per context."""
@@ -316,13 +368,16 @@ class HashedModel:
     model_id: str
     outputs: tuple[str, ...]  # outputs[0] == "any"
     bits: int
-    table: np.ndarray  # (len(outputs), 2**bits) int8: one contiguous row of quantised weights per output
+    # (len(outputs), len(index.ids) + 1) int8: one contiguous row of quantised weights per output, one
+    # column per listed bucket and a last column of zeros (:class:`BucketRows`)
+    table: np.ndarray
     scale: float  # weight = int8 * scale (sums of int8 are exact, then scaled once)
     rules: dict[str, np.ndarray]  # rule key -> weights per output
     bias: np.ndarray  # (3 contexts, len(outputs)): minor, unknown, adult
     fold: dict[int, str]  # str.translate table: Chinese character -> toneless pinyin
     gate: float
     fold_table: FoldTable  # the same fold as arrays (applied to a whole batch at once)
+    index: BucketRows  # bucket -> column of ``table``
     emoji: bool = False  # trained with the raw text's pictograph features (weights file "emoji": true)
 
     def fold_text(self, norm: str) -> str:
@@ -368,7 +423,8 @@ class HashedModel:
                     if type(feats) is tuple
                     else self._rule_sum(feats, ctxs[i])
                 )
-        z0 = np.bincount(rows, weights=self.table[0][buckets], minlength=n)
+        cols = self.index.row.take(buckets)  # (take: faster than indexing for these gathers)
+        z0 = np.bincount(rows, weights=self.table[0].take(cols), minlength=n)
         z0 *= self.scale
         z0 *= scale
         z0 += self.bias[cidx, 0]
@@ -385,10 +441,10 @@ class HashedModel:
         sel = out[:, 0] >= gate
         if k > 1 and sel.any():
             keep = sel[rows]
-            r, b = rows[keep], buckets[keep]
+            r, b = rows[keep], cols[keep]
             z = np.empty((n, k - 1))
             for j in range(1, k):
-                z[:, j - 1] = np.bincount(r, weights=self.table[j][b], minlength=n)
+                z[:, j - 1] = np.bincount(r, weights=self.table[j].take(b), minlength=n)
             z *= self.scale
             z *= scale[:, None]
             z += self.bias[cidx, 1:]
@@ -487,8 +543,8 @@ def parse_model(doc: dict[str, Any], where: str) -> HashedModel:
         q = np.frombuffer(base64.b64decode(doc["weights"]), dtype=np.int8)
         if len(q) != len(idx) * k or (len(idx) and int(idx.max()) >= 1 << bits):
             raise ValueError("one weight per bucket and output, buckets below 2**bits")
-        table = np.zeros((k, 1 << bits), dtype=np.int8)
-        table[:, idx] = q.reshape(len(idx), k).T
+        index, rows_q = compact_rows(idx, q.reshape(len(idx), k), bits)
+        table = np.ascontiguousarray(rows_q.T)
         rules = {}
         for key, ws in doc["rules"].items():
             if len(ws) != k:
@@ -508,5 +564,5 @@ def parse_model(doc: dict[str, Any], where: str) -> HashedModel:
     if not math.isfinite(scale):
         raise LexiconError(f"{where}: scale must be finite")
     return HashedModel(
-        model_id, outputs, bits, table, scale, rules, bias, fold, gate, FoldTable.build(fold), emoji
+        model_id, outputs, bits, table, scale, rules, bias, fold, gate, FoldTable.build(fold), index, emoji
     )

@@ -2,25 +2,27 @@
 
 Building the automaton imports pypinyin (its dictionaries alone are ~0.3 s) and expands every term; a
 pickle of the finished :class:`Matcher` (its lexicon and learned model included) loads in a fraction of
-that. The file records a digest of every file in ``data/`` and is used only if the files still match it,
-so an edited lexicon is never judged by a stale automaton: it is rebuilt from the files, as before.
+that. The file records a digest (name, size and CRC-32) of every file in ``data/`` and is used only if the
+files still match it, so an edited lexicon is never judged by a stale automaton: it is rebuilt from the
+files, as before.
 
-The file (format 7)::
+The file (format 8)::
 
     u32 big-endian n | header: pickle (format, data digest, python, body length) of n bytes
     | body: zlib'd pickle of the matcher | blobs: raw bytes the body refers to
 
 The header is checked before anything else is read. What zlib was slowest on goes to the blobs, each
-rebuilt exactly (same type, dtype, shape and contents): the learned model's weight table (6 x 2**20 int8,
-~17% non-zero) row by row as the gaps between its non-zero entries (in the narrowest unsigned type that
-holds them: one byte) plus those entries, rebuilt with one cumulative sum and one scatter per row (the
-non-zero columns it replaced scattered 2.3M entries for 1.1M non-zero ones), the pinyin fold's integer
-arrays in the narrowest integer type that holds their values, and its code point -> pinyin map as flat
-sequences (keys, each distinct value once, an index per key: ~27,000 keys, ~400 values). The wide & deep
-model's embedding table (2**20 rows of 16 int8) stays in the compressed body as its non-zero rows and their
-positions (gaps). Compiled regular
-expressions are made again from the build's recorded programs (:mod:`tutela.comments.regexes`). The layer
-is shared by ScanMedia near Lambda's 262 MB: the blobs must stay small.
+rebuilt exactly (same type, dtype, shape and contents): the learned model's compact tables (the linear
+weights, 6 outputs x ~300,000 listed buckets, and the wide & deep embeddings, ~240,000 x 16; int8, see
+:class:`tutela.comments.hashed.BucketRows`) as 4-bit nibbles, two a byte, with the entries outside [-7, 7]
+marked and listed in order (what zlib made of the embeddings took ~20 ms to inflate at every cold start;
+both tables' nibbles decode with a few array operations in ~5 ms, and take about the same room); the
+pinyin fold's integer arrays in the narrowest integer type that holds their values, and its code point ->
+pinyin map as flat sequences (keys, each distinct value once, an index per key: ~27,000 keys, ~400
+values). The tables' bucket lists travel as gaps in the body; their ``2**bits`` maps are rebuilt on load.
+Compiled regular expressions are made again from the build's recorded programs
+(:mod:`tutela.comments.regexes`). The layer is shared by ScanMedia near Lambda's 262 MB: the blobs must
+stay small.
 
 ``python -m tutela.comments.prebuilt`` writes it (the CoreLayer build does, with the runtime's Python);
 a source checkout without it builds the matcher on first use. The file is a build artifact of this
@@ -29,8 +31,8 @@ package, as trusted as its code.
 
 from __future__ import annotations
 
-import hashlib
 import io
+import math
 import pickle
 import re
 import sys
@@ -47,9 +49,8 @@ if TYPE_CHECKING:
     from tutela.comments.match import Matcher
 
 PICKLE = DATA_DIR / "matcher.pickle"
-_FORMAT = 7
-_SPARSE_ROWS = "int8-sparse-rows"
-_ROW_TABLE = "int8-nonzero-rows"
+_FORMAT = 8
+_NIBBLES = "int8-nibbles"
 _NARROW = "narrow-ints"
 _CHAR_MAP = "char-map"
 _REGEX = "regex"
@@ -59,11 +60,18 @@ _MIN_MAP_ITEMS = 4096
 
 
 def data_digest(root: Path) -> str:
-    digest = hashlib.sha256()
+    """The name, size and CRC-32 of every file in ``root`` (but the pickle): what tells a stale file.
+
+    A staleness check against edits, not against an adversary (the file is as trusted as the code): a CRC
+    changes with any edit but by chance (2**-32). SHA-256 of the 4.5 MB weights file cost ~130M
+    instructions at every cold start (software SHA-256; the CRC ~10x less); ``LEXICON_VERSION`` is still
+    SHA-256 of the files, computed when the lexicon is loaded from them (at build time)."""
+    parts = []
     for f in sorted(root.iterdir()):
         if f.is_file() and f.name != PICKLE.name:
-            digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return digest.hexdigest()
+            raw = f.read_bytes()
+            parts.append(f"{f.name}\0{len(raw)}\0{zlib.crc32(raw):08x}")
+    return "\n".join(parts)
 
 
 @cache
@@ -91,25 +99,18 @@ class _Writer(pickle.Pickler):
             return (_REGEX, obj.pattern, obj.flags)
         np = self._np
         if np is not None and type(obj) is np.ndarray:
-            big = obj.dtype == np.int8 and obj.ndim == 2 and obj.nbytes >= _MIN_TABLE_BYTES
-            if big and obj.shape[0] > obj.shape[1]:
-                # one short row per hash bucket (the wide & deep model's embeddings, 2**20 x 16, ~23% of rows
-                # non-zero): the non-zero rows' positions as gaps in the narrowest type, and those rows, both
-                # inline in the zlib'd body (the rows compress ~1.9x; raw they would push ScanMedia's
-                # function + layers over 262 MB)
-                at = np.flatnonzero(obj.any(axis=1))
-                gaps = np.diff(at, prepend=-1)
-                narrow = np.min_scalar_type(int(gaps.max()) if len(gaps) else 0)
-                return (_ROW_TABLE, obj.shape, narrow.str, gaps.astype(narrow).tobytes(), obj[at].tobytes())
-            if big:
-                rows = []
-                for row in obj:
-                    at = np.flatnonzero(row)
-                    gaps = np.diff(at, prepend=-1)  # >= 1 each: position = cumulative sum - 1
-                    narrow = np.min_scalar_type(int(gaps.max()) if len(gaps) else 0)
-                    values = self._blob(row[at].tobytes())
-                    rows.append((narrow.str, self._blob(gaps.astype(narrow).tobytes()), values))
-                return (_SPARSE_ROWS, obj.shape, tuple(rows))
+            if obj.dtype == np.int8 and obj.nbytes >= _MIN_TABLE_BYTES:
+                # the learned model's compact weight and embedding tables (tutela.comments.hashed.BucketRows):
+                # each entry a 4-bit nibble, two a byte, those outside [-7, 7] marked -8 and listed in order
+                # (~13% of the embeddings, ~1% of the weights): 2.4 + 0.9 MB, about what zlib made of them,
+                # decoded with one table lookup per byte, where inflating the embeddings alone took ~20 ms
+                flat = np.ascontiguousarray(obj).reshape(-1)
+                wide = (flat < -7) | (flat > 7)
+                nib = np.where(wide, np.int8(-8), flat).astype(np.int8).view(np.uint8) & 15
+                if len(nib) % 2:
+                    nib = np.append(nib, np.uint8(0))
+                packed = nib[0::2] | (nib[1::2] << 4)
+                return (_NIBBLES, obj.shape, self._blob(packed.tobytes()), self._blob(flat[wide].tobytes()))
             if obj.dtype.kind in "iu" and obj.ndim == 1 and obj.nbytes >= _MIN_NARROW_BYTES:
                 # e.g. the pinyin fold's int64 tables of small numbers: 1 MB that zlib spent ~4 ms on
                 narrow = np.min_scalar_type(int(obj.min())) if len(obj) else np.dtype(np.uint8)
@@ -161,25 +162,28 @@ class _Reader(pickle.Unpickler):
         if kind == _NARROW:
             _, dtype, narrow, where = pid
             return np.frombuffer(self._bytes(where), dtype=narrow).astype(dtype)  # a writable copy
-        if kind == _ROW_TABLE:
-            _, shape, gap_type, gaps, data = pid
-            table = np.zeros(shape, dtype=np.int8)
-            at = np.cumsum(np.frombuffer(gaps, dtype=gap_type), dtype=np.intp)
-            at -= 1
-            # ValueError / IndexError if malformed: the file is ignored, the matcher built from the files
-            table[at] = np.frombuffer(data, dtype=np.int8).reshape(len(at), shape[1])
-            return table
-        if kind == _SPARSE_ROWS:
-            _, shape, rows = pid
-            table = np.zeros(shape, dtype=np.int8)  # writable and owning its memory, as the dense original
-            if len(rows) != shape[0]:
-                raise pickle.UnpicklingError("one entry per table row")
-            for row, (gap_type, gaps_at, values_at) in zip(table, rows, strict=True):
-                at = np.cumsum(np.frombuffer(self._bytes(gaps_at), dtype=gap_type), dtype=np.intp)
-                at -= 1
-                row[at] = np.frombuffer(self._bytes(values_at), dtype=np.int8)  # IndexError if malformed
-            return table
+        if kind == _NIBBLES:
+            _, shape, packed_at, wide_at = pid
+            size = math.prod(shape)
+            flat = _nibbles(np, np.frombuffer(self._bytes(packed_at), dtype=np.uint8))
+            at = np.flatnonzero(flat[:size] == -8)
+            wide = np.frombuffer(self._bytes(wide_at), dtype=np.int8)
+            if len(flat) - size not in (0, 1) or len(at) != len(wide):
+                raise pickle.UnpicklingError("a nibble table of another shape")
+            flat[at] = wide
+            return flat[:size].reshape(shape)  # writable, C-contiguous
         raise pickle.UnpicklingError(f"unknown blob {kind!r}")
+
+
+def _nibbles(np: Any, packed: Any) -> Any:
+    """The int8 nibbles of ``packed`` bytes, low nibble first (array arithmetic: ~4x a table lookup)."""
+    pairs = packed.astype("<u2")  # byte b -> 0x00b, then 0x0HL | 0xHL0 = 0xHxL: high nibble in the high byte
+    pairs |= np.left_shift(pairs, 4)
+    pairs &= 0x0F0F
+    pairs ^= 0x0808  # sign-extended: 0..7 -> 8..15 -> 0..7 after -8, and 8..15 -> 0..7 -> -8..-1
+    out = pairs.view(np.int8)  # little-endian: the low nibble's byte first
+    out -= 8
+    return out
 
 
 def load(root: Path) -> Matcher | None:
