@@ -72,6 +72,12 @@ def main() -> int:
     ap.add_argument("--all-outputs", action="store_true", help="fit the category outputs too (6x slower)")
     ap.add_argument("--no-deep", action="store_true", help="the linear model alone (no deep head)")
     ap.add_argument(
+        "--deep",
+        type=json.loads,
+        default={},
+        help='override the deep head\'s settings, e.g. \'{"dim": 8, "hidden": 64}\' (see learn.DEEP)',
+    )
+    ap.add_argument(
         "--baseline-dump",
         type=Path,
         help="also write the same folds' linear-only scores here (the linear part is the same fit)",
@@ -105,7 +111,7 @@ def main() -> int:
             min_df=args.min_df,
             bad_weight=args.bad_weight,
             any_only=not args.all_outputs,
-            deep=None if args.no_deep else learn.DEEP,
+            deep=None if args.no_deep else {**learn.DEEP, **args.deep},
             seed=args.seed,
         )
         rows = [r for g in fold_groups for r in groups[g]]
