@@ -204,3 +204,19 @@ def test_a_plain_caption_is_allowed_and_stores_no_coordinates() -> None:
     assert d["verdict"] == "allow" and d["reasons"] == [] and d["minor"] == "none"
     assert "48.858" not in json.dumps(d) and "2.294" not in json.dumps(d)
     assert d["policy"]["version"].startswith("posts-policy-")
+
+
+@pytest.mark.parametrize("place", ["Town hall", "Riverside Park", "Central Library", "Sunny Hill Mall", "市民广场"])
+def test_a_place_name_is_the_location_policys_call_not_a_comment_asking_where(place: str) -> None:
+    where = {"name": place, "lat": 31.230416, "lon": 121.473701}
+    d = classify_post(parse({"caption": "my daughter's first recital", "location": where}), ADULT_POST)
+    assert d["fields"]["location"]["verdict"] == "allow", d["fields"]["location"]
+    codes = [r["code"] for r in d["reasons"]]
+    assert d["verdict"] == "review" and "location_risk_minor" in codes, codes
+    assert not [c for c in codes if c.startswith("post_")], codes
+
+
+def test_a_place_name_is_still_judged_for_sexual_content() -> None:
+    where = {"name": "send nudes to my snap, little girls only", "lat": 31.2, "lon": 121.5}
+    d = classify_post(parse({"caption": "my daughter's first recital", "location": where}), ADULT_POST)
+    assert d["fields"]["location"]["verdict"] != "allow" and d["verdict"] != "allow"
