@@ -473,7 +473,12 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
     """``classify_lines`` without Comprehend and with the batch-scored model: per chunk, the rules
     stage per comment, one model pass, then the same ``_combine`` per comment -- only for the comments
     where it can change something (the rules stage flagged, or the model's ``any`` reaches its lowest
-    threshold); every other result is already final when the rules stage has filled it."""
+    threshold); every other result is already final when the rules stage has filled it.
+
+    Within a chunk a comment is judged once per distinct ``(text, context)``: a repeat gets a copy of the
+    first one's result under its own id and line (judging is a function of the text and context alone,
+    and a comment scores the same in any batch, so the copy is what judging it again would give). The
+    normalised text and the automaton's hits are likewise computed once per distinct text."""
     model = lex.model
     mp = lex.model_policy
     assert model is not None and mp is not None and hasattr(model, "batch")
@@ -498,6 +503,9 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
         ctxs: list[bool | None] = []
         feats: list[tuple[str, ...]] = []
         rel: dict[int, tuple[Any, Any]] = {}
+        judged: dict[tuple[str, bool | None], dict[str, Any]] = {}  # (text, context) -> its result
+        found: dict[str, tuple[str, list[Hit], bool]] = {}  # text -> (normalised, hits, relevant)
+        repeats: list[tuple[int, dict[str, Any], str | None, int]] = []  # (position, first result, id, line)
         for n, ident, text, ctx, error, code in chunk:
             if text is None:
                 done.append(
@@ -510,6 +518,11 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                         lexicon_version=version,
                     )
                 )
+                continue
+            first = judged.get((text, ctx))
+            if first is not None:
+                repeats.append((len(done), first, ident, n))
+                done.append(first)  # replaced by a copy once the chunk is judged
                 continue
             result: dict[str, Any] = {
                 "id": ident,
@@ -526,8 +539,14 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
             if len(text) > max_chars:
                 done[-1] = _judge(text, ctx, None, lex, _matcher_for(lex), result)
                 continue
-            norm = normalize(text)
-            hits, relevant = find(norm, text)
+            judged[text, ctx] = result
+            f = found.get(text)
+            if f is None:
+                norm = normalize(text)
+                hits, relevant = find(norm, text)
+                found[text] = (norm, hits, relevant)
+            else:
+                norm, hits, relevant = f
             if relevant:
                 plan, by_key = plan_hits(lex, hits, "adult" if ctx is False else "minor")
                 result["verdict"] = plan.verdict
@@ -561,4 +580,22 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
             for j in high.difference(rel):  # no relevant rules hit, the model alone may flag
                 m = dict(zip(outputs, probs[j].tolist(), strict=True))
                 _combine(results[j], {}, lex, model, m, texts[j], norms[j], ctxs[j])
+        for pos, first, ident, n in repeats:
+            done[pos] = _repeat(first, ident, n)
         yield from done
+
+
+def _repeat(first: dict[str, Any], ident: str | None, line: int) -> dict[str, Any]:
+    """A copy of ``first`` (a final result) for another comment with the same text and context: the same
+    keys in the same order, its own id and line, and its own lists and dicts (a caller may change one
+    result without changing another)."""
+    result = first.copy()
+    result["id"] = ident
+    result["line"] = line
+    result["categories"] = first["categories"].copy()
+    evidence = first["evidence"]
+    result["evidence"] = [e.copy() for e in evidence] if evidence else []
+    model = first.get("model")
+    if model is not None:
+        result["model"] = model.copy()
+    return result
