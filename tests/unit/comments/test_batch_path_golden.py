@@ -64,7 +64,7 @@ def test_batch_path_is_byte_identical_to_the_plain_path(batch_ctx: bool | None) 
 
 
 def test_repeated_comments_in_a_chunk_get_the_same_result_each_their_own() -> None:
-    """A chunk judges each distinct (text, context) once and copies the result to its repeats: the copies
+    """A chunk copies a line's result to its later lines with the same text and context: the copies
     are byte for byte what judging each line alone gives (own id and line), under every context a line can
     carry, and share no list or dict with one another (a caller may edit one result)."""
     flagged = [json.loads(x)["text"] for x in LINES[:400] if x.startswith(b"{") and b'"text"' in x][:60]

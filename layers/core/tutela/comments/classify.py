@@ -475,10 +475,10 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
     where it can change something (the rules stage flagged, or the model's ``any`` reaches its lowest
     threshold); every other result is already final when the rules stage has filled it.
 
-    Within a chunk a comment is judged once per distinct ``(text, context)``: a repeat gets a copy of the
-    first one's result under its own id and line (judging is a function of the text and context alone,
-    and a comment scores the same in any batch, so the copy is what judging it again would give). The
-    normalised text and the automaton's hits are likewise computed once per distinct text."""
+    Within a chunk a text is normalised and matched once; a line with the text and the context of the
+    chunk's first line with that text gets a copy of that line's result under its own id and line (judging
+    is a function of the text and context alone, and a comment scores the same in any batch, so the copy is
+    what judging it again would give). Under another context the text is scored again."""
     model = lex.model
     mp = lex.model_policy
     assert model is not None and mp is not None and hasattr(model, "batch")
@@ -503,8 +503,9 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
         ctxs: list[bool | None] = []
         feats: list[tuple[str, ...]] = []
         rel: dict[int, tuple[Any, Any]] = {}
-        judged: dict[tuple[str, bool | None], dict[str, Any]] = {}  # (text, context) -> its result
-        found: dict[str, tuple[str, list[Hit], bool]] = {}  # text -> (normalised, hits, relevant)
+        # text -> (normalised, hits, relevant, the result of its first line: a repeat under that line's
+        # context copies it, one under another context reuses only the rest)
+        found: dict[str, tuple[str, list[Hit], bool, dict[str, Any]]] = {}
         repeats: list[tuple[int, dict[str, Any], str | None, int]] = []  # (position, first result, id, line)
         for n, ident, text, ctx, error, code in chunk:
             if text is None:
@@ -519,10 +520,10 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                     )
                 )
                 continue
-            first = judged.get((text, ctx))
-            if first is not None:
-                repeats.append((len(done), first, ident, n))
-                done.append(first)  # replaced by a copy once the chunk is judged
+            f = found.get(text)
+            if f is not None and f[3]["minor_context"] is ctx:
+                repeats.append((len(done), f[3], ident, n))
+                done.append(f[3])  # replaced by a copy once the chunk is judged
                 continue
             result: dict[str, Any] = {
                 "id": ident,
@@ -539,14 +540,12 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
             if len(text) > max_chars:
                 done[-1] = _judge(text, ctx, None, lex, _matcher_for(lex), result)
                 continue
-            judged[text, ctx] = result
-            f = found.get(text)
             if f is None:
                 norm = normalize(text)
                 hits, relevant = find(norm, text)
-                found[text] = (norm, hits, relevant)
+                found[text] = (norm, hits, relevant, result)
             else:
-                norm, hits, relevant = f
+                norm, hits, relevant, _ = f
             if relevant:
                 plan, by_key = plan_hits(lex, hits, "adult" if ctx is False else "minor")
                 result["verdict"] = plan.verdict
