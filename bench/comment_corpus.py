@@ -1,7 +1,8 @@
 """The benchmark's comment corpus (``bench_comments``, ``golden_comments``): deterministic, no tutela import.
 
 English, Simplified and Traditional Chinese, kind words, hard negatives, and a share of bad comments with
-every evasion kind; 30% get a varying tail so nothing can be memoised.
+every evasion kind; 30% get a varying tail, yet about half the lines of a 512-line chunk repeat a text
+of that chunk (``distinct=True``: every text unique).
 """
 
 from __future__ import annotations
@@ -90,7 +91,18 @@ ZNAMES = ["小明", "乐乐", "朵朵", "豆豆"]
 ZPLACES = ["公园", "动物园", "海边", "游乐场"]
 
 
-def make_corpus(path: Path, n: int, bad_share: float, seed: int = 7) -> None:
+def _tag(i: int) -> str:
+    """A word of consonants unique to ``i`` (below 20**5), so no two texts of a corpus are the same."""
+    out = ""
+    for _ in range(5):
+        out += "bcdfghjklmnpqrstvwxz"[i % 20]
+        i //= 20
+    return out
+
+
+def make_corpus(path: Path, n: int, bad_share: float, seed: int = 7, distinct: bool = False) -> None:
+    """``distinct``: every text ends with a word of its own (nothing repeats, so nothing is judged once
+    for several lines: what a stream without repeated comments costs)."""
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as f:
         for i in range(n):
@@ -101,9 +113,11 @@ def make_corpus(path: Path, n: int, bad_share: float, seed: int = 7) -> None:
                 text = rng.choice(GOOD_EN).format(name=rng.choice(NAMES), place=rng.choice(PLACES))
             else:
                 text = rng.choice(GOOD_ZH).format(zname=rng.choice(ZNAMES), zplace=rng.choice(ZPLACES))
-            if rng.random() < 0.3:  # vary the texts so nothing can be memoised
+            if rng.random() < 0.3:  # vary the texts
                 tail = ["!", "😊", "❤️", str(rng.randint(1, 99)), "lol", "哈哈", "👍👍"]
                 text = text + " " + rng.choice(tail)
+            if distinct:
+                text = f"{text} {_tag(i)}"
             obj: dict[str, object] = {"id": f"c{i}", "text": text, "post": f"p{i // 50}"}
             if rng.random() < 0.2:
                 obj["minor_context"] = rng.random() < 0.5

@@ -61,3 +61,37 @@ def test_batch_path_is_byte_identical_to_the_plain_path(batch_ctx: bool | None) 
             continue
         plain = {"id": c.id, "line": c.line, **classify_text(c.text, minor_context=c.minor_context)}
         assert json.dumps(r, ensure_ascii=False) == json.dumps(plain, ensure_ascii=False)
+
+
+def test_repeated_comments_in_a_chunk_get_the_same_result_each_their_own() -> None:
+    """A chunk copies a line's result to its later lines with the same text and context: the copies
+    are byte for byte what judging each line alone gives (own id and line), under every context a line can
+    carry, and share no list or dict with one another (a caller may edit one result)."""
+    flagged = [json.loads(x)["text"] for x in LINES[:400] if x.startswith(b"{") and b'"text"' in x][:60]
+    rows: list[bytes] = []
+    k = len(flagged)
+    for i in range(4 * k):  # rounds 0-1 repeat (text, context); rounds 2-3 the texts under other contexts
+        record: dict[str, Any] = {"id": f"r{i}", "text": flagged[i % k]}
+        c = (i + (i >= 2 * k) + (i >= 3 * k)) % 4
+        if c:
+            record["minor_context"] = c == 1 if c < 3 else False
+        rows.append(json.dumps(record).encode())
+    rows += [b'{"id": "long", "text": "' + b"sexy " * 1100 + b'"}'] * 2  # over max_chars: judged one by one
+    for ctx in (False, None):
+        fast = list(classify_lines(rows, minor_context=ctx))
+        assert len(fast) == len(rows)
+        for r, raw in zip(fast, rows, strict=True):
+            c = parse_line(r["line"], raw, ctx)
+            assert c is not None
+            if c.text is None:
+                continue
+            plain = {"id": c.id, "line": c.line, **classify_text(c.text, minor_context=c.minor_context)}
+            assert json.dumps(r) == json.dumps(plain)
+        assert any(r["evidence"] for r in fast) and any("model" in r for r in fast)
+        for a in fast:
+            for b in fast:
+                if a is not b:
+                    assert a["categories"] is not b["categories"] and a["evidence"] is not b["evidence"]
+                    assert all(x is not y for x in a["evidence"] for y in b["evidence"])
+        flagged_ids = {id(r.get("model")) for r in fast if "model" in r}
+        assert len(flagged_ids) == sum("model" in r for r in fast)

@@ -473,7 +473,12 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
     """``classify_lines`` without Comprehend and with the batch-scored model: per chunk, the rules
     stage per comment, one model pass, then the same ``_combine`` per comment -- only for the comments
     where it can change something (the rules stage flagged, or the model's ``any`` reaches its lowest
-    threshold); every other result is already final when the rules stage has filled it."""
+    threshold); every other result is already final when the rules stage has filled it.
+
+    Within a chunk a text is normalised and matched once; a line with the text and the context of the
+    chunk's first line with that text gets a copy of that line's result under its own id and line (judging
+    is a function of the text and context alone, and a comment scores the same in any batch, so the copy is
+    what judging it again would give). Under another context the text is scored again."""
     model = lex.model
     mp = lex.model_policy
     assert model is not None and mp is not None and hasattr(model, "batch")
@@ -498,6 +503,10 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
         ctxs: list[bool | None] = []
         feats: list[tuple[str, ...]] = []
         rel: dict[int, tuple[Any, Any]] = {}
+        # text -> (normalised, hits, relevant, the result of its first line: a repeat under that line's
+        # context copies it, one under another context reuses only the rest)
+        found: dict[str, tuple[str, list[Hit], bool, dict[str, Any]]] = {}
+        repeats: list[tuple[int, dict[str, Any], str | None, int]] = []  # (position, first result, id, line)
         for n, ident, text, ctx, error, code in chunk:
             if text is None:
                 done.append(
@@ -510,6 +519,11 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                         lexicon_version=version,
                     )
                 )
+                continue
+            f = found.get(text)
+            if f is not None and f[3]["minor_context"] is ctx:
+                repeats.append((len(done), f[3], ident, n))
+                done.append(f[3])  # replaced by a copy once the chunk is judged
                 continue
             result: dict[str, Any] = {
                 "id": ident,
@@ -526,8 +540,12 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
             if len(text) > max_chars:
                 done[-1] = _judge(text, ctx, None, lex, _matcher_for(lex), result)
                 continue
-            norm = normalize(text)
-            hits, relevant = find(norm, text)
+            if f is None:
+                norm = normalize(text)
+                hits, relevant = find(norm, text)
+                found[text] = (norm, hits, relevant, result)
+            else:
+                norm, hits, relevant, _ = f
             if relevant:
                 plan, by_key = plan_hits(lex, hits, "adult" if ctx is False else "minor")
                 result["verdict"] = plan.verdict
@@ -561,4 +579,22 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
             for j in high.difference(rel):  # no relevant rules hit, the model alone may flag
                 m = dict(zip(outputs, probs[j].tolist(), strict=True))
                 _combine(results[j], {}, lex, model, m, texts[j], norms[j], ctxs[j])
+        for pos, first, ident, n in repeats:
+            done[pos] = _repeat(first, ident, n)
         yield from done
+
+
+def _repeat(first: dict[str, Any], ident: str | None, line: int) -> dict[str, Any]:
+    """A copy of ``first`` (a final result) for another comment with the same text and context: the same
+    keys in the same order, its own id and line, and its own lists and dicts (a caller may change one
+    result without changing another)."""
+    result = first.copy()
+    result["id"] = ident
+    result["line"] = line
+    result["categories"] = first["categories"].copy()
+    evidence = first["evidence"]
+    result["evidence"] = [e.copy() for e in evidence] if evidence else []
+    model = first.get("model")
+    if model is not None:
+        result["model"] = model.copy()
+    return result

@@ -99,28 +99,34 @@ def _pictographs(raws: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return codes[keep], np.asarray(idx, dtype=np.int64)[sub[keep]]
 
 
-def pictograph_counts(raws: Sequence[str]) -> np.ndarray:
-    """Pictographs per raw text (what counts toward :data:`MIN_CHARS` besides normalised characters)."""
-    _, rows = _pictographs(raws)
+Pictographs = tuple[np.ndarray, np.ndarray]  # what _pictographs returns (computed once per batch)
+
+
+def pictograph_counts(raws: Sequence[str], picto: Pictographs | None = None) -> np.ndarray:
+    """Pictographs per raw text (what counts toward :data:`MIN_CHARS` besides normalised characters).
+    ``picto``: ``_pictographs(raws)`` when the caller has it already."""
+    _, rows = _pictographs(raws) if picto is None else picto
     return np.bincount(rows, minlength=len(raws))
 
 
-def readable(norms: Sequence[str], raws: Sequence[str] | None) -> np.ndarray:
+def readable(
+    norms: Sequence[str], raws: Sequence[str] | None, picto: Pictographs | None = None
+) -> np.ndarray:
     """What the model reads per comment: non-space normalised characters, plus pictographs when ``raws``
     are given. Below :data:`MIN_CHARS` the model abstains."""
     n = len(norms)
     chars = np.fromiter(map(len, norms), dtype=np.int64, count=n)
     chars -= np.fromiter(map(str.count, norms, repeat(" ")), dtype=np.int64, count=n)
     if raws is not None:
-        chars += pictograph_counts(raws)
+        chars += pictograph_counts(raws, picto)
     return chars
 
 
 def _emoji(
-    raws: Sequence[str], ctx: np.ndarray, shift: np.uint64
+    raws: Sequence[str], ctx: np.ndarray, shift: np.uint64, picto: Pictographs | None = None
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Buckets and rows of pictographs, pairs of consecutive pictographs and their context conjunctions."""
-    e, erow = _pictographs(raws)
+    e, erow = _pictographs(raws) if picto is None else picto
     if not len(e):
         return [], []
     same = erow[1:] == erow[:-1]
@@ -278,11 +284,13 @@ def text_features(
     ctxs: Sequence[bool | None],
     bits: int,
     raws: Sequence[str] | None = None,
+    picto: Pictographs | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(rows, buckets, scale)``: every hashed text feature of a batch (repeats = counts) and each
     comment's length normalisation ``1/sqrt(n)``. Shared by training and inference. ``folds``: the
     folded texts, or the :class:`FoldTable` that folds the normalised texts here (the same codes).
-    ``raws``: the comments as written, for the pictograph features (None: no pictograph features)."""
+    ``raws``: the comments as written, for the pictograph features (None: no pictograph features);
+    ``picto``: their ``_pictographs`` when the caller has them already (the model's batch reuses them)."""
     shift = np.uint64(64 - bits)
     ctx = np.fromiter((CONTEXT_INDEX[c] for c in ctxs), dtype=np.int64, count=len(ctxs))
     codes, row0 = _codes(norms)
@@ -290,7 +298,7 @@ def text_features(
     b2, r2 = _words(codes, row0, ctx, shift)
     fcodes, frow0 = folds.apply(codes, row0) if isinstance(folds, FoldTable) else _codes(folds)
     b3, r3 = _char_grams(fcodes, frow0, (2, 3, 4, 5), "f", shift, skip_space=True)
-    b4, r4 = _emoji(raws, ctx, shift) if raws is not None else ([], [])
+    b4, r4 = _emoji(raws, ctx, shift, picto) if raws is not None else ([], [])
     rs, bs = r1 + r2 + r3 + r4, b1 + b2 + b3 + b4
     rows = np.concatenate(rs) if rs else np.zeros(0, dtype=np.int64)
     buckets = np.concatenate(bs) if bs else np.zeros(0, dtype=np.int64)
@@ -410,7 +418,8 @@ class HashedModel:
         others); each computed number is the same as without a gate (same terms, same order)."""
         n = len(norms)
         raws = raws if self.emoji else None
-        rows, buckets, scale = text_features(norms, self.fold_table, ctxs, self.bits, raws)
+        picto = _pictographs(raws) if raws is not None else None  # features and abstain rule: once
+        rows, buckets, scale = text_features(norms, self.fold_table, ctxs, self.bits, raws, picto)
         k = len(self.outputs)
         cidx = [CONTEXT_INDEX[c] for c in ctxs]
         rule_z = np.zeros((n, k))
@@ -436,7 +445,7 @@ class HashedModel:
         # characters + pictographs): the model abstains (NaN: it neither flags nor vetoes; the rules stage
         # decides, with its single-cue policy: "dm", 私我 are still reviewed under a child's post). On so
         # few features its bias and one or two weights decide ("x" scored 0.93 under a child's post).
-        blank = readable(norms, raws) < MIN_CHARS
+        blank = readable(norms, raws, picto) < MIN_CHARS
         out[blank, 0] = np.nan
         sel = out[:, 0] >= gate
         if k > 1 and sel.any():
