@@ -206,7 +206,9 @@ def test_a_plain_caption_is_allowed_and_stores_no_coordinates() -> None:
     assert d["policy"]["version"].startswith("posts-policy-")
 
 
-@pytest.mark.parametrize("place", ["Town hall", "Riverside Park", "Central Library", "Sunny Hill Mall", "市民广场"])
+@pytest.mark.parametrize(
+    "place", ["Town hall", "Riverside Park", "Central Library", "Sunny Hill Mall", "市民广场"]
+)
 def test_a_place_name_is_the_location_policys_call_not_a_comment_asking_where(place: str) -> None:
     where = {"name": place, "lat": 31.230416, "lon": 121.473701}
     d = classify_post(parse({"caption": "my daughter's first recital", "location": where}), ADULT_POST)
