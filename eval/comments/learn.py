@@ -33,6 +33,7 @@ SEALED_ROUNDS = {
     "r4": HERE / "sealed-2026-12-r4",
     "r5": HERE / "sealed-2026-12-r5",
     "r6": HERE / "sealed-2026-12-r6",
+    "r7": HERE / "sealed-2026-12-r7",
 }
 OUTPUTS = ("any", *CATEGORIES)
 _CJK = (0x3400, 0x9FFF)
