@@ -498,7 +498,7 @@ def _rule_sum(model: HashedModel, rule_features: tuple[str, ...], minor_context:
     return z
 
 
-def _b64(a: np.ndarray) -> str:
+def b64(a: np.ndarray) -> str:
     return base64.b64encode(a.tobytes()).decode("ascii")
 
 
@@ -523,8 +523,8 @@ def dump_model(
         "outputs": list(outputs),
         "bits": bits,
         "scale": scale,
-        "buckets": _b64(table_idx.astype("<u4")),
-        "weights": _b64(table_q.astype(np.int8)),
+        "buckets": b64(table_idx.astype("<u4")),
+        "weights": b64(table_q.astype(np.int8)),
         "rules": rules,
         "bias": [[round(float(b), 5) for b in row] for row in bias],
         "fold": fold,

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from tutela.comments.hashed import BucketRows, HashedModel, _b64, compact_rows, parse_model, rule_keys
+from tutela.comments.hashed import BucketRows, HashedModel, b64, compact_rows, parse_model, rule_keys
 from tutela.comments.lexicon import LexiconError
 
 FORMAT = "tutela.comments.widedeep/1"
@@ -150,8 +150,8 @@ def dump_widedeep(
         "dim": int(w1.shape[0]),
         "hidden": int(w1.shape[1]),
         "scale": emb_scale,
-        "buckets": _b64(emb_idx.astype("<u4")),
-        "emb": _b64(emb_q.astype(np.int8)),
+        "buckets": b64(emb_idx.astype("<u4")),
+        "emb": b64(emb_q.astype(np.int8)),
         "rules": emb_rules,
         "w1": [[float(v) for v in row] for row in w1.astype(np.float32)],
         "b1": [[float(v) for v in row] for row in b1.astype(np.float32)],
