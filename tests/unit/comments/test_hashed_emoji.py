@@ -169,3 +169,18 @@ def test_the_lambda_paths_pass_the_raw_text_to_the_model(tmp_path: Path) -> None
     lines = [json.dumps({"id": str(i), "text": t}) for i, t in enumerate(texts)]
     for r, a in zip(classify_lines(lines, minor_context=None, lexicon=lex), alone, strict=True):
         assert {k: v for k, v in r.items() if k not in ("id", "line")} == a
+
+
+def test_digits_alone_are_not_read_unless_a_pictograph_comes_with_them() -> None:
+    m = _model()
+    texts = ["100", "10/10", "0:47", "1234567", "0:47 👀", "age 12??", "r u 13"]
+    norms = [normalize(t) for t in texts]
+    assert list(readable(norms, texts)) == [0, 0, 0, 0, 4, 5, 4]
+    assert list(readable(norms, None))[:4] == [0, 0, 0, 0]  # without raws too
+    p = m.batch(norms, [True] * len(texts), [()] * len(texts), raws=texts)[:, 0]
+    assert list(np.isnan(p)) == [True, True, True, True, False, False, False]
+    # the shipped classifier: a rating under a child's post is left to the rules stage (which allows it)
+    out = list(
+        classify_lines([json.dumps({"id": "1", "text": t}) for t in ("100", "10/10")], minor_context=True)
+    )
+    assert [r["verdict"] for r in out] == ["allow", "allow"]

@@ -113,12 +113,20 @@ def readable(
     norms: Sequence[str], raws: Sequence[str] | None, picto: Pictographs | None = None
 ) -> np.ndarray:
     """What the model reads per comment: non-space normalised characters, plus pictographs when ``raws``
-    are given. Below :data:`MIN_CHARS` the model abstains."""
+    are given; nothing when those characters are all digits and there is no pictograph. Below
+    :data:`MIN_CHARS` the model abstains."""
     n = len(norms)
     chars = np.fromiter(map(len, norms), dtype=np.int64, count=n)
     chars -= np.fromiter(map(str.count, norms, repeat(" ")), dtype=np.int64, count=n)
+    # Digits alone ("100", "10/10", "0:47", "1234567") are not read: 20 of 124,605 cross-validation
+    # comments are letter- and pictograph-free, so the model has not learned them, and it scored the
+    # ratings "100" and "10/10" 0.95 and 0.89 under a child's post. The rules stage still judges them.
+    digits = np.fromiter((x.replace(" ", "").isdigit() for x in norms), dtype=bool, count=n)
     if raws is not None:
-        chars += pictograph_counts(raws, picto)
+        picts = pictograph_counts(raws, picto)
+        digits &= picts == 0
+        chars += picts
+    chars[digits] = 0
     return chars
 
 
