@@ -25,12 +25,20 @@ temporary ``PYTHONPYCACHEPREFIX``, after one warm-up run), as an installed packa
 environment sets ``PYTHONDONTWRITEBYTECODE``, which would make every run compile the scrubber from source
 first. Load average is printed at the start and end of every round: on a shared machine only ratios from
 the same run mean anything.
+
+``--instructions``: instead, user-space instructions counted by valgrind (callgrind), the same on a busy
+machine: ``scrub_file`` vs the copy on each photo (each in a child process run twice, with K operations and
+with none: the difference over K), with the share spent in the regex engine (``sre_search``: the scan of the
+entropy-coded data for the image's end); and each command's start-up and per-file cost (one file, then N
+files), with the ratio they give at the batch size. The kernel's share (page faults, the copy into and out of
+the page cache) is not counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -217,14 +225,18 @@ def bench_library(sets: dict[str, list[Path]], out: Path, rounds: int) -> dict[s
         ours: list[float] = []
         copy_cpu: list[float] = []
         ours_cpu: list[float] = []
+        scan_cpu: list[float] = []
+        scans = {f: _scan_args(f) for f in files}
         for r in range(rounds):
             d = new_dir(out, f"{len(ratios)}-{r}")
             for i, f in enumerate(files):  # new output names: replacing a file costs ext4 a flush
                 copy.append(timed(copy_cpu, plain_copy, f, d / f"c{i}{f.name}"))
                 ours.append(timed(ours_cpu, scrub_file, f, d / f"s{i}{f.name}"))
+                timed(scan_cpu, _scan, *scans[f])
             done(d)
         mc, mo = statistics.median(copy), statistics.median(ours)
         cc, co = statistics.median(copy_cpu), statistics.median(ours_cpu)
+        sc = statistics.median(scan_cpu)
         ratios[label] = mo / mc
         met = "met" if mo / mc <= 1.5 else "NOT met"
         print(
@@ -232,7 +244,124 @@ def bench_library(sets: dict[str, list[Path]], out: Path, rounds: int) -> dict[s
             f"-> {mo / mc:4.2f}x a copy (TARGET <= 1.5x: {met}); CPU {cc * 1000:.3f} / {co * 1000:.3f} ms "
             f"= {co / cc:4.2f}x   load {load()}"
         )
+        print(
+            f"  {'':<22} of which the scan for the image's end (the regex over the pixel data, alone, CPU) "
+            f"{sc * 1000:.3f} ms = {sc / cc:4.2f}x a copy; scrub_file without it {(co - sc) / cc:4.2f}x"
+        )
     return ratios
+
+
+def _scan_args(f: Path) -> tuple[bytes, int]:
+    """The photo's bytes and where its first scan's entropy-coded data starts (tutela's own layout walk)."""
+    from tutela.scrub.layout import image_layout
+
+    data = f.read_bytes()
+    return data, image_layout(data, "jpeg").jpeg_ecs[0][0]
+
+
+def _scan(data: bytes, start: int) -> None:
+    """The pass over the pixels that ``scrub_file`` makes to find the image's end: the same regex search,
+    alone, from the first scan's data (a baseline photo has one scan, so this is its whole pass)."""
+    from tutela.scrub.layout import _ECS_MARKER
+
+    _ECS_MARKER.search(data, start)
+
+
+# A child for ``--instructions``: K operations of one kind on one file, after one uncounted warm-up (imports,
+# caches); run with K and with 0, the difference over K is one operation.
+_CHILD = """
+import os, sys
+from tutela.scrub import scrub_file
+mode, src, k, d = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def copy(s, t):
+    with open(s, "rb") as f:
+        data = f.read()
+    with open(t, "wb") as g:
+        g.write(data)
+fn = copy if mode == "copy" else scrub_file
+fn(src, os.path.join(d, "warm"))
+for i in range(k):
+    fn(src, os.path.join(d, str(i)))
+os._exit(0)
+"""
+
+
+def _env(pyc: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "core"), str(ROOT / "dev")]),
+        "PYTHONPYCACHEPREFIX": str(pyc),
+    }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def callgrind(cmd: list[str], env: dict[str, str] | None, out: Path) -> tuple[int, int]:
+    """(instructions, of which in ``sre_search``) of one command under valgrind."""
+    prof = out / "callgrind.out"
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={prof}", *cmd],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True,
+    )  # fmt: skip
+    total = int(re.findall(r"Collected : (\d+)", proc.stderr)[-1])
+    sre = 0
+    if shutil.which("callgrind_annotate"):
+        ann = subprocess.run(["callgrind_annotate", str(prof)], capture_output=True, text=True).stdout
+        sre = sum(int(m.replace(",", "")) for m in re.findall(r"^\s*([\d,]+) .*:sre_search\b", ann, re.M))
+    prof.unlink()
+    return total, sre
+
+
+def count_library(files: dict[str, Path], out: Path, pyc: Path) -> None:
+    print("\nlibrary vs library, user-space instructions (callgrind): scrub_file vs read+write copy")
+    env = _env(pyc)
+    warm = new_dir(out, "i-warm-lib")  # the bytecode cache of every module used, written before any count
+    for f in files.values():
+        run_cmd([sys.executable, "-c", _CHILD, "scrub", str(f), "0", str(warm)], env)
+    done(warm)
+    for label, f in files.items():
+        k = 20 if f.stat().st_size < 1 << 20 else 5
+        per: dict[str, tuple[float, float]] = {}
+        for mode in ("copy", "scrub"):
+            counts = []
+            for n in (0, k):
+                d = new_dir(out, f"i-{mode}-{n}-{f.name}")
+                counts.append(callgrind([sys.executable, "-c", _CHILD, mode, str(f), str(n), str(d)], env, d))
+                done(d)
+            per[mode] = ((counts[1][0] - counts[0][0]) / k, (counts[1][1] - counts[0][1]) / k)
+        (c, _), (s, sre) = per["copy"], per["scrub"]
+        print(
+            f"  {label:<24} copy {c / 1e3:7,.0f} k   scrub_file {s / 1e3:7,.0f} k   of which the scan "
+            f"(sre_search) {sre / 1e3:6,.0f} k ({sre / s:4.0%}, {sre / f.stat().st_size:.1f}/B)   the rest "
+            f"{(s - sre) / 1e3:6,.0f} k"
+        )
+
+
+def count_commands(files: list[Path], out: Path, pyc: Path) -> None:
+    n = len(files)
+    print(f"\ncommand vs command, user-space instructions (callgrind): 1 file, then {n} files")
+    tutela = [sys.executable, "-c", "import sys; from tutela_dev.cli import main; sys.exit(main())", "scrub"]
+    one, ex = "tutela scrub --jobs 1", "exiftool -all="
+    cmds: dict[str, tuple[Callable[[list[Path], Path], list[str]], dict[str, str] | None]] = {
+        one: (lambda fs, d: [*tutela, *map(str, fs), "--out-dir", str(d), "--jobs", "1"], _env(pyc)),
+        ex: (lambda fs, d: ["exiftool", "-q", "-q", "-m", "-all=", "-o", f"{d}/", *map(str, fs)], None),
+    }
+    warm = new_dir(out, "i-warm")
+    run_cmd(cmds[one][0](files[:1], warm), _env(pyc))  # the bytecode cache
+    done(warm)
+    cost: dict[str, tuple[float, float]] = {}
+    for name, (cmd, env) in cmds.items():
+        counts = []
+        for fs in (files[:1], files):
+            d = new_dir(out, f"i-{len(cost)}-{len(fs)}")
+            counts.append(callgrind(cmd(fs, d), env, d)[0])
+            done(d)
+        per_file = (counts[1] - counts[0]) / (n - 1)
+        cost[name] = (counts[0] - per_file, per_file)
+        print(f"  {name:<24} start-up {cost[name][0] / 1e6:6.1f} M   per 80 KB JPEG {per_file / 1e3:6,.0f} k")
+    (ts, tf), (es, ef) = cost[one], cost[ex]
+    for batch in (n, 2000):
+        print(f"  {batch} files: exiftool / tutela {(es + batch * ef) / (ts + batch * tf):.2f}x")
 
 
 def main() -> int:
@@ -241,6 +370,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--mp4-mb", type=int, default=0, help="also a video of this size (library vs copy)")
     ap.add_argument("--out", choices=("tmpfs", "disk"), default="tmpfs", help="where the outputs go")
+    ap.add_argument("--instructions", action="store_true", help="instructions (valgrind) instead of times")
     args = ap.parse_args()
     if not shutil.which("exiftool"):
         print("exiftool is required", file=sys.stderr)
@@ -270,6 +400,15 @@ def main() -> int:
             f"{time.perf_counter() - t:.1f}s; {os.cpu_count()} CPUs; load avg {load()}; outputs in "
             f"{out_parent} ({'disk, kept to the end' if KEEP_OUTPUTS else 'tmpfs'})"
         )
+        if args.instructions:
+            if not shutil.which("valgrind"):
+                print("--instructions needs valgrind (Debian package valgrind)", file=sys.stderr)
+                return 2
+            count_library(
+                {"80 KB JPEG": small[0], **{k: v[0] for k, v in list(sets.items())[1:]}}, out, tmp / "pyc"
+            )
+            count_commands(small[: min(len(small), 100)], out, tmp / "pyc")
+            return 0
         bench_commands(small, out, args.rounds, tmp / "pyc")
         # Single files: more rounds for a stable median.
         bench_library(

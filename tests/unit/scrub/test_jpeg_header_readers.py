@@ -1,6 +1,8 @@
 """One JPEG header walk serves every reader: over a file (mapped) and over S3 or a spliced output (read a
 page at a time) it gives exactly what it gives over bytes in memory — the segments, the SOS offset, the
-size, the error and its message, and the work counted against the budget."""
+size, the error and its message, and the work counted against the budget. Over bytes and a mapped file the
+walk reads a segment's head with one ``unpack_from``; a page-at-a-time reader takes the byte-by-byte path, so
+this also pins the two paths to each other on every truncation and corruption below."""
 
 from __future__ import annotations
 
