@@ -467,6 +467,8 @@ def classify_lines(
 
 
 CHUNK = 512  # lines per model batch: numpy's per-call cost is amortised, memory stays small
+SEEN_MAX = 4096  # results of earlier chunks kept for repeats, per call of classify_lines
+SEEN_CHARS = 512  # longer texts are not kept (bounds that memory: ~2M characters of keys at most)
 
 
 def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[dict[str, Any]]:
@@ -478,7 +480,11 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
     Within a chunk a text is normalised and matched once; a line with the text and the context of the
     chunk's first line with that text gets a copy of that line's result under its own id and line (judging
     is a function of the text and context alone, and a comment scores the same in any batch, so the copy is
-    what judging it again would give). Under another context the text is scored again."""
+    what judging it again would give). Under another context the text is scored again.
+
+    Across chunks of the same call, a (text, context) judged before is copied the same way from a private
+    copy of its result (:data:`SEEN_MAX` of them at most, texts up to :data:`SEEN_CHARS` characters; the
+    oldest go first): nothing is kept after the call returns."""
     model = lex.model
     mp = lex.model_policy
     assert model is not None and mp is not None and hasattr(model, "batch")
@@ -491,6 +497,8 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
         (t for th in mp.thresholds.values() for t in (th.review, th.block) if t is not None), default=1.0
     )
     batch = model.batch
+    # (text, context) -> a private copy of a final result of an earlier chunk (never one a caller holds)
+    seen: dict[tuple[str, bool | None], dict[str, Any]] = {}
     while True:
         chunk = list(islice(parsed, CHUNK))
         if not chunk:
@@ -520,6 +528,11 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                     )
                 )
                 continue
+            if seen:
+                earlier = seen.get((text, ctx))
+                if earlier is not None:
+                    done.append(_repeat(earlier, ident, n))
+                    continue
             f = found.get(text)
             if f is not None and f[3]["minor_context"] is ctx:
                 repeats.append((len(done), f[3], ident, n))
@@ -581,6 +594,13 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                 _combine(results[j], {}, lex, model, m, texts[j], norms[j], ctxs[j])
         for pos, first, ident, n in repeats:
             done[pos] = _repeat(first, ident, n)
+        for text, ctx, result in zip(texts, ctxs, results, strict=True):  # judged in this chunk: final now
+            if len(text) <= SEEN_CHARS:
+                key = (text, ctx)
+                if key not in seen:  # (the same text under its first context and another: both kept)
+                    if len(seen) >= SEEN_MAX:
+                        del seen[next(iter(seen))]
+                    seen[key] = _repeat(result, None, 0)
         yield from done
 
 
