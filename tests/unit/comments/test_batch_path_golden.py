@@ -102,8 +102,8 @@ def test_repeats_across_chunks_are_copies_a_caller_cannot_change(
     monkeypatch: pytest.MonkeyPatch, seen_max: int
 ) -> None:
     """Later chunks copy an earlier chunk's result for the same (text, context): byte for byte what judging
-    the line alone gives, under each context, with its cache of earlier results full (the oldest dropped)
-    or not, and unchanged when the caller edits a result it was given before the copy is made."""
+    the line alone gives, under each context, whether its cache of earlier results fills up (and starts
+    over) or not, and unchanged when the caller edits a result it was given before the copy is made."""
     from tutela.comments import classify
 
     monkeypatch.setattr(classify, "CHUNK", 5)

@@ -483,8 +483,8 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
     what judging it again would give). Under another context the text is scored again.
 
     Across chunks of the same call, a (text, context) judged before is copied the same way from a private
-    copy of its result (:data:`SEEN_MAX` of them at most, texts up to :data:`SEEN_CHARS` characters; the
-    oldest go first): nothing is kept after the call returns."""
+    copy of its result (:data:`SEEN_MAX` of them at most, texts up to :data:`SEEN_CHARS` characters; when
+    full it starts over): nothing is kept after the call returns."""
     model = lex.model
     mp = lex.model_policy
     assert model is not None and mp is not None and hasattr(model, "batch")
@@ -598,8 +598,8 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
             if len(text) <= SEEN_CHARS:
                 key = (text, ctx)
                 if key not in seen:  # (the same text under its first context and another: both kept)
-                    if len(seen) >= SEEN_MAX:
-                        del seen[next(iter(seen))]
+                    if len(seen) >= SEEN_MAX:  # full: start over (dropping the oldest one by one
+                        seen.clear()  # leaves holes that make finding the next oldest ever slower)
                     seen[key] = _repeat(result, None, 0)
         yield from done
 
