@@ -108,14 +108,28 @@ def test_repeats_across_chunks_are_copies_a_caller_cannot_change(
 
     monkeypatch.setattr(classify, "CHUNK", 5)
     monkeypatch.setattr(classify, "SEEN_MAX", seen_max)
-    texts = [json.loads(x)["text"] for x in LINES[:300] if x.startswith(b"{") and b'"text"' in x][:12]
-    rows: list[bytes] = []
-    for i in range(120):
-        record: dict[str, Any] = {"id": f"x{i}", "text": texts[(i * 7) % len(texts)]}
-        if i % 5 == 1:
-            record["minor_context"] = True
-        rows.append(json.dumps(record).encode())
+    candidates = [json.loads(x)["text"] for x in LINES[:600] if x.startswith(b"{") and b'"text"' in x]
     for ctx in (False, None):
+        # plain allows (copied as a fresh literal), results only the model changed, and the rules stage's
+        kinds: dict[str, list[str]] = {"plain": [], "model": [], "rules": []}
+        for t in candidates:
+            r = classify_text(t, minor_context=ctx)
+            if "model" not in r and r["verdict"] == "allow" and not r["categories"]:
+                kind = "plain"
+            elif "model" in r and all(e["rule"].startswith("model:") for e in r["evidence"]):
+                kind = "model"
+            else:
+                kind = "rules"
+            if len(kinds[kind]) < 4:
+                kinds[kind].append(t)
+        assert all(len(v) == 4 for v in kinds.values())
+        texts = [t for v in kinds.values() for t in v]
+        rows: list[bytes] = []
+        for i in range(120):
+            record: dict[str, Any] = {"id": f"x{i}", "text": texts[(i * 7) % len(texts)]}
+            if i % 5 == 1:
+                record["minor_context"] = True
+            rows.append(json.dumps(record).encode())
         fast = []
         for r in classify_lines(rows, minor_context=ctx):
             fast.append(json.dumps(r))

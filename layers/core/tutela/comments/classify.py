@@ -466,6 +466,7 @@ def classify_lines(
             yield _judge(text, ctx, comprehend, lex, matcher, result)
 
 
+_NOT_SEEN: Any = object()
 CHUNK = 512  # lines per model batch: numpy's per-call cost is amortised, memory stays small
 SEEN_MAX = 4096  # results of earlier chunks kept for repeats, per call of classify_lines
 SEEN_CHARS = 512  # longer texts are not kept (bounds that memory: ~2M characters of keys at most)
@@ -528,12 +529,11 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                     )
                 )
                 continue
-            if seen:
-                earlier = seen.get((text, ctx))
-                if earlier is not None:
-                    done.append(_repeat(earlier, ident, n))
-                    continue
-            f = found.get(text)
+            earlier = seen.get((text, ctx), _NOT_SEEN) if seen else _NOT_SEEN
+            if earlier is not _NOT_SEEN and earlier is not None:
+                done.append(_repeat(earlier, ident, n))
+                continue
+            f = found.get(text) if earlier is _NOT_SEEN else None
             if f is not None and f[3]["minor_context"] is ctx:
                 repeats.append((len(done), f[3], ident, n))
                 done.append(f[3])  # replaced by a copy once the chunk is judged
@@ -550,6 +550,8 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                 "lexicon_version": version,
             }
             done.append(result)
+            if earlier is None:  # allowed before with nothing to add: that result is this literal
+                continue
             if len(text) > max_chars:
                 done[-1] = _judge(text, ctx, None, lex, _matcher_for(lex), result)
                 continue
@@ -573,9 +575,10 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
             texts.append(text)
             norms.append(norm)
             ctxs.append(ctx)
+        high: set[int] = set()  # j: the model's any reaches the lowest threshold
         if results:
             probs = batch(norms, ctxs, feats, lowest, texts)  # categories only where the model flags
-            high = set((probs[:, 0] >= lowest).nonzero()[0].tolist())  # (NaN: the model abstains, False)
+            high.update((probs[:, 0] >= lowest).nonzero()[0].tolist())  # (NaN: the model abstains, False)
             for j, (plan, by_key) in rel.items():
                 # (an allowed plan under every threshold: _combine neither vetoes nor flags, skipped)
                 if plan.verdict != "allow" or j in high:
@@ -594,13 +597,15 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                 _combine(results[j], {}, lex, model, m, texts[j], norms[j], ctxs[j])
         for pos, first, ident, n in repeats:
             done[pos] = _repeat(first, ident, n)
-        for text, ctx, result in zip(texts, ctxs, results, strict=True):  # judged in this chunk: final now
+        for j, text in enumerate(texts):  # judged in this chunk: final now
             if len(text) <= SEEN_CHARS:
-                key = (text, ctx)
+                key = (text, ctxs[j])
                 if key not in seen:  # (the same text under its first context and another: both kept)
                     if len(seen) >= SEEN_MAX:  # full: start over (dropping the oldest one by one
                         seen.clear()  # leaves holes that make finding the next oldest ever slower)
-                    seen[key] = _repeat(result, None, 0)
+                    # None: neither the rules stage nor _combine touched it (allowed, nothing else to say),
+                    # so a repeat is the same literal; no copy needed
+                    seen[key] = _repeat(results[j], None, 0) if j in rel or j in high else None
         yield from done
 
 
