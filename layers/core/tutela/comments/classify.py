@@ -498,8 +498,9 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
         (t for th in mp.thresholds.values() for t in (th.review, th.block) if t is not None), default=1.0
     )
     batch = model.batch
-    # (text, context) -> a private copy of a final result of an earlier chunk (never one a caller holds)
-    seen: dict[tuple[str, bool | None], dict[str, Any]] = {}
+    # (text, context) -> a private copy of a final result of an earlier chunk (never one a caller holds), or
+    # None for a result neither stage touched (the fresh literal)
+    seen: dict[tuple[str, bool | None], dict[str, Any] | None] = {}
     while True:
         chunk = list(islice(parsed, CHUNK))
         if not chunk:
