@@ -13,8 +13,9 @@ a temporary file. Each round times, on the same file:
 
 Speed work must keep every output: ``bench/golden_comments.py --peer <other worktree>`` checks that.
 
-Within a chunk of lines, ``classify_lines`` judges each distinct (text, context) once: about half of this
-corpus's lines repeat one in their chunk. ``--distinct`` makes every text unique (the cost without repeats).
+Within one call, ``classify_lines`` judges each distinct (text, context) once (in its chunk, and across
+chunks up to 4,096 of them): ~93% of this corpus's 30,000 lines repeat an earlier text, far more than a
+real stream or a 20-comment batch. ``--distinct`` makes every text unique (the cost without repeats).
 
 Reported: medians over the rounds, comments/s for both, and the ratio tutela/floor. The lexicon
 automaton is built once before timing (as in a warm Lambda); the build time is printed separately.

@@ -2,7 +2,7 @@
 
 English, Simplified and Traditional Chinese, kind words, hard negatives, and a share of bad comments with
 every evasion kind; 30% get a varying tail, yet about half the lines of a 512-line chunk repeat a text
-of that chunk (``distinct=True``: every text unique).
+of that chunk, and over 30,000 lines only ~7% of the texts are new (``distinct=True``: every text unique).
 """
 
 from __future__ import annotations

@@ -95,3 +95,53 @@ def test_repeated_comments_in_a_chunk_get_the_same_result_each_their_own() -> No
                     assert all(x is not y for x in a["evidence"] for y in b["evidence"])
         flagged_ids = {id(r.get("model")) for r in fast if "model" in r}
         assert len(flagged_ids) == sum("model" in r for r in fast)
+
+
+@pytest.mark.parametrize("seen_max", [3, 4096])
+def test_repeats_across_chunks_are_copies_a_caller_cannot_change(
+    monkeypatch: pytest.MonkeyPatch, seen_max: int
+) -> None:
+    """Later chunks copy an earlier chunk's result for the same (text, context): byte for byte what judging
+    the line alone gives, under each context, whether its cache of earlier results fills up (and starts
+    over) or not, and unchanged when the caller edits a result it was given before the copy is made."""
+    from tutela.comments import classify
+
+    monkeypatch.setattr(classify, "CHUNK", 5)
+    monkeypatch.setattr(classify, "SEEN_MAX", seen_max)
+    candidates = [json.loads(x)["text"] for x in LINES[:600] if x.startswith(b"{") and b'"text"' in x]
+    for ctx in (False, None):
+        # plain allows (copied as a fresh literal), results only the model changed, and the rules stage's
+        kinds: dict[str, list[str]] = {"plain": [], "model": [], "rules": []}
+        for t in candidates:
+            r = classify_text(t, minor_context=ctx)
+            if "model" not in r and r["verdict"] == "allow" and not r["categories"]:
+                kind = "plain"
+            elif "model" in r and all(e["rule"].startswith("model:") for e in r["evidence"]):
+                kind = "model"
+            else:
+                kind = "rules"
+            if len(kinds[kind]) < 4:
+                kinds[kind].append(t)
+        assert all(len(v) == 4 for v in kinds.values())
+        texts = [t for v in kinds.values() for t in v]
+        rows: list[bytes] = []
+        for i in range(120):
+            record: dict[str, Any] = {"id": f"x{i}", "text": texts[(i * 7) % len(texts)]}
+            if i % 5 == 1:
+                record["minor_context"] = True
+            rows.append(json.dumps(record).encode())
+        fast = []
+        for r in classify_lines(rows, minor_context=ctx):
+            fast.append(json.dumps(r))
+            r["verdict"] = "edited by the caller"  # the results handed out are the caller's to change
+            r["categories"].append("edited")
+            for e in r["evidence"]:
+                e["text"] = "edited"
+            if "model" in r:
+                r["model"]["score"] = -1
+        for out, raw in zip(fast, rows, strict=True):
+            c = parse_line(json.loads(out)["line"], raw, ctx)
+            assert c is not None and c.text is not None
+            plain = {"id": c.id, "line": c.line, **classify_text(c.text, minor_context=c.minor_context)}
+            assert out == json.dumps(plain)
+        assert any('"evidence": [{' in out for out in fast) and any('"model"' in out for out in fast)

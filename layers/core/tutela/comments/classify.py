@@ -466,7 +466,10 @@ def classify_lines(
             yield _judge(text, ctx, comprehend, lex, matcher, result)
 
 
+_NOT_SEEN: Any = object()
 CHUNK = 512  # lines per model batch: numpy's per-call cost is amortised, memory stays small
+SEEN_MAX = 4096  # results of earlier chunks kept for repeats, per call of classify_lines
+SEEN_CHARS = 512  # longer texts are not kept (bounds that memory: ~2M characters of keys at most)
 
 
 def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[dict[str, Any]]:
@@ -478,7 +481,11 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
     Within a chunk a text is normalised and matched once; a line with the text and the context of the
     chunk's first line with that text gets a copy of that line's result under its own id and line (judging
     is a function of the text and context alone, and a comment scores the same in any batch, so the copy is
-    what judging it again would give). Under another context the text is scored again."""
+    what judging it again would give). Under another context the text is scored again.
+
+    Across chunks of the same call, a (text, context) judged before is copied the same way from a private
+    copy of its result (:data:`SEEN_MAX` of them at most, texts up to :data:`SEEN_CHARS` characters; when
+    full it starts over): nothing is kept after the call returns."""
     model = lex.model
     mp = lex.model_policy
     assert model is not None and mp is not None and hasattr(model, "batch")
@@ -491,6 +498,9 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
         (t for th in mp.thresholds.values() for t in (th.review, th.block) if t is not None), default=1.0
     )
     batch = model.batch
+    # (text, context) -> a private copy of a final result of an earlier chunk (never one a caller holds), or
+    # None for a result neither stage touched (the fresh literal)
+    seen: dict[tuple[str, bool | None], dict[str, Any] | None] = {}
     while True:
         chunk = list(islice(parsed, CHUNK))
         if not chunk:
@@ -520,7 +530,11 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                     )
                 )
                 continue
-            f = found.get(text)
+            earlier = seen.get((text, ctx), _NOT_SEEN) if seen else _NOT_SEEN
+            if earlier is not _NOT_SEEN and earlier is not None:
+                done.append(_repeat(earlier, ident, n))
+                continue
+            f = found.get(text) if earlier is _NOT_SEEN else None
             if f is not None and f[3]["minor_context"] is ctx:
                 repeats.append((len(done), f[3], ident, n))
                 done.append(f[3])  # replaced by a copy once the chunk is judged
@@ -537,6 +551,8 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                 "lexicon_version": version,
             }
             done.append(result)
+            if earlier is None:  # allowed before with nothing to add: that result is this literal
+                continue
             if len(text) > max_chars:
                 done[-1] = _judge(text, ctx, None, lex, _matcher_for(lex), result)
                 continue
@@ -560,9 +576,10 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
             texts.append(text)
             norms.append(norm)
             ctxs.append(ctx)
+        high: set[int] = set()  # j: the model's any reaches the lowest threshold
         if results:
             probs = batch(norms, ctxs, feats, lowest, texts)  # categories only where the model flags
-            high = set((probs[:, 0] >= lowest).nonzero()[0].tolist())  # (NaN: the model abstains, False)
+            high.update((probs[:, 0] >= lowest).nonzero()[0].tolist())  # (NaN: the model abstains, False)
             for j, (plan, by_key) in rel.items():
                 # (an allowed plan under every threshold: _combine neither vetoes nor flags, skipped)
                 if plan.verdict != "allow" or j in high:
@@ -581,6 +598,15 @@ def _classify_chunked(parsed: Iterator[CommentLine], lex: Lexicon) -> Iterator[d
                 _combine(results[j], {}, lex, model, m, texts[j], norms[j], ctxs[j])
         for pos, first, ident, n in repeats:
             done[pos] = _repeat(first, ident, n)
+        for j, text in enumerate(texts):  # judged in this chunk: final now
+            if len(text) <= SEEN_CHARS:
+                key = (text, ctxs[j])
+                if key not in seen:  # (the same text under its first context and another: both kept)
+                    if len(seen) >= SEEN_MAX:  # full: start over (dropping the oldest one by one
+                        seen.clear()  # leaves holes that make finding the next oldest ever slower)
+                    # None: neither the rules stage nor _combine touched it (allowed, nothing else to say),
+                    # so a repeat is the same literal; no copy needed
+                    seen[key] = _repeat(results[j], None, 0) if j in rel or j in high else None
         yield from done
 
 

@@ -358,10 +358,13 @@ def normalize(text: str) -> str:
     if digsym:
         s = _S2[0].sub(_S2[1], s)
         s = _S3[0].sub(_S3[1], s)
-    if latin and (
-        (_JOIN_GATE if cjk else _ASCII_JOIN_GATE).search(s) is not None or _TRIPLE_GATE.search(s) is not None
-    ):
-        s = _S4[0].sub(_S4[1], s)
+    if latin:
+        if (_JOIN_GATE if cjk else _ASCII_JOIN_GATE).search(s) is not None:
+            s = _S4[0].sub(_S4[1], s)
+        elif _TRIPLE_GATE.search(s) is not None:
+            # the join gate is the first step of the join alternative, so no join matches: stage 4 is its
+            # other alternative alone (the same matches, each replaced by its letter), without a callback
+            s = _REPEAT.sub(r"\1", s)
     if SEP in s:
         s = s.replace(SEP, " ")
     if cjk:
