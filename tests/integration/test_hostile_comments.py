@@ -45,7 +45,7 @@ CORPUS: list[tuple[bytes, str]] = [
     (_j({"id": "dup", "text": GROOMING}), "flagged"),
     (_j({"id": "dup", "text": "nice"}), "allow"),
     (_j({"id": "line-13", "text": GROOMING}), "flagged"),
-    (_j({"text": "no id here"}), "allow"),
+    (_j({"text": "lovely light, well done"}), "allow"),  # no id: the line number stands in
     (_j({"id": "huge", "text": "a" * 70_000}), "held:invalid_comment"),
     (b'{"id": "utf8", "text": "\xff\xfe"}', "held:invalid_comment"),
     (_j({"id": "ctx", "text": "you look so sexy", "minor_context": False}), "flagged"),
