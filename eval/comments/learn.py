@@ -34,6 +34,7 @@ SEALED_ROUNDS = {
     "r5": HERE / "sealed-2026-12-r5",
     "r6": HERE / "sealed-2026-12-r6",
     "r7": HERE / "sealed-2026-12-r7",
+    "r8": HERE / "sealed-2026-12-r8",
 }
 OUTPUTS = ("any", *CATEGORIES)
 _CJK = (0x3400, 0x9FFF)
