@@ -35,12 +35,9 @@ def classify_post(post: Post, flags: Collection[str]) -> dict[str, Any]:
     escalate = False
     reasons: list[dict[str, Any]] = []
     fields: dict[str, Any] = {}
+    adult_fields = frozenset(policy["adult_context_fields"])  # (data/posts.toml: why)
     for name, text in texts:
-        # A place's name is not a comment asking where a child is: the comment model reads a bare place
-        # name under a child's post as locating ("Town hall" p 0.97, round 7). Where the child is, is the
-        # location policy's call below (location_risk_minor); the name is still judged for sexual content,
-        # under an adult's post's rules (explicit and minor-sexual terms still flag there).
-        result = classify_text(text, minor_context=False if name == "location" else context)
+        result = classify_text(text, minor_context=False if name in adult_fields else context)
         found = [s.to_dict() for s in spans[name]]
         fields[name] = {
             "verdict": result["verdict"],
