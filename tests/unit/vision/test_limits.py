@@ -149,3 +149,14 @@ def test_jpeg_with_thousands_of_scans_is_refused(write: Any) -> None:
     with pytest.raises(LimitExceededError, match="scans"):
         scan_file(write("scans.jpg", bomb))
     assert time.perf_counter() - t < 1.0
+
+
+@pytest.mark.parametrize("filler", [b"\xff\xfe\x00\x02", b"\xff"], ids=["empty-COM", "fill-bytes"])
+def test_jpeg_header_walk_is_bounded(filler: bytes) -> None:
+    """image_size (bank hashing, review previews) walks the header with no layout walk first: a file
+    padded with a million empty segments or fill bytes before its frame header is refused, not walked."""
+    _ok, enc = cv2.imencode(".jpg", np.zeros((16, 24, 3), np.uint8))
+    data = enc.tobytes()
+    assert image_size(data[:2] + filler * 100 + data[2:], BY_NAME["jpeg"]) == (24, 16)
+    with pytest.raises(CorruptMediaError, match="before its frame header"):
+        image_size(data[:2] + filler * 1_000_000 + data[2:], BY_NAME["jpeg"])

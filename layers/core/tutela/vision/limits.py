@@ -134,10 +134,22 @@ def jpeg_orientation(data: bytes) -> int:
     return 1
 
 
+# Markers, segments and fill bytes walked before the frame header. A camera JPEG has a few dozen; without
+# a cap, 50 MB of empty COM segments or FF fill kept image_size busy for seconds (bank hashing and review
+# previews call it with no layout walk first).
+JPEG_MAX_HEADER_STEPS = 4096
+
+
 def _jpeg(data: bytes) -> tuple[int, int] | None:
     i = 2
     n = len(data)
+    steps = 0
     while i + 4 <= n:
+        steps += 1
+        if steps > JPEG_MAX_HEADER_STEPS:
+            raise CorruptMediaError(
+                f"jpeg has more than {JPEG_MAX_HEADER_STEPS} markers or fill bytes before its frame header"
+            )
         if data[i] != 0xFF:
             raise ValueError("bad marker")
         marker = data[i + 1]
