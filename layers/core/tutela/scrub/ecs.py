@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 ECS_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 SPARSE = 1024  # mean bytes between 0xFF above which memchr jumps beat the regex (~0.45 ns/byte; measured)
-VECTOR_MIN = 64 * 1024  # bytes left to scan below which numpy's per-call overhead eats its gain (measured)
+VECTOR_MIN = 256 * 1024  # bytes left below which numpy's per-call overhead may eat its gain (docs/scrub.md)
 IMPORT_AFTER = 512 * 1024 * 1024  # regex-scanned bytes (long scans) after which importing numpy has paid
 CHUNK = 1 << 20  # bytes per vectorised step: bounds its memory (~1.2 MB of masks) for any file size
 
