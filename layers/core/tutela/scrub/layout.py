@@ -21,23 +21,19 @@ handed bytes that passed this walk never sees a chunk/box/segment larger than th
 
 from __future__ import annotations
 
-import re
 import struct
 import zlib
 
 from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
 from tutela.record import FrozenRecord, Record
 from tutela.scrub.core import BytesReader, Ctx, FileReader, Reader, ScrubLimits
+from tutela.scrub.ecs import find_marker
 from tutela.scrub.spliced import SplicedReader
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up, see tutela/record.py)
 if TYPE_CHECKING:
     import mmap
-    from typing import Any
 
-# A real marker inside entropy-coded data: FF followed by anything but 00 (stuffing), D0-D7 (restart)
-# or FF (fill). Byte stuffing guarantees nothing else in a scan looks like this.
-_ECS_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _SOF = frozenset({*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC})
 _NO_LENGTH = _STANDALONE | {0xFF, 0xD9}  # fill byte, RSTn/TEM, EOI: no length field follows the marker
@@ -285,42 +281,16 @@ def _jpeg_header_walk(
         pos += 2 + length
 
 
-def _find_marker(buf: Any, pos: int) -> int:
-    """``_ECS_MARKER.search(buf, pos).start()`` (or -1), as fast as the data allows: it walks every scan of
-    every photo. Where 0xFF is sparse (smooth images) jumping between them with memchr (``find``) skips
-    most bytes; where it is dense (camera photos: every ~256 bytes, stuffed as FF 00) each jump costs a
-    Python round trip, and the regex engine stepping through the bytes in C is faster. So: jump while
-    the 0xFF bytes are on average more than ``_SPARSE`` bytes apart, else hand the rest to the regex."""
-    find, n = buf.find, len(buf)
-    start = pos
-    jumps = 0
-    while True:
-        i = find(b"\xff", pos)
-        if i < 0 or i + 1 >= n:
-            return -1
-        nxt = buf[i + 1]
-        if nxt != 0x00 and nxt != 0xFF and not 0xD0 <= nxt <= 0xD7:
-            return i
-        pos = i + 1
-        jumps += 1
-        if jumps & 3 == 0 and pos - start < _SPARSE * jumps:  # judged every 4 jumps
-            m = _ECS_MARKER.search(buf, pos)
-            return m.start() if m else -1
-
-
-_SPARSE = 1024  # mean bytes between 0xFF above which memchr jumps beat the regex (~0.45 ns/byte; measured)
-
-
 def _next_marker(r: Reader, pos: int) -> int:
     """Offset of the next real marker in entropy-coded data starting at ``pos`` (-1: none)."""
     if isinstance(r, BytesReader | FileReader) and r.size:
-        return _find_marker(r._data if isinstance(r, BytesReader) else r.buffer(), pos)
+        return find_marker(r._data if isinstance(r, BytesReader) else r.buffer(), pos)
     window = 4 * 1024 * 1024
     while pos < r.size:
         buf = r.read_upto(pos, window)
-        m = _ECS_MARKER.search(buf)
-        if m:
-            return pos + m.start()
+        i = find_marker(buf, 0)
+        if i >= 0:
+            return pos + i
         if pos + len(buf) >= r.size:
             return -1
         pos += len(buf) - 1
