@@ -83,6 +83,25 @@ def test_a_comment_scores_the_same_alone_and_in_any_batch() -> None:
     assert np.array_equal(as_list, batch, equal_nan=True)
 
 
+def test_the_head_sums_the_same_whichever_way_features_are_grouped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches above ``_RADIX_ROWS`` group the features by another sort: the same numbers, bit for bit."""
+    from tutela.comments import widedeep
+
+    m = _model()
+    texts = TEXTS * 3
+    ctxs, rules = CTXS * 3, RULES * 3
+    norms = [normalize(t) for t in texts]
+    rows, buckets, scale = text_features(norms, m.fold_table, ctxs, BITS, texts)
+    cidx = [[0, 1, 2][[True, None, False].index(c)] for c in ctxs]
+    radix = m._any_head(rows, buckets, scale, cidx, rules, ctxs)
+    monkeypatch.setattr(widedeep, "_RADIX_ROWS", 2)
+    other = m._any_head(rows, buckets, scale, cidx, rules, ctxs)
+    assert np.array_equal(radix, other)
+    for i in range(len(texts)):  # and each is the comment's head alone
+        r1, b1, s1 = text_features([norms[i]], m.fold_table, [ctxs[i]], BITS, [texts[i]])
+        assert m._any_head(r1, b1, s1, [cidx[i]], [rules[i]], [ctxs[i]])[0] == radix[i]
+
+
 def test_the_head_moves_only_the_any_output() -> None:
     wd = _model()
     lin = load_model(_linear(), "lin")

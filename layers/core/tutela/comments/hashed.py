@@ -183,12 +183,14 @@ class FoldTable:
         if not inside.any():
             return codes, rows
         safe = np.where(inside, idx, 0)
-        length = np.where(inside, self.n[safe], 1)
+        length = np.where(inside, self.n.take(safe), 1)
         src = np.repeat(np.arange(len(codes)), length)
         first = np.cumsum(length) - length
-        offset = np.arange(len(src)) - first[src]
-        out = np.where(inside[src], self.letters[self.start[safe[src]] + offset], codes[src])
-        out_rows = rows[src]
+        offset = np.arange(len(src)) - first.take(src)
+        out = np.where(
+            inside.take(src), self.letters.take(self.start.take(safe.take(src)) + offset), codes.take(src)
+        )
+        out_rows = rows.take(src)
         if np.bincount(out_rows).max() <= _MAX:  # no text folds to more than _MAX characters: nothing to clip
             return out, out_rows
         # clip every text to _MAX folded characters (the separator after a text is kept)
@@ -239,9 +241,9 @@ def _char_grams(
             valid = valid[:-1]
             valid &= good[n - 1 :]
         if n in orders:
-            keep = np.flatnonzero(valid)
-            buckets.append(_bucket(h[keep], f"{prefix}{n}", shift))
-            rows.append(row0[keep])
+            keep = np.flatnonzero(valid)  # (take: cheaper than fancy or boolean indexing, same numbers)
+            buckets.append(_bucket(h.take(keep), f"{prefix}{n}", shift))
+            rows.append(row0.take(keep))
     return buckets, rows
 
 
@@ -269,13 +271,13 @@ def _words(
     np.cumprod(inv, out=inv)
     prefix = np.zeros(n_all + 1, dtype=np.uint64)
     np.cumsum(codes * powers[:-1], out=prefix[1:])
-    wh = (prefix[we] - prefix[ws]) * inv[ws]
-    wrow = row0[ws]
+    wh = (prefix.take(we) - prefix.take(ws)) * inv.take(ws)
+    wrow = row0.take(ws)
     same = wrow[1:] == wrow[:-1]
     ph = wh[:-1][same] * _MIX + wh[1:][same]
     prow = wrow[:-1][same]
-    wctx = ctx[wrow]
-    pctx = ctx[prow]
+    wctx = ctx.take(wrow)
+    pctx = ctx.take(prow)
     buckets = [_bucket(wh, "w", shift), _bucket(ph, "wp", shift)]
     rows = [wrow, prow]
     for k in range(3):
@@ -444,7 +446,7 @@ class HashedModel:
         z0 = np.bincount(rows, weights=self.table[0].take(cols), minlength=n)
         z0 *= self.scale
         z0 *= scale
-        z0 += self.bias[cidx, 0]
+        z0 += self.bias[:, 0].take(cidx)
         z0 += rule_z[:, 0]
         z0 = self._any_logit(z0, rows, buckets, scale, cidx, rule_features, ctxs)
         out = np.zeros((n, k))
@@ -457,14 +459,14 @@ class HashedModel:
         out[blank, 0] = np.nan
         sel = out[:, 0] >= gate
         if k > 1 and sel.any():
-            keep = sel[rows]
+            keep = sel.take(rows)
             r, b = rows[keep], cols[keep]
             z = np.empty((n, k - 1))
             for j in range(1, k):
                 z[:, j - 1] = np.bincount(r, weights=self.table[j].take(b), minlength=n)
             z *= self.scale
             z *= scale[:, None]
-            z += self.bias[cidx, 1:]
+            z += self.bias[:, 1:].take(cidx, axis=0)
             z += rule_z[:, 1:]
             out[:, 1:] = np.where(sel[:, None], _sigmoid(z), 0.0)
         return out
