@@ -99,7 +99,7 @@ def test_client_is_created_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_failed_call_on_a_comment_with_rule_hits_is_held_with_the_rules_findings() -> None:
     """Promise: when Comprehend fails on a comment the rules stage did score, the comment is held for review
     (at least low severity, marked degraded) and keeps what the rules found."""
-    for text in ("what school", "meet", "dm me"):
+    for text in ("what school", "add me", "dm me"):  # rule hits the classifier allows under an adult
         plain = classify_text(text, minor_context=False)
         assert plain["verdict"] == "allow"
         client = _client()

@@ -156,7 +156,7 @@ def test_framing_with_a_declared_child_is_blocked() -> None:
 
 
 def test_framing_follows_the_posts_minor_status() -> None:
-    post = parse({"caption": "indecent poses #穿搭福利"})  # words the comment lexicon alone lets through
+    post = parse({"caption": "indecent poses #今日穿搭"})  # words the comment classifier alone lets through
     assert classify_post(post, frozenset({"media_seen", "media_likely"}))["verdict"] == "block"
     assert classify_post(post, frozenset({"media_seen", "media_possible"}))["verdict"] == "review"
     assert classify_post(post, UNKNOWN)["verdict"] == "review"  # no media decision yet: fail closed
