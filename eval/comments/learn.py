@@ -36,6 +36,7 @@ SEALED_ROUNDS = {
     "r7": HERE / "sealed-2026-12-r7",
     "r8": HERE / "sealed-2026-12-r8",
     "r9": HERE / "sealed-2026-12-r9",
+    "r10": HERE / "sealed-2026-12-r10",
 }
 OUTPUTS = ("any", *CATEGORIES)
 _CJK = (0x3400, 0x9FFF)
