@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import struct
-import time
+import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -175,7 +175,6 @@ def _mutations(data: bytes, n: int, seed: int, span: int) -> list[bytes]:
 def test_fuzz_only_tutela_errors(name: str, corpus: dict[str, Path]) -> None:
     data = corpus[name].read_bytes()
     meta_span = 4096 if not name.endswith((".mp4", ".mov")) else len(data)
-    t0 = time.perf_counter()
     outcomes = {"ok": 0, "err": 0}
     for i, m in enumerate(_mutations(data, 120, seed=zlib.crc32(name.encode()), span=meta_span)):
         try:
@@ -188,7 +187,6 @@ def test_fuzz_only_tutela_errors(name: str, corpus: dict[str, Path]) -> None:
         else:
             assert report.verified
             outcomes["ok"] += 1
-    assert time.perf_counter() - t0 < 20
     assert outcomes["err"] > 0
 
 
@@ -303,7 +301,13 @@ def test_png_ztxt_bombs_are_cheap() -> None:
     for _ in range(20):
         png += chunk(b"zTXt", b"Comment\x00\x00" + bomb)
     png += chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b"")
-    t0 = time.perf_counter()
-    out, report = scrub_bytes(bytes(png))
-    assert time.perf_counter() - t0 < 5
+    # 20 chunks that inflate to 50 MiB each: none may be inflated past the cap (a memory bound, not a
+    # clock: the largest Python allocation while scrubbing stays a few MiB, not 50).
+    tracemalloc.start()
+    try:
+        out, report = scrub_bytes(bytes(png))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024, peak
     assert "png.text" in report.removed and len(out) < 200
