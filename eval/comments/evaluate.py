@@ -15,7 +15,8 @@ per style/evasion and per context:
 - block recall: blocked bad comments / bad comments;
 - FPR: flagged acceptable comments / acceptable comments;
 
-and the worst (language, category, style) cells by recall (at least ``--min-cell`` comments).
+and the worst (language, category, style) and (language, category, plain/evaded) cells by recall (at
+least ``--min-cell`` comments; a line is *evaded* when its ``evasion`` names anything but ``none``).
 Without files it runs on ``dev.jsonl`` and ``heldout.jsonl`` (both tuned on now: dev sets).
 """
 
@@ -45,6 +46,11 @@ def _ctx(v: Any) -> str:
     return {True: "minor", False: "adult"}.get(v, "unknown")  # type: ignore[call-overload,no-any-return]
 
 
+def _evasion(v: Any) -> str:
+    """``plain`` (``none`` or absent) or ``evaded`` (any evasion the writer named)."""
+    return "plain" if v in (None, "", "none") else "evaded"
+
+
 def read_rows(paths: list[Path]) -> list[dict[str, Any]]:
     rows = []
     for p in paths:
@@ -61,6 +67,7 @@ def read_rows(paths: list[Path]) -> list[dict[str, Any]]:
                     "minor_context": ctx if isinstance(ctx, bool) else None,
                     "lang": str(r.get("lang", "?")),
                     "style": str(r.get("style") or r.get("evasion") or "?"),
+                    "evasion": _evasion(r.get("evasion")),
                 }
             )
     return rows
@@ -82,9 +89,10 @@ def judge(rows: list[dict[str, Any]], lex: Lexicon) -> list[dict[str, Any]]:
 def score(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
     tot = _cell()
     groups: dict[str, dict[str, Cell]] = {
-        k: defaultdict(_cell) for k in ("lang", "category", "style", "context")
+        k: defaultdict(_cell) for k in ("lang", "category", "style", "evasion", "context")
     }
     cells: dict[tuple[str, str, str], Cell] = defaultdict(_cell)
+    evasion_cells: dict[tuple[str, str, str], Cell] = defaultdict(_cell)
     errors = []
     for r, res in zip(rows, results, strict=True):
         flagged = res["verdict"] != "allow"
@@ -95,10 +103,12 @@ def score(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str
             tot,
             groups["lang"][r["lang"]],
             groups["style"][r["style"]],
+            groups["evasion"][r.get("evasion", "plain")],
             groups["context"][_ctx(r["minor_context"])],
         ]
         buckets += [groups["category"][c] for c in cats]
         buckets += [cells[r["lang"], c, r["style"]] for c in cats]
+        buckets += [evasion_cells[r["lang"], c, r.get("evasion", "plain")] for c in cats]
         for b in buckets:
             if bad:
                 b["bad"] += 1
@@ -109,7 +119,7 @@ def score(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str
                 b["fp"] += flagged
         if flagged != bad:
             errors.append((r, res))
-    return {"total": tot, "groups": groups, "cells": cells, "errors": errors}
+    return {"total": tot, "groups": groups, "cells": cells, "evasion_cells": evasion_cells, "errors": errors}
 
 
 def _rate(n: int, d: int) -> str:
@@ -131,14 +141,20 @@ def report(title: str, s: dict[str, Any], min_cell: int, worst: int) -> None:
         print(f" per {k}:")
         for name in sorted(g):
             print(_line(name, g[name]))
-    ranked = sorted(
-        ((c["flagged"] / c["bad"], key, c) for key, c in s["cells"].items() if c["bad"] >= min_cell),
-        key=lambda t: t[0],
-    )
-    if ranked:
-        print(f" worst (lang, category, style) cells with >= {min_cell} bad comments:")
-        for _, key, c in ranked[:worst]:
+    for table, what in (("cells", "style"), ("evasion_cells", "evasion")):
+        ranked = worst_cells(s[table], min_cell)
+        if ranked:
+            print(f" worst (lang, category, {what}) cells with >= {min_cell} bad comments:")
+        for key, c in ranked[:worst]:
             print(_line(" / ".join(key), c))
+
+
+def worst_cells(
+    cells: dict[tuple[str, str, str], Cell], min_cell: int
+) -> list[tuple[tuple[str, str, str], Cell]]:
+    """Cells with at least ``min_cell`` bad comments, lowest recall first (ties: the larger cell first)."""
+    big = [(k, c) for k, c in cells.items() if c["bad"] >= min_cell]
+    return sorted(big, key=lambda kc: (kc[1]["flagged"] / kc[1]["bad"], -kc[1]["bad"], kc[0]))
 
 
 def summary(s: dict[str, Any]) -> dict[str, Any]:
