@@ -46,8 +46,8 @@ def _ctx(v: Any) -> str:
     return {True: "minor", False: "adult"}.get(v, "unknown")  # type: ignore[call-overload,no-any-return]
 
 
-def _evasion(v: Any) -> str:
-    """``plain`` (``none`` or absent) or ``evaded`` (any evasion the writer named)."""
+def evasion_kind(v: Any) -> str:
+    """A line's ``evasion`` as ``plain`` (``none`` or absent) or ``evaded`` (any evasion the writer named)."""
     return "plain" if v in (None, "", "none") else "evaded"
 
 
@@ -67,7 +67,7 @@ def read_rows(paths: list[Path]) -> list[dict[str, Any]]:
                     "minor_context": ctx if isinstance(ctx, bool) else None,
                     "lang": str(r.get("lang", "?")),
                     "style": str(r.get("style") or r.get("evasion") or "?"),
-                    "evasion": _evasion(r.get("evasion")),
+                    "evasion": evasion_kind(r.get("evasion")),
                 }
             )
     return rows
@@ -103,12 +103,12 @@ def score(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str
             tot,
             groups["lang"][r["lang"]],
             groups["style"][r["style"]],
-            groups["evasion"][r.get("evasion", "plain")],
+            groups["evasion"][r.get("evasion", "?")],
             groups["context"][_ctx(r["minor_context"])],
         ]
         buckets += [groups["category"][c] for c in cats]
         buckets += [cells[r["lang"], c, r["style"]] for c in cats]
-        buckets += [evasion_cells[r["lang"], c, r.get("evasion", "plain")] for c in cats]
+        buckets += [evasion_cells[r["lang"], c, r.get("evasion", "?")] for c in cats]
         for b in buckets:
             if bad:
                 b["bad"] += 1
@@ -142,7 +142,7 @@ def report(title: str, s: dict[str, Any], min_cell: int, worst: int) -> None:
         for name in sorted(g):
             print(_line(name, g[name]))
     for table, what in (("cells", "style"), ("evasion_cells", "evasion")):
-        ranked = worst_cells(s[table], min_cell)
+        ranked = [(k, c) for k, c in worst_cells(s[table], min_cell) if k[2] != "?"]  # "?": not recorded
         if ranked:
             print(f" worst (lang, category, {what}) cells with >= {min_cell} bad comments:")
         for key, c in ranked[:worst]:
