@@ -9,8 +9,8 @@ Three ways to find it, chosen by cost alone (the answer is the same):
 - sparse 0xFF (smooth images): jump between them with ``bytes.find`` (memchr);
 - dense 0xFF (camera photos: one every ~300 bytes, stuffed as FF 00), short scans: the regex, whose engine
   steps through the bytes in C (~5 instructions, ~0.5-0.8 ns per byte here);
-- dense and long, numpy loaded: a vectorised pass (``vector_find``) in bounded chunks, 1.6-2x faster in
-  CPU time on a 1.6 MB or 12 MP photo (0.45-0.65x the regex's time; measured here, docs/scrub.md). numpy is
+- dense and long, numpy loaded: a vectorised pass (``vector_find``) in bounded chunks, 0.45-0.95x the
+  regex's CPU time on a 1.6 MB or 12 MP photo (by machine and load; docs/scrub.md). numpy is
   not imported for it while that would cost more than it saves: the import takes ~0.2 s of CPU here, what
   the vectorised pass saves over ~500 MB of dense data (0.2-0.45 ns a byte), so a process imports it only
   once the regex has scanned ``IMPORT_AFTER`` bytes of long scans. A batch of small photos, one big photo
