@@ -21,8 +21,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "core"))
 
-from evaluate import evasion_kind  # noqa: E402  (this folder: one reading of a line's evasion)
-
 from tutela.comments.classify import rules_stage  # noqa: E402
 from tutela.comments.hashed import CONTEXT_INDEX, dump_model, rule_keys, text_features  # noqa: E402
 from tutela.comments.lexicon import CATEGORIES, Lexicon  # noqa: E402
@@ -66,7 +64,6 @@ def load_rows(paths: list[Path], writer: str) -> list[dict[str, Any]]:
                     "minor_context": ctx if isinstance(ctx, bool) else None,
                     "lang": str(r.get("lang", "?")),
                     "style": str(r.get("style") or r.get("evasion") or "?"),
-                    "evasion": evasion_kind(r.get("evasion")),
                     "writer": writer,
                 }
             )

@@ -43,25 +43,13 @@ def test_worst_cells_by_language_category_and_evasion(
     assert evaluate.summary(s)["evasion"]["evaded"]["recall"] == 0.5
 
 
-def test_cross_validation_rows_carry_the_same_evasion_reading(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """thresholds.py reports on learn.load_rows' rows: their evasion cells must not all read as "plain",
-    and a row with no evasion at all (an older dump) is counted as unknown, not as plain."""
+def test_rows_without_an_evasion_are_unknown_not_plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """thresholds.py reports on learn.load_rows' rows, which record no evasion: they are counted as unknown
+    ("?"), never as plain, and left out of the worst-evasion table."""
     monkeypatch.syspath_prepend(str(EVAL))
-    for mod in ("evaluate", "learn"):
-        sys.modules.pop(mod, None)
+    sys.modules.pop("evaluate", None)
     import evaluate
-    import learn
 
-    f = tmp_path / "set.jsonl"
-    f.write_text(
-        '{"text": "a", "labels": ["grooming"], "lang": "en", "evasion": "leet"}\n'
-        '{"text": "b", "labels": ["grooming"], "lang": "en", "evasion": "none"}\n',
-        encoding="utf-8",
-    )
-    rows = learn.load_rows([f], "w")
-    assert [r["evasion"] for r in rows] == [evaluate.evasion_kind("leet"), "plain"] == ["evaded", "plain"]
-    old = [{k: v for k, v in r.items() if k != "evasion"} for r in rows]
-    s = evaluate.score(old, [{"verdict": "review"}] * 2)
+    rows = [{"text": "a", "labels": ["grooming"], "minor_context": None, "lang": "en", "style": "x"}]
+    s = evaluate.score(rows, [{"verdict": "review"}])
     assert set(s["groups"]["evasion"]) == {"?"}
