@@ -248,6 +248,58 @@ def test_heif_exif_item_in_idat() -> None:
     assert len(out) == len(data) and b"Alice" not in out
 
 
+_XMP_GPS = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="51,30.5N"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+
+
+def _heif_item_in_mdat(infe: bytes, payload: bytes) -> bytes:
+    """A HEIF whose one item (declared by ``infe``) is stored in mdat: the carve never reads there."""
+    hdlr = full(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 12 + b"\x00")
+    iinf = full(b"iinf", struct.pack(">H", 1) + infe)
+    ftyp = box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic")
+
+    def meta(at: int) -> bytes:
+        iloc = full(b"iloc", bytes([0x44, 0x00]) + struct.pack(">HHHHII", 1, 1, 0, 1, at, len(payload)))
+        return full(b"meta", hdlr + iinf + iloc)
+
+    at = len(ftyp) + len(meta(0)) + 8
+    return ftyp + meta(at) + box(b"mdat", payload)
+
+
+@pytest.mark.parametrize(
+    ("infe", "payload", "code"),
+    [
+        # exiftool names an item by its content type first, then its type (QuickTime.pm, HandleItemInfo)
+        (full(b"infe", struct.pack(">HH", 1, 0) + b"mime\x00Exif\x00", version=2), "exif", "exif.gps"),
+        (full(b"infe", struct.pack(">HH", 1, 0) + b"\x00Exif\x00", version=0), "exif", "exif.gps"),
+        (
+            full(b"infe", struct.pack(">HH", 1, 0) + b"\x00application/rdf+xml\x00", version=1),
+            "xmp",
+            "xmp.location",
+        ),
+    ],
+    ids=["v2-mime-content-type-Exif", "v0-content-type-Exif", "v1-content-type-xmp"],
+)
+def test_heif_items_named_by_content_type_are_scrubbed(
+    tmp_path: Path, infe: bytes, payload: str, code: str
+) -> None:
+    """Items exiftool reads as EXIF or XMP whatever their infe version or item type."""
+    item = struct.pack(">I", 6) + b"Exif\x00\x00" + _tiff_be_with_gps() if payload == "exif" else _XMP_GPS
+    data = _heif_item_in_mdat(infe, item)
+    src = tmp_path / "in.heic"
+    src.write_bytes(data)
+    assert code in find_location(src)
+    out, report = scrub_bytes(data)
+    assert code in report.removed and len(out) == len(data)
+    dst = tmp_path / "out.heic"
+    dst.write_bytes(out)
+    assert find_location(dst) == []
+    assert gen.tag_hits(gen.exiftool_json([dst])["out.heic"], gen.LOCATION_TAG) == []
+
+
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:
     data = corpus["camm.mp4"].read_bytes() + box(b"moof", box(b"mfhd", b"\x00" * 8))
     with pytest.raises(UnsupportedMediaError):

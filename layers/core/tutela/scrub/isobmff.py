@@ -377,16 +377,18 @@ def heif_items(
                 if itype != b"infe":
                     continue
                 ib = meta[ioff + ihdr : iend]
-                if len(ib) < 8 or ib[0] < 2:
+                if len(ib) < 8:
                     continue
                 p = 4
-                iid_len = 2 if ib[0] == 2 else 4
+                iid_len = 4 if ib[0] == 3 else 2
                 iid = _uint(ib[p:], iid_len)
                 p += iid_len + 2
-                it = ib[p : p + 4]
-                p += 4
+                it = b""  # versions 0 and 1 have no item type: name, content type, encoding
+                if ib[0] >= 2:
+                    it = ib[p : p + 4]
+                    p += 4
                 _, _, rest = ib[p:].partition(b"\x00")
-                ctype = rest.partition(b"\x00")[0] if it == b"mime" else b""
+                ctype = rest.partition(b"\x00")[0] if it in (b"mime", b"") else b""
                 types[iid] = (it, ctype)
         elif btype == b"iloc":
             if len(body) < 8:
@@ -441,15 +443,26 @@ def heif_items(
     return types, locs
 
 
+def item_kind(itype: bytes, ctype: bytes) -> str | None:
+    """A HEIF item's kind, "exif", "xmp" or None. Readers name an item by its content type first, then its
+    type (exiftool: a ``mime`` item of content type ``Exif``, or a version 0 ``infe`` with one, is EXIF)."""
+    name = (ctype or itype).strip().lower()
+    if name == b"exif" or itype == b"Exif":
+        return "exif"
+    if b"xml" in name:
+        return "xmp"
+    return None
+
+
 def _heif_meta(
     ctx: Ctx, meta: bytes, meta_off: int, hdr: int, patches: list[tuple[int, bytes | int]]
 ) -> None:
     types, locs = heif_items(ctx, meta, meta_off, hdr)
     for iid, (itype, ctype) in types.items():
-        is_exif = itype == b"Exif"
-        is_xmp = itype == b"mime" and b"rdf+xml" in ctype
-        if not (is_exif or is_xmp):
+        kind = item_kind(itype, ctype)
+        if kind is None:
             continue
+        is_exif = kind == "exif"
         exts = locs.get(iid, [])
         if any(a < 0 for a, _ in exts):
             raise UnsupportedMediaError("HEIF metadata item stored by reference is not supported")

@@ -193,7 +193,7 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
 
 
 def _isobmff(ctx: Ctx, found: set[str]) -> None:
-    from tutela.scrub.isobmff import heif_items, top_level
+    from tutela.scrub.isobmff import heif_items, item_kind, top_level
 
     r = ctx.reader
     for btype, off, hdr, end in list(top_level(ctx)):
@@ -203,14 +203,15 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
             if btype == b"meta" and ctx.media_type in ("heif", "avif"):
                 types, locs = heif_items(ctx, buf, off, hdr)
                 for iid, (itype, ctype) in types.items():
-                    if itype != b"Exif" and not (itype == b"mime" and b"xml" in ctype):
+                    kind = item_kind(itype, ctype)
+                    if kind is None:
                         continue
                     exts = locs.get(iid, [])
                     if any(a < 0 for a, _ in exts):
                         found.add("heif.item_unreadable")
                         continue
                     data = b"".join(r.read_at(a, n) for a, n in exts)
-                    if itype == b"Exif":
+                    if kind == "exif":
                         skip = 4 + struct.unpack(">I", data[:4])[0] if len(data) >= 4 else 0
                         if exif.has_gps(BytesReader(data[skip:])):
                             found.add("exif.gps")
