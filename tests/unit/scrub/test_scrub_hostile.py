@@ -300,6 +300,46 @@ def test_heif_items_named_by_content_type_are_scrubbed(
     assert gen.tag_hits(gen.exiftool_json([dst])["out.heic"], gen.LOCATION_TAG) == []
 
 
+def _movie_with_item(where: str, infe: bytes, payload: bytes) -> bytes:
+    """An MP4 whose meta box (top level, in moov, or in moov/udta) declares one item stored in mdat."""
+    hdlr = full(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 12 + b"\x00")
+    iinf = full(b"iinf", struct.pack(">H", 1) + infe)
+    ftyp = box(b"ftyp", b"isom\x00\x00\x02\x00isommp41")
+    mvhd = box(b"mvhd", b"\x00" * 100)
+
+    def head(at: int) -> bytes:
+        iloc = full(b"iloc", bytes([0x44, 0x00]) + struct.pack(">HHHHII", 1, 1, 0, 1, at, len(payload)))
+        meta = full(b"meta", hdlr + iinf + iloc)
+        if where == "top":
+            return box(b"moov", mvhd) + meta
+        return box(b"moov", mvhd + (meta if where == "moov" else box(b"udta", meta)))
+
+    at = len(ftyp) + len(head(0)) + 8
+    return ftyp + head(at) + box(b"mdat", payload)
+
+
+@pytest.mark.parametrize("where", ["top", "moov", "udta"])
+@pytest.mark.parametrize("kind", ["exif", "xmp"])
+def test_metadata_items_in_a_movie_are_held(tmp_path: Path, where: str, kind: str) -> None:
+    """exiftool reads a movie's iinf/iloc Exif and XMP items as it does a HEIF's (mdat is never carved)."""
+    if kind == "exif":
+        infe = full(b"infe", struct.pack(">HH", 1, 0) + b"Exif\x00", version=2)
+        item = struct.pack(">I", 6) + b"Exif\x00\x00" + _tiff_be_with_gps()
+    else:
+        infe = full(b"infe", struct.pack(">HH", 1, 0) + b"mime\x00application/rdf+xml\x00", version=2)
+        item = _XMP_GPS
+    data = _movie_with_item(where, infe, item)
+    src = tmp_path / "in.mp4"
+    src.write_bytes(data)
+    assert find_location(src) != []
+    with pytest.raises(UnsupportedMediaError):
+        scrub_bytes(data)
+    # An item that is not metadata (a picture) is no reason to hold the movie.
+    picture = full(b"infe", struct.pack(">HH", 1, 0) + b"hvc1\x00", version=2)
+    _out, report = scrub_bytes(_movie_with_item(where, picture, b"\x00" * 32))
+    assert report.verified
+
+
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:
     data = corpus["camm.mp4"].read_bytes() + box(b"moof", box(b"mfhd", b"\x00" * 8))
     with pytest.raises(UnsupportedMediaError):

@@ -178,6 +178,8 @@ class _Mp4:
         if depth > self.ctx.limits.max_depth:
             raise LimitExceededError("boxes nested too deeply")
         cstart = _meta_children_start(buf, off, hdr, end)
+        if movie_meta_items(self.ctx, buf, off, cstart, end):
+            raise UnsupportedMediaError("Exif/XMP items in a movie's meta box are not supported")
         children = list(iter_boxes(buf, cstart, end, self.ctx))
         keys_names: list[bytes] = []
         keys_box = next((c for c in children if c[0] == b"keys"), None)
@@ -452,6 +454,16 @@ def item_kind(itype: bytes, ctype: bytes) -> str | None:
     if b"xml" in name:
         return "xmp"
     return None
+
+
+def movie_meta_items(ctx: Ctx, buf: bytes | bytearray, off: int, cstart: int, end: int) -> bool:
+    """Whether a movie's ``meta`` (children from ``cstart``) declares an Exif or XMP item: readers extract
+    them as they do a HEIF's, from wherever ``iloc`` points (often mdat, which is neither scrubbed nor
+    carved). Rare enough in movies to be held rather than rewritten."""
+    if _child(buf, cstart, end, b"iinf", ctx) is None:
+        return False
+    types, _ = heif_items(ctx, bytes(buf[off:end]), 0, cstart - off - 4)
+    return any(item_kind(it, ct) for it, ct in types.values())
 
 
 def _heif_meta(

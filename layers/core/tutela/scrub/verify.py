@@ -145,7 +145,7 @@ _CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"udta", b"edts", b
 
 
 def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: int) -> None:
-    from tutela.scrub.isobmff import _meta_children_start, iter_boxes
+    from tutela.scrub.isobmff import _meta_children_start, iter_boxes, movie_meta_items
 
     if depth > ctx.limits.max_depth:
         found.add("too_deep")
@@ -168,6 +168,8 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
             found.add("track.gps")
         elif btype == b"meta":
             cstart = _meta_children_start(buf, off, hdr, bend)
+            if movie_meta_items(ctx, buf, off, cstart, bend):
+                found.add("meta.items")
             names: list[bytes] = []
             for ctype, coff, chdr, cend in iter_boxes(buf, cstart, bend, ctx):
                 if ctype == b"keys":
