@@ -340,6 +340,51 @@ def test_metadata_items_in_a_movie_are_held(tmp_path: Path, where: str, kind: st
     assert report.verified
 
 
+def _freegps(lat: float = 5130.0) -> bytes:
+    """A Novatek dashcam GPS block ("freeGPS ", INNOVV layout) as exiftool -ee decodes it from mdat."""
+    rec = b"ANE\x00" + struct.pack("<4f", lat, 7.5, 10.0, 90.0) + bytes(12)
+    return (b"\x00\x00\x01\x00freeGPS " + bytes(4) + rec).ljust(256, b"\x00")
+
+
+def _movie_with_mdat(mdat: bytes, moov_extra: bytes = b"") -> bytes:
+    return _mp4(box(b"moov", box(b"mvhd", b"\x00" * 100) + moov_extra), box(b"mdat", mdat))
+
+
+def test_dashcam_gps_blocks_in_mdat_are_removed(tmp_path: Path) -> None:
+    """exiftool -ee scans mdat for "freeGPS " blocks (QuickTimeStream.pl, ScanMediaData): no track or box
+    points at them, so only a scan of mdat finds them."""
+    data = _movie_with_mdat(bytes(64) + _freegps() + bytes(40000) + _freegps(5131.0) + bytes(64))
+    src = tmp_path / "in.mp4"
+    src.write_bytes(data)
+    assert gen.tag_hits(gen.exiftool_json([src])["in.mp4"], gen.LOCATION_TAG)  # the fixture is read
+    assert "mdat.freegps" in find_location(src)
+    out, report = scrub_bytes(data)
+    assert "mdat.freegps" in report.removed and report.location_found
+    assert len(out) == len(data) and b"freeGPS" not in out
+    dst = tmp_path / "out.mp4"
+    dst.write_bytes(out)
+    assert find_location(dst) == []
+    assert gen.tag_hits(gen.exiftool_json([dst])["out.mp4"], gen.LOCATION_TAG) == []
+
+
+def test_dashcam_gps_blocks_are_searched_as_far_as_a_reader_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan covers an mdat's head (exiftool: 20 MB) and all of it once a block is found there or a
+    moov 'gps ' list (offsets of the blocks, read by exiftool -ee) exists."""
+    from tutela.scrub import isobmff
+
+    monkeypatch.setattr(isobmff, "FREEGPS_SCAN", 4096)
+    chained = _movie_with_mdat(bytes(64) + _freegps() + bytes(20000) + _freegps() + bytes(64))
+    listed = _movie_with_mdat(bytes(20000) + _freegps() + bytes(64), box(b"gps ", bytes(16)))
+    for i, data in enumerate((chained, listed)):
+        src = tmp_path / f"{i}.mp4"
+        src.write_bytes(data)
+        assert "mdat.freegps" in find_location(src)
+        out, report = scrub_bytes(data)
+        assert "mdat.freegps" in report.removed and b"freeGPS" not in out
+
+
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:
     data = corpus["camm.mp4"].read_bytes() + box(b"moof", box(b"mfhd", b"\x00" * 8))
     with pytest.raises(UnsupportedMediaError):

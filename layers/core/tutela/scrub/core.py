@@ -112,6 +112,7 @@ LOCATION_CODES = frozenset(
         "udta.loci",
         "keys.location",
         "track.gps",
+        "mdat.freegps",
     }
 )
 
@@ -157,18 +158,19 @@ class Reader:
             raise CorruptMediaError(f"truncated {what}")
         return data
 
-    def find(self, pattern: bytes, start: int) -> int:
-        """Forward search in 4 MiB windows (bounded memory for any reader)."""
+    def find(self, pattern: bytes, start: int, end: int | None = None) -> int:
+        """Forward search of ``[start, end)`` in 4 MiB windows (bounded memory for any reader)."""
         chunk = 4 * 1024 * 1024
         keep = len(pattern) - 1
         pos = max(0, start)
-        while pos < self.size:
-            n = min(chunk, self.size - pos)
+        stop = self.size if end is None else min(end, self.size)
+        while pos < stop:
+            n = min(chunk, stop - pos)
             buf = self._read(pos, n)
             i = buf.find(pattern)
             if i >= 0:
                 return pos + i
-            if pos + n >= self.size:
+            if pos + n >= stop:
                 break
             pos += n - keep
         return -1
@@ -183,8 +185,8 @@ class BytesReader(Reader):
         super().__init__(len(data))
         self._data: bytes = data if isinstance(data, bytes) else bytes(data)
 
-    def find(self, pattern: bytes, start: int) -> int:
-        return self._data.find(pattern, start)
+    def find(self, pattern: bytes, start: int, end: int | None = None) -> int:
+        return self._data.find(pattern, start, end)
 
     def read_at(self, offset: int, n: int, what: str = "structure") -> bytes:
         # Hot path of every walk over an in-memory file: one bounds check, one slice.

@@ -110,11 +110,36 @@ def _meta_children_start(buf: bytes | bytearray, off: int, hdr: int, end: int) -
     return off + hdr + 4
 
 
+FREEGPS = b"freeGPS "
+# exiftool -ee scans the first 20 MB of mdat for Novatek dashcam "freeGPS " blocks, and all of it once it
+# has found one (QuickTimeStream.pl, ScanMediaData); a moov 'gps ' box lists where they are, anywhere.
+FREEGPS_SCAN = 24 * 1024 * 1024
+
+
+def freegps_blocks(ctx: Ctx, start: int, end: int, whole: bool) -> list[tuple[int, int]]:
+    """(offset, length) of every "freeGPS " block in mdat payload ``[start, end)``: GPS that no track or
+    box points to, so neither the track filter nor the carve (which skips mdat) sees it."""
+    r = ctx.reader
+    out: list[tuple[int, int]] = []
+    pos, stop = start, end if whole else min(end, start + FREEGPS_SCAN)
+    while True:
+        i = r.find(FREEGPS, pos, stop)
+        if i < 0 or i + len(FREEGPS) > end:
+            return out
+        ctx.budget.tick()
+        head = max(start, i - 4)  # the block's size field precedes the signature
+        n = struct.unpack(">I", r.read_at(head, 4))[0] if i - 4 >= start else 0
+        n = min(max(n, i + len(FREEGPS) - head), end - head)
+        out.append((head, n))
+        pos, stop = i + len(FREEGPS), end
+
+
 class _Mp4:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
         self.patches: list[tuple[int, bytes | int]] = []
         self.removed_tracks = 0
+        self.gps_list = False  # moov has a 'gps ' box (offsets of freeGPS blocks)
 
     # -- containers ----------------------------------------------------------------------------------
     def container(
@@ -124,6 +149,8 @@ class _Mp4:
         if depth > self.ctx.limits.max_depth:
             raise LimitExceededError("boxes nested too deeply")
         for btype, off, hdr, bend in list(iter_boxes(buf, start, end, self.ctx)):
+            if btype == b"gps " and depth == 1:
+                self.gps_list = True
             if btype == b"trak":
                 self.trak(buf, off, hdr, bend, depth, base)
             elif btype in (b"udta",):
@@ -545,7 +572,8 @@ def scrub(ctx: Ctx) -> Plan:
     r = ctx.reader
     m = _Mp4(ctx)
     saw_moov = saw_meta = saw_moof = False
-    for btype, off, hdr, end in list(top_level(ctx)):
+    boxes = list(top_level(ctx))
+    for btype, off, hdr, end in boxes:
         if btype == b"moov":
             saw_moov = True
             ctx.budget.check_meta(end - off, "moov box")
@@ -596,6 +624,11 @@ def scrub(ctx: Ctx) -> Plan:
             m.container(buf, hdr, len(buf), 1, off, fragment=True)
             if buf != orig:
                 m.patches.append((off, bytes(buf)))
+    for btype, off, hdr, end in boxes:
+        if btype == b"mdat":
+            for at, n in freegps_blocks(ctx, off + hdr, end, m.gps_list):
+                ctx.remove("mdat.freegps")
+                m.patches.append((at, n))
     if saw_moof and m.removed_tracks:
         # Fragment samples (trun) of a removed track would stay in mdat: fail closed.
         raise UnsupportedMediaError("fragmented movie with a timed-metadata track is not supported")

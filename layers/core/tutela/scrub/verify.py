@@ -195,13 +195,17 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
 
 
 def _isobmff(ctx: Ctx, found: set[str]) -> None:
-    from tutela.scrub.isobmff import heif_items, item_kind, top_level
+    from tutela.scrub.isobmff import _child, freegps_blocks, heif_items, item_kind, top_level
 
     r = ctx.reader
-    for btype, off, hdr, end in list(top_level(ctx)):
+    boxes = list(top_level(ctx))
+    gps_list = False  # a moov 'gps ' box: a reader finds freeGPS blocks anywhere in mdat through it
+    for btype, off, hdr, end in boxes:
         if btype in (b"moov", b"udta", b"uuid", b"meta", b"moof"):
             ctx.budget.check_meta(end - off, "metadata box")
             buf = r.read_at(off, end - off)
+            if btype == b"moov" and _child(buf, hdr, len(buf), b"gps ", ctx) is not None:
+                gps_list = True
             if btype == b"meta" and ctx.media_type in ("heif", "avif"):
                 types, locs = heif_items(ctx, buf, off, hdr)
                 for iid, (itype, ctype) in types.items():
@@ -221,6 +225,9 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
                         found.add("xmp.location")
             else:
                 _boxes(ctx, buf, 0, len(buf), found, 0)
+    for btype, off, hdr, end in boxes:
+        if btype == b"mdat" and freegps_blocks(ctx, off + hdr, end, gps_list):
+            found.add("mdat.freegps")
 
 
 def find_location_reader(
