@@ -385,6 +385,32 @@ def test_dashcam_gps_blocks_are_searched_as_far_as_a_reader_looks(
         assert "mdat.freegps" in report.removed and b"freeGPS" not in out
 
 
+def _insta360_trailer() -> bytes:
+    """An Insta360 trailer holding one GPS record (id 0x700), as exiftool -ee reads it from a file's end."""
+    rec = struct.pack("<IIH", 1600000000, 0, 0) + b"A" + struct.pack("<d", 51.5) + b"N"
+    rec += struct.pack("<d", 0.12) + b"W" + struct.pack("<3d", 1.0, 2.0, 3.0)
+    footer = struct.pack("<HI", 0x700, len(rec)).ljust(38, b"\x00") + struct.pack("<I", 6 + len(rec) + 78)
+    footer = footer.ljust(46, b"\x00") + b"8db42d694ccc418790edff439fe026bf"
+    return bytes(6) + rec + footer
+
+
+@pytest.mark.parametrize("where", ["mdat", "moov"])
+def test_a_360_camera_trailer_inside_the_last_box_is_held(tmp_path: Path, where: str) -> None:
+    """exiftool looks for the Insta360 trailer at the file's end whatever box holds it: inside the last box
+    the box walk cannot cut it as a trailer, and its GPS records are binary (no carve finds them)."""
+    mvhd = box(b"mvhd", b"\x00" * 100)
+    if where == "mdat":
+        data = _mp4(box(b"moov", mvhd), box(b"mdat", bytes(64) + _insta360_trailer()))
+    else:
+        data = _mp4(box(b"mdat", bytes(64)), box(b"moov", mvhd + box(b"junk", _insta360_trailer())))
+    src = tmp_path / "in.mp4"
+    src.write_bytes(data)
+    assert gen.tag_hits(gen.exiftool_json([src])["in.mp4"], gen.LOCATION_TAG)  # the fixture is read
+    assert "trailer.insta360" in find_location(src)
+    with pytest.raises(UnsupportedMediaError):
+        scrub_bytes(data)
+
+
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:
     data = corpus["camm.mp4"].read_bytes() + box(b"moof", box(b"mfhd", b"\x00" * 8))
     with pytest.raises(UnsupportedMediaError):

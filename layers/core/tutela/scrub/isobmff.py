@@ -134,6 +134,15 @@ def freegps_blocks(ctx: Ctx, start: int, end: int, whole: bool) -> list[tuple[in
         pos, stop = i + len(FREEGPS), end
 
 
+# exiftool reads an Insta360 trailer (GPS records among others) from the last bytes of any movie that ends
+# with this, whatever box holds them (QuickTimeStream.pl, ProcessInsta360).
+INSTA360_MAGIC = b"8db42d694ccc418790edff439fe026bf"
+
+
+def insta360_trailer(reader: Reader) -> bool:
+    return reader.size >= 78 and reader.read_at(reader.size - 32, 32) == INSTA360_MAGIC
+
+
 class _Mp4:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
@@ -573,6 +582,9 @@ def scrub(ctx: Ctx) -> Plan:
     m = _Mp4(ctx)
     saw_moov = saw_meta = saw_moof = False
     boxes = list(top_level(ctx))
+    if insta360_trailer(r):
+        # Inside the last box (after it, the walk already refuses it): held rather than cut out of a box.
+        raise UnsupportedMediaError("a 360-camera (Insta360) trailer is not supported")
     for btype, off, hdr, end in boxes:
         if btype == b"moov":
             saw_moov = True

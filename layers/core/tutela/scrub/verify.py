@@ -195,10 +195,19 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
 
 
 def _isobmff(ctx: Ctx, found: set[str]) -> None:
-    from tutela.scrub.isobmff import _child, freegps_blocks, heif_items, item_kind, top_level
+    from tutela.scrub.isobmff import (
+        _child,
+        freegps_blocks,
+        heif_items,
+        insta360_trailer,
+        item_kind,
+        top_level,
+    )
 
     r = ctx.reader
     boxes = list(top_level(ctx))
+    if insta360_trailer(r):
+        found.add("trailer.insta360")
     gps_list = False  # a moov 'gps ' box: a reader finds freeGPS blocks anywhere in mdat through it
     for btype, off, hdr, end in boxes:
         if btype in (b"moov", b"udta", b"uuid", b"meta", b"moof"):
