@@ -411,6 +411,33 @@ def test_a_360_camera_trailer_inside_the_last_box_is_held(tmp_path: Path, where:
         scrub_bytes(data)
 
 
+_NMEA = b"$GPRMC,123519,A,5130.000,N,00007.500,W,022.4,084.4,230394,003.1,W*6A\n"
+
+
+@pytest.mark.parametrize(
+    "top",
+    [
+        box(b"udat", _NMEA * 2),  # Datakam GPS log (NMEA text)
+        box(b"gps0", struct.pack("<dd", 5130.0, 7.5).ljust(32, b"\x00") * 2),  # DuDuBell/VSYS GPS track
+        struct.pack(">I4sQ", 1, b"gps0", 16 + 64) + struct.pack("<dd", 5130.0, 7.5).ljust(32, b"\x00") * 2,
+    ],
+    ids=["udat", "gps0", "gps0-largesize"],
+)
+def test_unknown_top_level_boxes_are_freed(tmp_path: Path, top: bytes) -> None:
+    """exiftool reads GPS from top-level boxes no player needs (QuickTime.pm, QuickTime::Main): every
+    top-level box outside the ones a movie is made of becomes free padding, same size."""
+    data = _mp4(box(b"moov", box(b"mvhd", b"\x00" * 100)), top, box(b"mdat", bytes(16)))
+    src = tmp_path / "in.mp4"
+    src.write_bytes(data)
+    assert gen.tag_hits(gen.exiftool_json([src])["in.mp4"], gen.LOCATION_TAG)  # the fixture is read
+    assert find_location(src) != []
+    out, report = scrub_bytes(data)
+    assert "box.other" in report.removed and len(out) == len(data) and b"5130" not in out
+    dst = tmp_path / "out.mp4"
+    dst.write_bytes(out)
+    assert gen.tag_hits(gen.exiftool_json([dst])["out.mp4"], gen.LOCATION_TAG) == []
+
+
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:
     data = corpus["camm.mp4"].read_bytes() + box(b"moof", box(b"mfhd", b"\x00" * 8))
     with pytest.raises(UnsupportedMediaError):

@@ -134,6 +134,14 @@ def freegps_blocks(ctx: Ctx, start: int, end: int, whole: bool) -> list[tuple[in
         pos, stop = i + len(FREEGPS), end
 
 
+# Top-level boxes a movie or HEIF is made of (ISO 14496-12, QuickTime). Any other (a dashcam's 'udat' NMEA log
+# or 'gps0' track, a 'thum'/'PICT' preview nobody scanned, a vendor box) is nothing a player needs and
+# something exiftool reads (QuickTime.pm, QuickTime::Main): it becomes free padding of the same size.
+TOP_KEEP = frozenset(
+    {b"ftyp", b"mdat", b"moov", b"moof", b"mfra", b"meta", b"uuid", b"udta", b"free", b"skip", b"wide"}
+    | {b"styp", b"sidx", b"ssix", b"prft", b"pdin"}
+)
+
 # exiftool reads an Insta360 trailer (GPS records among others) from the last bytes of any movie that ends
 # with this, whatever box holds them (QuickTimeStream.pl, ProcessInsta360).
 INSTA360_MAGIC = b"8db42d694ccc418790edff439fe026bf"
@@ -625,6 +633,10 @@ def scrub(ctx: Ctx) -> Plan:
             buf = bytearray(r.read_at(off, end - off))
             m.udta(buf, 0, hdr, len(buf), 1)
             m.patches.append((off, bytes(buf)))
+        elif btype not in TOP_KEEP:
+            ctx.remove("box.other")
+            m.patches.append((off + 4, b"free"))
+            m.patches.append((off + hdr, end - off - hdr))
         elif btype in (b"free", b"skip", b"wide") and end - off > hdr:
             # Padding by definition: zeroed, so nothing (an embedded JPEG with GPS) hides in it.
             m.patches.append((off + hdr, end - off - hdr))

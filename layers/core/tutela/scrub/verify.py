@@ -196,6 +196,7 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
 
 def _isobmff(ctx: Ctx, found: set[str]) -> None:
     from tutela.scrub.isobmff import (
+        TOP_KEEP,
         _child,
         freegps_blocks,
         heif_items,
@@ -210,6 +211,8 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
         found.add("trailer.insta360")
     gps_list = False  # a moov 'gps ' box: a reader finds freeGPS blocks anywhere in mdat through it
     for btype, off, hdr, end in boxes:
+        if btype not in TOP_KEEP:
+            found.add("box.other")  # unparsed: what a reader finds there is unknown
         if btype in (b"moov", b"udta", b"uuid", b"meta", b"moof"):
             ctx.budget.check_meta(end - off, "metadata box")
             buf = r.read_at(off, end - off)
