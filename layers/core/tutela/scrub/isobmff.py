@@ -114,6 +114,7 @@ FREEGPS = b"freeGPS "
 # exiftool -ee scans the first 20 MB of mdat for Novatek dashcam "freeGPS " blocks, and all of it once it
 # has found one (QuickTimeStream.pl, ScanMediaData); a moov 'gps ' box lists where they are, anywhere.
 FREEGPS_SCAN = 24 * 1024 * 1024
+_FREEGPS_WINDOW = 4 * 1024 * 1024
 
 
 def freegps_blocks(ctx: Ctx, start: int, end: int, whole: bool) -> list[tuple[int, int]]:
@@ -122,16 +123,19 @@ def freegps_blocks(ctx: Ctx, start: int, end: int, whole: bool) -> list[tuple[in
     r = ctx.reader
     out: list[tuple[int, int]] = []
     pos, stop = start, end if whole else min(end, start + FREEGPS_SCAN)
-    while True:
-        i = r.find(FREEGPS, pos, stop)
-        if i < 0 or i + len(FREEGPS) > end:
-            return out
-        ctx.budget.tick()
+    while pos < stop:
+        ctx.budget.tick()  # one tick per window: a long scan still meets the time limit
+        window = min(stop, pos + _FREEGPS_WINDOW)
+        i = r.find(FREEGPS, pos, min(end, window + len(FREEGPS) - 1))
+        if i < 0:
+            pos = window
+            continue
         head = max(start, i - 4)  # the block's size field precedes the signature
         n = struct.unpack(">I", r.read_at(head, 4))[0] if i - 4 >= start else 0
         n = min(max(n, i + len(FREEGPS) - head), end - head)
         out.append((head, n))
         pos, stop = i + len(FREEGPS), end
+    return out
 
 
 # Top-level boxes a movie or HEIF is made of (ISO 14496-12, QuickTime). Any other (a dashcam's 'udat' NMEA log
