@@ -369,6 +369,44 @@ def mp4_udta_xyz() -> bytes:
     return d[:i] + moov + d[i + size :]
 
 
+def _grow_mdat(d: bytes, extra: bytes) -> bytes:
+    """``extra`` appended inside the (first) mdat: no sample offset moves, whichever box comes first."""
+    at, size = next((a, n) for a, n, k in boxes(d) if k == b"mdat")
+    return d[:at] + struct.pack(">I", size + len(extra)) + d[at + 4 : at + size] + extra + d[at + size :]
+
+
+def mp4_dashcam_freegps() -> bytes:
+    """Novatek dashcam GPS ("freeGPS " blocks) in mdat, referenced by nothing: exiftool -ee scans for them."""
+    rec = b"ANE\x00" + struct.pack("<4f", 5130.0, 7.5, 10.0, 90.0) + bytes(12)
+    block = (b"\x00\x00\x01\x00freeGPS " + bytes(4) + rec).ljust(256, b"\x00")
+    return _grow_mdat(_mp4(), (block + bytes(1024)) * 40)
+
+
+def mp4_top_level_nmea() -> bytes:
+    """A dashcam's top-level 'udat' box: an NMEA GPS log exiftool reads (no player needs the box)."""
+    nmea = b"$GPRMC,123519,A,5130.000,N,00007.500,W,022.4,084.4,230394,003.1,W*6A\n"
+    return _mp4() + _box(b"udat", nmea * 4)
+
+
+def mp4_insta360_trailer() -> bytes:
+    """An Insta360 GPS trailer inside mdat, at the file's end where exiftool -ee looks for it."""
+    rec = struct.pack("<IIH", 1600000000, 0, 0) + b"A" + struct.pack("<d", 51.5) + b"N"
+    rec += struct.pack("<d", 0.12) + b"W" + struct.pack("<3d", 1.0, 2.0, 3.0)
+    footer = struct.pack("<HI", 0x700, len(rec)).ljust(38, b"\x00") + struct.pack("<I", 6 + len(rec) + 78)
+    trailer = bytes(6) + rec + footer.ljust(46, b"\x00") + b"8db42d694ccc418790edff439fe026bf"
+    d = _mp4()
+    last = boxes(d)[-1]
+    if last[2] != b"mdat":  # the trailer must end the file, inside its last box
+        d = d + _box(b"mdat", b"")
+    return _grow_mdat_last(d, trailer)
+
+
+def _grow_mdat_last(d: bytes, extra: bytes) -> bytes:
+    at, size, kind = boxes(d)[-1]
+    assert kind == b"mdat" and at + size == len(d)
+    return d[:at] + struct.pack(">I", size + len(extra)) + d[at + 4 :] + extra
+
+
 def heic_bytes() -> bytes:
     from tests.hostile.media_corpus import heic
 
@@ -481,6 +519,9 @@ def media_cases(full: bool = False) -> list[Case]:
     add("video", "mp4_largesize_2e62.mp4", mp4_largesize, HELD)
     add("video", "mp4_size_zero_tail.mp4", mp4_size_zero_box, ANY)
     add("video", "mp4_udta_xyz.mp4", mp4_udta_xyz, ANY)
+    add("video", "mp4_dashcam_freegps.mp4", mp4_dashcam_freegps, ANY)
+    add("video", "mp4_top_level_nmea.mp4", mp4_top_level_nmea, ANY)
+    add("video", "mp4_insta360_trailer.mp4", mp4_insta360_trailer, HELD)
     # location in odd places
     add("exif", "jpeg_gps_in_ifd1.jpg", jpeg_gps_in_ifd1, ANY)
     add("exif", "jpeg_gps_in_interop.jpg", jpeg_gps_in_interop, ANY)

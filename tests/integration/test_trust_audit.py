@@ -49,6 +49,7 @@ CANARIES = ("lovely light", "dont tell ur parents", "sunny day", "51.50072", "48
 # Cases that found a bug (each fixed with a unit test of its own): always in the sample.
 REGRESSIONS = {"key_long", "key_long_unicode", "mp4_stco_lies.mp4", "lone_surrogate_id", "lone_surrogate"}
 REGRESSIONS |= {"jpeg_gps_in_ifd1.jpg", "jpeg_gps_in_interop.jpg", "jpeg_jfif_thumbnail.jpg"}
+REGRESSIONS |= {"mp4_dashcam_freegps.mp4", "mp4_top_level_nmea.mp4", "mp4_insta360_trailer.mp4"}
 
 
 def sample(cases: list[Case]) -> list[Case]:
