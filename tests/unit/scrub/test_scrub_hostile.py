@@ -439,6 +439,60 @@ def test_unknown_top_level_boxes_are_freed(tmp_path: Path, top: bytes) -> None:
     assert gen.tag_hits(gen.exiftool_json([dst])["out.mp4"], gen.LOCATION_TAG) == []
 
 
+def _text_track_movie(handlers: list[bytes], minf_handler: bytes | None = None) -> bytes:
+    """One track whose mdia names ``handlers`` in order (minf may add its own hdlr), with one NMEA sample."""
+    sample = struct.pack(">H", len(_NMEA)) + _NMEA
+
+    def hdlr(t: bytes) -> bytes:
+        return full(b"hdlr", b"\x00" * 4 + t + b"\x00" * 13)
+
+    def moov(at: int) -> bytes:
+        stsd = full(b"stsd", struct.pack(">I", 1) + box(b"tx3g", bytes(6) + struct.pack(">H", 1) + bytes(40)))
+        stbl = box(
+            b"stbl",
+            stsd
+            + full(b"stts", struct.pack(">III", 1, 1, 1000))
+            + full(b"stsc", struct.pack(">IIII", 1, 1, 1, 1))
+            + full(b"stsz", struct.pack(">III", 0, 1, len(sample)))
+            + full(b"stco", struct.pack(">II", 1, at)),
+        )
+        minf = box(b"minf", box(b"nmhd", bytes(4)) + (hdlr(minf_handler) if minf_handler else b"") + stbl)
+        mdhd = full(b"mdhd", struct.pack(">IIIIHH", 0, 0, 1000, 1000, 0, 0))
+        mdia = box(b"mdia", mdhd + b"".join(hdlr(t) for t in handlers) + minf)
+        tkhd = full(b"tkhd", struct.pack(">IIIII", 0, 0, 1, 0, 1000) + bytes(60), flags=3)
+        mvhd = full(b"mvhd", struct.pack(">IIII", 0, 0, 1000, 1000) + bytes(80))
+        return box(b"moov", mvhd + box(b"trak", tkhd + mdia))
+
+    head = box(b"ftyp", b"isom\x00\x00\x02\x00isommp41")
+    return head + moov(len(head) + len(moov(0)) + 8) + box(b"mdat", sample)
+
+
+@pytest.mark.parametrize(
+    ("handlers", "minf_handler"),
+    [([b"vide", b"text"], None), ([b"vide"], b"text")],
+    ids=["second-mdia-hdlr", "minf-hdlr"],
+)
+def test_a_track_is_what_every_handler_says(
+    tmp_path: Path, handlers: list[bytes], minf_handler: bytes
+) -> None:
+    """exiftool takes the last hdlr it meets in mdia/minf: a 'vide' first and a 'text' after made the scrubber
+    keep a GPS text track whose NMEA samples exiftool -ee decoded."""
+    data = _text_track_movie(handlers, minf_handler)
+    src = tmp_path / "in.mp4"
+    src.write_bytes(data)
+    assert gen.tag_hits(gen.exiftool_json([src])["in.mp4"], gen.LOCATION_TAG)  # the fixture is read
+    assert "track.metadata" in find_location(src)
+    out, report = scrub_bytes(data)
+    assert "track.text" in report.removed and _NMEA not in out
+    dst = tmp_path / "out.mp4"
+    dst.write_bytes(out)
+    assert find_location(dst) == []
+    assert gen.tag_hits(gen.exiftool_json([dst])["out.mp4"], gen.LOCATION_TAG) == []
+    # QuickTime's data handler in minf ('alis'/'url ') says nothing about the samples: a video stays a video
+    _out, report = scrub_bytes(_text_track_movie([b"vide"], b"alis"))
+    assert not any(c.startswith("track.") for c in report.removed)
+
+
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:
     data = corpus["camm.mp4"].read_bytes() + box(b"moof", box(b"mfhd", b"\x00" * 8))
     with pytest.raises(UnsupportedMediaError):

@@ -110,6 +110,43 @@ def _meta_children_start(buf: bytes | bytearray, off: int, hdr: int, end: int) -
     return off + hdr + 4
 
 
+# Data handlers (a QuickTime minf's hdlr) say where samples are stored, not what they are; exiftool skips them
+_DATA_HANDLERS = frozenset({b"alis", b"url ", b"\x00\x00\x00\x00"})
+
+
+def track_parts(
+    ctx: Ctx, buf: bytes | bytearray, start: int, end: int
+) -> tuple[set[bytes], set[bytes], list[tuple[int, int]]]:
+    """A trak's media handler types, sample entry formats and sample tables (children ``[start, end)``),
+    every one of them: readers take the last ``hdlr`` they meet in mdia/minf (exiftool, ffmpeg) and every
+    sample entry, so a track is what all of them say, not the first."""
+    handlers: set[bytes] = set()
+    formats: set[bytes] = set()
+    stbls: list[tuple[int, int]] = []
+    for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        if btype == b"mdia":
+            for ctype, coff, chdr, cend in iter_boxes(buf, off + hdr, bend, ctx):
+                if ctype == b"hdlr":
+                    handlers.add(_handler(buf, coff, chdr, cend))
+                elif ctype == b"minf":
+                    for gtype, goff, ghdr, gend in iter_boxes(buf, coff + chdr, cend, ctx):
+                        if gtype == b"hdlr":
+                            handlers.add(_handler(buf, goff, ghdr, gend))
+                        elif gtype == b"stbl":
+                            stbls.append((goff + ghdr, gend))
+    for sstart, send in stbls:
+        for btype, off, hdr, bend in iter_boxes(buf, sstart, send, ctx):
+            if btype == b"stsd" and bend - off - hdr >= 8:
+                for ftype, *_ in iter_boxes(buf, off + hdr + 8, bend, ctx):
+                    formats.add(bytes(ftype))
+    handlers -= _DATA_HANDLERS
+    return handlers, formats, stbls
+
+
+def _handler(buf: bytes | bytearray, off: int, hdr: int, end: int) -> bytes:
+    return bytes(buf[off + hdr + 8 : off + hdr + 12]) if end - off - hdr >= 12 else b""
+
+
 FREEGPS = b"freeGPS "
 # exiftool -ee scans the first 20 MB of mdat for Novatek dashcam "freeGPS " blocks, and all of it once it
 # has found one (QuickTimeStream.pl, ScanMediaData); a moov 'gps ' box lists where they are, anywhere.
@@ -320,34 +357,21 @@ class _Mp4:
 
     # -- tracks --------------------------------------------------------------------------------------
     def trak(self, buf: bytearray, off: int, hdr: int, end: int, depth: int, base: int) -> None:
-        handler = b""
-        fmt = b""
-        mdia = _child(buf, off + hdr, end, b"mdia", self.ctx)
-        stbl = None
-        if mdia:
-            hd = _child(buf, mdia[0] + mdia[1], mdia[2], b"hdlr", self.ctx)
-            if hd and hd[2] - hd[0] - hd[1] >= 12:
-                handler = bytes(buf[hd[0] + hd[1] + 8 : hd[0] + hd[1] + 12])
-            minf = _child(buf, mdia[0] + mdia[1], mdia[2], b"minf", self.ctx)
-            if minf:
-                stbl = _child(buf, minf[0] + minf[1], minf[2], b"stbl", self.ctx)
-            if stbl:
-                stsd = _child(buf, stbl[0] + stbl[1], stbl[2], b"stsd", self.ctx)
-                if stsd and stsd[2] - stsd[0] - stsd[1] >= 16:
-                    fmt = bytes(buf[stsd[0] + stsd[1] + 12 : stsd[0] + stsd[1] + 16])
-        if handler in KEEP_HANDLERS and fmt not in GPS_FORMATS:
-            if handler == b"vide":
+        handlers, formats, stbls = track_parts(self.ctx, buf, off + hdr, end)
+        if handlers and handlers <= KEEP_HANDLERS and not formats & GPS_FORMATS:
+            if b"vide" in handlers:
                 self.ctx.keep("video.rotation_matrix")  # tkhd matrix: never touched
-            if stbl:
-                check_sample_tables(buf, stbl[0] + stbl[1], stbl[2], self.ctx)
+            for start, stop in stbls:
+                check_sample_tables(buf, start, stop, self.ctx)
             self.container(buf, off + hdr, end, depth + 1, base)
             return
-        if fmt in GPS_FORMATS or handler == b"camm":
+        if formats & GPS_FORMATS or b"camm" in handlers:
             self.ctx.remove("track.gps")
         else:
-            self.ctx.remove(f"track.{(handler or b'unknown').decode('latin-1').strip() or 'unknown'}")
-        if stbl:
-            self.zero_samples(buf, stbl[0] + stbl[1], stbl[2])
+            other = min(handlers - KEEP_HANDLERS, default=b"unknown")
+            self.ctx.remove(f"track.{other.decode('latin-1').strip() or 'unknown'}")
+        for start, stop in stbls:
+            self.zero_samples(buf, start, stop)
         self.removed_tracks += 1
         _free(buf, off, hdr, end)
 

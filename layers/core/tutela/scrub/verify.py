@@ -145,7 +145,14 @@ _CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"udta", b"edts", b
 
 
 def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: int) -> None:
-    from tutela.scrub.isobmff import _meta_children_start, iter_boxes, movie_meta_items
+    from tutela.scrub.isobmff import (
+        GPS_FORMATS,
+        KEEP_HANDLERS,
+        _meta_children_start,
+        iter_boxes,
+        movie_meta_items,
+        track_parts,
+    )
 
     if depth > ctx.limits.max_depth:
         found.add("too_deep")
@@ -191,6 +198,11 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
                 elif ctype in (b"udta", b"uuid", b"\xa9xyz", b"loci"):
                     _boxes(ctx, buf, coff, cend, found, depth + 1)
         elif btype in _CONTAINERS or btype == b"stbl":
+            if btype == b"trak":
+                # a track whose samples a reader may take for timed metadata (any hdlr it meets, any entry)
+                handlers, formats, _ = track_parts(ctx, buf, off + hdr, bend)
+                if not handlers or handlers - KEEP_HANDLERS or formats & GPS_FORMATS:
+                    found.add("track.metadata")
             _boxes(ctx, buf, off + hdr, bend, found, depth + 1)
 
 
