@@ -493,6 +493,22 @@ def test_a_track_is_what_every_handler_says(
     assert not any(c.startswith("track.") for c in report.removed)
 
 
+def test_a_compressed_movie_header_is_held(tmp_path: Path) -> None:
+    """moov/cmov holds the real moov, zlib-compressed: FFmpeg (the scanner's decoder) reads its tracks and its
+    udta, but no box walk or carve sees inside, so its ©xyz was published, verified."""
+    import zlib
+
+    xyz = box(b"\xa9xyz", struct.pack(">HH", 18, 0x15C7) + b"+51.5007-000.1246/")
+    inner = box(b"moov", box(b"mvhd", b"\x00" * 100) + box(b"udta", xyz))
+    cmvd = box(b"cmvd", struct.pack(">I", len(inner)) + zlib.compress(inner))
+    data = _mp4(box(b"moov", box(b"cmov", box(b"dcom", b"zlib") + cmvd)), box(b"mdat", bytes(16)))
+    src = tmp_path / "in.mp4"
+    src.write_bytes(data)
+    assert "moov.compressed" in find_location(src)
+    with pytest.raises(UnsupportedMediaError):
+        scrub_bytes(data)
+
+
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:
     data = corpus["camm.mp4"].read_bytes() + box(b"moof", box(b"mfhd", b"\x00" * 8))
     with pytest.raises(UnsupportedMediaError):

@@ -626,6 +626,9 @@ def scrub(ctx: Ctx) -> Plan:
             saw_moov = True
             ctx.budget.check_meta(end - off, "moov box")
             buf = bytearray(r.read_at(off, end - off, "moov"))
+            if _child(buf, hdr, len(buf), b"cmov", ctx) is not None:
+                # The real moov, zlib-compressed: FFmpeg plays and reads it, no walk or carve sees inside.
+                raise UnsupportedMediaError("compressed movie header (cmov) is not supported")
             orig = bytes(buf)
             m.container(buf, hdr, len(buf), 1, off)
             if buf != orig:

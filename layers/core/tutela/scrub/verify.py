@@ -230,6 +230,8 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
             buf = r.read_at(off, end - off)
             if btype == b"moov" and _child(buf, hdr, len(buf), b"gps ", ctx) is not None:
                 gps_list = True
+            if btype == b"moov" and _child(buf, hdr, len(buf), b"cmov", ctx) is not None:
+                found.add("moov.compressed")  # what it holds is compressed: unread counts as not clean
             if btype == b"meta" and ctx.media_type in ("heif", "avif"):
                 types, locs = heif_items(ctx, buf, off, hdr)
                 for iid, (itype, ctype) in types.items():
