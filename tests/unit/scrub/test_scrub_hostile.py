@@ -509,6 +509,28 @@ def test_a_compressed_movie_header_is_held(tmp_path: Path) -> None:
         scrub_bytes(data)
 
 
+@pytest.mark.parametrize("kind", [b"xml ", b"bxml"])
+@pytest.mark.parametrize("where", ["top", "moov"])
+def test_xml_in_a_movie_meta_is_removed(tmp_path: Path, kind: bytes, where: str) -> None:
+    """exiftool reads any XML in a movie's meta box (Sony's NRT XML carries the serial number) as tags named
+    by its elements: GPS and serials went out verbatim (no RDF namespace, so no carve found them)."""
+    xml = b'<?xml version="1.0"?><Meta><GPSLatitude>51.5</GPSLatitude><Device serialNo="1234567"/></Meta>'
+    meta = full(b"meta", full(b"hdlr", b"\x00" * 4 + b"nrtm" + b"\x00" * 13) + full(kind, xml))
+    mvhd = box(b"mvhd", b"\x00" * 100)
+    moov = box(b"moov", mvhd) + meta if where == "top" else box(b"moov", mvhd + meta)
+    data = _mp4(moov, box(b"mdat", bytes(16)))
+    src = tmp_path / "in.mp4"
+    src.write_bytes(data)
+    if kind == b"xml " and where == "top":
+        assert gen.tag_hits(gen.exiftool_json([src])["in.mp4"], gen.LOCATION_TAG)  # the fixture is read
+    assert "meta.xml" in find_location(src)
+    out, report = scrub_bytes(data)
+    assert "meta.other" in report.removed and b"51.5" not in out and b"1234567" not in out
+    dst = tmp_path / "out.mp4"
+    dst.write_bytes(out)
+    assert find_location(dst) == []
+
+
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:
     data = corpus["camm.mp4"].read_bytes() + box(b"moof", box(b"mfhd", b"\x00" * 8))
     with pytest.raises(UnsupportedMediaError):

@@ -342,7 +342,8 @@ class _Mp4:
                 b"iref",
                 b"iprp",
                 b"idat",
-            ) or btype in (b"dinf", b"grpl", b"ipro", b"fiin", b"ipmc", b"bxml", b"xml "):
+            ) or btype in (b"dinf", b"grpl", b"ipro", b"fiin", b"ipmc"):
+                # not xml/bxml: readers turn any XML there into tags (Sony's NRT XML: the serial number)
                 out.append(bytes(buf[coff:cend]))
             else:
                 self.ctx.remove("meta.other")

@@ -197,6 +197,8 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
                             found.add("keys.location")
                 elif ctype in (b"udta", b"uuid", b"\xa9xyz", b"loci"):
                     _boxes(ctx, buf, coff, cend, found, depth + 1)
+                elif ctype in (b"xml ", b"bxml"):
+                    found.add("meta.xml")  # any XML: readers make tags of its elements
         elif btype in _CONTAINERS or btype == b"stbl":
             if btype == b"trak":
                 # a track whose samples a reader may take for timed metadata (any hdlr it meets, any entry)
