@@ -531,6 +531,24 @@ def test_xml_in_a_movie_meta_is_removed(tmp_path: Path, kind: bytes, where: str)
     assert find_location(dst) == []
 
 
+def test_xml_in_a_heif_meta_is_freed(tmp_path: Path) -> None:
+    """The same XML in a HEIF's meta box: freed in place (iloc offsets must not move)."""
+    xml = b'<?xml version="1.0"?><Meta><GPSLatitude>51.5</GPSLatitude><Device serialNo="1234567"/></Meta>'
+    hdlr = full(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 13)
+    meta = full(b"meta", hdlr + full(b"xml ", xml) + full(b"bxml", xml))
+    data = box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic") + meta + box(b"mdat", bytes(16))
+    src = tmp_path / "in.heic"
+    src.write_bytes(data)
+    assert gen.tag_hits(gen.exiftool_json([src])["in.heic"], gen.LOCATION_TAG)  # the fixture is read
+    assert "meta.xml" in find_location(src)
+    out, report = scrub_bytes(data)
+    assert "meta.other" in report.removed and len(out) == len(data) and b"51.5" not in out
+    dst = tmp_path / "out.heic"
+    dst.write_bytes(out)
+    assert find_location(dst) == []
+    assert gen.tag_hits(gen.exiftool_json([dst])["out.heic"], gen.LOCATION_TAG) == []
+
+
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:
     data = corpus["camm.mp4"].read_bytes() + box(b"moof", box(b"mfhd", b"\x00" * 8))
     with pytest.raises(UnsupportedMediaError):

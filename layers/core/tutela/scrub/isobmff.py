@@ -110,6 +110,9 @@ def _meta_children_start(buf: bytes | bytearray, off: int, hdr: int, end: int) -
     return off + hdr + 4
 
 
+# XML in a meta box: readers make tags of any element there (Sony's NRT XML names the camera's serial number).
+META_XML = frozenset({b"xml ", b"bxml"})
+
 # Data handlers (a QuickTime minf's hdlr) say where samples are stored, not what they are; exiftool skips them
 _DATA_HANDLERS = frozenset({b"alis", b"url ", b"\x00\x00\x00\x00"})
 
@@ -342,8 +345,7 @@ class _Mp4:
                 b"iref",
                 b"iprp",
                 b"idat",
-            ) or btype in (b"dinf", b"grpl", b"ipro", b"fiin", b"ipmc"):
-                # not xml/bxml: readers turn any XML there into tags (Sony's NRT XML: the serial number)
+            ) or btype in (b"dinf", b"grpl", b"ipro", b"fiin", b"ipmc"):  # not META_XML
                 out.append(bytes(buf[coff:cend]))
             else:
                 self.ctx.remove("meta.other")
@@ -573,6 +575,11 @@ def _heif_meta(
             for a, n in exts:
                 patches.append((a, new[p : p + n]))
                 p += n
+    for btype, off, bhdr, end in iter_boxes(meta, hdr + 4, len(meta), ctx):
+        if btype in META_XML:
+            ctx.remove("meta.other")
+            patches.append((meta_off + off + 4, b"free"))
+            patches.append((meta_off + off + bhdr, end - off - bhdr))
     if _find_colr_prof(ctx, meta, hdr):
         ctx.keep("icc_profile")
 

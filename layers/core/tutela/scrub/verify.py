@@ -148,6 +148,7 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
     from tutela.scrub.isobmff import (
         GPS_FORMATS,
         KEEP_HANDLERS,
+        META_XML,
         _meta_children_start,
         iter_boxes,
         movie_meta_items,
@@ -197,7 +198,7 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
                             found.add("keys.location")
                 elif ctype in (b"udta", b"uuid", b"\xa9xyz", b"loci"):
                     _boxes(ctx, buf, coff, cend, found, depth + 1)
-                elif ctype in (b"xml ", b"bxml"):
+                elif ctype in META_XML:
                     found.add("meta.xml")  # any XML: readers make tags of its elements
         elif btype in _CONTAINERS or btype == b"stbl":
             if btype == b"trak":
@@ -210,12 +211,14 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
 
 def _isobmff(ctx: Ctx, found: set[str]) -> None:
     from tutela.scrub.isobmff import (
+        META_XML,
         TOP_KEEP,
         _child,
         freegps_blocks,
         heif_items,
         insta360_trailer,
         item_kind,
+        iter_boxes,
         top_level,
     )
 
@@ -235,6 +238,8 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
             if btype == b"moov" and _child(buf, hdr, len(buf), b"cmov", ctx) is not None:
                 found.add("moov.compressed")  # what it holds is compressed: unread counts as not clean
             if btype == b"meta" and ctx.media_type in ("heif", "avif"):
+                if any(t in META_XML for t, *_ in iter_boxes(buf, hdr + 4, len(buf), ctx)):
+                    found.add("meta.xml")
                 types, locs = heif_items(ctx, buf, off, hdr)
                 for iid, (itype, ctype) in types.items():
                     kind = item_kind(itype, ctype)
