@@ -256,9 +256,10 @@ _XMP_GPS = (
 
 
 def _heif_item_in_mdat(infe: bytes, payload: bytes) -> bytes:
-    """A HEIF whose one item (declared by ``infe``) is stored in mdat: the carve never reads there."""
+    """A HEIF whose one item (declared by ``infe``, one or more entries) is stored in mdat: the carve never
+    reads there."""
     hdlr = full(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 12 + b"\x00")
-    iinf = full(b"iinf", struct.pack(">H", 1) + infe)
+    iinf = full(b"iinf", struct.pack(">H", infe.count(b"infe")) + infe)
     ftyp = box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic")
 
     def meta(at: int) -> bytes:
@@ -280,8 +281,15 @@ def _heif_item_in_mdat(infe: bytes, payload: bytes) -> bytes:
             "xmp",
             "xmp.location",
         ),
+        # a second entry for the same item: exiftool keeps the first's type (fields are only ever overwritten)
+        (
+            full(b"infe", struct.pack(">HH", 1, 0) + b"Exif\x00", version=2)
+            + full(b"infe", struct.pack(">HH", 1, 0) + b"\x00\x00\x00", version=0),
+            "exif",
+            "exif.gps",
+        ),
     ],
-    ids=["v2-mime-content-type-Exif", "v0-content-type-Exif", "v1-content-type-xmp"],
+    ids=["v2-mime-content-type-Exif", "v0-content-type-Exif", "v1-content-type-xmp", "second-entry"],
 )
 def test_heif_items_named_by_content_type_are_scrubbed(
     tmp_path: Path, infe: bytes, payload: str, code: str

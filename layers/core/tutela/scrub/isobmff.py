@@ -466,7 +466,11 @@ def heif_items(
                     p += 4
                 _, _, rest = ib[p:].partition(b"\x00")
                 ctype = rest.partition(b"\x00")[0] if it in (b"mime", b"") else b""
-                types[iid] = (it, ctype)
+                prev = types.get(iid)
+                # a second entry for an item never hides the first's metadata kind (exiftool only ever
+                # overwrites the fields an entry has: a type-less v0 entry leaves an "Exif" type standing)
+                if prev is None or item_kind(*prev) is None or item_kind(it, ctype) is not None:
+                    types[iid] = (it, ctype)
         elif btype == b"iloc":
             if len(body) < 8:
                 raise CorruptMediaError("truncated iloc")
