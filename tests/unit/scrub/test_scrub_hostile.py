@@ -255,7 +255,7 @@ _XMP_GPS = (
 )
 
 
-def _heif_item_in_mdat(infe: bytes, payload: bytes) -> bytes:
+def _heif_item_in_mdat(infe: bytes, payload: bytes, extra: bytes = b"") -> bytes:
     """A HEIF whose one item (declared by ``infe``, one or more entries) is stored in mdat: the carve never
     reads there."""
     hdlr = full(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 12 + b"\x00")
@@ -264,7 +264,7 @@ def _heif_item_in_mdat(infe: bytes, payload: bytes) -> bytes:
 
     def meta(at: int) -> bytes:
         iloc = full(b"iloc", bytes([0x44, 0x00]) + struct.pack(">HHHHII", 1, 1, 0, 1, at, len(payload)))
-        return full(b"meta", hdlr + iinf + iloc)
+        return full(b"meta", hdlr + extra + iinf + iloc)
 
     at = len(ftyp) + len(meta(0)) + 8
     return ftyp + meta(at) + box(b"mdat", payload)
@@ -555,6 +555,27 @@ def test_xml_in_a_heif_meta_is_freed(tmp_path: Path) -> None:
     dst.write_bytes(out)
     assert find_location(dst) == []
     assert gen.tag_hits(gen.exiftool_json([dst])["out.heic"], gen.LOCATION_TAG) == []
+
+
+def test_heif_jpeg_preview_items_are_zeroed(tmp_path: Path) -> None:
+    """A 'jpeg' item that is not the primary image (a camera's preview) is an image nobody scanned, and its
+    own EXIF (GPS) sits in mdat, where no carve looks: zeroed, as EXIF and JFIF thumbnails are dropped."""
+    from tests.hostile.media_corpus import jpeg
+
+    infe = full(b"infe", struct.pack(">HH", 1, 0) + b"jpeg\x00", version=2)
+    preview = jpeg(3)  # carries GPS EXIF
+    data = _heif_item_in_mdat(infe, preview, full(b"pitm", struct.pack(">H", 2)))
+    src = tmp_path / "in.heic"
+    src.write_bytes(data)
+    assert "heif.preview" in find_location(src)
+    out, report = scrub_bytes(data)
+    assert "heif.preview" in report.removed and len(out) == len(data) and b"Exif" not in out
+    dst = tmp_path / "out.heic"
+    dst.write_bytes(out)
+    assert find_location(dst) == []
+    # a JPEG-coded primary image is what was scanned: kept (its EXIF is the scrubber's business, not this)
+    _out, report = scrub_bytes(_heif_item_in_mdat(infe, preview, full(b"pitm", struct.pack(">H", 1))))
+    assert "heif.preview" not in report.removed
 
 
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:

@@ -545,10 +545,24 @@ def movie_meta_items(ctx: Ctx, buf: bytes | bytearray, off: int, cstart: int, en
     return any(item_kind(it, ct) for it, ct in types.values())
 
 
+def preview_items(ctx: Ctx, meta: bytes, hdr: int, types: dict[int, tuple[bytes, bytes]]) -> list[int]:
+    """'jpeg' items other than the primary image (a camera's preview): an image nobody scanned, with EXIF of
+    its own in mdat, where no carve looks. Zeroed like a thumbnail (EXIF IFD1 and JFIF thumbnails go too)."""
+    pitm = _child(meta, hdr + 4, len(meta), b"pitm", ctx)
+    primary = None
+    if pitm is not None and pitm[2] - pitm[0] - pitm[1] >= 6:
+        body = meta[pitm[0] + pitm[1] : pitm[2]]
+        primary = _uint(body[4:], 2 if body[0] == 0 else 4)
+    return [iid for iid, (itype, _) in types.items() if itype == b"jpeg" and iid != primary]
+
+
 def _heif_meta(
     ctx: Ctx, meta: bytes, meta_off: int, hdr: int, patches: list[tuple[int, bytes | int]]
 ) -> None:
     types, locs = heif_items(ctx, meta, meta_off, hdr)
+    for iid in preview_items(ctx, meta, hdr, types):
+        ctx.remove("heif.preview")
+        patches.extend((a, n) for a, n in locs.get(iid, []) if a >= 0 and n > 0)
     for iid, (itype, ctype) in types.items():
         kind = item_kind(itype, ctype)
         if kind is None:

@@ -219,6 +219,7 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
         insta360_trailer,
         item_kind,
         iter_boxes,
+        preview_items,
         top_level,
     )
 
@@ -241,6 +242,9 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
                 if any(t in META_XML for t, *_ in iter_boxes(buf, hdr + 4, len(buf), ctx)):
                     found.add("meta.xml")
                 types, locs = heif_items(ctx, buf, off, hdr)
+                for iid in preview_items(ctx, buf, hdr, types):
+                    if any(a >= 0 and r.read_at(a, n).strip(b"\x00") for a, n in locs.get(iid, [])):
+                        found.add("heif.preview")
                 for iid, (itype, ctype) in types.items():
                     kind = item_kind(itype, ctype)
                     if kind is None:
