@@ -441,7 +441,8 @@ def test_unknown_top_level_boxes_are_freed(tmp_path: Path, top: bytes) -> None:
     assert gen.tag_hits(gen.exiftool_json([src])["in.mp4"], gen.LOCATION_TAG)  # the fixture is read
     assert find_location(src) != []
     out, report = scrub_bytes(data)
-    assert "box.other" in report.removed and len(out) == len(data) and b"5130" not in out
+    assert "box.gps" in report.removed and len(out) == len(data) and b"5130" not in out
+    assert report.location_found  # a dashcam's GPS log is a location trace (media policy: location_risk)
     dst = tmp_path / "out.mp4"
     dst.write_bytes(out)
     assert gen.tag_hits(gen.exiftool_json([dst])["out.mp4"], gen.LOCATION_TAG) == []

@@ -113,6 +113,7 @@ LOCATION_CODES = frozenset(
         "keys.location",
         "track.gps",
         "mdat.freegps",
+        "box.gps",
     }
 )
 

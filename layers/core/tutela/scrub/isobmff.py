@@ -185,6 +185,8 @@ TOP_KEEP = frozenset(
     {b"ftyp", b"mdat", b"moov", b"moof", b"mfra", b"meta", b"uuid", b"udta", b"free", b"skip", b"wide"}
     | {b"styp", b"sidx", b"ssix", b"prft", b"pdin"}
 )
+# Top-level boxes that dashcams fill with their GPS track (exiftool QuickTime::Main: udat NMEA, gps0).
+GPS_LOG_BOXES = frozenset({b"udat", b"gps0"})
 
 # exiftool reads an Insta360 trailer (GPS records among others) from the last bytes of any movie that ends
 # with this, whatever box holds them (QuickTimeStream.pl, ProcessInsta360).
@@ -691,7 +693,8 @@ def scrub(ctx: Ctx) -> Plan:
             m.udta(buf, 0, hdr, len(buf), 1)
             m.patches.append((off, bytes(buf)))
         elif btype not in TOP_KEEP:
-            ctx.remove("box.other")
+            # Dashcams' GPS logs (exiftool QuickTime::Main) are a location trace; any other box is unknown.
+            ctx.remove("box.gps" if btype in GPS_LOG_BOXES else "box.other")
             m.patches.append((off + 4, b"free"))
             m.patches.append((off + hdr, end - off - hdr))
         elif btype in (b"free", b"skip", b"wide") and end - off > hdr:
