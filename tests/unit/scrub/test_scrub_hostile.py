@@ -12,7 +12,7 @@ import pytest
 import scrub_fixtures as gen
 
 from tutela.errors import CorruptMediaError, LimitExceededError, TutelaError, UnsupportedMediaError
-from tutela.scrub import ScrubLimits, find_location, scrub_bytes, scrub_file
+from tutela.scrub import ScrubLimits, ScrubReport, find_location, scrub_bytes, scrub_file
 
 box, full = gen.box, gen.full
 
@@ -297,15 +297,8 @@ def test_heif_items_named_by_content_type_are_scrubbed(
     """Items exiftool reads as EXIF or XMP whatever their infe version or item type."""
     item = struct.pack(">I", 6) + b"Exif\x00\x00" + _tiff_be_with_gps() if payload == "exif" else _XMP_GPS
     data = _heif_item_in_mdat(infe, item)
-    src = tmp_path / "in.heic"
-    src.write_bytes(data)
-    assert code in find_location(src)
-    out, report = scrub_bytes(data)
+    out, report = _scrub_clean(tmp_path, data, ".heic", code, read_in=False)
     assert code in report.removed and len(out) == len(data)
-    dst = tmp_path / "out.heic"
-    dst.write_bytes(out)
-    assert find_location(dst) == []
-    assert gen.tag_hits(gen.exiftool_json([dst])["out.heic"], gen.LOCATION_TAG) == []
 
 
 def _movie_with_item(where: str, infe: bytes, payload: bytes) -> bytes:
@@ -362,17 +355,9 @@ def test_dashcam_gps_blocks_in_mdat_are_removed(tmp_path: Path) -> None:
     """exiftool -ee scans mdat for "freeGPS " blocks (QuickTimeStream.pl, ScanMediaData): no track or box
     points at them, so only a scan of mdat finds them."""
     data = _movie_with_mdat(bytes(64) + _freegps() + bytes(40000) + _freegps(5131.0) + bytes(64))
-    src = tmp_path / "in.mp4"
-    src.write_bytes(data)
-    assert gen.tag_hits(gen.exiftool_json([src])["in.mp4"], gen.LOCATION_TAG)  # the fixture is read
-    assert "mdat.freegps" in find_location(src)
-    out, report = scrub_bytes(data)
+    out, report = _scrub_clean(tmp_path, data, ".mp4", "mdat.freegps")
     assert "mdat.freegps" in report.removed and report.location_found
     assert len(out) == len(data) and b"freeGPS" not in out
-    dst = tmp_path / "out.mp4"
-    dst.write_bytes(out)
-    assert find_location(dst) == []
-    assert gen.tag_hits(gen.exiftool_json([dst])["out.mp4"], gen.LOCATION_TAG) == []
 
 
 def test_dashcam_gps_blocks_are_searched_as_far_as_a_reader_looks(
@@ -423,6 +408,31 @@ def test_a_360_camera_trailer_inside_the_last_box_is_held(tmp_path: Path, where:
 _NMEA = b"$GPRMC,123519,A,5130.000,N,00007.500,W,022.4,084.4,230394,003.1,W*6A\n"
 
 
+def _scrub_clean(
+    tmp_path: Path,
+    data: bytes,
+    suffix: str,
+    found: str | None,
+    *,
+    read_in: bool = True,
+    read_out: bool = True,
+) -> tuple[bytes, ScrubReport]:
+    """Writes ``data``, checks the verifier finds ``found`` in it (any code when None) and, with ``read_in``,
+    that exiftool reads a location from it (the fixture is read); scrubs it and checks the verifier finds
+    nothing in the output and, with ``read_out``, that exiftool reads no location from it."""
+    src, dst = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
+    src.write_bytes(data)
+    if read_in:
+        assert gen.tag_hits(gen.exiftool_json([src])[src.name], gen.LOCATION_TAG)
+    assert (found in find_location(src)) if found else find_location(src) != []
+    out, report = scrub_bytes(data)
+    dst.write_bytes(out)
+    assert find_location(dst) == []
+    if read_out:
+        assert gen.tag_hits(gen.exiftool_json([dst])[dst.name], gen.LOCATION_TAG) == []
+    return out, report
+
+
 @pytest.mark.parametrize(
     "top",
     [
@@ -436,16 +446,9 @@ def test_unknown_top_level_boxes_are_freed(tmp_path: Path, top: bytes) -> None:
     """exiftool reads GPS from top-level boxes no player needs (QuickTime.pm, QuickTime::Main): every
     top-level box outside the ones a movie is made of becomes free padding, same size."""
     data = _mp4(box(b"moov", box(b"mvhd", b"\x00" * 100)), top, box(b"mdat", bytes(16)))
-    src = tmp_path / "in.mp4"
-    src.write_bytes(data)
-    assert gen.tag_hits(gen.exiftool_json([src])["in.mp4"], gen.LOCATION_TAG)  # the fixture is read
-    assert find_location(src) != []
-    out, report = scrub_bytes(data)
+    out, report = _scrub_clean(tmp_path, data, ".mp4", None)
     assert "box.gps" in report.removed and len(out) == len(data) and b"5130" not in out
     assert report.location_found  # a dashcam's GPS log is a location trace (media policy: location_risk)
-    dst = tmp_path / "out.mp4"
-    dst.write_bytes(out)
-    assert gen.tag_hits(gen.exiftool_json([dst])["out.mp4"], gen.LOCATION_TAG) == []
 
 
 def _text_track_movie(handlers: list[bytes], minf_handler: bytes | None = None) -> bytes:
@@ -487,16 +490,8 @@ def test_a_track_is_what_every_handler_says(
     """exiftool takes the last hdlr it meets in mdia/minf: a 'vide' first and a 'text' after made the scrubber
     keep a GPS text track whose NMEA samples exiftool -ee decoded."""
     data = _text_track_movie(handlers, minf_handler)
-    src = tmp_path / "in.mp4"
-    src.write_bytes(data)
-    assert gen.tag_hits(gen.exiftool_json([src])["in.mp4"], gen.LOCATION_TAG)  # the fixture is read
-    assert "track.metadata" in find_location(src)
-    out, report = scrub_bytes(data)
+    out, report = _scrub_clean(tmp_path, data, ".mp4", "track.metadata")
     assert "track.text" in report.removed and _NMEA not in out
-    dst = tmp_path / "out.mp4"
-    dst.write_bytes(out)
-    assert find_location(dst) == []
-    assert gen.tag_hits(gen.exiftool_json([dst])["out.mp4"], gen.LOCATION_TAG) == []
     # QuickTime's data handler in minf ('alis'/'url ') says nothing about the samples: a video stays a video
     _out, report = scrub_bytes(_text_track_movie([b"vide"], b"alis"))
     assert not any(c.startswith("track.") for c in report.removed)
@@ -546,16 +541,8 @@ def test_xml_in_a_heif_meta_is_freed(tmp_path: Path) -> None:
     hdlr = full(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 13)
     meta = full(b"meta", hdlr + full(b"xml ", xml) + full(b"bxml", xml))
     data = box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic") + meta + box(b"mdat", bytes(16))
-    src = tmp_path / "in.heic"
-    src.write_bytes(data)
-    assert gen.tag_hits(gen.exiftool_json([src])["in.heic"], gen.LOCATION_TAG)  # the fixture is read
-    assert "meta.xml" in find_location(src)
-    out, report = scrub_bytes(data)
+    out, report = _scrub_clean(tmp_path, data, ".heic", "meta.xml")
     assert "meta.other" in report.removed and len(out) == len(data) and b"51.5" not in out
-    dst = tmp_path / "out.heic"
-    dst.write_bytes(out)
-    assert find_location(dst) == []
-    assert gen.tag_hits(gen.exiftool_json([dst])["out.heic"], gen.LOCATION_TAG) == []
 
 
 def test_heif_jpeg_preview_items_are_zeroed(tmp_path: Path) -> None:
@@ -566,14 +553,8 @@ def test_heif_jpeg_preview_items_are_zeroed(tmp_path: Path) -> None:
     infe = full(b"infe", struct.pack(">HH", 1, 0) + b"jpeg\x00", version=2)
     preview = jpeg(3)  # carries GPS EXIF
     data = _heif_item_in_mdat(infe, preview, full(b"pitm", struct.pack(">H", 2)))
-    src = tmp_path / "in.heic"
-    src.write_bytes(data)
-    assert "heif.preview" in find_location(src)
-    out, report = scrub_bytes(data)
+    out, report = _scrub_clean(tmp_path, data, ".heic", "heif.preview", read_in=False, read_out=False)
     assert "heif.preview" in report.removed and len(out) == len(data) and b"Exif" not in out
-    dst = tmp_path / "out.heic"
-    dst.write_bytes(out)
-    assert find_location(dst) == []
     # a JPEG-coded primary image is what was scanned: kept (its EXIF is the scrubber's business, not this)
     _out, report = scrub_bytes(_heif_item_in_mdat(infe, preview, full(b"pitm", struct.pack(">H", 1))))
     assert "heif.preview" not in report.removed
