@@ -37,6 +37,7 @@ SEALED_ROUNDS = {
     "r8": HERE / "sealed-2026-12-r8",
     "r9": HERE / "sealed-2026-12-r9",
     "r10": HERE / "sealed-2026-12-r10",
+    "r11": HERE / "sealed-2026-12-r11",
 }
 OUTPUTS = ("any", *CATEGORIES)
 _CJK = (0x3400, 0x9FFF)
