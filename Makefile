@@ -59,8 +59,14 @@ node_modules/.installed: package.json $(STAMP)/sysdeps
 	npm install --no-audit --no-fund --silent
 	@touch $@
 
+# The scrubber's native marker scan (tutela/scrub/marker_scan.c, loaded with ctypes; docs/scrub.md) for this
+# checkout; the layer build compiles its own for the target architecture.
+NATIVE_SCAN := layers/core/tutela/scrub/_marker_scan.so
+$(NATIVE_SCAN): layers/core/tutela/scrub/marker_scan.c
+	$(CC) -O2 -fPIC -shared -Wall -Wextra -Werror -o $@ $<
+
 .PHONY: setup
-setup: $(STAMP)/sysdeps $(BIN)/.installed node_modules/.installed
+setup: $(STAMP)/sysdeps $(BIN)/.installed node_modules/.installed $(NATIVE_SCAN)
 
 .PHONY: lint
 lint: setup

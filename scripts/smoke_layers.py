@@ -96,3 +96,10 @@ core = build / "CoreLayer" / "python" / "tutela"
 assert prebuilt() is not None, "the prebuilt comment matcher does not load"
 assert load(core / "posts" / "data") is not None, "the prebuilt post signals matcher does not load"
 print("prebuilt matchers load in the layer: comments, post signals")
+# The scrubber's native marker scan: shipped for this architecture, it must load (a .so that does not would
+# silently leave every photo on the slower Python scan); a build without a compiler for ARCH ships none.
+from tutela.scrub import ecs  # noqa: E402
+
+shipped = (core / "scrub" / "_marker_scan.so").exists()
+assert ecs.native() is not None if shipped else ecs.native() is None, "the shipped marker scan does not load"
+print("scrubber marker scan in the layer:", "native" if shipped else "Python (no native build for this arch)")

@@ -1,6 +1,7 @@
-"""The entropy-coded-data marker scan finds exactly what the marker regex finds, on every path: memchr
-jumps, the regex, and the vectorised numpy pass (chunked; tested with tiny chunks so every edge case
-lands on a chunk or word edge), and the choice between them (numpy is imported only when it pays)."""
+"""The entropy-coded-data marker scan finds exactly what the marker regex finds, on every path: the native
+memchr loop, memchr jumps, the regex, and the vectorised numpy pass (chunked; tested with tiny chunks so every
+edge case lands on a chunk or word edge), and the choice between them (numpy is imported only when it
+pays)."""
 
 from __future__ import annotations
 
@@ -30,13 +31,41 @@ def _cases(seed: int, count: int) -> list[bytes]:
     return cases
 
 
-def test_same_answer_as_the_regex_on_stuffed_fill_restart_and_edge_bytes() -> None:
+@pytest.fixture(params=["native", "python"])
+def scan_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each answer checked on the native scan and on the Python paths it replaces where it is not built."""
+    if request.param == "python":
+        monkeypatch.setattr(ecs, "_native", False)
+    else:
+        assert ecs.native() is not None
+    return str(request.param)
+
+
+def test_the_native_scan_is_built_and_loaded_here() -> None:
+    """``make setup`` builds it for the dev tree and the layer build for the function (scripts/smoke_layers.py
+    checks the shipped one loads): without it every photo would silently take the slower Python paths."""
+    fn = ecs.native()
+    assert fn is not None
+    assert fn(b"\x12\xff\x00\xff\xd3\xff\xff\xd9", 8, 0) == 6  # stuffing, restart, fill skipped
+    assert fn(b"\xff\xd9", 2, -5) == 0 and fn(b"\xff\xd9", 2, 7) == -1 and fn(b"\xff", 1, 0) == -1
+
+
+def test_bytes_take_the_native_scan_other_buffers_the_python_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = ecs.native()
+    monkeypatch.setattr(ecs, "_native", lambda b, n, p: calls.append(n) or real(b, n, p))
+    buf = b"\x12\xff\x00" * 10 + b"\xff\xd9"
+    assert find_marker(buf, 0) == 30 and calls == [32]
+    assert find_marker(bytearray(buf), 3) == 30 and calls == [32]
+
+
+def test_same_answer_as_the_regex_on_stuffed_fill_restart_and_edge_bytes(scan_path: str) -> None:
     for buf in _cases(7, 3000):
         for pos in range(len(buf) + 1):
             assert find_marker(buf, pos) == _regex(buf, pos), (buf, pos)
 
 
-def test_dense_and_sparse_scans_switch_strategy_without_changing_the_answer() -> None:
+def test_dense_and_sparse_scans_switch_strategy_without_changing_the_answer(scan_path: str) -> None:
     """Long scans with 0xFF every few bytes (the walk hands over to the regex) and rarely (memchr jumps)."""
     rng = random.Random(3)
     for gap in (2, 8, 64, 600, 3000):
@@ -107,6 +136,7 @@ def test_long_dense_scans_use_numpy_when_it_is_loaded_and_import_it_only_once_it
     the regex otherwise, counting its bytes, until ``IMPORT_AFTER`` of them make importing numpy pay."""
     buf = b"\x12\xff\x00" * 400 + b"\xff\xd9"  # dense: the memchr walk hands over after a few jumps
     used: list[str] = []
+    monkeypatch.setattr(ecs, "_native", False)  # a build without the native scan
     monkeypatch.setattr(ecs, "vector_find", lambda np_, b, p: used.append("numpy") or _regex(b, p))
     monkeypatch.setattr(ecs, "VECTOR_MIN", 256)
     monkeypatch.setattr(ecs, "IMPORT_AFTER", 2000)
