@@ -28,7 +28,8 @@ the same run mean anything.
 
 ``--instructions``: instead, user-space instructions counted by valgrind (callgrind), the same on a busy
 machine: ``scrub_file`` vs the copy on each photo (each in a child process run twice, with K operations and
-with none: the difference over K), with the share spent in the regex engine (``sre_search``: the scan of the
+with none: the difference over K), and ``scrub_file`` again with the Python scan (as a build without the
+native marker scan), with the share it spends in the regex engine (``sre_search``: the scan of the
 entropy-coded data for the image's end); and each command's start-up and per-file cost (one file, then N
 files), with the ratio they give at the batch size. The kernel's share (page faults, the copy into and out of
 the page cache) is not counted.
@@ -271,7 +272,7 @@ def _scan_regex(data: bytes, start: int) -> None:
 
 
 def _scan_now(data: bytes, start: int) -> None:
-    """The same pass as ``scrub_file`` makes it now (``find_marker``; numpy is loaded in this process)."""
+    """The same pass as ``scrub_file`` makes it now (``find_marker``: the native scan where it is built)."""
     from tutela.scrub.ecs import find_marker
 
     find_marker(data, start)
@@ -283,8 +284,9 @@ _CHILD = """
 import os, sys
 from tutela.scrub import scrub_file
 mode, src, k, d = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-if mode == "scrub+numpy":
-    import numpy  # loaded, as in a process that has paid for it: the marker scan takes the vectorised pass
+if mode == "scrub-python":
+    from tutela.scrub import ecs
+    ecs._native = False  # as a build without the native marker scan: memchr jumps and the regex
 def copy(s, t):
     with open(s, "rb") as f:
         data = f.read()
@@ -328,25 +330,25 @@ def count_library(files: dict[str, Path], out: Path, pyc: Path) -> None:
     print("\nlibrary vs library, user-space instructions (callgrind): scrub_file vs read+write copy")
     env = _env(pyc)
     warm = new_dir(out, "i-warm-lib")  # the bytecode cache of every module used, written before any count
-    for f in files.values():  # numpy's too: with PYTHONPYCACHEPREFIX its first import compiles it (~1.7 G)
-        for mode in ("scrub", "scrub+numpy"):
+    for f in files.values():
+        for mode in ("scrub", "scrub-python"):
             run_cmd([sys.executable, "-c", _CHILD, mode, str(f), "0", str(warm)], env)
     done(warm)
     for label, f in files.items():
         k = 20 if f.stat().st_size < 1 << 20 else 5
         per: dict[str, tuple[float, float]] = {}
-        for mode in ("copy", "scrub", "scrub+numpy"):
+        for mode in ("copy", "scrub", "scrub-python"):
             counts = []
             for n in (0, k):
                 d = new_dir(out, f"i-{mode}-{n}-{f.name}")
                 counts.append(callgrind([sys.executable, "-c", _CHILD, mode, str(f), str(n), str(d)], env, d))
                 done(d)
             per[mode] = ((counts[1][0] - counts[0][0]) / k, (counts[1][1] - counts[0][1]) / k)
-        (c, _), (s, sre), (v, _) = per["copy"], per["scrub"], per["scrub+numpy"]
+        (c, _), (s, _), (v, sre) = per["copy"], per["scrub"], per["scrub-python"]
         print(
-            f"  {label:<24} copy {c / 1e3:7,.0f} k   scrub_file {s / 1e3:7,.0f} k   of which the scan "
-            f"(sre_search) {sre / 1e3:6,.0f} k ({sre / s:4.0%}, {sre / f.stat().st_size:.1f}/B)   the rest "
-            f"{(s - sre) / 1e3:6,.0f} k;   numpy loaded: scrub_file {v / 1e3:7,.0f} k"
+            f"  {label:<24} copy {c / 1e3:7,.0f} k   scrub_file {s / 1e3:7,.0f} k (native scan);   "
+            f"with the Python scan {v / 1e3:7,.0f} k, of which the regex (sre_search) {sre / 1e3:6,.0f} k "
+            f"({sre / v:4.0%}, {sre / f.stat().st_size:.1f}/B), the rest {(v - sre) / 1e3:6,.0f} k"
         )
 
 
