@@ -850,6 +850,99 @@ def scrub(ctx: Ctx) -> Plan:
     return Plan.from_patches(r.size, m.patches)
 
 
+VISUAL_HANDLERS = frozenset({b"vide", b"pict", b"auxv"})
+
+
+MAX_DWELL = 4  # the longest sample may last this many times the typical one (variable frame rate)
+
+
+def movie_coverage_problem(ctx: Ctx) -> str | None:
+    """Why sampling the movie's frames by index, as the scanner does, could miss what a player shows, or
+    None. The scan decodes one video stream and samples every n-th frame: a second video track (which a
+    player may pick, or show when the first is disabled), an edit list that repeats, skips around or
+    dwells (several edits, a rate other than 1), or one sample lasting far longer than the others (shown
+    for seconds, skipped by index sampling) would each let a player show pixels the scan never saw."""
+    tracks = 0
+    for btype, off, hdr, end in top_level(ctx):
+        if btype != b"moov":
+            continue
+        ctx.budget.check_meta(end - off, "moov box")
+        buf = ctx.reader.read_at(off, end - off, "moov")
+        for ttype, toff, thdr, tend in iter_boxes(buf, hdr, len(buf), ctx):
+            if ttype != b"trak":
+                continue
+            handlers, _, stbls = track_parts(ctx, buf, toff + thdr, tend)
+            if not handlers & VISUAL_HANDLERS:
+                continue
+            tracks += 1
+            edts = _child(buf, toff + thdr, tend, b"edts", ctx)
+            if edts is not None and not _plain_edits(ctx, buf, edts[0] + edts[1], edts[2]):
+                return "a video track whose edit list repeats, reorders or holds frames"
+            for start, stop in stbls:
+                if _dwells(ctx, buf, start, stop):
+                    return "a video track with a frame shown far longer than the others"
+    if tracks > 1:
+        return f"a movie with {tracks} video tracks (one is scanned)"
+    return None
+
+
+def _plain_edits(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
+    """At most one empty edit (a start delay) then at most one edit of the media at rate 1: a contiguous run
+    of samples, all of which the scan decodes (it does not apply edit lists)."""
+    for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        if btype != b"elst":
+            continue
+        body = buf[off + hdr : bend]
+        if len(body) < 8:
+            raise CorruptMediaError("truncated elst")
+        ver, count = body[0], struct.unpack(">I", body[4:8])[0]
+        size = 20 if ver == 1 else 12
+        if count > 2 or 8 + size * count > len(body):
+            return False
+        media = 0
+        for i in range(count):
+            e = body[8 + size * i : 8 + size * (i + 1)]
+            media_time = struct.unpack(">q" if ver == 1 else ">i", e[8:16] if ver == 1 else e[4:8])[0]
+            rate = e[-4:]
+            if media_time == -1:
+                if i != 0:
+                    return False
+                continue
+            media += 1
+            if rate != b"\x00\x01\x00\x00":
+                return False
+        if media > 1:
+            return False
+    return True
+
+
+def _dwells(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
+    """Whether one sample lasts more than MAX_DWELL times the typical (median) sample duration (stts)."""
+    stts = _child(buf, start, end, b"stts", ctx)
+    if stts is None:
+        return False
+    off, hdr, bend = stts
+    body = buf[off + hdr : bend]
+    if len(body) < 8:
+        raise CorruptMediaError("truncated stts")
+    count = struct.unpack(">I", body[4:8])[0]
+    if 8 + 8 * count > len(body):
+        raise CorruptMediaError("stts declares more entries than its box holds")
+    ctx.budget.tick(count)
+    runs = [struct.unpack(">II", body[8 + 8 * i : 16 + 8 * i]) for i in range(count)]
+    runs = [(n, d) for n, d in runs if n]
+    total = sum(n for n, _ in runs)
+    if total < 2:
+        return False
+    seen, median = 0, 0
+    for n, d in sorted(runs, key=lambda r: r[1]):
+        seen += n
+        if 2 * seen >= total:
+            median = d
+            break
+    return max(d for _, d in runs) > MAX_DWELL * max(median, 1)
+
+
 def metadata_ranges(reader: Reader) -> list[tuple[int, int]]:
     """Every top-level box but ``mdat`` (sample data: pixels and sound), for the verifier's carve. An
     unparseable file returns the whole file (the carve then looks everywhere)."""

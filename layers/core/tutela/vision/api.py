@@ -149,6 +149,7 @@ def scan_file(
         raise LimitExceededError(f"video is {size} bytes, over the {limits.max_video_bytes} byte limit")
     from tutela.vision.video import scan_video
 
+    _movie_coverage(p, media)
     video = scan_video(p, be, limits, deadline, frame_sink)
     if video.capped:
         notes.append(f"frame cap of {limits.max_frames} reached; later frames were not scanned")
@@ -225,6 +226,28 @@ def _no_image_sequence(data: bytes, media: MediaType) -> None:
 
     if any(t == b"moov" for t, *_ in top_level(Ctx(BytesReader(data), ScrubLimits(), media.name))):
         raise UnsupportedMediaError(f"{media.name} image sequence (animation) is not supported")
+
+
+def _movie_coverage(path: Path, media: MediaType) -> None:
+    """Hold a movie whose structure lets a player show frames the sampled scan cannot cover
+    (``isobmff.movie_coverage_problem``: a second video track, an edit list that is more than a start
+    offset, a frame that dwells)."""
+    import os
+
+    from tutela.scrub.core import Ctx, FileReader, ScrubLimits
+    from tutela.scrub.isobmff import movie_coverage_problem
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        reader = FileReader(fd, os.fstat(fd).st_size)
+        try:
+            problem = movie_coverage_problem(Ctx(reader, ScrubLimits(), media.name))
+        finally:
+            reader.close()
+    finally:
+        os.close(fd)
+    if problem:
+        raise UnsupportedMediaError(f"{problem} is not supported")
 
 
 def _decode_frames(images: list[bytes | Decoded], media: MediaType) -> Iterator[Any]:
