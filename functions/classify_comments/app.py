@@ -104,7 +104,7 @@ def run_llm_stage(
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
-    ref = StepInput.from_event(event).ref.require_safe_key()
+    ref = _s3.resolve(StepInput.from_event(event).ref).require_safe_key()
     staging_bucket = cfg.staging_bucket
     lines = split_batch(_s3.read_bytes(ref, max_bytes=cfg.max_batch_bytes))
     if len(lines) > cfg.max_comments:

@@ -36,7 +36,7 @@ def staged_key(ref: ObjectRef) -> str:
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
-    ref = StepInput.from_event(event).ref.require_safe_key()
+    ref = _s3.resolve(StepInput.from_event(event).ref).require_safe_key()
     if ref.post_id is None or not ref.key.endswith(".json"):
         raise InvalidInputError("a post is posts/{post_id}.json or posts/{post_id}/{name}.json")
     policy = post_policy()

@@ -31,7 +31,7 @@ _settings = at_init(ReevaluateSettings.from_env)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
     step_input = StepInput.from_event(event)
-    ref = step_input.ref
+    ref = _s3.resolve(step_input.ref)
     decision = event.get("decision") if isinstance(event.get("decision"), dict) else {}
     if decision.get("kind") != "post" or not ref.post_id:
         raise InvalidInputError("PostContext needs a post-text decision")

@@ -19,7 +19,7 @@ from tutela.comment_records import (
     allowed_lines,
 )
 from tutela.contracts import RecordInput, RecordOutput
-from tutela.decision import object_item, same_execution, step_decision
+from tutela.decision import object_item, object_keys, same_execution, step_decision
 from tutela.errors import InvalidInputError
 from tutela.limits import MAX_COMMENT_RESULTS_BYTES
 from tutela.provenance import split
@@ -46,8 +46,9 @@ def _abandoned(store: DecisionStore, existing: dict[str, Any]) -> bool:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
     inp = RecordInput.from_event(event)
-    ref, execution_id = inp.step.ref, inp.step.execution_id
     store = DecisionStore(cfg.decisions_table)
+    ref = _s3.resolve(inp.step.ref, known=lambda r: store.get(**object_keys(r)) is not None)
+    execution_id = inp.step.execution_id
     posts = PostContextStore(cfg.decisions_table)
     raw, results = dict(inp.decision), None
     if is_analysis(raw):  # the media path: scan + scrub -> the versioned media policy (pure)

@@ -61,7 +61,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
     if isinstance(event, dict) and event.get("op") == "versions":
         return versions(cfg)
-    ref = StepInput.from_event(event).ref.require_safe_key()
+    ref = _s3.resolve(StepInput.from_event(event).ref).require_safe_key()
     backend = cfg.vision_backend
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         src = Path(tmp) / "object"

@@ -33,7 +33,7 @@ def staging_key(ref: ObjectRef) -> str:
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
-    ref = StepInput.from_event(event).ref.require_safe_key()
+    ref = _s3.resolve(StepInput.from_event(event).ref).require_safe_key()
     staging_bucket = cfg.staging_bucket
     key = staging_key(ref)
     size = ref.size if ref.size is not None else _s3.size(ref)

@@ -80,6 +80,9 @@ def test_scan_media_downloads_no_more_than_a_scan_accepts(
     real = app._s3
 
     class Recording:
+        def resolve(self, ref: Any) -> Any:
+            return real.resolve(ref)
+
         def download(self, ref: Any, dest: Path, *, max_bytes: int) -> int:
             caps.append(max_bytes)
             return real.download(ref, dest, max_bytes=max_bytes)

@@ -623,3 +623,22 @@ def test_png_ztxt_bombs_are_cheap() -> None:
         tracemalloc.stop()
     assert peak < 16 * 1024 * 1024, peak
     assert "png.text" in report.removed and len(out) < 200
+
+
+def test_png_exif_chunk_with_a_jpeg_exif_header_is_scrubbed_not_held(tmp_path: Path) -> None:
+    """eXIf whose payload keeps JPEG's "Exif\\0\\0" before the TIFF header (a common writer mistake): Pillow
+    and exiftool skip it and read the GPS behind it, so it is accepted and scrubbed there, not held."""
+    import io
+
+    from PIL import Image
+
+    from tests.hostile.media_corpus import _chunk, _gps_exif, png
+
+    payload = _gps_exif()
+    assert payload.startswith(b"Exif\x00\x00")  # Pillow writes it so
+    data = png(3, before_idat=_chunk(b"eXIf", payload))
+    out, report = _scrub_clean(tmp_path, data, ".png", "exif.gps")
+    assert {"exif.gps", "exif.artist"} <= set(report.removed) and report.location_found
+    im = Image.open(io.BytesIO(out))
+    assert im.getexif()[274] == 1 and not im.getexif().get_ifd(0x8825)  # orientation kept, GPS gone
+    assert b"Exif\x00\x00" in out and b"Alice Example" not in out

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
@@ -30,6 +31,24 @@ class S3:
         if self._client is None:
             self._client = clients.client("s3")
         return self._client
+
+    def resolve(self, ref: ObjectRef, known: Callable[[ObjectRef], bool] | None = None) -> ObjectRef:
+        """The object an S3 "Object Created" event names. Classic S3 notifications URL-encode the key as a
+        form (space -> '+', '+' -> '%2B', UTF-8 -> %XX); S3's EventBridge documentation does not say whether
+        ``detail.object.key`` is encoded, and readers disagree (docs/s3-keys.md). So the key is taken as it
+        is when that key (at the event's version) exists, else its ``unquote_plus`` form when that differs
+        and exists. The version id pins one object, so every step of an execution resolves the same one.
+        A key with no '+' or '%' decodes to itself: no request. ``known``: when neither exists any more (an
+        allowed original is retired once published), whether the decoded form is the one already decided."""
+        alt = unquote_plus(ref.key)
+        if alt == ref.key or self.head(ref.bucket, ref.key, ref.version_id) is not None:
+            return ref
+        decoded = ObjectRef(ref.bucket, alt, ref.version_id, ref.size, ref.etag)
+        if self.head(ref.bucket, alt, ref.version_id) is not None:
+            return decoded
+        if known is not None and not known(ref) and known(decoded):
+            return decoded
+        return ref  # neither exists: its read fails as it would have
 
     def size(self, ref: ObjectRef) -> int:
         head = self.client.head_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ from tutela.sniff import SNIFF_BYTES, sniff
 
 _COPY_CHUNK = 8 * 1024 * 1024
 IMAGE_LAYOUTS = frozenset({"jpeg", "png", "webp", "tiff"})
+HEIF_TYPES = frozenset({"heif", "avif"})
 
 
 def _scrubber(media_type: str) -> Callable[[Ctx], Plan]:
@@ -89,6 +90,8 @@ def _plan_layout(reader: Reader, limits: ScrubLimits) -> tuple[Plan, ScrubReport
         if media_type in IMAGE_LAYOUTS:
             lay = ctx.layout or image_layout(reader, media_type, ctx=ctx)
             frames = lay.frames
+        elif media_type in HEIF_TYPES:
+            frames = ctx.frames
     except TutelaError:
         raise
     except (struct.error, IndexError, ValueError, zlib.error, OverflowError) as exc:
@@ -112,7 +115,7 @@ def _verify(
     if mt is None or mt.name != report.media_type:
         raise VerificationError("scrubbed output no longer parses as the input's media type")
     carve: list[tuple[int, int]] | None = None  # whole file
-    if report.frames is not None:
+    if report.frames is not None and report.media_type in IMAGE_LAYOUTS:
         # The whole output is the image: nothing after its end, and exactly the frames that were planned.
         try:
             lay = image_layout(reader, report.media_type, limits, walked=walked)
@@ -128,12 +131,40 @@ def _verify(
 
         carve = metadata_ranges(reader)
         lay = None
+        if report.media_type in HEIF_TYPES:
+            _verify_heif_images(reader, report, limits)
     clean_exif: dict[int, int] = {}  # EXIF blocks the format walk found clean: the carve skips them
     found = find_location_reader(reader, report.media_type, limits, lay, clean_exif)
     found += carve_location(reader, limits, carve, clean_exif)
     if found:
         raise VerificationError(f"location still present after scrubbing: {', '.join(found)}")
     report.verified = True
+
+
+def _verify_heif_images(reader: Reader, report: ScrubReport, limits: ScrubLimits) -> None:
+    """Published = scanned: the output lists the top-level images that were planned (and scanned), and every
+    other image (thumbnails, orphan hidden images) is zeros."""
+    from tutela.scrub.isobmff import heif_images, top_level
+
+    ctx = Ctx(reader, limits, report.media_type)
+    try:
+        metas = [(off, hdr, end) for t, off, hdr, end in top_level(ctx) if t == b"meta"]
+        if len(metas) != 1:
+            raise VerificationError("scrubbed HEIF output does not have exactly one meta box")
+        off, hdr, end = metas[0]
+        imgs = heif_images(ctx, reader.read_at(off, end - off), off, hdr)
+        leftover = [
+            iid
+            for iid in imgs.drop
+            for a, n in imgs.locs.get(iid, [])
+            if a < 0 or reader.read_at(a, n).strip(b"\x00")
+        ]
+    except TutelaError as exc:
+        raise VerificationError(f"scrubbed output does not parse: {exc}") from exc
+    if len(imgs.top) != report.frames:
+        raise VerificationError("scrubbed output has a different number of images than planned")
+    if leftover:
+        raise VerificationError("scrubbed output still holds an image that was not scanned")
 
 
 def plan_reader(reader: Reader, *, limits: ScrubLimits | None = None) -> tuple[Plan, ScrubReport]:

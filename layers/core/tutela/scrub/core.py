@@ -335,6 +335,7 @@ class Ctx:
         self.removed: list[str] = []
         self.kept: list[str] = []
         self.layout: Layout | None = None  # the image's structural layout, once a format module computed it
+        self.frames: int | None = None  # HEIF/AVIF: top-level images (isobmff.heif_images), all scanned
 
     def remove(self, code: str) -> None:
         if code not in self.removed:

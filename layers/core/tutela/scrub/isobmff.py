@@ -11,9 +11,10 @@ DJI GPS subtitles) are removed: the ``trak`` becomes ``free`` and its samples in
 
 from __future__ import annotations
 
+import bisect
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from tutela.errors import CorruptMediaError, LimitExceededError, TutelaError, UnsupportedMediaError
 from tutela.scrub import exif, xmp
@@ -440,9 +441,10 @@ def _uint(b: bytes, n: int) -> int:
 
 
 def heif_items(
-    ctx: Ctx, meta: bytes, meta_off: int, hdr: int
+    ctx: Ctx, meta: bytes, meta_off: int, hdr: int, hidden: set[int] | None = None
 ) -> tuple[dict[int, tuple[bytes, bytes]], dict[int, list[tuple[int, int]]]]:
-    """item_id -> (item_type, content_type); item_id -> [(absolute offset, length)] for file/idat items."""
+    """item_id -> (item_type, content_type); item_id -> [(absolute offset, length)] for file/idat items.
+    ``hidden``: filled with the ids of items whose ``infe`` has the hidden flag (flags bit 0)."""
     types: dict[int, tuple[bytes, bytes]] = {}
     locs: dict[int, list[tuple[int, int]]] = {}
     start = hdr + 4
@@ -461,6 +463,8 @@ def heif_items(
                 p = 4
                 iid_len = 4 if ib[0] == 3 else 2
                 iid = _uint(ib[p:], iid_len)
+                if hidden is not None and ib[3] & 1:
+                    hidden.add(iid)
                 p += iid_len + 2
                 it = b""  # versions 0 and 1 have no item type: name, content type, encoding
                 if ib[0] >= 2:
@@ -558,6 +562,113 @@ def preview_items(ctx: Ctx, meta: bytes, hdr: int, types: dict[int, tuple[bytes,
     return [iid for iid, (itype, _) in types.items() if itype == b"jpeg" and iid != primary]
 
 
+# Item types libheif decodes as images (HeifContext, item_type_is_image), plus a 'mime' item of type
+# image/jpeg. Its top-level images are the ones pillow-heif/pi-heif list, decode and the scanner scans.
+IMAGE_ITEM_TYPES = frozenset(
+    {b"hvc1", b"av01", b"grid", b"tmap", b"tili", b"iden", b"iovl", b"avc1", b"unci", b"vvc1", b"jpeg"}
+    | {b"j2k1", b"mski", b"evc1", b"hvt1"}
+)
+
+
+def _is_image(itype: bytes, ctype: bytes) -> bool:
+    return itype in IMAGE_ITEM_TYPES or (itype == b"mime" and ctype.strip().lower() == b"image/jpeg")
+
+
+def heif_refs(ctx: Ctx, meta: bytes, hdr: int) -> list[tuple[bytes, int, list[int]]]:
+    """The ``iref`` references: (type, from item, [to items])."""
+    iref = _child(meta, hdr + 4, len(meta), b"iref", ctx)
+    if iref is None:
+        return []
+    off, bhdr, end = iref
+    if end - off - bhdr < 4:
+        raise CorruptMediaError("truncated iref")
+    n = 4 if meta[off + bhdr] == 1 else 2
+    out: list[tuple[bytes, int, list[int]]] = []
+    for rtype, roff, rhdr, rend in iter_boxes(meta, off + bhdr + 4, end, ctx):
+        body = meta[roff + rhdr : rend]
+        if len(body) < n + 2:
+            raise CorruptMediaError("truncated iref entry")
+        count = _uint(body[n:], 2)
+        ctx.budget.tick(count)
+        if n + 2 + n * count > len(body):
+            raise CorruptMediaError("iref entry lists more items than it holds")
+        to = [_uint(body[n + 2 + n * i :], n) for i in range(count)]
+        out.append((bytes(rtype), _uint(body, n), to))
+    return out
+
+
+def heif_primary(ctx: Ctx, meta: bytes, hdr: int) -> int | None:
+    pitm = _child(meta, hdr + 4, len(meta), b"pitm", ctx)
+    if pitm is None or pitm[2] - pitm[0] - pitm[1] < 6:
+        return None
+    body = meta[pitm[0] + pitm[1] : pitm[2]]
+    return _uint(body[4:], 2 if body[0] == 0 else 4)
+
+
+class HeifImages:
+    """Which image items of a HEIF/AVIF a viewer can display, from the item structure alone.
+
+    ``top``: the top-level images, as libheif (pillow-heif, pi-heif) lists them: every image item that is not
+    hidden, not a thumbnail (``thmb``) and not an auxiliary image (``auxl``: alpha, depth, gain map). The
+    scanner decodes and scans each one (``frames``). ``drop``: image items that no top-level image is made of
+    (through ``dimg``: grid tiles, overlay/identity inputs) nor attached to (``auxl``): thumbnails - which
+    Pillow's ``Image.thumbnail`` and file browsers show instead of the image - and orphan hidden images. They
+    were never scanned, so their data is zeroed in the published copy (and the verifier checks it is)."""
+
+    __slots__ = ("drop", "locs", "thumbs", "top")
+
+    def __init__(
+        self, top: list[int], drop: list[int], thumbs: set[int], locs: dict[int, list[tuple[int, int]]]
+    ) -> None:
+        self.top = top
+        self.drop = drop
+        self.thumbs = thumbs
+        self.locs = locs
+
+
+def heif_images(ctx: Ctx, meta: bytes, meta_off: int, hdr: int) -> HeifImages:
+    hidden: set[int] = set()
+    types, locs = heif_items(ctx, meta, meta_off, hdr, hidden)
+    images = {iid for iid, (it, ct) in types.items() if _is_image(it, ct)}
+    refs = heif_refs(ctx, meta, hdr)
+    thumbs = {src for rtype, src, _ in refs if rtype == b"thmb"}
+    aux = {src: to for rtype, src, to in refs if rtype == b"auxl"}
+    derived: dict[int, list[int]] = {}
+    for rtype, src, to in refs:
+        if rtype == b"dimg":
+            derived.setdefault(src, []).extend(to)
+    top = sorted(i for i in images if i not in hidden and i not in thumbs and i not in aux)
+    keep: set[int] = set()
+    todo = list(top)
+    while todo:  # what the top-level images are made of
+        ctx.budget.tick()
+        iid = todo.pop()
+        if iid in keep:
+            continue
+        keep.add(iid)
+        todo.extend(derived.get(iid, []))
+        todo.extend(a for a, masters in aux.items() if iid in masters and a not in thumbs)
+    return HeifImages(top, sorted(images - keep), thumbs, locs)
+
+
+class _Union:
+    """Disjoint sorted byte ranges covering (offset, length) extents: an overlap test in log time."""
+
+    def __init__(self, exts: Iterable[tuple[int, int]]) -> None:
+        merged: list[list[int]] = []
+        for a, n in sorted((a, n) for a, n in exts if a >= 0 and n > 0):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], a + n)
+            else:
+                merged.append([a, a + n])
+        self.starts = [a for a, _ in merged]
+        self.ends = [b for _, b in merged]
+
+    def overlaps(self, a: int, n: int) -> bool:
+        i = bisect.bisect_right(self.starts, a + n - 1) - 1  # the last range starting inside or before
+        return n > 0 and i >= 0 and self.ends[i] > a
+
+
 def _heif_meta(
     ctx: Ctx, meta: bytes, meta_off: int, hdr: int, patches: list[tuple[int, bytes | int]]
 ) -> None:
@@ -565,6 +676,18 @@ def _heif_meta(
     for iid in preview_items(ctx, meta, hdr, types):
         ctx.remove("heif.preview")
         patches.extend((a, n) for a, n in locs.get(iid, []) if a >= 0 and n > 0)
+    imgs = heif_images(ctx, meta, meta_off, hdr)
+    ctx.frames = len(imgs.top)
+    shared = _Union(ext for iid, exts in imgs.locs.items() if iid not in imgs.drop for ext in exts)
+    for iid in imgs.drop:
+        exts = imgs.locs.get(iid, [])
+        if any(a < 0 for a, _ in exts):
+            raise UnsupportedMediaError("HEIF image stored by reference is not supported")
+        if any(shared.overlaps(a, n) for a, n in exts):
+            # zeroing it would zero part of a kept item: an image that was never what the scan saw
+            raise UnsupportedMediaError("HEIF thumbnail or hidden image sharing data with another item")
+        ctx.remove("heif.thumbnail" if iid in imgs.thumbs else "heif.hidden_image")
+        patches.extend((a, n) for a, n in exts if n > 0)
     for iid, (itype, ctype) in types.items():
         kind = item_kind(itype, ctype)
         if kind is None:
@@ -662,6 +785,9 @@ def scrub(ctx: Ctx) -> Plan:
             if buf != orig:
                 m.patches.append((off, bytes(buf)))
         elif btype == b"meta":
+            if saw_meta and ctx.media_type in ("heif", "avif"):
+                # readers take the first; which images the second declares nobody agrees on
+                raise UnsupportedMediaError("HEIF/AVIF with more than one meta box is not supported")
             saw_meta = True
             ctx.budget.check_meta(end - off, "meta box")
             meta = r.read_at(off, end - off, "meta")
@@ -722,6 +848,99 @@ def scrub(ctx: Ctx) -> Plan:
     elif not saw_moov:
         raise CorruptMediaError("movie without a moov box")
     return Plan.from_patches(r.size, m.patches)
+
+
+VISUAL_HANDLERS = frozenset({b"vide", b"pict", b"auxv"})
+
+
+MAX_DWELL = 4  # the longest sample may last this many times the typical one (variable frame rate)
+
+
+def movie_coverage_problem(ctx: Ctx) -> str | None:
+    """Why sampling the movie's frames by index, as the scanner does, could miss what a player shows, or
+    None. The scan decodes one video stream and samples every n-th frame: a second video track (which a
+    player may pick, or show when the first is disabled), an edit list that repeats, skips around or
+    dwells (several edits, a rate other than 1), or one sample lasting far longer than the others (shown
+    for seconds, skipped by index sampling) would each let a player show pixels the scan never saw."""
+    tracks = 0
+    for btype, off, hdr, end in top_level(ctx):
+        if btype != b"moov":
+            continue
+        ctx.budget.check_meta(end - off, "moov box")
+        buf = ctx.reader.read_at(off, end - off, "moov")
+        for ttype, toff, thdr, tend in iter_boxes(buf, hdr, len(buf), ctx):
+            if ttype != b"trak":
+                continue
+            handlers, _, stbls = track_parts(ctx, buf, toff + thdr, tend)
+            if not handlers & VISUAL_HANDLERS:
+                continue
+            tracks += 1
+            edts = _child(buf, toff + thdr, tend, b"edts", ctx)
+            if edts is not None and not _plain_edits(ctx, buf, edts[0] + edts[1], edts[2]):
+                return "a video track whose edit list repeats, reorders or holds frames"
+            for start, stop in stbls:
+                if _dwells(ctx, buf, start, stop):
+                    return "a video track with a frame shown far longer than the others"
+    if tracks > 1:
+        return f"a movie with {tracks} video tracks (one is scanned)"
+    return None
+
+
+def _plain_edits(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
+    """At most one empty edit (a start delay) then at most one edit of the media at rate 1: a contiguous run
+    of samples, all of which the scan decodes (it does not apply edit lists)."""
+    for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        if btype != b"elst":
+            continue
+        body = buf[off + hdr : bend]
+        if len(body) < 8:
+            raise CorruptMediaError("truncated elst")
+        ver, count = body[0], struct.unpack(">I", body[4:8])[0]
+        size = 20 if ver == 1 else 12
+        if count > 2 or 8 + size * count > len(body):
+            return False
+        media = 0
+        for i in range(count):
+            e = body[8 + size * i : 8 + size * (i + 1)]
+            media_time = struct.unpack(">q" if ver == 1 else ">i", e[8:16] if ver == 1 else e[4:8])[0]
+            rate = e[-4:]
+            if media_time == -1:
+                if i != 0:
+                    return False
+                continue
+            media += 1
+            if rate != b"\x00\x01\x00\x00":
+                return False
+        if media > 1:
+            return False
+    return True
+
+
+def _dwells(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
+    """Whether one sample lasts more than MAX_DWELL times the typical (median) sample duration (stts)."""
+    stts = _child(buf, start, end, b"stts", ctx)
+    if stts is None:
+        return False
+    off, hdr, bend = stts
+    body = buf[off + hdr : bend]
+    if len(body) < 8:
+        raise CorruptMediaError("truncated stts")
+    count = struct.unpack(">I", body[4:8])[0]
+    if 8 + 8 * count > len(body):
+        raise CorruptMediaError("stts declares more entries than its box holds")
+    ctx.budget.tick(count)
+    runs = [struct.unpack(">II", body[8 + 8 * i : 16 + 8 * i]) for i in range(count)]
+    runs = [(n, d) for n, d in runs if n]
+    total = sum(n for n, _ in runs)
+    if total < 2:
+        return False
+    seen, median = 0, 0
+    for n, d in sorted(runs, key=lambda r: r[1]):
+        seen += n
+        if 2 * seen >= total:
+            median = d
+            break
+    return max(d for _, d in runs) > MAX_DWELL * max(median, 1)
 
 
 def metadata_ranges(reader: Reader) -> list[tuple[int, int]]:

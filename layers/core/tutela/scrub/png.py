@@ -25,6 +25,15 @@ TEXT_INFLATE_LIMIT = 4 * 1024 * 1024
 _LOC_HINT = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|province")
 
 
+EXIF_HEADER = b"Exif\x00\x00"
+
+
+def exif_head(data: bytes) -> int:
+    """Where the TIFF header of an eXIf chunk starts: writers often keep JPEG's "Exif\\0\\0" before it, and
+    readers (Pillow, exiftool) skip it and read the GPS behind it, so it is scrubbed behind it too."""
+    return len(EXIF_HEADER) if data.startswith(EXIF_HEADER) else 0
+
+
 def chunks(ctx: Ctx) -> list[tuple[bytes, int, int]]:
     """(type, chunk offset, data length) for every chunk up to IEND."""
     r = ctx.reader
@@ -116,13 +125,14 @@ def scrub(ctx: Ctx) -> Plan:
         ctx.budget.check_meta(length, "PNG metadata chunk")
         data = r.read_at(off + 8, length)
         if ctype == b"eXIf":
-            block, removed, kept = exif.sanitize_block(data, ctx.budget)
+            at = exif_head(data)
+            block, removed, kept = exif.sanitize_block(data[at:], ctx.budget)
             for c in removed:
                 ctx.remove(c)
             for c in kept:
                 ctx.keep(c)
             if removed:
-                plan.data(_chunk(ctype, block))
+                plan.data(_chunk(ctype, data[:at] + block))
             else:
                 plan.copy(off, total)
             continue

@@ -69,14 +69,14 @@ def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None, clean_exif: dict[int, i
 
 
 def _png(ctx: Ctx, found: set[str]) -> None:
-    from tutela.scrub.png import TEXT_INFLATE_LIMIT, chunks, raw_profile_location, text_payload
+    from tutela.scrub.png import TEXT_INFLATE_LIMIT, chunks, exif_head, raw_profile_location, text_payload
 
     r = ctx.reader
     for ctype, off, length in chunks(ctx):
         if ctype in (b"eXIf", b"tEXt", b"zTXt", b"iTXt"):
             data = r.read_at(off + 8, length)
             if ctype == b"eXIf":
-                if exif.has_gps(BytesReader(data)):
+                if exif.has_gps(BytesReader(data[exif_head(data) :])):
                     found.add("exif.gps")
                 continue
             key, text = text_payload(ctype, data, TEXT_INFLATE_LIMIT)

@@ -35,15 +35,16 @@ FRAME_SIDE = 500  # long side of a decoded frame of a multi-frame image (the ana
 
 
 def decode_multi(data: bytes, media: MediaType) -> list[Any]:
-    """Every frame/page of an APNG, animated WebP or multi-page TIFF, composed on its canvas, as BGR
-    frames of at most FRAME_SIDE px. The caller has checked frame count and total pixels."""
+    """Every frame/page of an APNG, animated WebP or multi-page TIFF (or one PNG/WebP/TIFF/HEIF still that
+    may have alpha), composed on its canvas, as BGR or BGRA (alpha kept: ``alpha_views``) frames of at most
+    FRAME_SIDE px. The caller has checked frame count and total pixels."""
     if media.name in ("heif", "avif"):
         return decode_heif_frames(data)
     cv = cv2()
     import numpy as np
 
     try:
-        ok, mats = cv.imdecodemulti(np.frombuffer(data, dtype=np.uint8), cv.IMREAD_COLOR)
+        ok, mats = cv.imdecodemulti(np.frombuffer(data, dtype=np.uint8), cv.IMREAD_UNCHANGED)
     except cv.error as exc:
         raise CorruptMediaError(f"{media.name} frames could not be decoded") from exc
     if not ok or not mats:
@@ -52,8 +53,42 @@ def decode_multi(data: bytes, media: MediaType) -> list[Any]:
     for m in mats:
         if m is None or m.size == 0:
             raise CorruptMediaError(f"{media.name} frame could not be decoded")
-        out.append(fit(cv.cvtColor(m, cv.COLOR_GRAY2BGR) if m.ndim == 2 else m, FRAME_SIDE))
+        out.append(fit(_bgr_or_bgra(m), FRAME_SIDE))
     return out
+
+
+def _bgr_or_bgra(m: Any) -> Any:
+    """An IMREAD_UNCHANGED decode as 8-bit BGR, or BGRA when it has an alpha channel."""
+    cv = cv2()
+    import numpy as np
+
+    if m.dtype == np.uint16:
+        m = (m >> 8).astype(np.uint8)
+    elif m.dtype != np.uint8:
+        m = np.clip(m.astype(np.float64) * (255.0 if m.dtype.kind == "f" else 1.0), 0, 255).astype(np.uint8)
+    if m.ndim == 2 or m.shape[2] == 1:
+        return cv.cvtColor(m.reshape(m.shape[:2]), cv.COLOR_GRAY2BGR)
+    if m.shape[2] == 2:  # grey + alpha
+        return np.dstack([m[..., 0], m[..., 0], m[..., 0], m[..., 1]])
+    return np.ascontiguousarray(m[..., :4]) if m.shape[2] >= 4 else m
+
+
+def alpha_views(img: Any) -> list[Any]:
+    """What a viewer can show of a frame: itself (BGR), or - when it has an alpha channel that is not fully
+    opaque - its composites over black and over white (a page's background, dark or light mode). A decoder
+    that drops alpha shows the colour planes alone, which may be blank while the alpha draws the picture."""
+    import numpy as np
+
+    if img.ndim != 3 or img.shape[2] != 4:
+        return [img]
+    alpha = img[..., 3:4]
+    if int(alpha.min()) == 255:
+        return [np.ascontiguousarray(img[..., :3])]
+    a = alpha.astype(np.uint16)
+    rgb = img[..., :3].astype(np.uint16)
+    over_black = (rgb * a + 127) // 255
+    over_white = (rgb * a + 255 * (255 - a) + 127) // 255
+    return [over_black.astype(np.uint8), over_white.astype(np.uint8)]
 
 
 def reduction_for(width: int, height: int, target: int) -> int:
@@ -130,6 +165,15 @@ def heif_sizes(data: bytes) -> list[tuple[int, int]]:
         raise CorruptMediaError("heif image could not be read") from exc
 
 
+def heif_has_alpha(data: bytes) -> bool:
+    """Whether any top-level image of a HEIF/AVIF file has an alpha plane."""
+    heif_lib = _heif_module()
+    try:
+        return any(bool(im.has_alpha) for im in heif_lib.open_heif(data, convert_hdr_to_8bit=True))
+    except Exception as exc:  # the HEIF libraries raise plain ValueError/RuntimeError on bad input
+        raise CorruptMediaError("heif image could not be read") from exc
+
+
 def decode_heif_frames(data: bytes) -> list[Any]:
     """Every top-level image of a HEIF/AVIF file as BGR frames of at most FRAME_SIDE px."""
     import numpy as np
@@ -138,8 +182,13 @@ def decode_heif_frames(data: bytes) -> list[Any]:
     out = []
     try:
         for im in heif_lib.open_heif(data, convert_hdr_to_8bit=True):
-            arr = np.asarray(im.to_pillow().convert("RGB"))
-            out.append(fit(cv2().cvtColor(arr, cv2().COLOR_RGB2BGR), FRAME_SIDE))
+            pil = im.to_pillow()
+            if pil.mode in ("RGBA", "LA", "PA") or "transparency" in pil.info:
+                arr = np.asarray(pil.convert("RGBA"))  # alpha kept: alpha_views
+                out.append(fit(cv2().cvtColor(arr, cv2().COLOR_RGBA2BGRA), FRAME_SIDE))
+            else:
+                arr = np.asarray(pil.convert("RGB"))
+                out.append(fit(cv2().cvtColor(arr, cv2().COLOR_RGB2BGR), FRAME_SIDE))
     except Exception as exc:
         raise CorruptMediaError("heif image could not be decoded") from exc
     return out

@@ -17,7 +17,7 @@ from tutela.errors import (
 )
 from tutela.scrub.layout import image_layout, unsupported_animation
 from tutela.sniff import SNIFF_BYTES, MediaType, sniff
-from tutela.vision.backend import Face, ModerationLabel, VisionBackend, merge_labels
+from tutela.vision.backend import Face, ImageScan, ModerationLabel, VisionBackend, merge_labels
 from tutela.vision.limits import (
     ScanLimits,
     check_decode_bytes,
@@ -121,11 +121,15 @@ def scan_file(
             width, height = result.width, result.height
             frame_results = [result]
         else:
+            from tutela.vision import _cv
+
             frame_results = []
             for frame in _decode_frames(images, media):
-                if frame_sink is not None:
-                    frame_sink(frame)
-                frame_results.append(be.scan_frame(frame))
+                views = _cv.alpha_views(frame)  # a transparent frame: over black and over white
+                for view in views:
+                    if frame_sink is not None:
+                        frame_sink(view)
+                frame_results.append(_one_frame([be.scan_frame(v) for v in views]))
                 deadline.check("scanning image frames")
             width, height = frame_results[0].width, frame_results[0].height
         deadline.check("scanning the image")
@@ -149,6 +153,7 @@ def scan_file(
         raise LimitExceededError(f"video is {size} bytes, over the {limits.max_video_bytes} byte limit")
     from tutela.vision.video import scan_video
 
+    _movie_coverage(p, media)
     video = scan_video(p, be, limits, deadline, frame_sink)
     if video.capped:
         notes.append(f"frame cap of {limits.max_frames} reached; later frames were not scanned")
@@ -158,6 +163,21 @@ def scan_file(
         media.name, "video", be.name, be.version(), video.labels, video.faces,
         video.width, video.height, timings, len(video.frames), video.frames, notes,
     )  # fmt: skip
+
+
+def _one_frame(scans: list[ImageScan]) -> ImageScan:
+    """The views of one frame (``alpha_views``) as one frame's scan: labels at their worst, every face."""
+    if len(scans) == 1:
+        return scans[0]
+    first = scans[0]
+    return ImageScan(
+        labels=merge_labels([lb for s in scans for lb in s.labels]),
+        faces=[f for s in scans for f in s.faces],
+        width=first.width,
+        height=first.height,
+        timings_ms=first.timings_ms,
+        notes=[n for s in scans for n in s.notes],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +204,7 @@ def still_frames(data: bytes, media: MediaType, limits: ScanLimits) -> list[byte
             sizes = _cv.heif_sizes(data)
         except UnsupportedMediaError:
             return [data]  # no HEIF decoder here: the backend (Rekognition re-encode) raises or copes
-        if len(sizes) <= 1:
+        if len(sizes) <= 1 and not _cv.heif_has_alpha(data):
             return [data]
         _check_frames(len(sizes), sizes, limits)
         return [Decoded(data, len(sizes))]
@@ -199,9 +219,20 @@ def still_frames(data: bytes, media: MediaType, limits: ScanLimits) -> list[byte
         for image in images:
             check_jpeg_scans(image, limits)
         return list(images)
-    if lay.frames == 1:
+    if lay.frames == 1 and not _may_have_alpha(data, media):
         return [data[: lay.end]]
     return [Decoded(data[: lay.end], lay.frames)]
+
+
+def _may_have_alpha(data: bytes, media: MediaType) -> bool:
+    """A still that may be transparent is decoded here with its alpha (``alpha_views``): a backend that
+    decodes it without (OpenCV's IMREAD_COLOR, a JPEG re-encode) would scan colour planes a viewer may never
+    show. PNG: colour type with alpha, or a tRNS chunk; WebP: VP8X alpha flag, or lossless; TIFF: always."""
+    if media.name == "png":
+        return (len(data) > 25 and data[25] in (4, 6)) or b"tRNS" in data
+    if media.name == "webp":
+        return data[12:16] == b"VP8L" or (data[12:16] == b"VP8X" and len(data) > 20 and bool(data[20] & 0x10))
+    return media.name == "tiff"
 
 
 def _check_frames(frames: int, sizes: list[tuple[int, int]], limits: ScanLimits) -> None:
@@ -225,6 +256,28 @@ def _no_image_sequence(data: bytes, media: MediaType) -> None:
 
     if any(t == b"moov" for t, *_ in top_level(Ctx(BytesReader(data), ScrubLimits(), media.name))):
         raise UnsupportedMediaError(f"{media.name} image sequence (animation) is not supported")
+
+
+def _movie_coverage(path: Path, media: MediaType) -> None:
+    """Hold a movie whose structure lets a player show frames the sampled scan cannot cover
+    (``isobmff.movie_coverage_problem``: a second video track, an edit list that is more than a start
+    offset, a frame that dwells)."""
+    import os
+
+    from tutela.scrub.core import Ctx, FileReader, ScrubLimits
+    from tutela.scrub.isobmff import movie_coverage_problem
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        reader = FileReader(fd, os.fstat(fd).st_size)
+        try:
+            problem = movie_coverage_problem(Ctx(reader, ScrubLimits(), media.name))
+        finally:
+            reader.close()
+    finally:
+        os.close(fd)
+    if problem:
+        raise UnsupportedMediaError(f"{problem} is not supported")
 
 
 def _decode_frames(images: list[bytes | Decoded], media: MediaType) -> Iterator[Any]:
