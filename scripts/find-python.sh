@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Print the path of a working pythonX.Y interpreter (default 3.12, the Lambda runtime).
+# Print the path of a working pythonX.Y interpreter (default 3.13, the Lambda runtime).
 # Looks on PATH first, then in pyenv's versions, then in the usual system places;
 # never hard-codes a machine path. Exits 1 with a clear message if none is found.
 set -u
-want=${1:-3.12}
+want=${1:-3.13}
 try() { "$1" -c 'import sys; sys.exit(0)' >/dev/null 2>&1 && { command -v "$1" 2>/dev/null || echo "$1"; exit 0; }; }
 try "python$want"
 if command -v pyenv >/dev/null 2>&1; then

@@ -4,9 +4,10 @@
 #   scripts/local-image.sh [build]   engine up (installing Debian's docker.io if missing) + stand-in image
 #   scripts/local-image.sh stop      stop the dockerd this script started (and nothing else)
 #
-# SAM derives every function's container FROM public.ecr.aws/lambda/python:3.12-x86_64, which cannot be pulled
-# here. The stand-in reproduces what SAM relies on in the real image: a minimal Debian (debootstrap, from apt),
-# CPython 3.12 in /var/lang (copied from this machine's runtime interpreter), awslambdaric + boto3 in
+# SAM derives every function's container FROM public.ecr.aws/lambda/python:X.Y-x86_64 (X.Y = PY_VERSION, the
+# Runtime: `make` exports it), which cannot be pulled here. The stand-in reproduces what SAM relies on in the
+# real image: a minimal Debian (debootstrap, from apt),
+# CPython X.Y in /var/lang (copied from this machine's runtime interpreter), awslambdaric + boto3 in
 # /var/runtime, /var/runtime/bootstrap, /lambda-entrypoint.sh, /var/task, LAMBDA_TASK_ROOT, WORKDIR and
 # ENTRYPOINT. SAM adds its own aws-lambda-rie ("rapid") on top. Idempotent: the image carries a fingerprint of
 # its inputs and is rebuilt only when they change. Runs as root (apt, debootstrap, dockerd).
@@ -15,10 +16,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${TUTELA_DOCKER_STATE:-$ROOT/.make/docker}
 IMAGE=public.ecr.aws/lambda/python
-TAGS=(3.12-x86_64 3.12)
+PY=${PY_VERSION:-3.13}
+TAGS=("$PY-x86_64" "$PY")
 # boto3 is what the Lambda runtime ships; awslambdaric is the runtime interface client AWS's images use.
 RUNTIME_PACKAGES=(awslambdaric==4.2.2 boto3)
-# The real image's environment (LD_LIBRARY_PATH finds /var/lang/lib/libpython3.12.so).
+# The real image's environment (LD_LIBRARY_PATH finds /var/lang/lib/libpythonX.Y.so).
 IMAGE_ENV=(
   "LANG=en_US.UTF-8"
   "TZ=:/etc/localtime"
@@ -87,8 +89,8 @@ stop_engine() {
 # ------------------------------------------------------------------ the stand-in image
 runtime_python() {
   local py
-  py=${RUNTIME_PY:-$("$ROOT/scripts/find-python.sh" 3.12)}
-  [ -x "$py" ] || die "no CPython 3.12 found for /var/lang"
+  py=${RUNTIME_PY:-$("$ROOT/scripts/find-python.sh" "$PY")}
+  [ -x "$py" ] || die "no CPython $PY found for /var/lang"
   echo "$py"
 }
 
@@ -136,8 +138,8 @@ build_image() {
   say "runtime packages: ${RUNTIME_PACKAGES[*]}"
   PIP_ROOT_USER_ACTION=ignore "$py" -m pip install -q --no-compile --target "$build/runtime" \
     "${RUNTIME_PACKAGES[@]}" 2> >(grep -v '^WARNING: Location' >&2)
-  pkgs=$(library_packages "$prefix/bin/python3.12" "$prefix/lib/python3.12/lib-dynload" \
-    "$prefix"/lib/libpython3.12*.so* "$build/runtime")
+  pkgs=$(library_packages "$prefix/bin/python$PY" "$prefix/lib/python$PY/lib-dynload" \
+    "$prefix"/lib/libpython"$PY"*.so* "$build/runtime")
   pkgs=$(echo "$pkgs" | tr ' ' '\n' | grep -vE '^(libc6|libgcc-s1)?$' | sort -u | paste -sd, -)
   say "debootstrap --variant=minbase $suite from $mirror (+ ${pkgs:-nothing})"
   debootstrap --variant=minbase ${pkgs:+--include="$pkgs"} "$suite" "$rootfs" "$mirror" >"$build/debootstrap.log" 2>&1 \
@@ -149,13 +151,13 @@ build_image() {
   mkdir -p "$rootfs/var/lang"
   # Only the interpreter, its shared library and its standard library: the prefix may be /usr.
   local members
-  members=$(cd "$prefix" && ls -d bin/python3.12 lib/python3.12 lib/libpython3.12*.so* 2>/dev/null)
+  members=$(cd "$prefix" && ls -d "bin/python$PY" "lib/python$PY" lib/libpython"$PY"*.so* 2>/dev/null)
   # shellcheck disable=SC2086
-  tar -C "$prefix" -c --exclude='lib/python3.12/test' --exclude='lib/python3.12/idlelib' \
-    --exclude='lib/python3.12/tkinter' --exclude='lib/python3.12/turtledemo' \
-    --exclude='lib/python3.12/site-packages/*' --exclude='*_tkinter*' --exclude='*.a' $members \
+  tar -C "$prefix" -c --exclude="lib/python$PY/test" --exclude="lib/python$PY/idlelib" \
+    --exclude="lib/python$PY/tkinter" --exclude="lib/python$PY/turtledemo" \
+    --exclude="lib/python$PY/site-packages/*" --exclude='*_tkinter*' --exclude='*.a' $members \
     | tar -C "$rootfs/var/lang" -x
-  ln -sf python3.12 "$rootfs/var/lang/bin/python3" 2>/dev/null || true
+  ln -sf "python$PY" "$rootfs/var/lang/bin/python3" 2>/dev/null || true
   mkdir -p "$rootfs/var/runtime" "$rootfs/var/task" "$rootfs/opt"
   cp -a "$build/runtime/." "$rootfs/var/runtime/"
 
@@ -178,16 +180,16 @@ fi
 EOF
   # What the emulator ("rapid") starts: the Python runtime interface client on the function's handler. The
   # search path is Lambda's: the function, then layers (/opt/python), then the runtime's own packages.
-  cat >"$rootfs/var/runtime/bootstrap" <<'EOF'
+  cat >"$rootfs/var/runtime/bootstrap" <<EOF
 #!/bin/sh
-export AWS_EXECUTION_ENV=AWS_Lambda_python3.12
-export PYTHONPATH="/var/task:/opt/python/lib/python3.12/site-packages:/opt/python:/var/runtime${PYTHONPATH:+:$PYTHONPATH}"
-cd "${LAMBDA_TASK_ROOT:-/var/task}"
-exec /var/lang/bin/python3.12 -m awslambdaric "${_HANDLER:-$AWS_LAMBDA_FUNCTION_HANDLER}"
+export AWS_EXECUTION_ENV=AWS_Lambda_python$PY
+export PYTHONPATH="/var/task:/opt/python/lib/python$PY/site-packages:/opt/python:/var/runtime\${PYTHONPATH:+:\$PYTHONPATH}"
+cd "\${LAMBDA_TASK_ROOT:-/var/task}"
+exec /var/lang/bin/python$PY -m awslambdaric "\${_HANDLER:-\$AWS_LAMBDA_FUNCTION_HANDLER}"
 EOF
   chmod +x "$rootfs/lambda-entrypoint.sh" "$rootfs/var/runtime/bootstrap"
   chroot "$rootfs" /usr/bin/env -i LD_LIBRARY_PATH=/var/lang/lib PYTHONPATH=/var/runtime \
-    /var/lang/bin/python3.12 -c 'import awslambdaric.bootstrap, boto3, ssl, sqlite3, zlib, bz2, lzma, ctypes' \
+    "/var/lang/bin/python$PY" -c 'import awslambdaric.bootstrap, boto3, ssl, sqlite3, zlib, bz2, lzma, ctypes' \
     || die "the copied interpreter cannot import the runtime in the new root file system"
 
   local changes=(--change 'WORKDIR /var/task' --change 'ENTRYPOINT ["/lambda-entrypoint.sh"]'

@@ -1,17 +1,26 @@
 """Run inside a bare Python (boto3 only, like the Lambda runtime) with the built layers on sys.path:
 every handler must import, and the media policy fusion (RecordDecision's pure part) must run on its sample
-event."""
+event.
+
+    smoke_layers.py BUILD_DIR REPO_ROOT [MACHINE]
+
+MACHINE (x86_64, aarch64) is the architecture the interpreter must report: `make build` runs this once
+natively and once under qemu-user with an aarch64 interpreter and the layers built for it."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
+import platform
 import sys
 import time
 from pathlib import Path
 
 build, root = Path(sys.argv[1]), Path(sys.argv[2])
+machine = platform.machine()
+print(f"interpreter: CPython {platform.python_version()} on {machine}")
+assert len(sys.argv) < 4 or machine == sys.argv[3], f"expected a {sys.argv[3]} interpreter, not {machine}"
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 for layer in ("CoreLayer", "VisionLayer"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sysconfig
@@ -26,7 +27,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / ".aws-sam" / "build"
-IMAGE = "public.ecr.aws/lambda/python:3.12-x86_64"
+# The Runtime in template.yaml (pythonX.Y) names the base image SAM builds every function's container from.
+_RUNTIME = re.search(r"Runtime: python(\d+\.\d+)", (ROOT / "template.yaml").read_text())
+assert _RUNTIME, "template.yaml names no Runtime"
+PY_VERSION = _RUNTIME.group(1)
+IMAGE = f"public.ecr.aws/lambda/python:{PY_VERSION}-x86_64"
 REGION = "us-east-1"
 # The names the events/ files use; the handlers get them through --env-vars (declared variables only).
 NAMES = {
@@ -99,7 +104,7 @@ def moto(docker_engine: None) -> Iterator[Moto]:
         _docker(
             "run", "-d", "--rm", "--name", name, "--network", network,
             "-p", "127.0.0.1::5000", "-v", f"{site}:/moto-site:ro", "-e", "PYTHONPATH=/moto-site",
-            "--entrypoint", "/var/lang/bin/python3.12", IMAGE,
+            "--entrypoint", f"/var/lang/bin/python{PY_VERSION}", IMAGE,
             "-m", "moto.server", "-H", "0.0.0.0", "-p", "5000",
         )  # fmt: skip
         port = _docker("port", name, "5000/tcp").stdout.strip().splitlines()[0].rsplit(":", 1)[1]

@@ -101,3 +101,21 @@ def test_a_truncated_or_old_format_file_is_ignored(tmp_path: Path) -> None:
     assert prebuilt.load(root) is None
     path.write_bytes(whole)
     assert prebuilt.load(root) is not None
+
+
+def test_a_file_written_by_another_python_is_ignored(tmp_path: Path) -> None:
+    """A layer built before the runtime moved to another minor version (3.12 -> 3.13) is rebuilt at INIT."""
+    import pickle
+
+    root = tmp_path / "data"
+    shutil.copytree(DATA_DIR, root, ignore=shutil.ignore_patterns(prebuilt.PICKLE.name))
+    path = prebuilt.write(root)
+    whole = path.read_bytes()
+    n = int.from_bytes(whole[:4], "big")
+    fmt, digest, python, body_len = pickle.loads(whole[4 : 4 + n])
+    assert python == sys.version_info[:2]
+    other = pickle.dumps((fmt, digest, (python[0], python[1] - 1), body_len), protocol=4)
+    path.write_bytes(len(other).to_bytes(4, "big") + other + whole[4 + n :])
+    assert prebuilt.load(root) is None
+    path.write_bytes(whole)
+    assert prebuilt.load(root) is not None
