@@ -1,5 +1,6 @@
 """The verifier's shortcuts never let a location through: the carve skips only an EXIF block the format walk
-found clean at the very same offset, with a bound no further than its own."""
+found clean at the very same offset, with a bound no further than its own, and only an XMP packet lying
+wholly inside a payload the format walk found clean."""
 
 from __future__ import annotations
 
@@ -58,6 +59,47 @@ def test_gps_exif_the_format_walk_cannot_see_is_still_carved() -> None:
     with pytest.raises(VerificationError, match=r"carved\.exif\.gps"):
         _verify(BytesReader(out), report, ScrubLimits())
     clean = _with_segments(mc._seg(0xE1, _clean_exif()))
+    report = ScrubReport("jpeg", frames=1, bytes_out=len(clean))
+    _verify(BytesReader(clean), report, ScrubLimits())
+    assert report.verified
+
+
+_CLEAN_XMP = mc._xmp().replace(b'photoshop:City="London" exif:GPSLatitude="51,30.04N"', b'dc:format="x"')
+
+
+def test_carve_skips_only_xmp_inside_a_range_found_clean() -> None:
+    packet = mc._xmp()  # with a city and a GPS latitude
+    data = b"\x00" * 100 + packet + b"\x00" * 100
+    r = BytesReader(data)
+    assert carve_location(r) == ["carved.xmp.location"]
+    # The carved packet runs from the RDF namespace to </rdf:RDF>: a range missing its first or last byte,
+    # or lying elsewhere, is no proof; a range holding it all is.
+    start = data.index(b"22-rdf-syntax-ns#")
+    end = data.index(b"</rdf:RDF>") + len(b"</rdf:RDF>")
+    for rng in ((start + 1, end), (start, end - 1), (0, 100)):
+        assert carve_location(r, None, None, None, [rng]) == ["carved.xmp.location"], rng
+    assert carve_location(r, None, None, None, [(start, end)]) == []
+
+
+def test_format_walk_records_only_clean_xmp_payloads() -> None:
+    for packet, clean in ((_CLEAN_XMP, True), (mc._xmp(), False)):
+        payload = b"http://ns.adobe.com/xap/1.0/\x00" + packet
+        data = _with_segments(mc._seg(0xE1, payload))
+        recorded: list[tuple[int, int]] = []
+        found = find_location_reader(BytesReader(data), "jpeg", None, None, {}, recorded)
+        assert (found == []) is clean
+        assert recorded == ([(2 + 4, 2 + 4 + len(payload))] if clean else [])
+
+
+def test_xmp_with_location_behind_a_clean_xmp_segment_is_still_carved() -> None:
+    """A clean APP1 XMP (skipped by the carve) and, in a COM segment the format walk ignores, a packet with
+    a location: the output is refused."""
+    xmp_seg = mc._seg(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + _CLEAN_XMP)
+    out = _with_segments(xmp_seg, mc._seg(0xFE, mc._xmp()))
+    report = ScrubReport("jpeg", frames=1, bytes_out=len(out))
+    with pytest.raises(VerificationError, match=r"carved\.xmp\.location"):
+        _verify(BytesReader(out), report, ScrubLimits())
+    clean = _with_segments(xmp_seg)
     report = ScrubReport("jpeg", frames=1, bytes_out=len(clean))
     _verify(BytesReader(clean), report, ScrubLimits())
     assert report.verified

@@ -129,8 +129,9 @@ def _verify(
         carve = metadata_ranges(reader)
         lay = None
     clean_exif: dict[int, int] = {}  # EXIF blocks the format walk found clean: the carve skips them
-    found = find_location_reader(reader, report.media_type, limits, lay, clean_exif)
-    found += carve_location(reader, limits, carve, clean_exif)
+    clean_xmp: list[tuple[int, int]] = []  # and the XMP payloads
+    found = find_location_reader(reader, report.media_type, limits, lay, clean_exif, clean_xmp)
+    found += carve_location(reader, limits, carve, clean_exif, clean_xmp)
     if found:
         raise VerificationError(f"location still present after scrubbing: {', '.join(found)}")
     report.verified = True
