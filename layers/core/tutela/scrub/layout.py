@@ -242,43 +242,55 @@ def _jpeg_header_walk(
     pos = start + 2
     out: list[tuple[int, int, int]] = []
     size = (0, 0)
-    tick = c.budget.tick
     buf = None if isinstance(d, _Paged) else d  # in memory or mapped: segment heads read with unpack_from
     unpack = _SEGMENT_HEAD.unpack_from
-    while True:
-        tick()
-        # in memory or mapped, a segment with a length is read with one unpack_from of its first four bytes
-        head = unpack(buf, pos) if buf is not None and pos + 4 <= n else None
-        if head is not None and head[0] == 0xFF and head[1] not in _NO_LENGTH:
-            _, marker, length = head
-        else:
-            if pos + 2 > n:
-                raise CorruptMediaError("truncated or out-of-bounds JPEG segment")
-            if d[pos] != 0xFF:
-                raise CorruptMediaError("JPEG segment marker expected")
-            marker = d[pos + 1]
-            if marker == 0xFF:
-                pos += 1
-                continue
-            if marker in _STANDALONE:
-                out.append((marker, pos, 2))
-                pos += 2
-                continue
-            if marker == 0xD9:
-                raise CorruptMediaError("JPEG ends before any image data")
-            if pos + 4 > n:
-                raise CorruptMediaError("truncated or out-of-bounds JPEG segment length")
-            length = (d[pos + 2] << 8) | d[pos + 3]
-        if length < 2:
-            raise CorruptMediaError("JPEG segment with impossible length")
-        if pos + 2 + length > n:
-            raise CorruptMediaError("truncated JPEG segment")
-        if marker == 0xDA:
-            return out, pos, size  # no frame header: (0, 0), which the scanner refuses
-        if marker in _SOF and length >= 7:
-            size = ((d[pos + 7] << 8) | d[pos + 8], (d[pos + 5] << 8) | d[pos + 6])
-        out.append((marker, pos, 2 + length))
-        pos += 2 + length
+    # ``budget.tick()`` once per segment, inlined: the count kept here and written back on every exit; at
+    # the counts where ``tick`` could raise (over the limit) or looks at the clock (every 64th) it is
+    # called itself, so the same limit and deadline fail at the same segment.
+    budget = c.budget
+    count, max_boxes = budget.count, budget.limits.max_boxes
+    try:
+        while True:
+            count += 1
+            if count > max_boxes or not count & 0x3F:
+                budget.count = count - 1
+                budget.tick()
+            # in memory or mapped, a segment with a length is read with one unpack_from of its 4 first bytes
+            if buf is not None and pos + 4 <= n:
+                ff, marker, length = unpack(buf, pos)
+                slow = ff != 0xFF or marker in _NO_LENGTH
+            else:
+                slow = True
+            if slow:
+                if pos + 2 > n:
+                    raise CorruptMediaError("truncated or out-of-bounds JPEG segment")
+                if d[pos] != 0xFF:
+                    raise CorruptMediaError("JPEG segment marker expected")
+                marker = d[pos + 1]
+                if marker == 0xFF:
+                    pos += 1
+                    continue
+                if marker in _STANDALONE:
+                    out.append((marker, pos, 2))
+                    pos += 2
+                    continue
+                if marker == 0xD9:
+                    raise CorruptMediaError("JPEG ends before any image data")
+                if pos + 4 > n:
+                    raise CorruptMediaError("truncated or out-of-bounds JPEG segment length")
+                length = (d[pos + 2] << 8) | d[pos + 3]
+            if length < 2:
+                raise CorruptMediaError("JPEG segment with impossible length")
+            if pos + 2 + length > n:
+                raise CorruptMediaError("truncated JPEG segment")
+            if marker == 0xDA:
+                return out, pos, size  # no frame header: (0, 0), which the scanner refuses
+            if marker in _SOF and length >= 7:
+                size = ((d[pos + 7] << 8) | d[pos + 8], (d[pos + 5] << 8) | d[pos + 6])
+            out.append((marker, pos, 2 + length))
+            pos += 2 + length
+    finally:
+        budget.count = count
 
 
 def _next_marker(r: Reader, pos: int) -> int:
