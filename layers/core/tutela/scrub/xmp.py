@@ -123,7 +123,10 @@ def _prune(el: ET.Element, removed: set[str], depth: int = 0) -> None:
 
 def _esc(s: str, attr: bool = False) -> str:
     # Most text is whitespace between elements, most values plain words: returned as they are when there is
-    # nothing to escape (the replacements would each copy nothing).
+    # nothing to escape (the replacements would each copy nothing). Whitespace alone is escaped only in an
+    # attribute value.
+    if not attr and s.isspace():
+        return s
     if "&" in s or "<" in s or ">" in s:
         s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if attr and ('"' in s or "\n" in s or "\r" in s or "\t" in s):
