@@ -213,7 +213,9 @@ def _subtract(ranges: list[tuple[int, int]], protect: list[tuple[int, int]]) -> 
     for a, b in sorted(ranges):
         cur = a
         for pa, pb in prot:
-            if pb <= cur or pa >= b:
+            if pa >= b:  # sorted by start: no later range starts before b either
+                break
+            if pb <= cur:
                 continue
             if pa > cur:
                 out.append((cur, pa))
