@@ -262,9 +262,16 @@ _KEYWORDS = (b"gps", b"geo", b"latitude", b"longitude", b"location", b"city", b"
 _KEYWORDS2 = (b"province", b"worldregion")
 
 
+_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")  # as bytes.lower
+
+
 def has_location(data: bytes) -> bool:
     """Verifier: a location-looking property anywhere in the packet text."""
-    low = data.lower()
+    # Fast path: no keyword in the text lower-cased (ASCII, as bytes.lower and the pattern's (?i)) means no
+    # match (every alternative of the pattern holds a keyword), and the regex would scan every padding byte.
+    # The keywords are looked for with the whitespace (XMP's padding) dropped: no keyword holds any, so
+    # dropping it can make an occurrence (then the regex decides, on the text as it is), never hide one.
+    low = data.translate(_LOWER, b" \t\r\n")
     if not any(k in low for k in _KEYWORDS) and not any(k in low for k in _KEYWORDS2):
-        return False  # fast path: the regex would scan every padding byte
+        return False
     return bool(LOCATION_TEXT.search(data))
