@@ -88,6 +88,10 @@ NAMED = {
 }
 
 
+# Tags ``sanitize`` does more with than keep or drop them (filter, follow, record, protect their strips).
+_KEPT_WITH_MORE = frozenset(
+    {TAG_XMP, TAG_IPTC, TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS, TAG_ORIENTATION, TAG_ICC, 273, 324, 513}
+)
 _DEFAULT_LIMITS = ScrubLimits()
 _ENTRY = {"<": struct.Struct("<HHII"), ">": struct.Struct(">HHII")}  # tag, type, count, value/offset
 _U16 = {"<": struct.Struct("<H").unpack, ">": struct.Struct(">H").unpack}
@@ -274,6 +278,11 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
         for e in entries:
             tag = e.tag
             keep = tag in keep_set and e.data_len >= 0
+            if keep and tag not in _KEPT_WITH_MORE:  # kept as it is: none of the cases below is about it
+                kept.append(e)
+                if not e.inline and e.data_len > 0:
+                    protect.append((e.data_off, e.data_off + e.data_len))
+                continue
             if keep and tag == TAG_XMP and not e.inline:
                 blob = reader.read_at(e.data_off, e.data_len)
                 budget.check_meta(len(blob), "XMP")
