@@ -51,7 +51,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _one(src: str, dst: str, limits: Any) -> tuple[dict[str, Any] | None, str | None]:
-    from tutela.scrub import scrub_file
+    from tutela.scrub.api import scrub_file  # a module, not the package: no fromlist handling per file
 
     try:
         report = scrub_file(src, dst, limits=limits)
@@ -81,9 +81,13 @@ def run(args: argparse.Namespace) -> int:
     os.makedirs(out_dir, exist_ok=True)
     jobs: list[tuple[str, str | None]] = []
     seen: set[str] = set()
+    # os.path.join(out_dir, name) and os.path.basename, per file without their generic code: a name never
+    # holds a "/", so the join is the directory, a "/" unless it ends with one (or is empty), and the name.
+    prefix = out_dir if not out_dir or out_dir.endswith("/") else out_dir + "/"
     for src in args.inputs:
-        name = os.path.basename(os.path.normpath(src))
-        jobs.append((src, None if name in seen else os.path.join(out_dir, name)))
+        norm = os.path.normpath(src)
+        name = norm[norm.rfind("/") + 1 :]
+        jobs.append((src, None if name in seen else prefix + name))
         seen.add(name)
     failures = 0
     out: list[str] = []  # stdout lines, written in blocks (one write per line is a syscall each)
@@ -113,8 +117,22 @@ def _job(src: str, dst: str | None, limits: Any) -> tuple[str, str | None]:
     return _ENCODE({"input": src, "output": dst, **(report or {})}) + "\n", None
 
 
-# json.dumps' output, without building an encoder per line nor checking plain dicts for cycles.
-_ENCODE = json.JSONEncoder(check_circular=False).encode
+def _encoder() -> Any:
+    """json.dumps' output, without checking plain dicts for cycles nor building an encoder per line:
+    ``JSONEncoder.encode`` makes its C encoder anew on every call; this one is made once, with the same
+    settings (``iterencode``'s one-shot path)."""
+    enc = json.JSONEncoder(check_circular=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: the encoder's own path
+        return enc.encode
+    c_encode = make(
+        None, enc.default, json.encoder.encode_basestring_ascii, None,
+        enc.key_separator, enc.item_separator, enc.sort_keys, enc.skipkeys, enc.allow_nan,
+    )  # fmt: skip
+    return lambda o: "".join(c_encode(o, 0))
+
+
+_ENCODE = _encoder()
 
 
 def _cpus() -> int:

@@ -134,8 +134,10 @@ def _verify(
         if report.media_type in HEIF_TYPES:
             _verify_heif_images(reader, report, limits)
     clean_exif: dict[int, int] = {}  # EXIF blocks the format walk found clean: the carve skips them
-    found = find_location_reader(reader, report.media_type, limits, lay, clean_exif)
-    found += carve_location(reader, limits, carve, clean_exif)
+    clean_xmp: list[tuple[int, int]] = []  # and the XMP payloads
+    clean_iptc: set[tuple[int, int]] = set()  # and the APP13 resource blocks
+    found = find_location_reader(reader, report.media_type, limits, lay, clean_exif, clean_xmp, clean_iptc)
+    found += carve_location(reader, limits, carve, clean_exif, clean_xmp, clean_iptc)
     if found:
         raise VerificationError(f"location still present after scrubbing: {', '.join(found)}")
     report.verified = True

@@ -88,6 +88,10 @@ NAMED = {
 }
 
 
+# Tags ``sanitize`` does more with than keep or drop them (filter, follow, record, protect their strips).
+_KEPT_WITH_MORE = frozenset(
+    {TAG_XMP, TAG_IPTC, TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS, TAG_ORIENTATION, TAG_ICC, 273, 324, 513}
+)
 _DEFAULT_LIMITS = ScrubLimits()
 _ENTRY = {"<": struct.Struct("<HHII"), ">": struct.Struct(">HHII")}  # tag, type, count, value/offset
 _U16 = {"<": struct.Struct("<H").unpack, ">": struct.Struct(">H").unpack}
@@ -156,8 +160,9 @@ class _Tiff:
             raise CorruptMediaError(f"{what} points outside the EXIF/TIFF data")
         return self.base + rel
 
-    def read_ifd(self, rel: int) -> tuple[int, list[Entry], int]:
-        """Return (absolute ifd offset, entries, next ifd rel offset)."""
+    def _ifd(self, rel: int) -> tuple[int, int, bytes]:
+        """(absolute IFD offset, entry count, the IFD's bytes with its next pointer), the IFD counted as
+        visited: the checks every IFD read takes."""
         visited = self.visited
         if rel in visited:
             raise CorruptMediaError("IFD loop")
@@ -172,7 +177,12 @@ class _Tiff:
         self.budget.tick(n + 1)
         if pos + 2 + 12 * n + 4 > end:
             raise CorruptMediaError("IFD points outside the EXIF/TIFF data")
-        body = self.r.read_at(pos, 2 + 12 * n + 4, "IFD")
+        return pos, n, self.r.read_at(pos, 2 + 12 * n + 4, "IFD")
+
+    def read_ifd(self, rel: int) -> tuple[int, list[Entry], int]:
+        """Return (absolute ifd offset, entries, next ifd rel offset)."""
+        pos, n, body = self._ifd(rel)
+        base, end = self.base, self.end
         entries = []
         epos = pos + 2
         for tag, typ, count, val in _ENTRY[self.e].iter_unpack(body[2 : 2 + 12 * n]):
@@ -207,7 +217,9 @@ def _subtract(ranges: list[tuple[int, int]], protect: list[tuple[int, int]]) -> 
     for a, b in sorted(ranges):
         cur = a
         for pa, pb in prot:
-            if pb <= cur or pa >= b:
+            if pa >= b:  # sorted by start: no later range starts before b either
+                break
+            if pb <= cur:
                 continue
             if pa > cur:
                 out.append((cur, pa))
@@ -266,6 +278,11 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
         for e in entries:
             tag = e.tag
             keep = tag in keep_set and e.data_len >= 0
+            if keep and tag not in _KEPT_WITH_MORE:  # kept as it is: none of the cases below is about it
+                kept.append(e)
+                if not e.inline and e.data_len > 0:
+                    protect.append((e.data_off, e.data_off + e.data_len))
+                continue
             if keep and tag == TAG_XMP and not e.inline:
                 blob = reader.read_at(e.data_off, e.data_len)
                 budget.check_meta(len(blob), "XMP")
@@ -396,22 +413,45 @@ def sanitize_block(block: bytes, budget: Budget) -> tuple[bytes, set[str], set[s
     return bytes(buf), res.removed, res.kept
 
 
+_POINTERS = frozenset({TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS})
+
+
 def has_gps(reader: Reader, base: int = 0, end: int | None = None) -> bool:
-    """Verifier: is there a GPS IFD pointer (or GeoTIFF tag) in any IFD reachable from the header?"""
+    """Verifier: is there a GPS IFD pointer (or GeoTIFF tag) in any IFD reachable from the header?
+
+    The IFDs are read with ``read_ifd``'s checks (an entry whose value points outside the block fails the
+    whole IFD) and the pointers' values as ``_Tiff.values`` reads them, without an ``Entry`` per tag: a
+    pointer of type LONG/IFD (4 bytes each) holds one value inline (``val`` itself) or ``count`` values at
+    ``val``. Any failure means "not proven clean"."""
     budget = Budget(_DEFAULT_LIMITS)
     try:
         t = _Tiff(reader, base, reader.size if end is None else end, budget)
+        e = t.e
+        tiff_base, tiff_end = t.base, t.end
+        entry = _ENTRY[e]
         stack = [t.ifd0]
         while stack:
             rel = stack.pop()
             if rel == 0 or rel in t.visited:
                 continue
-            _, entries, nxt = t.read_ifd(rel)
-            for e in entries:
-                if e.tag == TAG_GPS_IFD or e.tag in GEOTIFF:
+            _, n, body = t._ifd(rel)
+            entries = list(entry.iter_unpack(body[2 : 2 + 12 * n]))
+            for _tag, typ, count, val in entries:  # read_ifd's bounds check, over every entry first
+                size = TYPE_SIZE.get(typ)
+                if size is not None and size * count > 4 and tiff_base + val + size * count > tiff_end:
+                    raise CorruptMediaError("IFD value points outside the EXIF/TIFF data")
+            for tag, typ, count, val in entries:
+                if tag == TAG_GPS_IFD or tag in GEOTIFF:
                     return True
-                if e.tag in (TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS) and e.typ in (4, 13):
-                    stack.extend(t.values(e)[:64])
+                if tag in _POINTERS and typ in (4, 13):
+                    if count > 1_000_000:
+                        raise LimitExceededError("too many strips/tiles")
+                    if count == 1:
+                        stack.append(val)
+                    elif count:
+                        data = reader.read_at(tiff_base + val, 4 * count)
+                        stack.extend(struct.unpack(f"{e}{count}I", data)[:64])
+            nxt: int = _U32[e](body, 2 + 12 * n)[0]
             if nxt:
                 stack.append(nxt)
     except (CorruptMediaError, LimitExceededError, struct.error):

@@ -45,7 +45,7 @@ def iter_iim(data: bytes) -> list[tuple[int, int, int, int]]:
         if data[i] != 0x1C or i + 5 > n:
             raise CorruptMediaError("malformed IPTC-IIM block")
         rec, ds = data[i + 1], data[i + 2]
-        size = struct.unpack(">H", data[i + 3 : i + 5])[0]
+        size = (data[i + 3] << 8) | data[i + 4]  # big-endian u16 (i + 5 <= n checked above)
         j = i + 5
         if size & 0x8000:
             k = size & 0x7FFF

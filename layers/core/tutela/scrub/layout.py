@@ -242,43 +242,73 @@ def _jpeg_header_walk(
     pos = start + 2
     out: list[tuple[int, int, int]] = []
     size = (0, 0)
-    tick = c.budget.tick
     buf = None if isinstance(d, _Paged) else d  # in memory or mapped: segment heads read with unpack_from
     unpack = _SEGMENT_HEAD.unpack_from
-    while True:
-        tick()
-        # in memory or mapped, a segment with a length is read with one unpack_from of its first four bytes
-        head = unpack(buf, pos) if buf is not None and pos + 4 <= n else None
-        if head is not None and head[0] == 0xFF and head[1] not in _NO_LENGTH:
-            _, marker, length = head
-        else:
-            if pos + 2 > n:
-                raise CorruptMediaError("truncated or out-of-bounds JPEG segment")
-            if d[pos] != 0xFF:
-                raise CorruptMediaError("JPEG segment marker expected")
-            marker = d[pos + 1]
-            if marker == 0xFF:
-                pos += 1
-                continue
-            if marker in _STANDALONE:
-                out.append((marker, pos, 2))
-                pos += 2
-                continue
-            if marker == 0xD9:
-                raise CorruptMediaError("JPEG ends before any image data")
-            if pos + 4 > n:
-                raise CorruptMediaError("truncated or out-of-bounds JPEG segment length")
-            length = (d[pos + 2] << 8) | d[pos + 3]
-        if length < 2:
-            raise CorruptMediaError("JPEG segment with impossible length")
-        if pos + 2 + length > n:
-            raise CorruptMediaError("truncated JPEG segment")
-        if marker == 0xDA:
-            return out, pos, size  # no frame header: (0, 0), which the scanner refuses
-        if marker in _SOF and length >= 7:
-            size = ((d[pos + 7] << 8) | d[pos + 8], (d[pos + 5] << 8) | d[pos + 6])
-        out.append((marker, pos, 2 + length))
-        pos += 2 + length
+    # ``budget.tick()`` once per segment, inlined: the count kept here and written back on every exit; at
+    # the counts where ``tick`` could raise (over the limit) or looks at the clock (every 64th) it is
+    # called itself, so the same limit and deadline fail at the same segment.
+    budget = c.budget
+    count, max_boxes = budget.count, budget.limits.max_boxes
+    check = min(max_boxes + 1, (count | 0x3F) + 1)  # the next count ``tick`` must see
+    try:
+        while True:
+            count += 1
+            if count >= check:
+                budget.count = count - 1
+                budget.tick()
+                check = min(max_boxes + 1, (count | 0x3F) + 1)
+            # in memory or mapped, a segment with a length is read with one unpack_from of its 4 first bytes
+            if buf is not None and pos + 4 <= n:
+                ff, marker, length = unpack(buf, pos)
+                if ff != 0xFF or marker in _NO_LENGTH:
+                    marker, length = _odd_segment(d, pos, n)
+            else:
+                marker, length = _odd_segment(d, pos, n)
+            if length < 2:
+                if length == _FILL:
+                    pos += 1
+                    continue
+                if length == _NO_LENGTH_FIELD:
+                    out.append((marker, pos, 2))
+                    pos += 2
+                    continue
+                raise CorruptMediaError("JPEG segment with impossible length")
+            total = length + 2
+            end = pos + total
+            if end > n:
+                raise CorruptMediaError("truncated JPEG segment")
+            if marker == 0xDA:
+                return out, pos, size  # no frame header: (0, 0), which the scanner refuses
+            if marker in _SOF and length >= 7:
+                size = ((d[pos + 7] << 8) | d[pos + 8], (d[pos + 5] << 8) | d[pos + 6])
+            out.append((marker, pos, total))
+            pos = end
+    finally:
+        budget.count = count
+
+
+_FILL = -1  # _odd_segment: a fill byte (0xFF before a marker)
+_NO_LENGTH_FIELD = -2  # _odd_segment: RSTn/TEM, a marker alone
+
+
+def _odd_segment(d: bytes | mmap.mmap | _Paged, pos: int, n: int) -> tuple[int, int]:
+    """(marker, length) of the segment at ``pos`` read byte by byte (near the end of the buffer, through a
+    reader, or not a plain segment with a length); a fill byte or a marker without a length gives the
+    length ``_FILL`` or ``_NO_LENGTH_FIELD``."""
+    if pos + 2 > n:
+        raise CorruptMediaError("truncated or out-of-bounds JPEG segment")
+    if d[pos] != 0xFF:
+        raise CorruptMediaError("JPEG segment marker expected")
+    marker = d[pos + 1]
+    if marker == 0xFF:
+        return marker, _FILL
+    if marker in _STANDALONE:
+        return marker, _NO_LENGTH_FIELD
+    if marker == 0xD9:
+        raise CorruptMediaError("JPEG ends before any image data")
+    if pos + 4 > n:
+        raise CorruptMediaError("truncated or out-of-bounds JPEG segment length")
+    return marker, (d[pos + 2] << 8) | d[pos + 3]
 
 
 def _next_marker(r: Reader, pos: int) -> int:

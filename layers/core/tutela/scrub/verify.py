@@ -23,7 +23,14 @@ _PNG_LOC = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|provin
 _KEY_LOC = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude")
 
 
-def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None, clean_exif: dict[int, int] | None) -> None:
+def _jpeg(
+    ctx: Ctx,
+    found: set[str],
+    lay: Layout | None,
+    clean_exif: dict[int, int] | None,
+    clean_xmp: list[tuple[int, int]] | None = None,
+    clean_iptc: set[tuple[int, int]] | None = None,
+) -> None:
     r = ctx.reader
     segs, sos = (lay.jpeg_segments, lay.jpeg_sos) if lay is not None else segments(ctx)
     for marker, off, total in segs:
@@ -38,9 +45,13 @@ def _jpeg(ctx: Ctx, found: set[str], lay: Layout | None, clean_exif: dict[int, i
         elif b"ns.adobe.com/xap/1.0/" in head or b"ns.adobe.com/xmp/extension" in head:
             if xmp.has_location(r.read_at(off + 4, total - 4)):
                 found.add("xmp.location")
-        elif marker == 0xED and head.startswith(iptc.PS_SIG):  # noqa: SIM102
+            elif clean_xmp is not None:
+                clean_xmp.append((off + 4, off + total))
+        elif marker == 0xED and head.startswith(iptc.PS_SIG):
             if iptc.irb_has_location(r.read_at(off + 4 + len(iptc.PS_SIG), total - 4 - len(iptc.PS_SIG))):
                 found.add("iptc.location")
+            elif clean_iptc is not None:
+                clean_iptc.add((off + 4 + len(iptc.PS_SIG), off + total))
     # Secondary images (MPF) or a trailer after the primary scan data. Entropy-coded data cannot contain
     # FF E1, so without MPF and with the file ending at EOI there is nothing more to look at.
     has_mpf = (
@@ -273,15 +284,26 @@ def find_location_reader(
     limits: ScrubLimits | None = None,
     lay: Layout | None = None,
     clean_exif: dict[int, int] | None = None,
+    clean_xmp: list[tuple[int, int]] | None = None,
+    clean_iptc: set[tuple[int, int]] | None = None,
 ) -> list[str]:
     """``lay``: this reader's own ``image_layout`` when the caller already walked it (its JPEG header
     segments are then not walked again). ``clean_exif``: filled with {TIFF header offset: end} of every
-    EXIF block found clean here, for ``carve_location`` (see there)."""
+    EXIF block found clean here, ``clean_xmp`` with the [start, end) of every JPEG XMP payload found clean
+    here, ``clean_iptc`` with the [start, end) of every APP13 resource block found clean here, for
+    ``carve_location`` (see there)."""
     ctx = Ctx(reader, limits or ScrubLimits(), media_type)
     found: set[str] = set()
     try:
         if media_type == "jpeg":
-            _jpeg(ctx, found, lay if lay is not None and lay.media_type == "jpeg" else None, clean_exif)
+            _jpeg(
+                ctx,
+                found,
+                lay if lay is not None and lay.media_type == "jpeg" else None,
+                clean_exif,
+                clean_xmp,
+                clean_iptc,
+            )
         elif media_type == "png":
             _png(ctx, found)
         elif media_type == "webp":
@@ -308,6 +330,8 @@ def carve_location(
     limits: ScrubLimits | None = None,
     ranges: list[tuple[int, int]] | None = None,
     clean_exif: dict[int, int] | None = None,
+    clean_xmp: list[tuple[int, int]] | None = None,
+    clean_iptc: set[tuple[int, int]] | None = None,
 ) -> list[str]:
     """Forensic carve, blind to the format: every EXIF block (``Exif\\0\\0`` + TIFF header), every XMP
     packet and every Photoshop/IPTC APP13 segment found — an appended or embedded JPEG, a polyglot, a gap no
@@ -318,11 +342,20 @@ def carve_location(
     ``clean_exif`` ({TIFF header offset: end}, from ``find_location_reader`` on these same bytes): an EXIF
     block at one of those offsets is not walked again where the carve's bound is the same or further.
     ``has_gps`` only ever reads more with a further bound where a nearer one made it fail (an offset past
-    the bound counts as GPS), so a walk that ended clean at ``end`` ends clean at any bound >= ``end``."""
+    the bound counts as GPS), so a walk that ended clean at ``end`` ends clean at any bound >= ``end``.
+
+    ``clean_xmp`` ([start, end) ranges of these same bytes that ``xmp.has_location`` found clean): a carved
+    packet lying wholly inside one is not checked again. ``has_location`` is monotone in its input: its
+    keyword test is "a substring is present" and its pattern has no anchor nor lookaround, so whatever it
+    finds in a part of a range it finds in the whole range; clean over the range is clean over any part.
+
+    ``clean_iptc`` ([start, end) of resource blocks ``iptc.irb_has_location`` found clean in these same
+    bytes): a carved block with exactly those bounds is not checked again (the same bytes give the same
+    answer; a block cut shorter is checked, as a truncated block is not clean)."""
     found: set[str] = set()
     for a, b in ranges if ranges is not None else [(0, reader.size)]:
         if b - a >= _SHORTEST_SIGNATURE:  # a shorter range holds none of the three signatures
-            _carve(reader, a, b, limits, found, clean_exif or {})
+            _carve(reader, a, b, limits, found, clean_exif or {}, clean_xmp or [], clean_iptc or set())
     return sorted(found)
 
 
@@ -344,7 +377,14 @@ def _find(reader: Reader, pattern: bytes, pos: int, end: int) -> int:
 
 
 def _carve(
-    reader: Reader, a: int, b: int, limits: ScrubLimits | None, found: set[str], clean_exif: dict[int, int]
+    reader: Reader,
+    a: int,
+    b: int,
+    limits: ScrubLimits | None,
+    found: set[str],
+    clean_exif: dict[int, int],
+    clean_xmp: list[tuple[int, int]],
+    clean_iptc: set[tuple[int, int]],
 ) -> None:
     budget = Budget(limits or ScrubLimits())
     pos = a
@@ -361,7 +401,10 @@ def _carve(
         pos = i + len(_RDF_NS)
         window = reader.read_upto(i, min(_CARVE_WINDOW, b - i))
         m = _RDF_CLOSE.search(window)
-        if xmp.has_location(window[: m.end()] if m else window):
+        packet = window[: m.end()] if m else window
+        if any(s <= i and i + len(packet) <= e for s, e in clean_xmp):  # part of a range found clean
+            continue
+        if xmp.has_location(packet):
             found.add("carved.xmp.location")
     pos = a
     while (i := _find(reader, iptc.PS_SIG, pos, b)) >= 0:
@@ -369,6 +412,8 @@ def _carve(
         pos = i + len(iptc.PS_SIG)
         if i >= a + 4 and reader.read_upto(i - 4, 2) == b"\xff\xed":
             length = struct.unpack(">H", reader.read_upto(i - 2, 2))[0]
-            body = reader.read_upto(pos, min(b - pos, max(0, length - 2 - len(iptc.PS_SIG))))
-            if iptc.irb_has_location(body):
+            n = min(b - pos, max(0, length - 2 - len(iptc.PS_SIG)))
+            if (pos, pos + n) in clean_iptc:  # the very block found clean
+                continue
+            if iptc.irb_has_location(reader.read_upto(pos, n)):
                 found.add("carved.iptc.location")
