@@ -5,7 +5,6 @@ whether the "Object Created" event carries the key as it is or URL-encoded as cl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -13,12 +12,10 @@ from urllib.parse import quote_plus
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from tests.integration.stacks import emulated_stack
 from tutela.decision import object_keys
 from tutela.objects import ObjectRef
 from tutela_dev.emulator import samples
 from tutela_dev.emulator.runner import Runner, Upload, object_created_event
-from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = pytest.mark.integration
 
@@ -28,22 +25,6 @@ KEYS = [
     "media/post-k/100% sure.jpg",
     "media/post-k/café 写真.jpg",
 ]
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
-    with emulated_stack(tmp_path_factory) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def runner(stack: EmulatedStack) -> Runner:
-    return Runner(stack)
-
-
-@pytest.fixture(scope="module")
-def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return samples.photo(tmp_path_factory.mktemp("media") / "beach.jpg", size=(320, 240))
 
 
 def encoded(key: str) -> str:

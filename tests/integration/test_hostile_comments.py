@@ -65,11 +65,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
 
 
 @pytest.fixture(scope="module")
-def runner(stack: EmulatedStack) -> Runner:
-    return Runner(stack)
-
-
-@pytest.fixture(scope="module")
 def minor_post(stack: EmulatedStack, runner: Runner, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A post whose media decision recorded a likely minor (no exposure: allowed, location scrubbed)."""
     photo = samples.photo(tmp_path_factory.mktemp("media") / "kid.jpg", size=(320, 240))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from tests.integration.stacks import emulated_stack, observe_decisions
+from tests.integration.stacks import observe_decisions
 from tutela.comment_records import expand
 from tutela.decision import object_keys
 from tutela.errors import TransientError
@@ -22,17 +21,6 @@ from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
-    with emulated_stack(tmp_path_factory) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def runner(stack: EmulatedStack) -> Runner:
-    return Runner(stack)
 
 
 @pytest.fixture(scope="module")

@@ -4,17 +4,15 @@ child is in the post (in whichever order the post's objects arrive), and is publ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from tests.integration.stacks import emulated_stack, observe_decisions
+from tests.integration.stacks import observe_decisions
 from tutela.decision import object_keys
 from tutela.objects import ObjectRef
-from tutela_dev.emulator import samples
 from tutela_dev.emulator.runner import Runner, Upload
 from tutela_dev.emulator.stack import EmulatedStack
 
@@ -36,12 +34,6 @@ INNUENDO = [{"id": "k1", "text": "Great colours!"}, {"id": "k2", "text": "so sex
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
-    with emulated_stack(tmp_path_factory) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
 def runner(stack: EmulatedStack, events_queue: str) -> Runner:
     return Runner(stack)
 
@@ -50,11 +42,6 @@ def runner(stack: EmulatedStack, events_queue: str) -> Runner:
 def events_queue(stack: EmulatedStack) -> str:
     """An SQS queue on the decisions bus: what the platform would receive (checked by the last test)."""
     return observe_decisions(stack, "observe-post-decisions")
-
-
-@pytest.fixture(scope="module")
-def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return samples.photo(tmp_path_factory.mktemp("media") / "beach.jpg", size=(320, 240))
 
 
 class _FakeScan:

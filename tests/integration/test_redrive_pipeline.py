@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.stacks import emulated_stack
 from tutela.aws.redrive import Redriver, Targets
-from tutela_dev.emulator import samples
 from tutela_dev.emulator.runner import Runner, object_created_event
 from tutela_dev.emulator.stack import EmulatedStack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
-    with emulated_stack(tmp_path_factory) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def runner(stack: EmulatedStack) -> Runner:
-    return Runner(stack)
-
-
-@pytest.fixture(scope="module")
-def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return samples.photo(tmp_path_factory.mktemp("media") / "beach.jpg", size=(320, 240))
 
 
 def redriver(stack: EmulatedStack) -> Redriver:

@@ -28,16 +28,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
 
 
 @pytest.fixture(scope="module")
-def runner(stack: EmulatedStack) -> Runner:
-    return Runner(stack)
-
-
-@pytest.fixture(scope="module")
-def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return samples.photo(tmp_path_factory.mktemp("media") / "beach.jpg", size=(320, 240))
-
-
-@pytest.fixture(scope="module")
 def events_queue(stack: EmulatedStack) -> str:
     return observe_decisions(stack, "observe-retries")
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.stacks import emulated_stack
 from tutela.review.policy import load_policy
 from tutela.scrub import find_location
-from tutela_dev.emulator import samples
 from tutela_dev.emulator.review_api import ApiResponse, ReviewApi, ReviewRules
 from tutela_dev.emulator.runner import Runner, Upload
 from tutela_dev.emulator.stack import EmulatedStack
@@ -36,17 +33,6 @@ class _FakeScan:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
-    with emulated_stack(tmp_path_factory) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def runner(stack: EmulatedStack) -> Runner:
-    return Runner(stack)
-
-
-@pytest.fixture(scope="module")
 def rules(stack: EmulatedStack) -> ReviewRules:
     return ReviewRules(stack)
 
@@ -54,11 +40,6 @@ def rules(stack: EmulatedStack) -> ReviewRules:
 @pytest.fixture(scope="module")
 def api(stack: EmulatedStack) -> ReviewApi:
     return ReviewApi(stack)
-
-
-@pytest.fixture(scope="module")
-def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return samples.photo(tmp_path_factory.mktemp("media") / "beach.jpg", size=(320, 240))
 
 
 def call(
