@@ -154,22 +154,13 @@ def _heif_module() -> Any:
     )
 
 
-def heif_sizes(data: bytes) -> list[tuple[int, int]]:
-    """(width, height) of every top-level image of a HEIF/AVIF file (an iPhone burst, a collection), from
-    the container, before any decoding."""
+def heif_images(data: bytes) -> tuple[list[tuple[int, int]], bool]:
+    """(width, height) of every top-level image of a HEIF/AVIF file (an iPhone burst, a collection), and
+    whether any has an alpha plane: from the container, in one read, before any decoding."""
     heif_lib = _heif_module()
     try:
-        heif = heif_lib.open_heif(data, convert_hdr_to_8bit=True)
-        return [(int(im.size[0]), int(im.size[1])) for im in heif]
-    except Exception as exc:  # the HEIF libraries raise plain ValueError/RuntimeError on bad input
-        raise CorruptMediaError("heif image could not be read") from exc
-
-
-def heif_has_alpha(data: bytes) -> bool:
-    """Whether any top-level image of a HEIF/AVIF file has an alpha plane."""
-    heif_lib = _heif_module()
-    try:
-        return any(bool(im.has_alpha) for im in heif_lib.open_heif(data, convert_hdr_to_8bit=True))
+        images = list(heif_lib.open_heif(data, convert_hdr_to_8bit=True))
+        return [(int(im.size[0]), int(im.size[1])) for im in images], any(bool(im.has_alpha) for im in images)
     except Exception as exc:  # the HEIF libraries raise plain ValueError/RuntimeError on bad input
         raise CorruptMediaError("heif image could not be read") from exc
 

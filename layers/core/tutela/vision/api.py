@@ -201,10 +201,10 @@ def still_frames(data: bytes, media: MediaType, limits: ScanLimits) -> list[byte
         from tutela.vision import _cv
 
         try:
-            sizes = _cv.heif_sizes(data)
+            sizes, alpha = _cv.heif_images(data)
         except UnsupportedMediaError:
             return [data]  # no HEIF decoder here: the backend (Rekognition re-encode) raises or copes
-        if len(sizes) <= 1 and not _cv.heif_has_alpha(data):
+        if len(sizes) <= 1 and not alpha:
             return [data]
         _check_frames(len(sizes), sizes, limits)
         return [Decoded(data, len(sizes))]
