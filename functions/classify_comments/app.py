@@ -28,7 +28,7 @@ from tutela.comments import (
 )
 from tutela.comments.lines import parse_batch, split_batch
 from tutela.comments.stages import base_stages, carries_model_text
-from tutela.contracts import StepInput
+from tutela.contracts import RESOLVED_KEY, StepInput
 from tutela.errors import ConfigurationError, LimitExceededError
 from tutela.objects import ObjectRef
 from tutela.policy.comments import summarize
@@ -104,9 +104,12 @@ def run_llm_stage(
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
-    ref = _s3.resolve(StepInput.from_event(event).ref).require_safe_key()
+    ref = StepInput.from_event(event).ref.require_safe_key()  # an unsafe key decodes to an unsafe one
     staging_bucket = cfg.staging_bucket
-    lines = split_batch(_s3.read_bytes(ref, max_bytes=cfg.max_batch_bytes))
+    # The read resolves the key (no HEAD); the decision carries it on (RESOLVED_KEY).
+    ref, data = _s3.resolving(ref, lambda r: _s3.read_bytes(r, max_bytes=cfg.max_batch_bytes))
+    lines = split_batch(data)
+    ref.require_safe_key()
     if len(lines) > cfg.max_comments:
         raise LimitExceededError(f"batch has {len(lines)} lines; the limit is {cfg.max_comments}")
     # The post's context flags (one small read whatever the size of the post); registering the batch first
@@ -145,4 +148,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "minor_context": minor,
         "results": pointer,
         "analyzers": {"comments": analyzer},
+        RESOLVED_KEY: ref.key,
     }

@@ -16,7 +16,7 @@ from tutela.aws.s3 import S3
 from tutela.aws.settings import PostSettings, at_init
 from tutela.aws.step import logger, metrics, step
 from tutela.comments import default_matcher
-from tutela.contracts import StepInput
+from tutela.contracts import RESOLVED_KEY, StepInput
 from tutela.errors import InvalidInputError
 from tutela.objects import ObjectRef
 from tutela.posts.classify import classify_post
@@ -36,11 +36,13 @@ def staged_key(ref: ObjectRef) -> str:
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
-    ref = _s3.resolve(StepInput.from_event(event).ref).require_safe_key()
+    ref = StepInput.from_event(event).ref.require_safe_key()  # an unsafe key decodes to an unsafe one
+    policy = post_policy()
+    # The read resolves the key (no HEAD); the decision carries it on to PostContext and RecordDecision.
+    ref, data = _s3.resolving(ref, lambda r: _s3.read_bytes(r, max_bytes=int(policy["max_bytes"])))
+    ref.require_safe_key()
     if ref.post_id is None or not ref.key.endswith(".json"):
         raise InvalidInputError("a post is posts/{post_id}.json or posts/{post_id}/{name}.json")
-    policy = post_policy()
-    data = _s3.read_bytes(ref, max_bytes=int(policy["max_bytes"]))
     post = parse_post(
         data,
         key_post=ref.post_id,
@@ -62,4 +64,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         },
     )
     metrics.add_metric(name="PostsClassified", unit=MetricUnit.Count, value=1)
-    return {**decision, "staged": {"bucket": bucket, "key": key, "content_type": "application/json"}}
+    staged = {"bucket": bucket, "key": key, "content_type": "application/json"}
+    return {**decision, "staged": staged, RESOLVED_KEY: ref.key}

@@ -18,7 +18,7 @@ from tutela.aws.s3 import S3
 from tutela.aws.settings import ReevaluateSettings, at_init
 from tutela.aws.step import logger, metrics, step
 from tutela.aws.store import DecisionStore
-from tutela.contracts import StepInput
+from tutela.contracts import RESOLVED_KEY, StepInput
 from tutela.decision import expires_at
 from tutela.errors import InvalidInputError
 from tutela.posts.reevaluate import Cause, Reevaluator
@@ -31,8 +31,9 @@ _settings = at_init(ReevaluateSettings.from_env)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
     step_input = StepInput.from_event(event)
-    ref = _s3.resolve(step_input.ref)
     decision = event.get("decision") if isinstance(event.get("decision"), dict) else {}
+    # ClassifyPost resolved the key when it read the post: no probe here.
+    ref = _s3.carried(step_input.ref, decision.get(RESOLVED_KEY)) or _s3.resolve(step_input.ref)
     if decision.get("kind") != "post" or not ref.post_id:
         raise InvalidInputError("PostContext needs a post-text decision")
     table, retention = cfg.decisions_table, cfg.retention_days

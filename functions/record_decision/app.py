@@ -18,7 +18,7 @@ from tutela.aws.store import DecisionStore
 from tutela.comment_records import (
     allowed_lines,
 )
-from tutela.contracts import RecordInput, RecordOutput
+from tutela.contracts import RESOLVED_KEY, RecordInput, RecordOutput, carried_key
 from tutela.decision import object_item, object_keys, same_execution, step_decision
 from tutela.errors import InvalidInputError
 from tutela.limits import MAX_COMMENT_RESULTS_BYTES
@@ -47,10 +47,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
     inp = RecordInput.from_event(event)
     store = DecisionStore(cfg.decisions_table)
-    ref = _s3.resolve(inp.step.ref, known=lambda r: store.get(**object_keys(r)) is not None)
+    # The analyzer that read the object resolved its key (S3.resolving) and the decision carries it; only a
+    # decision no analyzer made (unsupported, a held error, an older state replayed) probes S3 here.
+    ref = _s3.carried(inp.step.ref, carried_key(inp.decision)) or _s3.resolve(
+        inp.step.ref, known=lambda r: store.get(**object_keys(r)) is not None
+    )
     execution_id = inp.step.execution_id
     posts = PostContextStore(cfg.decisions_table)
     raw, results = dict(inp.decision), None
+    raw.pop(RESOLVED_KEY, None)  # the item's key says it
     if is_analysis(raw):  # the media path: scan + scrub -> the versioned media policy (pure)
         raw = fuse(raw)
     if raw.get("kind") == "comments":

@@ -13,7 +13,7 @@ from tutela.aws.settings import ScanSettings, at_init
 from tutela.aws.step import logger, step
 from tutela.bank.known import scan_and_match
 from tutela.bank.store import BankRepository, CachedIndex
-from tutela.contracts import StepInput
+from tutela.contracts import RESOLVED_KEY, StepInput
 from tutela.errors import TutelaError
 from tutela.vision import get_backend, scan_file
 from tutela.vision.limits import ScanLimits
@@ -61,12 +61,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
     if isinstance(event, dict) and event.get("op") == "versions":
         return versions(cfg)
-    ref = _s3.resolve(StepInput.from_event(event).ref).require_safe_key()
+    ref = StepInput.from_event(event).ref.require_safe_key()  # an unsafe key decodes to an unsafe one
     backend = cfg.vision_backend
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         src = Path(tmp) / "object"
         # Bug fix (issue 9): it fetched up to MAX_MEDIA_BYTES (2 GiB) and then refused a video over 500 MiB.
-        _s3.download(ref, src, max_bytes=min(cfg.max_media_bytes, ScanLimits().max_file_bytes))
+        limit = min(cfg.max_media_bytes, ScanLimits().max_file_bytes)
+        # The download resolves the key (no HEAD); the key goes on in the report (RESOLVED_KEY).
+        ref, _ = _s3.resolving(ref, lambda r: _s3.download(r, src, max_bytes=limit))
+        ref.require_safe_key()
         # A re-moderation run names the bank version it is keyed on: the scan uses at least that one.
         at_least = int(event["banks"]) if str(event.get("banks", "")).isdigit() else None
         index = _bank_index(cfg.bank_bucket).get(at_least=at_least) if cfg.bank_bucket else None
@@ -84,4 +87,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "timings_ms": report.get("timings_ms"),  # per stage; the decision keeps the total
         },
     )
-    return report
+    return {**report, RESOLVED_KEY: ref.key}

@@ -16,7 +16,7 @@ from tutela.aws.s3 import S3
 from tutela.aws.s3_splice import scrub_object
 from tutela.aws.settings import ScrubSettings, at_init
 from tutela.aws.step import logger, metrics, step
-from tutela.contracts import StepInput
+from tutela.contracts import RESOLVED_KEY, StepInput
 from tutela.errors import LimitExceededError
 from tutela.objects import ObjectRef
 from tutela.scrub import scrub_bytes
@@ -33,10 +33,11 @@ def staging_key(ref: ObjectRef) -> str:
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
-    ref = _s3.resolve(StepInput.from_event(event).ref).require_safe_key()
+    ref = StepInput.from_event(event).ref.require_safe_key()  # an unsafe key decodes to an unsafe one
     staging_bucket = cfg.staging_bucket
-    key = staging_key(ref)
-    size = ref.size if ref.size is not None else _s3.size(ref)
+    size = ref.size
+    if size is None:  # events carry the size; without it the HEAD that reads it resolves the key
+        ref, size = _s3.resolving(ref, _s3.size)
     max_bytes = cfg.max_media_bytes
     if size > max_bytes:
         raise LimitExceededError(f"object is {size} bytes; the limit is {max_bytes}")
@@ -44,7 +45,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if size >= cfg.splice_min_bytes:
         # Big videos: plan from ranged reads, copy unchanged ranges server-side (UploadPartCopy), write only
         # the rewritten boxes, verify the result in S3. The Lambda never holds or downloads the file.
-        media = sniff(_s3.head_bytes(ref, SNIFF_BYTES))
+        # The first read resolves the key (no HEAD); the key goes on in the report (RESOLVED_KEY).
+        ref, head = _s3.resolving(ref, lambda r: _s3.head_bytes(r, SNIFF_BYTES))
+        key = staging_key(ref.require_safe_key())
+        media = sniff(head)
         extra = {"ContentType": media.mime} if media else None
         report = scrub_object(
             ref.bucket,
@@ -58,7 +62,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         staging = {"bucket": staging_bucket, "key": key}
     else:
         # One GET, scrubbed and verified in memory (bounded by SPLICE_MIN_BYTES); nothing staged.
-        out, rep = scrub_bytes(_s3.read_bytes(ref, max_bytes=min(max_bytes, cfg.splice_min_bytes)))
+        limit = min(max_bytes, cfg.splice_min_bytes)
+        ref, data = _s3.resolving(ref, lambda r: _s3.read_bytes(r, max_bytes=limit))
+        ref.require_safe_key()
+        out, rep = scrub_bytes(data)
         report = rep.to_dict()
         media = BY_NAME.get(str(report.get("media_type")))
         staging = {"sha256": hashlib.sha256(out).hexdigest(), "size": len(out)}
@@ -71,4 +78,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         **report,
         "staging": staging,
         "content_type": media.mime if media else None,
+        RESOLVED_KEY: ref.key,
     }

@@ -80,8 +80,8 @@ def test_scan_media_downloads_no_more_than_a_scan_accepts(
     real = app._s3
 
     class Recording:
-        def resolve(self, ref: Any) -> Any:
-            return real.resolve(ref)
+        def resolving(self, ref: Any, read: Any) -> Any:
+            return real.resolving(ref, read)
 
         def download(self, ref: Any, dest: Path, *, max_bytes: int) -> int:
             caps.append(max_bytes)

@@ -39,6 +39,32 @@ def _mapping(event: Mapping[str, Any], name: str) -> dict[str, Any]:
     return dict(value)
 
 
+# The key the first step that reads the object resolved (``S3.resolving``; docs/s3-keys.md), in its output:
+# ClassifyComments' and ClassifyPost's decision, each branch of the media analysis. It rides in the state's
+# ``$.decision`` to PostContext and RecordDecision, which take it instead of probing S3 again; RecordDecision
+# stores the decision under it (not as a field) and Act finds it in the stored item.
+RESOLVED_KEY = "resolved_key"
+
+
+def carried_key(decision: Mapping[str, Any]) -> str | None:
+    """The resolved key a decision payload carries, or None (a held error, an unsupported key, a payload
+    from before keys were carried). A media analysis carries one per branch: both must name the same key."""
+    if decision.get("kind") != "media_analysis":
+        key = decision.get(RESOLVED_KEY)
+        return key if isinstance(key, str) else None
+    parts = decision.get("analysis")
+    keys = {
+        part[name].get(RESOLVED_KEY) if isinstance(part.get(name), Mapping) else None
+        for part in (parts if isinstance(parts, list) else [])
+        if isinstance(part, Mapping)
+        for name in part
+    }
+    if len(keys) != 1:
+        return None
+    (key,) = keys
+    return key if isinstance(key, str) else None
+
+
 class StepInput(FrozenRecord):
     """The upload an execution is about: the S3 event detail, the execution id and the event time."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
@@ -17,6 +17,10 @@ from tutela.objects import ObjectRef, version_args
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+
+T = TypeVar("T")
+# What S3 answers for a key or version that is not there (405: the version is a delete marker).
+_NOT_FOUND = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound", "405", "MethodNotAllowed"})
 
 SINGLE_COPY_MAX_BYTES = 5 * 1024**3  # CopyObject's limit
 SINGLE_GET_MAX_BYTES = 64 * 1024**2  # = the template's EXPRESS/STANDARD split and SPLICE_MIN_BYTES
@@ -49,6 +53,29 @@ class S3:
         if known is not None and not known(ref) and known(decoded):
             return decoded
         return ref  # neither exists: its read fails as it would have
+
+    def resolving(self, ref: ObjectRef, read: Callable[[ObjectRef], T]) -> tuple[ObjectRef, T]:
+        """``read`` the object an event names, resolving its key (as :meth:`resolve`) with that read instead
+        of a HEAD: the key as it is, else - when that read finds nothing and the key has a decoded form -
+        the ``unquote_plus`` form. A key that exists as delivered costs no request beyond the read; one
+        delivered encoded costs one failed read. The first step that reads the object calls this and hands
+        the resolved key on in its output (``tutela.contracts.RESOLVED_KEY``), so no later step probes."""
+        alt = unquote_plus(ref.key)
+        try:
+            return ref, read(ref)
+        except ClientError as exc:
+            if alt == ref.key or not _not_found(exc):
+                raise
+        decoded = ObjectRef(ref.bucket, alt, ref.version_id, ref.size, ref.etag)
+        return decoded, read(decoded)
+
+    @staticmethod
+    def carried(ref: ObjectRef, key: object) -> ObjectRef | None:
+        """The event's object under the key an earlier step of the execution resolved, or None when there
+        is none, or it is neither the event's key nor its decoded form (then the step resolves it itself)."""
+        if not isinstance(key, str) or key not in (ref.key, unquote_plus(ref.key)):
+            return None
+        return ObjectRef(ref.bucket, key, ref.version_id, ref.size, ref.etag)
 
     def size(self, ref: ObjectRef) -> int:
         head = self.client.head_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]
@@ -168,9 +195,8 @@ class S3:
         try:
             return dict(self.client.head_object(**args))
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in ("404", "NoSuchKey", "NoSuchVersion", "NotFound", "405", "MethodNotAllowed"):
-                return None  # 405: the version is a delete marker
+            if _not_found(exc):
+                return None
             raise
 
     def delete_version(self, ref: ObjectRef) -> None:
@@ -215,3 +241,7 @@ def _put_args(content_type: str | None, metadata: dict[str, str] | None) -> dict
 
 def _quoted(etag: str) -> str:
     return etag if etag.startswith('"') else f'"{etag}"'
+
+
+def _not_found(exc: ClientError) -> bool:
+    return str(exc.response.get("Error", {}).get("Code", "")) in _NOT_FOUND
