@@ -48,6 +48,7 @@ class Call:
     read_units: float = 0.0
     events: int = 0  # EventBridge PutEvents entries, in 64 KB chunks
     consistent: bool = False  # a DynamoDB read asked for strong consistency
+    bucket: str | None = None  # an S3 call's bucket (whose object a HEAD or GET was about)
 
 
 @dataclass
@@ -94,6 +95,7 @@ class Meter:
     _submitted: threading.local = field(
         default_factory=threading.local
     )  # .at: when a pool task was submitted
+    _params: threading.local = field(default_factory=threading.local)  # .bucket: the S3 call being made
 
     # ------------------------------------------------------------------ invocations
     def configure(self, template: Mapping[str, Any], table: str = "DecisionsTable") -> None:
@@ -137,6 +139,8 @@ class Meter:
         if service == "lambda":
             return  # the state machine invoking a function (a Lambda request, counted per invocation)
         call = Call(inv.function, service, model.name)
+        if service == "s3":
+            call.bucket, self._params.bucket = getattr(self._params, "bucket", None), None
         # A call that a pool thread makes can start when its task was submitted: in-process, the thread often
         # gets the GIL only after the submitter's next call (moto's Python) is done, which AWS's I/O would
         # not wait for.
@@ -203,6 +207,7 @@ class Meter:
         events = boto3._get_default_session().events
         events.register("before-call", self.on_before_call, unique_id="tutela-meter-before")
         events.register("after-call", self.on_after_call, unique_id="tutela-meter-after")
+        events.register("before-parameter-build.s3", self.on_s3_params, unique_id="tutela-meter-s3")
         pool = concurrent.futures.ThreadPoolExecutor
         submit, local = pool.submit, self._submitted
 
@@ -223,9 +228,15 @@ class Meter:
         def uninstall() -> None:
             events.unregister("before-call", unique_id="tutela-meter-before")
             events.unregister("after-call", unique_id="tutela-meter-after")
+            events.unregister("before-parameter-build.s3", unique_id="tutela-meter-s3")
             pool.submit = submit  # type: ignore[method-assign]
 
         return uninstall
+
+    def on_s3_params(self, params: Any = None, **_: Any) -> None:
+        """``before-parameter-build.s3``: the bucket of the call about to be made (this thread's next
+        ``before-call``)."""
+        self._params.bucket = params.get("Bucket") if isinstance(params, dict) else None
 
     # ------------------------------------------------------------------ DynamoDB capacity
     def _write_units(self, operation: str, body: Mapping[str, Any]) -> float:
