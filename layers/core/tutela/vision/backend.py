@@ -86,6 +86,44 @@ def label_chain(name: str, confidence: float) -> list[ModerationLabel]:
     return out
 
 
+MAX_FACES = 50  # faces a report keeps over several frames or pages (youngest first)
+
+
+def youngest_faces(faces: list[Face], n: int = MAX_FACES) -> list[Face]:
+    """About ``n`` faces, the youngest first (unknown ages before any known one, then by age, the more
+    confident first), in a report whose size does not grow with the crowd: a crowd over many frames or pages
+    would otherwise outgrow the 256 KiB the state machine carries (tests/integration/test_state_quota.py).
+
+    Whatever the confidence floor the media policy reads faces with (``classify_minor``), what it reads of
+    them all it reads of these too: the youngest age range above the floor, the lowest lower bound, and
+    whether an age is unknown. So besides the ``n`` youngest, every face that no younger face matches in
+    confidence is kept (at most one per age bound: bounded whatever the crowd)."""
+    key = _age_order
+    known = [f for f in faces if _has_age(f)]
+    keep = {id(f) for f in sorted(faces, key=key)[:n]}
+    unknown = [f for f in faces if not _has_age(f)]
+    if unknown:
+        keep.add(id(max(unknown, key=lambda f: f["Confidence"])))
+    for order in (key, lambda f: (f["AgeRange"]["Low"], -f["Confidence"])):
+        best = -1.0
+        for f in sorted(known, key=order):
+            if f["Confidence"] > best:
+                keep.add(id(f))
+                best = f["Confidence"]
+    return sorted((f for f in faces if id(f) in keep), key=key)
+
+
+def _has_age(face: Face) -> bool:
+    age = face.get("AgeRange")
+    return isinstance(age, dict) and "Low" in age and "High" in age
+
+
+def _age_order(face: Face) -> tuple[int, int, float]:
+    if not _has_age(face):
+        return (-1, -1, -face["Confidence"])
+    return (int(face["AgeRange"]["High"]), int(face["AgeRange"]["Low"]), -face["Confidence"])
+
+
 def merge_labels(labels: list[ModerationLabel]) -> list[ModerationLabel]:
     """Deduplicate by name keeping the highest confidence; order by confidence, then level."""
     best: dict[str, ModerationLabel] = {}

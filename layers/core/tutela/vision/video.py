@@ -13,10 +13,18 @@ from typing import Any
 
 from tutela.errors import CorruptMediaError, LimitExceededError
 from tutela.vision import _cv
-from tutela.vision.backend import Face, ImageScan, ModerationLabel, VisionBackend, merge_labels
+from tutela.vision.backend import (
+    MAX_FACES,
+    Face,
+    ImageScan,
+    ModerationLabel,
+    VisionBackend,
+    merge_labels,
+    youngest_faces,
+)
 from tutela.vision.limits import Deadline, ScanLimits, check_pixels
 
-MAX_FACES = 50  # faces kept in the aggregate (youngest first)
+SAMPLE_FACES = 5  # faces kept per sampled frame (youngest first; ``faces`` counts them all)
 
 
 @dataclass
@@ -235,14 +243,19 @@ def scan_video(
         width, height = result.width, result.height
         scan_ms += sum(result.timings_ms.values())
         frames.append(
-            {"t": sample.t, "why": sample.why, "ModerationLabels": result.labels, "Faces": result.faces}
+            {
+                "t": sample.t,
+                "why": sample.why,
+                "ModerationLabels": result.labels,
+                "Faces": youngest_faces(result.faces, SAMPLE_FACES),
+                "faces": len(result.faces),
+            }
         )
         all_labels.extend(result.labels)
         all_faces.extend(result.faces)
-    all_faces.sort(key=lambda f: (f.get("AgeRange", {}).get("High", -1), -f["Confidence"]))
     return VideoScan(
         labels=merge_labels(all_labels),
-        faces=all_faces[:MAX_FACES],
+        faces=youngest_faces(all_faces, MAX_FACES),
         frames=frames,
         width=width,
         height=height,
