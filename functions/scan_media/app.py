@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from tutela.aws.step import logger, step
 from tutela.bank.known import scan_and_match
 from tutela.bank.store import BankRepository, CachedIndex
 from tutela.contracts import RESOLVED_KEY, StepInput
-from tutela.errors import TutelaError
+from tutela.errors import LimitExceededError, TutelaError
+from tutela.limits import SCAN_REPORT_MAX_BYTES
 from tutela.vision import get_backend, scan_file
 from tutela.vision.limits import ScanLimits
 
@@ -87,4 +89,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "timings_ms": report.get("timings_ms"),  # per stage; the decision keeps the total
         },
     )
-    return {**report, RESOLVED_KEY: ref.key}
+    out = {**report, RESOLVED_KEY: ref.key}
+    size = len(json.dumps(out, default=str).encode())
+    if size > SCAN_REPORT_MAX_BYTES:  # held with its reason, not a state the execution cannot carry
+        raise LimitExceededError(f"scan report is {size} bytes; the state carries {SCAN_REPORT_MAX_BYTES}")
+    return out

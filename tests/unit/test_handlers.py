@@ -456,3 +456,33 @@ def test_act_publishes_with_the_media_content_type(env: dict[str, Any], lambda_c
     head = env["s3"].head_object(Bucket=PUBLISHED, Key="media/post-123/beach.jpg")
     assert head["ContentType"] == "image/jpeg"
     assert head["Metadata"]["tutela-decision"] == event["decision"]["sk"]
+
+
+def test_scan_media_refuses_a_report_the_state_cannot_carry(
+    env: dict[str, Any], tmp_path: Path, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Promise: every upload ends in one decision. A report over ScanMedia's share of the 256 KiB state
+    would fail the execution with States.DataLimitExceeded (no catcher matches it): it is refused with a
+    Tutela error instead, which the ASL's Catch turns into a held decision."""
+    import sys
+
+    from tutela.errors import LimitExceededError
+    from tutela.limits import SCAN_REPORT_MAX_BYTES
+
+    scan = handler("scan_media")
+    app = sys.modules[scan.__module__]
+    event = put(env, load_event("scan_media"), samples.photo(tmp_path / "p.jpg", (64, 48)).read_bytes())
+    real = app.scan_and_match
+
+    def padded(pad: int) -> Any:
+        def scan_and_match(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            return {**real(*args, **kwargs), "notes": ["x" * pad]}
+
+        return scan_and_match
+
+    base = len(json.dumps(scan(event, lambda_context)))
+    monkeypatch.setattr(app, "scan_and_match", padded(SCAN_REPORT_MAX_BYTES - base - 20))
+    assert len(json.dumps(scan(event, lambda_context))) <= SCAN_REPORT_MAX_BYTES  # at the share: carried
+    monkeypatch.setattr(app, "scan_and_match", padded(SCAN_REPORT_MAX_BYTES - base + 20))
+    with pytest.raises(LimitExceededError, match="scan report"):
+        scan(event, lambda_context)

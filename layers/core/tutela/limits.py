@@ -9,3 +9,9 @@ MAX_COMMENT_BATCH_CEILING = 64 * 1024**2  # what Act will ever read back of a ba
 MAX_COMMENTS_PER_BATCH = 20_000
 MAX_COMMENT_RESULTS_BYTES = 64 * 1024**2  # the staged per-comment results of one batch
 MAX_KEY_BYTES = 1024  # S3's own limit on a key
+# Step Functions carries at most 256 KiB of state; a state over it fails the execution with
+# States.DataLimitExceeded, which no States.ALL catcher matches: no decision, no dead letter. ScanMedia's
+# report is the one step output that grows with the content (faces, frames, labels): over its share it is
+# refused (a held decision) instead; the scrub report, the event and the record take the rest.
+STATE_MAX_BYTES = 256 * 1024
+SCAN_REPORT_MAX_BYTES = 160 * 1024
