@@ -65,6 +65,7 @@ class Storage(Protocol):
         if_absent: bool = False,
     ) -> bool: ...
     def read_bytes(self, ref: ObjectRef, *, max_bytes: int) -> bytes: ...
+    def read_version(self, ref: ObjectRef, *, max_bytes: int) -> bytes | None: ...
     def get_jsonl(self, bucket: str, key: str, *, max_bytes: int) -> list[Any]: ...
     def delete_version(self, ref: ObjectRef) -> None: ...
     def retire(self, ref: ObjectRef) -> bool: ...
@@ -95,6 +96,10 @@ def _meta(head: Mapping[str, Any] | None) -> dict[str, str]:
 def _holds(head: Mapping[str, Any] | None, expected: Mapping[str, str]) -> bool:
     meta = _meta(head)
     return head is not None and all(meta.get(k) == v for k, v in expected.items())
+
+
+# The action when the judged version was deleted by its id before Act: nothing published, held, final.
+GONE: dict[str, Any] = {"held": True, "gone": True}
 
 
 class CommentPlan(FrozenRecord):
@@ -209,21 +214,27 @@ class Actor:
                     metadata=meta,
                 )
         elif isinstance(staged.get("sha256"), str) and _size(staged.get("size")) is not None:
-            self._publish_rescrubbed(ref, staged, dst, meta)
+            if not self._publish_rescrubbed(ref, staged, dst, meta):
+                return dict(GONE)
         else:
             raise InvalidInputError("allow without a verified scrubbed copy: refusing to publish")
         return {"published": {"bucket": dst, "key": ref.key}}
 
     def _publish_rescrubbed(
         self, ref: ObjectRef, staged: Mapping[str, Any], dst: str, meta: dict[str, str]
-    ) -> None:
+    ) -> bool:
         """Scrub the original version again (the same deterministic, verifying function ScrubGeotags ran)
-        and publish the bytes only if they are exactly the ones ScrubGeotags verified (sha256 and size)."""
+        and publish the bytes only if they are exactly the ones ScrubGeotags verified (sha256 and size).
+        False when the version is gone (deleted by its id since it was judged) and nothing was published
+        for it: there is nothing to publish, and no retry or replay can change that."""
         from tutela.scrub import scrub_bytes  # lazy: only a media allow pays for the import
 
         if staged["size"] > RESCRUB_MAX_BYTES:
             raise InvalidInputError("a scrubbed copy this big must be staged: refusing to publish")
-        out, _ = scrub_bytes(self.s3.read_bytes(ref, max_bytes=RESCRUB_MAX_BYTES))
+        data = self.s3.read_version(ref, max_bytes=RESCRUB_MAX_BYTES)
+        if data is None:
+            return _holds(self.s3.head(dst, ref.key), meta)  # an earlier attempt published it, then it went
+        out, _ = scrub_bytes(data)
         if len(out) != staged["size"] or hashlib.sha256(out).hexdigest() != staged["sha256"]:
             raise InvalidInputError("the scrubbed bytes differ from the verified copy: refusing to publish")
         self._write_once(
@@ -239,6 +250,7 @@ class Actor:
                 if_absent=if_absent,
             ),
         )
+        return True
 
     def _write_once(
         self, bucket: str, key: str, meta: Mapping[str, str], write: Callable[[bool], bool]
@@ -278,7 +290,9 @@ class Actor:
         else:
             raise InvalidInputError("comment decision without results")
         inline = isinstance(ptr.get("inline"), list)
-        data = self.s3.read_bytes(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
+        data = self.s3.read_version(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
+        if data is None:  # deleted by its id since it was judged: no line of it can be published
+            return dict(GONE)
         plan = plan_comments(results, data)  # refuses results that do not match the batch
         self._comment_records(
             ref, decision, with_uploaded(with_text(results, data), data) if inline else results

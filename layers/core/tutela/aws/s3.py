@@ -114,6 +114,15 @@ class S3:
             raise LimitExceededError(f"object is {size} bytes; the limit is {max_bytes}")
         return bytes(resp["Body"].read())
 
+    def read_version(self, ref: ObjectRef, *, max_bytes: int) -> bytes | None:
+        """:meth:`read_bytes`, or None when that version is gone (deleted by its id, or expired)."""
+        try:
+            return self.read_bytes(ref, max_bytes=max_bytes)
+        except ClientError as exc:
+            if _not_found(exc):
+                return None
+            raise
+
     def get_jsonl(self, bucket: str, key: str, *, max_bytes: int) -> list[Any]:
         """JSON Lines this pipeline wrote itself (the staged per-comment results)."""
         raw = self.read_bytes(ObjectRef(bucket, key), max_bytes=max_bytes)
