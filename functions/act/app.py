@@ -23,7 +23,7 @@ def decided_ref(ref: ObjectRef, decision: dict[str, Any]) -> ObjectRef:
     """The object RecordDecision decided, named by the decision item's key: the event's key, or its
     ``unquote_plus`` form when that is what RecordDecision resolved (``S3.resolve``). No S3 request, and the
     same answer after the original is retired."""
-    decoded = ObjectRef(ref.bucket, unquote_plus(ref.key), ref.version_id, ref.size, ref.etag)
+    decoded = ObjectRef(ref.bucket, unquote_plus(ref.key), ref.version_id, ref.size, ref.etag, ref.sequencer)
     return decoded if decision.get("pk") == object_keys(decoded)["pk"] != object_keys(ref)["pk"] else ref
 
 

@@ -70,3 +70,22 @@ def test_a_comment_batch_deleted_before_act(
     [execution] = runner.deliver(up)
     assert execution["status"] == "SUCCEEDED", (execution.get("error"), str(execution.get("cause"))[:300])
     assert up.key not in dict(runner.published())
+
+
+def test_an_older_version_acted_on_last_does_not_replace_the_newer_copy(
+    runner: Runner, photo: Path, tmp_path: Path
+) -> None:
+    """v2 of a key lands while v1's execution is still running (or EventBridge delivers v1's event late:
+    it does not promise order), and v2's execution publishes first. v1's Act, last, must not put the
+    older upload back over the newer one."""
+    key = "media/post-m/replaced.jpg"
+    v1 = runner.upload(photo, key)
+    v2 = runner.upload(samples.photo(tmp_path / "other.jpg", size=(200, 150)), key)
+    [second] = runner.deliver(v2)
+    [first] = runner.deliver(v1)
+    assert first["status"] == second["status"] == "SUCCEEDED"
+    for up in (v1, v2):
+        [decision] = [v for k, v in items(runner, up).items() if k.count("#") == 1]
+        assert decision["verdict"] == "allow"
+    head = runner.s3.head_object(Bucket=runner.stack.outputs["PublishedBucketName"], Key=key)
+    assert head["Metadata"]["tutela-source-version"] == v2.version_id

@@ -9,7 +9,9 @@ at-least-once delivery can do - and must not produce a second decision.
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -39,6 +41,16 @@ class Upload:
     deliveries: int = 0
     executions: list[dict[str, Any]] = field(default_factory=list)
     etag: str | None = None  # from the upload's PutObject (else read with a HEAD at delivery)
+    # S3 orders the events of one key by the sequencer it assigns at the write, not at the delivery
+    sequencer: str = field(default_factory=lambda: next_sequencer())
+
+
+_SEQUENCE = itertools.count()
+
+
+def next_sequencer() -> str:
+    """An S3-style sequencer: hex, larger for a later write (of the same key)."""
+    return f"{time.time_ns():016X}{next(_SEQUENCE) % 65536:04X}"
 
 
 def key_for(path: Path) -> str:
@@ -48,10 +60,10 @@ def key_for(path: Path) -> str:
 
 
 def object_created_event(
-    bucket: str, key: str, version_id: str | None, size: int, etag: str
+    bucket: str, key: str, version_id: str | None, size: int, etag: str, sequencer: str | None = None
 ) -> dict[str, Any]:
     """The event S3 sends to EventBridge for a new object (shape of the real service's events)."""
-    obj: dict[str, Any] = {"key": key, "size": size, "etag": etag, "sequencer": uuid.uuid4().hex[:18].upper()}
+    obj: dict[str, Any] = {"key": key, "size": size, "etag": etag, "sequencer": sequencer or next_sequencer()}
     if version_id:
         obj["version-id"] = version_id
     return {
@@ -131,7 +143,9 @@ class Runner:
         if upload.etag is None:
             head = self.s3.head_object(Bucket=self.bucket, Key=upload.key, **self.ref(upload).version_args())
             upload.etag = str(head["ETag"]).strip('"')
-        event = object_created_event(self.bucket, upload.key, upload.version_id, upload.size, upload.etag)
+        event = object_created_event(
+            self.bucket, upload.key, upload.version_id, upload.size, upload.etag, upload.sequencer
+        )
         upload.deliveries += 1
         results = [self.stack.wait(arn) for arn in self.stack.deliver(event)]
         upload.executions.extend(results)

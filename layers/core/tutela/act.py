@@ -34,7 +34,7 @@ from tutela.comments.lines import CommentLine, parse_batch, split_batch
 from tutela.decision import action_item, action_keys, comment_items, event_detail, event_id
 from tutela.errors import InvalidInputError, TransientError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING, MAX_COMMENT_RESULTS_BYTES
-from tutela.objects import ObjectRef, quarantine_key
+from tutela.objects import ObjectRef, later, quarantine_key
 from tutela.record import FrozenRecord
 
 DECISION_EVENT = "Moderation Decision"
@@ -204,8 +204,12 @@ class Actor:
             raise InvalidInputError("refusing to publish under an unsafe key")
         dst = self.targets.published_bucket
         meta = {"tutela-decision": str(decision["sk"]), "tutela-source-version": ref.version_label}
+        meta.update(_ordered(ref))
         if staged.get("bucket") and staged.get("key"):  # big videos, post texts: a staged copy
-            if not _holds(self.s3.head(dst, ref.key), meta):
+            head = self.s3.head(dst, ref.key)
+            if _superseded(head, ref):
+                return {"superseded": {"bucket": dst, "key": ref.key}}
+            if not _holds(head, meta):
                 self.s3.copy(
                     ObjectRef(staged["bucket"], staged["key"], size=_size(staged.get("size"))),
                     dst,
@@ -214,30 +218,34 @@ class Actor:
                     metadata=meta,
                 )
         elif isinstance(staged.get("sha256"), str) and _size(staged.get("size")) is not None:
-            if not self._publish_rescrubbed(ref, staged, dst, meta):
+            done = self._publish_rescrubbed(ref, staged, dst, meta)
+            if done is None:
                 return dict(GONE)
+            if not done:
+                return {"superseded": {"bucket": dst, "key": ref.key}}
         else:
             raise InvalidInputError("allow without a verified scrubbed copy: refusing to publish")
         return {"published": {"bucket": dst, "key": ref.key}}
 
     def _publish_rescrubbed(
         self, ref: ObjectRef, staged: Mapping[str, Any], dst: str, meta: dict[str, str]
-    ) -> bool:
+    ) -> bool | None:
         """Scrub the original version again (the same deterministic, verifying function ScrubGeotags ran)
         and publish the bytes only if they are exactly the ones ScrubGeotags verified (sha256 and size).
-        False when the version is gone (deleted by its id since it was judged) and nothing was published
-        for it: there is nothing to publish, and no retry or replay can change that."""
+        None when the version is gone (deleted by its id since it was judged) and nothing was published
+        for it: there is nothing to publish, and no retry or replay can change that. False when a newer
+        upload of the key is published (``_write_once``)."""
         from tutela.scrub import scrub_bytes  # lazy: only a media allow pays for the import
 
         if staged["size"] > RESCRUB_MAX_BYTES:
             raise InvalidInputError("a scrubbed copy this big must be staged: refusing to publish")
         data = self.s3.read_version(ref, max_bytes=RESCRUB_MAX_BYTES)
-        if data is None:
-            return _holds(self.s3.head(dst, ref.key), meta)  # an earlier attempt published it, then it went
+        if data is None:  # an earlier attempt may have published it before it went
+            return True if _holds(self.s3.head(dst, ref.key), meta) else None
         out, _ = scrub_bytes(data)
         if len(out) != staged["size"] or hashlib.sha256(out).hexdigest() != staged["sha256"]:
             raise InvalidInputError("the scrubbed bytes differ from the verified copy: refusing to publish")
-        self._write_once(
+        return self._write_once(
             dst,
             ref.key,
             meta,
@@ -249,16 +257,31 @@ class Actor:
                 metadata=meta,
                 if_absent=if_absent,
             ),
+            ordered=ref,
         )
-        return True
 
     def _write_once(
-        self, bucket: str, key: str, meta: Mapping[str, str], write: Callable[[bool], bool]
-    ) -> None:
+        self,
+        bucket: str,
+        key: str,
+        meta: Mapping[str, str],
+        write: Callable[[bool], bool],
+        *,
+        ordered: ObjectRef | None = None,
+    ) -> bool:
         """One conditional PUT for a new key; if the key exists, HEAD it and write only when it does not hold
-        this decision's bytes yet (a retry writes nothing; a replaced upload overwrites the old copy)."""
-        if not write(True) and not _holds(self.s3.head(bucket, key), meta):
-            write(False)
+        this decision's bytes yet (a retry writes nothing; a replaced upload overwrites the old copy) and
+        is not, for a published copy (``ordered``: the upload it is of), a later upload's (events arrive
+        in any order: an older upload acted on last stays out). False when a later upload's copy is there."""
+        if write(True):
+            return True
+        head = self.s3.head(bucket, key)
+        if _holds(head, meta):
+            return True
+        if ordered is not None and _superseded(head, ordered):
+            return False
+        write(False)
+        return True
 
     def _quarantine_original(
         self, ref: ObjectRef, decision: Mapping[str, Any]
@@ -302,8 +325,10 @@ class Actor:
             if ref.key_problem():
                 raise InvalidInputError("refusing to publish under an unsafe key")
             dst = self.targets.published_bucket
-            self._put_once(b"\n".join(plan.published) + b"\n", dst, ref.key, decision)
-            action["published"] = {"bucket": dst, "key": ref.key, "comments": len(plan.published)}
+            if self._put_once(b"\n".join(plan.published) + b"\n", dst, ref.key, decision, ordered=ref):
+                action["published"] = {"bucket": dst, "key": ref.key, "comments": len(plan.published)}
+            else:
+                action["superseded"] = {"bucket": dst, "key": ref.key}
         if plan.quarantined:
             # Small batches: each blocked line's record keeps its uploaded bytes; only what did not fit there
             # (or a staged batch's lines) is written to the quarantine bucket.
@@ -332,15 +357,26 @@ class Actor:
         records = comment_items(ref, [r for r in judged if informative(r)], decided=decided, expires=expires)
         self.history.put_many(list(records))
 
-    def _put_once(self, body: bytes, bucket: str, key: str, decision: Mapping[str, Any]) -> None:
+    def _put_once(
+        self,
+        body: bytes,
+        bucket: str,
+        key: str,
+        decision: Mapping[str, Any],
+        *,
+        ordered: ObjectRef | None = None,
+    ) -> bool:
         meta = {"tutela-decision": str(decision["sk"]), "tutela-sha256": hashlib.sha256(body).hexdigest()}
-        self._write_once(
+        if ordered is not None:
+            meta.update(_ordered(ordered))
+        return self._write_once(
             bucket,
             key,
             meta,
             lambda if_absent: self.s3.put_bytes(
                 body, bucket, key, content_type="application/x-ndjson", metadata=meta, if_absent=if_absent
             ),
+            ordered=ordered,
         )
 
     # ------------------------------------------------------------------ events
@@ -365,6 +401,16 @@ def _final(decision: Mapping[str, Any], action: Mapping[str, Any]) -> bool:
     if decision.get("kind") == "media":
         return decision.get("verdict") == "allow"
     return decision.get("kind") == "comments" and not action.get("held_comments")
+
+
+def _ordered(ref: ObjectRef) -> dict[str, str]:
+    """A published copy names the write it is of (the event's sequencer), when the event said."""
+    return {"tutela-sequencer": ref.sequencer} if ref.sequencer else {}
+
+
+def _superseded(head: Mapping[str, Any] | None, ref: ObjectRef) -> bool:
+    """The published copy ``head`` is of a later upload of the key than ``ref``."""
+    return later(_meta(head).get("tutela-sequencer"), ref.sequencer)
 
 
 def _size(value: Any) -> int | None:

@@ -10,6 +10,7 @@ from tutela.errors import InvalidInputError, UnsafeKeyError
 from tutela.record import FrozenRecord
 
 Route = Literal["media", "comments", "posts", "other"]
+_HEX = re.compile("[0-9A-Fa-f]{1,64}")
 _CONTROL = re.compile("[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -25,7 +26,7 @@ def key_problem(key: str) -> str | None:
 
 
 class ObjectRef(FrozenRecord):
-    __slots__ = ("bucket", "etag", "key", "size", "version_id")
+    __slots__ = ("bucket", "etag", "key", "sequencer", "size", "version_id")
 
     def __init__(
         self,
@@ -34,6 +35,7 @@ class ObjectRef(FrozenRecord):
         version_id: str | None = None,
         size: int | None = None,
         etag: str | None = None,
+        sequencer: str | None = None,
     ) -> None:
         self.bucket = bucket
         self.key = key
@@ -42,6 +44,9 @@ class ObjectRef(FrozenRecord):
         # The event's ETag of this version: Act retires the original only while it is still the current
         # version (a conditional delete). Not part of the identity (==, hash).
         self.etag = etag
+        # The event's sequencer: which of two writes of the key came later (Act never puts an older upload's
+        # copy over a newer one's: events arrive in any order). Not part of the identity either.
+        self.sequencer = sequencer
 
     def _identity(self) -> tuple[str, str, str | None, int | None]:
         return (self.bucket, self.key, self.version_id, self.size)
@@ -66,13 +71,14 @@ class ObjectRef(FrozenRecord):
         if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
             raise InvalidInputError("bucket name and object key must be non-empty strings")
         version = obj.get("version-id") or obj.get("versionId")
-        size, etag = obj.get("size"), obj.get("etag")
+        size, etag, sequencer = obj.get("size"), obj.get("etag"), obj.get("sequencer")
         return cls(
             bucket,
             key,
             str(version) if version else None,
             int(size) if size is not None else None,
             etag if isinstance(etag, str) and etag else None,
+            sequencer if isinstance(sequencer, str) and _HEX.fullmatch(sequencer) else None,
         )
 
     @property
@@ -133,3 +139,12 @@ def version_id_of(label: object) -> str | None:
     unversioned object's version ``"null"``, which is no version id. With :func:`version_args` and
     ``version_label``, the only code that knows that name."""
     return None if label is None or label == "null" else str(label)
+
+
+def later(a: str | None, b: str | None) -> bool:
+    """Is sequencer ``a`` a later write of the same key than ``b``? S3: pad the shorter with leading zeros,
+    then the greater is the later. Unknown either way: False."""
+    if not a or not b:
+        return False
+    n = max(len(a), len(b))
+    return a.upper().zfill(n) > b.upper().zfill(n)

@@ -47,7 +47,7 @@ class S3:
         alt = unquote_plus(ref.key)
         if alt == ref.key or self.head(ref.bucket, ref.key, ref.version_id) is not None:
             return ref
-        decoded = ObjectRef(ref.bucket, alt, ref.version_id, ref.size, ref.etag)
+        decoded = ObjectRef(ref.bucket, alt, ref.version_id, ref.size, ref.etag, ref.sequencer)
         if self.head(ref.bucket, alt, ref.version_id) is not None:
             return decoded
         if known is not None and not known(ref) and known(decoded):
@@ -66,7 +66,7 @@ class S3:
         except ClientError as exc:
             if alt == ref.key or not _not_found(exc):
                 raise
-        decoded = ObjectRef(ref.bucket, alt, ref.version_id, ref.size, ref.etag)
+        decoded = ObjectRef(ref.bucket, alt, ref.version_id, ref.size, ref.etag, ref.sequencer)
         return decoded, read(decoded)
 
     @staticmethod
@@ -75,7 +75,7 @@ class S3:
         is none, or it is neither the event's key nor its decoded form (then the step resolves it itself)."""
         if not isinstance(key, str) or key not in (ref.key, unquote_plus(ref.key)):
             return None
-        return ObjectRef(ref.bucket, key, ref.version_id, ref.size, ref.etag)
+        return ObjectRef(ref.bucket, key, ref.version_id, ref.size, ref.etag, ref.sequencer)
 
     def size(self, ref: ObjectRef) -> int:
         head = self.client.head_object(Bucket=ref.bucket, Key=ref.key, **ref.version_args())  # type: ignore[arg-type]
