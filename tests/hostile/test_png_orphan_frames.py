@@ -18,7 +18,6 @@ from tutela.scrub import scrub_bytes
 Image = pytest.importorskip("PIL.Image")
 
 
-@pytest.mark.xfail(strict=True, reason="scrub/png: fcTL/fdAT kept in a PNG without acTL")
 def test_frame_chunks_of_a_png_without_actl_are_not_published() -> None:
     frames = [Image.new("RGB", (64, 48), c) for c in ((90, 90, 90), (200, 150, 120))]
     buf = io.BytesIO()

@@ -42,13 +42,15 @@ def _webp(colour: tuple[int, int, int], **kw: object) -> bytes:
 VP8X = b"VP8X" + struct.pack("<I", 10) + bytes(4) + (63).to_bytes(3, "little") + (47).to_bytes(3, "little")
 
 
-@pytest.mark.xfail(strict=True, reason="scrub/webp, layout: a second VP8/VP8L chunk is copied")
 @pytest.mark.parametrize("first", ["lossless", "lossy", "extended"])
 def test_a_second_bitstream_is_not_published(first: str) -> None:
     hidden = _chunks(_webp((200, 150, 120), lossless=True))[0]
     shown = _chunks(_webp((90, 90, 90), lossless=first != "lossy", quality=90))[0]
     data = _riff([VP8X, shown, hidden] if first == "extended" else [shown, hidden])
-    assert Image.open(io.BytesIO(data)).convert("RGB").getpixel((0, 0)) == (90, 90, 90)  # what is scanned
+    try:  # what is scanned: the first bitstream (libwebp refuses the extended file outright: held there)
+        assert Image.open(io.BytesIO(data)).convert("RGB").getpixel((0, 0)) == (90, 90, 90)
+    except OSError:
+        assert first == "extended"
     try:
         published, _report = scrub_bytes(data)
     except TutelaError:  # refused (held): an acceptable outcome
