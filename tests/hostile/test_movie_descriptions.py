@@ -90,7 +90,6 @@ def with_jpeg_description(base: bytes, jpegs: list[bytes], w: int, h: int) -> by
     return _ser(top)
 
 
-@pytest.mark.xfail(strict=True, reason="scrub/isobmff.movie_coverage_problem: a second sample description")
 def test_frames_of_a_second_sample_description_are_scanned_or_held(tmp_path: Path) -> None:
     data_mod = pytest.importorskip("skimage.data")
     face = cv2.resize(cv2.cvtColor(data_mod.astronaut(), cv2.COLOR_RGB2BGR), (256, 256))
