@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -89,6 +91,104 @@ def alpha_views(img: Any) -> list[Any]:
     over_black = (rgb * a + 127) // 255
     over_white = (rgb * a + 255 * (255 - a) + 127) // 255
     return [over_black.astype(np.uint8), over_white.astype(np.uint8)]
+
+
+# A colour-managed viewer (browsers, phone galleries) shows the pixels through the image's ICC profile.
+# Within this many levels of the raw pixels (every probe colour, or every pixel of a frame) it is the same
+# picture; beyond, the viewer's picture is scanned too.
+DISPLAY_TOLERANCE = 8
+# Where each format carries a profile (TIFF tag 34675 and HEIF colr boxes: checked by opening the file).
+_PROFILE_MARKS = {"jpeg": b"ICC_PROFILE\x00", "png": b"iCCP", "webp": b"ICCP"}
+
+
+@dataclass(frozen=True)
+class DisplayTransform:
+    """The embedded profile to sRGB, as littlecms builds it: ``mode`` is the profile's input ("RGB"/"L")."""
+
+    transform: Any
+    mode: str
+
+
+def display_transform(data: bytes, media: MediaType) -> DisplayTransform | None:
+    """How a colour-managed viewer maps this still's pixels: its ICC profile to sRGB, or None when it has no
+    profile, a profile littlecms cannot read (viewers drop those too), or one that shows the raw pixels (sRGB,
+    what cameras embed). A profile that changes the picture in a way not reproducible on decoded BGR
+    (CMYK, Lab, ...) is refused: the raw decode is not what a viewer shows."""
+    mark = _PROFILE_MARKS.get(media.name)
+    if mark is not None and mark not in data:
+        return None
+    icc = _icc_bytes(data, media)
+    if not icc:
+        return None
+    from PIL import ImageCms
+
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        space = str(src.profile.xcolor_space).strip()
+        mode = {"RGB": "RGB", "GRAY": "L"}.get(space)
+        if mode is None:
+            kind = space or "unknown"
+            raise UnsupportedMediaError(f"{media.name} with a {kind} colour profile is not supported")
+        transform = ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), mode, "RGB")
+    except ImageCms.PyCMSError:
+        return None
+    shown = DisplayTransform(transform, mode)
+    return None if _managed(_probe(mode), shown) is None else shown
+
+
+def colour_views(img: Any, shown: DisplayTransform | None) -> list[Any]:
+    """A BGR view, and what a colour-managed viewer shows of it when that is another picture."""
+    managed = _managed(img, shown) if shown is not None else None
+    return [img] if managed is None else [img, managed]
+
+
+def _managed(img: Any, shown: DisplayTransform) -> Any | None:
+    """``img`` (BGR) through the profile, or None when no pixel moves more than DISPLAY_TOLERANCE."""
+    import numpy as np
+    from PIL import Image, ImageCms
+
+    cv = cv2()
+    if shown.mode == "L":
+        pil = Image.fromarray(cv.cvtColor(img, cv.COLOR_BGR2GRAY), "L")
+    else:
+        pil = Image.fromarray(np.ascontiguousarray(img[..., ::-1]), "RGB")
+    out = cv.cvtColor(np.asarray(ImageCms.applyTransform(pil, shown.transform)), cv.COLOR_RGB2BGR)
+    if int(cv.absdiff(out, img).max()) <= DISPLAY_TOLERANCE:
+        return None
+    return out
+
+
+def _probe(mode: str) -> Any:
+    """Every 17th level of each channel (4,096 colours), or every grey level, as a BGR image."""
+    import numpy as np
+
+    if mode == "L":
+        return np.repeat(np.arange(256, dtype=np.uint8).reshape(16, 16, 1), 3, axis=2)
+    levels = np.arange(0, 256, 17, dtype=np.uint8)
+    b, g, r = np.meshgrid(levels, levels, levels, indexing="ij")
+    return np.ascontiguousarray(np.stack([b, g, r], axis=-1).reshape(64, 64, 3))
+
+
+def _icc_bytes(data: bytes, media: MediaType) -> bytes | None:
+    """The embedded profile as a viewer assembles it (JPEG APP2 chunks joined in sequence, PNG iCCP
+    inflated, WebP ICCP, TIFF tag 34675, HEIF colr): from a header read, no pixels decoded."""
+    import warnings
+
+    try:
+        if media.name in ("heif", "avif"):
+            icc = _heif_module().open_heif(data, convert_hdr_to_8bit=True).info.get("icc_profile")
+        else:
+            from PIL import Image
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # size limits were enforced before any decoder ran
+                with Image.open(io.BytesIO(data)) as im:
+                    icc = im.info.get("icc_profile")
+    except ImportError as exc:
+        raise VisionUnavailableError("Pillow is needed to read colour profiles (the vision layer)") from exc
+    except Exception:  # a header Pillow cannot read: OpenCV decides whether the image decodes
+        return None
+    return bytes(icc) if icc else None
 
 
 def reduction_for(width: int, height: int, target: int) -> int:
