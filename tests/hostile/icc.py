@@ -19,9 +19,10 @@ def srgb_to_linear(v: float) -> float:
 
 
 def rgb_profile(
-    curve: Sequence[float], primaries: Sequence[tuple[float, float, float]] = SRGB_PRIMARIES
+    curve: Sequence[float], primaries: Sequence[tuple[float, float, float]] = SRGB_PRIMARIES, pad: int = 0
 ) -> bytes:
-    """A display profile whose three channels share ``curve`` (256 linear values in 0..1)."""
+    """A display profile whose three channels share ``curve`` (256 linear values in 0..1); ``pad`` bytes of
+    a private tag make it bigger without changing what it does."""
     table = b"".join(struct.pack(">H", round(v * 65535)) for v in curve)
     trc = b"curv\0\0\0\0" + struct.pack(">I", len(curve)) + table
     desc = b"desc\0\0\0\0" + struct.pack(">I", 5) + b"test\0" + b"\0" * 78
@@ -30,6 +31,8 @@ def rgb_profile(
         (b"rXYZ", _xyz(*primaries[0])), (b"gXYZ", _xyz(*primaries[1])), (b"bXYZ", _xyz(*primaries[2])),
         (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc), (b"cprt", b"text\0\0\0\0none\0"),
     ]  # fmt: skip
+    if pad:
+        tags.append((b"zpad", b"zpad\0\0\0\0" + b"\0" * pad))
     off = 128 + 4 + 12 * len(tags)
     table, data = b"", b""
     for sig, body in tags:
@@ -45,9 +48,9 @@ def rgb_profile(
     return header + struct.pack(">I", len(tags)) + table + data
 
 
-def negative_profile() -> bytes:
+def negative_profile(pad: int = 0) -> bytes:
     """Device value v is shown as the sRGB value 255 - v: the raw pixels are a negative of what is seen."""
-    return rgb_profile([srgb_to_linear(1 - i / 255) for i in range(256)])
+    return rgb_profile([srgb_to_linear(1 - i / 255) for i in range(256)], pad=pad)
 
 
 def srgb_like_profile() -> bytes:

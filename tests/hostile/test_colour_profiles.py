@@ -73,6 +73,17 @@ def test_a_face_drawn_by_the_colour_profile_is_found(
         assert (scan["image"]["width"], scan["image"]["height"]) == (512, 512)
 
 
+@pytest.mark.parametrize(("fmt", "suffix", "kw"), FORMATS)
+def test_a_big_profile_is_applied_too(
+    astronaut_rgb: Any, tmp_path: Path, fmt: str, suffix: str, kw: dict[str, Any]
+) -> None:
+    """4 MiB: over Pillow's 1 MiB cap for a PNG iCCP (a viewer applies it; the layout's cap is 8 MiB)."""
+    data = _encode(255 - astronaut_rgb, fmt, negative_profile(pad=4 << 20), **kw)
+    p = tmp_path / f"negative_big{suffix}"
+    p.write_bytes(data)
+    assert scan_file(p, backend="local").to_dict()["Faces"], "the face a colour-managed viewer shows"
+
+
 def test_skin_shown_through_a_channel_swapping_profile_is_scanned(astronaut_rgb: Any, tmp_path: Path) -> None:
     scene = _body_scene(astronaut_rgb)
     plain = tmp_path / "plain.jpg"

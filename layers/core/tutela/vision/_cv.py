@@ -174,6 +174,8 @@ def _icc_bytes(data: bytes, media: MediaType) -> bytes | None:
     inflated, WebP ICCP, TIFF tag 34675, HEIF colr): from a header read, no pixels decoded."""
     import warnings
 
+    if media.name == "png":
+        return _png_icc(data)
     try:
         if media.name in ("heif", "avif"):
             icc = _heif_module().open_heif(data, convert_hdr_to_8bit=True).info.get("icc_profile")
@@ -189,6 +191,24 @@ def _icc_bytes(data: bytes, media: MediaType) -> bytes | None:
     except Exception:  # a header Pillow cannot read: OpenCV decides whether the image decodes
         return None
     return bytes(icc) if icc else None
+
+
+def _png_icc(data: bytes) -> bytes | None:
+    """The first ``iCCP`` before the image data, as libpng takes it, inflated with the layout's 8 MiB cap
+    (Pillow stops at 1 MiB and would drop a profile a viewer applies). The layout has checked the chunks."""
+    from tutela.scrub.layout import MAX_ICC_BYTES, inflate_capped
+
+    pos = 8
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        ctype = data[pos + 4 : pos + 8]
+        if ctype in (b"IDAT", b"IEND"):
+            return None
+        if ctype == b"iCCP":
+            _name, sep, rest = data[pos + 8 : pos + 8 + length].partition(b"\x00")
+            return inflate_capped(rest[1:], MAX_ICC_BYTES, "PNG iCCP profile") if sep and rest else None
+        pos += 12 + length
+    return None
 
 
 def reduction_for(width: int, height: int, target: int) -> int:
