@@ -122,3 +122,59 @@ def test_a_profile_that_shows_the_raw_pixels_adds_no_view(astronaut_rgb: Any) ->
     data = _encode(255 - astronaut_rgb, "JPEG", negative_profile(), quality=95)
     media = sniff(data[:64])
     assert media is not None and _cv.display_transform(data, media) is not None
+
+
+def _png_with_chunks(rgb: Any, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    import struct
+    import zlib
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buf, "PNG")
+    png = buf.getvalue()
+    extra = b"".join(
+        struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d)) for t, d in chunks
+    )
+    return png[:33] + extra + png[33:]  # after IHDR
+
+
+def _labels(p: Path) -> set[str]:
+    return {lb["Name"] for lb in scan_file(p, backend="local").to_dict()["ModerationLabels"]}
+
+
+def test_skin_shown_bright_by_a_png_gamma_is_scanned(astronaut_rgb: Any, tmp_path: Path) -> None:
+    """``gAMA`` 1.818 (browsers apply it without iCCP/sRGB): shown ~ raw ** 0.25, so the raw pixels are the
+    picture ** 4, dark enough that the skin statistic misses what the viewer shows bright."""
+    import struct
+
+    scene = _body_scene(astronaut_rgb)
+    plain = tmp_path / "plain.png"
+    plain.write_bytes(_png_with_chunks(scene, []))
+    want = _labels(plain)
+    assert "Swimwear or Underwear" in want
+    dark = np.round((scene / 255.0) ** 4 * 255).astype(np.uint8)
+    p = tmp_path / "gamma.png"
+    p.write_bytes(_png_with_chunks(dark, [(b"gAMA", struct.pack(">I", 181818))]))
+    assert want <= _labels(p), "skin a viewer shows through the PNG's gamma was not scanned"
+
+
+def test_skin_shown_through_swapped_png_chromaticities_is_scanned(astronaut_rgb: Any, tmp_path: Path) -> None:
+    import struct
+
+    scene = _body_scene(astronaut_rgb)
+    srgb = (31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
+    swapped = srgb[:2] + srgb[6:8] + srgb[4:6] + srgb[2:4]  # red and blue primaries exchanged
+    p = tmp_path / "chrm.png"
+    chunks = [(b"gAMA", struct.pack(">I", 45455)), (b"cHRM", struct.pack(">8I", *swapped))]
+    p.write_bytes(_png_with_chunks(np.ascontiguousarray(scene[..., ::-1]), chunks))
+    assert "Swimwear or Underwear" in _labels(p), "skin a viewer shows through cHRM was not scanned"
+
+
+def test_the_usual_png_gamma_adds_no_view(astronaut_rgb: Any) -> None:
+    import struct
+
+    from tutela.sniff import sniff
+    from tutela.vision import _cv
+
+    data = _png_with_chunks(astronaut_rgb, [(b"gAMA", struct.pack(">I", 45455))])  # what many encoders write
+    media = sniff(data[:64])
+    assert media is not None and _cv.display_transform(data, media) is None

@@ -95,10 +95,11 @@ def alpha_views(img: Any) -> list[Any]:
 
 # A colour-managed viewer (browsers, phone galleries) shows the pixels through the image's ICC profile.
 # Within this many levels of the raw pixels (every probe colour, or every pixel of a frame) it is the same
-# picture; beyond, the viewer's picture is scanned too.
-DISPLAY_TOLERANCE = 8
+# picture; beyond, the viewer's picture is scanned too. (A PNG's usual gAMA 45455, a pure 2.2 power, is 9
+# levels off sRGB's curve in the shadows; the hostile shapes tested move colours by 100+.)
+DISPLAY_TOLERANCE = 12
 # Where each format carries a profile (TIFF tag 34675 and HEIF colr boxes: checked by opening the file).
-_PROFILE_MARKS = {"jpeg": b"ICC_PROFILE\x00", "png": b"iCCP", "webp": b"ICCP"}
+_PROFILE_MARKS = {"jpeg": b"ICC_PROFILE\x00", "webp": b"ICCP"}  # PNG: its chunks are walked
 
 
 @dataclass(frozen=True)
@@ -194,21 +195,76 @@ def _icc_bytes(data: bytes, media: MediaType) -> bytes | None:
 
 
 def _png_icc(data: bytes) -> bytes | None:
-    """The first ``iCCP`` before the image data, as libpng takes it, inflated with the layout's 8 MiB cap
-    (Pillow stops at 1 MiB and would drop a profile a viewer applies). The layout has checked the chunks."""
+    """The profile a colour-managed viewer applies to a PNG, from the chunks before the image data (the layout
+    has checked them): the first ``iCCP`` as libpng takes it, inflated with the layout's 8 MiB cap (Pillow
+    stops at 1 MiB, a viewer does not); else nothing for ``sRGB``; else ``gAMA``/``cHRM`` as a matrix/TRC
+    profile (browsers apply them: a large file gamma shows a dark encoding bright)."""
     from tutela.scrub.layout import MAX_ICC_BYTES, inflate_capped
 
-    pos = 8
+    pos, gamma, chrm = 8, 0, b""
     while pos + 8 <= len(data):
         length = int.from_bytes(data[pos : pos + 4], "big")
-        ctype = data[pos + 4 : pos + 8]
+        ctype, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
         if ctype in (b"IDAT", b"IEND"):
-            return None
+            break
         if ctype == b"iCCP":
-            _name, sep, rest = data[pos + 8 : pos + 8 + length].partition(b"\x00")
+            _name, sep, rest = body.partition(b"\x00")
             return inflate_capped(rest[1:], MAX_ICC_BYTES, "PNG iCCP profile") if sep and rest else None
+        if ctype == b"sRGB":
+            return None
+        if ctype == b"gAMA" and length == 4 and not gamma:
+            gamma = int.from_bytes(body, "big")
+        elif ctype == b"cHRM" and length == 32 and not chrm:
+            chrm = body
         pos += 12 + length
-    return None
+    if not 16 <= gamma <= 625_000_000:  # libpng's range; outside it the chunk is ignored
+        gamma = 45455 if chrm else 0
+    return _gamma_profile(gamma / 100_000, chrm) if gamma else None
+
+
+_SRGB_CHRM = (31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)  # white, red, green, blue x/y * 1e5
+_BRADFORD = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.0389, -0.0685, 1.0296))
+_D50 = (0.9642, 1.0, 0.8249)
+
+
+def _gamma_profile(file_gamma: float, chrm: bytes) -> bytes | None:
+    """A v2 matrix/TRC display profile for a PNG's file gamma (linear = v ** (1 / gamma)) and chromaticities
+    (sRGB's without ``cHRM``), primaries adapted to D50 with Bradford as ICC requires."""
+    import struct
+
+    import numpy as np
+
+    c = [v / 100_000 for v in (struct.unpack(">8I", chrm) if chrm else _SRGB_CHRM)]
+    try:
+        with np.errstate(all="raise"):
+            xyz = [np.array([x / y, 1.0, (1 - x - y) / y]) for x, y in zip(c[0::2], c[1::2], strict=True)]
+            white, prims = xyz[0], np.column_stack(xyz[1:])
+            m = prims * np.linalg.solve(prims, white)
+            brad = np.array(_BRADFORD)
+            adapt = np.linalg.inv(brad) @ np.diag((brad @ np.array(_D50)) / (brad @ white)) @ brad
+            cols = adapt @ m
+    except (FloatingPointError, ZeroDivisionError, np.linalg.LinAlgError):
+        return None  # degenerate chromaticities: libpng rejects them
+    if not np.isfinite(cols).all() or np.abs(cols).max() >= 32767:
+        return None
+
+    def xyz_tag(v: Any) -> bytes:
+        return b"XYZ \0\0\0\0" + b"".join(struct.pack(">i", round(float(f) * 65536)) for f in v)
+
+    curve = (np.arange(256) / 255.0) ** (1 / file_gamma)
+    trc = b"curv\0\0\0\0" + struct.pack(">I", 256) + np.round(curve * 65535).astype(">u2").tobytes()
+    tags = [(b"wtpt", xyz_tag(_D50)), (b"rXYZ", xyz_tag(cols[:, 0])), (b"gXYZ", xyz_tag(cols[:, 1])),
+            (b"bXYZ", xyz_tag(cols[:, 2])), (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc)]  # fmt: skip
+    off = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, tag in tags:
+        table += sig + struct.pack(">II", off + len(body), len(tag))
+        body += tag + b"\0" * (-len(tag) % 4)
+    header = (
+        struct.pack(">I", off + len(body)) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+        + b"\0" * 12 + b"acsp" + b"\0" * 28 + xyz_tag(_D50)[8:] + b"\0" * 48
+    )  # fmt: skip
+    return header + struct.pack(">I", len(tags)) + table + body
 
 
 def reduction_for(width: int, height: int, target: int) -> int:
