@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from tests.hostile.icc import negative_profile, srgb_like_profile, swapped_profile
+from tests.hostile.icc import (
+    negative_profile,
+    rgb_profile,
+    srgb_like_profile,
+    srgb_to_linear,
+    swapped_profile,
+)
 from tutela.scrub import scrub_bytes
 from tutela.vision import scan_file
 
@@ -109,19 +115,43 @@ def test_a_multi_frame_image_is_scanned_as_displayed_too(astronaut_rgb: Any, tmp
     assert scan["frames"] == 2 and scan["Faces"]
 
 
-def test_a_profile_that_shows_the_raw_pixels_adds_no_view(astronaut_rgb: Any) -> None:
-    """An sRGB(-like) profile, what cameras embed, shows the raw pixels: scanned once, as before."""
+def _views(data: bytes) -> int:
+    """How many pictures the scan takes of this still: 1 (raw) or 2 (raw and as a viewer shows it)."""
     from tutela.sniff import sniff
     from tutela.vision import _cv
 
-    for profile in (srgb_like_profile(), ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()):
-        data = _encode(astronaut_rgb, "JPEG", profile, quality=95)
-        media = sniff(data[:64])
-        assert media is not None
-        assert _cv.display_transform(data, media) is None
-    data = _encode(255 - astronaut_rgb, "JPEG", negative_profile(), quality=95)
     media = sniff(data[:64])
-    assert media is not None and _cv.display_transform(data, media) is not None
+    assert media is not None
+    img = _cv.fit(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), _cv.FRAME_SIDE)
+    return len(_cv.colour_views(img, _cv.display_transform(data, media)))
+
+
+def test_a_profile_that_shows_the_raw_pixels_adds_no_view(astronaut_rgb: Any) -> None:
+    """An sRGB(-like) profile, what cameras embed, shows the raw pixels: scanned once, as before."""
+    for profile in (srgb_like_profile(), ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()):
+        assert _views(_encode(astronaut_rgb, "JPEG", profile, quality=95)) == 1
+    assert _views(_encode(255 - astronaut_rgb, "JPEG", negative_profile(), quality=95)) == 2
+
+
+# The D50-adapted colorants their published profiles carry (Apple's Display P3; Adobe RGB (1998)).
+P3_D50 = ((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841))
+ADOBE_D50 = ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446))
+
+
+@pytest.mark.parametrize("space", ["display-p3", "display-p3-gamma-2.2", "adobe-rgb"])
+def test_a_wide_gamut_photo_is_scanned_once(space: str) -> None:
+    """Every recent phone tags its photos Display P3, cameras Adobe RGB: a viewer shows them more saturated
+    than the raw pixels (up to ~120 levels on saturated colours), the same picture. A second scan of each
+    would double the vision calls for most uploads."""
+    data_mod = pytest.importorskip("skimage.data")
+    if space == "adobe-rgb":
+        profile = rgb_profile([(i / 255) ** (563 / 256) for i in range(256)], ADOBE_D50)
+    else:
+        curve = [srgb_to_linear(i / 255) if space == "display-p3" else (i / 255) ** 2.2 for i in range(256)]
+        profile = rgb_profile(curve, P3_D50)
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "retina", "colorwheel"):
+        rgb = np.ascontiguousarray(getattr(data_mod, name)()[..., :3])
+        assert _views(_encode(rgb, "JPEG", profile, quality=92)) == 1, name
 
 
 def _png_with_chunks(rgb: Any, chunks: list[tuple[bytes, bytes]]) -> bytes:
@@ -172,9 +202,5 @@ def test_skin_shown_through_swapped_png_chromaticities_is_scanned(astronaut_rgb:
 def test_the_usual_png_gamma_adds_no_view(astronaut_rgb: Any) -> None:
     import struct
 
-    from tutela.sniff import sniff
-    from tutela.vision import _cv
-
     data = _png_with_chunks(astronaut_rgb, [(b"gAMA", struct.pack(">I", 45455))])  # what many encoders write
-    media = sniff(data[:64])
-    assert media is not None and _cv.display_transform(data, media) is None
+    assert _views(data) == 1

@@ -94,9 +94,10 @@ def alpha_views(img: Any) -> list[Any]:
 
 
 # A colour-managed viewer (browsers, phone galleries) shows the pixels through the image's ICC profile.
-# Within this many levels of the raw pixels (every probe colour, or every pixel of a frame) it is the same
-# picture; beyond, the viewer's picture is scanned too. (A PNG's usual gAMA 45455, a pure 2.2 power, is 9
-# levels off sRGB's curve in the shadows; the hostile shapes tested move colours by 100+.)
+# Within this many levels of the raw pixels (every pixel of the frame), or of a standard wide-gamut space's
+# rendering of them (_managed), it is the same picture; beyond, the viewer's picture is scanned too. (A PNG's
+# usual gAMA 45455, a pure 2.2 power, is 9 levels off sRGB's curve in the shadows; the hostile shapes tested
+# move colours by 100+.)
 DISPLAY_TOLERANCE = 12
 # Where each format carries a profile (TIFF tag 34675 and HEIF colr boxes: checked by opening the file).
 _PROFILE_MARKS = {"jpeg": b"ICC_PROFILE\x00", "webp": b"ICCP"}  # PNG: its chunks are walked
@@ -112,9 +113,9 @@ class DisplayTransform:
 
 def display_transform(data: bytes, media: MediaType) -> DisplayTransform | None:
     """How a colour-managed viewer maps this still's pixels: its ICC profile to sRGB, or None when it has no
-    profile, a profile littlecms cannot read (viewers drop those too), or one that shows the raw pixels (sRGB,
-    what cameras embed). A profile that changes the picture in a way not reproducible on decoded BGR
-    (CMYK, Lab, ...) is refused: the raw decode is not what a viewer shows."""
+    profile or one littlecms cannot read (viewers drop those too). Whether that shows another picture is
+    judged per frame (``colour_views``). A profile that changes the picture in a way not reproducible on
+    decoded BGR (CMYK, Lab, ...) is refused: the raw decode is not what a viewer shows."""
     mark = _PROFILE_MARKS.get(media.name)
     if mark is not None and mark not in data:
         return None
@@ -133,8 +134,7 @@ def display_transform(data: bytes, media: MediaType) -> DisplayTransform | None:
         transform = ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), mode, "RGB")
     except ImageCms.PyCMSError:
         return None
-    shown = DisplayTransform(transform, mode)
-    return None if _managed(_probe(mode), shown) is None else shown
+    return DisplayTransform(transform, mode)
 
 
 def colour_views(img: Any, shown: DisplayTransform | None) -> list[Any]:
@@ -144,30 +144,57 @@ def colour_views(img: Any, shown: DisplayTransform | None) -> list[Any]:
 
 
 def _managed(img: Any, shown: DisplayTransform) -> Any | None:
-    """``img`` (BGR) through the profile, or None when no pixel moves more than DISPLAY_TOLERANCE."""
+    """``img`` (BGR) through the profile, or None when that is the same picture: no pixel moves more than
+    DISPLAY_TOLERANCE, or the view matches, within it, this image as one of the standard wide-gamut spaces
+    shows it (Display P3 from every recent phone, Adobe RGB from cameras: a colourimetric re-encoding of the
+    raw pixels, more saturated, never another picture). Judged on this image's own pixels, not on probe
+    colours: a profile's lookup table can hold nodes between any probe grid."""
+    cv = cv2()
+    out = _apply(img, shown.transform, shown.mode)
+    if int(cv.absdiff(out, img).max()) <= DISPLAY_TOLERANCE:
+        return None
+    if shown.mode == "RGB":
+        for ref in _standard_transforms():
+            if int(cv.absdiff(out, _apply(img, ref, "RGB")).max()) <= DISPLAY_TOLERANCE:
+                return None
+    return out
+
+
+def _apply(img: Any, transform: Any, mode: str) -> Any:
     import numpy as np
     from PIL import Image, ImageCms
 
     cv = cv2()
-    if shown.mode == "L":
+    if mode == "L":
         pil = Image.fromarray(cv.cvtColor(img, cv.COLOR_BGR2GRAY), "L")
     else:
         pil = Image.fromarray(np.ascontiguousarray(img[..., ::-1]), "RGB")
-    out = cv.cvtColor(np.asarray(ImageCms.applyTransform(pil, shown.transform)), cv.COLOR_RGB2BGR)
-    if int(cv.absdiff(out, img).max()) <= DISPLAY_TOLERANCE:
-        return None
-    return out
+    return cv.cvtColor(np.asarray(ImageCms.applyTransform(pil, transform)), cv.COLOR_RGB2BGR)
 
 
-def _probe(mode: str) -> Any:
-    """Every 17th level of each channel (4,096 colours), or every grey level, as a BGR image."""
-    import numpy as np
+# Display P3 (DCI-P3 primaries, D65) and Adobe RGB (1998) (its primaries, D65, gamma 563/256).
+_P3_CHRM = (31270, 32900, 68000, 32000, 26500, 69000, 15000, 6000)
+_ADOBE_CHRM = (31270, 32900, 64000, 33000, 21000, 71000, 15000, 6000)
+_STANDARD: list[Any] = []
 
-    if mode == "L":
-        return np.repeat(np.arange(256, dtype=np.uint8).reshape(16, 16, 1), 3, axis=2)
-    levels = np.arange(0, 256, 17, dtype=np.uint8)
-    b, g, r = np.meshgrid(levels, levels, levels, indexing="ij")
-    return np.ascontiguousarray(np.stack([b, g, r], axis=-1).reshape(64, 64, 3))
+
+def _standard_transforms() -> list[Any]:
+    """littlecms transforms from the standard wide-gamut spaces to sRGB, built once per process."""
+    if not _STANDARD:
+        import numpy as np
+        from PIL import ImageCms
+
+        v = np.arange(1024) / 1023.0
+        srgb_curve = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+        srgb = ImageCms.createProfile("sRGB")
+        # Display P3 with sRGB's curve (Apple's) and with a 2.2 power (other writers' "P3 D65"): the two
+        # renderings are up to ~20 levels apart in the shadows, past the tolerance.
+        for chrm, curve in ((_P3_CHRM, srgb_curve), (_P3_CHRM, v**2.2), (_ADOBE_CHRM, v ** (563 / 256))):
+            icc = _matrix_profile(chrm, curve)
+            assert icc is not None  # fixed, valid chromaticities
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            _STANDARD.append(ImageCms.buildTransform(src, srgb, "RGB", "RGB"))
+    return _STANDARD
 
 
 def _icc_bytes(data: bytes, media: MediaType) -> bytes | None:
@@ -229,12 +256,23 @@ _D50 = (0.9642, 1.0, 0.8249)
 
 def _gamma_profile(file_gamma: float, chrm: bytes) -> bytes | None:
     """A v2 matrix/TRC display profile for a PNG's file gamma (linear = v ** (1 / gamma)) and chromaticities
-    (sRGB's without ``cHRM``), primaries adapted to D50 with Bradford as ICC requires."""
+    (sRGB's without ``cHRM``)."""
     import struct
 
     import numpy as np
 
-    c = [v / 100_000 for v in (struct.unpack(">8I", chrm) if chrm else _SRGB_CHRM)]
+    c = struct.unpack(">8I", chrm) if chrm else _SRGB_CHRM
+    return _matrix_profile(c, (np.arange(256) / 255.0) ** (1 / file_gamma))
+
+
+def _matrix_profile(chrm: tuple[int, ...], curve: Any) -> bytes | None:
+    """A v2 matrix/TRC RGB profile: white, red, green, blue x/y (* 1e5) and one tone curve (linear values at
+    evenly spaced codes), the primaries adapted to D50 with Bradford as ICC requires."""
+    import struct
+
+    import numpy as np
+
+    c = [v / 100_000 for v in chrm]
     try:
         with np.errstate(all="raise"):
             xyz = [np.array([x / y, 1.0, (1 - x - y) / y]) for x, y in zip(c[0::2], c[1::2], strict=True)]
@@ -251,8 +289,7 @@ def _gamma_profile(file_gamma: float, chrm: bytes) -> bytes | None:
     def xyz_tag(v: Any) -> bytes:
         return b"XYZ \0\0\0\0" + b"".join(struct.pack(">i", round(float(f) * 65536)) for f in v)
 
-    curve = (np.arange(256) / 255.0) ** (1 / file_gamma)
-    trc = b"curv\0\0\0\0" + struct.pack(">I", 256) + np.round(curve * 65535).astype(">u2").tobytes()
+    trc = b"curv\0\0\0\0" + struct.pack(">I", len(curve)) + np.round(curve * 65535).astype(">u2").tobytes()
     tags = [(b"wtpt", xyz_tag(_D50)), (b"rXYZ", xyz_tag(cols[:, 0])), (b"gXYZ", xyz_tag(cols[:, 1])),
             (b"bXYZ", xyz_tag(cols[:, 2])), (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc)]  # fmt: skip
     off = 128 + 4 + 12 * len(tags)
