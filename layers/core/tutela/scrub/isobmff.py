@@ -879,11 +879,27 @@ def movie_coverage_problem(ctx: Ctx) -> str | None:
             if edts is not None and not _plain_edits(ctx, buf, edts[0] + edts[1], edts[2]):
                 return "a video track whose edit list repeats, reorders or holds frames"
             for start, stop in stbls:
+                if _sample_entries(ctx, buf, start, stop) > 1:
+                    return "a video track with more than one sample description (one codec is decoded)"
                 if _dwells(ctx, buf, start, stop):
                     return "a video track with a frame shown far longer than the others"
     if tracks > 1:
         return f"a movie with {tracks} video tracks (one is scanned)"
     return None
+
+
+def _sample_entries(ctx: Ctx, buf: bytes, start: int, end: int) -> int:
+    """How many sample descriptions (stsd entries) a sample table has. Several let one track switch codec
+    from chunk to chunk (stsc); FFmpeg keeps the first codec and drops the other samples, so frames a
+    player that follows the descriptions shows would never be scanned."""
+    stsd = _child(buf, start, end, b"stsd", ctx)
+    if stsd is None:
+        return 0
+    off, hdr, bend = stsd
+    if bend - off - hdr < 8:
+        raise CorruptMediaError("truncated stsd")
+    declared = struct.unpack(">I", buf[off + hdr + 4 : off + hdr + 8])[0]
+    return max(declared, sum(1 for _ in iter_boxes(buf, off + hdr + 8, bend, ctx)))
 
 
 def _plain_edits(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:

@@ -474,6 +474,7 @@ def _png(c: Ctx) -> Layout:
     actl_frames = -1
     fctl = 0
     fctl_before_idat = False
+    fdat = False
     seen_idat = False
     sizes: list[tuple[int, int]] = []
     while True:
@@ -498,6 +499,8 @@ def _png(c: Ctx) -> Layout:
             if actl_frames >= 0 or seen_idat:
                 raise CorruptMediaError("misplaced or repeated APNG acTL chunk")
             actl_frames = struct.unpack(">I", r.read_at(pos + 8, 4))[0]
+        elif ctype == b"fdAT":
+            fdat = True
         elif ctype == b"fcTL" and length >= 26:
             fctl += 1
             fw, fh = struct.unpack(">II", r.read_at(pos + 12, 8))
@@ -516,6 +519,10 @@ def _png(c: Ctx) -> Layout:
             break
     if not seen_idat:
         raise CorruptMediaError("PNG has no image data")
+    if actl_frames < 0 and (fctl or fdat):
+        # Every decoder shows such a PNG as its IDAT still, which is what is scanned; the frames in fdAT are
+        # a picture nobody decoded, and a 20-byte acTL put back would animate them. Held, not published.
+        raise CorruptMediaError("APNG frame chunks in a PNG without acTL")
     lay = Layout("png", pos, 1, w, h, [(w, h)])
     if actl_frames >= 0:
         if actl_frames == 0 or actl_frames != fctl:
@@ -545,6 +552,7 @@ def _webp(c: Ctx) -> Layout:
     frames = 0
     animated = False
     first = True
+    bitstreams = 0  # top-level VP8/VP8L chunks
     while pos + 8 <= end:
         c.budget.tick()
         ctype, length = struct.unpack("<4sI", r.read_at(pos, 8, "WebP chunk"))
@@ -562,7 +570,9 @@ def _webp(c: Ctx) -> Layout:
         elif first and ctype == b"VP8L" and length >= 5:
             bits = int.from_bytes(body[1:5], "little")
             w, h = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-        elif ctype == b"ANMF":
+        if ctype in (b"VP8 ", b"VP8L"):
+            bitstreams += 1
+        if ctype == b"ANMF":
             frames += 1
             if length < 16:
                 raise CorruptMediaError("short ANMF chunk")
@@ -576,6 +586,10 @@ def _webp(c: Ctx) -> Layout:
         pos += 8 + length + (length & 1)
     if pos < end - 1:
         raise CorruptMediaError("trailing bytes inside RIFF")
+    if bitstreams > (0 if animated or frames else 1):
+        # libwebp decodes the first bitstream of a still (and none beside an animation's frames): another
+        # is a picture in the published bytes that nobody scanned. Held, not published.
+        raise CorruptMediaError("WebP with an image bitstream besides the one decoded")
     lay = Layout("webp", end, 1, w, h, [(w, h)])
     if animated or frames:
         if frames == 0:

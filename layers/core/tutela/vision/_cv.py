@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -89,6 +91,217 @@ def alpha_views(img: Any) -> list[Any]:
     over_black = (rgb * a + 127) // 255
     over_white = (rgb * a + 255 * (255 - a) + 127) // 255
     return [over_black.astype(np.uint8), over_white.astype(np.uint8)]
+
+
+# A colour-managed viewer (browsers, phone galleries) shows the pixels through the image's ICC profile.
+# Within this many levels of the raw pixels (every pixel of the frame), or of a standard wide-gamut space's
+# rendering of them (_managed), it is the same picture; beyond, the viewer's picture is scanned too. (A PNG's
+# usual gAMA 45455, a pure 2.2 power, is 9 levels off sRGB's curve in the shadows; the hostile shapes tested
+# move colours by 100+.)
+DISPLAY_TOLERANCE = 12
+# Where each format carries a profile (TIFF tag 34675 and HEIF colr boxes: checked by opening the file).
+_PROFILE_MARKS = {"jpeg": b"ICC_PROFILE\x00", "webp": b"ICCP"}  # PNG: its chunks are walked
+
+
+@dataclass(frozen=True)
+class DisplayTransform:
+    """The embedded profile to sRGB, as littlecms builds it: ``mode`` is the profile's input ("RGB"/"L")."""
+
+    transform: Any
+    mode: str
+
+
+def display_transform(data: bytes, media: MediaType) -> DisplayTransform | None:
+    """How a colour-managed viewer maps this still's pixels: its ICC profile to sRGB, or None when it has no
+    profile or one littlecms cannot read (viewers drop those too). Whether that shows another picture is
+    judged per frame (``colour_views``). A profile that changes the picture in a way not reproducible on
+    decoded BGR (CMYK, Lab, ...) is refused: the raw decode is not what a viewer shows."""
+    mark = _PROFILE_MARKS.get(media.name)
+    if mark is not None and mark not in data:
+        return None
+    icc = _icc_bytes(data, media)
+    if not icc:
+        return None
+    from PIL import ImageCms
+
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        space = str(src.profile.xcolor_space).strip()
+        mode = {"RGB": "RGB", "GRAY": "L"}.get(space)
+        if mode is None:
+            kind = space or "unknown"
+            raise UnsupportedMediaError(f"{media.name} with a {kind} colour profile is not supported")
+        transform = ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), mode, "RGB")
+    except ImageCms.PyCMSError:
+        return None
+    return DisplayTransform(transform, mode)
+
+
+def colour_views(img: Any, shown: DisplayTransform | None) -> list[Any]:
+    """A BGR view, and what a colour-managed viewer shows of it when that is another picture."""
+    managed = _managed(img, shown) if shown is not None else None
+    return [img] if managed is None else [img, managed]
+
+
+def _managed(img: Any, shown: DisplayTransform) -> Any | None:
+    """``img`` (BGR) through the profile, or None when that is the same picture: no pixel moves more than
+    DISPLAY_TOLERANCE, or the view matches, within it, this image as one of the standard wide-gamut spaces
+    shows it (Display P3 from every recent phone, Adobe RGB from cameras: a colourimetric re-encoding of the
+    raw pixels, more saturated, never another picture). Judged on this image's own pixels, not on probe
+    colours: a profile's lookup table can hold nodes between any probe grid."""
+    cv = cv2()
+    out = _apply(img, shown.transform, shown.mode)
+    if int(cv.absdiff(out, img).max()) <= DISPLAY_TOLERANCE:
+        return None
+    if shown.mode == "RGB":
+        for ref in _standard_transforms():
+            if int(cv.absdiff(out, _apply(img, ref, "RGB")).max()) <= DISPLAY_TOLERANCE:
+                return None
+    return out
+
+
+def _apply(img: Any, transform: Any, mode: str) -> Any:
+    import numpy as np
+    from PIL import Image, ImageCms
+
+    cv = cv2()
+    if mode == "L":
+        pil = Image.fromarray(cv.cvtColor(img, cv.COLOR_BGR2GRAY), "L")
+    else:
+        pil = Image.fromarray(np.ascontiguousarray(img[..., ::-1]), "RGB")
+    return cv.cvtColor(np.asarray(ImageCms.applyTransform(pil, transform)), cv.COLOR_RGB2BGR)
+
+
+# Display P3 (DCI-P3 primaries, D65) and Adobe RGB (1998) (its primaries, D65, gamma 563/256).
+_P3_CHRM = (31270, 32900, 68000, 32000, 26500, 69000, 15000, 6000)
+_ADOBE_CHRM = (31270, 32900, 64000, 33000, 21000, 71000, 15000, 6000)
+_STANDARD: list[Any] = []
+
+
+def _standard_transforms() -> list[Any]:
+    """littlecms transforms from the standard wide-gamut spaces to sRGB, built once per process."""
+    if not _STANDARD:
+        import numpy as np
+        from PIL import ImageCms
+
+        v = np.arange(1024) / 1023.0
+        srgb_curve = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+        srgb = ImageCms.createProfile("sRGB")
+        # Display P3 with sRGB's curve (Apple's) and with a 2.2 power (other writers' "P3 D65"): the two
+        # renderings are up to ~20 levels apart in the shadows, past the tolerance.
+        for chrm, curve in ((_P3_CHRM, srgb_curve), (_P3_CHRM, v**2.2), (_ADOBE_CHRM, v ** (563 / 256))):
+            icc = _matrix_profile(chrm, curve)
+            assert icc is not None  # fixed, valid chromaticities
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            _STANDARD.append(ImageCms.buildTransform(src, srgb, "RGB", "RGB"))
+    return _STANDARD
+
+
+def _icc_bytes(data: bytes, media: MediaType) -> bytes | None:
+    """The embedded profile as a viewer assembles it (JPEG APP2 chunks joined in sequence, PNG iCCP
+    inflated, WebP ICCP, TIFF tag 34675, HEIF colr): from a header read, no pixels decoded."""
+    import warnings
+
+    if media.name == "png":
+        return _png_icc(data)
+    try:
+        if media.name in ("heif", "avif"):
+            icc = _heif_module().open_heif(data, convert_hdr_to_8bit=True).info.get("icc_profile")
+        else:
+            from PIL import Image
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # size limits were enforced before any decoder ran
+                with Image.open(io.BytesIO(data)) as im:
+                    icc = im.info.get("icc_profile")
+    except ImportError as exc:
+        raise VisionUnavailableError("Pillow is needed to read colour profiles (the vision layer)") from exc
+    except Exception:  # a header Pillow cannot read: OpenCV decides whether the image decodes
+        return None
+    return bytes(icc) if icc else None
+
+
+def _png_icc(data: bytes) -> bytes | None:
+    """The profile a colour-managed viewer applies to a PNG, from the chunks before the image data (the layout
+    has checked them): the first ``iCCP`` as libpng takes it, inflated with the layout's 8 MiB cap (Pillow
+    stops at 1 MiB, a viewer does not); else nothing for ``sRGB``; else ``gAMA``/``cHRM`` as a matrix/TRC
+    profile (browsers apply them: a large file gamma shows a dark encoding bright)."""
+    from tutela.scrub.layout import MAX_ICC_BYTES, inflate_capped
+
+    pos, gamma, chrm = 8, 0, b""
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        ctype, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if ctype in (b"IDAT", b"IEND"):
+            break
+        if ctype == b"iCCP":
+            _name, sep, rest = body.partition(b"\x00")
+            return inflate_capped(rest[1:], MAX_ICC_BYTES, "PNG iCCP profile") if sep and rest else None
+        if ctype == b"sRGB":
+            return None
+        if ctype == b"gAMA" and length == 4 and not gamma:
+            gamma = int.from_bytes(body, "big")
+        elif ctype == b"cHRM" and length == 32 and not chrm:
+            chrm = body
+        pos += 12 + length
+    if not 16 <= gamma <= 625_000_000:  # libpng's range; outside it the chunk is ignored
+        gamma = 45455 if chrm else 0
+    return _gamma_profile(gamma / 100_000, chrm) if gamma else None
+
+
+_SRGB_CHRM = (31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)  # white, red, green, blue x/y * 1e5
+_BRADFORD = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.0389, -0.0685, 1.0296))
+_D50 = (0.9642, 1.0, 0.8249)
+
+
+def _gamma_profile(file_gamma: float, chrm: bytes) -> bytes | None:
+    """A v2 matrix/TRC display profile for a PNG's file gamma (linear = v ** (1 / gamma)) and chromaticities
+    (sRGB's without ``cHRM``)."""
+    import struct
+
+    import numpy as np
+
+    c = struct.unpack(">8I", chrm) if chrm else _SRGB_CHRM
+    return _matrix_profile(c, (np.arange(256) / 255.0) ** (1 / file_gamma))
+
+
+def _matrix_profile(chrm: tuple[int, ...], curve: Any) -> bytes | None:
+    """A v2 matrix/TRC RGB profile: white, red, green, blue x/y (* 1e5) and one tone curve (linear values at
+    evenly spaced codes), the primaries adapted to D50 with Bradford as ICC requires."""
+    import struct
+
+    import numpy as np
+
+    c = [v / 100_000 for v in chrm]
+    try:
+        with np.errstate(all="raise"):
+            xyz = [np.array([x / y, 1.0, (1 - x - y) / y]) for x, y in zip(c[0::2], c[1::2], strict=True)]
+            white, prims = xyz[0], np.column_stack(xyz[1:])
+            m = prims * np.linalg.solve(prims, white)
+            brad = np.array(_BRADFORD)
+            adapt = np.linalg.inv(brad) @ np.diag((brad @ np.array(_D50)) / (brad @ white)) @ brad
+            cols = adapt @ m
+    except (FloatingPointError, ZeroDivisionError, np.linalg.LinAlgError):
+        return None  # degenerate chromaticities: libpng rejects them
+    if not np.isfinite(cols).all() or np.abs(cols).max() >= 32767:
+        return None
+
+    def xyz_tag(v: Any) -> bytes:
+        return b"XYZ \0\0\0\0" + b"".join(struct.pack(">i", round(float(f) * 65536)) for f in v)
+
+    trc = b"curv\0\0\0\0" + struct.pack(">I", len(curve)) + np.round(curve * 65535).astype(">u2").tobytes()
+    tags = [(b"wtpt", xyz_tag(_D50)), (b"rXYZ", xyz_tag(cols[:, 0])), (b"gXYZ", xyz_tag(cols[:, 1])),
+            (b"bXYZ", xyz_tag(cols[:, 2])), (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc)]  # fmt: skip
+    off = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, tag in tags:
+        table += sig + struct.pack(">II", off + len(body), len(tag))
+        body += tag + b"\0" * (-len(tag) % 4)
+    header = (
+        struct.pack(">I", off + len(body)) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+        + b"\0" * 12 + b"acsp" + b"\0" * 28 + xyz_tag(_D50)[8:] + b"\0" * 48
+    )  # fmt: skip
+    return header + struct.pack(">I", len(tags)) + table + body
 
 
 def reduction_for(width: int, height: int, target: int) -> int:

@@ -122,17 +122,23 @@ def scan_file(
             raise LimitExceededError(f"image is {size} bytes, over the {limits.max_image_bytes} byte limit")
         data = p.read_bytes()
         images = still_frames(data, media, limits)
+        from tutela.vision import _cv
+
+        shown = _cv.display_transform(data, media)  # an ICC profile that changes the picture a viewer sees
         t1 = time.perf_counter()
         if len(images) == 1 and not isinstance(images[0], Decoded):
             result = be.scan_image_bytes(images[0], media, limits)
+            if shown is not None:  # raw pixels scanned: now the picture a colour-managed viewer shows
+                w, h = image_size(images[0], media)
+                raw = _cv.decode_image(images[0], media, w, h, _cv.FRAME_SIDE)
+                result = _one_frame([result, *(be.scan_frame(v) for v in _cv.colour_views(raw, shown)[1:])])
             width, height = result.width, result.height
             frame_results = [result]
         else:
-            from tutela.vision import _cv
-
             frame_results = []
             for frame in _decode_frames(images, media):
-                views = _cv.alpha_views(frame)  # a transparent frame: over black and over white
+                # a transparent frame: over black and over white; each as a colour-managed viewer shows it
+                views = [c for a in _cv.alpha_views(frame) for c in _cv.colour_views(a, shown)]
                 for view in views:
                     if frame_sink is not None:
                         frame_sink(view)
