@@ -99,6 +99,9 @@ _U32 = {"<": struct.Struct("<I").unpack_from, ">": struct.Struct(">I").unpack_fr
 _FIRST = operator.itemgetter(0)
 _POINTERS = frozenset({TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS})
 _POINTERS_GPS = _POINTERS | {TAG_GPS_IFD}
+# Tags ``_Sanitize.process`` does more with than keep them or drop them with their name (NAMED or
+# "<kind>.other"): every other tag takes its short path.
+_SPECIAL = _KEPT_WITH_MORE | GEOTIFF | {TAG_GPS_IFD, TAG_IPTC, TAG_PHOTOSHOP, TAG_XMP}
 
 
 # An IFD entry, as ``read_ifd`` gives it: a plain tuple (an object per tag cost more than the rest of the
@@ -279,14 +282,23 @@ class _Sanitize:
         protect, zero = self.protect, self.zero
         pos, entries, nxt = t.read_ifd(rel)
         kept: list[Entry] = []
+        removed = res.removed
+        other = f"{kind}.other"
         for e in entries:
+            tag = e[1]
+            if tag not in _SPECIAL:  # kept as it is, or dropped with its name: none of the cases below
+                data_len = e[6]
+                if tag in keep_set and data_len >= 0:
+                    kept.append(e)
+                    if data_len > 0 and not e[7]:
+                        protect.append((e[5], e[5] + data_len))
+                else:
+                    removed.add(NAMED.get(tag) or other)
+                    if data_len > 0 and not e[7]:
+                        zero.append((e[5], e[5] + data_len))
+                continue
             _, tag, typ, count, _, data_off, data_len, inline = e
             keep = tag in keep_set and data_len >= 0
-            if keep and tag not in _KEPT_WITH_MORE:  # kept as it is: none of the cases below is about it
-                kept.append(e)
-                if not inline and data_len > 0:
-                    protect.append((data_off, data_off + data_len))
-                continue
             if keep and tag == TAG_XMP and not inline:
                 blob = reader.read_at(data_off, data_len)
                 budget.check_meta(len(blob), "XMP")
@@ -346,7 +358,7 @@ class _Sanitize:
             if tag in GEOTIFF:
                 code = "tiff.geotiff"
             if code is None:
-                code = f"{kind}.other"
+                code = other
             if tag == TAG_GPS_IFD:
                 if typ in (4, 13) and count >= 1 and data_len >= 0:
                     self.drop_subifd(t.values(e)[0])
