@@ -21,6 +21,7 @@ handed bytes that passed this walk never sees a chunk/box/segment larger than th
 
 from __future__ import annotations
 
+import operator
 import struct
 import zlib
 
@@ -38,6 +39,7 @@ _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _SOF = frozenset({*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC})
 _NO_LENGTH = _STANDALONE | {0xFF, 0xD9}  # fill byte, RSTn/TEM, EOI: no length field follows the marker
 _SEGMENT_HEAD = struct.Struct(">BBH")  # 0xFF, marker, length
+_MARKER = operator.itemgetter(0)  # of a (marker, offset, total) segment
 _TABLES_BETWEEN_SCANS = frozenset({0xC4, 0xCC, 0xDB, 0xDC, 0xDD})  # DHT, DAC, DQT, DNL, DRI
 MAX_ICC_BYTES = 8 * 1024 * 1024  # largest ICC profile accepted once inflated (real ones are < 1 MB)
 MAX_PNG_CHUNKS = 100_000
@@ -370,6 +372,8 @@ def jpeg_scans_end(
 
 def _mpf_images(c: Ctx, segs: list[tuple[int, int, int]]) -> list[tuple[int, int]] | None:
     """(offset, length) of the images listed by an MPF index after the primary; None without MPF."""
+    if 0xE2 not in map(_MARKER, segs):  # no APP2 (ICC, MPF) at all: the usual photo, checked in C
+        return None
     r = c.reader
     for marker, off, total in segs:
         if marker != 0xE2 or r.read_upto(off + 4, 4) != b"MPF\x00":
