@@ -24,6 +24,7 @@ from __future__ import annotations
 import operator
 import struct
 import zlib
+from itertools import compress
 
 from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
 from tutela.record import FrozenRecord, Record
@@ -40,6 +41,7 @@ _SOF = frozenset({*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC})
 _NO_LENGTH = _STANDALONE | {0xFF, 0xD9}  # fill byte, RSTn/TEM, EOI: no length field follows the marker
 _SEGMENT_HEAD = struct.Struct(">BBH")  # 0xFF, marker, length
 _MARKER = operator.itemgetter(0)  # of a (marker, offset, total) segment
+_IS_APP2 = (0xE2).__eq__
 _HEAD_LENGTH = struct.Struct(">HH")  # 0xFF marker, length
 # 0xFF00 | marker -> marker, for the segments ``_jpeg_header_walk``'s fast run takes: a length follows the
 # marker, and it is neither SOS (the walk's end) nor a SOF (the image size is read from it).
@@ -412,8 +414,9 @@ def _mpf_images(c: Ctx, segs: list[tuple[int, int, int]]) -> list[tuple[int, int
     if 0xE2 not in map(_MARKER, segs):  # no APP2 (ICC, MPF) at all: the usual photo, checked in C
         return None
     r = c.reader
-    for marker, off, total in segs:
-        if marker != 0xE2 or r.read_upto(off + 4, 4) != b"MPF\x00":
+    # The APP2 segments (ICC, MPF), picked in C: the same ones, in the same order, as testing each marker.
+    for _marker, off, total in compress(segs, map(_IS_APP2, map(_MARKER, segs))):
+        if r.read_upto(off + 4, 4) != b"MPF\x00":
             continue
         base = off + 8
         head = r.read_at(base, 8, "MPF header")
