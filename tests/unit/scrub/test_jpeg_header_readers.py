@@ -97,9 +97,9 @@ def test_a_paged_reader_reads_a_page_per_miss_not_a_read_per_byte() -> None:
 
 
 def test_the_budget_stops_every_reader_at_the_same_segment() -> None:
-    """The in-memory walk takes runs of plain segments between the counts where ``tick`` is due: with the
-    budget already spent up to each count around a clock check, and limits hit mid-header, it stops where
-    the byte-by-byte walk stops, with the same count and error."""
+    """The walk counts segments itself and calls ``tick`` only where it is due (the limit, every 64th):
+    with the budget already spent up to each count around a clock check, and limits hit mid-header, the
+    in-memory walk stops where the byte-by-byte walk stops, with the same count and error."""
     big = bytearray(jpeg(0))
     big[2:2] = b"\xff\xfe\x00\x03x" * 70  # 70 comments: runs cross the 64-segment clock checks
     for data in (jpeg(0), bytes(big)):

@@ -24,7 +24,6 @@ EXIF_SIG = b"Exif\x00\x00"
 ICC_SIG = b"ICC_PROFILE\x00"
 MPF_SIG = b"MPF\x00"
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}
-_EDITABLE = frozenset({*range(0xE0, 0xF0), 0xFE})  # APPn and COM: what ``_edit`` decides about
 
 
 def segments(ctx: Ctx) -> tuple[list[tuple[int, int, int]], int]:
@@ -121,20 +120,22 @@ def scrub(ctx: Ctx) -> Plan:
     meta_limit = ctx.limits.max_metadata_bytes
     start, stop = 0, 2  # the run of kept bytes not yet in the plan (SOI first): one Copy per run
     for marker, off, total in segs:
-        if marker in _EDITABLE:
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
             new = _edit(ctx, marker, off, total, same_size)
-            if new is not None:
+        else:  # frame/table segments: kept as they are
+            if total > meta_limit:
+                ctx.budget.check_meta(total, "JPEG segment")
+            new = None
+        if new is None:
+            if off != stop:
                 plan.copy(start, stop - start)
-                start = stop = off + total
-                if new:
-                    plan.data(new)
-                continue
-        elif total > meta_limit:  # frame/table segments: kept as they are
-            ctx.budget.check_meta(total, "JPEG segment")
-        if off != stop:
+                start = off
+            stop = off + total
+        else:
             plan.copy(start, stop - start)
-            start = off
-        stop = off + total
+            start = stop = off + total
+            if new:
+                plan.data(new)
     plan.copy(start, stop - start)
     # After the first SOS: scan data copied, APPn/COM between scans dropped (same size: COM filler),
     # secondary MPF images' headers scrubbed in place, gaps between images zeroed, nothing after the end.

@@ -21,10 +21,8 @@ handed bytes that passed this walk never sees a chunk/box/segment larger than th
 
 from __future__ import annotations
 
-import operator
 import struct
 import zlib
-from itertools import compress
 
 from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
 from tutela.record import FrozenRecord, Record
@@ -40,12 +38,6 @@ _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _SOF = frozenset({*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC})
 _NO_LENGTH = _STANDALONE | {0xFF, 0xD9}  # fill byte, RSTn/TEM, EOI: no length field follows the marker
 _SEGMENT_HEAD = struct.Struct(">BBH")  # 0xFF, marker, length
-_MARKER = operator.itemgetter(0)  # of a (marker, offset, total) segment
-_IS_APP2 = (0xE2).__eq__
-_HEAD_LENGTH = struct.Struct(">HH")  # 0xFF marker, length
-# 0xFF00 | marker -> marker, for the segments ``_jpeg_header_walk``'s fast run takes: a length follows the
-# marker, and it is neither SOS (the walk's end) nor a SOF (the image size is read from it).
-_PLAIN_HEADS = {0xFF00 | m: m for m in range(256) if m not in _NO_LENGTH and m != 0xDA and m not in _SOF}
 _TABLES_BETWEEN_SCANS = frozenset({0xC4, 0xCC, 0xDB, 0xDC, 0xDD})  # DHT, DAC, DQT, DNL, DRI
 MAX_ICC_BYTES = 8 * 1024 * 1024  # largest ICC profile accepted once inflated (real ones are < 1 MB)
 MAX_PNG_CHUNKS = 100_000
@@ -258,32 +250,8 @@ def _jpeg_header_walk(
     budget = c.budget
     count, max_boxes = budget.count, budget.limits.max_boxes
     check = min(max_boxes + 1, (count | 0x3F) + 1)  # the next count ``tick`` must see
-    # The run of plain segments (a length, not SOS nor SOF: APPn, DQT, DHT, ...) in memory or mapped: one
-    # ``>HH`` unpack and one dict lookup each, and only the checks that can fail for them, up to the count
-    # at which ``tick`` is due. A segment that is anything else or fails a check is left to the general
-    # step below, which then takes it as it takes any segment.
-    plain = _PLAIN_HEADS
-    unpack_hh = _HEAD_LENGTH.unpack_from
-    last = n - 4 if buf is not None else -1  # the last offset a segment head can be unpacked at
-    append = out.append
     try:
         while True:
-            if pos <= last:
-                taken = len(out)
-                for _ in range(check - count - 1):  # the segments that can be counted before a tick is due
-                    head, length = unpack_hh(buf, pos)  # type: ignore[arg-type]  # (buf is set: pos <= last)
-                    marker = plain.get(head)
-                    if marker is None or length < 2:
-                        break
-                    total = length + 2
-                    end = pos + total
-                    if end > n:
-                        break
-                    append((marker, pos, total))
-                    pos = end
-                    if pos > last:
-                        break
-                count += len(out) - taken
             count += 1
             if count >= check:
                 budget.count = count - 1
@@ -411,12 +379,9 @@ def jpeg_scans_end(
 
 def _mpf_images(c: Ctx, segs: list[tuple[int, int, int]]) -> list[tuple[int, int]] | None:
     """(offset, length) of the images listed by an MPF index after the primary; None without MPF."""
-    if 0xE2 not in map(_MARKER, segs):  # no APP2 (ICC, MPF) at all: the usual photo, checked in C
-        return None
     r = c.reader
-    # The APP2 segments (ICC, MPF), picked in C: the same ones, in the same order, as testing each marker.
-    for _marker, off, total in compress(segs, map(_IS_APP2, map(_MARKER, segs))):
-        if r.read_upto(off + 4, 4) != b"MPF\x00":
+    for marker, off, total in segs:
+        if marker != 0xE2 or r.read_upto(off + 4, 4) != b"MPF\x00":
             continue
         base = off + 8
         head = r.read_at(base, 8, "MPF header")

@@ -8,11 +8,9 @@ GPS timed-metadata tracks. Anything it cannot parse counts as "not clean".
 
 from __future__ import annotations
 
-import operator
 import re
 import struct
 import zlib
-from itertools import compress
 
 from tutela.errors import TutelaError
 from tutela.scrub import exif, iptc, xmp
@@ -21,8 +19,6 @@ from tutela.scrub.jpeg import EXIF_SIG, segments
 from tutela.scrub.layout import Layout
 from tutela.scrub.spliced import SplicedReader
 
-_MARKER = operator.itemgetter(0)  # of a (marker, offset, total) segment
-_APP1_13 = frozenset({0xE1, 0xED})
 _PNG_LOC = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|province")
 _KEY_LOC = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude")
 
@@ -37,10 +33,8 @@ def _jpeg(
 ) -> None:
     r = ctx.reader
     segs, sos = (lay.jpeg_segments, lay.jpeg_sos) if lay is not None else segments(ctx)
-    # The APP1 and APP13 segments, picked in C (a photo's header is mostly tables): the same segments, in
-    # the same order, as testing each marker in the loop.
-    for marker, off, total in compress(segs, map(_APP1_13.__contains__, map(_MARKER, segs))):
-        if total < 4:
+    for marker, off, total in segs:
+        if marker not in (0xE1, 0xED) or total < 4:
             continue
         head = r.read_at(off + 4, min(64, total - 4))  # the whole payload only where it is parsed
         if head.startswith(EXIF_SIG):
