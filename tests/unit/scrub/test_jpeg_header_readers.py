@@ -94,3 +94,26 @@ def test_a_paged_reader_reads_a_page_per_miss_not_a_read_per_byte() -> None:
     ]
     assert reads == [(4090, 6), (4096, 4096), (9000, 1240), (5, 4091)]  # 10239: in 9000's page
     assert all(o // _Paged.PAGE == (o + n - 1) // _Paged.PAGE for o, n in reads)
+
+
+def test_the_budget_stops_every_reader_at_the_same_segment() -> None:
+    """The walk counts segments itself and calls ``tick`` only where it is due (the limit, every 64th):
+    with the budget already spent up to each count around a clock check, and limits hit mid-header, the
+    in-memory walk stops where the byte-by-byte walk stops, with the same count and error."""
+    big = bytearray(jpeg(0))
+    big[2:2] = b"\xff\xfe\x00\x03x" * 70  # 70 comments: runs cross the 64-segment clock checks
+    for data in (jpeg(0), bytes(big)):
+        for before in (0, 1, 55, 62, 63, 64, 65, 127):
+            for max_boxes in (3, 9, 64, 66, 80, 200_000):
+                got = _budgeted(BytesReader(data), before, max_boxes)
+                assert got == _budgeted(_Ranged(data), before, max_boxes), (len(data), before, max_boxes)
+
+
+def _budgeted(reader: Reader, before: int, max_boxes: int) -> tuple[object, int]:
+    c = Ctx(reader, ScrubLimits(max_boxes=max_boxes), "jpeg")
+    c.budget.count = before
+    try:
+        out: object = jpeg_header(c, 0)
+    except TutelaError as exc:
+        out = (type(exc).__name__, str(exc))
+    return out, c.budget.count

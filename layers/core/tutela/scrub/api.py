@@ -35,6 +35,8 @@ from tutela.scrub.verify import carve_location, find_location_reader
 from tutela.sniff import SNIFF_BYTES, sniff
 
 _COPY_CHUNK = 8 * 1024 * 1024
+_DEFAULT_LIMITS = ScrubLimits()  # frozen: one shared instance
+perf_counter = time.perf_counter
 IMAGE_LAYOUTS = frozenset({"jpeg", "png", "webp", "tiff"})
 HEIF_TYPES = frozenset({"heif", "avif"})
 
@@ -228,15 +230,18 @@ def scrub_file(
     The result is written to a temporary file next to ``dst`` and renamed over it only once verified: on
     any error a pre-existing ``dst`` is left exactly as it was (never deleted, never half-written).
     """
-    limits = limits or ScrubLimits()
+    limits = limits or _DEFAULT_LIMITS
     dst_path = os.fspath(dst)
-    head, name = os.path.split(dst_path)
-    if not name:  # "dir/x.jpg/": as pathlib names it
+    # The temporary file's name: ".<name>.tutela-<random>.tmp" in dst's directory. A str path is cut at its
+    # last "/" (what os.path.split + join give, up to repeated slashes, which name the same directory).
+    head, sep, name = dst_path.rpartition("/") if type(dst_path) is str else ("", "", "")
+    if not name:  # "dir/x.jpg/": as pathlib names it (and any other path os.path handles)
         from pathlib import Path
 
         head, name = os.path.split(os.fspath(Path(dst)))
-    tmp = os.path.join(head, f".{name}.tutela-{os.urandom(6).hex()}.tmp")
-    t0 = time.perf_counter()
+        sep = "/" if head else ""
+    tmp = f"{head}{sep}.{name}.tutela-{os.urandom(6).hex()}.tmp"
+    t0 = perf_counter()
     try:
         src_fd = os.open(src, os.O_RDONLY)
     except OSError as exc:
@@ -253,9 +258,11 @@ def scrub_file(
         if size <= IN_MEMORY_MAX:
             # Photos: one read, parse and render in memory, verify the exact bytes that are then written
             # (cheaper than range copies plus a second read of the output; bounded by IN_MEMORY_MAX).
-            data = _read_all(src_fd, size)
+            data = os.pread(src_fd, size, 0)
+            if len(data) < size:
+                data = _read_all(src_fd, size)
             plan, report, lay = _plan_layout(BytesReader(data), limits)
-            walked = _walked(data, lay)
+            walked = WalkedScans.of(data, lay) if lay is not None and lay.media_type == "jpeg" else None
             # A JPEG whose scans are copied as they are: verified and written as header + the input's scan
             # bytes (spliced.py), without rendering the pixels into a second buffer. Below SPLICE_MIN the
             # rendered buffer is as cheap (measured: an 80 KB photo took 2-3% more CPU spliced).
@@ -263,9 +270,9 @@ def scrub_file(
             if size >= SPLICE_MIN and walked is not None and walked.ecs and lay and not lay.jpeg_mpf:
                 spliced = splice(plan, data, walked.sos, walked.end, walked.ecs[0][0])
             out = _render(plan, data) if spliced is None else b""
-            t1 = time.perf_counter()
+            t1 = perf_counter()
             _verify(BytesReader(out) if spliced is None else spliced, report, limits, walked)
-            t2 = time.perf_counter()
+            t2 = perf_counter()
             out_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 if spliced is not None:

@@ -327,6 +327,8 @@ class Plan:
 class Ctx:
     """Per-scrub state handed to the format modules."""
 
+    __slots__ = ("budget", "frames", "kept", "layout", "limits", "media_type", "reader", "removed")
+
     def __init__(self, reader: Reader, limits: ScrubLimits, media_type: str) -> None:
         self.reader = reader
         self.limits = limits

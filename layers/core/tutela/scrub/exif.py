@@ -13,7 +13,7 @@ import struct
 from tutela.errors import CorruptMediaError, LimitExceededError
 from tutela.record import Record
 from tutela.scrub import iptc, xmp
-from tutela.scrub.core import Budget, Reader, ScrubLimits
+from tutela.scrub.core import Budget, BytesReader, Reader, ScrubLimits
 
 TYPE_SIZE = {
     1: 1,
@@ -97,30 +97,17 @@ _ENTRY = {"<": struct.Struct("<HHII"), ">": struct.Struct(">HHII")}  # tag, type
 _U16 = {"<": struct.Struct("<H").unpack, ">": struct.Struct(">H").unpack}
 _U32 = {"<": struct.Struct("<I").unpack_from, ">": struct.Struct(">I").unpack_from}
 _FIRST = operator.itemgetter(0)
+_POINTERS = frozenset({TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS})
+_POINTERS_GPS = _POINTERS | {TAG_GPS_IFD}
+# Tags ``_Sanitize.process`` does more with than keep them or drop them with their name (NAMED or
+# "<kind>.other"): every other tag takes its short path.
+_SPECIAL = _KEPT_WITH_MORE | GEOTIFF | {TAG_GPS_IFD, TAG_IPTC, TAG_PHOTOSHOP, TAG_XMP}
 
 
-class Entry(Record):
-    __slots__ = ("count", "data_len", "data_off", "inline", "pos", "raw", "tag", "typ")
-
-    def __init__(
-        self,
-        pos: int,  # absolute offset of the 12-byte entry
-        tag: int,
-        typ: int,
-        count: int,
-        raw: bytes,  # 12 bytes
-        data_off: int,  # absolute offset of the value (inline or out of line)
-        data_len: int,  # -1 when the type is unknown
-        inline: bool,
-    ) -> None:
-        self.pos = pos
-        self.tag = tag
-        self.typ = typ
-        self.count = count
-        self.raw = raw
-        self.data_off = data_off
-        self.data_len = data_len
-        self.inline = inline
+# An IFD entry, as ``read_ifd`` gives it: a plain tuple (an object per tag cost more than the rest of the
+# entry's handling): (absolute offset of the 12-byte entry, tag, type, count, its 12 raw bytes, absolute
+# offset of the value (inline or out of line), the value's length (-1: unknown type), inline).
+Entry = tuple[int, int, int, int, bytes, int, int, bool]
 
 
 class ExifResult(Record):
@@ -139,6 +126,10 @@ class _Tiff:
         self.base = base
         self.end = end
         self.budget = budget
+        # In memory (the EXIF block of a photo): IFDs sliced from the bytes themselves. Every slice is of
+        # [base, end) and ``end`` is within them, so it is the bytes ``read_at`` would return, unchecked.
+        data = reader._data if type(reader) is BytesReader else None
+        self.d = data if data is not None and end <= len(data) else None
         head = reader.read_at(base, 8, "TIFF header")
         if head[:4] == b"II*\x00":
             self.e = "<"
@@ -146,7 +137,7 @@ class _Tiff:
             self.e = ">"
         else:
             raise CorruptMediaError("bad TIFF/EXIF header")
-        self.ifd0 = struct.unpack(self.e + "I", head[4:8])[0]
+        self.ifd0 = _U32[self.e](head, 4)[0]
         self.visited: set[int] = set()
 
     def u16(self, b: bytes) -> int:
@@ -173,42 +164,46 @@ class _Tiff:
         pos = base + rel
         if rel < 0 or pos + 2 > end:  # as self.abs(rel, 2, "IFD")
             raise CorruptMediaError("IFD points outside the EXIF/TIFF data")
-        n = _U16[self.e](self.r.read_at(pos, 2, "IFD"))[0]
+        d = self.d
+        n: int = _U16[self.e](d[pos : pos + 2] if d is not None else self.r.read_at(pos, 2, "IFD"))[0]
         self.budget.tick(n + 1)
-        if pos + 2 + 12 * n + 4 > end:
+        stop = pos + 2 + 12 * n + 4
+        if stop > end:
             raise CorruptMediaError("IFD points outside the EXIF/TIFF data")
-        return pos, n, self.r.read_at(pos, 2 + 12 * n + 4, "IFD")
+        return pos, n, d[pos:stop] if d is not None else self.r.read_at(pos, stop - pos, "IFD")
 
     def read_ifd(self, rel: int) -> tuple[int, list[Entry], int]:
         """Return (absolute ifd offset, entries, next ifd rel offset)."""
         pos, n, body = self._ifd(rel)
         base, end = self.base, self.end
-        entries = []
-        epos = pos + 2
+        entries: list[Entry] = []
+        append = entries.append
+        i = 2  # the entry's offset in ``body``
         for tag, typ, count, val in _ENTRY[self.e].iter_unpack(body[2 : 2 + 12 * n]):
-            raw = body[epos - pos : epos - pos + 12]
             size = TYPE_SIZE.get(typ)
+            epos = pos + i
             if size is None:
-                entries.append(Entry(epos, tag, typ, count, raw, epos + 8, -1, True))
+                append((epos, tag, typ, count, body[i : i + 12], epos + 8, -1, True))
             elif size * count <= 4:
-                entries.append(Entry(epos, tag, typ, count, raw, epos + 8, size * count, True))
+                append((epos, tag, typ, count, body[i : i + 12], epos + 8, size * count, True))
             else:
                 if base + val + size * count > end:  # val is unsigned: never before base
                     raise CorruptMediaError("IFD value points outside the EXIF/TIFF data")
-                entries.append(Entry(epos, tag, typ, count, raw, base + val, size * count, False))
-            epos += 12
+                append((epos, tag, typ, count, body[i : i + 12], base + val, size * count, False))
+            i += 12
         nxt: int = _U32[self.e](body, 2 + 12 * n)[0]
         return pos, entries, nxt
 
     def values(self, e: Entry) -> list[int]:
-        if e.typ not in (3, 4, 13) or e.data_len < 0:
+        _, _, typ, count, raw, data_off, data_len, inline = e
+        if typ not in (3, 4, 13) or data_len < 0:
             raise CorruptMediaError("unexpected offset-tag type")
-        if e.count > 1_000_000:
+        if count > 1_000_000:
             raise LimitExceededError("too many strips/tiles")
-        self.budget.check_meta(e.data_len, "offset table")
-        data = e.raw[8 : 8 + e.data_len] if e.inline else self.r.read_at(e.data_off, e.data_len)
-        fmt = "H" if e.typ == 3 else "I"
-        return list(struct.unpack(f"{self.e}{e.count}{fmt}", data))
+        self.budget.check_meta(data_len, "offset table")
+        data = raw[8 : 8 + data_len] if inline else self.r.read_at(data_off, data_len)
+        fmt = "H" if typ == 3 else "I"
+        return list(struct.unpack(f"{self.e}{count}{fmt}", data))
 
 
 def _subtract(ranges: list[tuple[int, int]], protect: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -231,68 +226,89 @@ def _subtract(ranges: list[tuple[int, int]], protect: list[tuple[int, int]]) -> 
     return out
 
 
-def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff: bool) -> ExifResult:
-    """Sanitise the TIFF structure at [base, end). ``whole_tiff``: IFD1.. are pages (kept) instead of a
-    thumbnail (dropped)."""
-    t = _Tiff(reader, base, end, budget)
-    res = ExifResult()
-    zero: list[tuple[int, int]] = []
-    protect: list[tuple[int, int]] = [(base, base + 8)]
+_LENS_TAG = {273: 279, 324: 325, 513: 514}  # strip/tile/thumbnail offsets -> their byte counts
 
-    dropped: set[int] = set()
 
-    def drop_subifd(rel: int, depth: int = 0) -> None:
+class _Sanitize:
+    """One ``sanitize`` call's state; ``process`` and ``drop_subifd`` walk the IFD tree."""
+
+    __slots__ = ("budget", "dropped", "protect", "reader", "res", "t", "whole_tiff", "zero")
+
+    def __init__(self, reader: Reader, base: int, end: int, budget: Budget, whole_tiff: bool) -> None:
+        self.t = _Tiff(reader, base, end, budget)
+        self.reader = reader
+        self.budget = budget
+        self.whole_tiff = whole_tiff
+        self.res = ExifResult()
+        self.zero: list[tuple[int, int]] = []
+        self.protect: list[tuple[int, int]] = [(base, base + 8)]
+        self.dropped: set[int] = set()
+
+    def drop_subifd(self, rel: int, depth: int = 0) -> None:
         """Zero a whole IFD tree (GPS, thumbnail) and all it points to, nested and chained IFDs included: a
         GPS IFD hung off IFD1 or IFD2 stayed in the bytes (unreferenced, the coordinates still there)."""
-        if depth > 4 or rel in dropped:
+        if depth > 4 or rel in self.dropped:
             return
-        dropped.add(rel)
+        self.dropped.add(rel)
+        t, zero = self.t, self.zero
         try:
             pos, entries, nxt = t.read_ifd(rel)
         except CorruptMediaError:
             return  # the pointer is removed anyway; nothing reachable remains
         zero.append((pos, pos + 2 + 12 * len(entries) + 4))
         if nxt:  # IFD2... after the thumbnail's IFD1 go with it
-            drop_subifd(nxt, depth + 1)
+            self.drop_subifd(nxt, depth + 1)
         for e in entries:
-            if not e.inline and e.data_len > 0:
-                zero.append((e.data_off, e.data_off + e.data_len))
-            if e.tag in (TAG_GPS_IFD, TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS) and e.typ in (4, 13):
-                if e.tag == TAG_GPS_IFD:
-                    res.removed.add("exif.gps")  # a location was there: the decision must know
+            _, tag, typ, _, _, data_off, data_len, inline = e
+            if not inline and data_len > 0:
+                zero.append((data_off, data_off + data_len))
+            if tag in _POINTERS_GPS and typ in (4, 13):
+                if tag == TAG_GPS_IFD:
+                    self.res.removed.add("exif.gps")  # a location was there: the decision must know
                 for sub in t.values(e)[:64]:
-                    drop_subifd(sub, depth + 1)
-            if e.tag in (513, 273) and e.typ in (3, 4):
+                    self.drop_subifd(sub, depth + 1)
+            if tag in (513, 273) and typ in (3, 4):
                 offs = t.values(e)
-                lens_tag = 514 if e.tag == 513 else 279
-                le = next((x for x in entries if x.tag == lens_tag), None)
-                if le is not None and le.typ in (3, 4):
+                lens_tag = 514 if tag == 513 else 279
+                le = next((x for x in entries if x[1] == lens_tag), None)
+                if le is not None and le[2] in (3, 4):
                     lens = t.values(le)
                     for o, n in zip(offs, lens, strict=False):
                         if o + n <= t.end - t.base:
                             zero.append((t.base + o, t.base + o + n))
 
-    def process(rel: int, keep_set: frozenset[int], kind: str) -> int:
+    def process(self, rel: int, keep_set: frozenset[int], kind: str) -> int:
+        t, res, reader, budget = self.t, self.res, self.reader, self.budget
+        protect, zero = self.protect, self.zero
         pos, entries, nxt = t.read_ifd(rel)
         kept: list[Entry] = []
+        removed = res.removed
+        other = f"{kind}.other"
         for e in entries:
-            tag = e.tag
-            keep = tag in keep_set and e.data_len >= 0
-            if keep and tag not in _KEPT_WITH_MORE:  # kept as it is: none of the cases below is about it
-                kept.append(e)
-                if not e.inline and e.data_len > 0:
-                    protect.append((e.data_off, e.data_off + e.data_len))
+            tag = e[1]
+            if tag not in _SPECIAL:  # kept as it is, or dropped with its name: none of the cases below
+                data_len = e[6]
+                if tag in keep_set and data_len >= 0:
+                    kept.append(e)
+                    if data_len > 0 and not e[7]:
+                        protect.append((e[5], e[5] + data_len))
+                else:
+                    removed.add(NAMED.get(tag) or other)
+                    if data_len > 0 and not e[7]:
+                        zero.append((e[5], e[5] + data_len))
                 continue
-            if keep and tag == TAG_XMP and not e.inline:
-                blob = reader.read_at(e.data_off, e.data_len)
+            _, tag, typ, count, _, data_off, data_len, inline = e
+            keep = tag in keep_set and data_len >= 0
+            if keep and tag == TAG_XMP and not inline:
+                blob = reader.read_at(data_off, data_len)
                 budget.check_meta(len(blob), "XMP")
                 new, r = xmp.sanitize_same_size(blob)
                 res.removed |= r
                 if new is not None:
-                    res.patches.append((e.data_off, new))
-            if tag == TAG_IPTC and e.data_len > 0 and not e.inline and e.typ in (1, 4, 7):
+                    res.patches.append((data_off, new))
+            if tag == TAG_IPTC and data_len > 0 and not inline and typ in (1, 4, 7):
                 # IPTC-IIM in TIFF: filtered in place, zero padded (IIM readers skip trailing padding).
-                blob = reader.read_at(e.data_off, e.data_len)
+                blob = reader.read_at(data_off, data_len)
                 budget.check_meta(len(blob), "IPTC")
                 try:
                     new_iim, r = iptc.sanitize_iim(blob)
@@ -301,39 +317,39 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
                 if r:
                     res.removed.update(r | {"iptc"})
                     if new_iim:
-                        res.patches.append((e.data_off, new_iim + bytes(len(blob) - len(new_iim))))
+                        res.patches.append((data_off, new_iim + bytes(len(blob) - len(new_iim))))
                         keep = True
                 else:
                     keep = True
-            if keep and tag in (TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS):
-                if e.typ not in (4, 13):
+            if keep and tag in _POINTERS:
+                if typ not in (4, 13):
                     keep = False
                 elif tag == TAG_EXIF_IFD:
-                    process(t.values(e)[0], EXIF_KEEP, "exif")
+                    self.process(t.values(e)[0], EXIF_KEEP, "exif")
                 elif tag == TAG_SUBIFDS:
                     for sub in t.values(e)[:64]:
-                        process(sub, IMAGE_KEEP, "image")
+                        self.process(sub, IMAGE_KEEP, "image")
                 else:  # Interop IFD: only its own tags. Anything else goes as in every IFD - a GPS pointer
                     # here is followed by exiftool and was published untouched.
                     try:
-                        process(t.values(e)[0], INTEROP_KEEP, "interop")
+                        self.process(t.values(e)[0], INTEROP_KEEP, "interop")
                     except CorruptMediaError:
                         keep = False
             if keep:
                 kept.append(e)
-                if not e.inline and e.data_len > 0:
-                    protect.append((e.data_off, e.data_off + e.data_len))
+                if not inline and data_len > 0:
+                    protect.append((data_off, data_off + data_len))
                 if tag == TAG_ORIENTATION:
                     res.kept.add("exif.orientation")
                 elif tag == TAG_ICC:
                     res.kept.add("icc_profile")
-                if tag in (273, 324, 513) and e.typ in (3, 4):
-                    lens_tag = {273: 279, 324: 325, 513: 514}[tag]
-                    le = next((x for x in entries if x.tag == lens_tag), None)
-                    if le is not None and le.typ in (3, 4):
+                if tag in (273, 324, 513) and typ in (3, 4):
+                    lens_tag = _LENS_TAG[tag]
+                    le = next((x for x in entries if x[1] == lens_tag), None)
+                    if le is not None and le[2] in (3, 4):
                         for o, n in zip(t.values(e), t.values(le), strict=False):
                             protect.append((t.base + o, t.base + o + n))
-                    elif whole_tiff and tag != 513:
+                    elif self.whole_tiff and tag != 513:
                         # Without byte counts the image data's extent is unknown: it could be neither
                         # kept exactly nor told apart from an unreferenced gap. Held.
                         raise CorruptMediaError("TIFF image data without byte counts")
@@ -342,26 +358,26 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
             if tag in GEOTIFF:
                 code = "tiff.geotiff"
             if code is None:
-                code = f"{kind}.other"
+                code = other
             if tag == TAG_GPS_IFD:
-                if e.typ in (4, 13) and e.count >= 1 and e.data_len >= 0:
-                    drop_subifd(t.values(e)[0])
-            elif tag == TAG_IPTC and e.data_len > 0:
-                blob = reader.read_at(e.data_off, e.data_len) if not e.inline else b""
+                if typ in (4, 13) and count >= 1 and data_len >= 0:
+                    self.drop_subifd(t.values(e)[0])
+            elif tag == TAG_IPTC and data_len > 0:
+                blob = reader.read_at(data_off, data_len) if not inline else b""
                 if blob and iptc.iim_has_location(blob):
                     res.removed.add("iptc.location")
-            elif tag == TAG_PHOTOSHOP and e.data_len > 0 and not e.inline:
-                if iptc.irb_has_location(reader.read_at(e.data_off, e.data_len)):
+            elif tag == TAG_PHOTOSHOP and data_len > 0 and not inline:
+                if iptc.irb_has_location(reader.read_at(data_off, data_len)):
                     res.removed.add("iptc.location")
-            elif tag == TAG_XMP and e.data_len > 0 and not e.inline:  # noqa: SIM102
-                if xmp.has_location(reader.read_at(e.data_off, e.data_len)):
+            elif tag == TAG_XMP and data_len > 0 and not inline:  # noqa: SIM102
+                if xmp.has_location(reader.read_at(data_off, data_len)):
                     res.removed.add("xmp.location")
             res.removed.add(code)
-            if not e.inline and e.data_len > 0:
-                zero.append((e.data_off, e.data_off + e.data_len))
+            if not inline and data_len > 0:
+                zero.append((data_off, data_off + data_len))
         if len(kept) != len(entries):
             n_old = len(entries)
-            new = struct.pack(t.e + "H", len(kept)) + b"".join(e.raw for e in kept)
+            new = struct.pack(t.e + "H", len(kept)) + b"".join(e[4] for e in kept)
             # next-IFD pointer moves up with the shorter array; zero the tail of the old array.
             new += reader.read_at(pos + 2 + 12 * n_old, 4)
             new += b"\x00" * (12 * (n_old - len(kept)))
@@ -369,13 +385,19 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
         protect.append((pos, pos + 2 + 12 * len(kept) + 4))
         return nxt
 
-    nxt = process(t.ifd0, IMAGE_KEEP, "exif")
+
+def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff: bool) -> ExifResult:
+    """Sanitise the TIFF structure at [base, end). ``whole_tiff``: IFD1.. are pages (kept) instead of a
+    thumbnail (dropped)."""
+    s = _Sanitize(reader, base, end, budget, whole_tiff)
+    t, res = s.t, s.res
+    nxt = s.process(t.ifd0, IMAGE_KEEP, "exif")
     if whole_tiff:
         while nxt:
-            nxt = process(nxt, IMAGE_KEEP, "image")
+            nxt = s.process(nxt, IMAGE_KEEP, "image")
     elif nxt:
         res.removed.add("exif.thumbnail")
-        drop_subifd(nxt)
+        s.drop_subifd(nxt)
         # Clear IFD0's next pointer (it sits right after the possibly compacted entry array).
         ifd0_abs = t.base + t.ifd0
         count_patch = next((p for p in res.patches if p[0] == ifd0_abs), None)
@@ -387,9 +409,9 @@ def sanitize(reader: Reader, base: int, end: int, budget: Budget, *, whole_tiff:
         else:
             n0 = t.u16(reader.read_at(ifd0_abs, 2))
             res.patches.append((ifd0_abs + 2 + 12 * n0, b"\x00\x00\x00\x00"))
-    for a, b in _subtract(zero, protect):
+    for a, b in _subtract(s.zero, s.protect):
         res.patches.append((a, b - a))
-    res.referenced = protect
+    res.referenced = s.protect
     return res
 
 
@@ -405,15 +427,10 @@ def apply(buf: bytearray, patches: list[tuple[int, bytes | int]], base: int = 0)
 
 def sanitize_block(block: bytes, budget: Budget) -> tuple[bytes, set[str], set[str]]:
     """Sanitise an in-memory EXIF TIFF block (starting at the byte-order mark); same size out."""
-    from tutela.scrub.core import BytesReader
-
     res = sanitize(BytesReader(block), 0, len(block), budget, whole_tiff=False)
     buf = bytearray(block)
     apply(buf, sorted(res.patches, key=_FIRST))
     return bytes(buf), res.removed, res.kept
-
-
-_POINTERS = frozenset({TAG_EXIF_IFD, TAG_INTEROP_IFD, TAG_SUBIFDS})
 
 
 def has_gps(reader: Reader, base: int = 0, end: int | None = None) -> bool:

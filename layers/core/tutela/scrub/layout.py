@@ -334,13 +334,21 @@ def jpeg_scans_end(
     found between scans are appended to ``inner`` (they are metadata a scrubber must handle), and the
     entropy-coded (pixel) ranges to ``ecs``."""
     r = c.reader
+    tick = c.budget.tick
+    # In memory, a marker and its length field are read with one unpack_from where the four bytes are there
+    # (as the two reads below would return them); the checks are the same, in the same order.
+    d = r._data if type(r) is BytesReader else None
+    last = r.size - 4 if d is not None else -1
     pos = sos
     while True:
-        c.budget.tick()
-        b = r.read_at(pos, 2, "JPEG marker")
-        if b[0] != 0xFF:
+        tick()
+        if pos <= last:
+            ff, marker, length = _SEGMENT_HEAD.unpack_from(d, pos)  # type: ignore[arg-type]
+        else:
+            b = r.read_at(pos, 2, "JPEG marker")
+            ff, marker, length = b[0], b[1], -1
+        if ff != 0xFF:
             raise CorruptMediaError("JPEG marker expected after the scan data")
-        marker = b[1]
         if marker == 0xFF:
             pos += 1
             continue
@@ -348,7 +356,8 @@ def jpeg_scans_end(
             return pos + 2
         if marker in _STANDALONE:
             raise CorruptMediaError("unexpected JPEG marker between scans")
-        length = struct.unpack(">H", r.read_at(pos + 2, 2, "JPEG segment length"))[0]
+        if length < 0:
+            length = struct.unpack(">H", r.read_at(pos + 2, 2, "JPEG segment length"))[0]
         if length < 2 or pos + 2 + length > r.size:
             raise CorruptMediaError("truncated JPEG segment after the first scan")
         seg_end = pos + 2 + length
