@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from tutela.scrub import xmp
@@ -65,6 +66,37 @@ BASE = {
         b'<rdf:Description xmlns:veryveryverylongprefixname="urn:a" '
         b'veryveryverylongprefixname:k="&#10;&#10;&#10;&#10;" x="1" City="2"/>'
     ),
+    # A '}' in a namespace URI: ElementTree's "{uri}name" splits at the first one.
+    "brace_in_uri": _wrap(
+        b'<rdf:Description xmlns:a="urn:x}y" xmlns:b="urn:x}City" a:k="1" b:z="2"><a:v>t</a:v>'
+        b'<b:w/></rdf:Description><rdf:Description xmlns:c="urn:x" c:GPSx="3"/>'
+    ),
+    "duplicate_expanded_attr": _wrap(b'<rdf:Description xmlns:p="urn:p" xmlns:q="urn:p" p:a="1" q:a="2"/>'),
+    "default_ns_undeclared": _wrap(
+        b'<rdf:Description xmlns="urn:d"><a xmlns="">x</a><b xmlns:z="urn:d"><z:c/></b><City/>'
+        b"</rdf:Description>"
+    ),
+    "tails_comments_cdata": _wrap(
+        b"<rdf:Description>a<!--c-->b<City>x</City>c<!--d-->e<k><![CDATA[<&>]]>&#x26;&#233;\xc3\xa9</k>f"
+        b"<Owner/>   <?p q?>  <m>\r\n&#13;</m>&#10;</rdf:Description>"
+    ),
+    "deep_inside_removed": _wrap(b"<City>" + b"<a>" * 80 + b"</a>" * 80 + b"</City><k>v</k>"),
+    "many_attrs": _wrap(
+        b"<rdf:Description xmlns:a='urn:a' "
+        + b" ".join(b"a:k%d='%d'" % (i, i) for i in range(3000))
+        + b" a:City='c'/>"
+    ),
+    "location_on_root": b'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:GPSx="1" xmlns:g="urn:g" g:State="s"><g:k/>'
+    b"</x:xmpmeta>",
+    "rdf_root": b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="urn:e">'
+    b'<rdf:Description rdf:about="" e:SerialNumber="1" e:Model="m"/></rdf:RDF>',
+    "xml_ns_attrs": _wrap(
+        b'<rdf:Description xml:lang="en" xml:space="preserve" xmlns:d="urn:d" d:Location="l">'
+        b'<d:t xml:lang="fr" d:x="&quot;\t&lt;"/></rdf:Description>'
+    ),
+    "undefined_entity": _wrap(b"<rdf:Description><City>&e;</City></rdf:Description>"),
+    "billion_laughs_no_doctype_keyword": _wrap(b'<rdf:Description><!ENTITY a "b"></rdf:Description>'),
+    "nul_and_bad_utf8": _wrap(b"<rdf:Description><k>\xff\xfe</k><City/></rdf:Description>"),
 }
 
 
@@ -88,6 +120,24 @@ def cases() -> dict[str, bytes]:
                 else:
                     b[i:i] = inserts[(x >> 12) % len(inserts)]
             out[f"{name}~{k}"] = bytes(b)
+    # Packets as cameras, phones, editors and exiftool write them (``make_xmp_packets.py``), each also with
+    # its padding dropped and edited anywhere in it (the edits above reach only the first 600 bytes).
+    for p in sorted((Path(__file__).parent / "xmp_packets").glob("*.xmp")):
+        data = p.read_bytes()
+        out[p.name] = data
+        out[f"{p.name}/unpadded"] = re.sub(rb"\s+(<\?xpacket end)", rb"\1", data)
+        for k in range(24):
+            b = bytearray(data)
+            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+            i = x % len(b)
+            op = (x >> 16) % 3
+            if op == 0:
+                b[i] = b"abxyz \n\"'&<>"[(x >> 8) % 12]
+            elif op == 1:
+                del b[i]
+            else:
+                b[i:i] = inserts[(x >> 12) % len(inserts)]
+            out[f"{p.name}~{k}"] = bytes(b)
     return out
 
 

@@ -258,10 +258,6 @@ def sanitize_same_size(data: bytes) -> tuple[bytes | None, set[str]]:
     return b" " * n, removed | {"xmp.blanked"}
 
 
-_KEYWORDS = (b"gps", b"geo", b"latitude", b"longitude", b"location", b"city", b"state", b"country")
-_KEYWORDS2 = (b"province", b"worldregion")
-
-
 _LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")  # as bytes.lower
 
 
@@ -271,7 +267,19 @@ def has_location(data: bytes) -> bool:
     # match (every alternative of the pattern holds a keyword), and the regex would scan every padding byte.
     # The keywords are looked for with the whitespace (XMP's padding) dropped: no keyword holds any, so
     # dropping it can make an occurrence (then the regex decides, on the text as it is), never hide one.
+    # Written out rather than ``any()`` over a tuple: a generator's resumption per keyword cost as much as
+    # the searches themselves on a clean packet (callgrind).
     low = data.translate(_LOWER, b" \t\r\n")
-    if not any(k in low for k in _KEYWORDS) and not any(k in low for k in _KEYWORDS2):
+    if not (
+        b"gps" in low
+        or b"geo" in low
+        or b"itude" in low  # latitude, longitude
+        or b"location" in low
+        or b"city" in low
+        or b"state" in low
+        or b"country" in low
+        or b"province" in low
+        or b"worldregion" in low
+    ):
         return False
     return bool(LOCATION_TEXT.search(data))
