@@ -9,7 +9,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 # Any tag name that places the picture: GPS blocks, XMP/IPTC city/country/location, PNG text keys.
-LOCATION_TAG = re.compile(r"(?i)gps|latitude|longitude|^city$|country|location|province|^state$")
+LOCATION_TAG = re.compile(
+    r"(?i)gps|latitude|longitude|^city$|country|location|province|^state$|^coverage$|locality|municipality|"
+    r"^county$|^island|^continent$|^waterbody$|geography|coordinate|^footprint"
+)
 
 
 def location_tags(files: Iterable[Path]) -> dict[str, list[str]]:

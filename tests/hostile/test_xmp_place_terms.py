@@ -47,9 +47,6 @@ def _jpeg_with_xmp(prefix: bytes, uri: bytes, name: bytes) -> bytes:
     return data
 
 
-@pytest.mark.xfail(
-    strict=True, reason="scrub/xmp: place-naming terms outside LOCATION_NAME and LOCATION_TEXT"
-)
 @pytest.mark.parametrize(("prefix", "uri", "name"), TERMS, ids=[t[2].decode() for t in TERMS])
 def test_a_place_named_in_xmp_is_not_published(prefix: bytes, uri: bytes, name: bytes) -> None:
     published, report = scrub_bytes(_jpeg_with_xmp(prefix, uri, name))

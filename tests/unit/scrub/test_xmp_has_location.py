@@ -19,7 +19,34 @@ WORDS = [
     "ProvinceName",
     "Sublocation",
     "WorldRegion",
+    "coverage",
+    "locality",
+    "verbatimLocality",
+    "municipality",
+    "county",
+    "stateProvince",
+    "island",
+    "islandGroup",
+    "continent",
+    "waterBody",
+    "higherGeography",
+    "verbatimCoordinates",
+    "coordinateUncertaintyInMeters",
+    "footprintWKT",
 ]
+
+
+@pytest.mark.parametrize("word", WORDS)
+def test_the_filter_removes_each_location_word(word: str) -> None:
+    """What the verifier looks for, the filter removes (else every such upload would be held)."""
+    packet = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        f'<rdf:Description rdf:about="" xmlns:a="urn:a"><a:{word}>v</a:{word}></rdf:Description>'
+        "</rdf:RDF></x:xmpmeta>"
+    ).encode()
+    new, removed = xmp.sanitize(packet)
+    assert new is not None and "xmp.location" in removed
+    assert not xmp.has_location(new)
 
 
 @pytest.mark.parametrize("word", WORDS)

@@ -22,9 +22,15 @@ _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _X = "adobe:ns:meta/"
 _XML = "http://www.w3.org/XML/1998/namespace"
 
+# Place names by another name too: Dublin Core's coverage ("a named place or a location specified by its
+# geographic coordinates", DCMI terms) and Darwin Core's location terms (http://rs.tdwg.org/dwc/terms/:
+# locality, municipality, county, stateProvince, island(Group), continent, waterBody, higherGeography,
+# verbatimCoordinates, footprintWKT, coordinateUncertaintyInMeters...), written by nature-photo tools.
 LOCATION_NAME = re.compile(
     r"(?i)^(gps|geo)|latitude|longitude|location|^city$|^state$|^country|^province|sublocation|"
-    r"worldregion|contactinfo|^address|iso6709|altitude|^ciadr"
+    r"worldregion|contactinfo|^address|iso6709|altitude|^ciadr|"
+    r"^coverage$|locality|municipality|^county$|stateprovince|^island|^continent$|^waterbody$|geography|"
+    r"coordinate|^footprint"
 )
 IDENTITY_NAME = re.compile(
     r"(?i)serialnumber|ownername|^owner$|imageuniqueid|^creator$|^artist$|^author$|documentid|instanceid"
@@ -33,7 +39,8 @@ IDENTITY_NAME = re.compile(
 # Used by the verifier on raw text (attribute or element form, any prefix).
 LOCATION_TEXT = re.compile(
     rb"(?i)[:<\s](gps[a-z]*|geo[a-z]*|[a-z]*latitude|[a-z]*longitude|location[a-z]*|city|state|country[a-z]*|"
-    rb"province[a-z]*|sublocation|worldregion)\s*[=>]"
+    rb"province[a-z]*|sublocation|worldregion|coverage|[a-z]*locality|municipality|county|stateprovince|"
+    rb"island[a-z]*|continent|waterbody|[a-z]*geography|[a-z]*coordinates?[a-z]*|footprint[a-z]*)\s*[=>]"
 )
 
 EMPTY_PACKET = (
@@ -280,6 +287,15 @@ def has_location(data: bytes) -> bool:
         or b"country" in low
         or b"province" in low
         or b"worldregion" in low
+        or b"coverage" in low
+        or b"locality" in low
+        or b"municipality" in low
+        or b"county" in low
+        or b"island" in low
+        or b"continent" in low
+        or b"waterbody" in low
+        or b"coordinate" in low
+        or b"footprint" in low
     ):
         return False
     return bool(LOCATION_TEXT.search(data))
