@@ -863,12 +863,22 @@ def movie_coverage_problem(ctx: Ctx) -> str | None:
     dwells (several edits, a rate other than 1), or one sample lasting far longer than the others (shown
     for seconds, skipped by index sampling) would each let a player show pixels the scan never saw."""
     tracks = 0
-    for btype, off, hdr, end in top_level(ctx):
+    # (count, duration) runs per visual track id: stts in moov, then every fragment's trun (FFmpeg plays
+    # fragments after the moov's samples: a fragmented movie's moov often lists none at all)
+    durations: dict[int, list[tuple[int, int]]] = {}
+    trex: dict[int, int] = {}  # default sample duration per track (mvex/trex)
+    boxes = list(top_level(ctx))
+    for btype, off, hdr, end in boxes:
         if btype != b"moov":
             continue
         ctx.budget.check_meta(end - off, "moov box")
         buf = ctx.reader.read_at(off, end - off, "moov")
         for ttype, toff, thdr, tend in iter_boxes(buf, hdr, len(buf), ctx):
+            if ttype == b"mvex":
+                for xtype, xoff, xhdr, xend in iter_boxes(buf, toff + thdr, tend, ctx):
+                    if xtype == b"trex" and xend - xoff - xhdr >= 16:
+                        tid, _, duration = struct.unpack(">III", buf[xoff + xhdr + 4 : xoff + xhdr + 16])
+                        trex[tid] = duration
             if ttype != b"trak":
                 continue
             handlers, _, stbls = track_parts(ctx, buf, toff + thdr, tend)
@@ -878,14 +888,70 @@ def movie_coverage_problem(ctx: Ctx) -> str | None:
             edts = _child(buf, toff + thdr, tend, b"edts", ctx)
             if edts is not None and not _plain_edits(ctx, buf, edts[0] + edts[1], edts[2]):
                 return "a video track whose edit list repeats, reorders or holds frames"
+            runs = durations.setdefault(_track_id(ctx, buf, toff + thdr, tend), [])
             for start, stop in stbls:
                 if _sample_entries(ctx, buf, start, stop) > 1:
                     return "a video track with more than one sample description (one codec is decoded)"
-                if _dwells(ctx, buf, start, stop):
-                    return "a video track with a frame shown far longer than the others"
+                runs.extend(_stts_runs(ctx, buf, start, stop))
     if tracks > 1:
         return f"a movie with {tracks} video tracks (one is scanned)"
+    for btype, off, hdr, end in boxes:  # after every moov: a moof placed first still counts
+        if btype == b"moof":
+            ctx.budget.check_meta(end - off, "moof box")
+            buf = ctx.reader.read_at(off, end - off, "moof")
+            for ttype, toff, thdr, tend in iter_boxes(buf, hdr, len(buf), ctx):
+                if ttype == b"traf":
+                    _fragment_durations(ctx, buf, toff + thdr, tend, trex, durations)
+    if any(_dwells(runs) for runs in durations.values()):
+        return "a video track with a frame shown far longer than the others"
     return None
+
+
+def _track_id(ctx: Ctx, buf: bytes, start: int, end: int) -> int:
+    tkhd = _child(buf, start, end, b"tkhd", ctx)
+    if tkhd is None or tkhd[2] - tkhd[0] - tkhd[1] < 24:
+        return 0
+    at = tkhd[0] + tkhd[1] + (20 if buf[tkhd[0] + tkhd[1]] == 1 else 12)  # after version/flags and times
+    return int(struct.unpack(">I", buf[at : at + 4])[0])
+
+
+def _fragment_durations(
+    ctx: Ctx, buf: bytes, start: int, end: int, trex: dict[int, int], out: dict[int, list[tuple[int, int]]]
+) -> None:
+    """Add a track fragment's sample durations (``trun``, else the ``tfhd`` or ``trex`` default) to its
+    track's runs in ``out``; fragments of a track that is not a video track in moov are skipped."""
+    tfhd = _child(buf, start, end, b"tfhd", ctx)
+    if tfhd is None or tfhd[2] - tfhd[0] - tfhd[1] < 8:
+        raise CorruptMediaError("track fragment without a valid tfhd")
+    body = buf[tfhd[0] + tfhd[1] : tfhd[2]]
+    flags, tid = struct.unpack(">II", body[:8])
+    flags &= 0xFFFFFF
+    if tid not in out:
+        return
+    default = trex.get(tid, 0)
+    if flags & 0x08:  # default-sample-duration-present, after base data offset and description index
+        at = 8 + (8 if flags & 0x01 else 0) + (4 if flags & 0x02 else 0)
+        if at + 4 > len(body):
+            raise CorruptMediaError("truncated tfhd")
+        default = struct.unpack(">I", body[at : at + 4])[0]
+    for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        if btype != b"trun":
+            continue
+        run = buf[off + hdr : bend]
+        if len(run) < 8:
+            raise CorruptMediaError("truncated trun")
+        tflags, count = struct.unpack(">II", run[:8])
+        tflags &= 0xFFFFFF
+        head = 8 + (4 if tflags & 0x01 else 0) + (4 if tflags & 0x04 else 0)
+        size = 4 * bin(tflags & 0xF00).count("1")  # duration, size, flags, composition offset
+        if head + size * count > len(run):
+            raise CorruptMediaError("trun declares more samples than its box holds")
+        ctx.budget.tick(count)
+        if not tflags & 0x100:
+            out[tid].append((count, default))
+            continue
+        each = range(head, head + size * count, size)
+        out[tid].extend((1, struct.unpack(">I", run[p : p + 4])[0]) for p in each)
 
 
 def _sample_entries(ctx: Ctx, buf: bytes, start: int, end: int) -> int:
@@ -932,11 +998,11 @@ def _plain_edits(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
     return True
 
 
-def _dwells(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
-    """Whether one sample lasts more than MAX_DWELL times the typical (median) sample duration (stts)."""
+def _stts_runs(ctx: Ctx, buf: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """A sample table's (sample count, duration) runs (stts)."""
     stts = _child(buf, start, end, b"stts", ctx)
     if stts is None:
-        return False
+        return []
     off, hdr, bend = stts
     body = buf[off + hdr : bend]
     if len(body) < 8:
@@ -945,7 +1011,11 @@ def _dwells(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
     if 8 + 8 * count > len(body):
         raise CorruptMediaError("stts declares more entries than its box holds")
     ctx.budget.tick(count)
-    runs = [struct.unpack(">II", body[8 + 8 * i : 16 + 8 * i]) for i in range(count)]
+    return [struct.unpack(">II", body[8 + 8 * i : 16 + 8 * i]) for i in range(count)]
+
+
+def _dwells(runs: list[tuple[int, int]]) -> bool:
+    """Whether one sample lasts more than MAX_DWELL times the typical (median) sample duration."""
     runs = [(n, d) for n, d in runs if n]
     total = sum(n for n, _ in runs)
     if total < 2:
