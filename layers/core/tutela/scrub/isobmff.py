@@ -28,6 +28,10 @@ UDTA_KEEP = frozenset(
 )
 LOCATION_KEY = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude|\xa9xyz")
 IDENTITY_KEY = re.compile(rb"(?i)author|artist|owner|serial|\xa9ART|aART|\xa9aut|ownr|camera\.identifier")
+# Pictures stored as metadata (iTunes 'covr', Apple's artwork key): Finder, Music and galleries show them as
+# the movie's picture, the scanner decodes only the video stream. Never scanned, so never published.
+PICTURE_KEY = re.compile(rb"(?i)artwork|cover|thumbnail|preview|poster")
+PICTURE_DATA_TYPES = frozenset({13, 14, 27})  # QuickTime well-known data types: JPEG, PNG, BMP
 ILST_LOCATION = frozenset({b"\xa9xyz", b"loci"})
 ILST_IDENTITY = frozenset({b"\xa9ART", b"aART", b"\xa9aut", b"ownr", b"\xa9wrt", b"\xa9con"})
 
@@ -102,6 +106,15 @@ def _child(
         if btype == want:
             return off, hdr, bend
     return None
+
+
+def _holds_picture(buf: bytes | bytearray, start: int, end: int, ctx: Ctx) -> bool:
+    """Whether an ilst item's value (its ``data`` atoms, children ``[start, end)``) is typed as an image."""
+    for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        kind = int.from_bytes(buf[off + hdr + 1 : off + hdr + 4], "big") if bend - off - hdr >= 4 else -1
+        if btype == b"data" and kind in PICTURE_DATA_TYPES:
+            return True
+    return False
 
 
 def _meta_children_start(buf: bytes | bytearray, off: int, hdr: int, end: int) -> int:
@@ -292,6 +305,9 @@ class _Mp4:
             elif IDENTITY_KEY.search(name):
                 drop_keys.add(i)
                 self.ctx.remove("keys.identity")
+            elif PICTURE_KEY.search(name):
+                drop_keys.add(i)
+                self.ctx.remove("qt.cover_art")
         renumber = {}
         n = 0
         for i in range(1, len(keys_names) + 1):
@@ -313,8 +329,12 @@ class _Mp4:
                 out.append(struct.pack(">I", 8 + len(head) + len(entries)) + b"keys" + head + entries)
             elif btype == b"ilst":
                 items = []
-                for itype, ioff, _ihdr, iend in iter_boxes(buf, coff + chdr, cend, self.ctx):
+                for itype, ioff, ihdr, iend in iter_boxes(buf, coff + chdr, cend, self.ctx):
                     item = bytes(buf[ioff:iend])
+                    if itype == b"covr" or _holds_picture(buf, ioff + ihdr, iend, self.ctx):
+                        self.ctx.remove("qt.cover_art")
+                        changed = True
+                        continue
                     if keys_names:
                         idx = struct.unpack(">I", itype)[0]
                         if idx in drop_keys:
