@@ -905,6 +905,8 @@ def movie_coverage_problem(ctx: Ctx) -> str | None:
             if not handlers & VISUAL_HANDLERS:
                 continue
             tracks += 1
+            if not _plain_matrix(ctx, buf, toff + thdr, tend):
+                return "a video track whose matrix stretches, shears or skews the picture"
             edts = _child(buf, toff + thdr, tend, b"edts", ctx)
             if edts is not None and not _plain_edits(ctx, buf, edts[0] + edts[1], edts[2]):
                 return "a video track whose edit list repeats, reorders or holds frames"
@@ -925,6 +927,25 @@ def movie_coverage_problem(ctx: Ctx) -> str | None:
     if any(_dwells(runs) for runs in durations.values()):
         return "a video track with a frame shown far longer than the others"
     return None
+
+
+def _plain_matrix(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
+    """Whether a track's ``tkhd`` matrix only rotates by a multiple of 90 degrees, flips and scales both
+    axes alike: what phones write and FFmpeg (so the scan) applies. QuickTime/AVFoundation draw any matrix;
+    one that scales one axis (a face stored squeezed to a sliver, shown whole), shears or adds perspective
+    shows a picture the scan never analysed."""
+    tkhd = _child(buf, start, end, b"tkhd", ctx)
+    if tkhd is None:
+        return True
+    at = tkhd[0] + tkhd[1] + (40 if buf[tkhd[0] + tkhd[1]] != 1 else 52)  # after the v0/v1 header fields
+    if at + 36 > tkhd[2]:
+        raise CorruptMediaError("truncated tkhd")
+    a, b, u, c, d, v, _, _, _ = struct.unpack(">9i", buf[at : at + 36])
+    if u or v:
+        return False
+    if b == 0 and c == 0:
+        return a != 0 and abs(a) == abs(d)
+    return a == 0 and d == 0 and b != 0 and abs(b) == abs(c)
 
 
 def _track_id(ctx: Ctx, buf: bytes, start: int, end: int) -> int:
