@@ -118,8 +118,13 @@ def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterato
                 f"video lasts {count / fps:.0f}s, over the {limits.max_video_seconds:.0f}s limit"
             )
         rate = max(1, round(fps * limits.sample_every_s))
+        rate_slots = max(1, limits.max_frames * 3 // 4)
         if count:  # spread the fixed-rate samples over the whole video (3/4 of the cap; the rest: scenes)
-            rate = max(rate, -(-count // max(1, limits.max_frames * 3 // 4)))
+            rate = max(rate, -(-count // rate_slots))
+        # Scene samples get only what the fixed-rate ones (and the last frame) leave: taken from the same
+        # budget, a video changing scene between every two samples used it up long before its end.
+        scene_slots = max(0, limits.max_frames - rate_slots - 1)
+        scenes = 0
         step = max(1, round(fps * limits.scene_check_every_s))
         num, den = float(cap.get(cv.CAP_PROP_SAR_NUM) or 0), float(cap.get(cv.CAP_PROP_SAR_DEN) or 0)
         sar = num / den if num > 0 and den > 0 else 1.0
@@ -141,18 +146,24 @@ def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterato
                 break
             hist = _hist(cv, frame)
             if (
-                prev is not None
+                scenes < scene_slots
+                and prev is not None
                 and cv.compareHist(prev[1], hist, cv.HISTCMP_BHATTACHARYYA) > limits.scene_threshold
             ):
                 cut = _first_of_new_scene(reader, prev, index, hist, step, limits)
                 if cut is not None:
                     yield SampledFrame(round(cut[0] / fps, 3), cut[0], "scene", cut[1])
                     emitted += 1
-                    if emitted >= limits.max_frames:
-                        return
+                    scenes += 1
+            # The budgets above fit any declared length; only a length the container under-declares can
+            # reach the cap with frames left, which would never be scanned.
+            if emitted >= limits.max_frames:
+                raise LimitExceededError("video has more frames than the scan limit covers")
             yield SampledFrame(round(index / fps, 3), index, "end" if tail_done else "rate", frame)
             emitted += 1
             if emitted >= limits.max_frames:
+                if index < count - 1 or reader.at(index + 1) is not None:
+                    raise LimitExceededError("video has more frames than the scan limit covers")
                 return
             prev = (index, hist)
             index += rate
