@@ -199,6 +199,7 @@ TOP_KEEP = frozenset(
     {b"ftyp", b"mdat", b"moov", b"moof", b"mfra", b"meta", b"uuid", b"udta", b"free", b"skip", b"wide"}
     | {b"styp", b"sidx", b"ssix", b"prft", b"pdin"}
 )
+MFRA_KEEP = frozenset({b"tfra", b"mfro"})  # what a fragment index is made of
 # Top-level boxes that dashcams fill with their GPS track (exiftool QuickTime::Main: udat NMEA, gps0).
 GPS_LOG_BOXES = frozenset({b"udat", b"gps0"})
 
@@ -843,6 +844,15 @@ def scrub(ctx: Ctx) -> Plan:
             ctx.remove("box.gps" if btype in GPS_LOG_BOXES else "box.other")
             m.patches.append((off + 4, b"free"))
             m.patches.append((off + hdr, end - off - hdr))
+        elif btype == b"mfra":
+            # Players read only its tfra/mfro (keyframe index); anything else in it is unknown bytes.
+            ctx.budget.check_meta(end - off, "mfra box")
+            buf = bytearray(r.read_at(off, end - off, "mfra"))
+            for ctype, coff, chdr, cend in iter_boxes(buf, hdr, len(buf), ctx):
+                if ctype not in MFRA_KEEP:
+                    ctx.remove("box.other")
+                    m.patches.append((off + coff + chdr - 4, b"free"))
+                    m.patches.append((off + coff + chdr, cend - coff - chdr))
         elif btype in (b"free", b"skip", b"wide") and end - off > hdr:
             # Padding by definition: zeroed, so nothing (an embedded JPEG with GPS) hides in it.
             m.patches.append((off + hdr, end - off - hdr))
