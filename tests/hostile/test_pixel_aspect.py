@@ -100,3 +100,19 @@ def scan_file_faces(tmp_path: Path, movie: bytes) -> list[Any]:
     p = tmp_path / "probe.mp4"
     p.write_bytes(movie)
     return list(scan_file(p, backend="local").to_dict()["Faces"])
+
+
+def test_the_pixel_aspect_follows_a_rotated_frame(tmp_path: Path) -> None:
+    """Stored on its side and squeezed along the coded width, shown upright (a 90 degree matrix) and whole:
+    OpenCV hands over the frame already rotated, so the coded width is its height."""
+    from tests.hostile.test_track_matrix import ONE, with_matrix
+
+    coded = cv2.rotate(portrait(), cv2.ROTATE_90_COUNTERCLOCKWISE)
+    coded = cv2.resize(coded, (SIDE // SQUEEZE, SIDE), interpolation=cv2.INTER_AREA)
+    movie = with_matrix(with_pixel_aspect(_movie(coded), SQUEEZE, 1), 0, ONE, -ONE, 0)
+    p = tmp_path / "rotated.mp4"
+    p.write_bytes(movie)
+    seen = Shapes()
+    scan_file(p, backend=seen)
+    assert seen.shapes and all(abs(w - h) <= 2 for h, w in seen.shapes), seen.shapes
+    assert scan_file_faces(tmp_path, movie), "the face a player shows was never seen by the scan"

@@ -128,6 +128,8 @@ def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterato
         step = max(1, round(fps * limits.scene_check_every_s))
         num, den = float(cap.get(cv.CAP_PROP_SAR_NUM) or 0), float(cap.get(cv.CAP_PROP_SAR_DEN) or 0)
         sar = num / den if num > 0 and den > 0 else 1.0
+        if round(float(cap.get(cv.CAP_PROP_ORIENTATION_META) or 0)) % 180 == 90:
+            sar = 1.0 / sar  # OpenCV hands over frames already rotated: the coded width is now the height
         reader = _Reader(cap, limits, seek_after=max(step, rate // 2), sar=sar)
         emitted = 0
         prev: tuple[int, Any] | None = None
