@@ -28,6 +28,10 @@ UDTA_KEEP = frozenset(
 )
 LOCATION_KEY = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude|\xa9xyz")
 IDENTITY_KEY = re.compile(rb"(?i)author|artist|owner|serial|\xa9ART|aART|\xa9aut|ownr|camera\.identifier")
+# Pictures stored as metadata (iTunes 'covr', Apple's artwork key): Finder, Music and galleries show them as
+# the movie's picture, the scanner decodes only the video stream. Never scanned, so never published.
+PICTURE_KEY = re.compile(rb"(?i)artwork|cover|thumbnail|preview|poster")
+PICTURE_DATA_TYPES = frozenset({13, 14, 27})  # QuickTime well-known data types: JPEG, PNG, BMP
 ILST_LOCATION = frozenset({b"\xa9xyz", b"loci"})
 ILST_IDENTITY = frozenset({b"\xa9ART", b"aART", b"\xa9aut", b"ownr", b"\xa9wrt", b"\xa9con"})
 
@@ -102,6 +106,15 @@ def _child(
         if btype == want:
             return off, hdr, bend
     return None
+
+
+def _holds_picture(buf: bytes | bytearray, start: int, end: int, ctx: Ctx) -> bool:
+    """Whether an ilst item's value (its ``data`` atoms, children ``[start, end)``) is typed as an image."""
+    for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        kind = int.from_bytes(buf[off + hdr + 1 : off + hdr + 4], "big") if bend - off - hdr >= 4 else -1
+        if btype == b"data" and kind in PICTURE_DATA_TYPES:
+            return True
+    return False
 
 
 def _meta_children_start(buf: bytes | bytearray, off: int, hdr: int, end: int) -> int:
@@ -186,6 +199,7 @@ TOP_KEEP = frozenset(
     {b"ftyp", b"mdat", b"moov", b"moof", b"mfra", b"meta", b"uuid", b"udta", b"free", b"skip", b"wide"}
     | {b"styp", b"sidx", b"ssix", b"prft", b"pdin"}
 )
+MFRA_KEEP = frozenset({b"tfra", b"mfro"})  # what a fragment index is made of
 # Top-level boxes that dashcams fill with their GPS track (exiftool QuickTime::Main: udat NMEA, gps0).
 GPS_LOG_BOXES = frozenset({b"udat", b"gps0"})
 
@@ -292,6 +306,9 @@ class _Mp4:
             elif IDENTITY_KEY.search(name):
                 drop_keys.add(i)
                 self.ctx.remove("keys.identity")
+            elif PICTURE_KEY.search(name):
+                drop_keys.add(i)
+                self.ctx.remove("qt.cover_art")
         renumber = {}
         n = 0
         for i in range(1, len(keys_names) + 1):
@@ -313,8 +330,12 @@ class _Mp4:
                 out.append(struct.pack(">I", 8 + len(head) + len(entries)) + b"keys" + head + entries)
             elif btype == b"ilst":
                 items = []
-                for itype, ioff, _ihdr, iend in iter_boxes(buf, coff + chdr, cend, self.ctx):
+                for itype, ioff, ihdr, iend in iter_boxes(buf, coff + chdr, cend, self.ctx):
                     item = bytes(buf[ioff:iend])
+                    if itype == b"covr" or _holds_picture(buf, ioff + ihdr, iend, self.ctx):
+                        self.ctx.remove("qt.cover_art")
+                        changed = True
+                        continue
                     if keys_names:
                         idx = struct.unpack(">I", itype)[0]
                         if idx in drop_keys:
@@ -823,6 +844,15 @@ def scrub(ctx: Ctx) -> Plan:
             ctx.remove("box.gps" if btype in GPS_LOG_BOXES else "box.other")
             m.patches.append((off + 4, b"free"))
             m.patches.append((off + hdr, end - off - hdr))
+        elif btype == b"mfra":
+            # Players read only its tfra/mfro (keyframe index); anything else in it is unknown bytes.
+            ctx.budget.check_meta(end - off, "mfra box")
+            buf = bytearray(r.read_at(off, end - off, "mfra"))
+            for ctype, coff, chdr, cend in iter_boxes(buf, hdr, len(buf), ctx):
+                if ctype not in MFRA_KEEP:
+                    ctx.remove("box.other")
+                    m.patches.append((off + coff + chdr - 4, b"free"))
+                    m.patches.append((off + coff + chdr, cend - coff - chdr))
         elif btype in (b"free", b"skip", b"wide") and end - off > hdr:
             # Padding by definition: zeroed, so nothing (an embedded JPEG with GPS) hides in it.
             m.patches.append((off + hdr, end - off - hdr))
@@ -863,29 +893,116 @@ def movie_coverage_problem(ctx: Ctx) -> str | None:
     dwells (several edits, a rate other than 1), or one sample lasting far longer than the others (shown
     for seconds, skipped by index sampling) would each let a player show pixels the scan never saw."""
     tracks = 0
-    for btype, off, hdr, end in top_level(ctx):
+    # (count, duration) runs per visual track id: stts in moov, then every fragment's trun (FFmpeg plays
+    # fragments after the moov's samples: a fragmented movie's moov often lists none at all)
+    durations: dict[int, list[tuple[int, int]]] = {}
+    trex: dict[int, int] = {}  # default sample duration per track (mvex/trex)
+    boxes = list(top_level(ctx))
+    for btype, off, hdr, end in boxes:
         if btype != b"moov":
             continue
         ctx.budget.check_meta(end - off, "moov box")
         buf = ctx.reader.read_at(off, end - off, "moov")
         for ttype, toff, thdr, tend in iter_boxes(buf, hdr, len(buf), ctx):
+            if ttype == b"mvex":
+                for xtype, xoff, xhdr, xend in iter_boxes(buf, toff + thdr, tend, ctx):
+                    if xtype == b"trex" and xend - xoff - xhdr >= 16:
+                        tid, _, duration = struct.unpack(">III", buf[xoff + xhdr + 4 : xoff + xhdr + 16])
+                        trex[tid] = duration
             if ttype != b"trak":
                 continue
             handlers, _, stbls = track_parts(ctx, buf, toff + thdr, tend)
             if not handlers & VISUAL_HANDLERS:
                 continue
             tracks += 1
+            if not _plain_matrix(ctx, buf, toff + thdr, tend):
+                return "a video track whose matrix stretches, shears or skews the picture"
             edts = _child(buf, toff + thdr, tend, b"edts", ctx)
             if edts is not None and not _plain_edits(ctx, buf, edts[0] + edts[1], edts[2]):
                 return "a video track whose edit list repeats, reorders or holds frames"
+            runs = durations.setdefault(_track_id(ctx, buf, toff + thdr, tend), [])
             for start, stop in stbls:
                 if _sample_entries(ctx, buf, start, stop) > 1:
                     return "a video track with more than one sample description (one codec is decoded)"
-                if _dwells(ctx, buf, start, stop):
-                    return "a video track with a frame shown far longer than the others"
+                runs.extend(_stts_runs(ctx, buf, start, stop))
     if tracks > 1:
         return f"a movie with {tracks} video tracks (one is scanned)"
+    for btype, off, hdr, end in boxes:  # after every moov: a moof placed first still counts
+        if btype == b"moof":
+            ctx.budget.check_meta(end - off, "moof box")
+            buf = ctx.reader.read_at(off, end - off, "moof")
+            for ttype, toff, thdr, tend in iter_boxes(buf, hdr, len(buf), ctx):
+                if ttype == b"traf":
+                    _fragment_durations(ctx, buf, toff + thdr, tend, trex, durations)
+    if any(_dwells(runs) for runs in durations.values()):
+        return "a video track with a frame shown far longer than the others"
     return None
+
+
+def _plain_matrix(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
+    """Whether a track's ``tkhd`` matrix only rotates by a multiple of 90 degrees, flips and scales both
+    axes alike: what phones write and FFmpeg (so the scan) applies. QuickTime/AVFoundation draw any matrix;
+    one that scales one axis (a face stored squeezed to a sliver, shown whole), shears or adds perspective
+    shows a picture the scan never analysed."""
+    tkhd = _child(buf, start, end, b"tkhd", ctx)
+    if tkhd is None:
+        return True
+    at = tkhd[0] + tkhd[1] + (40 if buf[tkhd[0] + tkhd[1]] != 1 else 52)  # after the v0/v1 header fields
+    if at + 36 > tkhd[2]:
+        raise CorruptMediaError("truncated tkhd")
+    a, b, u, c, d, v, _, _, _ = struct.unpack(">9i", buf[at : at + 36])
+    if u or v:
+        return False
+    if b == 0 and c == 0:
+        return a != 0 and abs(a) == abs(d)
+    return a == 0 and d == 0 and b != 0 and abs(b) == abs(c)
+
+
+def _track_id(ctx: Ctx, buf: bytes, start: int, end: int) -> int:
+    tkhd = _child(buf, start, end, b"tkhd", ctx)
+    if tkhd is None or tkhd[2] - tkhd[0] - tkhd[1] < 24:
+        return 0
+    at = tkhd[0] + tkhd[1] + (20 if buf[tkhd[0] + tkhd[1]] == 1 else 12)  # after version/flags and times
+    return int(struct.unpack(">I", buf[at : at + 4])[0])
+
+
+def _fragment_durations(
+    ctx: Ctx, buf: bytes, start: int, end: int, trex: dict[int, int], out: dict[int, list[tuple[int, int]]]
+) -> None:
+    """Add a track fragment's sample durations (``trun``, else the ``tfhd`` or ``trex`` default) to its
+    track's runs in ``out``; fragments of a track that is not a video track in moov are skipped."""
+    tfhd = _child(buf, start, end, b"tfhd", ctx)
+    if tfhd is None or tfhd[2] - tfhd[0] - tfhd[1] < 8:
+        raise CorruptMediaError("track fragment without a valid tfhd")
+    body = buf[tfhd[0] + tfhd[1] : tfhd[2]]
+    flags, tid = struct.unpack(">II", body[:8])
+    flags &= 0xFFFFFF
+    if tid not in out:
+        return
+    default = trex.get(tid, 0)
+    if flags & 0x08:  # default-sample-duration-present, after base data offset and description index
+        at = 8 + (8 if flags & 0x01 else 0) + (4 if flags & 0x02 else 0)
+        if at + 4 > len(body):
+            raise CorruptMediaError("truncated tfhd")
+        default = struct.unpack(">I", body[at : at + 4])[0]
+    for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        if btype != b"trun":
+            continue
+        run = buf[off + hdr : bend]
+        if len(run) < 8:
+            raise CorruptMediaError("truncated trun")
+        tflags, count = struct.unpack(">II", run[:8])
+        tflags &= 0xFFFFFF
+        head = 8 + (4 if tflags & 0x01 else 0) + (4 if tflags & 0x04 else 0)
+        size = 4 * bin(tflags & 0xF00).count("1")  # duration, size, flags, composition offset
+        if head + size * count > len(run):
+            raise CorruptMediaError("trun declares more samples than its box holds")
+        ctx.budget.tick(count)
+        if not tflags & 0x100:
+            out[tid].append((count, default))
+            continue
+        each = range(head, head + size * count, size)
+        out[tid].extend((1, struct.unpack(">I", run[p : p + 4])[0]) for p in each)
 
 
 def _sample_entries(ctx: Ctx, buf: bytes, start: int, end: int) -> int:
@@ -932,11 +1049,11 @@ def _plain_edits(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
     return True
 
 
-def _dwells(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
-    """Whether one sample lasts more than MAX_DWELL times the typical (median) sample duration (stts)."""
+def _stts_runs(ctx: Ctx, buf: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """A sample table's (sample count, duration) runs (stts)."""
     stts = _child(buf, start, end, b"stts", ctx)
     if stts is None:
-        return False
+        return []
     off, hdr, bend = stts
     body = buf[off + hdr : bend]
     if len(body) < 8:
@@ -945,7 +1062,11 @@ def _dwells(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
     if 8 + 8 * count > len(body):
         raise CorruptMediaError("stts declares more entries than its box holds")
     ctx.budget.tick(count)
-    runs = [struct.unpack(">II", body[8 + 8 * i : 16 + 8 * i]) for i in range(count)]
+    return [struct.unpack(">II", body[8 + 8 * i : 16 + 8 * i]) for i in range(count)]
+
+
+def _dwells(runs: list[tuple[int, int]]) -> bool:
+    """Whether one sample lasts more than MAX_DWELL times the typical (median) sample duration."""
     runs = [(n, d) for n, d in runs if n]
     total = sum(n for n, _ in runs)
     if total < 2:

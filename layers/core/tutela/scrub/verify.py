@@ -223,6 +223,7 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
 def _isobmff(ctx: Ctx, found: set[str]) -> None:
     from tutela.scrub.isobmff import (
         META_XML,
+        MFRA_KEEP,
         TOP_KEEP,
         _child,
         freegps_blocks,
@@ -242,6 +243,12 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
     for btype, off, hdr, end in boxes:
         if btype not in TOP_KEEP:
             found.add("box.other")  # unparsed: what a reader finds there is unknown
+        if btype == b"mfra":
+            ctx.budget.check_meta(end - off, "mfra box")
+            buf = r.read_at(off, end - off)
+            for t, coff, chdr, cend in iter_boxes(buf, hdr, len(buf), ctx):
+                if t not in MFRA_KEEP and (t != b"free" or buf[coff + chdr : cend].strip(b"\x00")):
+                    found.add("box.other")  # only the index and zeroed padding
         if btype in (b"moov", b"udta", b"uuid", b"meta", b"moof"):
             ctx.budget.check_meta(end - off, "metadata box")
             buf = r.read_at(off, end - off)

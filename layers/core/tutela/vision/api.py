@@ -171,7 +171,7 @@ def scan_file(
     _movie_coverage(p, media)
     video = scan_video(p, be, limits, deadline, frame_sink)
     if video.capped:
-        notes.append(f"frame cap of {limits.max_frames} reached; later frames were not scanned")
+        notes.append(f"frame cap of {limits.max_frames} reached; samples spread to the end of the video")
     total = round((time.perf_counter() - t0) * 1000, 2)
     timings = {"frames_scan": video.scan_ms, "total": total}
     return ScanReport(

@@ -47,9 +47,10 @@ class _Reader:
     is a container seek (FFmpeg decodes from the keyframe before the target), a short one is ``grab()``s
     (demux + decode without the colour conversion); only sampled frames are ``retrieve``d."""
 
-    def __init__(self, cap: Any, limits: ScanLimits, seek_after: int) -> None:
+    def __init__(self, cap: Any, limits: ScanLimits, seek_after: int, sar: float = 1.0) -> None:
         self.cap = cap
         self.limits = limits
+        self.sar = sar  # sample aspect ratio: how much wider than tall a player draws each coded pixel
         self.pos = 0  # index of the frame the next grab() returns
         self.seek_after = seek_after
         self.decoded = 0
@@ -70,12 +71,26 @@ class _Reader:
         self.pos += 1
         self._count()
         check_pixels(frame.shape[1], frame.shape[0], self.limits, per_frame=True)
-        return frame
+        return as_shown(frame, self.sar)
 
     def _count(self) -> None:
         self.decoded += 1
         if self.decoded > self.limits.max_decoded_frames:
             raise LimitExceededError("video has more frames than the scan limit allows")
+
+
+def as_shown(frame: Any, sar: float) -> Any:
+    """The frame at the shape players show it: a ``pasp`` box or the codec's own aspect ratio makes each
+    coded pixel ``sar`` times as wide as tall, so a face stored squeezed to a sliver (which no detector
+    finds) is shown whole. Stretched along one side, then scaled so the long side stays as decoded: a frame
+    never grows, whatever the ratio."""
+    if abs(sar - 1.0) < 0.01:
+        return frame
+    h, w = frame.shape[:2]
+    shown_w, shown_h = w * sar, float(h)
+    k = max(w, h) / max(shown_w, shown_h)
+    size = (max(1, round(shown_w * k)), max(1, round(shown_h * k)))
+    return _cv.cv2().resize(frame, size, interpolation=_cv.cv2().INTER_AREA)
 
 
 def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterator[SampledFrame]:
@@ -103,10 +118,19 @@ def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterato
                 f"video lasts {count / fps:.0f}s, over the {limits.max_video_seconds:.0f}s limit"
             )
         rate = max(1, round(fps * limits.sample_every_s))
+        rate_slots = max(1, limits.max_frames * 3 // 4)
         if count:  # spread the fixed-rate samples over the whole video (3/4 of the cap; the rest: scenes)
-            rate = max(rate, -(-count // max(1, limits.max_frames * 3 // 4)))
+            rate = max(rate, -(-count // rate_slots))
+        # Scene samples get only what the fixed-rate ones (and the last frame) leave: taken from the same
+        # budget, a video changing scene between every two samples used it up long before its end.
+        scene_slots = max(0, limits.max_frames - rate_slots - 1)
+        scenes = 0
         step = max(1, round(fps * limits.scene_check_every_s))
-        reader = _Reader(cap, limits, seek_after=max(step, rate // 2))
+        num, den = float(cap.get(cv.CAP_PROP_SAR_NUM) or 0), float(cap.get(cv.CAP_PROP_SAR_DEN) or 0)
+        sar = num / den if num > 0 and den > 0 else 1.0
+        if round(float(cap.get(cv.CAP_PROP_ORIENTATION_META) or 0)) % 180 == 90:
+            sar = 1.0 / sar  # OpenCV hands over frames already rotated: the coded width is now the height
+        reader = _Reader(cap, limits, seek_after=max(step, rate // 2), sar=sar)
         emitted = 0
         prev: tuple[int, Any] | None = None
         index = 0
@@ -124,18 +148,24 @@ def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterato
                 break
             hist = _hist(cv, frame)
             if (
-                prev is not None
+                scenes < scene_slots
+                and prev is not None
                 and cv.compareHist(prev[1], hist, cv.HISTCMP_BHATTACHARYYA) > limits.scene_threshold
             ):
                 cut = _first_of_new_scene(reader, prev, index, hist, step, limits)
                 if cut is not None:
                     yield SampledFrame(round(cut[0] / fps, 3), cut[0], "scene", cut[1])
                     emitted += 1
-                    if emitted >= limits.max_frames:
-                        return
+                    scenes += 1
+            # The budgets above fit any declared length; only a length the container under-declares can
+            # reach the cap with frames left, which would never be scanned.
+            if emitted >= limits.max_frames:
+                raise LimitExceededError("video has more frames than the scan limit covers")
             yield SampledFrame(round(index / fps, 3), index, "end" if tail_done else "rate", frame)
             emitted += 1
             if emitted >= limits.max_frames:
+                if index < count - 1 or reader.at(index + 1) is not None:
+                    raise LimitExceededError("video has more frames than the scan limit covers")
                 return
             prev = (index, hist)
             index += rate
