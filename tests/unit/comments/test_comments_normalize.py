@@ -66,7 +66,8 @@ def test_evasions_normalise(text: str, expected: str) -> None:
         ("łodz ø", " lodz o "),
         ("sǝxy ɟ", " sexy f "),  # a lone turned letter (by its Unicode name, or listed) is its letter
         ("ʎpoq ɹnoʎ ǝǝs oʇ ʇuɐʍ ᴉ", " i want to see your body "),  # upside-down text: reversed, b/q d/p n/u
-        ("hey ¿noʎ ǝɹɐ plo ʍoɥ lol", " hey how old are you lol "),  # only the upside-down run is turned
+        ("hey ¿noʎ ǝɹɐ plo ʍoɥ 😀 cute", " hey how old are you cute "),  # only the upside-down run is turned
+        ("?n ɹ plo ʍoɥ ǝƃɐ ɹn ɹoɟ", " for ur age how old r u "),  # a plain word at the edge of a run too
         ("ɯɐɔ ɐ ʇoƃ", " got a cam "),
         ("\u13da\u13ac\u00d7\u13a9", " sexy "),  # Cherokee look-alikes (Ꮪ Ꭼ × Ꭹ)
         ("\uab7a\u13da", " as "),  # a Cherokee small letter folds to its capital first
@@ -174,8 +175,8 @@ def test_lazy_offset_map_gives_the_eager_spans() -> None:
         ("妳幾歲", "你几岁", "妳幾歲"),
         ("call 1 3 8 0 0 1 3 8 0 0 0 now", "13800138000", "1 3 8 0 0 1 3 8 0 0 0"),
         ("hey h0rny", "horny", "h0rny"),
-        ("hey ¿noʎ ǝɹɐ plo ʍoɥ lol", "how old are you", "noʎ ǝɹɐ plo ʍoɥ"),  # upside-down: the whole run
-        ("hey ¿noʎ ǝɹɐ plo ʍoɥ lol", "old", "plo"),
+        ("hey ¿noʎ ǝɹɐ plo ʍoɥ 😀 cute", "how old are you", "noʎ ǝɹɐ plo ʍoɥ"),  # upside-down: whole run
+        ("hey ¿noʎ ǝɹɐ plo ʍoɥ 😀 cute", "old", "plo"),
     ],
 )
 def test_offsets_map_back_to_the_original(text: str, needle: str, original: str) -> None:

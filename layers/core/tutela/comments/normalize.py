@@ -384,25 +384,21 @@ _ASCII_TABLE, _ASCII_DELETE = _ascii_tables()
 # reads each turned letter as its letter; the order and the letters that turn into other ASCII letters
 # (b/q, d/p, n/u) need the run put back the right way round first. A run is a sequence of words made only
 # of what upside-down generators write (turned letters, the ASCII letters that read the same or as their
-# partner, digits, punctuation) holding two or more turned letters; its words without a turned letter at
-# either end are left out (a normal "so" or "lol" next to it).
+# partner, digits, punctuation) holding two or more turned letters. A plain word of those letters next to
+# it ("so", "lol") is turned too: generators turn whole comments, so that is the common case. Every
+# character of a run maps to one character (no apostrophe, emoji or invisible character), so the table's
+# lengths are the same in either order.
 _TURNED = "ɐǝɹʇʎɯɥᴉʞʌʍɔɟƃɾ"
 _TURNED_GATE = regexes.compile(f"[{_TURNED}]")
 _FLIP_RUN = regexes.compile(
     rf"(?<!\S)[{_TURNED}bdlnopqsuxz0-9¿¡˙.,!?]+(?: +[{_TURNED}bdlnopqsuxz0-9¿¡˙.,!?]+)*(?!\S)"
 )
-_FLIP_WORD = regexes.compile(r"\S+")
 _UNFLIP = str.maketrans("bdnpqu¿¡˙", "qpudbn?!.")
 
 
 def flip_spans(text: str) -> list[Span]:
     """The ``[start, end)`` runs of upside-down text in ``text`` (see :data:`_TURNED`), in order."""
-    spans: list[Span] = []
-    for m in _FLIP_RUN.finditer(text):
-        words = [w for w in _FLIP_WORD.finditer(m.group()) if _TURNED_GATE.search(w.group())]
-        if words and sum(len(_TURNED_GATE.findall(w.group())) for w in words) >= 2:
-            spans.append((m.start() + words[0].start(), m.start() + words[-1].end()))
-    return spans
+    return [m.span() for m in _FLIP_RUN.finditer(text) if len(_TURNED_GATE.findall(m.group())) >= 2]
 
 
 def unflip(text: str, spans: list[Span]) -> str:
