@@ -109,7 +109,7 @@ HOMOGLYPHS: dict[str, str] = {
 _LETTER_SYMBOLS: dict[int, str] = {
     base + i: chr(0x61 + i) for base in (0x1F150, 0x1F170, 0x1F1E6, 0x1F110, 0x249C) for i in range(26)
 }
-_LATIN_NAME = re.compile(
+_LATIN_NAME = regexes.compile(
     r"LATIN (?:SMALL |CAPITAL )?LETTER (?:(?:SMALL CAPITAL|TURNED|REVERSED|INVERTED|SCRIPT|DOTLESS|BARRED"
     r"|SIDEWAYS|CLOSED|OPEN) )*([A-Z])(?: WITH .*| BAR| .*)?"
 )
