@@ -4,9 +4,11 @@ The normalised form is what the lexicon is matched against. It is built in two l
 
 1. a per-code-point table (``str.translate``) that applies NFKC (full-width, circled and
    "fancy" letters), accent stripping for Latin, case folding, Cyrillic/Greek homoglyphs,
-   traditional -> simplified Chinese (OpenCC's character dictionary, 1:1 entries) and
-   deletes zero-width characters, variation selectors and skin-tone modifiers; every other
-   punctuation mark, symbol or emoji becomes a space (a separator);
+   traditional -> simplified Chinese (OpenCC's character dictionary, 1:1 entries), Latin letters
+   with hooks/strokes/turns by their Unicode name, Cherokee/Lisu look-alikes, letter-shaped symbols
+   (regional indicators, enclosed letters) and rare 火星文 characters, and deletes zero-width
+   characters, variation selectors and skin-tone modifiers; every other punctuation mark, symbol or
+   emoji becomes a space (a separator). Upside-down runs ("ʎxǝs") are turned back before it;
 2. a fixed sequence of regex stages: spelled-out Chinese digits, a space between Chinese and
    Latin runs, leetspeak and symbol swaps inside words, letters spelled out one by one
    ("s.e.x", "s e x") and runs of a repeated letter, repeated Chinese characters, separators
