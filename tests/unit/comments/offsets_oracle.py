@@ -21,7 +21,9 @@ from tutela.comments.normalize import (
     Span,
     Stage,
     _align_index,
+    flip_spans,
     translate,
+    unflip,
 )
 
 
@@ -64,15 +66,21 @@ def normalize_with_offsets(text: str) -> tuple[str, list[Span]]:
         return run_stages(" " + t + " ", applier), applier.spans
     chars: list[str] = [" "]
     spans: list[Span] = [(0, 0)]
-    for i, ch in enumerate(text):
+    # upside-down runs are read reversed: the character at i of the turned-back text is a + b - 1 - i
+    flips = flip_spans(text)
+    where = list(range(n))
+    for a, b in flips:
+        where[a:b] = range(b - 1, a - 1, -1)
+    for i, ch in enumerate(unflip(text, flips)):
         r = TABLE[ord(ch)]
+        o = where[i]
         if len(r) == 1:
             chars.append(r)
-            spans.append((i, i + 1))
+            spans.append((o, o + 1))
         else:
             for c in r:
                 chars.append(c)
-                spans.append((i, i + 1))
+                spans.append((o, o + 1))
     chars.append(" ")
     spans.append((n, n))
     applier = OffsetApplier(spans)
@@ -84,8 +92,9 @@ def align(s: str, a: int, b: int, r: str, spans: list[Span]) -> list[Span]:
     order (letters joined, repeats collapsed) each keeps its own span; otherwise (digits spelled
     out, spaces inserted) every character gets the span of the whole match."""
     kept = _align_index(s, a, b, r)
-    if kept is None:
-        whole = (spans[a][0], spans[b - 1][1]) if b > a else (spans[a][0], spans[a][0])
+    if kept is None:  # (min/max: in upside-down text the spans run backwards)
+        hit = spans[a:b]
+        whole = (min(x for x, _ in hit), max(y for _, y in hit)) if b > a else (spans[a][0], spans[a][0])
         return [whole] * len(r)
     return [spans[j] for j in kept]
 

@@ -57,6 +57,54 @@ def test_evasions_normalise(text: str, expected: str) -> None:
     assert normalize(text) == expected
 
 
+# Class-level evasions found by eval/comments/evasion.py (each line failed before its fix).
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ɗɱ ɱɇ", " dm me "),  # Latin letters with hooks/strokes (no decomposition): by Unicode name
+        ("ʂɇӿƴ ɲʉɗɇʂ", " sexy nudes "),
+        ("łodz ø", " lodz o "),
+        ("sǝxy ɟ", " sexy f "),  # a lone turned letter (by its Unicode name, or listed) is its letter
+        ("ʎpoq ɹnoʎ ǝǝs oʇ ʇuɐʍ ᴉ", " i want to see your body "),  # upside-down text: reversed, b/q d/p n/u
+        ("hey ¿noʎ ǝɹɐ plo ʍoɥ 😀 cute", " hey how old are you cute "),  # only the upside-down run is turned
+        ("?n ɹ plo ʍoɥ ǝƃɐ ɹn ɹoɟ", " for ur age how old r u "),  # a plain word at the edge of a run too
+        ("ɯɐɔ ɐ ʇoƃ", " got a cam "),
+        ("\u13da\u13ac\u00d7\u13a9", " sexy "),  # Cherokee look-alikes (Ꮪ Ꭼ × Ꭹ)
+        ("\uab7a\u13da", " as "),  # a Cherokee small letter folds to its capital first
+        ("ꓢꓰꓫꓬ ꓑꓲꓚꓢ", " sexy pics "),  # Lisu
+        ("🇸🇪🇽🇾", " sexy "),  # regional indicators
+        ("🅢🅔🅧🅨", " sexy "),  # negative circled
+        ("🅽🆄🅳🅴🆂", " nudes "),  # negative squared
+        ("⒣⒤ ⒮⒠⒳⒴ ⒟⒨ ⒨⒠", " hi sexy dm me "),  # parenthesized: NFKC's "(h)" ran the words together
+        ("伱恏，莪想看伱旳照片", " 你好我想看你的照片 "),  # 火星文
+        ("h o w   o l d   r   u ?", " how old r u "),  # every character spaced: wider gaps are word breaks
+        ("d m   m e 🙂 s e n d", " dm me send "),
+        ("s-s-e-e-x-x-y-y", " sexy "),  # every letter doubled between separators
+        ("r.r.e.e.a.a.l.l.l.l.y.y", " really "),
+        ("s.e.x.y, g.i.r.l", " sexy girl "),  # punctuation + whitespace between spelled words: a break
+        ("s.s.s.e.e.e.x.x.x", " sex "),  # (already collapsed before: the doubled case is the new one)
+    ],
+)
+def test_class_level_evasions_normalise(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+    assert normalize_mapped(text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("瑜伽 找茬 囡囡", " 瑜伽找茬囡囡 "),  # 火星文 look-alikes that are everyday words are not folded
+        ("🇺🇸 🇨🇳", " us cn "),  # a flag is two regional indicators: it reads as two letters
+        ("good book", " good book "),  # doubled letters inside ordinary words stay
+        ("a  b c", " a bc "),
+        ("h.e.y s.e.x.y", " hey sexy "),  # punctuation between letters joins them, whitespace separates
+        ("h🌸e🌸y, b🌸a🌸b🌸e", " hey babe "),  # ... also next to punctuation (was "heybabe")
+    ],
+)
+def test_class_level_fixes_keep_ordinary_text(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
 @pytest.mark.parametrize("text", ["Scunthorpe", "cocktail", "assassin", "Sussex", "预约", "黄色的", "炸鸡"])
 def test_hard_negatives_keep_their_words(text: str) -> None:
     # The innocent word stays whole; whole-word matching is what keeps it clean.
@@ -76,7 +124,7 @@ def _corpus() -> list[str]:
         for line in (EVAL / name).read_text(encoding="utf-8").splitlines():
             texts.append(json.loads(line)["text"])
     rng = random.Random(5)
-    alphabet = "aeiosx013 .-_!$@|\u200b🍑加微信約炮ｓＸ啪\t"
+    alphabet = "aeiosx013 .-_!$@|\u200b🍑加微信約炮ｓＸ啪\tǝʎpq"  # ǝ ʎ: upside-down runs
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(400)]
     return texts
 
@@ -111,8 +159,9 @@ def test_lazy_offset_map_gives_the_eager_spans() -> None:
         norm2, omap = normalize_mapped(text)
         assert norm2 == norm, text
         assert [omap.span(p) for p in range(len(norm))] == spans, text
-        for i in range(len(norm)):
-            assert omap.original(i, len(norm)) == (spans[i][0], spans[-1][1])
+        for i in range(len(norm)):  # (min/max: in upside-down text the spans run backwards)
+            want = (min(a for a, _ in spans[i:]), max(b for _, b in spans[i:]))
+            assert omap.original(i, len(norm)) == want, text
 
 
 @pytest.mark.parametrize(
@@ -126,13 +175,17 @@ def test_lazy_offset_map_gives_the_eager_spans() -> None:
         ("妳幾歲", "你几岁", "妳幾歲"),
         ("call 1 3 8 0 0 1 3 8 0 0 0 now", "13800138000", "1 3 8 0 0 1 3 8 0 0 0"),
         ("hey h0rny", "horny", "h0rny"),
+        ("hey ¿noʎ ǝɹɐ plo ʍoɥ 😀 cute", "how old are you", "noʎ ǝɹɐ plo ʍoɥ"),  # upside-down: whole run
+        ("hey ¿noʎ ǝɹɐ plo ʍoɥ 😀 cute", "old", "plo"),
     ],
 )
 def test_offsets_map_back_to_the_original(text: str, needle: str, original: str) -> None:
     norm, spans = normalize_with_offsets(text)
     i = norm.index(needle)
-    a, b = spans[i][0], spans[i + len(needle) - 1][1]
+    hit = spans[i : i + len(needle)]
+    a, b = min(x for x, _ in hit), max(y for _, y in hit)  # (upside-down text runs backwards)
     assert text[a:b] == original
+    assert normalize_mapped(text)[1].original(i, i + len(needle)) == (a, b)
 
 
 def test_textspeak_is_expanded_on_the_pattern_side() -> None:

@@ -4,9 +4,11 @@ The normalised form is what the lexicon is matched against. It is built in two l
 
 1. a per-code-point table (``str.translate``) that applies NFKC (full-width, circled and
    "fancy" letters), accent stripping for Latin, case folding, Cyrillic/Greek homoglyphs,
-   traditional -> simplified Chinese (OpenCC's character dictionary, 1:1 entries) and
-   deletes zero-width characters, variation selectors and skin-tone modifiers; every other
-   punctuation mark, symbol or emoji becomes a space (a separator);
+   traditional -> simplified Chinese (OpenCC's character dictionary, 1:1 entries), Latin letters
+   with hooks/strokes/turns by their Unicode name, Cherokee/Lisu look-alikes, letter-shaped symbols
+   (regional indicators, enclosed letters) and rare 火星文 characters, and deletes zero-width
+   characters, variation selectors and skin-tone modifiers; every other punctuation mark, symbol or
+   emoji becomes a space (a separator). Upside-down runs ("ʎxǝs") are turned back before it;
 2. a fixed sequence of regex stages: spelled-out Chinese digits, a space between Chinese and
    Latin runs, leetspeak and symbol swaps inside words, letters spelled out one by one
    ("s.e.x", "s e x") and runs of a repeated letter, repeated Chinese characters, separators
@@ -63,10 +65,18 @@ HOMOGLYPHS: dict[str, str] = {
     # Cyrillic
     "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
     "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",
+    "ӿ": "x", "ӽ": "x", "ҳ": "x",
     "ɡ": "g", "һ": "h", "ԛ": "q", "ԝ": "w", "ү": "y", "ӏ": "l", "ы": "bi", "п": "n", "г": "r",
     "ь": "b",
     # Chinese variant characters OpenCC keeps
     "妳": "你", "祢": "你",
+    # 火星文 ("Martian script"): rare characters written for common ones. Only characters with no
+    # everyday use of their own (茬 找茬, 伽 瑜伽, 囡 囡囡, 扪 扪心 are words: not listed)
+    "莪": "我", "硪": "我", "涐": "我", "伱": "你", "沵": "你", "旳": "的", "昰": "是", "恏": "好",
+    "庅": "么", "唻": "来", "芣": "不", "婹": "要", "啝": "和", "莈": "没", "洧": "有", "僦": "就",
+    "嶶": "微", "凢": "几", "嵗": "岁", "镓": "家", "炷": "住", "敩": "学", "挍": "校", "裑": "身",
+    "蹆": "腿", "挩": "脱", "妺": "妹", "炤": "照", "尛": "小", "孒": "了", "亾": "人", "媄": "美",
+    "扆": "衣", "躶": "裸", "菿": "到", "鈊": "心", "蒊": "为",
     # Greek
     "α": "a", "β": "b", "γ": "y", "δ": "d", "ε": "e", "ζ": "z", "η": "n", "θ": "o", "ι": "i",
     "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "σ": "o", "ς": "s", "τ": "t", "υ": "u", "φ": "o",
@@ -80,7 +90,40 @@ HOMOGLYPHS: dict[str, str] = {
     "ս": "u", "օ": "o", "ո": "n", "հ": "h", "ց": "g", "ք": "f", "ա": "w", "ե": "t",
     # currency and other symbols used as letters
     "€": "e", "£": "l", "¢": "c", "¥": "y", "ß": "b",
+    # upside-down text: the turned letters whose Unicode name does not say which letter they turn
+    # (ǝ, ɐ, ɹ, ʇ, ʎ ... are "LATIN SMALL LETTER TURNED X", folded by _latin_base)
+    "ɔ": "c", "ɟ": "f", "ƃ": "g", "ɾ": "j", "ɒ": "a", "ʃ": "s",
+    # Cherokee capitals that read as Latin (case folding maps Cherokee small letters to these)
+    "Ꭺ": "a", "Ᏼ": "b", "Ꮯ": "c", "Ꭰ": "d", "Ꭼ": "e", "Ꮐ": "g", "Ꮋ": "h", "Ꮒ": "h", "Ꮖ": "i",
+    "Ꭻ": "j", "Ꮶ": "k", "Ꮮ": "l", "Ꮇ": "m", "Ꮎ": "o", "Ꮻ": "o", "Ꮲ": "p", "Ꭱ": "r", "Ꮢ": "r",
+    "Ꮪ": "s", "Ꮥ": "s", "Ꭲ": "t", "Ꮩ": "v", "Ꮃ": "w", "Ꮤ": "w", "Ꭹ": "y", "Ꮓ": "z",
+    # Lisu capitals (and their turned forms, used for upside-down text)
+    "ꓮ": "a", "ꓯ": "a", "ꓐ": "b", "ꓚ": "c", "ꓛ": "c", "ꓓ": "d", "ꓷ": "d", "ꓰ": "e", "ꓱ": "e",
+    "ꓝ": "f", "ꓞ": "f", "ꓖ": "g", "ꓧ": "h", "ꓲ": "i", "ꓙ": "j", "ꓗ": "k", "ꓘ": "k", "ꓡ": "l",
+    "ꓶ": "l", "ꓟ": "m", "ꓠ": "n", "ꓳ": "o", "ꓑ": "p", "ꓒ": "p", "ꓣ": "r", "ꓤ": "r", "ꓢ": "s",
+    "ꓔ": "t", "ꓕ": "t", "ꓴ": "u", "ꓵ": "u", "ꓦ": "v", "ꓥ": "v", "ꓪ": "w", "ꓫ": "x", "ꓬ": "y",
+    "ꓜ": "z",
 }  # fmt: skip
+
+# Letter-shaped symbols NFKC leaves alone (or spells as "(a)"): negative circled 🅐, negative squared 🅰,
+# regional indicators 🇦 (flags are pairs of them, so a flag reads as two letters, "🇺🇸" -> "us"),
+# parenthesized 🄐 and ⒜ (NFKC's "(a)" would make every letter a word of its own).
+_LETTER_SYMBOLS: dict[int, str] = {
+    base + i: chr(0x61 + i) for base in (0x1F150, 0x1F170, 0x1F1E6, 0x1F110, 0x249C) for i in range(26)
+}
+_LATIN_NAME = regexes.compile(
+    r"LATIN (?:SMALL |CAPITAL )?LETTER (?:(?:SMALL CAPITAL|TURNED|REVERSED|INVERTED|SCRIPT|DOTLESS|BARRED"
+    r"|SIDEWAYS|CLOSED|OPEN) )*([A-Z])(?: WITH .*| BAR| .*)?"
+)
+
+
+def _latin_base(c: str) -> str | None:
+    """The ASCII letter a Latin letter with a hook, stroke, bar or turn stands for (``ɗ`` d, ``ʂ`` s,
+    ``ǝ`` e, ``ł`` l, ``ꜰ`` f): these have no decomposition, so NFKD does not strip them. Called once
+    per code point (the table is cached), never per comment."""
+    m = _LATIN_NAME.fullmatch(unicodedata.name(c, ""))
+    return m.group(1).lower() if m else None
+
 
 # Symbols kept by the table because the leet stage may read them as letters.
 _LEET_SYMBOLS = "@$"  # "!" and "|" are far more often punctuation than letters
@@ -139,6 +182,8 @@ def _map_char(ch: str) -> str:
     cp = ord(ch)
     if cp in _ZERO_WIDTH or ch in _DELETE:
         return ""
+    if cp in _LETTER_SYMBOLS:
+        return _LETTER_SYMBOLS[cp]
     cat = unicodedata.category(ch)
     if cat in ("Mn", "Me", "Cf"):
         return ""
@@ -149,7 +194,10 @@ def _map_char(ch: str) -> str:
     s = s.casefold()
     out: list[str] = []
     for c in s:
-        c = HOMOGLYPHS.get(c, c)
+        if c in HOMOGLYPHS:
+            c = HOMOGLYPHS[c]
+        elif not c.isascii() and c.isalpha():
+            c = _latin_base(c) or c
         for c2 in c:
             if not c2.isascii():  # OpenCC maps no ASCII character: ASCII text never reads its file
                 c2 = _ts_chars().get(c2, c2)
@@ -219,23 +267,51 @@ def _letters_only(m: re.Match[str]) -> str:
 _REPEAT = regexes.compile(r"([a-z])\1\1+")
 
 
-_SPACE_GAP = regexes.compile(r"(?<=[a-z]) +(?=[a-z])")  # a gap of whitespace only between two letters
+_GAPS = regexes.compile(r"([ \x01]+)")
+
+
+def _letters_word(letters: list[str]) -> str:
+    """Letters spelled out one by one, as a word. A word whose every letter is doubled is halved
+    ("s-s-e-e-x-x" -> "sex", "r.r.e.e.a.a.l.l.l.l.y.y" -> "really"; two pairs or more: no word is spelled
+    that way), then runs of three or more collapse ("sexxxy")."""
+    word = "".join(letters)
+    n = len(word)
+    if n >= 4 and n % 2 == 0 and word[::2] == word[1::2]:
+        word = word[::2]
+    return _REPEAT.sub(r"\1", word)
+
+
+def _words(letters: list[str], gaps: list[str], breaks: Callable[[str], bool]) -> str:
+    """The letters as words, split at the gaps ``breaks`` picks (a lone letter stays a word)."""
+    words: list[list[str]] = [[letters[0]]]
+    for gap, letter in zip(gaps, letters[1:], strict=True):
+        if breaks(gap):
+            words.append([letter])
+        else:
+            words[-1].append(letter)
+    return " ".join(_letters_word(w) if len(w) >= 2 else w[0] for w in words)
 
 
 def _join_or_collapse(m: re.Match[str]) -> str:
+    """Letters spelled out one by one: the narrowest kind of gap in the run is the one between the
+    letters of a word, a wider kind separates words."""
     run = m.group("join")
     if run is None:
         return m.group("rep")
-    if SEP not in run:  # "s e x y": only whitespace between the letters, join three or more
-        letters = run.split(" ")
-        letters = [c for c in letters if c]
-        return _REPEAT.sub(r"\1", "".join(letters)) if len(letters) >= 3 else run
-    # "d.m m.e", "s.e.n.d f.e.e.t": punctuation joins letters, whitespace separates words
-    out = []
-    for group in _SPACE_GAP.split(run):
-        letters = group.replace(SEP, " ").split()
-        out.append(_REPEAT.sub(r"\1", "".join(letters)) if len(letters) >= 2 else group)
-    return " ".join(out)
+    parts = _GAPS.split(run)  # letter, gap, letter, ...
+    letters, gaps = parts[0::2], parts[1::2]
+    if SEP not in run:
+        if " " in gaps and any(g != " " for g in gaps):  # "h o w   o l d": every character spaced
+            return _words(letters, gaps, lambda g: g != " ")
+        # "s e x y": whitespace only, join three or more ("u r" stays two words)
+        return _letters_word(letters) if len(letters) >= 3 else run
+    if not all(" " in g for g in gaps):
+        # punctuation alone joins letters, a gap with whitespace separates words: "d.m m.e" -> "dm me",
+        # "s.e.n.d f.e.e.t" -> "send feet", "h.e.y, s.e.x.y" -> "hey sexy"
+        return _words(letters, gaps, lambda g: " " in g)
+    if " " in gaps:  # "d m   m e 🙂 s e n d": every character spaced, punctuation between words
+        return _words(letters, gaps, lambda g: g != " ")
+    return _letters_word(letters)  # "s. e. x": every gap punctuation and whitespace
 
 
 def _double(m: re.Match[str]) -> str:
@@ -306,11 +382,53 @@ def _ascii_tables() -> tuple[bytes, bytes]:
 _ASCII_TABLE, _ASCII_DELETE = _ascii_tables()
 
 
+# Upside-down text ("ʎpoq ɹnoʎ ǝǝs" for "see your body"): turned letters written in reverse order. The table
+# reads each turned letter as its letter; the order and the letters that turn into other ASCII letters
+# (b/q, d/p, n/u) need the run put back the right way round first. A run is a sequence of words made only
+# of what upside-down generators write (turned letters, the ASCII letters that read the same or as their
+# partner, digits, punctuation) holding two or more turned letters. A plain word of those letters next to
+# it ("so", "lol") is turned too: generators turn whole comments, so that is the common case. Every
+# character of a run maps to one character (no apostrophe, emoji or invisible character), so the table's
+# lengths are the same in either order.
+_TURNED = "ɐǝɹʇʎɯɥᴉʞʌʍɔɟƃɾ"
+_TURNED_GATE = regexes.compile(f"[{_TURNED}]")
+_FLIP_RUN = regexes.compile(
+    rf"(?<!\S)[{_TURNED}bdlnopqsuxz0-9¿¡˙.,!?]+(?: +[{_TURNED}bdlnopqsuxz0-9¿¡˙.,!?]+)*(?!\S)"
+)
+_UNFLIP = str.maketrans("bdnpqu¿¡˙", "qpudbn?!.")
+
+
+def flip_spans(text: str) -> list[Span]:
+    """The ``[start, end)`` runs of upside-down text in ``text`` (see :data:`_TURNED`), in order."""
+    return [m.span() for m in _FLIP_RUN.finditer(text) if len(_TURNED_GATE.findall(m.group())) >= 2]
+
+
+def unflip(text: str, spans: list[Span]) -> str:
+    """``text`` with each upside-down run reversed and its swapped letters put back (same length)."""
+    out: list[str] = []
+    pos = 0
+    for a, b in spans:
+        out.append(text[pos:a])
+        out.append(text[a:b][::-1].translate(_UNFLIP))
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _unflipped(text: str) -> str:
+    """Non-ASCII ``text`` with its upside-down runs turned back (``text`` itself when it has none)."""
+    if _TURNED_GATE.search(text) is None:
+        return text
+    spans = flip_spans(text)
+    return unflip(text, spans) if spans else text
+
+
 def translate(text: str) -> str:
-    """The per-character table; ASCII text takes a bytes fast path with the same result."""
+    """The per-character table; ASCII text takes a bytes fast path with the same result. Upside-down
+    runs are turned back first (they hold non-ASCII letters, so ASCII text never has one)."""
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_TABLE, _ASCII_DELETE).decode("ascii")
-    return text.translate(TABLE)
+    return _unflipped(text).translate(TABLE)
 
 
 _S2, _S3, _S4, _S5, _S6, _S7 = STAGES[2:8]
@@ -348,7 +466,7 @@ def normalize(text: str) -> str:
         latin = True
         digsym = _DIGSYM.search(s) is not None
     else:
-        s = " " + text.translate(TABLE) + " "
+        s = " " + _unflipped(text).translate(TABLE) + " "
         cjk = not s.isascii()
         if cjk:
             s = _S0[0].sub(_S0[1], s)
@@ -389,10 +507,12 @@ class OffsetMap:
     gives exactly the spans of an eager oracle.
     """
 
-    __slots__ = ("_cum", "_last", "_layers", "_n", "_plain")
+    __slots__ = ("_cum", "_flips", "_last", "_layers", "_n", "_plain")
 
     def __init__(self, text: str, translated: str, layers: list[_Layer]) -> None:
         self._n = len(text)
+        # upside-down runs were reversed before the table (every character in them maps to one)
+        self._flips = flip_spans(text) if not text.isascii() and _TURNED_GATE.search(text) else []
         self._last = len(translated) + 1  # position of the closing pad before any stage
         # identity: the translated text maps one to one onto the original
         one_to_one = len(translated) == len(text) and (
@@ -402,7 +522,8 @@ class OffsetMap:
             None if one_to_one else list(accumulate(map(len, map(TABLE.__getitem__, map(ord, text)))))
         )
         self._layers = layers
-        self._plain = not layers and self._cum is None  # every position is its own, past the opening pad
+        # every position is its own, past the opening pad
+        self._plain = not layers and self._cum is None and not self._flips
 
     def _coord(self, p: int, which: int) -> int:
         """``span(p)[which]``, walked back through the layers without building spans."""
@@ -439,9 +560,31 @@ class OffsetMap:
             j = bisect_right(self._cum, j)
         return j + which
 
+    def _unmirror(self, lo: int, hi: int) -> Span:
+        """A ``[lo, hi)`` range of the turned-back text as the smallest range of the original holding it."""
+        if not self._flips:
+            return lo, hi
+        if hi <= lo:  # an empty range: a point between two characters
+            for a, b in self._flips:
+                if a < lo < b:
+                    return a + b - lo, a + b - lo
+            return lo, hi
+        pts = [lo, hi - 1]
+        for a, b in self._flips:
+            if a < hi and lo < b:
+                pts += [max(lo, a), min(hi, b) - 1]
+        mapped = []
+        for q in pts:
+            for a, b in self._flips:
+                if a <= q < b:
+                    q = a + b - 1 - q
+                    break
+            mapped.append(q)
+        return min(mapped), max(mapped) + 1
+
     def span(self, p: int) -> Span:
         """The original span of normalised character ``p``."""
-        return self._coord(p, 0), self._coord(p, 1)
+        return self._unmirror(self._coord(p, 0), self._coord(p, 1))
 
     def original(self, start: int, end: int) -> Span:
         """Map a ``[start, end)`` range of normalised text to a range of the original text."""
@@ -452,7 +595,7 @@ class OffsetMap:
                 0 if start == 0 else n if start == last else start - 1,
                 0 if e == 0 else n if e == last else e,
             )
-        return self._coord(start, 0), self._coord(end - 1, 1)
+        return self._unmirror(self._coord(start, 0), self._coord(end - 1, 1))
 
 
 _Layer = tuple[str, list[int], list[tuple[int, int, str]]]
