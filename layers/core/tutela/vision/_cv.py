@@ -51,11 +51,73 @@ def decode_multi(data: bytes, media: MediaType) -> list[Any]:
         raise CorruptMediaError(f"{media.name} frames could not be decoded") from exc
     if not ok or not mats:
         raise CorruptMediaError(f"{media.name} frames could not be decoded (truncated or malformed)")
+    alpha = tiff_alpha_pages(data) if media.name == "tiff" else []
     out = []
-    for m in mats:
+    for i, m in enumerate(mats):
         if m is None or m.size == 0:
             raise CorruptMediaError(f"{media.name} frame could not be decoded")
-        out.append(fit(_bgr_or_bgra(m), FRAME_SIDE))
+        frame = _bgr_or_bgra(m)
+        if i < len(alpha) and alpha[i]:
+            if frame.ndim != 3 or frame.shape[2] != 4:
+                # libtiff's RGBA reader and Pillow show the alpha; OpenCV gave the colour planes alone (a
+                # grey + alpha page), which can be blank while the alpha draws the picture
+                raise UnsupportedMediaError("TIFF page whose alpha the decoder drops is not supported")
+            if alpha[i] == 2 and int(frame[..., 3].min()) < 255:
+                frame = _tiff_unassociated(data, i, frame)
+        out.append(fit(frame, FRAME_SIDE))
+    return out
+
+
+def _tiff_unassociated(data: bytes, page: int, frame: Any) -> Any:
+    """``frame`` with the page's own colour planes: OpenCV (libtiff's RGBA reader) hands over an unassociated-
+    alpha page premultiplied, so a picture under transparent pixels, which a decoder that drops alpha shows,
+    is gone from its decode. Pillow reads the planes as stored; one it cannot read is held."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.seek(page)
+            planes = np.asarray(im) if im.mode in ("RGBA", "LA") else None
+    except (OSError, ValueError, EOFError) as exc:
+        raise UnsupportedMediaError("TIFF page with transparency could not be read as stored") from exc
+    if planes is None or planes.shape[:2] != frame.shape[:2]:
+        raise UnsupportedMediaError("TIFF page with transparency could not be read as stored")
+    colour = planes[..., 2::-1] if planes.shape[2] == 4 else np.repeat(planes[..., :1], 3, axis=2)
+    return np.dstack([colour, frame[..., 3]])
+
+
+def tiff_alpha_pages(data: bytes) -> list[int]:
+    """Per page of the main IFD chain, the alpha it declares: 0 none, 1 associated, 2 unassociated (the first
+    ExtraSamples value; the old Matteing tag, which libtiff reads as associated). The layout walk has bounded
+    the chain already; anything unreadable here counts as no declaration (OpenCV's decode decides then)."""
+    import struct
+
+    e = {b"II*\x00": "<", b"MM\x00*": ">"}.get(data[:4])
+    if e is None:
+        return []
+    out: list[int] = []
+    seen: set[int] = set()
+    (rel,) = struct.unpack(e + "I", data[4:8])
+    while rel and rel not in seen and rel + 2 <= len(data) and len(seen) < 1024:
+        seen.add(rel)
+        (n,) = struct.unpack(e + "H", data[rel : rel + 2])
+        if rel + 2 + 12 * n + 4 > len(data):
+            break
+        alpha = 0
+        for i in range(n):
+            tag, typ, count = struct.unpack(e + "HHI", data[rel + 2 + 12 * i : rel + 10 + 12 * i])
+            value = data[rel + 10 + 12 * i : rel + 14 + 12 * i]
+            if tag == 338 and typ == 3 and count >= 1:  # ExtraSamples: the first extra sample is the alpha
+                if count > 2:
+                    (off,) = struct.unpack(e + "I", value)
+                    value = data[off : off + 2]
+                extra = struct.unpack(e + "H", value[:2])[0] if len(value) >= 2 else 0
+                alpha = alpha or (extra if extra in (1, 2) else 0)
+            elif tag == 32995 and typ == 3 and count >= 1:  # Matteing (pre-TIFF 6 alpha)
+                alpha = alpha or (1 if struct.unpack(e + "H", value[:2])[0] else 0)
+        out.append(alpha)
+        (rel,) = struct.unpack(e + "I", data[rel + 2 + 12 * n : rel + 6 + 12 * n])
     return out
 
 
@@ -67,7 +129,10 @@ def _bgr_or_bgra(m: Any) -> Any:
     if m.dtype == np.uint16:
         m = (m >> 8).astype(np.uint8)
     elif m.dtype != np.uint8:
-        m = np.clip(m.astype(np.float64) * (255.0 if m.dtype.kind == "f" else 1.0), 0, 255).astype(np.uint8)
+        # Signed or floating-point samples (TIFF): viewers disagree on how to show them (0..1, 0..255,
+        # auto-levels, signed read as unsigned), so no one rendering is the picture shown; clipping one
+        # (what this did) scanned a signed page without its bright half, a 0..255 float page as white.
+        raise UnsupportedMediaError(f"{m.dtype} image samples are not supported")
     if m.ndim == 2 or m.shape[2] == 1:
         return cv.cvtColor(m.reshape(m.shape[:2]), cv.COLOR_GRAY2BGR)
     if m.shape[2] == 2:  # grey + alpha
@@ -77,8 +142,9 @@ def _bgr_or_bgra(m: Any) -> Any:
 
 def alpha_views(img: Any) -> list[Any]:
     """What a viewer can show of a frame: itself (BGR), or - when it has an alpha channel that is not fully
-    opaque - its composites over black and over white (a page's background, dark or light mode). A decoder
-    that drops alpha shows the colour planes alone, which may be blank while the alpha draws the picture."""
+    opaque - its composites over black and over white (a page's background, dark or light mode), and its
+    colour planes when they are another picture. A decoder that drops alpha shows the colour planes alone,
+    which may be blank while the alpha draws the picture, or a picture the alpha hides entirely."""
     import numpy as np
 
     if img.ndim != 3 or img.shape[2] != 4:
@@ -88,9 +154,16 @@ def alpha_views(img: Any) -> list[Any]:
         return [np.ascontiguousarray(img[..., :3])]
     a = alpha.astype(np.uint16)
     rgb = img[..., :3].astype(np.uint16)
-    over_black = (rgb * a + 127) // 255
-    over_white = (rgb * a + 255 * (255 - a) + 127) // 255
-    return [over_black.astype(np.uint8), over_white.astype(np.uint8)]
+    over_black = ((rgb * a + 127) // 255).astype(np.uint8)
+    over_white = ((rgb * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
+    views = [over_black, over_white]
+    colour = np.ascontiguousarray(img[..., :3])
+    if int(cv2().absdiff(colour, over_black).max()) > DISPLAY_TOLERANCE:
+        # The colour planes are another picture (something under transparent pixels): what a decoder that
+        # drops alpha shows (Pillow's convert("RGB"), OpenCV's IMREAD_COLOR, a re-encode to JPEG). Colour
+        # planes black where transparent (premultiplied, most cut-outs) add no view.
+        views.append(colour)
+    return views
 
 
 # A colour-managed viewer (browsers, phone galleries) shows the pixels through the image's ICC profile.
