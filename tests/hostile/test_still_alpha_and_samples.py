@@ -119,3 +119,40 @@ def test_an_ordinary_transparent_png_is_not_scanned_a_third_time(astronaut_rgb: 
     assert len(_cv.alpha_views(np.dstack([bgr, alpha]))) == 2
     bgr[0:50, 0:50] = 200  # colour under transparency: an alpha-blind decoder shows it
     assert len(_cv.alpha_views(np.dstack([bgr, alpha]))) == 3
+
+
+def _png(ihdr: bytes, rows: list[bytes], before_idat: bytes) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(t: bytes, d: bytes) -> bytes:
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+
+    idat = zlib.compress(b"".join(b"\x00" + r for r in rows))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + before_idat + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_a_grey_png_drawn_by_its_transparent_key_is_scanned(
+    astronaut_rgb: Any, tmp_path: Path, depth: int
+) -> None:
+    """Greyscale with a tRNS key: every pixel equal to the key is transparent. The picture is drawn by the key
+    alone (key 0 where the portrait is bright, 1 elsewhere: the raw page is black); a browser on a light page
+    shows the portrait. OpenCV decodes a grey PNG without its key (an RGB or palette key it applies)."""
+    import struct
+
+    mask = cv2.cvtColor(astronaut_rgb, cv2.COLOR_RGB2GRAY) > 110
+    h, w = mask.shape
+    plane = np.where(mask, 0, 1).astype(">u2" if depth == 16 else np.uint8)
+    rows = [plane[y].tobytes() for y in range(h)]
+    trns = (
+        struct.pack(">I", 2) + b"tRNS\x00\x00" + struct.pack(">I", __import__("zlib").crc32(b"tRNS\x00\x00"))
+    )
+    data = _png(struct.pack(">IIBBBBB", w, h, depth, 0, 0, 0, 0), rows, trns)
+    shown = np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))  # libpng applies the key
+    assert (shown[..., 3] == 0).sum() == mask.sum()  # on a light page: the portrait, in black and white
+    p = tmp_path / "grey_key.png"
+    p.write_bytes(data)
+    assert scan_file(p, backend="local").to_dict()["Faces"], "the face the transparent key draws"

@@ -52,10 +52,18 @@ def decode_multi(data: bytes, media: MediaType) -> list[Any]:
     if not ok or not mats:
         raise CorruptMediaError(f"{media.name} frames could not be decoded (truncated or malformed)")
     alpha = tiff_alpha_pages(data) if media.name == "tiff" else []
+    key = png_grey_key(data) if media.name == "png" else None
     out = []
     for i, m in enumerate(mats):
         if m is None or m.size == 0:
             raise CorruptMediaError(f"{media.name} frame could not be decoded")
+        if key is not None and (m.ndim == 2 or m.shape[2] == 1):
+            # a grey PNG's tRNS key: libpng (browsers, Pillow) makes those pixels transparent, OpenCV does
+            # not (it does for RGB and palette keys); the key alone can draw the picture
+            grey = m.reshape(m.shape[:2])
+            m = np.dstack(
+                [grey, np.where(grey == key, 0, 255 if m.dtype == np.uint8 else 65535).astype(m.dtype)]
+            )
         frame = _bgr_or_bgra(m)
         if i < len(alpha) and alpha[i]:
             if frame.ndim != 3 or frame.shape[2] != 4:
@@ -85,6 +93,29 @@ def _tiff_unassociated(data: bytes, page: int, frame: Any) -> Any:
         raise UnsupportedMediaError("TIFF page with transparency could not be read as stored")
     colour = planes[..., 2::-1] if planes.shape[2] == 4 else np.repeat(planes[..., :1], 3, axis=2)
     return np.dstack([colour, frame[..., 3]])
+
+
+def png_grey_key(data: bytes) -> int | None:
+    """The transparent grey level of a greyscale PNG (colour type 0, ``tRNS``), as OpenCV decodes the samples:
+    raw at 8 and 16 bits, expanded to 0..255 below 8. None for any other PNG. The layout walk has checked
+    every chunk length already."""
+    import struct
+
+    if len(data) < 29 or data[25] != 0:
+        return None
+    depth = data[24]
+    pos = 8
+    while pos + 8 <= len(data):
+        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
+        if ctype in (b"IDAT", b"IEND"):
+            return None
+        if ctype == b"tRNS" and length >= 2 and pos + 10 <= len(data):
+            (level,) = struct.unpack(">H", data[pos + 8 : pos + 10])
+            if depth < 8:
+                level = (level & ((1 << depth) - 1)) * 255 // ((1 << depth) - 1)
+            return level
+        pos += 12 + length
+    return None
 
 
 def tiff_alpha_pages(data: bytes) -> list[int]:
