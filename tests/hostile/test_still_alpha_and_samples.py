@@ -156,3 +156,30 @@ def test_a_grey_png_drawn_by_its_transparent_key_is_scanned(
     p = tmp_path / "grey_key.png"
     p.write_bytes(data)
     assert scan_file(p, backend="local").to_dict()["Faces"], "the face the transparent key draws"
+
+
+@pytest.mark.parametrize("shape", ["lossless_alpha_bit_off", "vp8x_alpha_flag_off"])
+def test_a_webp_alpha_its_header_does_not_declare_is_scanned(
+    astronaut_rgb: Any, tmp_path: Path, shape: str
+) -> None:
+    """The alpha is in the file (a lossless bitstream's pixels, an ALPH chunk) but the header's hint says
+    there is none (VP8L alpha_is_used, the VP8X alpha flag). libwebp then decodes without it; a decoder that
+    takes the alpha where it is (it is in the published bytes) shows the portrait it draws."""
+    grey = cv2.cvtColor(astronaut_rgb, cv2.COLOR_RGB2GRAY)
+    rgba = np.zeros((*grey.shape, 4), np.uint8)
+    rgba[..., 3] = 255 - grey
+    buf = io.BytesIO()
+    lossless = shape.startswith("lossless")
+    Image.fromarray(rgba, "RGBA").save(buf, "WEBP", lossless=lossless, exact=True, quality=95)
+    data = bytearray(buf.getvalue())
+    if lossless:
+        assert data[12:16] == b"VP8L" and data[24] & 0x10
+        data[24] &= ~0x10
+    else:
+        assert data[12:16] == b"VP8X" and data[20] & 0x10 and b"ALPH" in data
+        data[20] &= ~0x10
+    published, report = scrub_bytes(bytes(data))
+    assert report.verified and (b"ALPH" in published if not lossless else published[24] == data[24])
+    p = tmp_path / f"{shape}.webp"
+    p.write_bytes(bytes(data))
+    assert scan_file(p, backend="local").to_dict()["Faces"], "the face the undeclared alpha draws"

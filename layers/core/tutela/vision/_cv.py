@@ -45,6 +45,8 @@ def decode_multi(data: bytes, media: MediaType) -> list[Any]:
     cv = cv2()
     import numpy as np
 
+    if media.name == "webp":
+        data = webp_alpha_declared(data)
     try:
         ok, mats = cv.imdecodemulti(np.frombuffer(data, dtype=np.uint8), cv.IMREAD_UNCHANGED)
     except cv.error as exc:
@@ -93,6 +95,20 @@ def _tiff_unassociated(data: bytes, page: int, frame: Any) -> Any:
         raise UnsupportedMediaError("TIFF page with transparency could not be read as stored")
     colour = planes[..., 2::-1] if planes.shape[2] == 4 else np.repeat(planes[..., :1], 3, axis=2)
     return np.dstack([colour, frame[..., 3]])
+
+
+def webp_alpha_declared(data: bytes) -> bytes:
+    """A copy of a WebP still for the scan's decode with its alpha declared wherever the file has one: libwebp
+    (OpenCV, Pillow) decodes the alpha only when the header says so (a lossless bitstream's alpha_is_used
+    bit, the VP8X alpha flag), but the alpha is there, in the VP8L pixels or an ALPH chunk, for any decoder
+    that ignores the hint. Decoded with it, the scan takes the composites and the colour planes
+    (``alpha_views``): both readings."""
+    if data[12:16] == b"VP8L" and len(data) > 25 and not data[24] & 0x10:
+        return data[:24] + bytes([data[24] | 0x10]) + data[25:]
+    extended = data[12:16] == b"VP8X" and len(data) > 20 and not data[20] & 0x12  # a still, no alpha flag
+    if extended and b"ALPH" in data[30:]:
+        return data[:20] + bytes([data[20] | 0x10]) + data[21:]
+    return data
 
 
 def png_grey_key(data: bytes) -> int | None:

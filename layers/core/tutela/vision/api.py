@@ -242,11 +242,13 @@ def still_frames(data: bytes, media: MediaType, limits: ScanLimits) -> list[byte
 def _may_have_alpha(data: bytes, media: MediaType) -> bool:
     """A still that may be transparent is decoded here with its alpha (``alpha_views``): a backend that
     decodes it without (OpenCV's IMREAD_COLOR, a JPEG re-encode) would scan colour planes a viewer may never
-    show. PNG: colour type with alpha, or a tRNS chunk; WebP: VP8X alpha flag, or lossless; TIFF: always."""
+    show. PNG: colour type with alpha, or a tRNS chunk; WebP: VP8X alpha flag or an ALPH chunk, or lossless
+    (its alpha_is_used bit is a hint decoders may ignore); TIFF: always."""
     if media.name == "png":
         return (len(data) > 25 and data[25] in (4, 6)) or b"tRNS" in data
-    if media.name == "webp":
-        return data[12:16] == b"VP8L" or (data[12:16] == b"VP8X" and len(data) > 20 and bool(data[20] & 0x10))
+    if media.name == "webp":  # an ALPH chunk the VP8X flag does not declare: see _cv.webp_alpha_declared
+        extended = data[12:16] == b"VP8X" and len(data) > 20
+        return data[12:16] == b"VP8L" or (extended and (bool(data[20] & 0x10) or b"ALPH" in data[30:]))
     return media.name == "tiff"
 
 
