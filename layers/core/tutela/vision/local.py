@@ -212,17 +212,7 @@ class LocalBackend:
             box = (round(x * s), round(y * s), round(bw * s), round(bh * s))
             found.append((box, min(95.0, 55.0 + 3.0 * float(n))))
         if not found:
-            pgray = (
-                cv.resize(
-                    gray,
-                    None,
-                    fx=PROFILE_SIDE / max(gray.shape),
-                    fy=PROFILE_SIDE / max(gray.shape),
-                    interpolation=cv.INTER_AREA,
-                )
-                if max(gray.shape) > PROFILE_SIDE
-                else gray
-            )
+            pgray = _cv.fit(gray, PROFILE_SIDE)  # at least a pixel a side (a 500 x 1 strip: 160 x 1)
             ps = w / pgray.shape[1]
             pw = pgray.shape[1]
             for flipped in (False, True):
