@@ -41,6 +41,41 @@ def _chunk(ctype: bytes, data: bytes) -> bytes:
     return ctype + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) & 1 else b"")
 
 
+FRAME_KEEP = frozenset({b"ALPH", b"VP8 ", b"VP8L"})
+
+
+def _frame(ctx: Ctx, body: Plan, off: int, length: int, total: int) -> None:
+    """An animation frame: its 16-byte header and its image chunks. Any other chunk inside it (the format
+    allows unknown ones there; libwebp skips them) is dropped like an unknown top-level chunk: an EXIF
+    chunk's bare TIFF with GPS there was published, found by neither exiftool nor the verifier's carve
+    (which looks for ``Exif\0\0``). A frame whose chunks do not tile it is copied as it is (no decoder
+    reads it either: the scan holds the file)."""
+    r = ctx.reader
+    pos, end = off + 8 + 16, off + 8 + length
+    subs: list[tuple[bytes, int, int]] = []
+    while pos + 8 <= end:
+        ctx.budget.tick()
+        ctype, n = struct.unpack("<4sI", r.read_at(pos, 8, "WebP frame chunk"))
+        size = 8 + n + (n & 1)
+        if pos + 8 + n > end:
+            body.copy(off, total)
+            return
+        subs.append((ctype, pos, min(size, end - pos)))
+        pos += size
+    if all(t in FRAME_KEEP for t, _, _ in subs):
+        body.copy(off, total)
+        return
+    kept = [(p, n) for t, p, n in subs if t in FRAME_KEEP]
+    for t, _, _ in subs:
+        if t not in FRAME_KEEP:
+            ctx.remove(f"webp.chunk.{t.decode('ascii', 'replace').strip()}")
+    new_length = 16 + sum(n for _, n in kept)
+    body.data(b"ANMF" + struct.pack("<I", new_length))
+    body.copy(off + 8, 16)
+    for p, n in kept:
+        body.copy(p, n)
+
+
 def scrub(ctx: Ctx) -> Plan:
     r = ctx.reader
     body = Plan()
@@ -56,6 +91,8 @@ def scrub(ctx: Ctx) -> Plan:
             if ctype == b"VP8X":
                 vp8x_index = len(body.pieces)
                 body.data(r.read_at(off, total))
+            elif ctype == b"ANMF":
+                _frame(ctx, body, off, length, total)
             else:
                 body.copy(off, total)
             continue
