@@ -121,6 +121,23 @@ def test_an_ordinary_transparent_png_is_not_scanned_a_third_time(astronaut_rgb: 
     assert len(_cv.alpha_views(np.dstack([bgr, alpha]))) == 3
 
 
+@pytest.mark.parametrize("under", [(0, 0, 0), (255, 255, 255), (90, 120, 200)])
+def test_a_soft_edged_cut_out_is_not_scanned_a_third_time(under: tuple[int, int, int]) -> None:
+    """Stickers and logos: an anti-aliased shape (its rim keeps the shape's colour under a low alpha) over a
+    transparent background of one colour, whatever colour the tool left there. The colour planes show the
+    same shape on a plain ground: no third view (with Rekognition, no third call per sticker)."""
+    from PIL import ImageDraw
+
+    from tutela.vision import _cv
+
+    big = Image.new("RGBA", (1600, 1200), (*under, 0))
+    ImageDraw.Draw(big).ellipse((200, 200, 1300, 1000), fill=(200, 120, 90, 255))
+    rgba = np.asarray(big.resize((400, 300), Image.Resampling.LANCZOS))
+    soft = (rgba[..., 3] > 0) & (rgba[..., 3] < 255)
+    assert soft.sum() > 500  # a real anti-aliased rim
+    assert len(_cv.alpha_views(np.ascontiguousarray(rgba[..., [2, 1, 0, 3]]))) == 2
+
+
 def _png(ihdr: bytes, rows: list[bytes], before_idat: bytes) -> bytes:
     import struct
     import zlib

@@ -205,12 +205,36 @@ def alpha_views(img: Any) -> list[Any]:
     over_white = ((rgb * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
     views = [over_black, over_white]
     colour = np.ascontiguousarray(img[..., :3])
-    if int(cv2().absdiff(colour, over_black).max()) > DISPLAY_TOLERANCE:
+    if _hidden_under_alpha(colour, img[..., 3]):
         # The colour planes are another picture (something under transparent pixels): what a decoder that
-        # drops alpha shows (Pillow's convert("RGB"), OpenCV's IMREAD_COLOR, a re-encode to JPEG). Colour
-        # planes black where transparent (premultiplied, most cut-outs) add no view.
+        # drops alpha shows (Pillow's convert("RGB"), OpenCV's IMREAD_COLOR, a re-encode to JPEG).
         views.append(colour)
     return views
+
+
+HIDDEN_ALPHA = 96  # at most ~38% opaque: what the composites show of it is faint (contrast scaled by alpha)
+_EDGE = 3  # px: the anti-aliased rim of a cut-out keeps its colour under a low alpha
+
+
+def _hidden_under_alpha(colour: Any, alpha: Any) -> bool:
+    """Whether the colour planes hold a picture where the frame is (nearly) transparent: they vary by more
+    than DISPLAY_TOLERANCE inside that region, away from its rim. A cut-out's transparent background is one
+    colour (black, white, or the fill the tool left), its soft rim is the shape's own colour (seen in the
+    composites): neither is another picture, and neither adds a scan (one more Rekognition call)."""
+    cv = cv2()
+    import numpy as np
+
+    faint = (alpha <= HIDDEN_ALPHA).astype(np.uint8)
+    if not faint.any():
+        return False
+    inner = cv.erode(faint, np.ones((2 * _EDGE + 1, 2 * _EDGE + 1), np.uint8), borderValue=1)
+    if not inner.any():
+        return False
+    for c in range(3):
+        lo, hi, _, _ = cv.minMaxLoc(colour[..., c], inner)
+        if hi - lo > DISPLAY_TOLERANCE:
+            return True
+    return False
 
 
 # A colour-managed viewer (browsers, phone galleries) shows the pixels through the image's ICC profile.
