@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _X = "adobe:ns:meta/"
 _XML = "http://www.w3.org/XML/1998/namespace"
+_XMP_BASIC = "http://ns.adobe.com/xap/1.0/"
+_XMP_GIMG = "http://ns.adobe.com/xap/1.0/g/img/"
 
 # Place names by another name too: Dublin Core's coverage ("a named place or a location specified by its
 # geographic coordinates", DCMI terms) and Darwin Core's location terms (http://rs.tdwg.org/dwc/terms/:
@@ -70,6 +72,10 @@ def _classify(tag: str) -> str | None:
         code = "xmp.location"
     elif IDENTITY_NAME.search(name):
         code = "xmp.identity"
+    elif (uri == _XMP_BASIC and name == "Thumbnails") or (uri == _XMP_GIMG and name == "image"):
+        # A picture as base64 text (exiftool extracts it as ThumbnailImage; file browsers show it): an image
+        # nobody scanned, dropped as EXIF's IFD1 and JFIF thumbnails are.
+        code = "xmp.thumbnail"
     if len(_CODES) < _CODES_MAX:
         _CODES[tag] = code
     return code
