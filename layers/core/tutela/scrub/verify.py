@@ -21,6 +21,11 @@ from tutela.scrub.spliced import SplicedReader
 
 _PNG_LOC = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|province")
 _KEY_LOC = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude")
+# Pictures stored as metadata, by the verifier's own rules: a key naming one, or any ilst value typed as an
+# image (QuickTime well-known types 13 JPEG, 14 PNG, 27 BMP). Players and file browsers show it; the scan
+# never decoded it (published = scanned).
+_KEY_PICTURE = re.compile(rb"(?i)artwork|cover|thumbnail|preview|poster")
+_PICTURE_TYPES = frozenset({13, 14, 27})
 
 
 def _jpeg(
@@ -201,12 +206,19 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
                         names.append(buf[p + 8 : p + ks])
                         p += ks
                 elif ctype == b"ilst":
-                    for itype, _ioff, _ihdr, _iend in iter_boxes(buf, coff + chdr, cend, ctx):
+                    for itype, ioff, ihdr, iend in iter_boxes(buf, coff + chdr, cend, ctx):
                         if itype in (b"\xa9xyz", b"loci"):
                             found.add("qt.location")
                         idx = struct.unpack(">I", itype)[0]
-                        if names and 1 <= idx <= len(names) and _KEY_LOC.search(names[idx - 1]):
+                        name = names[idx - 1] if names and 1 <= idx <= len(names) else b""
+                        if _KEY_LOC.search(name):
                             found.add("keys.location")
+                        if (
+                            itype == b"covr"
+                            or _KEY_PICTURE.search(name)
+                            or _typed_picture(ctx, buf, ioff + ihdr, iend)
+                        ):
+                            found.add("qt.cover_art")
                 elif ctype in (b"udta", b"uuid", b"\xa9xyz", b"loci"):
                     _boxes(ctx, buf, coff, cend, found, depth + 1)
                 elif ctype in META_XML:
@@ -218,6 +230,19 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
                 if not handlers or handlers - KEEP_HANDLERS or formats & GPS_FORMATS:
                     found.add("track.metadata")
             _boxes(ctx, buf, off + hdr, bend, found, depth + 1)
+
+
+def _typed_picture(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
+    """Whether an ilst item (children ``[start, end)``) has a ``data`` value typed as an image."""
+    from tutela.scrub.isobmff import iter_boxes
+
+    for dtype, doff, dhdr, dend in iter_boxes(buf, start, end, ctx):
+        kind = (
+            int.from_bytes(buf[doff + dhdr + 1 : doff + dhdr + 4], "big") if dend - doff - dhdr >= 4 else -1
+        )
+        if dtype == b"data" and kind in _PICTURE_TYPES:
+            return True
+    return False
 
 
 def _isobmff(ctx: Ctx, found: set[str]) -> None:
