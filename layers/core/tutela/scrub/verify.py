@@ -175,6 +175,7 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
         found.add("too_deep")
         return
     for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        _slack(btype, buf, off + hdr, bend, found)
         if btype in (b"\xa9xyz",):
             found.add("qt.location")
         elif btype == b"loci":
@@ -232,6 +233,16 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
             _boxes(ctx, buf, off + hdr, bend, found, depth + 1)
 
 
+def _slack(btype: bytes, buf: bytes, body: int, end: int, found: set[str]) -> None:
+    """Bytes after a fixed-layout box's structure (read by nobody: hidden text no carve signature finds)
+    must be zeros."""
+    from tutela.scrub.isobmff import declared_end
+
+    at = declared_end(btype, buf, body, end)
+    if at is not None and buf[at:end].strip(b"\x00"):
+        found.add("box.slack")
+
+
 def _typed_picture(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
     """Whether an ilst item (children ``[start, end)``) has a ``data`` value typed as an image."""
     from tutela.scrub.isobmff import iter_boxes
@@ -274,6 +285,10 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
             for t, coff, chdr, cend in iter_boxes(buf, hdr, len(buf), ctx):
                 if t not in MFRA_KEEP and (t != b"free" or buf[coff + chdr : cend].strip(b"\x00")):
                     found.add("box.other")  # only the index and zeroed padding
+                _slack(t, buf, coff + chdr, cend, found)
+        if btype in (b"sidx", b"prft"):
+            ctx.budget.check_meta(end - off, "segment index box")
+            _slack(btype, r.read_at(off, end - off), hdr, end - off, found)
         if btype in (b"moov", b"udta", b"uuid", b"meta", b"moof"):
             ctx.budget.check_meta(end - off, "metadata box")
             buf = r.read_at(off, end - off)
