@@ -560,6 +560,25 @@ def test_heif_jpeg_preview_items_are_zeroed(tmp_path: Path) -> None:
     assert "heif.preview" not in report.removed
 
 
+@pytest.mark.parametrize("order", [(1, 2), (2, 1)])
+def test_heif_with_two_primary_item_boxes_is_held(order: tuple[int, int], tmp_path: Path) -> None:
+    """Two ``pitm`` boxes: the scrubber took the first, exiftool takes the last (measured: its
+    PrimaryItemReference is the last one's item). Which item is the primary image, and so which 'jpeg' item
+    is a preview to zero, depends on the reader: held, and the verifier refuses such a file by itself."""
+    from tests.hostile.media_corpus import jpeg
+
+    infe = full(b"infe", struct.pack(">HH", 1, 0) + b"jpeg\x00", version=2)
+    pitms = b"".join(full(b"pitm", struct.pack(">H", i)) for i in order)
+    data = _heif_item_in_mdat(infe, jpeg(3), pitms)
+    with pytest.raises(UnsupportedMediaError, match="pitm"):
+        scrub_bytes(data)
+    p = tmp_path / "two.heic"
+    p.write_bytes(data)
+    assert "heif.pitm" in find_location(p)
+    p.write_bytes(_heif_item_in_mdat(infe, jpeg(3), full(b"pitm", struct.pack(">H", order[0]))))
+    assert "heif.pitm" not in find_location(p)  # one is the format's rule
+
+
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:
     data = corpus["camm.mp4"].read_bytes() + box(b"moof", box(b"mfhd", b"\x00" * 8))
     with pytest.raises(UnsupportedMediaError):

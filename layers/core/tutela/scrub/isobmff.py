@@ -679,6 +679,11 @@ def heif_refs(ctx: Ctx, meta: bytes, hdr: int) -> list[tuple[bytes, int, list[in
     return out
 
 
+def primary_boxes(ctx: Ctx, meta: bytes, hdr: int) -> int:
+    """How many ``pitm`` boxes a HEIF meta (FullBox header ``hdr``) has: the format allows one."""
+    return sum(1 for t, *_ in iter_boxes(meta, hdr + 4, len(meta), ctx) if t == b"pitm")
+
+
 def heif_primary(ctx: Ctx, meta: bytes, hdr: int) -> int | None:
     pitm = _child(meta, hdr + 4, len(meta), b"pitm", ctx)
     if pitm is None or pitm[2] - pitm[0] - pitm[1] < 6:
@@ -754,6 +759,10 @@ class _Union:
 def _heif_meta(
     ctx: Ctx, meta: bytes, meta_off: int, hdr: int, patches: list[tuple[int, bytes | int]]
 ) -> None:
+    if primary_boxes(ctx, meta, hdr) > 1:
+        # exiftool takes the last pitm, a child lookup (ours) the first: which image is primary (and which
+        # 'jpeg' item is a preview nobody scanned) depends on the reader
+        raise UnsupportedMediaError("HEIF/AVIF with more than one primary item box (pitm) is not supported")
     types, locs = heif_items(ctx, meta, meta_off, hdr)
     for iid in preview_items(ctx, meta, hdr, types):
         ctx.remove("heif.preview")

@@ -297,8 +297,11 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
             if btype == b"moov" and _child(buf, hdr, len(buf), b"cmov", ctx) is not None:
                 found.add("moov.compressed")  # what it holds is compressed: unread counts as not clean
             if btype == b"meta" and ctx.media_type in ("heif", "avif"):
-                if any(t in META_XML for t, *_ in iter_boxes(buf, hdr + 4, len(buf), ctx)):
+                children = [t for t, *_ in iter_boxes(buf, hdr + 4, len(buf), ctx)]
+                if any(t in META_XML for t in children):
                     found.add("meta.xml")
+                if children.count(b"pitm") > 1:
+                    found.add("heif.pitm")  # readers disagree on the primary image (the first or the last)
                 types, locs = heif_items(ctx, buf, off, hdr)
                 for iid in preview_items(ctx, buf, hdr, types):
                     if any(a >= 0 and r.read_at(a, n).strip(b"\x00") for a, n in locs.get(iid, [])):
