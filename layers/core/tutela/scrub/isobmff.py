@@ -1171,10 +1171,12 @@ def _dwells(runs: list[tuple[int, int]]) -> bool:
     return max(d for _, d in runs) > MAX_DWELL * max(median, 1)
 
 
-def metadata_ranges(reader: Reader) -> list[tuple[int, int]]:
-    """Every top-level box but ``mdat`` (sample data: pixels and sound), for the verifier's carve. An
-    unparseable file returns the whole file (the carve then looks everywhere)."""
-    ctx = Ctx(reader, ScrubLimits(), "mp4")
+def metadata_ranges(reader: Reader, media_type: str = "mp4") -> list[tuple[int, int]]:
+    """Every top-level box but ``mdat`` (sample data: pixels and sound), for the verifier's carve, and in a
+    HEIF/AVIF every JPEG-coded image item wherever it is: a JPEG's header holds its own EXIF/XMP/IPTC, which
+    a carving tool (or anyone extracting the item) reads. An unparseable file returns the whole file (the
+    carve then looks everywhere)."""
+    ctx = Ctx(reader, ScrubLimits(), media_type)
     out: list[tuple[int, int]] = []
     try:
         for btype, off, hdr, end in top_level(ctx):
@@ -1182,6 +1184,12 @@ def metadata_ranges(reader: Reader) -> list[tuple[int, int]]:
                 out.append((off, off + hdr))
             else:
                 out.append((off, end))
+            if btype == b"meta" and media_type in ("heif", "avif"):
+                ctx.budget.check_meta(end - off, "meta box")
+                types, locs = heif_items(ctx, reader.read_at(off, end - off), off, hdr)
+                for iid, (itype, ctype) in types.items():
+                    if itype == b"jpeg" or (itype == b"mime" and ctype.strip().lower() == b"image/jpeg"):
+                        out.extend((a, min(a + n, reader.size)) for a, n in locs.get(iid, []) if a >= 0)
     except TutelaError:
         return [(0, reader.size)]
     return out
