@@ -9,6 +9,7 @@ picture is removed from the published copy (``qt.cover_art``), like a HEIF thumb
 from __future__ import annotations
 
 import json
+import re
 import struct
 import subprocess
 from collections.abc import Callable
@@ -17,7 +18,10 @@ from pathlib import Path
 import pytest
 
 from tests.unit.vision import movies
-from tutela.scrub import scrub_bytes
+from tutela.errors import VerificationError
+from tutela.scrub import find_location, isobmff, scrub_bytes
+from tutela.scrub.core import BytesReader
+from tutela.scrub.verify import find_location_reader
 
 cv2 = pytest.importorskip("cv2")
 np = pytest.importorskip("numpy")
@@ -75,3 +79,23 @@ def test_cover_art_never_scanned_is_not_published(
     tags = exiftool_tags(out)
     assert not any(k in tags for k in ("CoverArt", "Artwork")), tags
     assert cv2.VideoCapture(str(out), cv2.CAP_FFMPEG).read()[0]  # the movie still plays
+
+
+@pytest.mark.parametrize("build", [itunes_cover, apple_artwork])
+def test_verifier_finds_cover_art_by_itself(
+    build: Callable[[bytes, bytes], bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verifier's own rules find a picture item: a scrubber that let one through is refused."""
+    movie = build(movies.video([(90, 90, 90)] * 10), _picture())
+    src = tmp_path / "in.mp4"
+    src.write_bytes(movie)
+    assert "qt.cover_art" in find_location(src)
+    # a scrubber that no longer recognises pictures (by item name, key name or data type)
+    monkeypatch.setattr(isobmff, "PICTURE_KEY", re.compile(rb"(?!)"))
+    monkeypatch.setattr(isobmff, "_holds_picture", lambda *a: False)
+    monkeypatch.setattr(isobmff, "PICTURE_DATA_TYPES", frozenset())
+    if build is itunes_cover:
+        movie = movie.replace(b"covr", b"\xa9cmt")  # a picture under a kept-looking item name, typed JPEG
+        assert "qt.cover_art" in find_location_reader(BytesReader(movie), "mp4")
+    with pytest.raises(VerificationError, match=r"qt\.cover_art"):
+        scrub_bytes(movie)

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 import scrub_fixtures as gen
 
-from tutela.errors import CorruptMediaError, LimitExceededError, TutelaError, UnsupportedMediaError
+from tutela.errors import (
+    CorruptMediaError,
+    LimitExceededError,
+    TutelaError,
+    UnsupportedMediaError,
+    VerificationError,
+)
 from tutela.scrub import ScrubLimits, ScrubReport, find_location, scrub_bytes, scrub_file
 
 box, full = gen.box, gen.full
@@ -555,9 +561,42 @@ def test_heif_jpeg_preview_items_are_zeroed(tmp_path: Path) -> None:
     data = _heif_item_in_mdat(infe, preview, full(b"pitm", struct.pack(">H", 2)))
     out, report = _scrub_clean(tmp_path, data, ".heic", "heif.preview", read_in=False, read_out=False)
     assert "heif.preview" in report.removed and len(out) == len(data) and b"Exif" not in out
-    # a JPEG-coded primary image is what was scanned: kept (its EXIF is the scrubber's business, not this)
-    _out, report = scrub_bytes(_heif_item_in_mdat(infe, preview, full(b"pitm", struct.pack(">H", 1))))
+    # a JPEG-coded primary image is what was scanned: kept (its own GPS: the next test)
+    _out, report = scrub_bytes(
+        _heif_item_in_mdat(infe, jpeg(3, gps=False), full(b"pitm", struct.pack(">H", 1)))
+    )
     assert "heif.preview" not in report.removed
+
+
+@pytest.mark.parametrize("kind", [b"jpeg\x00", b"mime\x00image/jpeg\x00"])
+def test_heif_jpeg_coded_image_with_its_own_gps_is_not_published(kind: bytes) -> None:
+    """A JPEG-coded image item carries its own EXIF in its header, in mdat, which the carve skipped: a HEIF
+    whose primary image was such a JPEG with GPS was published with it, verified. The verifier now carves
+    every JPEG-coded item (held; rewriting a JPEG inside a HEIF item is not done)."""
+    from tests.hostile.media_corpus import jpeg
+
+    infe = full(b"infe", struct.pack(">HH", 1, 0) + kind, version=2)
+    with pytest.raises(VerificationError, match=r"carved\.exif\.gps"):
+        scrub_bytes(_heif_item_in_mdat(infe, jpeg(3), full(b"pitm", struct.pack(">H", 1))))
+
+
+@pytest.mark.parametrize("order", [(1, 2), (2, 1)])
+def test_heif_with_two_primary_item_boxes_is_held(order: tuple[int, int], tmp_path: Path) -> None:
+    """Two ``pitm`` boxes: the scrubber took the first, exiftool takes the last (measured: its
+    PrimaryItemReference is the last one's item). Which item is the primary image, and so which 'jpeg' item
+    is a preview to zero, depends on the reader: held, and the verifier refuses such a file by itself."""
+    from tests.hostile.media_corpus import jpeg
+
+    infe = full(b"infe", struct.pack(">HH", 1, 0) + b"jpeg\x00", version=2)
+    pitms = b"".join(full(b"pitm", struct.pack(">H", i)) for i in order)
+    data = _heif_item_in_mdat(infe, jpeg(3), pitms)
+    with pytest.raises(UnsupportedMediaError, match="pitm"):
+        scrub_bytes(data)
+    p = tmp_path / "two.heic"
+    p.write_bytes(data)
+    assert "heif.pitm" in find_location(p)
+    p.write_bytes(_heif_item_in_mdat(infe, jpeg(3), full(b"pitm", struct.pack(">H", order[0]))))
+    assert "heif.pitm" not in find_location(p)  # one is the format's rule
 
 
 def test_fragmented_movie_with_gps_track_fails_closed(corpus: dict[str, Path]) -> None:

@@ -131,7 +131,7 @@ def _verify(
     elif report.media_type not in IMAGE_LAYOUTS:
         from tutela.scrub.isobmff import metadata_ranges
 
-        carve = metadata_ranges(reader)
+        carve = metadata_ranges(reader, report.media_type)
         lay = None
         if report.media_type in HEIF_TYPES:
             _verify_heif_images(reader, report, limits)

@@ -90,6 +90,65 @@ def check_sample_tables(buf: bytes | bytearray, start: int, end: int, ctx: Ctx) 
             raise CorruptMediaError(f"{btype.decode()} declares more entries than its box holds")
 
 
+# Boxes kept whole whose structure fixes their length (by version, flags and entry counts): bytes after it are
+# read by nobody, a place to hide text (coordinates) that no carve signature finds. They are zeroed.
+_FIXED = {
+    b"mvhd": (100, 112), b"tkhd": (84, 96), b"mdhd": (24, 36), b"vmhd": (12, 12), b"smhd": (8, 8),
+    b"mfro": (8, 8), b"mehd": (8, 12), b"trex": (24, 24), b"mfhd": (8, 8), b"tfdt": (8, 12),
+}  # fmt: skip
+
+
+def declared_end(btype: bytes, buf: bytes | bytearray, body: int, end: int) -> int | None:
+    """Where the structure of a fixed-layout box (payload ``[body, end)``) ends, or None: not such a box, or
+    one declaring more than it holds (left to the checks that read it)."""
+    n = end - body
+    if n < 8:
+        return None
+    ver, flags, count = buf[body], int.from_bytes(buf[body + 1 : body + 4], "big"), _u32(buf, body + 4)
+    spec = _TABLES.get(btype)
+    if spec is not None:
+        entry, head = spec
+        count = _u32(buf, body + head - 4) if n >= head else -1
+        if btype == b"stsz" and n >= head and _u32(buf, body + 4):
+            count = 0  # one size for every sample: no table
+        need = head + entry * count
+    elif btype in _FIXED and ver <= 1:
+        need = _FIXED[btype][ver]
+    elif btype == b"elst":
+        need = 8 + count * (20 if ver == 1 else 12)
+    elif btype == b"sidx":  # reference id, timescale, times (32/64-bit), reserved, count, 12-byte refs
+        head = 24 if ver == 0 else 32
+        need = head + 12 * int.from_bytes(buf[body + head - 2 : body + head], "big") if n >= head else -1
+    elif btype == b"prft":
+        need = 20 if ver == 0 else 24
+    elif btype == b"tfra":  # track, field sizes, count; time and moof offset (32/64-bit), three sized numbers
+        sizes = _u32(buf, body + 8) if n >= 16 else 0
+        each = (16 if ver == 1 else 8) + (sizes >> 4 & 3) + (sizes >> 2 & 3) + (sizes & 3) + 3
+        need = 16 + each * _u32(buf, body + 12) if n >= 16 else -1
+    elif (
+        btype == b"trun"
+    ):  # count, optional data offset and first flags, 4 bytes per present per-sample field
+        need = 8 + 4 * bin(flags & 0x05).count("1") + 4 * bin(flags & 0xF00).count("1") * count
+    elif btype == b"tfhd":  # track, then each optional field the flags announce
+        need = 8 + (8 if flags & 0x01 else 0) + 4 * bin(flags & 0x3A).count("1")
+    else:
+        return None
+    return body + need if 0 <= need <= n else None
+
+
+def _u32(buf: bytes | bytearray, at: int) -> int:
+    return int.from_bytes(buf[at : at + 4], "big")
+
+
+def zero_slack(buf: bytearray, start: int, end: int, ctx: Ctx) -> None:
+    """Zero what follows the structure of every fixed-layout child of ``buf[start:end]``."""
+    for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        at = declared_end(btype, buf, off + hdr, bend)
+        if at is not None and at < bend and buf[at:bend].strip(b"\x00"):
+            ctx.remove("box.slack")
+            buf[at:bend] = bytes(bend - at)
+
+
 def _free(buf: bytearray, off: int, hdr: int, end: int) -> None:
     buf[off + hdr - 4 : off + hdr] = b"free"
     buf[off + hdr : end] = bytes(end - off - hdr)
@@ -226,6 +285,7 @@ class _Mp4:
         """``fragment``: inside moof, where uuid boxes are PIFF sample encryption/timing, not metadata."""
         if depth > self.ctx.limits.max_depth:
             raise LimitExceededError("boxes nested too deeply")
+        zero_slack(buf, start, end, self.ctx)
         for btype, off, hdr, bend in list(iter_boxes(buf, start, end, self.ctx)):
             if btype == b"gps " and depth == 1:
                 self.gps_list = True
@@ -390,6 +450,7 @@ class _Mp4:
                 self.ctx.keep("video.rotation_matrix")  # tkhd matrix: never touched
             for start, stop in stbls:
                 check_sample_tables(buf, start, stop, self.ctx)
+                zero_slack(buf, start, stop, self.ctx)
             self.container(buf, off + hdr, end, depth + 1, base)
             return
         if formats & GPS_FORMATS or b"camm" in handlers:
@@ -618,6 +679,11 @@ def heif_refs(ctx: Ctx, meta: bytes, hdr: int) -> list[tuple[bytes, int, list[in
     return out
 
 
+def primary_boxes(ctx: Ctx, meta: bytes, hdr: int) -> int:
+    """How many ``pitm`` boxes a HEIF meta (FullBox header ``hdr``) has: the format allows one."""
+    return sum(1 for t, *_ in iter_boxes(meta, hdr + 4, len(meta), ctx) if t == b"pitm")
+
+
 def heif_primary(ctx: Ctx, meta: bytes, hdr: int) -> int | None:
     pitm = _child(meta, hdr + 4, len(meta), b"pitm", ctx)
     if pitm is None or pitm[2] - pitm[0] - pitm[1] < 6:
@@ -693,6 +759,10 @@ class _Union:
 def _heif_meta(
     ctx: Ctx, meta: bytes, meta_off: int, hdr: int, patches: list[tuple[int, bytes | int]]
 ) -> None:
+    if primary_boxes(ctx, meta, hdr) > 1:
+        # exiftool takes the last pitm, a child lookup (ours) the first: which image is primary (and which
+        # 'jpeg' item is a preview nobody scanned) depends on the reader
+        raise UnsupportedMediaError("HEIF/AVIF with more than one primary item box (pitm) is not supported")
     types, locs = heif_items(ctx, meta, meta_off, hdr)
     for iid in preview_items(ctx, meta, hdr, types):
         ctx.remove("heif.preview")
@@ -853,6 +923,11 @@ def scrub(ctx: Ctx) -> Plan:
                     ctx.remove("box.other")
                     m.patches.append((off + coff + chdr - 4, b"free"))
                     m.patches.append((off + coff + chdr, cend - coff - chdr))
+                else:
+                    _slack_patch(ctx, ctype, buf, off, coff + chdr, cend, m.patches)
+        elif btype in (b"sidx", b"prft"):
+            ctx.budget.check_meta(end - off, f"{btype.decode()} box")
+            _slack_patch(ctx, btype, r.read_at(off, end - off), off, hdr, end - off, m.patches)
         elif btype in (b"free", b"skip", b"wide") and end - off > hdr:
             # Padding by definition: zeroed, so nothing (an embedded JPEG with GPS) hides in it.
             m.patches.append((off + hdr, end - off - hdr))
@@ -878,6 +953,22 @@ def scrub(ctx: Ctx) -> Plan:
     elif not saw_moov:
         raise CorruptMediaError("movie without a moov box")
     return Plan.from_patches(r.size, m.patches)
+
+
+def _slack_patch(
+    ctx: Ctx,
+    btype: bytes,
+    buf: bytes | bytearray,
+    base: int,
+    body: int,
+    end: int,
+    patches: list[tuple[int, bytes | int]],
+) -> None:
+    """Zero (a patch at ``base`` + offset) what follows a kept top-level box's structure."""
+    at = declared_end(btype, buf, body, end)
+    if at is not None and at < end and buf[at:end].strip(b"\x00"):
+        ctx.remove("box.slack")
+        patches.append((base + at, end - at))
 
 
 VISUAL_HANDLERS = frozenset({b"vide", b"pict", b"auxv"})
@@ -1080,10 +1171,12 @@ def _dwells(runs: list[tuple[int, int]]) -> bool:
     return max(d for _, d in runs) > MAX_DWELL * max(median, 1)
 
 
-def metadata_ranges(reader: Reader) -> list[tuple[int, int]]:
-    """Every top-level box but ``mdat`` (sample data: pixels and sound), for the verifier's carve. An
-    unparseable file returns the whole file (the carve then looks everywhere)."""
-    ctx = Ctx(reader, ScrubLimits(), "mp4")
+def metadata_ranges(reader: Reader, media_type: str = "mp4") -> list[tuple[int, int]]:
+    """Every top-level box but ``mdat`` (sample data: pixels and sound), for the verifier's carve, and in a
+    HEIF/AVIF every JPEG-coded image item wherever it is: a JPEG's header holds its own EXIF/XMP/IPTC, which
+    a carving tool (or anyone extracting the item) reads. An unparseable file returns the whole file (the
+    carve then looks everywhere)."""
+    ctx = Ctx(reader, ScrubLimits(), media_type)
     out: list[tuple[int, int]] = []
     try:
         for btype, off, hdr, end in top_level(ctx):
@@ -1091,6 +1184,12 @@ def metadata_ranges(reader: Reader) -> list[tuple[int, int]]:
                 out.append((off, off + hdr))
             else:
                 out.append((off, end))
+            if btype == b"meta" and media_type in ("heif", "avif"):
+                ctx.budget.check_meta(end - off, "meta box")
+                types, locs = heif_items(ctx, reader.read_at(off, end - off), off, hdr)
+                for iid, (itype, ctype) in types.items():
+                    if itype == b"jpeg" or (itype == b"mime" and ctype.strip().lower() == b"image/jpeg"):
+                        out.extend((a, min(a + n, reader.size)) for a, n in locs.get(iid, []) if a >= 0)
     except TutelaError:
         return [(0, reader.size)]
     return out

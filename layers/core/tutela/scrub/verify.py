@@ -21,6 +21,11 @@ from tutela.scrub.spliced import SplicedReader
 
 _PNG_LOC = re.compile(rb"(?i)gps|latitude|longitude|location|city|country|province")
 _KEY_LOC = re.compile(rb"(?i)location|iso6709|gps|latitude|longitude")
+# Pictures stored as metadata, by the verifier's own rules: a key naming one, or any ilst value typed as an
+# image (QuickTime well-known types 13 JPEG, 14 PNG, 27 BMP). Players and file browsers show it; the scan
+# never decoded it (published = scanned).
+_KEY_PICTURE = re.compile(rb"(?i)artwork|cover|thumbnail|preview|poster")
+_PICTURE_TYPES = frozenset({13, 14, 27})
 
 
 def _jpeg(
@@ -170,6 +175,7 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
         found.add("too_deep")
         return
     for btype, off, hdr, bend in iter_boxes(buf, start, end, ctx):
+        _slack(btype, buf, off + hdr, bend, found)
         if btype in (b"\xa9xyz",):
             found.add("qt.location")
         elif btype == b"loci":
@@ -201,12 +207,19 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
                         names.append(buf[p + 8 : p + ks])
                         p += ks
                 elif ctype == b"ilst":
-                    for itype, _ioff, _ihdr, _iend in iter_boxes(buf, coff + chdr, cend, ctx):
+                    for itype, ioff, ihdr, iend in iter_boxes(buf, coff + chdr, cend, ctx):
                         if itype in (b"\xa9xyz", b"loci"):
                             found.add("qt.location")
                         idx = struct.unpack(">I", itype)[0]
-                        if names and 1 <= idx <= len(names) and _KEY_LOC.search(names[idx - 1]):
+                        name = names[idx - 1] if names and 1 <= idx <= len(names) else b""
+                        if _KEY_LOC.search(name):
                             found.add("keys.location")
+                        if (
+                            itype == b"covr"
+                            or _KEY_PICTURE.search(name)
+                            or _typed_picture(ctx, buf, ioff + ihdr, iend)
+                        ):
+                            found.add("qt.cover_art")
                 elif ctype in (b"udta", b"uuid", b"\xa9xyz", b"loci"):
                     _boxes(ctx, buf, coff, cend, found, depth + 1)
                 elif ctype in META_XML:
@@ -218,6 +231,29 @@ def _boxes(ctx: Ctx, buf: bytes, start: int, end: int, found: set[str], depth: i
                 if not handlers or handlers - KEEP_HANDLERS or formats & GPS_FORMATS:
                     found.add("track.metadata")
             _boxes(ctx, buf, off + hdr, bend, found, depth + 1)
+
+
+def _slack(btype: bytes, buf: bytes, body: int, end: int, found: set[str]) -> None:
+    """Bytes after a fixed-layout box's structure (read by nobody: hidden text no carve signature finds)
+    must be zeros."""
+    from tutela.scrub.isobmff import declared_end
+
+    at = declared_end(btype, buf, body, end)
+    if at is not None and buf[at:end].strip(b"\x00"):
+        found.add("box.slack")
+
+
+def _typed_picture(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:
+    """Whether an ilst item (children ``[start, end)``) has a ``data`` value typed as an image."""
+    from tutela.scrub.isobmff import iter_boxes
+
+    for dtype, doff, dhdr, dend in iter_boxes(buf, start, end, ctx):
+        kind = (
+            int.from_bytes(buf[doff + dhdr + 1 : doff + dhdr + 4], "big") if dend - doff - dhdr >= 4 else -1
+        )
+        if dtype == b"data" and kind in _PICTURE_TYPES:
+            return True
+    return False
 
 
 def _isobmff(ctx: Ctx, found: set[str]) -> None:
@@ -249,6 +285,10 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
             for t, coff, chdr, cend in iter_boxes(buf, hdr, len(buf), ctx):
                 if t not in MFRA_KEEP and (t != b"free" or buf[coff + chdr : cend].strip(b"\x00")):
                     found.add("box.other")  # only the index and zeroed padding
+                _slack(t, buf, coff + chdr, cend, found)
+        if btype in (b"sidx", b"prft"):
+            ctx.budget.check_meta(end - off, "segment index box")
+            _slack(btype, r.read_at(off, end - off), hdr, end - off, found)
         if btype in (b"moov", b"udta", b"uuid", b"meta", b"moof"):
             ctx.budget.check_meta(end - off, "metadata box")
             buf = r.read_at(off, end - off)
@@ -257,8 +297,11 @@ def _isobmff(ctx: Ctx, found: set[str]) -> None:
             if btype == b"moov" and _child(buf, hdr, len(buf), b"cmov", ctx) is not None:
                 found.add("moov.compressed")  # what it holds is compressed: unread counts as not clean
             if btype == b"meta" and ctx.media_type in ("heif", "avif"):
-                if any(t in META_XML for t, *_ in iter_boxes(buf, hdr + 4, len(buf), ctx)):
+                children = [t for t, *_ in iter_boxes(buf, hdr + 4, len(buf), ctx)]
+                if any(t in META_XML for t in children):
                     found.add("meta.xml")
+                if children.count(b"pitm") > 1:
+                    found.add("heif.pitm")  # readers disagree on the primary image (the first or the last)
                 types, locs = heif_items(ctx, buf, off, hdr)
                 for iid in preview_items(ctx, buf, hdr, types):
                     if any(a >= 0 and r.read_at(a, n).strip(b"\x00") for a, n in locs.get(iid, [])):
