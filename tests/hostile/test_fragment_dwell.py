@@ -11,42 +11,16 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.unit.vision import movies
 from tutela.errors import UnsupportedMediaError
 from tutela.scrub import scrub_bytes
-from tutela.sniff import MediaType
-from tutela.vision import ScanLimits, scan_file
-from tutela.vision.backend import ImageScan
+from tutela.vision import scan_file
 
 pytest.importorskip("cv2")
-RED, GREY = (0, 0, 255), (128, 128, 128)
-
-
-class Seen:
-    """Fake backend: the colour of the centre pixel of every frame it is shown."""
-
-    name = "seen"
-
-    def __init__(self) -> None:
-        self.colours: list[tuple[int, ...]] = []
-
-    def version(self) -> str:
-        return "seen 1"
-
-    def scan_image_bytes(self, data: bytes, media: MediaType, limits: ScanLimits) -> ImageScan:
-        raise AssertionError("a movie is scanned frame by frame")
-
-    def scan_frame(self, frame: Any) -> ImageScan:
-        h, w = frame.shape[:2]
-        self.colours.append(tuple(int(v) for v in frame[h // 2, w // 2]))
-        return ImageScan(width=w, height=h)
-
-    def saw_red(self) -> bool:
-        return any(b < 40 and r > 200 for b, _g, r in self.colours)
+from tests.unit.vision.movies import GREY, RED, Seen
 
 
 def _full(kind: bytes, version: int, flags: int, body: bytes) -> bytes:

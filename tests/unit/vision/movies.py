@@ -10,8 +10,13 @@ import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from tutela.sniff import MediaType
+from tutela.vision import ScanLimits
+from tutela.vision.backend import ImageScan
 
 CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"})
 
@@ -131,3 +136,29 @@ def with_edits(data: bytes, edits: list[tuple[int, int, int]]) -> bytes:
     trak, _ = find(data, [b"moov", b"trak"])
     tkhd, tkhd_n = find(data, [b"moov", b"trak", b"tkhd"])
     return _grow(data, tkhd + tkhd_n, box(b"edts", elst), [moov, trak])
+
+
+RED, GREY = (0, 0, 255), (128, 128, 128)
+
+
+class Seen:
+    """Fake backend: the colour of the centre pixel of every frame it is shown."""
+
+    name = "seen"
+
+    def __init__(self) -> None:
+        self.colours: list[tuple[int, ...]] = []
+
+    def version(self) -> str:
+        return "seen 1"
+
+    def scan_image_bytes(self, data: bytes, media: MediaType, limits: ScanLimits) -> ImageScan:
+        raise AssertionError("a movie is scanned frame by frame")
+
+    def scan_frame(self, frame: Any) -> ImageScan:
+        h, w = frame.shape[:2]
+        self.colours.append(tuple(int(v) for v in frame[h // 2, w // 2]))
+        return ImageScan(width=w, height=h)
+
+    def saw_red(self) -> bool:
+        return any(b < 40 and r > 200 for b, _g, r in self.colours)
