@@ -13,19 +13,11 @@ import struct
 import pytest
 
 from tests.hostile.media_corpus import _gps_exif
+from tests.hostile.test_webp_second_bitstream import _chunks
 from tutela.scrub import scrub_bytes
 
 Image = pytest.importorskip("PIL.Image")
 np = pytest.importorskip("numpy")
-
-
-def _chunks(d: bytes) -> list[bytes]:
-    i, out = 12, []
-    while i + 8 <= len(d):
-        n = struct.unpack("<I", d[i + 4 : i + 8])[0]
-        out.append(d[i : i + 8 + n + (n & 1)])
-        i += 8 + n + (n & 1)
-    return out
 
 
 def _chunk(t: bytes, b: bytes) -> bytes:
