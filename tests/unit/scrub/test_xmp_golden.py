@@ -110,15 +110,7 @@ def cases() -> dict[str, bytes]:
         for k in range(24):
             b = bytearray(data)
             for _ in range(1 + k % 2):
-                x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-                i = x % min(len(b), 600)
-                op = (x >> 16) % 3
-                if op == 0:
-                    b[i] = b"abxyz \n\"'&<>"[(x >> 8) % 12]
-                elif op == 1:
-                    del b[i]
-                else:
-                    b[i:i] = inserts[(x >> 12) % len(inserts)]
+                x = _edit(b, x, min(len(b), 600), inserts)
             out[f"{name}~{k}"] = bytes(b)
     # Packets as cameras, phones, editors and exiftool write them (``make_xmp_packets.py``), each also with
     # its padding dropped and edited anywhere in it (the edits above reach only the first 600 bytes).
@@ -128,17 +120,24 @@ def cases() -> dict[str, bytes]:
         out[f"{p.name}/unpadded"] = re.sub(rb"\s+(<\?xpacket end)", rb"\1", data)
         for k in range(24):
             b = bytearray(data)
-            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-            i = x % len(b)
-            op = (x >> 16) % 3
-            if op == 0:
-                b[i] = b"abxyz \n\"'&<>"[(x >> 8) % 12]
-            elif op == 1:
-                del b[i]
-            else:
-                b[i:i] = inserts[(x >> 12) % len(inserts)]
+            x = _edit(b, x, len(b), inserts)
             out[f"{p.name}~{k}"] = bytes(b)
     return out
+
+
+def _edit(b: bytearray, x: int, span: int, inserts: tuple[bytes, ...]) -> int:
+    """One pseudo-random edit of ``b`` within its first ``span`` bytes (a byte replaced, dropped or text
+    inserted); returns the generator's next state."""
+    x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+    i = x % span
+    op = (x >> 16) % 3
+    if op == 0:
+        b[i] = b"abxyz \n\"'&<>"[(x >> 8) % 12]
+    elif op == 1:
+        del b[i]
+    else:
+        b[i:i] = inserts[(x >> 12) % len(inserts)]
+    return x
 
 
 def _outcome(data: bytes) -> str:
