@@ -2,10 +2,11 @@
 sampling steps over.
 
 In a fragmented MP4 the moov's sample table is empty and every sample is listed by a ``trun`` in a ``moof``,
-each with its own duration. The dwell check (``isobmff.movie_coverage_problem``) read only ``stts``, which
+each with its own duration. The dwell check (``isobmff.movie_coverage``) read only ``stts``, which
 here holds nothing, so a red frame lasting 30 s of a 34 s movie (FFmpeg then reports ~1.2 fps and the
 scan samples every other frame) was never scanned, while the scrubber verified and would publish it. The
-durations in ``trun`` (or the ``tfhd``/``trex`` defaults) count like ``stts``'s."""
+durations in ``trun`` (or the ``tfhd``/``trex`` defaults) count like ``stts``'s. Such a movie was held; it is
+now sampled by time (screen recordings dwell too: ``test_benign_uploads.py``), which scans the red frame."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from tests.unit.vision import movies
-from tutela.errors import UnsupportedMediaError
 from tutela.scrub import scrub_bytes
 from tutela.vision import scan_file
 
@@ -101,8 +101,9 @@ def test_a_fragmented_movie_is_scanned_frame_by_frame(tmp_path: Path) -> None:
     assert _scan(tmp_path, fragmented(movies.video([GREY] * 20), per_sample=False)).colours
 
 
-def test_a_frame_that_dwells_in_a_fragment_is_held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Frame 21 of 40 lasts 30 s (its trun duration): players show it for 30 s, index sampling skips it."""
+def test_a_frame_dwelling_in_a_fragment_is_scanned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frame 21 of 40 lasts 30 s (its trun duration): players show it for 30 s, index sampling skips it;
+    sampled by time (the frame on screen at each tick), it is scanned."""
     from tutela.scrub import isobmff
 
     base = movies.video([GREY] * 21 + [RED] + [GREY] * 18)
@@ -112,7 +113,6 @@ def test_a_frame_that_dwells_in_a_fragment_is_held(tmp_path: Path, monkeypatch: 
     data = fragmented(base, durations)
     published, report = scrub_bytes(data)
     assert report.verified and published == data  # nothing to scrub: published as it is
-    with pytest.raises(UnsupportedMediaError, match="far longer"):
-        _scan(tmp_path, data)
-    monkeypatch.setattr(isobmff, "MAX_DWELL", 10_000)
-    assert not _scan(tmp_path, data).saw_red()  # what the check prevents: 30 s of red, never scanned
+    assert _scan(tmp_path, data).saw_red()
+    monkeypatch.setattr(isobmff, "MAX_DWELL", 10_000)  # not seen as dwelling: index sampling
+    assert not _scan(tmp_path, data).saw_red()  # what sampling by time prevents: 30 s of red, never scanned

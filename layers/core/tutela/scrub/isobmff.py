@@ -978,11 +978,20 @@ MAX_DWELL = 4  # the longest sample may last this many times the typical one (va
 
 
 def movie_coverage_problem(ctx: Ctx) -> str | None:
-    """Why sampling the movie's frames by index, as the scanner does, could miss what a player shows, or
-    None. The scan decodes one video stream and samples every n-th frame: a second video track (which a
-    player may pick, or show when the first is disabled), an edit list that repeats, skips around or
-    dwells (several edits, a rate other than 1), or one sample lasting far longer than the others (shown
-    for seconds, skipped by index sampling) would each let a player show pixels the scan never saw."""
+    """Why sampling the movie's frames, as the scanner does, could miss what a player shows, or None
+    (``movie_coverage``)."""
+    problem, _ = movie_coverage(ctx)
+    return problem
+
+
+def movie_coverage(ctx: Ctx) -> tuple[str | None, bool]:
+    """Why sampling the movie's frames could miss what a player shows (or None), and whether a frame
+    dwells. The scan decodes one video stream: a second video track (which a player may pick, or show when
+    the first is disabled), or an edit list that repeats, skips around or dwells (several edits, a rate
+    other than 1) would each let a player show pixels the scan never saw. One sample lasting far longer
+    than the others (a screen recording writes a frame only when the screen changes; a hostile movie
+    shows one frame for 30 s among short ones) is shown for seconds and stepped over by index sampling
+    (every n-th frame): the second value says so, and the scanner then samples by time instead."""
     tracks = 0
     # (count, duration) runs per visual track id: stts in moov, then every fragment's trun (FFmpeg plays
     # fragments after the moov's samples: a fragmented movie's moov often lists none at all)
@@ -1007,17 +1016,17 @@ def movie_coverage_problem(ctx: Ctx) -> str | None:
                 continue
             tracks += 1
             if not _plain_matrix(ctx, buf, toff + thdr, tend):
-                return "a video track whose matrix stretches, shears or skews the picture"
+                return "a video track whose matrix stretches, shears or skews the picture", False
             edts = _child(buf, toff + thdr, tend, b"edts", ctx)
             if edts is not None and not _plain_edits(ctx, buf, edts[0] + edts[1], edts[2]):
-                return "a video track whose edit list repeats, reorders or holds frames"
+                return "a video track whose edit list repeats, reorders or holds frames", False
             runs = durations.setdefault(_track_id(ctx, buf, toff + thdr, tend), [])
             for start, stop in stbls:
                 if _sample_entries(ctx, buf, start, stop) > 1:
-                    return "a video track with more than one sample description (one codec is decoded)"
+                    return "a video track with more than one sample description (one codec is decoded)", False
                 runs.extend(_stts_runs(ctx, buf, start, stop))
     if tracks > 1:
-        return f"a movie with {tracks} video tracks (one is scanned)"
+        return f"a movie with {tracks} video tracks (one is scanned)", False
     for btype, off, hdr, end in boxes:  # after every moov: a moof placed first still counts
         if btype == b"moof":
             ctx.budget.check_meta(end - off, "moof box")
@@ -1025,9 +1034,7 @@ def movie_coverage_problem(ctx: Ctx) -> str | None:
             for ttype, toff, thdr, tend in iter_boxes(buf, hdr, len(buf), ctx):
                 if ttype == b"traf":
                     _fragment_durations(ctx, buf, toff + thdr, tend, trex, durations)
-    if any(_dwells(runs) for runs in durations.values()):
-        return "a video track with a frame shown far longer than the others"
-    return None
+    return None, any(_dwells(runs) for runs in durations.values())
 
 
 def _plain_matrix(ctx: Ctx, buf: bytes, start: int, end: int) -> bool:

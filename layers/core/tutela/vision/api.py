@@ -168,8 +168,8 @@ def scan_file(
         raise LimitExceededError(f"video is {size} bytes, over the {limits.max_video_bytes} byte limit")
     from tutela.vision.video import scan_video
 
-    _movie_coverage(p, media)
-    video = scan_video(p, be, limits, deadline, frame_sink)
+    timed = _movie_coverage(p, media)
+    video = scan_video(p, be, limits, deadline, frame_sink, timed=timed)
     if video.capped:
         notes.append(f"frame cap of {limits.max_frames} reached; samples spread to the end of the video")
     total = round((time.perf_counter() - t0) * 1000, 2)
@@ -275,26 +275,27 @@ def _no_image_sequence(data: bytes, media: MediaType) -> None:
         raise UnsupportedMediaError(f"{media.name} image sequence (animation) is not supported")
 
 
-def _movie_coverage(path: Path, media: MediaType) -> None:
+def _movie_coverage(path: Path, media: MediaType) -> bool:
     """Hold a movie whose structure lets a player show frames the sampled scan cannot cover
-    (``isobmff.movie_coverage_problem``: a second video track, an edit list that is more than a start
-    offset, a frame that dwells)."""
+    (``isobmff.movie_coverage``: a second video track, an edit list that is more than a start offset);
+    True when a frame dwells (the movie is then sampled by time)."""
     import os
 
     from tutela.scrub.core import Ctx, FileReader, ScrubLimits
-    from tutela.scrub.isobmff import movie_coverage_problem
+    from tutela.scrub.isobmff import movie_coverage
 
     fd = os.open(path, os.O_RDONLY)
     try:
         reader = FileReader(fd, os.fstat(fd).st_size)
         try:
-            problem = movie_coverage_problem(Ctx(reader, ScrubLimits(), media.name))
+            problem, dwells = movie_coverage(Ctx(reader, ScrubLimits(), media.name))
         finally:
             reader.close()
     finally:
         os.close(fd)
     if problem:
         raise UnsupportedMediaError(f"{problem} is not supported")
+    return dwells
 
 
 def _decode_frames(images: list[bytes | Decoded], media: MediaType) -> Iterator[Any]:

@@ -93,11 +93,14 @@ def as_shown(frame: Any, sar: float) -> Any:
     return _cv.cv2().resize(frame, size, interpolation=_cv.cv2().INTER_AREA)
 
 
-def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterator[SampledFrame]:
+def sample_frames(
+    path: Path, limits: ScanLimits, deadline: Deadline, *, timed: bool = False
+) -> Iterator[SampledFrame]:
     """Fixed-rate samples (every ``sample_every_s``) reached by seeking, plus, wherever two consecutive
     samples differ (a scene change), the first frame of the new scene located at ``scene_check_every_s``
     resolution. Frames after the last declared frame are read too (a container cannot hide a tail by
-    under-declaring its length)."""
+    under-declaring its length). ``timed``: a movie whose frames last very different times (a screen
+    recording writes a frame only when the screen changes) is sampled by its timestamps (``_by_time``)."""
     cv = _cv.cv2()
     # FFmpeg's own log (e.g. "moov atom not found" on hostile files) would go to stderr: the error we
     # raise says it once. An explicit setting by the operator wins.
@@ -130,6 +133,9 @@ def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterato
         sar = num / den if num > 0 and den > 0 else 1.0
         if round(float(cap.get(cv.CAP_PROP_ORIENTATION_META) or 0)) % 180 == 90:
             sar = 1.0 / sar  # OpenCV hands over frames already rotated: the coded width is now the height
+        if timed:
+            yield from _by_time(cap, fps, count, limits, deadline, sar)
+            return
         reader = _Reader(cap, limits, seek_after=max(step, rate // 2), sar=sar)
         emitted = 0
         prev: tuple[int, Any] | None = None
@@ -173,6 +179,74 @@ def sample_frames(path: Path, limits: ScanLimits, deadline: Deadline) -> Iterato
             raise CorruptMediaError("video has no decodable frames")
     finally:
         cap.release()
+
+
+def _by_time(
+    cap: Any, fps: float, count: int, limits: ScanLimits, deadline: Deadline, sar: float
+) -> Iterator[SampledFrame]:
+    """Samples by presentation time: every frame is decoded in order and the one on screen at each tick
+    (every ``sample_every_s``, spread over the declared length like the index samples) is scanned, and so
+    is the one on screen at a ``scene_check_every_s`` tick that no longer looks like the last one checked
+    (a scene change), and the last frame. A frame shown for seconds is on screen at a tick, however few
+    frames surround it: index sampling (every n-th frame) steps over it. Costs a decode of every frame
+    (bounded by ``max_decoded_frames``), so only movies whose frame durations vary that much take it."""
+    cv = _cv.cv2()
+    rate_slots = max(1, limits.max_frames * 3 // 4)
+    every = max(limits.sample_every_s, count / fps / rate_slots)
+    scene_slots = max(0, limits.max_frames - rate_slots - 1)
+    scenes = emitted = decoded = 0
+    next_rate = next_scene = 0.0
+    last_hist: Any = None
+    held: tuple[int, float, Any] | None = None  # the frame decoded last: index, start time, pixels
+
+    def judge(index: int, start: float, end: float, frame: Any) -> Iterator[SampledFrame]:
+        """The frame shown from ``start`` until ``end``: scanned if a tick falls in that time."""
+        nonlocal next_rate, next_scene, scenes, emitted, last_hist
+        why = "end" if end == float("inf") else None  # the end of a video is never left unsampled
+        if why is None and next_rate < end:
+            why = "rate"
+            while next_rate < end:
+                next_rate += every
+        if end != float("inf") and next_scene < end:
+            while next_scene < end:
+                next_scene += limits.scene_check_every_s
+            hist = _hist(cv, frame)
+            changed = last_hist is not None and (
+                cv.compareHist(last_hist, hist, cv.HISTCMP_BHATTACHARYYA) > limits.scene_threshold
+            )
+            last_hist = hist
+            if why is None and changed and scenes < scene_slots:
+                why = "scene"
+                scenes += 1
+        if why is not None:
+            if emitted >= limits.max_frames:
+                raise LimitExceededError("video has more frames than the scan limit covers")
+            emitted += 1
+            yield SampledFrame(round(start, 3), index, why, as_shown(frame, sar))
+
+    while True:
+        deadline.check("sampling video frames")
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            break
+        decoded += 1
+        if decoded > limits.max_decoded_frames:
+            raise LimitExceededError("video has more frames than the scan limit allows")
+        check_pixels(frame.shape[1], frame.shape[0], limits, per_frame=True)
+        # FFmpeg's presentation time (edit lists applied); a file without one, or going back, steps at fps
+        start = float(cap.get(cv.CAP_PROP_POS_MSEC) or 0.0) / 1000.0
+        if held is not None and not start > held[1]:
+            start = held[1] + 1.0 / fps
+        if start > limits.max_video_seconds:
+            raise LimitExceededError("video is longer than the scan limit allows")
+        if held is None:
+            next_rate = next_scene = start
+        else:
+            yield from judge(held[0], held[1], start, held[2])
+        held = (decoded - 1, start, frame)
+    if held is None:
+        raise CorruptMediaError("video has no decodable frames")
+    yield from judge(held[0], held[1], float("inf"), held[2])
 
 
 def _first_of_new_scene(
@@ -259,13 +333,15 @@ def scan_video(
     limits: ScanLimits,
     deadline: Deadline,
     frame_sink: Callable[[Any], None] | None = None,
+    *,
+    timed: bool = False,
 ) -> VideoScan:
     frames: list[dict[str, Any]] = []
     all_labels: list[ModerationLabel] = []
     all_faces: list[Face] = []
     width = height = 0
     scan_ms = 0.0
-    for sample in prefetch(sample_frames(path, limits, deadline)):
+    for sample in prefetch(sample_frames(path, limits, deadline, timed=timed)):
         if frame_sink is not None:
             frame_sink(sample.image)
         result: ImageScan = backend.scan_frame(sample.image)
