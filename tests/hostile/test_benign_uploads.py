@@ -4,18 +4,51 @@ for hostile files. Each test names the rule it keeps and the hostile test that m
 
 from __future__ import annotations
 
+import io
 import struct
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image, ImageCms
 
+from tests.hostile.exiftool_oracle import location_tags
+from tests.hostile.icc import cmyk_profile
+from tests.hostile.media_corpus import _gps_exif
 from tests.unit.vision import movies
 from tests.unit.vision.movies import GREY, RED, Seen
 from tutela.scrub import scrub_bytes
+from tutela.sniff import MediaType
 from tutela.vision import scan_file
+from tutela.vision.backend import ImageScan
+from tutela.vision.limits import ScanLimits
 
 cv2 = pytest.importorskip("cv2")
 BLUE = (255, 0, 0)
+
+
+def skimage_data() -> Any:
+    return pytest.importorskip("skimage.data")
+
+
+class Views:
+    """Fake backend: every picture it is given, decoded as BGR (a still sent as bytes is decoded here)."""
+
+    name = "views"
+
+    def __init__(self) -> None:
+        self.views: list[Any] = []
+
+    def version(self) -> str:
+        return "views 1"
+
+    def scan_image_bytes(self, data: bytes, media: MediaType, limits: ScanLimits) -> ImageScan:
+        return self.scan_frame(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
+
+    def scan_frame(self, frame: Any) -> ImageScan:
+        self.views.append(frame.copy())
+        return ImageScan(width=frame.shape[1], height=frame.shape[0])
 
 
 def with_durations(data: bytes, seconds: list[float]) -> bytes:
@@ -52,3 +85,56 @@ def test_a_screen_recording_with_still_stretches_is_published_and_scanned(tmp_pa
     scan_file(p, backend=seen)
     assert seen.saw_red()
     assert any(b > 200 and r < 40 for b, _g, r in seen.colours)  # the blue stretch
+
+
+def _ycck(rgb: Any) -> bytes:
+    """A YCCK JPEG (Adobe transform 2, what Photoshop writes for CMYK): the colour planes as Y, Cb, Cr and
+    K, encoded as four planes, then the APP14 transform byte set (byte surgery). Checked by decoding: Pillow
+    (libjpeg, Adobe's inverted ink) reads it back as the photo."""
+    f = rgb.astype(np.float32)
+    k = (255 - f).min(axis=2)  # full black generation
+    r, g, b = (f[..., i] + k for i in range(3))
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
+    cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
+    planes = np.dstack([y, cb, cr, k]).clip(0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(planes, "CMYK").save(buf, "JPEG", quality=92, icc_profile=cmyk_profile())
+    out = bytearray(buf.getvalue())
+    at = out.index(b"\x00\x0eAdobe")  # APP14's length, then Adobe, version, flags0, flags1, transform
+    out[at + 13] = 2
+    return bytes(out)
+
+
+@pytest.mark.parametrize("kind", ["jpeg_cmyk", "jpeg_ycck", "tiff_cmyk"])
+def test_a_print_export_with_its_cmyk_profile_is_published_and_scanned(tmp_path: Path, kind: str) -> None:
+    """Print exports (InDesign, Photoshop, Affinity) are CMYK with the press profile embedded. Every one was
+    held (``unsupported_media``: test_colour_profiles' CMYK rule); the profile is now applied to the ink
+    planes. The picture shown is the photo (within the stand-in profile's grid error), scanned at full
+    size, published as it was uploaded (GPS removed)."""
+    rgb = np.asarray(Image.fromarray(skimage_data().astronaut()[..., :3]).resize((256, 256)))
+    if kind == "jpeg_ycck":
+        data = _ycck(rgb)
+    else:
+        buf = io.BytesIO()
+        fmt = "JPEG" if kind == "jpeg_cmyk" else "TIFF"
+        extra = {"quality": 92, "exif": _gps_exif()} if fmt == "JPEG" else {"compression": "tiff_lzw"}
+        Image.fromarray(rgb).convert("CMYK").save(buf, fmt, icc_profile=cmyk_profile(), **extra)
+        data = buf.getvalue()
+    published, report = scrub_bytes(data)
+    assert report.verified and report.frames == 1
+    assert report.location_found == (kind == "jpeg_cmyk")
+    p = tmp_path / f"print.{kind}"
+    p.write_bytes(published)
+    assert not location_tags([p])
+    seen = Views()
+    scan = scan_file(p, backend=seen).to_dict()
+    assert scan["frames"] == 1
+    src = ImageCms.ImageCmsProfile(io.BytesIO(cmyk_profile()))
+    with Image.open(p) as im:
+        shown = ImageCms.applyTransform(
+            im.convert("CMYK"), ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), "CMYK", "RGB")
+        )
+    want = np.asarray(shown)[..., ::-1].astype(int)  # BGR, as scanned
+    assert np.abs(want - rgb[..., ::-1]).mean() < 12  # what a viewer shows: the photo (a negative: ~110)
+    assert any(v.shape == want.shape and np.abs(v.astype(int) - want).mean() < 3 for v in seen.views)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.hostile.icc import (
+    cmyk_profile,
     negative_profile,
     rgb_profile,
     srgb_like_profile,
@@ -204,3 +205,29 @@ def test_the_usual_png_gamma_adds_no_view(astronaut_rgb: Any) -> None:
 
     data = _png_with_chunks(astronaut_rgb, [(b"gAMA", struct.pack(">I", 45455))])  # what many encoders write
     assert _views(data) == 1
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("JPEG", ".jpg"), ("TIFF", ".tif")])
+def test_a_face_drawn_by_a_cmyk_profile_is_found(
+    astronaut_rgb: Any, tmp_path: Path, fmt: str, suffix: str
+) -> None:
+    """Ink planes that decode (naively, as OpenCV does) as a negative, shown as the portrait by their CMYK
+    profile. Such a still was held (``unsupported_media``): print exports with their press profile were
+    held with it. The profile is now applied to the ink planes and that picture scanned too."""
+    ink = Image.fromarray(255 - astronaut_rgb, "RGB").convert("CMYK")
+    buf = io.BytesIO()
+    ink.save(buf, fmt, icc_profile=cmyk_profile(negative=True), **({"quality": 95} if fmt == "JPEG" else {}))
+    data = buf.getvalue()
+    published, report = scrub_bytes(data)
+    assert report.verified and Image.open(io.BytesIO(published)).info.get("icc_profile")
+    src = ImageCms.ImageCmsProfile(io.BytesIO(cmyk_profile(negative=True)))
+    shown = ImageCms.applyTransform(
+        Image.open(io.BytesIO(published)),
+        ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), "CMYK", "RGB"),
+    )
+    assert np.abs(np.asarray(shown).astype(int) - astronaut_rgb).mean() < 8  # a viewer shows the portrait
+    p = tmp_path / f"cmyk_negative{suffix}"
+    p.write_bytes(data)
+    scan = scan_file(p, backend="local").to_dict()
+    assert scan["frames"] == 1
+    assert scan["Faces"], "the face a colour-managed viewer shows was not scanned"

@@ -249,17 +249,24 @@ _PROFILE_MARKS = {"jpeg": b"ICC_PROFILE\x00", "webp": b"ICCP"}  # PNG: its chunk
 
 @dataclass(frozen=True)
 class DisplayTransform:
-    """The embedded profile to sRGB, as littlecms builds it: ``mode`` is the profile's input ("RGB"/"L")."""
+    """The embedded profile to sRGB, as littlecms builds it: ``mode`` is the profile's input ("RGB"/"L", or
+    "CMYK": then applied to the still's own ink planes, ``source``, which a BGR decode has already mixed)."""
 
     transform: Any
     mode: str
+    source: bytes | None = None
+
+
+# CMYK profiles: print exports (JPEG, TIFF) of one picture, whose ink planes Pillow reads as CMYK
+_CMYK_MEDIA = frozenset({"jpeg", "tiff"})
 
 
 def display_transform(data: bytes, media: MediaType) -> DisplayTransform | None:
     """How a colour-managed viewer maps this still's pixels: its ICC profile to sRGB, or None when it has no
     profile or one littlecms cannot read (viewers drop those too). Whether that shows another picture is
-    judged per frame (``colour_views``). A profile that changes the picture in a way not reproducible on
-    decoded BGR (CMYK, Lab, ...) is refused: the raw decode is not what a viewer shows."""
+    judged per frame (``colour_views``). A CMYK profile on a one-picture CMYK JPEG/TIFF (print exports) is
+    applied to its ink planes; any other profile a BGR decode cannot reproduce (Lab, CMYK elsewhere, ...)
+    is refused: the raw decode is not what a viewer shows."""
     mark = _PROFILE_MARKS.get(media.name)
     if mark is not None and mark not in data:
         return None
@@ -272,6 +279,10 @@ def display_transform(data: bytes, media: MediaType) -> DisplayTransform | None:
         src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         space = str(src.profile.xcolor_space).strip()
         mode = {"RGB": "RGB", "GRAY": "L"}.get(space)
+        if space == "CMYK" and media.name in _CMYK_MEDIA and _one_cmyk_picture(data):
+            return DisplayTransform(
+                ImageCms.buildTransform(src, ImageCms.createProfile("sRGB"), "CMYK", "RGB"), "CMYK", data
+            )
         if mode is None:
             kind = space or "unknown"
             raise UnsupportedMediaError(f"{media.name} with a {kind} colour profile is not supported")
@@ -279,6 +290,46 @@ def display_transform(data: bytes, media: MediaType) -> DisplayTransform | None:
     except ImageCms.PyCMSError:
         return None
     return DisplayTransform(transform, mode)
+
+
+def _one_cmyk_picture(data: bytes) -> bool:
+    """Whether Pillow reads the still as one CMYK picture (not several pages or images, no extra planes)."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # size limits were enforced before any decoder ran
+            with Image.open(io.BytesIO(data)) as im:
+                return im.mode == "CMYK" and getattr(im, "n_frames", 1) == 1
+    except Exception:  # a header Pillow cannot read: not a picture we can show through the profile
+        return False
+
+
+def _cmyk_view(shown: DisplayTransform, like: Any) -> Any:
+    """The still's ink planes through its CMYK profile (as a colour-managed viewer shows them), as BGR at
+    ``like``'s size (the raw decode's: EXIF orientation applied, as OpenCV applies it)."""
+    import warnings
+
+    import numpy as np
+    from PIL import Image, ImageCms, ImageOps
+
+    cv = cv2()
+    h, w = like.shape[:2]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(shown.source or b"")) as im:
+                im.draft("CMYK", (w, h))  # JPEG: a reduced DCT decode, never smaller than asked
+                pil = ImageOps.exif_transpose(im.convert("CMYK"))
+                rgb = np.asarray(ImageCms.applyTransform(pil, shown.transform))
+    except (OSError, ValueError, ImageCms.PyCMSError) as exc:
+        raise CorruptMediaError("image could not be decoded through its CMYK profile") from exc
+    if (rgb.shape[1] > rgb.shape[0]) != (w > h) and rgb.shape[0] != rgb.shape[1] and w != h:
+        # the two decoders disagree on the orientation: which one a viewer shows is not known here
+        raise UnsupportedMediaError("image whose CMYK profile view and decode differ in orientation")
+    return cv.resize(cv.cvtColor(rgb, cv.COLOR_RGB2BGR), (w, h), interpolation=cv.INTER_AREA)
 
 
 def colour_views(img: Any, shown: DisplayTransform | None) -> list[Any]:
@@ -294,7 +345,7 @@ def _managed(img: Any, shown: DisplayTransform) -> Any | None:
     raw pixels, more saturated, never another picture). Judged on this image's own pixels, not on probe
     colours: a profile's lookup table can hold nodes between any probe grid."""
     cv = cv2()
-    out = _apply(img, shown.transform, shown.mode)
+    out = _cmyk_view(shown, img) if shown.mode == "CMYK" else _apply(img, shown.transform, shown.mode)
     if int(cv.absdiff(out, img).max()) <= DISPLAY_TOLERANCE:
         return None
     if shown.mode == "RGB":
