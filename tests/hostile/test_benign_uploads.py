@@ -20,9 +20,9 @@ from tests.unit.vision import movies
 from tests.unit.vision.movies import GREY, RED, Seen
 from tutela.scrub import scrub_bytes
 from tutela.sniff import MediaType
-from tutela.vision import scan_file
+from tutela.vision import _cv, scan_file
 from tutela.vision.backend import ImageScan
-from tutela.vision.limits import ScanLimits
+from tutela.vision.limits import ScanLimits, image_size
 
 cv2 = pytest.importorskip("cv2")
 BLUE = (255, 0, 0)
@@ -44,7 +44,8 @@ class Views:
         return "views 1"
 
     def scan_image_bytes(self, data: bytes, media: MediaType, limits: ScanLimits) -> ImageScan:
-        return self.scan_frame(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
+        w, h = image_size(data, media)
+        return self.scan_frame(_cv.decode_image(data, media, w, h, max(w, h)))  # as the local backend does
 
     def scan_frame(self, frame: Any) -> ImageScan:
         self.views.append(frame.copy())
@@ -138,3 +139,113 @@ def test_a_print_export_with_its_cmyk_profile_is_published_and_scanned(tmp_path:
     want = np.asarray(shown)[..., ::-1].astype(int)  # BGR, as scanned
     assert np.abs(want - rgb[..., ::-1]).mean() < 12  # what a viewer shows: the photo (a negative: ~110)
     assert any(v.shape == want.shape and np.abs(v.astype(int) - want).mean() < 3 for v in seen.views)
+
+
+# -- the corpus: every class of ordinary upload ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every benign file, its scrub (or error) and the exiftool location tags of every published copy."""
+    from tests.hostile.benign_corpus import generate
+    from tutela.errors import TutelaError
+    from tutela.scrub import scrub_file
+
+    base = tmp_path_factory.mktemp("benign")
+    cases = {c.name: c for c in generate(base / "in")}
+    (base / "out").mkdir()
+    scrubs: dict[str, Any] = {}
+    for name, case in cases.items():
+        try:
+            scrubs[name] = scrub_file(case.path, base / "out" / name).to_dict()
+        except TutelaError as exc:
+            scrubs[name] = exc
+    tags = location_tags(base / "out" / n for n, s in scrubs.items() if isinstance(s, dict))
+    return {"cases": cases, "scrubs": scrubs, "tags": tags, "out": base / "out"}
+
+
+def _names() -> list[str]:
+    from tests.hostile.benign_corpus import _cases
+
+    return [c[0] for c in _cases()]
+
+
+@pytest.mark.parametrize("name", _names())
+def test_an_ordinary_upload_is_published(corpus: dict[str, Any], name: str) -> None:
+    """Scrubbed and verified (its location found and removed: exiftool reads none in the copy), scanned
+    with the real local backend over the same frames, and allowed by the media policy: nothing holds it."""
+    from tutela.policy.media import decide_media
+
+    case = corpus["cases"].get(name)
+    if case is None:
+        pytest.skip("encoder not installed (pillow-heif)")
+    scrub = corpus["scrubs"][name]
+    assert isinstance(scrub, dict), f"held by the scrub: {scrub!r}"
+    assert scrub["verified"] and scrub["location_found"] == case.gps
+    assert name not in corpus["tags"], corpus["tags"].get(name)
+    scan = scan_file(case.path).to_dict()  # the pipeline scans the upload, publishes the scrubbed copy
+    if case.frames is not None:
+        assert scan["frames"] == scrub["frames"] == case.frames
+    decision = decide_media(scan, scrub)
+    assert decision["verdict"] == "allow", decision["reasons"]
+
+
+def _marked(w: int, h: int) -> Any:
+    """Grey with a red block in the top-left corner: where it lands says how the picture was turned."""
+    img = np.full((h, w, 3), 128, np.uint8)
+    img[: h // 4, : w // 4] = (0, 0, 255)
+    return img
+
+
+def _corner(img: Any) -> str:
+    h, w = img.shape[:2]
+    spots = {"TL": img[: h // 8, : w // 8], "TR": img[: h // 8, -w // 8 :], "BL": img[-h // 8 :, : w // 8]}
+    spots["BR"] = img[-h // 8 :, -w // 8 :]
+    return next(k for k, v in spots.items() if v[..., 2].mean() > 200 and v[..., 0].mean() < 60)
+
+
+@pytest.mark.parametrize(("degrees", "corner"), [(90, "TR"), (180, "BR"), (270, "BL")])
+def test_a_phone_clip_held_upright_is_scanned_as_played(tmp_path: Path, degrees: int, corner: str) -> None:
+    """Phones record sideways and write the turn as the track matrix (with its translation): the matrix rule
+    (test_track_matrix) keeps pure rotations, and every sampled frame is scanned turned as players show it."""
+    from tests.hostile.benign_corpus import with_phone_rotation
+
+    frames = [_marked(96, 64)] * 5
+    data = with_phone_rotation(_movie_of(frames, tmp_path), degrees)
+    published, report = scrub_bytes(data)
+    assert report.verified and published == data
+    p = tmp_path / "clip.mp4"
+    p.write_bytes(published)
+    seen = Views()
+    scan_file(p, backend=seen)
+    assert seen.views and all(v.shape[:2] == ((96, 64) if degrees != 180 else (64, 96)) for v in seen.views)
+    assert {_corner(v) for v in seen.views} == {corner}
+
+
+def _movie_of(frames: list[Any], tmp_path: Path) -> bytes:
+    p = tmp_path / "w.mp4"
+    h, w = frames[0].shape[:2]
+    out = cv2.VideoWriter(str(p), cv2.VideoWriter_fourcc(*"mp4v"), 10, (w, h))
+    for f in frames:
+        out.write(f)
+    out.release()
+    return p.read_bytes()
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_phone_photo_is_scanned_upright(tmp_path: Path, orientation: int) -> None:
+    """EXIF orientation 1-8 (kept by the scrub): scanned as viewers show it (Pillow's exif_transpose)."""
+    from PIL import ImageOps
+
+    from tests.hostile.benign_corpus import _phone_exif
+
+    buf = io.BytesIO()
+    Image.fromarray(_marked(96, 64)[..., ::-1]).save(buf, "JPEG", quality=95, exif=_phone_exif(orientation))
+    published, report = scrub_bytes(buf.getvalue())
+    assert report.verified and report.location_found
+    p = tmp_path / "photo.jpg"
+    p.write_bytes(published)
+    shown = np.asarray(ImageOps.exif_transpose(Image.open(p)))[..., ::-1]
+    seen = Views()
+    scan_file(p, backend=seen)
+    assert [(v.shape, _corner(v)) for v in seen.views] == [(shown.shape, _corner(shown))]

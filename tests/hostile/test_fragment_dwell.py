@@ -52,6 +52,8 @@ def fragmented(data: bytes, durations: list[int] | None = None, *, per_sample: b
     delta = struct.unpack(">I", data[at + 20 : at + 24])[0]
     durations = durations or [delta] * len(samples)
     for kind in (b"stts", b"stsc", b"stco", b"stss"):
+        if kind == b"stss" and b"stss" not in data:  # every sample a keyframe: no table
+            continue
         data = movies._replace(data, [*stbl, kind], _full(kind, 0, 0, struct.pack(">I", 0)))
     data = movies._replace(data, [*stbl, b"stsz"], _full(b"stsz", 0, 0, struct.pack(">II", 0, 0)))
     moov_at, moov_n = movies.find(data, [b"moov"])
