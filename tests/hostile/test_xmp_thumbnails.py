@@ -182,3 +182,34 @@ def test_the_verifier_never_calls_the_xmp_filter(monkeypatch: pytest.MonkeyPatch
         r = BytesReader(build())
         assert "xmp.thumbnail" in find_location_reader(r, media_type)
         assert "carved.xmp.thumbnail" in carve_location(r)
+
+
+def test_the_verifiers_picture_rule() -> None:
+    """Any prefix, element or attribute form, and base64 of a picture under any name; not a format string."""
+    from pathlib import Path
+
+    from tutela.scrub.verify import xmp_findings
+
+    def packet(body: bytes) -> bytes:
+        return (
+            b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+            + body
+            + b"</rdf:RDF></x:xmpmeta>"
+        )
+
+    for found in (
+        b"><a:Thumbnails>x</a:Thumbnails></rdf:Description>",
+        b'g:image = "x"/>',
+        b"><q:Image\n>x</q:Image></rdf:Description>",
+        b"><GImage:Data>&#xA;iVBORw0KGgoAAAANSUhEUg</GImage:Data></rdf:Description>",
+        b'other:Preview="/9j/4AAQSkZJRgABAQ"/>',
+    ):
+        assert xmp_findings(packet(found)) == {"xmp.thumbnail"}, found
+    for clean in (
+        b"><dc:format>image/jpeg</dc:format></rdf:Description>",
+        b'tiff:ImageWidth="64" Item:Mime="image/png"/>',
+        b"><dc:description>a JPEG starts /9j/ in base64</dc:description></rdf:Description>",
+    ):
+        assert xmp_findings(packet(clean)) == set(), clean
+    for p in sorted((Path(__file__).parents[1] / "unit/scrub/xmp_packets").glob("*.xmp")):
+        assert "xmp.thumbnail" not in xmp_findings(p.read_bytes()), p.name

@@ -29,10 +29,27 @@ _PICTURE_TYPES = frozenset({13, 14, 27})
 # A picture in XMP text, by the verifier's own rules on the raw packet (any prefix, element or attribute
 # form): a property named ``Thumbnails`` or ``image`` (xmp:Thumbnails, xmpGImg:image: what exiftool extracts
 # as ThumbnailImage and file browsers show), or any value that starts as base64 of a JPEG, PNG, GIF or RIFF
-# file, whatever its property's name. Both are unanchored searches: a match in a part of a packet is one in
-# the whole (the carve's ``clean_xmp`` shortcut relies on it, as for ``xmp.has_location``).
-_XMP_PICTURE_NAME = re.compile(rb"(?i)[:<\s](?:thumbnails|image)\s*[=>]")
-_XMP_PICTURE_DATA = re.compile(rb"[>\"'](?:\s|&#[xX]?[0-9a-fA-F]+;)*(?:/9j/|iVBORw0KGgo|R0lGOD|UklGR)")
+# file, whatever its property's name. Both are "a substring is present" tests (no anchor): a match in a part
+# of a packet is one in the whole (the carve's ``clean_xmp`` shortcut relies on it, as for ``has_location``).
+# Found with ``bytes.find`` first: the equivalent regex searches (``(?i)[:<\s](thumbnails|image)\s*[=>]``
+# and the one below) took 10-20x ``has_location`` on the XMP golden packets.
+_PICTURE_NAMES = (b"thumbnails", b"image")
+_NAME_BEFORE = frozenset(b":< \t\n\r\f\v")
+_NAME_AFTER = re.compile(rb"\s*[=>]")
+_PICTURE_DATA = re.compile(rb"[>\"']\s*(?:&#[xX]?[0-9a-fA-F]+;\s*)*(?:/9j/|iVBORw0KGgo|R0lGOD|UklGR)")
+
+
+def _xmp_picture(packet: bytes) -> bool:
+    low = packet.lower()
+    for name in _PICTURE_NAMES:
+        i = low.find(name, 1)
+        while i >= 0:
+            if low[i - 1] in _NAME_BEFORE and _NAME_AFTER.match(low, i + len(name)):
+                return True
+            i = low.find(name, i + 1)
+    return (
+        b"/9j/" in packet or b"iVBORw0KGgo" in packet or b"R0lGOD" in packet or b"UklGR" in packet
+    ) and _PICTURE_DATA.search(packet) is not None
 
 
 def xmp_findings(packet: bytes) -> set[str]:
@@ -41,7 +58,7 @@ def xmp_findings(packet: bytes) -> set[str]:
     found: set[str] = set()
     if xmp.has_location(packet):
         found.add("xmp.location")
-    if _XMP_PICTURE_NAME.search(packet) or _XMP_PICTURE_DATA.search(packet):
+    if _xmp_picture(packet):
         found.add("xmp.thumbnail")
     return found
 
