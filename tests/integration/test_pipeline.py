@@ -102,6 +102,27 @@ def test_key_outside_the_layout_is_held(runner: Runner, photo: Path):
     assert "uploads/misc/beach.jpg" not in published_keys(runner)
 
 
+def test_a_scrubber_regression_the_verifier_catches_is_held(
+    runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scrubber that keeps an XMP thumbnail (an image nobody scanned): the verifier's own finding
+    (``xmp.thumbnail``) fails ScrubGeotags, and the upload is held, not published (fail closed)."""
+    from tests.hostile.test_xmp_thumbnails import _jpeg_app1
+    from tutela.scrub import xmp
+
+    keep = xmp._classify
+    monkeypatch.setattr(xmp, "_classify", lambda tag: None if keep(tag) == "xmp.thumbnail" else keep(tag))
+    monkeypatch.setattr(xmp, "_CODES", {})
+    src = tmp_path / "thumb.jpg"
+    src.write_bytes(_jpeg_app1())
+    up = runner.upload(src, "media/post-4/thumb.jpg")
+    runner.deliver(up)
+    [line] = runner.decisions(up)
+    assert line["verdict"] == "review" and line["reasons"] == ["verification_failed"], line
+    assert "xmp.thumbnail" in json.dumps(line["details"])
+    assert "media/post-4/thumb.jpg" not in published_keys(runner)
+
+
 def test_analyzer_failure_is_held(
     stack: EmulatedStack, runner: Runner, photo: Path, monkeypatch: pytest.MonkeyPatch
 ):

@@ -477,3 +477,90 @@ def test_a_small_batchs_records_carry_their_evidence_text_and_the_blocked_line(w
     assert [e.get("text") for e in record["evidence"]] == [None]  # the spans only: the text is the line's
     assert [e["text"] for e in evidence_text(record)] == ["how old r u? add me on snap"[13:24]]
     assert result["quarantined"] == {"comments": 1, "in_records": 1}
+
+
+# -- the publish race: a newer upload's copy lands between Act's HEAD and its write ------------------------
+
+
+class ConditionalCopyClient:
+    """moto's S3 client, with CopyObject honouring the destination conditions ``IfMatch`` / ``IfNoneMatch``
+    as S3 does (moto 5.2.5 implements them for PutObject, not for CopyObject): a failed condition raises
+    botocore's ClientError with S3's 412 ``PreconditionFailed`` (404 ``NoSuchKey`` for If-Match on a key that
+    has no current object)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def copy_object(self, **kw: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        if_match, if_none_match = kw.pop("IfMatch", None), kw.pop("IfNoneMatch", None)
+        try:
+            etag: str | None = self._client.head_object(Bucket=kw["Bucket"], Key=kw["Key"])["ETag"]
+        except ClientError:
+            etag = None
+
+        def fail(code: str, status: int) -> ClientError:
+            err = {"Code": code, "Message": "At least one of the pre-conditions you specified did not hold"}
+            return ClientError({"Error": err, "ResponseMetadata": {"HTTPStatusCode": status}}, "CopyObject")
+
+        if if_none_match == "*" and etag is not None:
+            raise fail("PreconditionFailed", 412)
+        if if_match is not None and etag is None:
+            raise fail("NoSuchKey", 404)
+        if if_match is not None and if_match.strip('"') != str(etag).strip('"'):
+            raise fail("PreconditionFailed", 412)
+        return self._client.copy_object(**kw)
+
+
+def _racing(storage: S3, world: dict[str, Any], key: str, sequencer: str) -> list[str]:
+    """Right after Act's first HEAD of the published copy, another upload of ``key`` (``sequencer``)
+    publishes its own copy: the window between the check and the write."""
+    real_head, raced = storage.head, []
+
+    def head(bucket: str, k: str, version_id: str | None = None) -> dict[str, Any] | None:
+        out = real_head(bucket, k, version_id)
+        if bucket == PUBLISHED and not raced:
+            raced.append(sequencer)
+            meta = {"tutela-sequencer": sequencer}
+            world["s3"].put_object(
+                Bucket=PUBLISHED, Key=key, Body=b"racer " + sequencer.encode(), Metadata=meta
+            )
+        return out
+
+    storage.head = head  # type: ignore[method-assign]
+    return raced
+
+
+@pytest.mark.parametrize(("racer", "wins"), [("03", True), ("00", False)], ids=["newer", "older"])
+@pytest.mark.parametrize("path", ["rescrubbed", "staged"])
+def test_a_copy_published_between_the_check_and_the_write(
+    world: dict[str, Any], path: str, racer: str, wins: bool
+) -> None:
+    """v2 (sequencer 02) is acted on while v1's copy is published; between v2's HEAD and its write another
+    upload publishes. A newer one (03) wins: v2 ends superseded (not an error) and its copy stays out; an
+    older one (00) is replaced by v2, as any older copy is (read and decided again after the failed
+    condition)."""
+    s3 = world["s3"]
+    ref, decision = _photo(world, "allow") if path == "rescrubbed" else _media(world, "allow")
+    ref = ObjectRef(ref.bucket, ref.key, ref.version_id, ref.size, ref.etag, "02")
+    decision = _decision(ref, verdict="allow", staged=decision["staged"])
+    s3.put_object(Bucket=PUBLISHED, Key=ref.key, Body=b"v1's copy", Metadata={"tutela-sequencer": "01"})
+    storage = S3(ConditionalCopyClient(s3))
+    raced = _racing(storage, world, ref.key, racer)
+    store = DecisionStore(world["table"])
+    action = Actor(storage, store, Bus(), Targets(PUBLISHED, QUARANTINE), EXECUTION).act(ref, decision)
+    assert raced == [racer]
+    published = s3.get_object(Bucket=PUBLISHED, Key=ref.key)
+    if wins:
+        assert action == {"superseded": {"bucket": PUBLISHED, "key": ref.key}}
+        assert published["Body"].read() == b"racer 03" and published["Metadata"]["tutela-sequencer"] == "03"
+    else:
+        assert action == {"published": {"bucket": PUBLISHED, "key": ref.key}}
+        assert published["Metadata"]["tutela-sequencer"] == "02"
+        assert published["Metadata"]["tutela-decision"] == decision["sk"]
+    logged = store.get(decision["pk"], decision["sk"] + "#action")
+    assert logged is not None and logged["action"] == action  # recorded as the outcome, not an error

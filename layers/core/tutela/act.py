@@ -8,7 +8,9 @@ Order, and why each step is safe to repeat:
 1. effects that are checked before they are made: a publish or quarantine write is skipped when the target
    already holds this decision's bytes (metadata ``tutela-decision`` / ``tutela-sha256`` /
    ``tutela-source-version``), so a retry adds no object version. A new object is one conditional PUT
-   (``If-None-Match: *``); only when the key exists is it read (HEAD) and compared;
+   (``If-None-Match: *``); only when the key exists is it read (HEAD) and compared, and overwritten only
+   if it is still the object read (``If-Match`` on its ETag: a newer upload's copy written in between is
+   read again and wins);
 2. the quarantined copy is verified against the original before anything can delete the original;
 3. events, then the action item (``v#{version}#action``, a conditional put: the history is append-only).
    A retry that finds the action item sends nothing again; one that does not, sends the events (each has a
@@ -40,6 +42,9 @@ from tutela.record import FrozenRecord
 DECISION_EVENT = "Moderation Decision"
 # = ScrubGeotags' SPLICE_MIN_BYTES: below it nothing is staged and Act scrubs the original again in memory.
 RESCRUB_MAX_BYTES = 64 * 1024**2
+# Conditional writes of one key before Act gives up (a transient error: the state machine retries): each
+# failed condition is another write of the key that landed between Act's read and its write.
+_WRITE_ATTEMPTS = 4
 ESCALATION_EVENT = "Moderation Escalation"
 
 
@@ -53,7 +58,9 @@ class Storage(Protocol):
         *,
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
-    ) -> None: ...
+        if_absent: bool = False,
+        if_match: str | None = None,
+    ) -> bool: ...
     def put_bytes(
         self,
         data: bytes,
@@ -63,6 +70,7 @@ class Storage(Protocol):
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
         if_absent: bool = False,
+        if_match: str | None = None,
     ) -> bool: ...
     def read_bytes(self, ref: ObjectRef, *, max_bytes: int) -> bytes: ...
     def read_version(self, ref: ObjectRef, *, max_bytes: int) -> bytes | None: ...
@@ -206,22 +214,30 @@ class Actor:
         meta = {"tutela-decision": str(decision["sk"]), "tutela-source-version": ref.version_label}
         meta.update(_ordered(ref))
         if staged.get("bucket") and staged.get("key"):  # big videos, post texts: a staged copy
-            head = self.s3.head(dst, ref.key)
-            if _superseded(head, ref):
-                return {"superseded": {"bucket": dst, "key": ref.key}}
-            if not _holds(head, meta):
-                self.s3.copy(
-                    ObjectRef(staged["bucket"], staged["key"], size=_size(staged.get("size"))),
+            src = ObjectRef(staged["bucket"], staged["key"], size=_size(staged.get("size")))
+            done = self._write_once(
+                dst,
+                ref.key,
+                meta,
+                lambda etag: self.s3.copy(
+                    src,
                     dst,
                     ref.key,
                     content_type=staged.get("content_type"),
                     metadata=meta,
-                )
-        elif isinstance(staged.get("sha256"), str) and _size(staged.get("size")) is not None:
-            done = self._publish_rescrubbed(ref, staged, dst, meta)
-            if done is None:
-                return dict(GONE)
+                    if_absent=etag is None,
+                    if_match=etag,
+                ),
+                ordered=ref,
+                read_first=True,  # as before: HEAD, then one (conditional) copy
+            )
             if not done:
+                return {"superseded": {"bucket": dst, "key": ref.key}}
+        elif isinstance(staged.get("sha256"), str) and _size(staged.get("size")) is not None:
+            written = self._publish_rescrubbed(ref, staged, dst, meta)
+            if written is None:
+                return dict(GONE)
+            if not written:
                 return {"superseded": {"bucket": dst, "key": ref.key}}
         else:
             raise InvalidInputError("allow without a verified scrubbed copy: refusing to publish")
@@ -249,13 +265,14 @@ class Actor:
             dst,
             ref.key,
             meta,
-            lambda if_absent: self.s3.put_bytes(
+            lambda etag: self.s3.put_bytes(
                 out,
                 dst,
                 ref.key,
                 content_type=staged.get("content_type"),
                 metadata=meta,
-                if_absent=if_absent,
+                if_absent=etag is None,
+                if_match=etag,
             ),
             ordered=ref,
         )
@@ -265,23 +282,36 @@ class Actor:
         bucket: str,
         key: str,
         meta: Mapping[str, str],
-        write: Callable[[bool], bool],
+        write: Callable[[str | None], bool],
         *,
         ordered: ObjectRef | None = None,
+        read_first: bool = False,
     ) -> bool:
-        """One conditional PUT for a new key; if the key exists, HEAD it and write only when it does not hold
-        this decision's bytes yet (a retry writes nothing; a replaced upload overwrites the old copy) and
-        is not, for a published copy (``ordered``: the upload it is of), a later upload's (events arrive
-        in any order: an older upload acted on last stays out). False when a later upload's copy is there."""
-        if write(True):
-            return True
-        head = self.s3.head(bucket, key)
-        if _holds(head, meta):
-            return True
-        if ordered is not None and _superseded(head, ordered):
-            return False
-        write(False)
-        return True
+        """Write only where the key holds what was decided on. ``write(None)``: only if the key has no
+        object (``If-None-Match: *``); ``write(etag)``: only if it still is the object with that ETag, the
+        one HEAD read (``If-Match``); either returns False when its condition failed. A new key is one
+        conditional write (``read_first``: a HEAD before it, as a staged copy always did); if the key
+        exists, it is read and written only when it does not hold this decision's bytes yet (a retry writes
+        nothing; a replaced upload overwrites the old copy) and is not, for a published copy (``ordered``:
+        the upload it is of), a later upload's (events arrive in any order: an older upload acted on last
+        stays out). The check and the write are one decision: when another write of the key lands between
+        them, the condition fails and the key is read and decided again (a newer copy wins). False when a
+        later upload's copy is there."""
+        head_first = read_first
+        for _ in range(_WRITE_ATTEMPTS):
+            etag: str | None = None
+            if head_first:
+                head = self.s3.head(bucket, key)
+                if head is not None:
+                    if _holds(head, meta):
+                        return True
+                    if ordered is not None and _superseded(head, ordered):
+                        return False
+                    etag = str(head.get("ETag", ""))
+            if write(etag):
+                return True
+            head_first = True
+        raise TransientError("the target key kept changing under conditional writes")
 
     def _quarantine_original(
         self, ref: ObjectRef, decision: Mapping[str, Any]
@@ -373,8 +403,14 @@ class Actor:
             bucket,
             key,
             meta,
-            lambda if_absent: self.s3.put_bytes(
-                body, bucket, key, content_type="application/x-ndjson", metadata=meta, if_absent=if_absent
+            lambda etag: self.s3.put_bytes(
+                body,
+                bucket,
+                key,
+                content_type="application/x-ndjson",
+                metadata=meta,
+                if_absent=etag is None,
+                if_match=etag,
             ),
             ordered=ordered,
         )

@@ -152,17 +152,18 @@ class S3:
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
         if_absent: bool = False,
+        if_match: str | None = None,
     ) -> bool:
         """One PutObject. ``if_absent``: only if the key has no current version (``If-None-Match: *``);
-        False when it has one (or a concurrent conditional write won: 409), True when written."""
+        ``if_match``: only if the current version still has that ETag (``If-Match``). False when the
+        condition failed (another write came first: 412, or 409 for a concurrent conditional write, or 404
+        for If-Match on a key with no current object), True when written."""
         args = _put_args(content_type, metadata)
-        if if_absent:
-            args["IfNoneMatch"] = "*"
+        _conditions(args, if_absent, if_match)
         try:
             self.client.put_object(Bucket=bucket, Key=key, Body=data, **args)
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if if_absent and code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+            if _condition_failed(exc, if_absent, if_match):
                 return False
             raise
         return True
@@ -175,18 +176,31 @@ class S3:
         *,
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
-    ) -> None:
+        if_absent: bool = False,
+        if_match: str | None = None,
+    ) -> bool:
         """Server-side managed copy (multipart above 8 MB, so objects over 5 GB work too). Replacing the
-        metadata drops the source's Content-Type, so it is set again with it."""
+        metadata drops the source's Content-Type, so it is set again with it. ``if_absent`` / ``if_match``:
+        the destination conditions of ``put_bytes`` (False when one failed); a conditional copy is one
+        CopyObject (S3 takes them there; s3transfer's managed copy cannot pass them), so up to 5 GB."""
         source: dict[str, str] = {"Bucket": src.bucket, "Key": src.key, **src.version_args()}
         extra: dict[str, Any] = {}
         if metadata or content_type:
             extra = {"MetadataDirective": "REPLACE", **_put_args(content_type, metadata)}
-        if src.size is not None and src.size <= SINGLE_COPY_MAX_BYTES:
-            # The size is known: one CopyObject (the managed copy would HEAD the source first).
-            self.client.copy_object(CopySource=source, Bucket=bucket, Key=key, **extra)  # type: ignore[arg-type]
-            return
+        conditional = if_absent or if_match is not None
+        if conditional or (src.size is not None and src.size <= SINGLE_COPY_MAX_BYTES):
+            # The size is known (or a condition must be sent): one CopyObject (the managed copy would HEAD
+            # the source first).
+            _conditions(extra, if_absent, if_match)
+            try:
+                self.client.copy_object(CopySource=source, Bucket=bucket, Key=key, **extra)  # type: ignore[arg-type]
+            except ClientError as exc:
+                if _condition_failed(exc, if_absent, if_match):
+                    return False
+                raise
+            return True
         self.client.copy(source, bucket, key, ExtraArgs=extra or None)  # type: ignore[arg-type]
+        return True
 
     def head_bytes(self, ref: ObjectRef, n: int) -> bytes:
         """The first ``n`` bytes of the exact version (a ranged GET)."""
@@ -237,6 +251,21 @@ class S3:
                 return True  # another version (412) or a delete marker (404) is current
             raise
         return True
+
+
+def _conditions(args: dict[str, Any], if_absent: bool, if_match: str | None) -> None:
+    if if_absent:
+        args["IfNoneMatch"] = "*"
+    if if_match is not None:
+        args["IfMatch"] = _quoted(if_match)
+
+
+def _condition_failed(exc: ClientError, if_absent: bool, if_match: str | None) -> bool:
+    """Whether a conditional write's error is its condition failing (another write came first)."""
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+        return if_absent or if_match is not None
+    return if_match is not None and code in ("NoSuchKey", "404")  # If-Match on a key now without an object
 
 
 def _put_args(content_type: str | None, metadata: dict[str, str] | None) -> dict[str, Any]:
