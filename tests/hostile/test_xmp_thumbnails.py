@@ -213,3 +213,48 @@ def test_the_verifiers_picture_rule() -> None:
         assert xmp_findings(packet(clean)) == set(), clean
     for p in sorted((Path(__file__).parents[1] / "unit/scrub/xmp_packets").glob("*.xmp")):
         assert "xmp.thumbnail" not in xmp_findings(p.read_bytes()), p.name
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 200, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+_GOOGLE = 'xmlns:GImage="http://ns.google.com/photos/1.0/image/" xmlns:GDepth="http://ns.google.com/photos/1.0/depthmap/"'
+
+
+@pytest.mark.parametrize(
+    ("attrs", "elements"),
+    [
+        # A Pixel portrait photo's main packet: the picture before the blur, by attribute.
+        ('GImage:Mime="image/jpeg" GImage:Data="{jpeg}"', ""),
+        # Its depth map, by element, after a line break.
+        ('GDepth:Format="RangeInverse" GDepth:Mime="image/png"', "<GDepth:Data>\n  {png}</GDepth:Data>"),
+        # Any property name, any namespace: the verifier refuses base64 pictures and the names everywhere.
+        ("", "<foo:Preview>{jpeg}</foo:Preview><foo:Image>x</foo:Image><foo:Thumbnails>y</foo:Thumbnails>"),
+    ],
+    ids=["gimage-attribute", "gdepth-element", "any-name"],
+)
+def test_a_base64_picture_under_any_property_is_dropped_not_held(attrs: str, elements: str) -> None:
+    """The verifier refuses a base64 picture under any property (``xmp.thumbnail``), so the filter must
+    drop it wherever it is, or every such upload is held: Google's portrait photos carry GImage:Data."""
+    jpeg, png = base64.b64encode(_thumbnail()).decode(), base64.b64encode(_png()).decode()
+    attrs, elements = attrs.format(jpeg=jpeg, png=png), elements.format(jpeg=jpeg, png=png)
+    packet = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        f'<rdf:Description rdf:about="" {_GOOGLE} xmlns:foo="http://example.com/foo/" '
+        f'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="Camera" {attrs}>{elements}'
+        '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    ).encode()
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 240), (90, 90, 90)).save(buf, "JPEG")
+    main = buf.getvalue()
+    payload = b"http://ns.adobe.com/xap/1.0/\x00" + packet
+    data = main[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + main[2:]
+    published, report = scrub_bytes(data)
+    assert report.verified and "xmp.thumbnail" in report.removed
+    assert jpeg[:40].encode() not in published and png[:40].encode() not in published
+    assert b"CreatorTool" in published  # the rest of the packet is kept
+    assert published.endswith(main[main.index(b"\xff\xda") :])  # the picture itself untouched

@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _X = "adobe:ns:meta/"
 _XML = "http://www.w3.org/XML/1998/namespace"
-_XMP_BASIC = "http://ns.adobe.com/xap/1.0/"
-_XMP_GIMG = "http://ns.adobe.com/xap/1.0/g/img/"
 
 # Place names by another name too: Dublin Core's coverage ("a named place or a location specified by its
 # geographic coordinates", DCMI terms) and Darwin Core's location terms (http://rs.tdwg.org/dwc/terms/:
@@ -72,13 +70,25 @@ def _classify(tag: str) -> str | None:
         code = "xmp.location"
     elif IDENTITY_NAME.search(name):
         code = "xmp.identity"
-    elif (uri == _XMP_BASIC and name == "Thumbnails") or (uri == _XMP_GIMG and name == "image"):
-        # A picture as base64 text (exiftool extracts it as ThumbnailImage; file browsers show it): an image
-        # nobody scanned, dropped as EXIF's IFD1 and JFIF thumbnails are.
+    elif name.lower() in _PICTURE_NAMES:
+        # A picture as base64 text (xmp:Thumbnails, xmpGImg:image: exiftool extracts it as ThumbnailImage,
+        # file browsers show it): an image nobody scanned, dropped as EXIF's IFD1 and JFIF thumbnails are.
+        # Any prefix: the verifier refuses the name in every namespace.
         code = "xmp.thumbnail"
     if len(_CODES) < _CODES_MAX:
         _CODES[tag] = code
     return code
+
+
+_PICTURE_NAMES = ("thumbnails", "image")
+# Base64 of a JPEG, PNG, GIF or RIFF (WebP) file: a picture under any property name (Google's GImage:Data,
+# the photo before a portrait blur; GDepth:Data, a depth map), dropped wherever a value starts with one.
+_PICTURE_B64 = ("/9j/", "iVBORw0KGgo", "R0lGOD", "UklGR")
+_PICTURE_B64_BYTES = tuple(s.encode() for s in _PICTURE_B64)
+
+
+def _picture(value: str | None) -> bool:
+    return value is not None and value.lstrip().startswith(_PICTURE_B64)
 
 
 # {namespace}name -> its code: a function of the name alone, and packets repeat their names (rdf:li,
@@ -115,21 +125,24 @@ def _parse(xml: bytes) -> tuple[ET.Element, list[tuple[str, str]]]:
     return root, [item for _, item in events]
 
 
-def _prune(el: ET.Element, removed: set[str], depth: int = 0) -> None:
+def _prune(el: ET.Element, removed: set[str], depth: int = 0, pictures: bool = False) -> None:
+    """``pictures``: the packet holds base64 that may start a picture, so values are looked at too."""
     if depth > _MAX_DEPTH:
         raise _Bad
     for key in el.keys():  # noqa: SIM118  (Element.keys(): a copy of the attribute names, no dict made)
-        code = _classify(key)
+        code = _classify(key) or ("xmp.thumbnail" if pictures and _picture(el.get(key)) else None)
         if code:
             del el.attrib[key]
             removed.add(code)
     for child in list(el):
         code = _classify(child.tag) if isinstance(child.tag, str) else None
+        if not code and pictures and not len(child) and _picture(child.text):
+            code = "xmp.thumbnail"
         if code:
             el.remove(child)
             removed.add(code)
         elif len(child) or child.keys():
-            _prune(child, removed, depth + 1)
+            _prune(child, removed, depth + 1, pictures)
         elif depth + 1 > _MAX_DEPTH:  # a leaf (nothing to filter in it) takes the same depth check
             raise _Bad
 
@@ -242,7 +255,7 @@ def sanitize(data: bytes) -> tuple[bytes | None, set[str]]:
     try:
         root, ns = _parse(data[a:b])
         removed: set[str] = set()
-        _prune(root, removed)
+        _prune(root, removed, pictures=any(sig in data for sig in _PICTURE_B64_BYTES))
     except (_Bad, RecursionError):
         return EMPTY_PACKET, {"xmp.unparseable"}
     if not removed:
