@@ -70,13 +70,34 @@ def published_bytes(runner: Runner, key: str) -> bytes:
     return bytes(runner.s3.get_object(Bucket=pub, Key=key)["Body"].read())
 
 
-def test_an_execution_aborted_between_its_decision_and_act_is_carried_out_by_a_redelivery(
+def status_change(stack: EmulatedStack, execution: dict[str, Any]) -> dict[str, Any]:
+    """The "Execution Status Change" event Step Functions sends to the default bus when an execution of the
+    template's state machine ends (its detail carries the execution's input)."""
+    return {
+        "Source": "aws.states",
+        "DetailType": "Step Functions Execution Status Change",
+        "Detail": json.dumps(
+            {
+                "executionArn": execution["executionArn"],
+                "stateMachineArn": stack.cfn_state_machine_arn,
+                "name": execution["name"],
+                "status": execution["status"],
+                "input": execution["input"],
+                "inputDetails": {"included": True},
+            }
+        ),
+    }
+
+
+def test_an_execution_aborted_between_its_decision_and_act_is_redriven_and_carried_out_once(
     stack: EmulatedStack, runner: Runner, photo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """StopExecution (an operator, a deployment) or an execution timeout right after RecordDecision stored
-    the decision: no Catch runs, nothing reaches the dead-letter queue. The same event delivered again must
-    take the decision over and carry it out once - not stop as a duplicate of an execution that is gone."""
-    sfn = stack.client("stepfunctions")
+    the decision: no Catch runs, so the DeadLetter state never does. The execution's status-change event
+    must reach the dead-letter queue (the template's rule), and its redrive must take the stored decision
+    over and carry it out once - not stop as a duplicate of an execution that is gone."""
+    sfn, sqs = stack.client("stepfunctions"), stack.client("sqs")
+    sqs.purge_queue(QueueUrl=stack.outputs["DeadLetterQueueUrl"])
     stopped: list[str] = []
 
     def abort() -> None:
@@ -90,12 +111,19 @@ def test_an_execution_aborted_between_its_decision_and_act_is_carried_out_by_a_r
         [first] = runner.deliver(up)
     assert first["status"] == "ABORTED" and stopped == [first["executionArn"]]
     assert action(runner, up) is None and published_head(runner, up.key) is None
-    [again] = runner.deliver(up)  # the redelivery (the runbook's replay of the S3 event)
+    # What EventBridge does with the execution's end: the template's rules route it (moto delivers to SQS).
+    sent = stack.client("events").put_events(Entries=[status_change(stack, first)])
+    assert sent["FailedEntryCount"] == 0
+    [body] = dead_letter_bodies(stack)
+    [replayed] = redrive(stack)
+    assert (replayed["kind"], replayed["outcome"], replayed["key"]) == ("start", "started", up.key)
+    again = stack.wait(replayed["execution"])
     assert again["status"] == "SUCCEEDED"
     assert json.loads(again["output"])["record"]["duplicate"] is False
     assert decision(runner, up)["execution_id"] == first["executionArn"]  # the stored decision, not a second
     assert "published" in (action(runner, up) or {}).get("action", {})
     assert published_bytes(runner, up.key) == scrub_bytes(photo.read_bytes())[0]
+    assert dead_letter_bodies(stack) == [] and json.loads(body)["detail"]["status"] == "ABORTED"
 
 
 def test_a_delete_marker_mid_flight_publishes_only_the_judged_scrubbed_version(
