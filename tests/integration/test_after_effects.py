@@ -251,3 +251,43 @@ def test_a_newer_copy_written_between_an_older_uploads_check_and_its_write_stays
     head = published_head(runner, key)
     assert head is not None and head["Metadata"]["tutela-source-version"] == v2.version_id
     assert published_bytes(runner, key) == newer
+
+
+def test_concurrent_duplicate_deliveries_and_two_batches_of_one_post_racing_end_in_one_decision_each(
+    stack: EmulatedStack, runner: Runner, photo: Path, tmp_path: Path
+) -> None:
+    """EventBridge delivers each event twice and the copies run at once; two comment batches of one post
+    (and the post's photo) race on the post's items (member registrations, flags). Every upload ends in
+    exactly one decision, one published version and one decision event; the copy that lost stops."""
+    from tests.integration.stacks import observe_decisions
+    from tests.integration.test_pipeline import drain
+    from tutela_dev.emulator.runner import object_created_event
+
+    queue = observe_decisions(stack, "observe-after-effects")
+    post = "post-race2"
+    ups = [
+        runner.upload(photo, f"media/{post}/beach.jpg"),
+        runner.upload(samples.thread(tmp_path / "a.jsonl"), f"comments/{post}/a.jsonl"),
+        runner.upload(samples.thread(tmp_path / "b.jsonl"), f"comments/{post}/b.jsonl"),
+    ]
+    started: dict[str, list[str]] = {}
+    for up in ups:  # every copy started before any is waited for
+        head = runner.s3.head_object(Bucket=runner.bucket, Key=up.key, VersionId=up.version_id)
+        event = object_created_event(
+            runner.bucket, up.key, up.version_id, up.size, head["ETag"].strip('"'), up.sequencer
+        )
+        started[up.key] = stack.deliver(event) + stack.deliver(event)
+    pub = stack.outputs["PublishedBucketName"]
+    for up in ups:
+        ended = [stack.wait(arn) for arn in started[up.key]]
+        assert [e["status"] for e in ended] == ["SUCCEEDED", "SUCCEEDED"], up.key
+        duplicates = sorted(json.loads(e["output"])["record"]["duplicate"] for e in ended)
+        assert duplicates == [False, True], up.key
+        decision(runner, up)  # exactly one decision item
+        listed = runner.s3.list_object_versions(Bucket=pub, Prefix=up.key).get("Versions", [])
+        assert len([v for v in listed if v["Key"] == up.key]) == 1, up.key
+    events = drain(stack, queue)
+    kinds = sorted(
+        (e["detail"]["key"], e["detail-type"]) for e in events if e["detail"]["key"] in {u.key for u in ups}
+    )
+    assert kinds == sorted((u.key, "Moderation Decision") for u in ups)
