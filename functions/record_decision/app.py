@@ -4,12 +4,13 @@ the batch anyway (``tutela.act``)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tutela.analysis import fuse, is_analysis
-from tutela.aws.executions import ENDED_WITHOUT_SUCCESS, Executions
+from tutela.aws.executions import ENDED_WITHOUT_SUCCESS, EXPRESS_MAX_SECONDS, Executions, is_express
 from tutela.aws.post_context import PostContextStore, media_context, raise_for
 from tutela.aws.s3 import S3
 from tutela.aws.settings import RecordSettings, at_init
@@ -35,11 +36,27 @@ def _abandoned(store: DecisionStore, existing: dict[str, Any]) -> bool:
     keys = {"pk": existing.get("pk"), "sk": f"{existing.get('sk')}#action"}
     if not existing.get("execution_id") or store.get(str(keys["pk"]), keys["sk"]) is not None:
         return False
-    status = _executions.status(str(existing["execution_id"]))
-    if status in ENDED_WITHOUT_SUCCESS:
+    execution_id = str(existing["execution_id"])
+    if is_express(execution_id):
+        # DescribeExecution does not describe EXPRESS executions, and one that timed out (5 minutes) sent
+        # nothing to the dead-letter queue: it is over once it has outlived its limit.
+        status = "ENDED" if _older_than(existing.get("decided_at"), EXPRESS_MAX_SECONDS) else "RUNNING"
+    else:
+        status = _executions.status(execution_id) or "UNKNOWN"
+    if status in ENDED_WITHOUT_SUCCESS or status == "ENDED":
         logger.info("taking over a decision its execution never carried out", extra={"status": status})
         return True
     return False
+
+
+def _older_than(stamp: Any, seconds: int) -> bool:
+    try:
+        then = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return False  # not ours: never guess that an execution is over
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    return datetime.now(UTC) - then > timedelta(seconds=seconds)
 
 
 @step

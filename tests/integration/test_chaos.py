@@ -186,3 +186,28 @@ def test_every_step_cut_after_each_of_its_writes_converges(tmp_path: Path) -> No
     for step in ("ActFunction", "RecordDecisionFunction", "PostContextFunction"):
         assert {n for s, n, f in fired if s == step and f == "crash"} >= {1, 2, 3}, step
         assert {n for s, n, f in fired if s == step and f == "lost"} >= {1, 2, 3}, step
+
+
+def test_each_service_is_throttled_its_own_way_and_every_one_is_retried() -> None:
+    """S3 says SlowDown (503), DynamoDB ProvisionedThroughputExceededException, EventBridge
+    ThrottlingException: each must reach the ASL as TransientError (retried), never as a held error."""
+    from types import SimpleNamespace
+
+    from botocore.exceptions import ClientError
+
+    from tutela.aws.errors import is_retryable
+    from tutela_dev.emulator.chaos import Chaos, Invocation
+
+    seen = {}
+    for service in ("s3", "dynamodb", "events"):
+        chaos = Chaos(1)
+        chaos._current = Invocation("F", "k", 1, chaos._rng("x"), fault="throttle", throttle_at=1)
+        model = SimpleNamespace(name="Op", service_model=SimpleNamespace(service_name=service))
+        _, parsed = chaos.on_call(model=model)
+        seen[service] = (parsed["Error"]["Code"], parsed["ResponseMetadata"]["HTTPStatusCode"])
+        assert is_retryable(ClientError(parsed, "Op"))
+    assert seen == {
+        "s3": ("SlowDown", 503),
+        "dynamodb": ("ProvisionedThroughputExceededException", 400),
+        "events": ("ThrottlingException", 400),
+    }

@@ -52,3 +52,46 @@ def test_a_redelivery_takes_over_only_a_decision_its_execution_never_carried_out
         assert again["decision"]["execution_id"] == "arn:first"  # the stored decision, carried on
         assert again["decision"]["verdict"] == stored["verdict"]
     assert fake.asked == ([] if acted else ["arn:first"])  # an action item answers without asking
+
+
+EXPRESS_ARN = "arn:aws:states:us-east-1:123456789012:express:tutela-moderation-dev:e1:0f6c"
+
+
+@pytest.mark.parametrize(("age_s", "taken_over"), [(3600, True), (0, False)])
+def test_an_express_execution_that_ended_without_acting_is_taken_over_once_it_cannot_be_running(
+    env: dict[str, Any],  # noqa: F811
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    age_s: int,
+    taken_over: bool,
+) -> None:
+    """The default StateMachineType is EXPRESS, whose executions DescribeExecution does not describe: one that
+    recorded a decision and timed out (5 minutes) before Act left it undone for ever - every redelivery
+    stopped as a duplicate of an execution nobody could ask about. An EXPRESS execution is over once its
+    five minutes are: a decision older than that with no action is taken over; a younger one stops."""
+    from datetime import UTC, datetime, timedelta
+
+    from tutela.decision import decided_at
+
+    record = handler("record_decision")
+    module = sys.modules[record.__module__]
+    fake = _Status(None)
+    monkeypatch.setattr(module, "_executions", fake)
+    event = load_event("record_decision")
+    first = record({**event, "execution_id": EXPRESS_ARN}, lambda_context)
+    stored = env["table"].get_item(Key={k: first["decision"][k] for k in ("pk", "sk")})["Item"]
+    stored["decided_at"] = decided_at(datetime.now(UTC) - timedelta(seconds=age_s))
+    env["table"].put_item(Item=stored)
+    again = record({**event, "execution_id": "arn:second"}, lambda_context)
+    assert again["duplicate"] is (not taken_over)
+    assert fake.asked == []  # DescribeExecution refuses EXPRESS executions: not asked
+
+
+def test_an_express_execution_is_never_described() -> None:
+    from tutela.aws.executions import Executions
+
+    class Refuses:
+        def describe_execution(self, **_: Any) -> Any:
+            raise AssertionError("DescribeExecution refuses EXPRESS executions")
+
+    assert Executions(Refuses()).status(EXPRESS_ARN) is None

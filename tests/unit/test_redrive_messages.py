@@ -114,3 +114,36 @@ def _run(redriver: object) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     redriver.run(report=out.append)  # type: ignore[attr-defined]
     return out
+
+
+def _status_change(status: str, execution_input: str | None) -> dict[str, object]:
+    """What EventBridge sends for a STANDARD execution that ended (the template's UnfinishedExecutions
+    rule)."""
+    detail: dict[str, object] = {
+        "executionArn": "arn:aws:states:us-east-1:123456789012:execution:tutela-moderation-long-dev:e1",
+        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:tutela-moderation-long-dev",
+        "name": "e1",
+        "status": status,
+        "inputDetails": {"included": execution_input is not None},
+    }
+    if execution_input is not None:
+        detail["input"] = execution_input
+    return {"source": "aws.states", "detail-type": "Step Functions Execution Status Change", "detail": detail}
+
+
+def test_an_execution_that_timed_out_or_was_aborted_starts_its_upload_again() -> None:
+    """A timeout or StopExecution runs no Catch: nothing reached the queue but this event. Its input is the
+    upload's S3 event: replayed as a new execution (a takeover if the decision was stored, not acted on)."""
+    event = load_event("object_created_media")
+    for status in ("TIMED_OUT", "ABORTED"):
+        replay = classify(json.dumps(_status_change(status, json.dumps(event))))
+        assert (replay.kind, replay.key, replay.reason) == ("start", event["detail"]["object"]["key"], status)
+        assert replay.payload == event
+    for bad, reason in [
+        (None, "input not included"),
+        ("[]", "not an upload event"),
+        ("{", "not an upload"),
+        ('{"detail": [1]}', "not an upload"),
+    ]:
+        replay = classify(json.dumps(_status_change("ABORTED", bad)))
+        assert replay.kind == "unknown" and reason in replay.reason, bad

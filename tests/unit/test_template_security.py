@@ -464,10 +464,14 @@ def test_rules_dead_letter_into_the_alarmed_queue(cfn: dict[str, Any], res: Reso
         "ModerationStateMachineUploadCreated",
         "RemoderationStateMachineBankSnapshotWritten",
         "ReviewApiFunctionHeldForReview",
+        "UnfinishedExecutionsRule",
     ]
     assert sorted(rules) == names
-    for rule in rules.values():
+    for name, rule in rules.items():
         (target,) = rule["Properties"]["Targets"]
+        if name == "UnfinishedExecutionsRule":  # its target is the queue itself
+            assert target["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+            continue
         assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
     queues = [k for k, r in cfn["Resources"].items() if r["Type"] == "AWS::SQS::Queue"]
     assert queues == ["DeadLetterQueue"], "SAM must not create a second, unalarmed queue"
@@ -477,6 +481,32 @@ def test_rules_dead_letter_into_the_alarmed_queue(cfn: dict[str, Any], res: Reso
     statements = res.props("DeadLetterQueuePolicy")["PolicyDocument"]["Statement"]
     stmt = next(s for s in statements if s["Effect"] == "Allow")
     assert sorted(_as_list(stmt["Condition"]["ArnEquals"]["aws:SourceArn"])) == sorted(arn(n) for n in names)
+
+
+def test_executions_that_ran_no_catch_reach_the_dead_letter_queue(cfn: dict[str, Any]) -> None:
+    """A STANDARD execution that timed out or was aborted never ran its DeadLetter state: without this rule
+    its upload had no decision (or a decision never carried out) and nothing to redrive."""
+    import json
+
+    from moto.events.models import EventPattern
+
+    props = cfn["Resources"]["UnfinishedExecutionsRule"]["Properties"]
+    pattern = json.loads(json.dumps(props["EventPattern"]))
+    machines = pattern["detail"].pop("stateMachineArn")
+    assert machines == [{"Ref": "ModerationStateMachine"}, {"Ref": "LongModerationStateMachine"}]
+    matcher = EventPattern.load(json.dumps(pattern))
+
+    def status(s: str) -> dict[str, Any]:
+        return {"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+                "detail": {"status": s}}  # fmt: skip
+
+    matched = [
+        s
+        for s in ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+        if matcher.matches_event(status(s))
+    ]
+    assert matched == ["TIMED_OUT", "ABORTED"]  # a FAILED one went through the DeadLetter state
+    assert props["Targets"] == [{"Id": "DeadLetters", "Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}]
 
 
 def test_every_upload_goes_to_exactly_one_state_machine(cfn: dict[str, Any]) -> None:
@@ -489,7 +519,9 @@ def test_every_upload_goes_to_exactly_one_state_machine(cfn: dict[str, Any]) -> 
     rules = {
         k: r
         for k, r in cfn["Resources"].items()
-        if r["Type"] == "AWS::Events::Rule" and "EventBusName" not in r["Properties"]
+        if r["Type"] == "AWS::Events::Rule"
+        and "EventBusName" not in r["Properties"]
+        and r["Properties"]["EventPattern"]["source"] == ["aws.s3"]
     }
     patterns = {k: r["Properties"]["EventPattern"] for k, r in rules.items()}
     splice = next(

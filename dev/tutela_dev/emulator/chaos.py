@@ -2,7 +2,8 @@
 
 Deterministically from SEED, for every Lambda step of every object:
 - a transient failure *before* the handler runs (no side effect yet),
-- a throttle (``ThrottlingException``) on one of the step's S3 / DynamoDB / EventBridge calls, raised by a
+- a throttle (S3 ``SlowDown`` 503, DynamoDB ``ProvisionedThroughputExceededException``, else
+  ``ThrottlingException``) on one of the step's S3 / DynamoDB / EventBridge calls, raised by a
   botocore ``before-call`` hook, so the request is never sent and the handler sees a ClientError,
 - a transient failure *after* the handler returned (every side effect done, the response lost),
 and each upload may be delivered twice (EventBridge is at-least-once).
@@ -39,6 +40,12 @@ THROTTLED_SERVICES = ("s3", "dynamodb", "eventbridge")
 FAULT_KINDS = ("before", "throttle", "after", "duplicate", "crash", "lost")
 MODES = ("classic", "writes", "sweep")
 OWN_THREADS = "tutela-"  # thread-name prefix of the handlers' own pools (tutela.act)
+# Each service's own way of saying "slow down": S3's 503 SlowDown, DynamoDB's ProvisionedThroughputExceeded.
+THROTTLES = {
+    "s3": ("SlowDown", 503),
+    "dynamodb": ("ProvisionedThroughputExceededException", 400),
+    "": ("ThrottlingException", 400),
+}
 SWEEP_DEPTH = 8  # mode "sweep": writes 1..8 of every step
 WRITE_PREFIXES = (
     "Put", "Copy", "Delete", "Update", "BatchWrite", "TransactWrite", "CompleteMultipart", "UploadPart",
@@ -150,9 +157,11 @@ class Chaos:
         inv.throttle_at = None
         self.injected["throttle"] += 1
         op = getattr(model, "name", "call")
+        service = getattr(getattr(model, "service_model", None), "service_name", "")
+        code, status = THROTTLES.get(service, THROTTLES[""])
         parsed = {
-            "Error": {"Code": "ThrottlingException", "Message": f"chaos: {op} throttled"},
-            "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}, "RetryAttempts": 0},
+            "Error": {"Code": code, "Message": f"chaos: {op} throttled"},
+            "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0},
         }
         return _Throttled(), parsed
 

@@ -12,7 +12,13 @@ Two producers write to the dead-letter queue:
   it now), and Act's checked writes converge — no second decision, no extra object version, no doubled
   event. A new execution would instead be stopped as a redelivery and the decision never carried out.
 
-A third producer is the review API's intake: a **Moderation Decision** event (a held decision) that the
+- the **UnfinishedExecutions rule** (EventBridge), for a STANDARD execution that timed out or was aborted:
+  no Catch runs then, so the DeadLetter state never does. The body is Step Functions' "Execution Status
+  Change" event, whose ``detail.input`` is the execution's input: the S3 event. Replay = start a new
+  execution with it, a redelivery: RecordDecision takes over a decision the ended execution stored and did
+  not act on (``functions/record_decision``), or stops if it did.
+
+A fourth producer is the review API's intake: a **Moderation Decision** event (a held decision) that the
 function failed on after Lambda's async retries. Replay = invoke the review function with the event again; its
 intake enqueues a decision once however often it is delivered.
 
@@ -50,6 +56,8 @@ def classify(body: str) -> Replay:
     if message.get("source") == "tutela.moderation" and message.get("detail-type") == "Moderation Decision":
         key = detail.get("key") if isinstance(detail, dict) else None
         return Replay("intake", key if isinstance(key, str) else None, message)
+    if message.get("source") == "aws.states" and message.get("detail-type") == STATUS_CHANGE:
+        return _ended_execution(detail)
     obj = detail.get("object") if isinstance(detail, dict) else None
     if not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
         return Replay("unknown", reason="no S3 object in the message")
@@ -66,6 +74,31 @@ def classify(body: str) -> Replay:
         }
         return Replay("resume", key, payload, reason=_error(message.get("error")))
     return Replay("unknown", key, reason="neither an upload event nor a state with execution_id and decision")
+
+
+STATUS_CHANGE = "Step Functions Execution Status Change"
+
+
+def _ended_execution(detail: Any) -> Replay:
+    """An execution that ended without a Catch: its input (the upload's S3 event) starts one again."""
+    status = str(detail.get("status") or "") if isinstance(detail, dict) else ""
+    raw = detail.get("input") if isinstance(detail, dict) else None
+    if not isinstance(raw, str):
+        return Replay("unknown", reason=f"execution {status}: input not included (send the S3 event, README)")
+    try:
+        event = json.loads(raw)
+    except (ValueError, RecursionError):
+        event = None
+    inner = event.get("detail") if isinstance(event, dict) else None
+    obj = inner.get("object") if isinstance(inner, dict) else None
+    if not (
+        isinstance(obj, dict)
+        and isinstance(obj.get("key"), str)
+        and event.get("source") == "aws.s3"
+        and event.get("detail-type") == "Object Created"
+    ):
+        return Replay("unknown", reason=f"execution {status}: its input is not an upload event")
+    return Replay("start", obj["key"], event, reason=status)
 
 
 def act_input(resume: Replay, recorded: dict[str, Any]) -> dict[str, Any]:
