@@ -227,13 +227,6 @@ def _interleave_on_head(
     return done
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tutela/act.py (_write_once, and the staged path's HEAD-then-COPY) checks the published copy's "
-    "sequencer with a HEAD, then overwrites unconditionally: a newer upload's copy written in between is "
-    "replaced by the older upload. Fix in Act (another engineer owns it): overwrite with If-Match on the "
-    "ETag the HEAD returned (PutObject; CompleteMultipartUpload for a staged copy), and on 412 check again.",
-)
 def test_a_newer_copy_written_between_an_older_uploads_check_and_its_write_stays(
     stack: EmulatedStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
