@@ -38,6 +38,7 @@ SEALED_ROUNDS = {
     "r9": HERE / "sealed-2026-12-r9",
     "r10": HERE / "sealed-2026-12-r10",
     "r11": HERE / "sealed-2026-12-r11",
+    "r13": HERE / "sealed-2026-12-r13",
 }
 OUTPUTS = ("any", *CATEGORIES)
 _CJK = (0x3400, 0x9FFF)
@@ -122,6 +123,11 @@ def augment(row: dict[str, Any], rng: random.Random, s2t: dict[str, str]) -> lis
             for w in words
         ]
         out.append(" ".join(w3))
+        if rng.random() < 0.5:  # every letter of one word doubled (`sseexxyy`): no separator to strip
+            w4 = list(words)
+            j = rng.choice(long_words)
+            w4[j] = "".join(c + c for c in w4[j])
+            out.append(" ".join(w4))
     if any("\u4e00" <= c <= "\u9fff" for c in text):
         out.append("".join(s2t.get(c, c) for c in text))
         pad = rng.choice(_PAD)
