@@ -40,8 +40,10 @@ def test_xray_sdk_is_imported_only_when_tracing_is_on(function: str) -> None:
 
 
 def test_post_context_reads_no_lexicon_at_init() -> None:
-    """PostContext needs the classifier only when it re-evaluates a batch (a post that declares a child)."""
+    """PostContext needs the classifier, and the re-evaluation with Act's planning, only when it re-evaluates
+    (a post that declares a child)."""
     mods = ["tutela.comments.lexicon", "tutela.comments.llm", "tomllib"]
+    mods += ["tutela.act", "tutela.posts.reevaluate"]
     loaded = loaded_after_import("post_context", mods, POWERTOOLS_TRACE_DISABLED="true")
     assert loaded == dict.fromkeys(mods, False)
 

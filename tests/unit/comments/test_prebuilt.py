@@ -35,6 +35,36 @@ def test_an_edited_lexicon_is_never_judged_by_a_stale_pickle(tmp_path: Path) -> 
     assert prebuilt.load(root) is None
 
 
+def test_an_edited_model_is_never_judged_by_a_stale_pickle(tmp_path: Path) -> None:
+    """The gzip'd weights file is checked by its size and gzip trailer (its content's CRC-32 and length), not
+    read whole: an edit of what it holds makes the pickle stale, even one that keeps the file's size."""
+    import gzip
+    import re
+
+    root = tmp_path / "data"
+    shutil.copytree(DATA_DIR, root, ignore=shutil.ignore_patterns(prebuilt.PICKLE.name))
+    prebuilt.write(root)
+    model = next(root.glob("model.*.json.gz"))
+    whole = model.read_bytes()
+    content = gzip.decompress(whole)
+    # one digit of a weight changed, compressed as the trainer does, until the file keeps its size
+    same_size = None
+    bias = re.search(rb'"bias":(\[[^"]*\]\])', content)
+    assert bias is not None
+    for m in re.finditer(rb"\d", bias.group(1)):
+        at = bias.start(1) + m.start()
+        edited = content[:at] + (b"1" if content[at : at + 1] != b"1" else b"2") + content[at + 1 :]
+        candidate = gzip.compress(edited, mtime=0)
+        model.write_bytes(candidate)
+        assert prebuilt.load(root) is None
+        if len(candidate) == len(whole):
+            same_size = candidate
+            break
+    assert same_size is not None
+    model.write_bytes(whole)
+    assert prebuilt.load(root) is not None
+
+
 def test_a_corrupt_pickle_is_ignored(tmp_path: Path) -> None:
     root = tmp_path / "data"
     shutil.copytree(DATA_DIR, root, ignore=shutil.ignore_patterns(prebuilt.PICKLE.name))

@@ -56,3 +56,22 @@ def test_bucket_rows_map_every_bucket_and_round_trip() -> None:
         BucketRows.of(np.array([5, 5]), 8)
     with pytest.raises(ValueError):
         BucketRows.of(np.array([256]), 8)
+
+
+def test_rule_vectors_round_trip_as_one_table() -> None:
+    """The model's rule-feature dicts (str -> equal-length float vectors) travel as keys + one table: the
+    same keys in the same order, the same numbers, writable float64 rows; other dicts pickle as they are."""
+    rng = np.random.default_rng(3)
+    vectors = {f"minor|term:{i}": rng.normal(size=6) for i in range(300)}
+    vectors[""] = np.zeros(6)
+    mixed = {f"k{i}": rng.normal(size=6 if i else 5) for i in range(100)}  # another length: not a table
+    nul = {f"k\0{i}": rng.normal(size=6) for i in range(100)}  # a key the table could not split
+    out = io.BytesIO()
+    writer = prebuilt._Writer(out)
+    writer.dump([vectors, mixed, nul])
+    assert len(writer.blobs) == 301 * 6 * 8  # only the first went to the blobs
+    got = prebuilt._Reader(out.getvalue(), memoryview(bytes(writer.blobs))).load()
+    for want, have in zip([vectors, mixed, nul], got, strict=True):  # type: ignore[call-overload]
+        assert list(have) == list(want)
+        for k, v in want.items():
+            assert have[k].dtype == v.dtype and have[k].tobytes() == v.tobytes() and have[k].flags.writeable

@@ -2,11 +2,11 @@
 
 Building the automaton imports pypinyin (its dictionaries alone are ~0.3 s) and expands every term; a
 pickle of the finished :class:`Matcher` (its lexicon and learned model included) loads in a fraction of
-that. The file records a digest (name, size and CRC-32) of every file in ``data/`` and is used only if the
-files still match it, so an edited lexicon is never judged by a stale automaton: it is rebuilt from the
-files, as before.
+that. The file records a digest (name, size and CRC-32; for a gzip file its trailer's) of every file in
+``data/`` and is used only if the files still match it, so an edited lexicon is never judged by a stale
+automaton: it is rebuilt from the files, as before.
 
-The file (format 8)::
+The file (format 9, mapped rather than read)::
 
     u32 big-endian n | header: pickle (format, data digest, python, body length) of n bytes
     | body: zlib'd pickle of the matcher | blobs: raw bytes the body refers to
@@ -19,7 +19,8 @@ marked and listed in order (what zlib made of the embeddings took ~20 ms to infl
 both tables' nibbles decode with a few array operations in ~5 ms, and take about the same room); the
 pinyin fold's integer arrays in the narrowest integer type that holds their values, and its code point ->
 pinyin map as flat sequences (keys, each distinct value once, an index per key: ~27,000 keys, ~400
-values). The tables' bucket lists travel as gaps in the body; their ``2**bits`` maps are rebuilt on load.
+values); the model's rule-feature vectors (~1,000 small float arrays) as their keys and one table whose rows
+they become. The tables' bucket lists travel as gaps in the body; their ``2**bits`` maps are rebuilt on load.
 Compiled regular expressions are made again from the build's recorded programs
 (:mod:`tutela.comments.regexes`). The layer is shared by ScanMedia near Lambda's 262 MB: the blobs must
 stay small.
@@ -31,8 +32,10 @@ package, as trusted as its code.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import mmap
 import pickle
 import re
 import sys
@@ -49,14 +52,16 @@ if TYPE_CHECKING:
     from tutela.comments.match import Matcher
 
 PICKLE = DATA_DIR / "matcher.pickle"
-_FORMAT = 8
+_FORMAT = 9
 _NIBBLES = "int8-nibbles"
 _NARROW = "narrow-ints"
 _CHAR_MAP = "char-map"
 _REGEX = "regex"
+_VECTORS = "vectors"
 _MIN_TABLE_BYTES = 1 << 20
 _MIN_NARROW_BYTES = 1 << 16  # smaller arrays and maps stay in the compressed body
 _MIN_MAP_ITEMS = 4096
+_MIN_VECTORS = 64
 
 
 def data_digest(root: Path) -> str:
@@ -65,13 +70,28 @@ def data_digest(root: Path) -> str:
     A staleness check against edits, not against an adversary (the file is as trusted as the code): a CRC
     changes with any edit but by chance (2**-32). SHA-256 of the 4.5 MB weights file cost ~130M
     instructions at every cold start (software SHA-256; the CRC ~10x less); ``LEXICON_VERSION`` is still
-    SHA-256 of the files, computed when the lexicon is loaded from them (at build time)."""
+    SHA-256 of the files, computed when the lexicon is loaded from them (at build time).
+
+    A gzip file (the learned model, 4.2 MB) is not read: its last 8 bytes are the CRC-32 and length of its
+    content, which gzip writes and checks on every decompression, so its size and those 8 bytes change
+    with any edit of what it holds (reading and CRC'ing the whole file was ~4 ms of every cold start)."""
     parts = []
     for f in sorted(root.iterdir()):
         if f.is_file() and f.name != PICKLE.name:
-            raw = f.read_bytes()
-            parts.append(f"{f.name}\0{len(raw)}\0{zlib.crc32(raw):08x}")
+            parts.append(f"{f.name}\0{_file_digest(f)}")
     return "\n".join(parts)
+
+
+def _file_digest(f: Path) -> str:
+    with f.open("rb") as fh:
+        if f.name.endswith(".gz") and fh.read(2) == b"\x1f\x8b":
+            size = fh.seek(0, 2)
+            if size >= 18:  # a gzip header (10 bytes) and trailer (8)
+                fh.seek(-8, 2)
+                return f"{size}\0gzip:{fh.read(8).hex()}"
+            fh.seek(0)
+        raw = fh.read()
+    return f"{len(raw)}\0{zlib.crc32(raw):08x}"
 
 
 @cache
@@ -116,6 +136,11 @@ class _Writer(pickle.Pickler):
                 narrow = np.min_scalar_type(int(obj.min())) if len(obj) else np.dtype(np.uint8)
                 narrow = np.promote_types(narrow, np.min_scalar_type(int(obj.max()))) if len(obj) else narrow
                 return (_NARROW, obj.dtype.str, narrow.str, self._blob(obj.astype(narrow).tobytes()))
+        if np is not None and type(obj) is dict and len(obj) >= _MIN_VECTORS and _vectors(np, obj):
+            # the learned model's rule-feature weights and embeddings (~1,000 float vectors): one array each
+            # cost a reconstruction call of numpy's (~3 ms in all); here the keys and the rows of one table
+            rows = np.stack(list(obj.values()))  # the keys stay in the compressed body (~4x smaller)
+            return (_VECTORS, "\0".join(obj), rows.dtype.str, rows.shape, self._blob(rows.tobytes()))
         if type(obj) is dict and len(obj) >= _MIN_MAP_ITEMS and _char_map(obj):
             # int -> str (a str.translate table, the pinyin fold): ~27,000 keys but ~400 distinct values, so
             # the keys, each distinct value once and an index per key (one string object per distinct value)
@@ -127,6 +152,21 @@ class _Writer(pickle.Pickler):
             index = self._blob(array(code, map(position.__getitem__, obj.values())).tobytes())
             return (_CHAR_MAP, keys, values, code, index)
         return None
+
+
+def _vectors(np: Any, d: dict[Any, Any]) -> bool:
+    """str -> 1-D numeric arrays of one dtype and length (keys without NUL)."""
+    first = next(iter(d.values()))
+    return type(first) is np.ndarray and all(
+        type(k) is str
+        and "\0" not in k
+        and type(v) is np.ndarray
+        and v.ndim == 1
+        and v.dtype == first.dtype
+        and v.dtype.kind in "iuf"
+        and v.shape == first.shape
+        for k, v in d.items()
+    )
 
 
 def _char_map(d: dict[Any, Any]) -> bool:
@@ -159,6 +199,13 @@ class _Reader(pickle.Unpickler):
             return dict(zip(keys, map(distinct.__getitem__, index), strict=True))
         import numpy as np
 
+        if kind == _VECTORS:
+            _, keys, dtype, shape, rows_at = pid
+            names = keys.split("\0")
+            rows = np.frombuffer(self._bytes(rows_at), dtype=dtype).reshape(shape).copy()  # writable rows
+            if len(names) != len(rows):
+                raise pickle.UnpicklingError("a vector table of another length")
+            return dict(zip(names, rows, strict=True))  # each value a row of ``rows`` (a view)
         if kind == _NARROW:
             _, dtype, narrow, where = pid
             return np.frombuffer(self._bytes(where), dtype=narrow).astype(dtype)  # a writable copy
@@ -187,10 +234,22 @@ def _nibbles(np: Any, packed: Any) -> Any:
 
 
 def load(root: Path) -> Matcher | None:
+    # Mapped, not read: a read copies the 4 MB file into fresh memory (~3 ms); the mapping's pages come from
+    # the page cache as the header, body and blobs are read once each. Closed before returning: every object
+    # made from it is a copy, and a file rewritten in place (``write``) must not be read while mapped.
     try:
-        raw = (root / PICKLE.name).read_bytes()
-    except OSError:
+        with (root / PICKLE.name).open("rb") as f:
+            raw = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
         return None
+    try:
+        return _load(root, raw)
+    finally:
+        with contextlib.suppress(BufferError):  # something still refers to it: unmapped when that goes
+            raw.close()
+
+
+def _load(root: Path, raw: mmap.mmap) -> Matcher | None:
     try:
         n = int.from_bytes(raw[:4], "big")
         fmt, digest, python, body_len = pickle.loads(raw[4 : 4 + n])  # our own build artifact
@@ -199,9 +258,10 @@ def load(root: Path) -> Matcher | None:
     if fmt != _FORMAT or python != sys.version_info[:2] or digest != data_digest(root):
         return None
     start = 4 + n
+    whole = memoryview(raw)
     try:
-        body = zlib.decompress(memoryview(raw)[start : start + body_len])
-        matcher: Matcher = _Reader(body, memoryview(raw)[start + body_len :]).load()
+        body = zlib.decompress(whole[start : start + body_len])
+        matcher: Matcher = _Reader(body, whole[start + body_len :]).load()
     except Exception:  # e.g. a pickle from another library version
         return None
     return matcher
