@@ -98,6 +98,28 @@ def test_a_picture_the_composition_never_shows_is_not_published(shape: str, pict
         scrub_bytes(data)
 
 
+@pytest.mark.parametrize("fmt", ["heic", "avif"])
+@pytest.mark.parametrize("aux", ["urn:com:apple:photo:2020:aux:hdrgainmap", "urn:mpeg:hevc:2015:auxid:2"])
+def test_a_primary_item_that_is_an_auxiliary_image_is_held(fmt: str, aux: str) -> None:
+    """pitm names item 1, an auxiliary image (gain map, depth) of item 2: libavif (Chrome; OpenCV, the
+    AVIF scan) shows item 1, libheif (the HEIF scan, pillow-heif, GIMP) lists item 2 alone. Either way
+    one of the two pictures was never scanned and both were published."""
+    rng = np.random.default_rng(5)
+    pix = [np.full((64, 96, 3), 100, np.uint8), rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)]
+    code = hb.hevc if fmt == "heic" else hb.av1
+    auxc = hb.full(b"auxC", 0, 0, aux.encode() + b"\0")
+    items = [hb.image(1, code(pix[0]), auxc), hb.image(2, code(pix[1]))]
+    brands = (b"heic", b"mif1") if fmt == "heic" else (b"avif", b"mif1")
+    data = hb.heif(items, 1, [(b"auxl", 1, [2])], brands=brands)
+    assert len(pi_heif.open_heif(data)) == 1  # libheif lists item 2, the one image not auxiliary
+    if fmt == "heic":
+        assert _shown(data).std() > 40  # the picture, not pitm's flat grey
+    else:
+        assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).std() < 2  # libavif: item 1
+    with pytest.raises(UnsupportedMediaError, match="primary item"):
+        scrub_bytes(data)
+
+
 def test_an_encoders_own_clean_aperture_and_grid_are_published_unchanged() -> None:
     """No false hold: libheif crops an odd-sized picture's padding pixel with 'clap'; pillow-heif's grids
     crop their last tiles (every tile partly shown). Published byte for byte."""

@@ -834,6 +834,11 @@ def heif_display_problem(ctx: Ctx, meta: bytes, meta_off: int, hdr: int) -> str 
         if rtype == b"dimg":
             dimg.setdefault(src, []).extend(to)
     drop = set(imgs.drop)
+    primary = heif_primary(ctx, meta, hdr)
+    if primary is not None and primary in types and _is_image(*types[primary]) and primary not in imgs.top:
+        # libavif (Chrome, OpenCV: the AVIF scan) and Apple show the pitm item; libheif (the HEIF scan, GIMP,
+        # pillow-heif) lists the top-level images instead: each scanner saw one of two pictures
+        return "a primary item (pitm) that is not a top-level image (an auxiliary image or a thumbnail)"
     for iid in sorted(i for i, (it, ct) in types.items() if _is_image(it, ct) and i not in drop):
         itype = types[iid][0]
         if itype == b"iovl":
