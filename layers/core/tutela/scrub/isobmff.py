@@ -738,6 +738,196 @@ def heif_images(ctx: Ctx, meta: bytes, meta_off: int, hdr: int) -> HeifImages:
     return HeifImages(top, sorted(images - keep), thumbs, locs)
 
 
+def heif_properties(ctx: Ctx, meta: bytes, hdr: int) -> dict[int, list[bytes]]:
+    """item id -> its property boxes (whole ``ipco`` children) in ``ipma`` order, the order transformative
+    properties (clap, irot, imir) apply in. Associations to missing properties, and a truncated table's
+    tail, are skipped: libheif refuses those files, the scan fails, the upload is held."""
+    iprp = _child(meta, hdr + 4, len(meta), b"iprp", ctx)
+    if iprp is None:
+        return {}
+    ipco = _child(meta, iprp[0] + iprp[1], iprp[2], b"ipco", ctx)
+    props = (
+        []
+        if ipco is None
+        else [meta[o:e] for _, o, _, e in iter_boxes(meta, ipco[0] + ipco[1], ipco[2], ctx)]
+    )
+    out: dict[int, list[bytes]] = {}
+    for btype, off, bhdr, end in iter_boxes(meta, iprp[0] + iprp[1], iprp[2], ctx):
+        if btype != b"ipma":
+            continue
+        body = meta[off + bhdr : end]
+        if len(body) < 8:
+            continue
+        idn, wide = (4 if body[0] >= 1 else 2), body[3] & 1
+        p = 8
+        for _ in range(_uint(body[4:], 4)):
+            ctx.budget.tick()
+            if p + idn + 1 > len(body):
+                break
+            iid, n = _uint(body[p:], idn), body[p + idn]
+            p += idn + 1
+            if p + n * (2 if wide else 1) > len(body):
+                break
+            for _ in range(n):
+                idx = (_uint(body[p:], 2) & 0x7FFF) if wide else body[p] & 0x7F
+                p += 2 if wide else 1
+                if 0 < idx <= len(props):
+                    out.setdefault(iid, []).append(props[idx - 1])
+    return out
+
+
+def _prop(props: list[bytes], kind: bytes) -> bytes | None:
+    return next((b[8:] for b in props if b[4:8] == kind), None)
+
+
+def _ispe(props: list[bytes]) -> tuple[int, int] | None:
+    body = _prop(props, b"ispe")
+    return struct.unpack(">II", body[4:12]) if body is not None and len(body) >= 12 else None
+
+
+def _derived_size(data: bytes, itype: bytes) -> tuple[int, int] | None:
+    """The output size a grid or overlay item's own data declares (16- or 32-bit fields, flags bit 0)."""
+    at = {b"grid": 4, b"iovl": 10}.get(itype)  # after rows/columns; after the fill colour (4 x 16 bits)
+    if at is None or len(data) < 2:
+        return None
+    n = 4 if data[1] & 1 else 2
+    if len(data) < at + 2 * n:
+        return None  # libheif refuses it
+    return _uint(data[at:], n), _uint(data[at + n :], n)
+
+
+# A clean aperture ('clap') crops what an encoder padded: libheif (x265) codes a picture padded on the right
+# and bottom up to a 64-px block (a 72 x 48 picture coded 72 x 64, a 32 x 20 thumbnail 64 x 64) and crops it
+# back. More, or a crop not anchored at the top-left corner, is a part of the picture that viewers ignoring
+# 'clap' show and the scan (libheif applies it) never decodes.
+CLAP_PAD = 64
+
+
+def _clap_hides(props: list[bytes], size: tuple[int, int] | None) -> bool:
+    """Whether a clean aperture on an image of ``size`` (its input's, for an 'iden' item: what libheif
+    crops) hides more than padding, or reaches outside the picture."""
+    body = _prop(props, b"clap")
+    if body is None or size is None:
+        return False
+    v = struct.unpack(">IIIIiIiI", body[:32]) if len(body) >= 32 else (0,) * 8
+    if 0 in (v[1], v[3], v[5], v[7]):
+        return False  # libheif refuses it
+    (w, h), (cw, ch) = size, (v[0] / v[1], v[2] / v[3])
+    left = v[4] / v[5] + (w - 1) / 2 - (cw - 1) / 2
+    top = v[6] / v[7] + (h - 1) / 2 - (ch - 1) / 2
+    right, bottom = w - left - cw, h - top - ch
+    return not (abs(left) < 1 and abs(top) < 1 and -1 < right < CLAP_PAD and -1 < bottom < CLAP_PAD)
+
+
+def heif_display_problem(ctx: Ctx, meta: bytes, meta_off: int, hdr: int) -> str | None:
+    """Why a HEIF/AVIF's images hold pixels that what the scan decodes (libheif's rendering of each top-level
+    image) never shows, or None. The inputs of a derived image are hidden items the file keeps, shown by any
+    reader that ignores the hidden flag or extracts items: a grid tile lying wholly outside the grid's
+    output, an overlay's inputs (placed off its canvas or under one another: which pixels survive depends
+    on their alpha), and a clean aperture that crops more than coding padding (viewers that ignore 'clap'
+    show the rest)."""
+    imgs = heif_images(ctx, meta, meta_off, hdr)
+    types, _ = heif_items(ctx, meta, meta_off, hdr)
+    props = heif_properties(ctx, meta, hdr)
+    dimg: dict[int, list[int]] = {}
+    for rtype, src, to in heif_refs(ctx, meta, hdr):
+        if rtype == b"dimg":
+            dimg.setdefault(src, []).extend(to)
+    drop = set(imgs.drop)
+    primary = heif_primary(ctx, meta, hdr)
+    if primary is not None and primary in types and _is_image(*types[primary]) and primary not in imgs.top:
+        # libavif (Chrome, OpenCV: the AVIF scan) and Apple show the pitm item; libheif (the HEIF scan, GIMP,
+        # pillow-heif) lists the top-level images instead: each scanner saw one of two pictures
+        return "a primary item (pitm) that is not a top-level image (an auxiliary image or a thumbnail)"
+    for iid in sorted(i for i, (it, ct) in types.items() if _is_image(it, ct) and i not in drop):
+        itype = types[iid][0]
+        if itype == b"iovl":
+            return "an overlay image (iovl), whose inputs can lie off its canvas or under one another"
+        size = _ispe(props.get(dimg[iid][0], [])) if itype == b"iden" and dimg.get(iid) else None
+        if _clap_hides(props.get(iid, []), size or _ispe(props.get(iid, []))):
+            return "an image whose clean aperture (clap) crops away part of the picture"
+        if itype == b"grid":
+            data = _item_bytes(ctx, imgs.locs.get(iid, []), 64)
+            out = _derived_size(data, itype)
+            tiles = dimg.get(iid, [])
+            tile = _ispe(props.get(tiles[0], [])) if tiles else None
+            if out is None or tile is None:
+                continue  # libheif refuses such a grid: the scan fails, the upload is held
+            rows, cols = data[2] + 1, data[3] + 1
+            if (cols - 1) * tile[0] >= out[0] or (rows - 1) * tile[1] >= out[1]:
+                return "a grid image with a tile outside its output size"
+    return None
+
+
+def heif_declared_sizes(ctx: Ctx, meta: bytes, meta_off: int, hdr: int) -> list[tuple[int, int]]:
+    """Every image item's declared size, and for a grid or overlay also the size its data declares (what
+    libheif allocates before it compares the result with 'ispe'). CorruptMediaError when the two differ."""
+    types, locs = heif_items(ctx, meta, meta_off, hdr)
+    props = heif_properties(ctx, meta, hdr)
+    _derivation_depth(ctx, meta, hdr)
+    out: list[tuple[int, int]] = []
+    for iid, (itype, ctype) in types.items():
+        if not _is_image(itype, ctype):
+            continue
+        size = _ispe(props.get(iid, []))
+        if size is not None:
+            out.append(size)
+        if itype in (b"grid", b"iovl"):
+            declared = _derived_size(_item_bytes(ctx, locs.get(iid, []), 64), itype)
+            if declared is not None and declared != size:
+                raise CorruptMediaError(f"a {itype.decode()} image declares another size than its ispe")
+    return out
+
+
+# Derived images built of derived images: a tone-mapped grid (tmap -> grid -> tiles) is two deep. libheif
+# follows up to its 1000 references, and opening a 900-deep 'iden' chain took it 2 s, per open (the scan
+# opens a file three times).
+MAX_DERIVATION_DEPTH = 8
+
+
+def _derivation_depth(ctx: Ctx, meta: bytes, hdr: int) -> None:
+    """LimitExceededError when a 'dimg' chain is deeper than MAX_DERIVATION_DEPTH (cycles count as deep)."""
+    dimg: dict[int, list[int]] = {}
+    for rtype, src, to in heif_refs(ctx, meta, hdr):
+        if rtype == b"dimg":
+            dimg.setdefault(src, []).extend(to)
+    depth: dict[int, int] = {}
+    for root in dimg:
+        stack = [(root, 0)]
+        while stack:
+            ctx.budget.tick()
+            iid, d = stack.pop()
+            if d > MAX_DERIVATION_DEPTH:
+                raise LimitExceededError(f"HEIF derived images nested more than {MAX_DERIVATION_DEPTH} deep")
+            if depth.get(iid, -1) >= d:
+                continue
+            depth[iid] = d
+            stack.extend((x, d + 1) for x in dimg.get(iid, []))
+
+
+def heif_transforms(ctx: Ctx, meta: bytes, hdr: int, iid: int) -> list[tuple[bytes, int]]:
+    """An item's rotation and mirror properties in the order they apply: ('irot', quarter turns
+    anticlockwise) and ('imir', axis: 0 exchanges top and bottom, 1 left and right)."""
+    out = []
+    for b in heif_properties(ctx, meta, hdr).get(iid, []):
+        if b[4:8] in (b"irot", b"imir") and len(b) > 8:
+            out.append((bytes(b[4:8]), b[8] & (3 if b[4:8] == b"irot" else 1)))
+    return out
+
+
+def _item_bytes(ctx: Ctx, exts: list[tuple[int, int]], cap: int) -> bytes:
+    """The first ``cap`` bytes of an item stored in the file or in idat."""
+    out = b""
+    for a, n in exts:
+        if a < 0:
+            raise UnsupportedMediaError("HEIF image stored by reference is not supported")
+        take = min(n, cap - len(out), max(0, ctx.reader.size - a))
+        out += ctx.reader.read_at(a, take, "HEIF item") if take > 0 else b""
+        if len(out) >= cap:
+            break
+    return out
+
+
 class _Union:
     """Disjoint sorted byte ranges covering (offset, length) extents: an overlap test in log time."""
 
@@ -763,6 +953,9 @@ def _heif_meta(
         # exiftool takes the last pitm, a child lookup (ours) the first: which image is primary (and which
         # 'jpeg' item is a preview nobody scanned) depends on the reader
         raise UnsupportedMediaError("HEIF/AVIF with more than one primary item box (pitm) is not supported")
+    problem = heif_display_problem(ctx, meta, meta_off, hdr)
+    if problem:
+        raise UnsupportedMediaError(f"HEIF/AVIF with {problem} is not supported")
     types, locs = heif_items(ctx, meta, meta_off, hdr)
     for iid in preview_items(ctx, meta, hdr, types):
         ctx.remove("heif.preview")

@@ -537,7 +537,32 @@ def decode_image(data: bytes, media: MediaType, width: int, height: int, target:
         raise CorruptMediaError(f"{media.name} image could not be decoded (truncated or malformed)")
     if img.ndim == 2:
         img = cv.cvtColor(img, cv.COLOR_GRAY2BGR)
+    if media.name == "avif":
+        img = avif_as_shown(data, img)
     return fit(img, target)
+
+
+def avif_as_shown(data: bytes, img: Any) -> Any:
+    """An AVIF primary image as browsers and libheif show it: its rotation ('irot') and mirror ('imir')
+    applied, in the order its properties list them. OpenCV (libavif) hands over the stored pixels, so a
+    picture stored sideways or upside down was scanned that way (a clean aperture it ignores shows more,
+    not less, than a viewer that applies it)."""
+    from tutela.scrub.isobmff import heif_primary, heif_transforms
+
+    cv = cv2()
+    found = _heif_meta(data)
+    if found is None:
+        return img
+    ctx, meta, _off, hdr = found
+    primary = heif_primary(ctx, meta, hdr)
+    for kind, value in heif_transforms(ctx, meta, hdr, primary) if primary is not None else []:
+        if kind == b"irot" and value:  # anticlockwise quarter turns
+            img = cv.rotate(
+                img, (None, cv.ROTATE_90_COUNTERCLOCKWISE, cv.ROTATE_180, cv.ROTATE_90_CLOCKWISE)[value]
+            )
+        elif kind == b"imir":  # axis 0: top and bottom exchanged, 1: left and right (23008-12:2022, libheif)
+            img = cv.flip(img, 0 if value == 0 else 1)
+    return img
 
 
 def fit(img: Any, target: int) -> Any:
@@ -562,9 +587,28 @@ def _heif_module() -> Any:
     )
 
 
+def _heif_meta(data: bytes) -> tuple[Any, bytes, int, int] | None:
+    """(walk context, meta box bytes, its offset, its header length) of a HEIF/AVIF, or None without one."""
+    from tutela.scrub.core import BytesReader, Ctx, ScrubLimits
+    from tutela.scrub.isobmff import top_level
+
+    ctx = Ctx(BytesReader(data), ScrubLimits(), "heif")
+    for btype, off, hdr, end in top_level(ctx):
+        if btype == b"meta":
+            return ctx, data[off:end], off, hdr
+    return None
+
+
 def heif_images(data: bytes) -> tuple[list[tuple[int, int]], bool]:
     """(width, height) of every top-level image of a HEIF/AVIF file (an iPhone burst, a collection), and
-    whether any has an alpha plane: from the container, in one read, before any decoding."""
+    whether any has an alpha plane: from the container, in one read, before any decoding. A grid or overlay
+    whose data declares another size than its 'ispe' (which the limits were checked on) is refused here:
+    libheif allocates the declared size and compares only after decoding every tile into it."""
+    from tutela.scrub.isobmff import heif_declared_sizes
+
+    found = _heif_meta(data)
+    if found is not None:
+        heif_declared_sizes(*found)
     heif_lib = _heif_module()
     try:
         images = list(heif_lib.open_heif(data, convert_hdr_to_8bit=True))
