@@ -80,3 +80,26 @@ def test_the_latest_decision_is_in_force_unless_a_human_closed_it() -> None:
     chain = read_chain(History([*items, closed]), REF)
     assert chain is not None and chain.verdict == "block" and chain.by_human
     assert read_chain(History([]), REF) is None
+
+
+def test_the_comments_version_changes_with_any_comment_data_file(tmp_path: Any) -> None:
+    """Re-moderation is keyed on it: a lexicon or model edit that kept the version would never re-judge."""
+    import gzip
+    import shutil
+
+    from tutela.comments.lexicon import DATA_DIR
+    from tutela.remod.versions import code_versions, comments_version
+
+    root = tmp_path / "data"
+    shutil.copytree(DATA_DIR, root, ignore=shutil.ignore_patterns("matcher.pickle", "__pycache__"))
+    base = comments_version(root)
+    assert base == code_versions()["comments"] and base.startswith("data-")
+    assert comments_version(root) == base  # a function of the files
+    toml = root / "policy.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n# reviewed\n", encoding="utf-8")
+    edited = comments_version(root)
+    assert edited != base
+    model = next(root.glob("model.*.json.gz"))
+    raw = gzip.decompress(model.read_bytes())
+    model.write_bytes(gzip.compress(raw.replace(b'"bias"', b'"bias" ', 1)))
+    assert comments_version(root) not in (base, edited)

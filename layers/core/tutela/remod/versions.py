@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 REMOD = "#remod#"
@@ -23,10 +24,17 @@ KINDS = {"media": ("media_policy", "model", "banks"), "comments": ("comments",)}
 def code_versions() -> dict[str, str]:
     """The versions that ship with this code (the same core layer runs in every function)."""
     from tutela.comments.lexicon import DATA_DIR
-    from tutela.comments.prebuilt import data_digest
     from tutela.policy.media import POLICY_VERSION
 
-    return {"media_policy": POLICY_VERSION, "comments": f"data-{data_digest(DATA_DIR)[:16]}"}
+    return {"media_policy": POLICY_VERSION, "comments": comments_version(DATA_DIR)}
+
+
+def comments_version(root: Path) -> str:
+    """One digest of every comment data file (lexicon, rules, policy, the learned model): any edit is a new
+    version. (It was the digest's first 16 characters: the first file's *name*, the same for every edit.)"""
+    from tutela.comments.prebuilt import data_digest
+
+    return "data-" + hashlib.sha256(data_digest(root).encode("utf-8")).hexdigest()[:16]
 
 
 def ruleset(kind: str, versions: Mapping[str, Any]) -> dict[str, str]:
