@@ -293,6 +293,8 @@ def with_durations(data: bytes, seconds: list[float]) -> bytes:
     """Each sample shown for its own time (stts), as screen recorders write (a frame when the screen
     changes); OpenCV's edit list, which spans the movie as first written, removed."""
     path = [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stts"]
+    at, _ = movies.find(data, path)
+    assert struct.unpack(">I", data[at + 16 : at + 20])[0] == len(seconds)  # one duration per sample
     _, media_ts = movies.timescales(data)
     runs = b"".join(struct.pack(">II", 1, round(s * media_ts)) for s in seconds)
     data = movies._replace(data, path, movies.box(b"stts", struct.pack(">II", 0, len(seconds)) + runs))

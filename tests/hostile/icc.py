@@ -33,15 +33,19 @@ def rgb_profile(
     ]  # fmt: skip
     if pad:
         tags.append((b"zpad", b"zpad\0\0\0\0" + b"\0" * pad))
+    return _assemble(tags, b"mntrRGB XYZ ")
+
+
+def _assemble(tags: list[tuple[bytes, bytes]], classes: bytes) -> bytes:
+    """An ICC v2.1 profile of ``tags`` (4-byte aligned); ``classes``: device class, colour space, PCS."""
     off = 128 + 4 + 12 * len(tags)
     table, data = b"", b""
     for sig, body in tags:
         data += b"\0" * (-(off + len(data)) % 4)
         table += sig + struct.pack(">II", off + len(data), len(body))
         data += body
-    size = off + len(data)
     header = (
-        struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ " + b"\0" * 12
+        struct.pack(">I", off + len(data)) + b"lcms" + struct.pack(">I", 0x02100000) + classes + b"\0" * 12
         + b"acspAPPL" + b"\0" * 24 + _xyz(*D50)[8:] + b"\0" * 48
     )  # fmt: skip
     assert len(header) == 128
@@ -91,15 +95,4 @@ def cmyk_profile(negative: bool = False, grid: int = 5) -> bytes:
     a2b0 += ident * 4 + clut + ident * 3
     desc = b"desc\0\0\0\0" + struct.pack(">I", 5) + b"cmyk\0" + b"\0" * 78
     tags = [(b"desc", desc), (b"wtpt", _xyz(*D50)), (b"A2B0", a2b0), (b"cprt", b"text\0\0\0\0none\0")]
-    off = 128 + 4 + 12 * len(tags)
-    table, data = b"", b""
-    for sig, body in tags:
-        data += b"\0" * (-(off + len(data)) % 4)
-        table += sig + struct.pack(">II", off + len(data), len(body))
-        data += body
-    header = (
-        struct.pack(">I", off + len(data)) + b"lcms" + struct.pack(">I", 0x02100000) + b"prtrCMYKLab "
-        + b"\0" * 12 + b"acspAPPL" + b"\0" * 24 + _xyz(*D50)[8:] + b"\0" * 48
-    )  # fmt: skip
-    assert len(header) == 128
-    return header + struct.pack(">I", len(tags)) + table + data
+    return _assemble(tags, b"prtrCMYKLab ")

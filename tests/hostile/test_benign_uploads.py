@@ -5,7 +5,6 @@ for hostile files. Each test names the rule it keeps and the hostile test that m
 from __future__ import annotations
 
 import io
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
+from tests.hostile.benign_corpus import with_durations
 from tests.hostile.exiftool_oracle import location_tags
 from tests.hostile.icc import cmyk_profile
 from tests.hostile.media_corpus import _gps_exif
@@ -50,24 +50,6 @@ class Views:
     def scan_frame(self, frame: Any) -> ImageScan:
         self.views.append(frame.copy())
         return ImageScan(width=frame.shape[1], height=frame.shape[0])
-
-
-def with_durations(data: bytes, seconds: list[float]) -> bytes:
-    """``data`` (OpenCV: one track, one stts run) with each sample shown for its own time (stts)."""
-    path = [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stts"]
-    at, _ = movies.find(data, path)
-    assert struct.unpack(">I", data[at + 16 : at + 20])[0] == len(seconds)
-    _, media_ts = movies.timescales(data)
-    runs = b"".join(struct.pack(">II", 1, round(s * media_ts)) for s in seconds)
-    data = movies._replace(data, path, movies.box(b"stts", struct.pack(">II", 0, len(seconds)) + runs))
-    # OpenCV's edit list spans the movie as written: it would end the longer one there
-    moov, _ = movies.find(data, [b"moov"])
-    trak, _ = movies.find(data, [b"moov", b"trak"])
-    edts, n = movies.find(data, [b"moov", b"trak", b"edts"])
-    out = bytearray(data[:edts] + data[edts + n :])
-    for at in (moov, trak):
-        out[at : at + 4] = struct.pack(">I", struct.unpack(">I", out[at : at + 4])[0] - n)
-    return bytes(out)
 
 
 def test_a_screen_recording_with_still_stretches_is_published_and_scanned(tmp_path: Path) -> None:
