@@ -262,3 +262,46 @@ def test_a_gain_map_holding_another_picture_is_scanned_or_held(
         return v.shape[:2] == (64, 96) and grey.std() > 1 and abs(np.corrcoef(grey, picture)[0, 1]) > 0.5
 
     assert seen.views and any(like(v) for v in seen.views)
+
+
+def _tone_mapped(base: hb.Coded, gain: hb.Coded, base_hidden: bool) -> bytes:
+    """An ISO 21496-1 gain-map HEIC as iPhones (iOS 18) and Samsung phones write one: the base picture, a
+    hidden gain map, a 'tmap' item derived from both, and an 'altr' group preferring the tone-mapped one
+    (brand 'tmap'). ``base_hidden``: the tone map's base is a hidden picture and the primary another one."""
+    import struct
+
+    tmap = hb.Item(3, b"tmap", bytes([0]) + b"\0" * 60, [hb.ispe(base.width, base.height)])
+    altr = hb.box(b"grpl", hb.full(b"altr", 0, 0, struct.pack(">II", 100, 2) + struct.pack(">II", 3, 1)))
+    items = [hb.image(1, base, hidden=base_hidden), hb.image(2, gain, hidden=True), tmap]
+    primary = 1
+    if base_hidden:
+        items.append(hb.image(4, gain))
+        primary = 4
+    return hb.heif(
+        items, primary, refs=[(b"dimg", 3, [1, 2])], brands=(b"heic", b"mif1", b"tmap"), extra_meta=altr
+    )
+
+
+def test_an_iso_gain_map_photo_is_one_picture_not_a_frame_mismatch(
+    pictures: dict[str, Any], tmp_path: Path
+) -> None:
+    """No false hold: libheif lists the base alone (the 'tmap' item is its HDR rendering), and the scrubber
+    counted the 'tmap' too, so every such phone photo was held as a frame mismatch."""
+    data = _tone_mapped(pictures["hidden"], pictures["grey"], base_hidden=False)
+    assert len(pi_heif.open_heif(data)) == 1
+    path = tmp_path / "iphone.heic"
+    path.write_bytes(data)
+    scanned = scan_file(path).to_dict()
+    _out, scrubbed = scrub_bytes(data)
+    assert scrubbed.verified and scrubbed.frames == 1 == scanned["frames"]
+
+
+def test_a_tone_map_of_a_picture_nobody_lists_is_still_counted(pictures: dict[str, Any]) -> None:
+    """A 'tmap' whose base is a hidden picture (an HDR viewer shows it; libheif lists only the primary) is not
+    excused: it stays a picture of its own, so the frame counts differ and the upload is held."""
+    data = _tone_mapped(pictures["hidden"], pictures["grey"], base_hidden=True)
+    try:
+        _out, scrubbed = scrub_bytes(data)
+    except UnsupportedMediaError:
+        return
+    assert scrubbed.frames != len(pi_heif.open_heif(data))

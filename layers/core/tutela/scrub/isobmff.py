@@ -725,8 +725,22 @@ def heif_images(ctx: Ctx, meta: bytes, meta_off: int, hdr: int) -> HeifImages:
         if rtype == b"dimg":
             derived.setdefault(src, []).extend(to)
     top = sorted(i for i in images if i not in hidden and i not in thumbs and i not in aux)
+    # A tone-mapped image (ISO 21496-1 'tmap': iPhones since iOS 18, Samsung) is its base input brightened by
+    # a hidden gain map: the HDR rendering of a picture already listed. libheif lists the base alone, so it
+    # is not a picture of its own here either when its base is a top-level image (scanned); a 'tmap' over
+    # anything else stays listed (frames then differ from the scan's: held).
+    listed = set(top)
+    tone = {
+        i
+        for i in top
+        if types[i][0] == b"tmap"
+        and derived.get(i)
+        and derived[i][0] in listed
+        and types[derived[i][0]][0] != b"tmap"
+    }
+    top = [i for i in top if i not in tone]
     keep: set[int] = set()
-    todo = list(top)
+    todo = [*top, *tone]
     while todo:  # what the top-level images are made of
         ctx.budget.tick()
         iid = todo.pop()
