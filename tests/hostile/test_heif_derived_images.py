@@ -305,3 +305,44 @@ def test_a_tone_map_of_a_picture_nobody_lists_is_still_counted(pictures: dict[st
     except UnsupportedMediaError:
         return
     assert scrubbed.frames != len(pi_heif.open_heif(data))
+
+
+def _meta_after(data: bytes, gap: bytes) -> bytes:
+    """``data`` (ftyp, meta, mdat as heif_build writes it) with ``gap`` (a 'free' box) between ftyp and meta:
+    the meta box and its 'ispe' past the first MiB, the items' iloc offsets moved by the gap."""
+    import struct
+
+    n_ftyp = struct.unpack(">I", data[:4])[0]
+    n_meta = struct.unpack(">I", data[n_ftyp : n_ftyp + 4])[0]
+    meta = bytearray(data[n_ftyp : n_ftyp + n_meta])
+    at = meta.index(b"iloc") + 4 + 4 + 2  # version/flags, sizes, then the item count
+    count = struct.unpack(">H", meta[at : at + 2])[0]
+    pos = at + 2
+    for _ in range(count):  # heif_build's entries: id, data ref, extent count 1, offset, length
+        off = struct.unpack(">I", meta[pos + 6 : pos + 10])[0]
+        meta[pos + 6 : pos + 10] = struct.pack(">I", off + len(gap))
+        pos += 14
+    return data[:n_ftyp] + gap + bytes(meta) + data[n_ftyp + n_meta :]
+
+
+def test_an_image_larger_than_the_limits_is_refused_when_its_header_is_past_the_first_mib(
+    pictures: dict[str, Any],
+) -> None:
+    """The header walk for the pixel limit reads the first MiB only (the largest 'ispe' there): a meta box
+    after a 1 MiB 'free' box holding a small fake 'ispe' passed it, and libheif then decoded the grid's
+    real size. The sizes libheif reads are checked before any decode."""
+    from tutela.sniff import sniff
+    from tutela.vision.api import still_frames
+    from tutela.vision.limits import ScanLimits
+
+    tile = pictures["grey"]  # 96 x 64
+    items = [hb.image(i, tile, hidden=True) for i in (2, 3, 4, 5)]
+    grid = hb.Item(1, b"grid", hb.grid_data(2, 2, 192, 128), [hb.ispe(192, 128)])
+    data = hb.heif([grid, *items], 1, refs=[(b"dimg", 1, [2, 3, 4, 5])])
+    fake = hb.ispe(16, 16)
+    gap = hb.box(b"free", fake + b"\0" * (1 << 20))
+    shifted = _meta_after(data, gap)
+    assert pi_heif.open_heif(shifted)[0].size == (192, 128)  # a valid file: libheif reads the real size
+    limits = ScanLimits(max_pixels=100 * 100)
+    with pytest.raises(LimitExceededError):
+        still_frames(shifted, sniff(shifted[:64]), limits)

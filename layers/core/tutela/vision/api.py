@@ -219,6 +219,8 @@ def still_frames(data: bytes, media: MediaType, limits: ScanLimits) -> list[byte
             sizes, alpha = _cv.heif_images(data)
         except UnsupportedMediaError:
             return [data]  # no HEIF decoder here: the backend (Rekognition re-encode) raises or copes
+        for w, h in sizes:  # as libheif reads them (the header walk above only looks at the first MiB)
+            check_pixels(w, h, limits)
         if len(sizes) <= 1 and not alpha:
             return [data]
         _check_frames(len(sizes), sizes, limits)
