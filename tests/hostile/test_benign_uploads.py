@@ -16,13 +16,11 @@ from tests.hostile.benign_corpus import with_durations
 from tests.hostile.exiftool_oracle import location_tags
 from tests.hostile.icc import cmyk_profile
 from tests.hostile.media_corpus import _gps_exif
+from tests.hostile.views import Views
 from tests.unit.vision import movies
 from tests.unit.vision.movies import GREY, RED, Seen
 from tutela.scrub import scrub_bytes
-from tutela.sniff import MediaType
-from tutela.vision import _cv, scan_file
-from tutela.vision.backend import ImageScan
-from tutela.vision.limits import ScanLimits, image_size
+from tutela.vision import scan_file
 
 cv2 = pytest.importorskip("cv2")
 BLUE = (255, 0, 0)
@@ -30,26 +28,6 @@ BLUE = (255, 0, 0)
 
 def skimage_data() -> Any:
     return pytest.importorskip("skimage.data")
-
-
-class Views:
-    """Fake backend: every picture it is given, decoded as BGR (a still sent as bytes is decoded here)."""
-
-    name = "views"
-
-    def __init__(self) -> None:
-        self.views: list[Any] = []
-
-    def version(self) -> str:
-        return "views 1"
-
-    def scan_image_bytes(self, data: bytes, media: MediaType, limits: ScanLimits) -> ImageScan:
-        w, h = image_size(data, media)
-        return self.scan_frame(_cv.decode_image(data, media, w, h, max(w, h)))  # as the local backend does
-
-    def scan_frame(self, frame: Any) -> ImageScan:
-        self.views.append(frame.copy())
-        return ImageScan(width=frame.shape[1], height=frame.shape[0])
 
 
 def test_a_screen_recording_with_still_stretches_is_published_and_scanned(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.hostile import heif_build as hb
+from tests.hostile.views import Views
 from tutela.errors import CorruptMediaError, LimitExceededError, UnsupportedMediaError
 from tutela.scrub import scrub_bytes
 from tutela.vision import scan_file
@@ -207,31 +208,6 @@ def test_an_avif_is_scanned_as_its_rotation_and_mirror_show_it(
     assert scrubbed.verified and scrubbed.frames == 1
 
 
-class _Seen:
-    """A backend that keeps every view it is handed, as pixels."""
-
-    name = "seen"
-
-    def __init__(self) -> None:
-        self.views: list[Any] = []
-
-    def version(self) -> str:
-        return "seen 1"
-
-    def scan_image_bytes(self, data: bytes, media: Any, limits: Any) -> Any:
-        from tutela.vision import _cv
-        from tutela.vision.backend import ImageScan
-
-        self.views.append(_cv.decode_image(data, media, 96, 64, 500))
-        return ImageScan(width=96, height=64)
-
-    def scan_frame(self, frame: Any) -> Any:
-        from tutela.vision.backend import ImageScan
-
-        self.views.append(frame)
-        return ImageScan(width=frame.shape[1], height=frame.shape[0])
-
-
 @pytest.mark.xfail(
     strict=True,
     reason="an Apple HDR gain map (auxl, urn:com:apple:photo:2020:aux:hdrgainmap) is published unscanned: an "
@@ -248,7 +224,7 @@ def test_a_gain_map_holding_another_picture_is_scanned_or_held(
     assert pi_heif.open_heif(data)[0].info["aux"] == {"urn:com:apple:photo:2020:aux:hdrgainmap": [2]}
     path = tmp_path / "hdr.heic"
     path.write_bytes(data)
-    seen = _Seen()
+    seen = Views()
     try:
         scan_file(path, backend=seen)  # type: ignore[arg-type]
         out, _ = scrub_bytes(data)
