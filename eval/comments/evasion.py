@@ -200,17 +200,10 @@ def _chars(table: dict[str, str]) -> Transform:
 
 @__import__("functools").cache
 def _s2t() -> dict[str, str]:
-    import opencc
+    """Simplified -> traditional, one character for one (the training augmentation's table)."""
+    import learn
 
-    path = Path(opencc.__file__).parent / "dictionary" / "STCharacters.txt"
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        s, _, t = line.partition("\t")
-        if len(s) == 1 and t:
-            first = t.split(" ")[0]
-            if len(first) == 1:
-                out[s] = first
-    return out
+    return {s: t for s, t in learn.s2t_table().items() if len(t) == 1}
 
 
 def _traditional(text: str, rng: random.Random) -> str:
