@@ -153,8 +153,9 @@ def is_explained(base: Any, gain: Any) -> bool:
     hats = [np.maximum(0, 1 - np.abs(x - k)).astype(np.float32) for k in range(_KNOTS + 1)]
     used = np.bincount(np.minimum(x.astype(np.int64), _KNOTS - 1).ravel(), minlength=_KNOTS) > 0
     channels = [gain] if gain.ndim == 2 else [gain[..., i] for i in range(gain.shape[2])]
-    blurred = [hats if sigma == 0 else [cv.GaussianBlur(h, (0, 0), sigma) for h in hats] for sigma in _BLURS]
+    blurred = (hats if sigma == 0 else [cv.GaussianBlur(h, (0, 0), sigma) for h in hats] for sigma in _BLURS)
     # blur(f(luma)) = sum f_k blur(hat_k): linear in f; two neighbouring scales stand for any blur between
+    # (computed as needed: a sharp or lightly smoothed gain map stops at the first pair)
     for lo, hi in itertools.pairwise(blurred):
         channels = [c for c in channels if not _fits(lo + hi, used, c.astype(np.float32))]
         if not channels:
