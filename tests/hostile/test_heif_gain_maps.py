@@ -209,3 +209,19 @@ def test_a_gain_map_of_a_tile_is_held_by_scan_and_scrubber(noise: Any, tmp_path:
     assert bad != out
     with pytest.raises(VerificationError, match="gain map"):
         scrub_api.verify_reader(BytesReader(bad), report)
+
+
+def test_a_gain_map_of_the_second_image_of_a_collection_is_scanned(noise: Any, tmp_path: Path) -> None:
+    """Two top-level images (a burst, a collection), the second with a gain map holding a picture: the two
+    frames and the gain map's two views are scanned, and the views reach the frame hashes (frame_sink)."""
+    grey = hb.hevc(np.full((64, 96, 3), 100, np.uint8))
+    auxc = hb.full(b"auxC", 0, 0, APPLE + b"\0")
+    items = [hb.image(1, grey), hb.image(2, grey), hb.image(3, hb.hevc(noise), auxc, hidden=True)]
+    data = hb.heif(items, 1, [(b"auxl", 3, [2])])
+    assert len(pi_heif.open_heif(data)) == 2
+    hashed: list[Any] = []
+    seen, report = _scan(data, tmp_path, frame_sink=hashed.append)
+    assert report["frames"] == 2 and len(seen.views) == 4
+    assert _like(seen.views[2:3], noise) and _like(hashed, noise)
+    out, scrubbed = scrub_bytes(data)
+    assert scrubbed.verified and scrubbed.frames == 2

@@ -138,7 +138,7 @@ def scan_file(
                 w, h = image_size(images[0], media)
                 raw = _cv.decode_image(images[0], media, w, h, _cv.FRAME_SIDE)
                 result = _one_frame([result, *(be.scan_frame(v) for v in _cv.colour_views(raw, shown)[1:])])
-            if gain_views:
+            if gain_views:  # not handed to frame_sink: the still itself is hashed from the file (bank.media)
                 result = _one_frame([result, *(be.scan_frame(v) for v in gain_views)])
             width, height = result.width, result.height
             frame_results = [result]
@@ -153,6 +153,9 @@ def scan_file(
                 frame_results.append(_one_frame([be.scan_frame(v) for v in views]))
                 deadline.check("scanning image frames")
             if gain_views:  # several top-level images: labels and faces are merged over frames anyway
+                for view in gain_views:
+                    if frame_sink is not None:
+                        frame_sink(view)
                 frame_results[0] = _one_frame([frame_results[0], *(be.scan_frame(v) for v in gain_views)])
             width, height = frame_results[0].width, frame_results[0].height
         deadline.check("scanning the image")
