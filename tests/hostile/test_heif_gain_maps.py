@@ -223,5 +223,5 @@ def test_a_gain_map_of_the_second_image_of_a_collection_is_scanned(noise: Any, t
     seen, report = _scan(data, tmp_path, frame_sink=hashed.append)
     assert report["frames"] == 2 and len(seen.views) == 4
     assert _like(seen.views[2:3], noise) and _like(hashed, noise)
-    out, scrubbed = scrub_bytes(data)
+    _out, scrubbed = scrub_bytes(data)
     assert scrubbed.verified and scrubbed.frames == 2
