@@ -225,3 +225,17 @@ def test_a_gain_map_of_the_second_image_of_a_collection_is_scanned(noise: Any, t
     assert _like(seen.views[2:3], noise) and _like(hashed, noise)
     _out, scrubbed = scrub_bytes(data)
     assert scrubbed.verified and scrubbed.frames == 2
+
+
+def test_a_gain_map_of_a_thumbnail_is_zeroed_not_held(noise: Any, tmp_path: Path) -> None:
+    """A gain map attached to the thumbnail (which the scrubber zeroes, and every image attached to it): not
+    a picture of the published copy, so nothing to judge and no reason to hold the photo."""
+    grey = hb.hevc(np.full((64, 96, 3), 100, np.uint8))
+    auxc = hb.full(b"auxC", 0, 0, APPLE + b"\0")
+    gain = hb.hevc(noise)
+    items = [hb.image(1, grey), hb.image(2, grey, hidden=True), hb.image(3, gain, auxc, hidden=True)]
+    data = hb.heif(items, 1, [(b"thmb", 2, [1]), (b"auxl", 3, [2])])
+    seen, report = _scan(data, tmp_path)
+    assert report["frames"] == 1 and len(seen.views) == 1
+    out, scrubbed = scrub_bytes(data)
+    assert scrubbed.verified and gain.data not in out and "heif.thumbnail" in scrubbed.removed

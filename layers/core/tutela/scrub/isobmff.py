@@ -928,11 +928,11 @@ def heif_gain_maps(ctx: Ctx, meta: bytes, meta_off: int, hdr: int) -> list[GainM
     types, _ = heif_items(ctx, meta, meta_off, hdr)
     props = heif_properties(ctx, meta, hdr)
     imgs = heif_images(ctx, meta, meta_off, hdr)
-    top = set(imgs.top)
+    top, drop = set(imgs.top), set(imgs.drop)
     out: list[GainMap] = []
     for rtype, src, to in heif_refs(ctx, meta, hdr):
-        if rtype != b"auxl" or _aux_type(props.get(src, [])) != APPLE_GAIN_MAP:
-            continue
+        if rtype != b"auxl" or _aux_type(props.get(src, [])) != APPLE_GAIN_MAP or src in drop:
+            continue  # (a dropped one - a thumbnail's, an orphan's - is zeroed in the published copy)
         if src not in types or not _is_image(*types[src]):
             continue  # not an image: nothing a viewer decodes
         if len(to) != 1 or to[0] not in top or any(g.item == src for g in out):
