@@ -239,3 +239,23 @@ def test_a_gain_map_of_a_thumbnail_is_zeroed_not_held(noise: Any, tmp_path: Path
     assert report["frames"] == 1 and len(seen.views) == 1
     out, scrubbed = scrub_bytes(data)
     assert scrubbed.verified and gain.data not in out and "heif.thumbnail" in scrubbed.removed
+
+
+def test_more_gain_maps_than_the_frame_limit_are_refused_before_decoding(
+    noise: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each gain map costs a decode and a fit: a primary with more of them than an image may have frames
+    (here 3 over a limit of 2) is refused from the structure, nothing decoded."""
+    grey = hb.hevc(np.full((64, 96, 3), 100, np.uint8))
+    auxc = hb.full(b"auxC", 0, 0, APPLE + b"\0")
+    gains = [hb.image(i, hb.hevc(noise), auxc, hidden=True) for i in (2, 3, 4)]
+    data = hb.heif([hb.image(1, grey), *gains], 1, [(b"auxl", i, [1]) for i in (2, 3, 4)])
+    decoded: list[str] = []
+    real_aux = pi_heif.HeifImage.get_aux_image
+    spy = lambda s, i: decoded.append("aux") or real_aux(s, i)  # noqa: E731
+    monkeypatch.setattr(pi_heif.HeifImage, "get_aux_image", spy)
+    with pytest.raises(LimitExceededError, match="3 HDR gain maps"):
+        _scan(data, tmp_path, limits=ScanLimits(max_image_frames=2))
+    assert decoded == []
+    seen, _ = _scan(data, tmp_path)  # within the limit: each is scanned (three gain maps, two views each)
+    assert len(seen.views) == 7 and decoded == ["aux"] * 3

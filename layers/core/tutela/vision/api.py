@@ -129,7 +129,7 @@ def scan_file(
         if media.name in ("heif", "avif"):
             from tutela.vision.gainmap import gain_map_views
 
-            gain_views, gain_notes = gain_map_views(data, media, limits)
+            gain_views, gain_notes = gain_map_views(data, media, limits, deadline)
             notes.extend(gain_notes)
         t1 = time.perf_counter()
         if len(images) == 1 and not isinstance(images[0], Decoded):

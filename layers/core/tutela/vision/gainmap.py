@@ -17,7 +17,7 @@ from typing import Any
 from tutela.errors import CorruptMediaError, LimitExceededError, TutelaError
 from tutela.sniff import MediaType
 from tutela.vision import _cv
-from tutela.vision.limits import ScanLimits, check_decode_bytes, check_pixels
+from tutela.vision.limits import Deadline, ScanLimits, check_decode_bytes, check_pixels
 
 # "Explained by the base": the gain map is, within GAIN_TOLERANCE levels (of 255) everywhere, a tone curve of
 # the base's luminance, blurred or not (phones smooth their gain maps), at the gain map's size. The curve is
@@ -39,7 +39,9 @@ RENDER_STOPS = 3.0
 _OFFSET = 1 / 64
 
 
-def gain_map_views(data: bytes, media: MediaType, limits: ScanLimits) -> tuple[list[Any], list[str]]:
+def gain_map_views(
+    data: bytes, media: MediaType, limits: ScanLimits, deadline: Deadline | None = None
+) -> tuple[list[Any], list[str]]:
     """(views to scan as more views of the frame, notes). No gain map: ([], [])."""
     found = _cv._heif_meta(data)
     if found is None:
@@ -50,6 +52,8 @@ def gain_map_views(data: bytes, media: MediaType, limits: ScanLimits) -> tuple[l
     gains = heif_gain_maps(ctx, meta, off, hdr)  # raises for a gain map the scan cannot pair with its base
     if not gains:
         return [], []
+    if len(gains) > limits.max_image_frames:  # each costs a decode and a fit (and its base a decode)
+        raise LimitExceededError(f"{len(gains)} HDR gain maps, over the limit of {limits.max_image_frames}")
     total = 0
     for g in gains:  # declared sizes, before any decoder allocates (the header walk reads the first MiB only)
         if g.size is None:
@@ -61,8 +65,11 @@ def gain_map_views(data: bytes, media: MediaType, limits: ScanLimits) -> tuple[l
         raise LimitExceededError(f"HDR gain maps of {total} pixels in all, over the limit")
     views: list[Any] = []
     explained = 0
+    bases: dict[int, Any] = {}  # each base decoded once, however many gain maps it has
     for g in gains:
-        base, gain = _decode_pair(data, media, ctx, meta, off, hdr, g, limits)
+        base, gain = _decode_pair(data, media, ctx, meta, off, hdr, g, limits, bases)
+        if deadline is not None:
+            deadline.check("decoding HDR gain maps")
         if is_explained(base, gain):
             explained += 1
             continue
@@ -76,14 +83,23 @@ def gain_map_views(data: bytes, media: MediaType, limits: ScanLimits) -> tuple[l
 
 
 def _decode_pair(
-    data: bytes, media: MediaType, ctx: Any, meta: bytes, off: int, hdr: int, g: Any, limits: ScanLimits
+    data: bytes,
+    media: MediaType,
+    ctx: Any,
+    meta: bytes,
+    off: int,
+    hdr: int,
+    g: Any,
+    limits: ScanLimits,
+    bases: dict[int, Any],
 ) -> tuple[Any, Any]:
     """(the base as BGR, the gain map as grey or BGR), each checked against the limits before decoding."""
     from tutela.scrub.isobmff import heif_with_primary
 
     if media.name == "avif":  # OpenCV (libavif) decodes the primary item: made the base, then the gain map
-        base = _decode_avif(heif_with_primary(data, meta, off, hdr, ctx, g.base))
-        return base, _decode_avif(heif_with_primary(data, meta, off, hdr, ctx, g.item))
+        if g.base not in bases:
+            bases[g.base] = _decode_avif(heif_with_primary(data, meta, off, hdr, ctx, g.base))
+        return bases[g.base], _decode_avif(heif_with_primary(data, meta, off, hdr, ctx, g.item))
     lib = _cv._heif_module()
     try:
         if g.kind == "apple":  # libheif lists it as an auxiliary image of its base
@@ -94,15 +110,22 @@ def _decode_pair(
             aux = owner.get_aux_image(g.item)
             w, h = aux.size
             check_pixels(w, h, limits)
-            return _bgr(owner.to_pillow()), _gain_array(aux.to_pillow())
-        pair = []
-        for iid in (g.base, g.item):  # a tone map's inputs: libheif opens only top-level images
+            gain = _gain_array(aux.to_pillow())
+            if g.base not in bases:
+                bases[g.base] = _bgr(owner.to_pillow())
+            return bases[g.base], gain
+
+        def primary(iid: int) -> Any:  # a tone map's inputs: libheif opens only top-level images
             heif = lib.open_heif(heif_with_primary(data, meta, off, hdr, ctx, iid), convert_hdr_to_8bit=True)
             im = next(im for im in heif if im.info.get("primary"))
             w, h = im.size
             check_pixels(w, h, limits)
-            pair.append(im.to_pillow())
-        return _bgr(pair[0]), _gain_array(pair[1])
+            return im.to_pillow()
+
+        gain = _gain_array(primary(g.item))
+        if g.base not in bases:
+            bases[g.base] = _bgr(primary(g.base))
+        return bases[g.base], gain
     except TutelaError:
         raise
     except Exception as exc:  # the HEIF libraries raise plain ValueError/RuntimeError on bad input
