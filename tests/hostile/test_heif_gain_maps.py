@@ -259,3 +259,25 @@ def test_more_gain_maps_than_the_frame_limit_are_refused_before_decoding(
     assert decoded == []
     seen, _ = _scan(data, tmp_path)  # within the limit: each is scanned (three gain maps, two views each)
     assert len(seen.views) == 7 and decoded == ["aux"] * 3
+
+
+def test_a_jpeg_gain_map_holding_a_picture_is_scanned_as_its_own_frame(noise: Any, tmp_path: Path) -> None:
+    """The JPEG form (Ultra HDR, Apple's MPF gain map) stays as it was: the MPF image is a listed frame,
+    scanned on every photo (one more view whatever it holds), and published with the primary."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    gain = Image.fromarray(noise).convert("L").convert("RGB")
+    Image.fromarray(np.full((64, 96, 3), 100, np.uint8)).save(
+        buf, "MPO", save_all=True, append_images=[gain], quality=95
+    )
+    data = buf.getvalue()
+    path = tmp_path / "hdr.jpg"
+    path.write_bytes(data)
+    seen = Views()
+    report = scan_file(path, backend=seen).to_dict()  # type: ignore[arg-type]
+    assert report["frames"] == 2 and len(seen.views) == 2 and _like(seen.views[1:], noise)
+    _out, scrubbed = scrub_bytes(data)
+    assert scrubbed.verified and scrubbed.frames == 2
