@@ -208,13 +208,6 @@ def test_an_avif_is_scanned_as_its_rotation_and_mirror_show_it(
     assert scrubbed.verified and scrubbed.frames == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an Apple HDR gain map (auxl, urn:com:apple:photo:2020:aux:hdrgainmap) is published unscanned: an "
-    "HDR display (Photos, Safari) brightens the base by it, so a flat base shows the gain map's picture. "
-    "Every iPhone photo has one, so holding is no fix; scanning the HDR rendering as another view of the "
-    "frame (api.py's view merge, one more Rekognition call per photo) is a cost decision left to the lead",
-)
 def test_a_gain_map_holding_another_picture_is_scanned_or_held(
     pictures: dict[str, Any], tmp_path: Path
 ) -> None:

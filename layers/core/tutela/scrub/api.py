@@ -148,7 +148,7 @@ def _verify(
 def _verify_heif_images(reader: Reader, report: ScrubReport, limits: ScrubLimits) -> None:
     """Published = scanned: the output lists the top-level images that were planned (and scanned), and every
     other image (thumbnails, orphan hidden images) is zeros."""
-    from tutela.scrub.isobmff import heif_images, top_level
+    from tutela.scrub.isobmff import heif_gain_maps, heif_images, top_level
 
     ctx = Ctx(reader, limits, report.media_type)
     try:
@@ -156,7 +156,12 @@ def _verify_heif_images(reader: Reader, report: ScrubReport, limits: ScrubLimits
         if len(metas) != 1:
             raise VerificationError("scrubbed HEIF output does not have exactly one meta box")
         off, hdr, end = metas[0]
-        imgs = heif_images(ctx, reader.read_at(off, end - off), off, hdr)
+        meta = reader.read_at(off, end - off)
+        imgs = heif_images(ctx, meta, off, hdr)
+        try:  # every gain map kept is one the scan paired with its base and judged
+            heif_gain_maps(ctx, meta, off, hdr)
+        except UnsupportedMediaError as exc:
+            raise VerificationError(f"scrubbed output has a gain map the scan did not judge: {exc}") from exc
         leftover = [
             iid
             for iid in imgs.drop

@@ -702,15 +702,21 @@ class HeifImages:
     Pillow's ``Image.thumbnail`` and file browsers show instead of the image - and orphan hidden images. They
     were never scanned, so their data is zeroed in the published copy (and the verifier checks it is)."""
 
-    __slots__ = ("drop", "locs", "thumbs", "top")
+    __slots__ = ("drop", "locs", "thumbs", "tone", "top")
 
     def __init__(
-        self, top: list[int], drop: list[int], thumbs: set[int], locs: dict[int, list[tuple[int, int]]]
+        self,
+        top: list[int],
+        drop: list[int],
+        thumbs: set[int],
+        locs: dict[int, list[tuple[int, int]]],
+        tone: dict[int, list[int]] | None = None,
     ) -> None:
         self.top = top
         self.drop = drop
         self.thumbs = thumbs
         self.locs = locs
+        self.tone = tone or {}  # 'tmap' items rendering a top-level image -> their inputs (base, gain map)
 
 
 def heif_images(ctx: Ctx, meta: bytes, meta_off: int, hdr: int) -> HeifImages:
@@ -749,7 +755,7 @@ def heif_images(ctx: Ctx, meta: bytes, meta_off: int, hdr: int) -> HeifImages:
         keep.add(iid)
         todo.extend(derived.get(iid, []))
         todo.extend(a for a, masters in aux.items() if iid in masters and a not in thumbs)
-    return HeifImages(top, sorted(images - keep), thumbs, locs)
+    return HeifImages(top, sorted(images - keep), thumbs, locs, {i: derived[i] for i in tone})
 
 
 def heif_properties(ctx: Ctx, meta: bytes, hdr: int) -> dict[int, list[bytes]]:
@@ -893,6 +899,75 @@ def heif_declared_sizes(ctx: Ctx, meta: bytes, meta_off: int, hdr: int) -> list[
     return out
 
 
+# HDR gain maps. An HDR display (Photos, Safari, Chrome) multiplies the base picture by its gain map, so the
+# gain map is a second picture of the frame: Apple's is an auxiliary image ('auxl') with this auxC type (every
+# iPhone photo since 2020), the ISO 21496-1 one the second input of a 'tmap' item (iOS 18, Samsung). The scan
+# decodes and judges each one (vision/gainmap.py); the scrubber keeps them: both sides name the same items.
+APPLE_GAIN_MAP = b"urn:com:apple:photo:2020:aux:hdrgainmap"
+
+
+class GainMap:
+    """A gain map item, the top-level image it brightens, how it is attached ("apple" auxl, "iso" tmap; then
+    ``tmap`` is the tone-map item) and its declared size ('ispe', None when missing)."""
+
+    __slots__ = ("base", "item", "kind", "size", "tmap")
+
+    def __init__(self, item: int, base: int, kind: str, size: tuple[int, int] | None, tmap: int = 0) -> None:
+        self.item, self.base, self.kind, self.size, self.tmap = item, base, kind, size, tmap
+
+
+def _aux_type(props: list[bytes]) -> bytes:
+    body = _prop(props, b"auxC")
+    return b"" if body is None or len(body) < 4 else body[4:].partition(b"\x00")[0]
+
+
+def heif_gain_maps(ctx: Ctx, meta: bytes, meta_off: int, hdr: int) -> list[GainMap]:
+    """Every gain map a viewer applies to a top-level image. UnsupportedMediaError for one the scan cannot
+    pair with the one picture it brightens (an Apple gain map of several images, of a hidden item or a tile;
+    a 'tmap' without exactly a base and a gain map): kept in the published copy, it would go unjudged."""
+    types, _ = heif_items(ctx, meta, meta_off, hdr)
+    props = heif_properties(ctx, meta, hdr)
+    imgs = heif_images(ctx, meta, meta_off, hdr)
+    top, drop = set(imgs.top), set(imgs.drop)
+    out: list[GainMap] = []
+    for rtype, src, to in heif_refs(ctx, meta, hdr):
+        if rtype != b"auxl" or _aux_type(props.get(src, [])) != APPLE_GAIN_MAP or src in drop:
+            continue  # (a dropped one - a thumbnail's, an orphan's - is zeroed in the published copy)
+        if src not in types or not _is_image(*types[src]):
+            continue  # not an image: nothing a viewer decodes
+        if len(to) != 1 or to[0] not in top or any(g.item == src for g in out):
+            raise UnsupportedMediaError("an HDR gain map (auxl) that is not attached to one top-level image")
+        out.append(GainMap(src, to[0], "apple", _ispe(props.get(src, []))))
+    for tmap, inputs in sorted(imgs.tone.items()):
+        if len(inputs) != 2:
+            raise UnsupportedMediaError("a tone-mapped image (tmap) without exactly a base and a gain map")
+        out.append(GainMap(inputs[1], inputs[0], "iso", _ispe(props.get(inputs[1], [])), tmap))
+    return out
+
+
+def heif_with_primary(data: bytes, meta: bytes, meta_off: int, hdr: int, ctx: Ctx, iid: int) -> bytes:
+    """A copy of ``data`` whose primary item is ``iid``, its hidden flag cleared: how a reader that extracts
+    items shows a hidden one, and how libheif (which opens only top-level images) is made to decode it. Two
+    same-size edits; UnsupportedMediaError when 'pitm' cannot name it."""
+    out = bytearray(data)
+    pitm = _child(meta, hdr + 4, len(meta), b"pitm", ctx)
+    if pitm is None or pitm[2] - pitm[0] - pitm[1] < 6:
+        raise UnsupportedMediaError("HEIF without a primary item box (pitm)")
+    at = meta_off + pitm[0] + pitm[1]
+    n = 2 if meta[pitm[0] + pitm[1]] == 0 else 4
+    if iid >= 1 << (8 * n) or pitm[2] - pitm[0] - pitm[1] < 4 + n:
+        raise UnsupportedMediaError("HEIF item id too wide for its primary item box")
+    out[at + 4 : at + 4 + n] = iid.to_bytes(n, "big")
+    iinf = _child(meta, hdr + 4, len(meta), b"iinf", ctx)
+    if iinf is not None:
+        first = iinf[0] + iinf[1] + (6 if meta[iinf[0] + iinf[1]] == 0 else 8)
+        for itype, ioff, ihdr, iend in iter_boxes(meta, first, iinf[2], ctx):
+            ib = meta[ioff + ihdr : iend]
+            if itype == b"infe" and len(ib) >= 8 and _uint(ib[4:], 4 if ib[0] == 3 else 2) == iid:
+                out[meta_off + ioff + ihdr + 3] &= 0xFE
+    return bytes(out)
+
+
 # Derived images built of derived images: a tone-mapped grid (tmap -> grid -> tiles) is two deep. libheif
 # follows up to its 1000 references, and opening a 900-deep 'iden' chain took it 2 s, per open (the scan
 # opens a file three times).
@@ -970,6 +1045,7 @@ def _heif_meta(
     problem = heif_display_problem(ctx, meta, meta_off, hdr)
     if problem:
         raise UnsupportedMediaError(f"HEIF/AVIF with {problem} is not supported")
+    heif_gain_maps(ctx, meta, meta_off, hdr)  # kept: each must be one the scan judged (raises otherwise)
     types, locs = heif_items(ctx, meta, meta_off, hdr)
     for iid in preview_items(ctx, meta, hdr, types):
         ctx.remove("heif.preview")

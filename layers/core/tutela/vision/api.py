@@ -125,6 +125,12 @@ def scan_file(
         from tutela.vision import _cv
 
         shown = _cv.display_transform(data, media)  # an ICC profile that changes the picture a viewer sees
+        gain_views: list[Any] = []  # HDR gain maps not explained by their base: more views of the frame
+        if media.name in ("heif", "avif"):
+            from tutela.vision.gainmap import gain_map_views
+
+            gain_views, gain_notes = gain_map_views(data, media, limits, deadline)
+            notes.extend(gain_notes)
         t1 = time.perf_counter()
         if len(images) == 1 and not isinstance(images[0], Decoded):
             result = be.scan_image_bytes(images[0], media, limits)
@@ -132,6 +138,8 @@ def scan_file(
                 w, h = image_size(images[0], media)
                 raw = _cv.decode_image(images[0], media, w, h, _cv.FRAME_SIDE)
                 result = _one_frame([result, *(be.scan_frame(v) for v in _cv.colour_views(raw, shown)[1:])])
+            if gain_views:  # not handed to frame_sink: the still itself is hashed from the file (bank.media)
+                result = _one_frame([result, *(be.scan_frame(v) for v in gain_views)])
             width, height = result.width, result.height
             frame_results = [result]
         else:
@@ -144,6 +152,11 @@ def scan_file(
                         frame_sink(view)
                 frame_results.append(_one_frame([be.scan_frame(v) for v in views]))
                 deadline.check("scanning image frames")
+            if gain_views:  # several top-level images: labels and faces are merged over frames anyway
+                for view in gain_views:
+                    if frame_sink is not None:
+                        frame_sink(view)
+                frame_results[0] = _one_frame([frame_results[0], *(be.scan_frame(v) for v in gain_views)])
             width, height = frame_results[0].width, frame_results[0].height
         deadline.check("scanning the image")
         t2 = time.perf_counter()
