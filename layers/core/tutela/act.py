@@ -4,9 +4,9 @@ Only an ``allow`` reaches the published bucket, and only as the scrubbed copy (m
 of the allowed lines (comments, whose per-line records Act writes first); ``block`` moves the original to
 quarantine; every outcome is an event. Nothing is published for a version its uploader withdrew before
 Act got to it (a plain DELETE: a delete marker over it) - the read of the original says so, at no extra
-request on the common path (``S3.read_judged``; a staged copy's path HEADs the original's key instead of the
-published one) - nor for one deleted by its id (GONE); a block is carried out all the same (the evidence is
-not the uploader's to withdraw). docs/review.md, "Withdrawn uploads".
+request on the common path (``S3.read_judged``; a big video's staged copy HEADs the original's key; a
+post's text is not checked) - nor for one deleted by its id (GONE); a block is carried out all the same
+(the evidence is not the uploader's to withdraw). docs/review.md, "Publishing order and withdrawn uploads".
 
 Order, and why each step is safe to repeat:
 1. effects that are checked before they are made: a publish or quarantine write is skipped when the target
@@ -283,9 +283,10 @@ class Actor:
         meta.update(_ordered(ref))
         if staged.get("bucket") and staged.get("key"):  # big videos, post texts: a staged copy
             src = ObjectRef(staged["bucket"], staged["key"], size=_size(staged.get("size")))
-            # Nothing of the original is read on this path: one HEAD of its key says whether it is still
-            # shown (the one request this path adds; big videos and post texts only: docs/cost.md).
-            state = self.s3.key_state(ref)
+            # Nothing of the original is read on this path: for a big video, one HEAD of its key says
+            # whether it is still shown (the one request this path adds: docs/cost.md). Not for a post's
+            # text, one per post, whose original no step re-reads (docs/review.md, withdrawn uploads).
+            state = self.s3.key_state(ref) if decision.get("kind") == "media" else "current"
             if state in ("withdrawn", "gone"):
                 return self._hidden(ref, dst, meta, gone=state == "gone") or {
                     "published": {"bucket": dst, "key": ref.key}
