@@ -1,7 +1,8 @@
 """Faults after a side effect, through the real template and ASL on moto: an execution aborted between its
-decision and Act, a delete marker landing mid-flight, a dead letter replayed after its object changed, and a
-newer upload's copy landing between an older upload's check and its write. The promise: every upload ends in
-exactly one decision, nothing unjudged or unscrubbed is published, nothing is lost (DESIGN.md)."""
+decision and Act, a delete marker landing mid-flight (the upload is withdrawn), a dead letter replayed after
+its object changed, and a newer upload's copy landing between an older upload's check and its write. The
+promise: every upload ends in exactly one decision, nothing unjudged, unscrubbed or withdrawn is published,
+nothing is lost (DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -136,12 +137,13 @@ def test_an_execution_aborted_between_its_decision_and_act_is_redriven_and_carri
     assert dead_letter_bodies(stack) == [] and json.loads(body)["detail"]["status"] == "ABORTED"
 
 
-def test_a_delete_marker_mid_flight_publishes_only_the_judged_scrubbed_version(
+def test_a_delete_marker_before_act_withdraws_the_upload_and_publishes_nothing(
     stack: EmulatedStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A plain DELETE (a delete marker: the version stays readable by its id) between the decision and Act,
-    and one before the analysis. Each upload ends in one decision; what is published is the judged version's
-    scrubbed bytes (no GPS); Act's retire never removes the marker; nothing is dead-lettered."""
+    and one before the analysis. Each upload ends in one decision (the judged verdict, allow) and Act's
+    action ``withdrawn``: nothing is published, not even the scrubbed copy (its owner withdrew it); the
+    judged version is kept, noncurrent, under the uploader's marker; nothing is dead-lettered."""
     before = runner.dead_letters()
     late = runner.upload(photo, "media/post-dm/late.jpg")
     with monkeypatch.context() as m:
@@ -150,16 +152,38 @@ def test_a_delete_marker_mid_flight_publishes_only_the_judged_scrubbed_version(
     early = runner.upload(photo, "media/post-dm/early.jpg")
     runner.s3.delete_object(Bucket=runner.bucket, Key=early.key)
     [two] = runner.deliver(early)
-    scrubbed, _ = scrub_bytes(photo.read_bytes())
-    assert scrubbed != photo.read_bytes()  # the sample has GPS: publishing the original would show here
     for up, execution in ((late, one), (early, two)):
         assert execution["status"] == "SUCCEEDED", (execution.get("error"), str(execution.get("cause"))[:300])
         assert decision(runner, up)["verdict"] == "allow"
-        assert published_bytes(runner, up.key) == scrubbed
+        assert (action(runner, up) or {})["action"] == {
+            "held": True,
+            "withdrawn": {"bucket": runner.bucket, "key": up.key, "by": "uploader"},
+        }
+        assert published_head(runner, up.key) is None
         listed = runner.s3.list_object_versions(Bucket=runner.bucket, Prefix=up.key)
         assert [m["IsLatest"] for m in listed.get("DeleteMarkers", [])] == [True]  # still withdrawn
         assert [v["VersionId"] for v in listed["Versions"]] == [up.version_id]  # kept, noncurrent
     assert runner.dead_letters() == before
+
+
+def test_a_withdrawn_replacement_leaves_the_earlier_copy_and_publishes_nothing_new(
+    stack: EmulatedStack, runner: Runner, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """v1 is published (and retired); the uploader replaces it with v2 and deletes the key while v2 is in
+    flight. v2 is withdrawn; v1's copy stays: the DELETE hid v2, the only current version (docs/review.md,
+    "Withdrawn uploads")."""
+    key = "media/post-dm/replaced.jpg"
+    v1 = runner.upload(photo, key)
+    [ok] = runner.deliver(v1)
+    assert ok["status"] == "SUCCEEDED" and "published" in (action(runner, v1) or {})["action"]
+    v2 = runner.upload(samples.photo(tmp_path / "v2.jpg", size=(200, 150)), key)
+    with monkeypatch.context() as m:
+        after_the_decision(m, lambda: runner.s3.delete_object(Bucket=runner.bucket, Key=key))
+        [two] = runner.deliver(v2)
+    assert two["status"] == "SUCCEEDED"
+    assert (action(runner, v2) or {})["action"]["withdrawn"]["key"] == key
+    head = published_head(runner, key)
+    assert head is not None and head["Metadata"]["tutela-source-version"] == v1.version_id
 
 
 def test_a_dead_letter_replayed_after_its_object_changed_converges(

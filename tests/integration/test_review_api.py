@@ -316,3 +316,66 @@ def test_confirmed_block_can_leave_the_banks_alone(stack, runner, rules, api, ph
     item = queued_id(api, up.key)
     resp = call(api, "POST", f"/api/items/{item}/decision", body={"verdict": "block", "reason": "abuse"})
     assert resp.status == 200 and "banked" not in resp.json()["action"]
+
+
+def _decision_item(runner: Runner, up: Upload) -> dict[str, Any]:
+    from tutela.decision import object_keys
+
+    return dict(runner.table.get_item(Key=object_keys(runner.ref(up)), ConsistentRead=True)["Item"])
+
+
+def test_a_stale_review_allow_never_replaces_a_newer_upload(
+    stack, runner, rules, api, photo, tmp_path, monkeypatch
+):
+    """v1 is held for review; v2 of the same key is uploaded and published by the pipeline; then a reviewer
+    allows v1. v2's copy stays published (v1 would have replaced it), and the stale allow is recorded as
+    ``superseded``: in the response, in the item's history and on the bus."""
+    from tutela_dev.emulator import samples
+
+    key = "media/rv-order/beach.jpg"
+    v1 = held(stack, runner, rules, photo, key, monkeypatch)
+    assert _decision_item(runner, v1)["sequencer"] == v1.sequencer  # stored at decision time
+    item = queued_id(api, key)
+    monkeypatch.undo()  # v2: the real local scan allows it
+    v2 = held(
+        stack, runner, rules, samples.photo(tmp_path / "newer.jpg", (200, 150)), key, monkeypatch, labels=[]
+    )
+    assert runner.decisions(v2)[0]["verdict"] == "allow"
+    newer = published(stack)[key]
+    resp = call(api, "POST", f"/api/items/{item}/decision", body={"verdict": "allow", "reason": "fine"})
+    assert resp.status == 200, resp.body
+    pub = stack.outputs["PublishedBucketName"]
+    assert resp.json()["action"] == {"superseded": {"bucket": pub, "key": key}}
+    assert published(stack)[key] == newer
+    head = stack.client("s3").head_object(Bucket=pub, Key=key)
+    assert head["Metadata"]["tutela-source-version"] == v2.version_id
+    history = call(api, "GET", f"/api/items/{item}").json()["history"]
+    assert [(h["action"], h.get("outcome")) for h in history] == [
+        ("queued", None),
+        ("decision", None),
+        ("not_published", "superseded"),
+    ]
+    rules.drain()
+    [event] = [e["detail"] for e in rules.seen if e["detail"].get("version_id") == v1.version_id
+               and e["detail"].get("decided_by")]  # fmt: skip
+    assert "superseded" in event["action"]
+
+
+def test_a_review_allow_of_a_withdrawn_upload_publishes_nothing(
+    stack, runner, rules, api, photo, monkeypatch
+):
+    """The uploader deletes the held upload (a delete marker) before the reviewer allows it: nothing is
+    published, and the allow is recorded ``withdrawn``."""
+    key = "media/rv-gone/beach.jpg"
+    held(stack, runner, rules, photo, key, monkeypatch)
+    item = queued_id(api, key)
+    runner.s3.delete_object(Bucket=runner.bucket, Key=key)
+    resp = call(api, "POST", f"/api/items/{item}/decision", body={"verdict": "allow", "reason": "fine"})
+    assert resp.status == 200, resp.body
+    assert resp.json()["action"] == {
+        "held": True,
+        "withdrawn": {"bucket": runner.bucket, "key": key, "by": "uploader"},
+    }
+    assert key not in published(stack)
+    history = call(api, "GET", f"/api/items/{item}").json()["history"]
+    assert (history[-1]["action"], history[-1]["outcome"]) == ("not_published", "withdrawn")

@@ -397,16 +397,19 @@ def test_a_small_batchs_blocked_lines_are_kept_in_their_records_not_quarantined(
     assert action["published"]["comments"] == 3
 
 
-def _staged_act_event() -> dict[str, Any]:
-    """events/act.json with a staged copy (what a big video's allow carries) instead of a verified hash."""
-    event = load_event("act")
-    key = "scrubbed/3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrH/media/post-123/beach.jpg"
+def _staged_act_event(env: dict[str, Any]) -> dict[str, Any]:
+    """events/act.json with a staged copy (what a big video's allow carries) instead of a verified hash, for
+    an original that is in the upload bucket (Act publishes nothing for one that is gone or withdrawn)."""
+    event = put(env, load_event("act"), b"original")
+    version = event["detail"]["object"]["version-id"]
+    event["decision"].update(sk=f"v#{version}", version_id=version)
+    key = f"scrubbed/{version}/media/post-123/beach.jpg"
     event["decision"]["staged"] = {"bucket": STAGING, "key": key, "content_type": "image/jpeg"}
     return event
 
 
 def test_act_publishes_the_staged_copy(env: dict[str, Any], lambda_context: Any) -> None:
-    event = _staged_act_event()
+    event = _staged_act_event(env)
     decision = event["decision"]
     env["s3"].create_bucket(Bucket=decision["staged"]["bucket"])
     env["s3"].put_object(Bucket=decision["staged"]["bucket"], Key=decision["staged"]["key"], Body=b"scrubbed")
@@ -447,7 +450,7 @@ def test_scrub_geotags_splices_big_objects_in_s3(
 
 
 def test_act_publishes_with_the_media_content_type(env: dict[str, Any], lambda_context: Any) -> None:
-    event = _staged_act_event()
+    event = _staged_act_event(env)
     staged = event["decision"]["staged"]
     env["s3"].create_bucket(Bucket=staged["bucket"])
     env["s3"].put_object(Bucket=staged["bucket"], Key=staged["key"], Body=b"x", ContentType="image/jpeg")

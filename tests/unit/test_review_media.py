@@ -129,3 +129,59 @@ def test_a_reviewed_batch_republishes_exactly_its_allowed_lines(s3: Any) -> None
     nothing = media.rebuild_comments(entry, [{**v, "verdict": "review"} for v in verdicts], "reviewed")
     assert nothing == {"held_comments": 3}
     assert "Versions" not in s3.list_object_versions(Bucket=B.published, Prefix="comments/p/t.jsonl")
+
+
+# -- publishing order and withdrawn originals (the same rules as Act's) -----------------------------------
+
+
+def _staged(s3: Any, entry: dict[str, Any]) -> Any:
+    from tutela.objects import ObjectRef
+
+    key = f"reviewed/{entry['version_id']}/{entry['key']}"
+    s3.put_object(Bucket=B.staging, Key=key, Body=b"v1 scrubbed", ContentType="image/jpeg")
+    return ObjectRef(B.staging, key)
+
+
+@pytest.mark.parametrize(("theirs", "kept"), [("03", True), ("01", False)], ids=["later", "earlier"])
+def test_a_review_allow_never_replaces_a_later_uploads_copy(s3: Any, theirs: str, kept: bool) -> None:
+    """v1 (sequencer 02) was held; meanwhile another upload's copy was published. A later one (03) stays and
+    the allow is ``superseded``; an earlier one (01) is replaced, and the copy names v1's sequencer."""
+    entry = _upload(s3, "media/p/held.jpg", b"v1")
+    s3.put_object(Bucket=B.published, Key=entry["key"], Body=b"other", Metadata={"tutela-sequencer": theirs})
+    out = ReviewMedia(B).publish(_staged(s3, entry), entry, "rec", "image/jpeg", sequencer="02")
+    got = s3.get_object(Bucket=B.published, Key=entry["key"])
+    if kept:
+        assert out == {"superseded": {"bucket": B.published, "key": entry["key"]}}
+        assert got["Body"].read() == b"other"
+    else:
+        assert out == {"published": {"bucket": B.published, "key": entry["key"]}}
+        assert got["Body"].read() == b"v1 scrubbed" and got["Metadata"]["tutela-sequencer"] == "02"
+
+
+def test_a_review_allow_of_a_withdrawn_original_publishes_nothing(s3: Any) -> None:
+    entry = _upload(s3, "media/p/gone.jpg", b"v1")
+    staged = _staged(s3, entry)
+    s3.delete_object(Bucket=B.upload, Key=entry["key"])  # the uploader's DELETE: a delete marker
+    out = ReviewMedia(B).publish(staged, entry, "rec", "image/jpeg", sequencer="02")
+    assert out == {"held": True, "withdrawn": {"bucket": B.upload, "key": entry["key"], "by": "uploader"}}
+    assert "Versions" not in s3.list_object_versions(Bucket=B.published)
+
+
+def test_an_overturned_block_is_published_whatever_marker_its_deleted_original_uncovered(s3: Any) -> None:
+    """A block deleted v1 by its id (its copy is in quarantine); an earlier upload's retire left a delete
+    marker under it, now current. That marker is not a withdrawal of v1: the overturned allow publishes."""
+    s3.put_object(Bucket=B.upload, Key="media/p/appeal.jpg", Body=b"v0")
+    s3.delete_object(Bucket=B.upload, Key="media/p/appeal.jpg")  # v0 retired
+    entry = _upload(s3, "media/p/appeal.jpg", b"v1")
+    staged = _staged(s3, entry)
+    s3.delete_object(Bucket=B.upload, Key=entry["key"], VersionId=entry["version_id"])  # the block
+    out = ReviewMedia(B).publish(staged, entry, "rec", "image/jpeg", sequencer="02")
+    assert out == {"published": {"bucket": B.published, "key": entry["key"]}}
+
+
+def test_a_marker_over_an_original_the_pipeline_published_and_retired_is_not_a_withdrawal(s3: Any) -> None:
+    entry = _upload(s3, "media/p/reported.jpg", b"v1")
+    staged = _staged(s3, entry)
+    s3.delete_object(Bucket=B.upload, Key=entry["key"])  # Act's retire after it published
+    out = ReviewMedia(B).publish(staged, entry, "rec", "image/jpeg", sequencer="02", withdrawable=False)
+    assert out == {"published": {"bucket": B.published, "key": entry["key"]}}

@@ -2,7 +2,11 @@
 
 Only an ``allow`` reaches the published bucket, and only as the scrubbed copy (media) or the judged fields
 of the allowed lines (comments, whose per-line records Act writes first); ``block`` moves the original to
-quarantine; every outcome is an event.
+quarantine; every outcome is an event. Nothing is published for a version its uploader withdrew before
+Act got to it (a plain DELETE: a delete marker over it) - the read of the original says so, at no extra
+request on the common path (``S3.read_judged``; a big video's staged copy HEADs the original's key; a
+post's text is not checked) - nor for one deleted by its id (GONE); a block is carried out all the same
+(the evidence is not the uploader's to withdraw). docs/review.md, "Publishing order and withdrawn uploads".
 
 Order, and why each step is safe to repeat:
 1. effects that are checked before they are made: a publish or quarantine write is skipped when the target
@@ -74,6 +78,8 @@ class Storage(Protocol):
     ) -> bool: ...
     def read_bytes(self, ref: ObjectRef, *, max_bytes: int) -> bytes: ...
     def read_version(self, ref: ObjectRef, *, max_bytes: int) -> bytes | None: ...
+    def read_judged(self, ref: ObjectRef, *, max_bytes: int) -> tuple[bytes | None, bool]: ...
+    def key_state(self, ref: ObjectRef) -> str: ...
     def get_jsonl(self, bucket: str, key: str, *, max_bytes: int) -> list[Any]: ...
     def delete_version(self, ref: ObjectRef) -> None: ...
     def retire(self, ref: ObjectRef) -> bool: ...
@@ -108,6 +114,68 @@ def _holds(head: Mapping[str, Any] | None, expected: Mapping[str, str]) -> bool:
 
 # The action when the judged version was deleted by its id before Act: nothing published, held, final.
 GONE: dict[str, Any] = {"held": True, "gone": True}
+
+
+def withdrawn(ref: ObjectRef) -> dict[str, Any]:
+    """The action when the uploader hid the judged version with a plain DELETE (a delete marker) before it
+    was published: nothing is published for it, now or on any retry; the version itself is noncurrent and
+    the upload bucket's lifecycle expires it. ``bucket``/``key``: the upload, not a published copy."""
+    return {"held": True, "withdrawn": {"bucket": ref.bucket, "key": ref.key, "by": "uploader"}}
+
+
+def hidden_outcome(
+    storage: Storage,
+    ref: ObjectRef,
+    bucket: str,
+    meta: Mapping[str, str],
+    later: Callable[[Mapping[str, Any]], bool],
+) -> dict[str, Any] | None:
+    """The judged version is behind a delete marker. Publishing comes before retiring the original (Act's
+    own marker), so when this decision's copy is already published an earlier attempt published it: None,
+    carry on (a delete after publication unpublishes nothing: docs/review.md). A later upload's copy there
+    is the marker's explanation (that upload's retire): superseded. Otherwise the uploader withdrew it."""
+    head = storage.head(bucket, ref.key)
+    if _holds(head, meta):
+        return None
+    if head is not None and later(head):
+        return {"superseded": {"bucket": bucket, "key": ref.key}}
+    return withdrawn(ref)
+
+
+def write_once(
+    storage: Storage,
+    bucket: str,
+    key: str,
+    meta: Mapping[str, str],
+    write: Callable[[str | None], bool],
+    *,
+    later: Callable[[Mapping[str, Any]], bool] | None = None,
+    read_first: bool = False,
+) -> bool:
+    """Write only where the key holds what was decided on. ``write(None)``: only if the key has no
+    object (``If-None-Match: *``); ``write(etag)``: only if it still is the object with that ETag, the
+    one HEAD read (``If-Match``); either returns False when its condition failed. A new key is one
+    conditional write (``read_first``: a HEAD before it); if the key exists, it is read and written only
+    when it does not hold this decision's bytes yet (a retry writes nothing; a replaced upload overwrites
+    the old copy) and is not, for a published copy, a later upload's (``later``: events arrive in any order
+    and reviewers decide in any order: an older upload acted on last stays out). The check and the write
+    are one decision: when another write of the key lands between them, the condition fails and the key is
+    read and decided again (a newer copy wins). False when a later upload's copy is there."""
+    head_first = read_first
+    for _ in range(_WRITE_ATTEMPTS):
+        etag: str | None = None
+        if head_first:
+            head = storage.head(bucket, key)
+            if head is not None:
+                if _holds(head, meta):
+                    return True
+                if later is not None and later(head):
+                    return False
+                etag = str(head.get("ETag", ""))
+        if write(etag):
+            return True
+        head_first = True
+    raise TransientError("the target key kept changing under conditional writes")
 
 
 class CommentPlan(FrozenRecord):
@@ -186,8 +254,8 @@ class Actor:
         # noncurrent so the upload bucket's lifecycle expires it after OriginalRetentionDays. Free (a DELETE)
         # and idempotent (a tag would cost a PUT-class request per upload). Its outcome is already carried
         # out, so the retire runs beside the events and the record instead of after them (one wait instead
-        # of two); a retry after a failed retire finds the record and retires again. A retry still re-reads
-        # the original by its version id, which a delete marker does not hide.
+        # of two); a retry after a failed retire finds the record and retires again. A retry still reads the
+        # original (by its version id once a delete marker hides it) and finds this decision's copy published.
         retiring = (
             _background().submit(self.s3.retire, ref)
             if original is None and self.retire_originals and _final(decision, action)
@@ -215,6 +283,14 @@ class Actor:
         meta.update(_ordered(ref))
         if staged.get("bucket") and staged.get("key"):  # big videos, post texts: a staged copy
             src = ObjectRef(staged["bucket"], staged["key"], size=_size(staged.get("size")))
+            # Nothing of the original is read on this path: for a big video, one HEAD of its key says
+            # whether it is still shown (the one request this path adds: docs/cost.md). Not for a post's
+            # text, one per post, whose original no step re-reads (docs/review.md, withdrawn uploads).
+            state = self.s3.key_state(ref) if decision.get("kind") == "media" else "current"
+            if state in ("withdrawn", "gone"):
+                return self._hidden(ref, dst, meta, gone=state == "gone") or {
+                    "published": {"bucket": dst, "key": ref.key}
+                }
             done = self._write_once(
                 dst,
                 ref.key,
@@ -235,8 +311,8 @@ class Actor:
                 return {"superseded": {"bucket": dst, "key": ref.key}}
         elif isinstance(staged.get("sha256"), str) and _size(staged.get("size")) is not None:
             written = self._publish_rescrubbed(ref, staged, dst, meta)
-            if written is None:
-                return dict(GONE)
+            if isinstance(written, dict):
+                return written
             if not written:
                 return {"superseded": {"bucket": dst, "key": ref.key}}
         else:
@@ -245,19 +321,24 @@ class Actor:
 
     def _publish_rescrubbed(
         self, ref: ObjectRef, staged: Mapping[str, Any], dst: str, meta: dict[str, str]
-    ) -> bool | None:
+    ) -> bool | dict[str, Any]:
         """Scrub the original version again (the same deterministic, verifying function ScrubGeotags ran)
         and publish the bytes only if they are exactly the ones ScrubGeotags verified (sha256 and size).
-        None when the version is gone (deleted by its id since it was judged) and nothing was published
-        for it: there is nothing to publish, and no retry or replay can change that. False when a newer
-        upload of the key is published (``_write_once``)."""
+        GONE when the version is gone (deleted by its id since it was judged) and nothing was published
+        for it: there is nothing to publish, and no retry or replay can change that; ``withdrawn`` when a
+        delete marker hides it (``hidden_outcome``; the read says so at no extra request). False when a
+        newer upload of the key is published (``_write_once``)."""
         from tutela.scrub import scrub_bytes  # lazy: only a media allow pays for the import
 
         if staged["size"] > RESCRUB_MAX_BYTES:
             raise InvalidInputError("a scrubbed copy this big must be staged: refusing to publish")
-        data = self.s3.read_version(ref, max_bytes=RESCRUB_MAX_BYTES)
-        if data is None:  # an earlier attempt may have published it before it went
-            return True if _holds(self.s3.head(dst, ref.key), meta) else None
+        data, hidden = self.s3.read_judged(ref, max_bytes=RESCRUB_MAX_BYTES)
+        if data is None or hidden:
+            outcome = self._hidden(ref, dst, meta, gone=data is None)
+            if outcome is not None:
+                return outcome
+            if data is None:
+                return True
         out, _ = scrub_bytes(data)
         if len(out) != staged["size"] or hashlib.sha256(out).hexdigest() != staged["sha256"]:
             raise InvalidInputError("the scrubbed bytes differ from the verified copy: refusing to publish")
@@ -287,31 +368,19 @@ class Actor:
         ordered: ObjectRef | None = None,
         read_first: bool = False,
     ) -> bool:
-        """Write only where the key holds what was decided on. ``write(None)``: only if the key has no
-        object (``If-None-Match: *``); ``write(etag)``: only if it still is the object with that ETag, the
-        one HEAD read (``If-Match``); either returns False when its condition failed. A new key is one
-        conditional write (``read_first``: a HEAD before it, as a staged copy always did); if the key
-        exists, it is read and written only when it does not hold this decision's bytes yet (a retry writes
-        nothing; a replaced upload overwrites the old copy) and is not, for a published copy (``ordered``:
-        the upload it is of), a later upload's (events arrive in any order: an older upload acted on last
-        stays out). The check and the write are one decision: when another write of the key lands between
-        them, the condition fails and the key is read and decided again (a newer copy wins). False when a
-        later upload's copy is there."""
-        head_first = read_first
-        for _ in range(_WRITE_ATTEMPTS):
-            etag: str | None = None
-            if head_first:
-                head = self.s3.head(bucket, key)
-                if head is not None:
-                    if _holds(head, meta):
-                        return True
-                    if ordered is not None and _superseded(head, ordered):
-                        return False
-                    etag = str(head.get("ETag", ""))
-            if write(etag):
-                return True
-            head_first = True
-        raise TransientError("the target key kept changing under conditional writes")
+        """:func:`write_once`; ``ordered``: the upload a published copy is of (its event's sequencer)."""
+        later = (lambda head: _superseded(head, ordered)) if ordered is not None else None
+        return write_once(self.s3, bucket, key, meta, write, later=later, read_first=read_first)
+
+    def _hidden(
+        self, ref: ObjectRef, dst: str, meta: Mapping[str, str], *, gone: bool
+    ) -> dict[str, Any] | None:
+        """The outcome when the judged version is no longer what its key shows: GONE when it was deleted by
+        its id, else ``hidden_outcome``; None when an earlier attempt already published this decision's copy
+        (it publishes before it retires the original or anything else can hide it)."""
+        if gone:
+            return None if _holds(self.s3.head(dst, ref.key), meta) else dict(GONE)
+        return hidden_outcome(self.s3, ref, dst, meta, lambda h: _superseded(h, ref))
 
     def _quarantine_original(
         self, ref: ObjectRef, decision: Mapping[str, Any]
@@ -343,7 +412,7 @@ class Actor:
         else:
             raise InvalidInputError("comment decision without results")
         inline = isinstance(ptr.get("inline"), list)
-        data = self.s3.read_version(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
+        data, hidden = self.s3.read_judged(ref, max_bytes=MAX_COMMENT_BATCH_CEILING)
         if data is None:  # deleted by its id since it was judged: no line of it can be published
             return dict(GONE)
         plan = plan_comments(results, data)  # refuses results that do not match the batch
@@ -355,7 +424,14 @@ class Actor:
             if ref.key_problem():
                 raise InvalidInputError("refusing to publish under an unsafe key")
             dst = self.targets.published_bucket
-            if self._put_once(b"\n".join(plan.published) + b"\n", dst, ref.key, decision, ordered=ref):
+            body = b"\n".join(plan.published) + b"\n"
+            # Withdrawn by a delete marker: no line is published; the records and the quarantined lines
+            # are still kept (what was judged, and the evidence of what was blocked, are not the uploader's
+            # to withdraw).
+            outcome = self._hidden(ref, dst, _put_meta(body, decision, ref), gone=False) if hidden else None
+            if outcome is not None:
+                action.update({k: v for k, v in outcome.items() if k != "held"})
+            elif self._put_once(body, dst, ref.key, decision, ordered=ref):
                 action["published"] = {"bucket": dst, "key": ref.key, "comments": len(plan.published)}
             else:
                 action["superseded"] = {"bucket": dst, "key": ref.key}
@@ -396,9 +472,7 @@ class Actor:
         *,
         ordered: ObjectRef | None = None,
     ) -> bool:
-        meta = {"tutela-decision": str(decision["sk"]), "tutela-sha256": hashlib.sha256(body).hexdigest()}
-        if ordered is not None:
-            meta.update(_ordered(ordered))
+        meta = _put_meta(body, decision, ordered)
         return self._write_once(
             bucket,
             key,
@@ -437,6 +511,11 @@ def _final(decision: Mapping[str, Any], action: Mapping[str, Any]) -> bool:
     if decision.get("kind") == "media":
         return decision.get("verdict") == "allow"
     return decision.get("kind") == "comments" and not action.get("held_comments")
+
+
+def _put_meta(body: bytes, decision: Mapping[str, Any], ordered: ObjectRef | None) -> dict[str, str]:
+    meta = {"tutela-decision": str(decision["sk"]), "tutela-sha256": hashlib.sha256(body).hexdigest()}
+    return {**meta, **_ordered(ordered)} if ordered is not None else meta
 
 
 def _ordered(ref: ObjectRef) -> dict[str, str]:

@@ -140,6 +140,11 @@ def object_item(
         item["post_id"] = ref.post_id
     if ref.size is not None:
         item["size"] = ref.size
+    if ref.sequencer and decision.verdict != "allow":
+        # Which of two uploads of the key is the later: a reviewer's allow obeys it, as Act does. Not kept
+        # for an allow (its published copy carries it; the photo's item has ~30 bytes left in its write
+        # unit): a reported or re-moderated allow is ordered by event time (tutela.review.service).
+        item["sequencer"] = ref.sequencer
     if decision.verdict == "review":
         item["queue"] = "review"  # sparse ReviewQueueIndex
     if decision.kind == "media" and item.get("pdq"):

@@ -3,18 +3,20 @@ original, take a published copy down, rebuild a comment batch's published lines,
 
 Publishing after review always scrubs again from the original (or from the quarantined copy when an
 appeal overturns a block): the scrubber verifies what it wrote and deletes it on failure, so only verified
-bytes are ever copied to the published bucket, whatever happened to the pipeline's staged copy.
+bytes are ever copied to the published bucket, whatever happened to the pipeline's staged copy. It obeys
+Act's order (``tutela.act.write_once``): a later upload's published copy is never replaced, and nothing is
+published for an original its uploader withdrew (a delete marker over it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tutela.aws.s3 import S3
 from tutela.errors import TransientError, TutelaError
 from tutela.limits import MAX_COMMENT_BATCH_CEILING
-from tutela.objects import ObjectRef, quarantine_key, version_id_of
+from tutela.objects import ObjectRef, later, quarantine_key, version_id_of
 from tutela.record import FrozenRecord
 from tutela.review.rules import ReviewError
 from tutela.sniff import SNIFF_BYTES, sniff
@@ -88,14 +90,65 @@ class ReviewMedia:
         return staged, media.mime if media else None
 
     def publish(
-        self, staged: ObjectRef, entry: Mapping[str, Any], tag: str, content_type: str | None
+        self,
+        staged: ObjectRef,
+        entry: Mapping[str, Any],
+        tag: str,
+        content_type: str | None,
+        *,
+        sequencer: str | None = None,
+        newer: Callable[[Mapping[str, Any]], bool] | None = None,
+        withdrawable: bool = True,
     ) -> dict:
+        """Copy the verified staged copy to the published key, in Act's order: ``sequencer`` (the reviewed
+        upload's, from its decision record) goes into the copy's metadata, and a copy there that ``newer``
+        says is of a later upload (default: a later ``tutela-sequencer``) stays: ``superseded``, nothing
+        written. An original its uploader hid with a delete marker is not published: ``withdrawn``
+        (``tutela.act.hidden_outcome``; only when ``withdrawable``: the pipeline kept the original current,
+        so the marker is not Act's retire; and not for an overturned block's quarantined copy, whose
+        original the block itself deleted). Each write is conditional on what the HEAD read (a retry copies
+        nothing again; a newer copy written in between is read again and wins)."""
+        from tutela.act import hidden_outcome, write_once  # only this route publishes: not at the API's INIT
+
         ref = ref_of(entry)
+        ref = ObjectRef(ref.bucket, ref.key, ref.version_id, sequencer=sequencer)
+        dst = self.b.published
         meta = {"tutela-decision": tag, "tutela-source-version": ref.version_label}
-        head = self.s3.head(self.b.published, ref.key)
-        if not _holds(head, meta):
-            self.s3.copy(staged, self.b.published, ref.key, content_type=content_type, metadata=meta)
-        return {"published": {"bucket": self.b.published, "key": ref.key}}
+        if sequencer:
+            meta["tutela-sequencer"] = sequencer
+
+        def by_sequencer(head: Mapping[str, Any]) -> bool:
+            return later(_meta(head).get("tutela-sequencer"), sequencer)
+
+        is_newer = newer or by_sequencer
+        if (
+            withdrawable
+            and self.s3.key_state(ref) == "withdrawn"
+            and self.s3.head(ref.bucket, ref.key, ref.version_id) is not None
+        ):
+            outcome = hidden_outcome(self.s3, ref, dst, meta, is_newer)
+            if outcome is not None:
+                return outcome
+        written = write_once(
+            self.s3,
+            dst,
+            ref.key,
+            meta,
+            lambda etag: self.s3.copy(
+                staged,
+                dst,
+                ref.key,
+                content_type=content_type,
+                metadata=meta,
+                if_absent=etag is None,
+                if_match=etag,
+            ),
+            later=is_newer,
+            read_first=True,
+        )
+        if not written:
+            return {"superseded": {"bucket": dst, "key": ref.key}}
+        return {"published": {"bucket": dst, "key": ref.key}}
 
     def unpublish(self, key: str) -> int:
         """Remove every version of ``key`` from the published bucket (a delete marker alone would leave the

@@ -123,6 +123,46 @@ class S3:
                 return None
             raise
 
+    def read_judged(self, ref: ObjectRef, *, max_bytes: int) -> tuple[bytes | None, bool]:
+        """:meth:`read_version`, and whether a plain DELETE hid the version since (True: the key's current
+        version is a delete marker over it, the uploader withdrew it). One GET of the key's current version,
+        which normally is the judged one (as many requests as :meth:`read_version`); a second GET, by version
+        id, only when it is not: a later upload is current (not withdrawn), or nothing is. In a versioned
+        bucket, a version that exists under a key that shows nothing is behind a delete marker: S3 says so
+        with ``x-amz-delete-marker`` too, but moto leaves that header out of a GET."""
+        if ref.version_id is None:  # unversioned: a deleted object is gone
+            return self.read_version(ref, max_bytes=max_bytes), False
+        try:
+            resp = self.client.get_object(Bucket=ref.bucket, Key=ref.key)
+        except ClientError as exc:
+            if not _not_found(exc):
+                raise
+            data = self.read_version(ref, max_bytes=max_bytes)
+            return data, data is not None
+        if resp.get("VersionId") != ref.version_id:
+            resp["Body"].close()  # a later upload's bytes: not read
+            return self.read_version(ref, max_bytes=max_bytes), False
+        size = int(resp["ContentLength"])
+        if size > max_bytes:
+            resp["Body"].close()
+            raise LimitExceededError(f"object is {size} bytes; the limit is {max_bytes}")
+        return bytes(resp["Body"].read()), False
+
+    def key_state(self, ref: ObjectRef) -> str:
+        """What the key shows now, from one HEAD without a version id: ``current`` (the version ``ref``, or
+        an unversioned object), ``replaced`` (a later upload's version), ``withdrawn`` (a delete marker:
+        S3 answers 404 with ``x-amz-delete-marker: true``) or ``gone`` (no object and no marker)."""
+        try:
+            head = self.client.head_object(Bucket=ref.bucket, Key=ref.key)
+        except ClientError as exc:
+            if not _not_found(exc):
+                raise
+            headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            return "withdrawn" if str(headers.get("x-amz-delete-marker", "")).lower() == "true" else "gone"
+        if ref.version_id is None or head.get("VersionId") == ref.version_id:
+            return "current"
+        return "replaced"
+
     def get_jsonl(self, bucket: str, key: str, *, max_bytes: int) -> list[Any]:
         """JSON Lines this pipeline wrote itself (the staged per-comment results)."""
         raw = self.read_bytes(ObjectRef(bucket, key), max_bytes=max_bytes)

@@ -5,6 +5,8 @@ Order inside an action, and why a retry converges:
    into private staging), so a refused action leaves no trace;
 2. the record and the entry's next revision are written in one transaction (conflict -> 409);
 3. effects (publish, quarantine, take down, rebuild a comment batch) each check what is already there;
+   an allow that publishes nothing (a later upload's copy is published, or the uploader withdrew the
+   original) adds an outcome item to the history (``..#review#h#{rev}#outcome``), so the reviewer sees it;
 4. events, strikes; last, a blocked original is deleted.
 A reviewer who repeats the same decision after a failure in 3-4 re-runs 3-4 without a new record.
 """
@@ -15,13 +17,13 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tutela.comments.lines import parse_batch, split_batch
 from tutela.decision import key_part
-from tutela.objects import ObjectRef, key_problem
+from tutela.objects import ObjectRef, key_problem, later
 from tutela.remod.versions import is_remod_sk
 from tutela.review import rules
 from tutela.review.policy import ReviewPolicy
@@ -51,7 +53,15 @@ class Media(Protocol):
     def uploader(self, entry: Mapping[str, Any]) -> str | None: ...
     def prepare_media(self, entry: Mapping[str, Any]) -> tuple[ObjectRef, str | None]: ...
     def publish(
-        self, staged: ObjectRef, entry: Mapping[str, Any], tag: str, content_type: str | None
+        self,
+        staged: ObjectRef,
+        entry: Mapping[str, Any],
+        tag: str,
+        content_type: str | None,
+        *,
+        sequencer: str | None = None,
+        newer: Callable[[Mapping[str, Any]], bool] | None = None,
+        withdrawable: bool = True,
     ) -> dict: ...
     def unpublish(self, key: str) -> int: ...
     def quarantine(self, entry: Mapping[str, Any], tag: str) -> dict[str, Any]: ...
@@ -364,7 +374,17 @@ class ReviewService:
             action = self._rebuild_batch(entry, tag)
         elif verdict == "allow":
             staged, content_type = prepared
-            action = self.media.publish(staged, entry, tag, content_type)
+            sequencer = decision.get("sequencer")
+            action = self.media.publish(
+                staged,
+                entry,
+                tag,
+                content_type,
+                sequencer=sequencer if isinstance(sequencer, str) else None,
+                newer=self._newer_than(decision),
+                withdrawable=self._kept_current(decision),
+            )
+            self._not_published(entry, record, action)
         else:
             action = self.media.quarantine(entry, tag)
             action["unpublished"] = self.media.unpublish(str(entry["key"]))
@@ -383,6 +403,64 @@ class ReviewService:
         elif entry.get("appeal") == "overturned":
             self._void_strike(entry)
         return action
+
+    def _newer_than(self, decision: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], bool]:
+        """Whether a published copy (its HEAD) is of a later upload of the key than the reviewed one. By the
+        S3 sequencers (the decision record's, the copy's ``tutela-sequencer``) when both are known, as Act
+        orders. A record from before sequencers were stored, or a copy without one: by the S3 event times
+        of the two uploads' decision records (the copy's is found by its ``tutela-source-version``); when
+        those do not order them either (a record gone, the same second), a copy of another upload is kept:
+        never replace what may be the newer upload (the allow is recorded as superseded)."""
+        mine = decision.get("sequencer")
+
+        def newer(head: Mapping[str, Any]) -> bool:
+            meta = {str(k).lower(): str(v) for k, v in (head.get("Metadata") or {}).items()}
+            theirs = meta.get("tutela-sequencer")
+            if isinstance(mine, str) and mine and theirs:
+                return later(theirs, mine)
+            source = meta.get("tutela-source-version")
+            if source == decision.get("version_id"):
+                return False  # a copy of this very upload (an earlier review or Act): replace it
+            other = self.store.get(str(decision["pk"]), f"v#{source}") if source else None
+            at, other_at = decision.get("event_time"), (other or {}).get("event_time")
+            if isinstance(at, str) and isinstance(other_at, str) and at != other_at:
+                return other_at > at
+            return True
+
+        return newer
+
+    def _kept_current(self, decision: Mapping[str, Any]) -> bool:
+        """Whether the pipeline left the original current (Act held it, or has not acted), so that a delete
+        marker over it can only be the uploader's (or a later upload's retire, which the order check
+        explains first). Act retires an original it allowed with a delete marker of its own (README,
+        OriginalRetentionDays): a reported or re-moderated item that was published is not withdrawn by it."""
+        acted = self.store.get(str(decision["pk"]), f"v#{decision.get('version_id')}#action")
+        return acted is None or bool((acted.get("action") or {}).get("held"))
+
+    def _not_published(
+        self, entry: Mapping[str, Any], record: Mapping[str, Any], action: Mapping[str, Any]
+    ) -> None:
+        """An allow that published nothing is recorded as such, after its record (append-only, once)."""
+        outcome = next((k for k in ("superseded", "withdrawn") if action.get(k)), None)
+        if outcome is None:
+            return
+        notes = {
+            "superseded": "not published: a later upload of this key is published",
+            "withdrawn": "not published: the uploader deleted this upload",
+        }
+        self.store.put_once(
+            {
+                "pk": entry["pk"],
+                "sk": f"{record['sk']}#outcome",
+                "kind": "review_outcome",
+                "target_sk": entry["target_sk"],
+                "action": "not_published",
+                "outcome": outcome,
+                "note": notes[outcome],
+                "at": rules.now_iso(self.now),
+                "verdict": entry.get("verdict"),
+            }
+        )
 
     def _rebuild_batch(self, entry: Mapping[str, Any], tag: str) -> dict[str, Any]:
         batch_sk = str(entry["target_sk"]).split("#c#", 1)[0]
