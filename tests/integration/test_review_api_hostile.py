@@ -1,0 +1,62 @@
+"""Hostile requests to the review API through the real template on moto: a malformed request is refused
+with a 4xx and a machine-readable code, never a 500 (an unhandled exception: a traceback in the logs and
+nothing the console can show), and it changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_review_api import call, held, queued_id
+from tutela_dev.emulator.review_api import ApiResponse, ReviewApi, ReviewRules
+from tutela_dev.emulator.runner import Runner
+from tutela_dev.emulator.stack import EmulatedStack
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def rules(stack: EmulatedStack) -> ReviewRules:
+    return ReviewRules(stack)
+
+
+@pytest.fixture(scope="module")
+def api(stack: EmulatedStack) -> ReviewApi:
+    return ReviewApi(stack)
+
+
+def raw_call(api: ReviewApi, method: str, path: str, body: bytes, query: str = "") -> ApiResponse:
+    return api.call(
+        method, path, query=query, body=body, authorization=f"Bearer {api.identities['token'].token}"
+    )
+
+
+def refused(resp: ApiResponse, status: int = 400) -> dict[str, Any]:
+    assert resp.status == status, (resp.status, resp.body[:300])
+    body = resp.json()
+    assert isinstance(body.get("error"), str) and body["error"], body
+    return body
+
+
+def history(api: ReviewApi, item: str) -> list[str]:
+    shown = call(api, "GET", f"/api/items/{item}")
+    assert shown.status == 200, shown.body
+    return [h["action"] for h in shown.json()["history"]]
+
+
+def test_a_deeply_nested_body_is_a_bad_request(
+    stack: EmulatedStack, runner: Runner, rules: ReviewRules, api: ReviewApi, photo: Path, monkeypatch
+) -> None:
+    """Input class: JSON nested past the parser's recursion limit (a few hundred kB at most, well inside
+    API Gateway's 10 MB) on every route that reads a body."""
+    up = held(stack, runner, rules, photo, "media/rh-1/beach.jpg", monkeypatch)
+    item = queued_id(api, up.key)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    refused(raw_call(api, "POST", f"/api/items/{item}/decision", deep))
+    refused(raw_call(api, "POST", "/api/reports", deep))
+    refused(raw_call(api, "POST", "/api/appeals", deep))
+    nested_value = b'{"verdict": "block", "reason": "x", "note": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    refused(raw_call(api, "POST", f"/api/items/{item}/decision", nested_value))
+    assert history(api, item) == ["queued"]
