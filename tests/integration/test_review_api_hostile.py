@@ -4,6 +4,7 @@ nothing the console can show), and it changes nothing."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -59,4 +60,26 @@ def test_a_deeply_nested_body_is_a_bad_request(
     refused(raw_call(api, "POST", "/api/appeals", deep))
     nested_value = b'{"verdict": "block", "reason": "x", "note": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     refused(raw_call(api, "POST", f"/api/items/{item}/decision", nested_value))
+    assert history(api, item) == ["queued"]
+
+
+@pytest.mark.parametrize("category", [[], ["grooming"], {}, {"grooming": True}])
+def test_a_category_that_is_not_a_string_is_a_bad_request(
+    stack: EmulatedStack,
+    runner: Runner,
+    rules: ReviewRules,
+    api: ReviewApi,
+    photo: Path,
+    monkeypatch,
+    category: Any,
+) -> None:
+    """Input class: a JSON array or object where the API takes a category name (the policy's categories
+    are a set: an unhashable value must be refused, not looked up)."""
+    key = f"media/rh-cat-{len(json.dumps(category))}-{type(category).__name__}/beach.jpg"
+    up = held(stack, runner, rules, photo, key, monkeypatch)
+    item = queued_id(api, up.key)
+    decide = {"verdict": "block", "reason": "abuse", "category": category}
+    refused(call(api, "POST", f"/api/items/{item}/decision", body=decide))
+    report = {"key": up.key, "category": category, "reporter": "user-9"}
+    refused(call(api, "POST", "/api/reports", body=report))
     assert history(api, item) == ["queued"]

@@ -222,8 +222,11 @@ def check_decision(
         raise ReviewError(400, "invalid_request", 'verdict must be "allow" or "block"')
     reason = _text(body.get("reason"), policy.max_reason_chars, "reason", required=policy.reason_required)
     category = body.get("category")
-    if category is not None and category not in policy.report_categories:
-        raise ReviewError(400, "invalid_request", f"unknown category {category!r}")
+    # a str first: the categories are a set, and a JSON array or object cannot be looked up in one
+    if category is not None and (not isinstance(category, str) or category not in policy.report_categories):
+        raise ReviewError(
+            400, "invalid_request", f"category must be one of {sorted(policy.report_categories)}"
+        )
     if entry is None or entry.get("status") != "pending":
         raise ReviewError(409, "not_pending", "the item is not waiting for a review")
     appeal = str(entry.get("queue", "")).startswith("appeal#")
@@ -311,7 +314,7 @@ def apply_report(
     now: datetime | None = None,
 ) -> ReportOutcome:
     category = body.get("category")
-    if category not in policy.report_categories:
+    if not isinstance(category, str) or category not in policy.report_categories:  # (a set: str first)
         raise ReviewError(
             400, "invalid_request", f"category must be one of {sorted(policy.report_categories)}"
         )
