@@ -4,6 +4,7 @@ nothing the console can show), and it changes nothing."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -83,3 +84,44 @@ def test_a_category_that_is_not_a_string_is_a_bad_request(
     report = {"key": up.key, "category": category, "reporter": "user-9"}
     refused(call(api, "POST", "/api/reports", body=report))
     assert history(api, item) == ["queued"]
+
+
+def _cursor(obj: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        {"pk": 1.5},  # boto3 cannot even serialise a float
+        {"pk": "obj#b/k"},  # not the index's key: DynamoDB refuses an ExclusiveStartKey without its keys
+        {"pk": "obj#b/k", "sk": "v#1", "queue": "media#p0", "decided_at": 7},
+        {"pk": ["x"], "sk": "v#1", "queue": "media#p0", "decided_at": "2026-01-01"},
+        {"pk": "obj#b/k", "sk": "v#1", "queue": "media#p0", "decided_at": "t", "extra": "x"},
+        {"pk": "obj#b/k", "sk": "v#1", "queue": "comment#p3", "decided_at": "t"},  # another partition
+    ],
+)
+def test_a_forged_cursor_is_a_bad_request(api: ReviewApi, start: dict[str, Any]) -> None:
+    """Input class: a cursor (opaque to the caller, base64 JSON) whose start key is not one the queue
+    handed out: it would reach DynamoDB as an ExclusiveStartKey."""
+    refused(call(api, "GET", "/api/queue", query=f"kind=media&cursor={_cursor({'p': 0, 'k': start})}"))
+
+
+def test_the_queue_pages_with_the_cursors_it_hands_out(
+    stack: EmulatedStack, runner: Runner, rules: ReviewRules, api: ReviewApi, photo: Path, monkeypatch
+) -> None:
+    """The cursor checks keep real cursors working: every queued item once, page by page."""
+    for n in range(3):
+        held(stack, runner, rules, photo, f"media/rh-page-{n}/beach.jpg", monkeypatch)
+    everything = call(api, "GET", "/api/queue", query="kind=media&limit=100").json()["items"]
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(len(everything) + 1):
+        resp = call(api, "GET", "/api/queue", query=f"kind=media&limit=1{cursor}")
+        assert resp.status == 200, resp.body
+        page = resp.json()
+        seen += [i["id"] for i in page["items"]]
+        if not page["cursor"]:
+            break
+        cursor = f"&cursor={page['cursor']}"
+    assert seen == [i["id"] for i in everything] and len(seen) >= 3
