@@ -173,3 +173,20 @@ def test_the_emulator_runner_never_writes_outside_published(tmp_path: Path) -> N
     for key in ("../x", "a/../../x", "/etc/passwd", "a//b", "a\\..\\b", "a/./b", ".."):
         assert published_path(base, key) is None, key
     assert published_path(base, "media/p/a.jpg") == base / "media/p/a.jpg"
+
+
+def test_a_comment_repeating_one_term_gets_its_record(runner: Runner, tmp_path: Path) -> None:
+    """Input class: one comment of 4,999 repeated emoji (a 20 KB line, inside every limit). One evidence
+    span per occurrence made its record ~570 KB, over DynamoDB's 400 KB item: Act failed, the execution
+    failed, the blocked comment had no record and the allowed one was not published. Promise: every comment
+    gets exactly one record and only judged content is published."""
+    path = tmp_path / "repeats.jsonl"
+    egg_line = _j({"id": "egg", "text": "\U0001f346" * 4999})
+    path.write_bytes(egg_line + b"\n" + _j({"id": "ok", "text": "nice"}))
+    up = runner.upload(path, "comments/repeat-post/repeats.jsonl")
+    [execution] = runner.deliver(up)
+    assert execution["status"] == "SUCCEEDED", (execution.get("error"), str(execution.get("cause"))[:300])
+    egg, ok = _records(runner, up.key)
+    assert (egg["comment_id"], egg["verdict"]) == ("egg", "block") and egg["evidence"]
+    assert ok["verdict"] == "allow"
+    assert dict(runner.published())[up.key] == b'{"id": "ok", "text": "nice"}\n'
