@@ -21,6 +21,7 @@ from tutela.review.policy import ReviewPolicy
 
 Verdict = str
 HUMAN_VERDICTS = ("allow", "block")
+SORT_KEY_MAX_BYTES = 1024  # DynamoDB's limit on a sort key (the partition key's, 2,048, no id can reach)
 
 
 class ReviewError(Exception):
@@ -68,6 +69,8 @@ def parse_item_id(value: str) -> tuple[str, str]:
         raise ReviewError(404, "not_found", "no such item") from exc
     pk, sep, sk = raw.partition("\n")
     if not sep or not pk.startswith("obj#") or not sk.startswith("v#") or "#review" in sk or "#action" in sk:
+        raise ReviewError(404, "not_found", "no such item")
+    if len(sk.encode("utf-8")) > SORT_KEY_MAX_BYTES:  # DynamoDB refuses the read (a ValidationException)
         raise ReviewError(404, "not_found", "no such item")
     return pk, sk
 
