@@ -190,3 +190,22 @@ def test_a_comment_repeating_one_term_gets_its_record(runner: Runner, tmp_path: 
     assert (egg["comment_id"], egg["verdict"]) == ("egg", "block") and egg["evidence"]
     assert ok["verdict"] == "allow"
     assert dict(runner.published())[up.key] == b'{"id": "ok", "text": "nice"}\n'
+
+
+def test_no_comment_text_reaches_the_logs(
+    runner: Runner, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Promise: nothing in the logs but codes and counts, for every hostile line (held, flagged, allowed,
+    a repeated-emoji one that used to fail Act). The handlers log at the template's level (INFO)."""
+    import logging
+
+    path = tmp_path / "logged.jsonl"
+    path.write_bytes(_batch_bytes() + _j({"id": "egg", "text": "\U0001f346" * 300 + " sexy"}) + b"\n")
+    with caplog.at_level(logging.DEBUG, logger="tutela"):  # the handlers' logger (not boto's wire logs)
+        up = runner.upload(path, "comments/log-post/logged.jsonl")
+        [execution] = runner.deliver(up)
+    assert execution["status"] == "SUCCEEDED"
+    logged = "\n".join(repr(vars(r)) for r in caplog.records if r.name.startswith("tutela"))
+    assert "'acted'" in logged and "'recorded'" in logged  # the handlers' records were captured
+    for secret in ("snap", "parents", "lovely light", "send pics", "sexy", "\U0001f346", "\\U0001f346"):
+        assert secret not in logged, secret
