@@ -209,3 +209,26 @@ def test_no_comment_text_reaches_the_logs(
     assert "'acted'" in logged and "'recorded'" in logged  # the handlers' records were captured
     for secret in ("snap", "parents", "lovely light", "send pics", "sexy", "\U0001f346", "\\U0001f346"):
         assert secret not in logged, secret
+
+
+def test_a_batch_whose_results_outgrow_the_limit_is_held_whole(
+    stack: EmulatedStack, runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Input class: many short comments that each repeat a term. Each one's result (100 evidence spans) is
+    ~30x its line: measured, 6,500 lines of 90 emoji (a 2.5 MB batch, inside the 8 MB / 20,000-line limits)
+    staged 76 MB of results, over the 64 MB RecordDecision reads back: no decision stored, the execution
+    dead-lettered (and ClassifyComments' memory, 512 MB, grows with the results). Promise: exactly one
+    decision, here the batch held whole with a reason. The limit is scaled down (to 1 MB) to keep the test
+    small; the same limit binds both steps."""
+    for name in ("ClassifyCommentsFunction", "RecordDecisionFunction"):
+        monkeypatch.setattr(stack.handler_module(name), "MAX_COMMENT_RESULTS_BYTES", 1024**2, raising=False)
+    path = tmp_path / "outgrown.jsonl"
+    path.write_bytes(
+        b"".join(_j({"id": f"c{i}", "text": "\U0001f346" * 90 + f" {i}"}) + b"\n" for i in range(300))
+    )
+    up = runner.upload(path, "comments/outgrown-post/outgrown.jsonl")
+    [execution] = runner.deliver(up)
+    assert execution["status"] == "SUCCEEDED", (execution.get("error"), str(execution.get("cause"))[:300])
+    [line] = runner.decisions(up)
+    assert line["verdict"] == "review" and line["reasons"] == ["limit_exceeded"], line
+    assert up.key not in dict(runner.published())
