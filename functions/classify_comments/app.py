@@ -8,6 +8,7 @@ carries only the batch summary and a pointer.
 from __future__ import annotations
 
 import importlib
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from tutela.comments.lines import parse_batch, split_batch
 from tutela.comments.stages import base_stages, carries_model_text
 from tutela.contracts import RESOLVED_KEY, StepInput
 from tutela.errors import ConfigurationError, LimitExceededError
+from tutela.limits import MAX_COMMENT_RESULTS_BYTES
 from tutela.objects import ObjectRef
 from tutela.policy.comments import summarize
 
@@ -101,6 +103,21 @@ def run_llm_stage(
     return report
 
 
+def classified(lines: list[bytes], minor: bool | None, comprehend: Any) -> list[dict[str, Any]]:
+    """Every line's result, counted as the staged JSON Lines: a result can be ~30x its line (a short comment
+    repeating a term: up to 100 evidence spans), so a batch inside the line and byte limits could stage
+    more than RecordDecision and Act read back (no decision at all) or than this function's memory holds.
+    Past the limit the batch is held whole (LimitExceededError: one decision, with the reason)."""
+    results: list[dict[str, Any]] = []
+    size = 0
+    for r in classify_lines(lines, minor_context=minor, comprehend=comprehend):
+        size += len(json.dumps(r, ensure_ascii=False).encode()) + 1
+        if size > MAX_COMMENT_RESULTS_BYTES:
+            raise LimitExceededError(f"the batch's results pass {MAX_COMMENT_RESULTS_BYTES} bytes")
+        results.append(r)
+    return results
+
+
 @step
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = _settings()
@@ -116,7 +133,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # lets a caption that declares a child later find it and judge it again (tutela.posts).
     minor = batch_context(PostContextStore(cfg.decisions_table), ref)
     comprehend = ComprehendToxicity(client=clients.client("comprehend")) if cfg.comprehend else None
-    results = list(classify_lines(lines, minor_context=minor, comprehend=comprehend))
+    results = classified(lines, minor, comprehend)
     analyzer: dict[str, Any] = {"name": "tutela.comments", "lexicon_version": LEXICON_VERSION}
     if cfg.llm is not None:  # stage 3: only ever stricter; every failure is a review (tutela.comments.llm)
         analyzer["llm"] = run_llm_stage(cfg.llm, results, lines, minor, deadline(context)).summary()

@@ -45,7 +45,7 @@ def service() -> ReviewService:
 def _body() -> dict[str, Any]:
     try:
         body = app.current_event.json_body
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         raise ReviewError(400, "invalid_request", "the body must be a JSON object") from exc
     if not isinstance(body, dict):
         raise ReviewError(400, "invalid_request", "the body must be a JSON object")

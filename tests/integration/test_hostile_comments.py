@@ -173,3 +173,62 @@ def test_the_emulator_runner_never_writes_outside_published(tmp_path: Path) -> N
     for key in ("../x", "a/../../x", "/etc/passwd", "a//b", "a\\..\\b", "a/./b", ".."):
         assert published_path(base, key) is None, key
     assert published_path(base, "media/p/a.jpg") == base / "media/p/a.jpg"
+
+
+def test_a_comment_repeating_one_term_gets_its_record(runner: Runner, tmp_path: Path) -> None:
+    """Input class: one comment of 4,999 repeated emoji (a 20 KB line, inside every limit). One evidence
+    span per occurrence made its record ~570 KB, over DynamoDB's 400 KB item: Act failed, the execution
+    failed, the blocked comment had no record and the allowed one was not published. Promise: every comment
+    gets exactly one record and only judged content is published."""
+    path = tmp_path / "repeats.jsonl"
+    egg_line = _j({"id": "egg", "text": "\U0001f346" * 4999})
+    path.write_bytes(egg_line + b"\n" + _j({"id": "ok", "text": "nice"}))
+    up = runner.upload(path, "comments/repeat-post/repeats.jsonl")
+    [execution] = runner.deliver(up)
+    assert execution["status"] == "SUCCEEDED", (execution.get("error"), str(execution.get("cause"))[:300])
+    egg, ok = _records(runner, up.key)
+    assert (egg["comment_id"], egg["verdict"]) == ("egg", "block") and egg["evidence"]
+    assert ok["verdict"] == "allow"
+    assert dict(runner.published())[up.key] == b'{"id": "ok", "text": "nice"}\n'
+
+
+def test_no_comment_text_reaches_the_logs(
+    runner: Runner, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Promise: nothing in the logs but codes and counts, for every hostile line (held, flagged, allowed,
+    a repeated-emoji one that used to fail Act). The handlers log at the template's level (INFO)."""
+    import logging
+
+    path = tmp_path / "logged.jsonl"
+    path.write_bytes(_batch_bytes() + _j({"id": "egg", "text": "\U0001f346" * 300 + " sexy"}) + b"\n")
+    with caplog.at_level(logging.DEBUG, logger="tutela"):  # the handlers' logger (not boto's wire logs)
+        up = runner.upload(path, "comments/log-post/logged.jsonl")
+        [execution] = runner.deliver(up)
+    assert execution["status"] == "SUCCEEDED"
+    logged = "\n".join(repr(vars(r)) for r in caplog.records if r.name.startswith("tutela"))
+    assert "'acted'" in logged and "'recorded'" in logged  # the handlers' records were captured
+    for secret in ("snap", "parents", "lovely light", "send pics", "sexy", "\U0001f346", "\\U0001f346"):
+        assert secret not in logged, secret
+
+
+def test_a_batch_whose_results_outgrow_the_limit_is_held_whole(
+    stack: EmulatedStack, runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Input class: many short comments that each repeat a term. Each one's result (100 evidence spans) is
+    ~30x its line: measured, 6,500 lines of 90 emoji (a 2.5 MB batch, inside the 8 MB / 20,000-line limits)
+    staged 76 MB of results, over the 64 MB RecordDecision reads back: no decision stored, the execution
+    dead-lettered (and ClassifyComments' memory, 512 MB, grows with the results). Promise: exactly one
+    decision, here the batch held whole with a reason. The limit is scaled down (to 1 MB) to keep the test
+    small; the same limit binds both steps."""
+    for name in ("ClassifyCommentsFunction", "RecordDecisionFunction"):
+        monkeypatch.setattr(stack.handler_module(name), "MAX_COMMENT_RESULTS_BYTES", 1024**2, raising=False)
+    path = tmp_path / "outgrown.jsonl"
+    path.write_bytes(
+        b"".join(_j({"id": f"c{i}", "text": "\U0001f346" * 90 + f" {i}"}) + b"\n" for i in range(300))
+    )
+    up = runner.upload(path, "comments/outgrown-post/outgrown.jsonl")
+    [execution] = runner.deliver(up)
+    assert execution["status"] == "SUCCEEDED", (execution.get("error"), str(execution.get("cause"))[:300])
+    [line] = runner.decisions(up)
+    assert line["verdict"] == "review" and line["reasons"] == ["limit_exceeded"], line
+    assert up.key not in dict(runner.published())

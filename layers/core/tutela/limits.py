@@ -15,3 +15,7 @@ MAX_KEY_BYTES = 1024  # S3's own limit on a key
 # refused (a held decision) instead; the scrub report, the event and the record take the rest.
 STATE_MAX_BYTES = 256 * 1024
 SCAN_REPORT_MAX_BYTES = 160 * 1024
+# A post decision's evidence and signal spans (per field: caption, title, hashtags, location name) travel in
+# the state twice (ClassifyPost's output and RecordDecision's item): past this, each field keeps its first
+# spans only. One term repeated through a 5,000-character caption is ~1,000 spans (~100 KB) per field.
+POST_SPANS_MAX_BYTES = 48 * 1024

@@ -91,6 +91,16 @@ def test_bad_posts_are_clear_errors(body: Any, error: type[Exception]) -> None:
         parse(body)
 
 
+def test_a_utf8_byte_order_mark_before_the_post_is_not_part_of_it() -> None:
+    """Input class: a post file saved as "UTF-8 with BOM". RFC 8259 lets a parser ignore the mark and the
+    comment batches do (tutela.comments.lines.split_batch); the post was held as "not valid UTF-8 JSON".
+    Only the leading mark: one inside the JSON is still invalid."""
+    body = json.dumps({"caption": "sunset at the lake"}).encode()
+    assert parse(b"\xef\xbb\xbf" + body) == parse(body)
+    with pytest.raises(InvalidInputError):
+        parse(b"\xef\xbb\xbf\xef\xbb\xbf" + body)
+
+
 def test_invisible_characters_are_removed_before_judging_and_publishing() -> None:
     post = parse({"caption": "dancing with\u200bout clo\u200bthes"})
     assert post.caption == "dancing without clothes"

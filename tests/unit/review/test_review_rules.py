@@ -208,3 +208,16 @@ def test_identity_comes_from_the_authorizer_context_only():
         with pytest.raises(ReviewError) as exc:
             actor_from_event(event)
         assert exc.value.status == 401
+
+
+def test_an_item_id_with_keys_dynamodb_cannot_hold_is_not_found():
+    """Input class: an item id (base64, up to 2,048 characters) decoding to a sort key over DynamoDB's
+    1,024 bytes. DynamoDB refuses such a key with a ValidationException (a 500), moto does not check it:
+    the id is refused before any read. The longest real ids (a 1,024-byte object key) still parse."""
+    key = "media/p/" + "k" * 1016  # S3's longest key
+    longest = rules.item_id(f"obj#{'b' * 63}/{key}", "v#" + "0" * 32 + "#c#000001")
+    assert rules.parse_item_id(longest)[0].endswith(key)
+    for sk in ("v#" + "x" * 1023, "v#" + "\u00e9" * 512):
+        with pytest.raises(ReviewError) as exc:
+            rules.parse_item_id(rules.item_id("obj#b/k", sk))
+        assert exc.value.status == 404

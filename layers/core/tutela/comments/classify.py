@@ -32,6 +32,11 @@ if TYPE_CHECKING:  # the model modules are imported by the model file that is lo
 MODEL_MAX_SEVERITY = int(Severity.HIGH)
 _RANK = {v: i for i, v in enumerate(VERDICTS)}  # what tutela.verdict.worst ranks by
 _CJK_RE = regexes.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# A comment's evidence is stored in its decision record (a DynamoDB item: 400 KB at most, the blocked line's
+# uploaded bytes beside it): a comment that repeats a term keeps its first spans only (categories, score and
+# verdict still count every hit). 20,000 characters are at most 80 KB of UTF-8.
+MAX_EVIDENCE_SPANS = 100
+MAX_EVIDENCE_CHARS = 20_000
 _LATIN_RE = re.compile(r"[A-Za-z]")
 
 
@@ -75,6 +80,18 @@ def _evidence(text: str, norm: str, contributions: list[Contribution]) -> list[d
     return _spans(text, norm, [(c.category, c.rule, c.hits) for c in contributions])
 
 
+def _first_spans(kept: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+    """The first spans (in text order) within :data:`MAX_EVIDENCE_SPANS` and :data:`MAX_EVIDENCE_CHARS`."""
+    out: list[tuple[int, int, str, str]] = []
+    chars = 0
+    for span in kept:
+        chars += span[1] - span[0]
+        if len(out) == MAX_EVIDENCE_SPANS or chars > MAX_EVIDENCE_CHARS:
+            break
+        out.append(span)
+    return out
+
+
 def _spans(text: str, norm: str, groups: Iterable[tuple[str, str, Iterable[Hit]]]) -> list[dict[str, Any]]:
     """:func:`_evidence` on ``(category, rule, hits)`` groups, in contribution order."""
     omap: OffsetMap | None = None
@@ -108,6 +125,8 @@ def _spans(text: str, norm: str, groups: Iterable[tuple[str, str, Iterable[Hit]]
             max_end[cat] = -nb
             kept.append((a, -nb, cat, rule))
         kept.sort()  # (start, end, category); the (span, category) keys are unique
+        if len(kept) > MAX_EVIDENCE_SPANS or sum(b - a for a, b, _, _ in kept) > MAX_EVIDENCE_CHARS:
+            kept = _first_spans(kept)
     if text.isascii():
         return [
             {"start": a, "end": b, "text": text[a:b], "category": cat, "rule": rule}

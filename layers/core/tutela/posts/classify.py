@@ -7,10 +7,12 @@ comments). Verdicts come from ``data/posts.toml`` and the comment policy; the wo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
 from tutela.comments import classify_text
+from tutela.limits import POST_SPANS_MAX_BYTES
 from tutela.posts.context import MINOR_RANK, post_minor
 from tutela.posts.model import Post
 from tutela.posts.signals import find_signals, post_lexicon, post_policy
@@ -108,6 +110,20 @@ def classify_post(post: Post, flags: Collection[str]) -> dict[str, Any]:
         "minor_basis": basis,
         "minor_declared": declared,
         "location_declared": bool(precise or located),
-        "fields": fields,
+        "fields": _bounded(fields),
         "policy": policy_version(),
     }
+
+
+def _bounded(fields: dict[str, Any]) -> dict[str, Any]:
+    """Each field's first evidence and signal spans, halved until they fit :data:`POST_SPANS_MAX_BYTES`
+    (measured ASCII-escaped: the larger form); a field that lost spans says so (``spans_truncated``).
+    Verdicts, categories and reasons still count every hit."""
+    keep = max((max(len(f["evidence"]), len(f["signals"])) for f in fields.values()), default=0)
+    while keep and len(json.dumps(fields)) > POST_SPANS_MAX_BYTES:
+        keep //= 2
+        for f in fields.values():
+            if len(f["evidence"]) > keep or len(f["signals"]) > keep:
+                f["evidence"], f["signals"] = f["evidence"][:keep], f["signals"][:keep]
+                f["spans_truncated"] = True
+    return fields

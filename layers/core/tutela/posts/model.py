@@ -16,7 +16,7 @@ import json
 import math
 from typing import Any
 
-from tutela.comments.lines import SURROGATE, DuplicateKeyError, parse_line, reject_duplicate_keys
+from tutela.comments.lines import BOM, SURROGATE, DuplicateKeyError, parse_line, reject_duplicate_keys
 from tutela.errors import InvalidInputError, LimitExceededError
 from tutela.record import FrozenRecord
 
@@ -130,7 +130,8 @@ def parse_post(
     if len(data) > max_bytes:
         raise LimitExceededError(f"post file is {len(data)} bytes; the limit is {max_bytes}")
     try:
-        obj = json.loads(data.decode("utf-8"), object_pairs_hook=reject_duplicate_keys)
+        # a leading UTF-8 byte order mark is not content (RFC 8259; as comment batches: split_batch)
+        obj = json.loads(data.removeprefix(BOM).decode("utf-8"), object_pairs_hook=reject_duplicate_keys)
     except DuplicateKeyError:
         raise InvalidInputError("a key appears twice in the post") from None
     except (UnicodeDecodeError, ValueError, RecursionError):

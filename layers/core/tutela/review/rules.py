@@ -21,6 +21,7 @@ from tutela.review.policy import ReviewPolicy
 
 Verdict = str
 HUMAN_VERDICTS = ("allow", "block")
+SORT_KEY_MAX_BYTES = 1024  # DynamoDB's limit on a sort key (the partition key's, 2,048, no id can reach)
 
 
 class ReviewError(Exception):
@@ -68,6 +69,8 @@ def parse_item_id(value: str) -> tuple[str, str]:
         raise ReviewError(404, "not_found", "no such item") from exc
     pk, sep, sk = raw.partition("\n")
     if not sep or not pk.startswith("obj#") or not sk.startswith("v#") or "#review" in sk or "#action" in sk:
+        raise ReviewError(404, "not_found", "no such item")
+    if len(sk.encode("utf-8")) > SORT_KEY_MAX_BYTES:  # DynamoDB refuses the read (a ValidationException)
         raise ReviewError(404, "not_found", "no such item")
     return pk, sk
 
@@ -222,8 +225,11 @@ def check_decision(
         raise ReviewError(400, "invalid_request", 'verdict must be "allow" or "block"')
     reason = _text(body.get("reason"), policy.max_reason_chars, "reason", required=policy.reason_required)
     category = body.get("category")
-    if category is not None and category not in policy.report_categories:
-        raise ReviewError(400, "invalid_request", f"unknown category {category!r}")
+    # a str first: the categories are a set, and a JSON array or object cannot be looked up in one
+    if category is not None and (not isinstance(category, str) or category not in policy.report_categories):
+        raise ReviewError(
+            400, "invalid_request", f"category must be one of {sorted(policy.report_categories)}"
+        )
     if entry is None or entry.get("status") != "pending":
         raise ReviewError(409, "not_pending", "the item is not waiting for a review")
     appeal = str(entry.get("queue", "")).startswith("appeal#")
@@ -311,7 +317,7 @@ def apply_report(
     now: datetime | None = None,
 ) -> ReportOutcome:
     category = body.get("category")
-    if category not in policy.report_categories:
+    if not isinstance(category, str) or category not in policy.report_categories:  # (a set: str first)
         raise ReviewError(
             400, "invalid_request", f"category must be one of {sorted(policy.report_categories)}"
         )

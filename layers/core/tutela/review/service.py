@@ -138,7 +138,7 @@ class ReviewService:
             raise ReviewError(400, "invalid_request", f"kind must be one of {list(self.policy.queues)}")
         limit = max(1, min(int(limit), MAX_PAGE))
         parts = rules.queue_partitions(kind)
-        index, start = _cursor_in(cursor, len(parts))
+        index, start = _cursor_in(cursor, parts)
         items: list[dict[str, Any]] = []
         while index < len(parts) and len(items) < limit:
             page, last = self.store.query_queue(parts[index], limit=limit - len(items), start=start)
@@ -658,7 +658,11 @@ def _cursor_out(index: int, start: Mapping[str, Any] | None) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _cursor_in(cursor: str | None, parts: int) -> tuple[int, dict[str, Any] | None]:
+# What the queue index's LastEvaluatedKey holds (the table's keys and the index's), all strings.
+_START_KEYS = frozenset(("pk", "sk", "queue", "decided_at"))
+
+
+def _cursor_in(cursor: str | None, parts: Sequence[str]) -> tuple[int, dict[str, Any] | None]:
     if not cursor:
         return 0, None
     try:
@@ -666,6 +670,18 @@ def _cursor_in(cursor: str | None, parts: int) -> tuple[int, dict[str, Any] | No
         index, start = int(raw["p"]), raw.get("k")
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise ReviewError(400, "invalid_request", "bad cursor") from exc
-    if not 0 <= index <= parts or (start is not None and not isinstance(start, dict)):
+    if not 0 <= index <= len(parts) or (start is not None and not _start_key(start, parts, index)):
         raise ReviewError(400, "invalid_request", "bad cursor")
     return index, start
+
+
+def _start_key(start: Any, parts: Sequence[str], index: int) -> bool:
+    """A start key the queue could have handed out: it goes to DynamoDB as the ExclusiveStartKey, which
+    refuses (a 500, not a 400) any other shape, and boto3 cannot even serialise a float."""
+    return (
+        isinstance(start, dict)
+        and start.keys() == _START_KEYS
+        and all(isinstance(v, str) and v for v in start.values())
+        and index < len(parts)
+        and start["queue"] == parts[index]
+    )
