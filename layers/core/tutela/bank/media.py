@@ -3,7 +3,9 @@
 Images go through the scanner's own guards (sniffed type, header-only dimensions, pixel limits)
 and its reduced decode: PDQ works on a 64x64 reduction, so a 512-pixel decode changes a hash by a
 few bits at most while costing a fraction of a full decode. Videos use the scanner's frame sampler
-(fixed rate plus scene changes); near-identical consecutive frames are hashed once.
+(fixed rate plus scene changes), which decides from the file itself whether to sample by frame index or by
+time (a screen recording's frames last very different times: ``video.dwells``), so a banked file and the
+same file uploaded are sampled alike; near-identical consecutive frames are hashed once.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def hash_file(path: str | Path, limits: ScanLimits | None = None) -> MediaHashes
     from tutela.vision.video import sample_frames
 
     hashes: list[PdqHash] = []
-    for frame in sample_frames(p, limits, limits.deadline()):
+    for frame in sample_frames(p, limits, limits.deadline()):  # by time or index, as the scan samples it
         h = hash_frame(frame.image)
         if not hashes or distance(h.hex, hashes[-1].hex) > SAME_FRAME_DISTANCE:
             hashes.append(h)
