@@ -11,6 +11,7 @@ import pytest
 
 from tests.integration.stacks import emulated_stack
 from tutela_dev.emulator import samples
+from tutela_dev.emulator.review_api import ReviewApi, ReviewRules
 from tutela_dev.emulator.runner import Runner
 from tutela_dev.emulator.stack import EmulatedStack
 
@@ -24,6 +25,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
 @pytest.fixture(scope="module")
 def runner(stack: EmulatedStack) -> Runner:
     return Runner(stack)
+
+
+@pytest.fixture(scope="module")
+def rules(stack: EmulatedStack) -> ReviewRules:
+    return ReviewRules(stack)
+
+
+@pytest.fixture(scope="module")
+def api(stack: EmulatedStack) -> ReviewApi:
+    return ReviewApi(stack)
 
 
 @pytest.fixture(scope="module")

@@ -32,16 +32,6 @@ class _FakeScan:
         return self.value
 
 
-@pytest.fixture(scope="module")
-def rules(stack: EmulatedStack) -> ReviewRules:
-    return ReviewRules(stack)
-
-
-@pytest.fixture(scope="module")
-def api(stack: EmulatedStack) -> ReviewApi:
-    return ReviewApi(stack)
-
-
 def call(
     api: ReviewApi, method: str, path: str, who: str = "token", body: Any = None, query: str = ""
 ) -> ApiResponse:

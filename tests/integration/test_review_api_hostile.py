@@ -19,16 +19,6 @@ from tutela_dev.emulator.stack import EmulatedStack
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def rules(stack: EmulatedStack) -> ReviewRules:
-    return ReviewRules(stack)
-
-
-@pytest.fixture(scope="module")
-def api(stack: EmulatedStack) -> ReviewApi:
-    return ReviewApi(stack)
-
-
 def raw_call(api: ReviewApi, method: str, path: str, body: bytes, query: str = "") -> ApiResponse:
     return api.call(
         method, path, query=query, body=body, authorization=f"Bearer {api.identities['token'].token}"
