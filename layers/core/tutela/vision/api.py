@@ -294,20 +294,9 @@ def _movie_coverage(path: Path, media: MediaType) -> bool:
     """Hold a movie whose structure lets a player show frames the sampled scan cannot cover
     (``isobmff.movie_coverage``: a second video track, an edit list that is more than a start offset);
     True when a frame dwells (the movie is then sampled by time)."""
-    import os
+    from tutela.vision.video import movie_coverage
 
-    from tutela.scrub.core import Ctx, FileReader, ScrubLimits
-    from tutela.scrub.isobmff import movie_coverage
-
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        reader = FileReader(fd, os.fstat(fd).st_size)
-        try:
-            problem, dwells = movie_coverage(Ctx(reader, ScrubLimits(), media.name))
-        finally:
-            reader.close()
-    finally:
-        os.close(fd)
+    problem, dwells = movie_coverage(path, media.name)
     if problem:
         raise UnsupportedMediaError(f"{problem} is not supported")
     return dwells

@@ -194,18 +194,24 @@ def sample_frames(
 def dwells(path: Path) -> bool:
     """Whether one frame of the movie lasts far longer than the others (``isobmff.movie_coverage``, the
     rule ``scan_file`` applies): such a movie is sampled by time."""
-    from tutela.scrub.core import Ctx, FileReader, ScrubLimits
-    from tutela.scrub.isobmff import movie_coverage
     from tutela.sniff import sniff
+
+    with open(path, "rb") as f:
+        media = sniff(f.read(64))
+    return media is not None and media.kind == "video" and movie_coverage(path, media.name)[1]
+
+
+def movie_coverage(path: Path, media_name: str) -> tuple[str | None, bool]:
+    """``isobmff.movie_coverage`` of the movie at ``path``: (what a player could show that the sampled scan
+    cannot cover, or None; whether a frame dwells)."""
+    from tutela.scrub import isobmff
+    from tutela.scrub.core import Ctx, FileReader, ScrubLimits
 
     fd = os.open(path, os.O_RDONLY)
     try:
-        media = sniff(os.pread(fd, 64, 0))
-        if media is None or media.kind != "video":
-            return False
         reader = FileReader(fd, os.fstat(fd).st_size)
         try:
-            return movie_coverage(Ctx(reader, ScrubLimits(), media.name))[1]
+            return isobmff.movie_coverage(Ctx(reader, ScrubLimits(), media_name))
         finally:
             reader.close()
     finally:
